@@ -1,0 +1,208 @@
+/**
+ * Shared memory and the worker pool of the CPU GEMM.
+ *
+ * Everything a GEMM job touches lives in one WebAssembly memory (shared when the platform allows it): a control
+ * block at byte 0, the unit table, the packed A/B panels and the C staging buffers. The main thread packs, writes a
+ * table of independent work units (one unit = a run of B panels of one sub-product, all of its K blocks), then
+ * publishes the job; every thread — the main one included — claims units until none are left, and the main thread
+ * blocks on `Atomics.wait` until all are done, so `runGemm` stays synchronous.
+ *
+ * Protocol (Int32 words of the control block):
+ * - SEQ: even when a job is published, odd while the main thread rewrites the job words (a seqlock). Workers sleep
+ *   on it with `Atomics.wait` and re-read the job words until SEQ is even and unchanged around the read.
+ * - TICKET: `jobId << 20 | next unit`. A unit is claimed only by a compare-exchange that also matches the job id
+ *   the claimer read, so a late worker holding a stale job can never take a unit of a newer job.
+ * - DONE: units finished; the claimer that finishes the last one notifies the main thread.
+ * - FAILED: set when a worker's kernel throws, so the main thread reports an error instead of a wrong answer.
+ *
+ * The runtime below is plain JavaScript in a string: the main thread compiles it with `new Function` and the
+ * workers are started from it with `eval: true`, so both run the very same code whether einjit is loaded from
+ * TypeScript sources or from the built package, and no file path is needed. Workers are `unref`ed: they never keep
+ * the process alive.
+ */
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+import type { WasmMemory } from './wasm/api.js';
+
+export const MAX_PAGES = 16384; // 1 GiB of address space reserved, committed only as it grows
+export const CONTROL_BYTES = 256;
+export const UNIT_WORDS = 8;
+
+/** One compiled macro-kernel as the runtime sees it (see gemm.ts for the tile configurations). */
+export interface KernelDescriptor {
+  readonly wasm: boolean;
+  readonly bytes: 4 | 8;
+  readonly mr: number;
+  readonly nr: number;
+  readonly kc: number;
+  /** Wasm module bytes, or the JS macro source (`function macro(...) {...}`). */
+  readonly wasmBytes: Uint8Array | null;
+  readonly jsSource: string | null;
+}
+
+export const RUNTIME_SOURCE = String.raw`
+const SEQ = 0, TICKET = 1, DONE = 2, NUNITS = 3, TABLE = 4, KERNEL = 5, FAILED = 6;
+
+function makeEnv(memory, descriptors) {
+  const env = { memory, kernels: [], byteLength: -1, i32: null, f32: null, f64: null };
+  for (const d of descriptors) {
+    if (d === null) { env.kernels.push(null); continue; }
+    let macro;
+    if (d.wasm) {
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(d.wasmBytes), { env: { mem: memory } });
+      macro = instance.exports.macro;
+    } else {
+      macro = new Function(d.jsSource + '\nreturn macro;')();
+    }
+    env.kernels.push({ wasm: d.wasm, bytes: d.bytes, mr: d.mr, nr: d.nr, kc: d.kc, macro });
+  }
+  refresh(env);
+  return env;
+}
+
+function refresh(env) {
+  const buffer = env.memory.buffer;
+  if (buffer.byteLength === env.byteLength) return;
+  env.byteLength = buffer.byteLength;
+  env.i32 = new Int32Array(buffer);
+  env.f32 = new Float32Array(buffer);
+  env.f64 = new Float64Array(buffer);
+}
+
+// A unit: words a, b, c (element offsets of its packed A, packed B and C staging), mp, np (tiles down and across),
+// kp (padded K, also the panel depth), ldc (C staging leading dimension, elements).
+function runUnit(env, kern, table, t) {
+  const i32 = env.i32, w = (table >> 2) + t * 8;
+  const a = i32[w], b = i32[w + 1], c = i32[w + 2], mp = i32[w + 3], np = i32[w + 4], kp = i32[w + 5];
+  const ldc = i32[w + 6];
+  const mr = kern.mr, nr = kern.nr, KC = kern.kc;
+  if (kern.wasm) {
+    const s = kern.bytes;
+    for (let pc = 0; pc < kp; pc += KC) {
+      const kc = Math.min(KC, kp - pc);
+      kern.macro((a + pc * mr) * s, (b + pc * nr) * s, c * s, mp, np, kc, ldc * s, kp * mr * s, kp * nr * s,
+        pc === 0 ? 1 : 0);
+    }
+  } else {
+    const M = kern.bytes === 4 ? env.f32 : env.f64;
+    for (let pc = 0; pc < kp; pc += KC) {
+      const kc = Math.min(KC, kp - pc);
+      kern.macro(M, a + pc * mr, b + pc * nr, c, mp, np, kc, ldc, kp * mr, kp * nr, pc === 0);
+    }
+  }
+}
+
+function drain(env, jobId, n, table, kernel) {
+  const ctl = env.i32, kern = env.kernels[kernel];
+  for (;;) {
+    const v = Atomics.load(ctl, TICKET);
+    if ((v >>> 20) !== jobId || (v & 0xfffff) >= n) return;
+    if (Atomics.compareExchange(ctl, TICKET, v, v + 1) !== v) continue;
+    try {
+      runUnit(env, kern, table, v & 0xfffff);
+    } catch (e) {
+      Atomics.store(ctl, FAILED, 1);
+    }
+    if (Atomics.add(ctl, DONE, 1) + 1 === n) Atomics.notify(ctl, DONE);
+  }
+}
+
+function publish(env, n, table, kernel, wake) {
+  const ctl = env.i32;
+  const s = Atomics.load(ctl, SEQ);
+  Atomics.store(ctl, SEQ, s + 1);
+  Atomics.store(ctl, NUNITS, n);
+  Atomics.store(ctl, TABLE, table);
+  Atomics.store(ctl, KERNEL, kernel);
+  Atomics.store(ctl, DONE, 0);
+  Atomics.store(ctl, FAILED, 0);
+  const next = (s + 2) & 0x3ffffffe;
+  const jobId = (next >>> 1) & 0x7ff;
+  Atomics.store(ctl, TICKET, jobId << 20);
+  Atomics.store(ctl, SEQ, next);
+  if (wake) Atomics.notify(ctl, SEQ);
+  return jobId;
+}
+
+function runJob(env, n, table, kernel, wake) {
+  refresh(env);
+  const ctl = env.i32;
+  const jobId = publish(env, n, table, kernel, wake);
+  drain(env, jobId, n, table, kernel);
+  for (;;) {
+    const d = Atomics.load(ctl, DONE);
+    if (d >= n) break;
+    Atomics.wait(ctl, DONE, d);
+  }
+  return Atomics.load(ctl, FAILED) === 0;
+}
+
+function workerLoop(env) {
+  const ctl = env.i32;
+  let last = Atomics.load(ctl, SEQ);
+  for (;;) {
+    Atomics.wait(ctl, SEQ, last);
+    const s = Atomics.load(ctl, SEQ);
+    if (s === last) continue;
+    if (s & 1) { Atomics.wait(ctl, SEQ, s); continue; }
+    const n = Atomics.load(ctl, NUNITS), table = Atomics.load(ctl, TABLE), kernel = Atomics.load(ctl, KERNEL);
+    if (Atomics.load(ctl, SEQ) !== s) continue;
+    last = s;
+    refresh(env);
+    drain(env, (s >>> 1) & 0x7ff, n, table, kernel);
+  }
+}
+`;
+
+const WORKER_SOURCE = `${RUNTIME_SOURCE}
+const { workerData } = require('node:worker_threads');
+workerLoop(makeEnv(workerData.memory, workerData.descriptors));
+`;
+
+interface Runtime {
+  makeEnv(memory: WasmMemory, descriptors: readonly (KernelDescriptor | null)[]): unknown;
+  refresh(env: unknown): void;
+  runJob(env: unknown, n: number, table: number, kernel: number, wake: boolean): boolean;
+}
+
+let runtime: Runtime | null = null;
+
+export function loadRuntime(): Runtime {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  runtime ??= new Function(`${RUNTIME_SOURCE}\nreturn { makeEnv, refresh, runJob };`)() as Runtime;
+  return runtime;
+}
+
+/** The worker pool: helpers that join every published job. Started lazily; never keeps the process alive. */
+export class GemmPool {
+  private workers: Worker[] = [];
+
+  constructor(memory: WasmMemory, descriptors: readonly (KernelDescriptor | null)[], helpers: number) {
+    try {
+      for (let i = 0; i < helpers; i++) {
+        const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, descriptors } });
+        w.unref();
+        // A helper that dies only stops helping: the main thread claims whatever units are left.
+        w.on('error', () => undefined);
+        this.workers.push(w);
+      }
+    } catch {
+      this.terminate();
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  terminate(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+  }
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}

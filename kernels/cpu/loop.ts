@@ -1,0 +1,267 @@
+/**
+ * Renders a LoopSpec to a specialised JavaScript function and runs it.
+ *
+ * The loop structure (how many loops, which are reduced, which operands, the expression) is baked into the
+ * source; extents, strides and offsets arrive in a parameter array, so one compiled function serves every shape
+ * with the same `specKey`. Each loop level walks every operand by adding its stride, so the innermost body is
+ * a handful of loads, the expression and one store or fold.
+ */
+import { f16round } from '@petamoriken/float16';
+import type { Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
+import { specKey } from '../../src/lower/spec.js';
+
+type AnyArray = { [i: number]: number; readonly length: number };
+export type LoopKernel = (ins: readonly AnyArray[], out: AnyArray, params: readonly number[]) => void;
+
+/** The parameter array a kernel reads: extents, then each input's offset and strides, then the output's. */
+export function loopParams(spec: LoopSpec): number[] {
+  const p: number[] = [...spec.sizes];
+  for (const a of spec.inputs) p.push(a.offset, ...a.strides);
+  p.push(spec.output.offset, ...spec.output.strides);
+  return p;
+}
+
+/** Readable JavaScript for this spec, with a header naming what it computes. */
+export function renderLoop(spec: LoopSpec): string {
+  const nLoops = spec.sizes.length;
+  const nIn = spec.inputs.length;
+  const lines: string[] = [];
+  const reduced = nLoops - spec.parallel;
+  lines.push(`// einjit CPU kernel: ${spec.label}`);
+  lines.push(
+    `// ${nLoops} loop${nLoops === 1 ? '' : 's'}: ${spec.parallel} over the output` +
+      (reduced > 0 ? `, ${reduced} folded with ${spec.reduceOp}` : '') +
+      `; ${spec.inputs.map((a, k) => `x${k}: ${a.dtype}`).join(', ') || 'no inputs'} -> out: ${spec.output.dtype}` +
+      ` (computed in ${spec.computeType})`,
+  );
+  // Unpack parameters.
+  let at = 0;
+  const decl: string[] = [];
+  for (let d = 0; d < nLoops; d++) decl.push(`n${d} = p[${at++}]`);
+  for (let k = 0; k < nIn; k++) {
+    decl.push(`x${k} = ins[${k}]`, `x${k}o = p[${at++}]`);
+    for (let d = 0; d < nLoops; d++) decl.push(`x${k}s${d} = p[${at++}]`);
+  }
+  decl.push(`oo = p[${at++}]`);
+  for (let d = 0; d < spec.parallel; d++) decl.push(`os${d} = p[${at++}]`);
+  lines.push(`const ${decl.join(', ')};`);
+
+  const ptr = (k: number, d: number): string => (d < 0 ? `x${k}o` : `x${k}_${d}`);
+  const optr = (d: number): string => (d < 0 ? 'oo' : `o_${d}`);
+  const indent = (depth: number): string => '  '.repeat(depth);
+  const reduceOp = reduced > 0 ? spec.reduceOp ?? 'sum' : null;
+  const isArg = reduceOp === 'argmax' || reduceOp === 'argmin';
+
+  const body: string[] = [];
+  const emitLoop = (d: number, depth: number): void => {
+    const inits = [`i${d} = 0`];
+    const steps = [`i${d}++`];
+    for (let k = 0; k < nIn; k++) {
+      inits.push(`${ptr(k, d)} = ${ptr(k, d - 1)}`);
+      steps.push(`${ptr(k, d)} += x${k}s${d}`);
+    }
+    if (d < spec.parallel) {
+      inits.push(`${optr(d)} = ${optr(d - 1)}`);
+      steps.push(`${optr(d)} += os${d}`);
+    }
+    body.push(`${indent(depth)}for (let ${inits.join(', ')}; i${d} < n${d}; ${steps.join(', ')}) {`);
+  };
+  const emitValue = (lastLoop: number, depth: number): void => {
+    for (let k = 0; k < nIn; k++) body.push(`${indent(depth)}const v${k} = x${k}[${ptr(k, lastLoop)}];`);
+    body.push(`${indent(depth)}const v = ${renderExpr(spec.expr)};`);
+  };
+
+  let depth = 0;
+  for (let d = 0; d < spec.parallel; d++) emitLoop(d, depth++);
+  const outPtr = optr(spec.parallel - 1);
+  if (reduceOp === null) {
+    emitValue(nLoops - 1, depth);
+    body.push(`${indent(depth)}out[${outPtr}] = ${storeValue('v', spec)};`);
+  } else {
+    body.push(`${indent(depth)}${reduceInit(reduceOp)}`);
+    for (let d = spec.parallel; d < nLoops; d++) emitLoop(d, depth++);
+    emitValue(nLoops - 1, depth);
+    body.push(`${indent(depth)}${reduceFold(reduceOp)}`);
+    if (isArg) body.push(`${indent(depth)}r++;`);
+    for (let d = nLoops - 1; d >= spec.parallel; d--) body.push(`${indent(--depth)}}`);
+    body.push(`${indent(depth)}out[${outPtr}] = ${isArg ? 'bi' : storeValue('acc', spec)};`);
+  }
+  for (let d = spec.parallel - 1; d >= 0; d--) body.push(`${indent(--depth)}}`);
+  lines.push(...body);
+  return lines.join('\n');
+}
+
+function storeValue(v: string, spec: LoopSpec): string {
+  // Typed-array stores round floats and wrap int32; bool outputs need an explicit 0/1.
+  return spec.output.dtype === 'bool' ? `(${v} !== 0 ? 1 : 0)` : v;
+}
+
+function reduceInit(op: ReduceOp): string {
+  switch (op) {
+    case 'sum': return 'let acc = 0;';
+    case 'prod': return 'let acc = 1;';
+    case 'max': return 'let acc = -Infinity;';
+    case 'min': return 'let acc = Infinity;';
+    case 'argmax': return 'let best = -Infinity, bi = 0, r = 0;';
+    case 'argmin': return 'let best = Infinity, bi = 0, r = 0;';
+    case 'any': return 'let acc = 0;';
+    case 'all': return 'let acc = 1;';
+  }
+}
+
+function reduceFold(op: ReduceOp): string {
+  switch (op) {
+    case 'sum': return 'acc += v;';
+    case 'prod': return 'acc *= v;';
+    // NaN wins, as in PyTorch: once acc is NaN no comparison replaces it.
+    case 'max': return 'if (v > acc || v !== v) acc = v;';
+    case 'min': return 'if (v < acc || v !== v) acc = v;';
+    // The first extreme wins ties; the first NaN wins outright.
+    case 'argmax': return 'if (v > best || (v !== v && best === best)) { best = v; bi = r; }';
+    case 'argmin': return 'if (v < best || (v !== v && best === best)) { best = v; bi = r; }';
+    case 'any': return 'if (v !== 0) acc = 1;';
+    case 'all': return 'if (v === 0) acc = 0;';
+  }
+}
+
+export function renderExpr(e: Expr): string {
+  switch (e.kind) {
+    case 'input': return `v${e.index}`;
+    case 'const':
+      if (Number.isNaN(e.value)) return 'NaN';
+      if (e.value === Infinity) return 'Infinity';
+      if (e.value === -Infinity) return '(-Infinity)';
+      return Object.is(e.value, -0) ? '(-0)' : e.value < 0 ? `(${e.value})` : String(e.value);
+    case 'unary': {
+      const a = renderExpr(e.arg);
+      switch (e.op) {
+        case 'neg': return `(-${a})`;
+        case 'abs': return `Math.abs(${a})`;
+        case 'exp': return `Math.exp(${a})`;
+        case 'log': return `Math.log(${a})`;
+        case 'sqrt': return `Math.sqrt(${a})`;
+        case 'rsqrt': return `(1 / Math.sqrt(${a}))`;
+        case 'relu': return `relu(${a})`;
+        case 'sigmoid': return `(1 / (1 + Math.exp(-${a})))`;
+        case 'tanh': return `Math.tanh(${a})`;
+        case 'gelu': return `gelu(${a})`;
+        case 'erf': return `erf(${a})`;
+        case 'sin': return `Math.sin(${a})`;
+        case 'cos': return `Math.cos(${a})`;
+        case 'floor': return `Math.floor(${a})`;
+        case 'ceil': return `Math.ceil(${a})`;
+        case 'round': return `roundHalfEven(${a})`;
+        case 'sign': return `sign(${a})`;
+        case 'reciprocal': return `(1 / ${a})`;
+        case 'not': return `(${a} === 0 ? 1 : 0)`;
+        case 'square': return `square(${a})`;
+        case 'isnan': return `(${a} !== ${a} ? 1 : 0)`;
+      }
+      break;
+    }
+    case 'binary': {
+      const l = renderExpr(e.lhs);
+      const r = renderExpr(e.rhs);
+      switch (e.op) {
+        case 'add': return `(${l} + ${r})`;
+        case 'sub': return `(${l} - ${r})`;
+        case 'mul': return `(${l} * ${r})`;
+        case 'div': return `(${l} / ${r})`;
+        case 'pow': return `Math.pow(${l}, ${r})`;
+        case 'max': return `Math.max(${l}, ${r})`;
+        case 'min': return `Math.min(${l}, ${r})`;
+        case 'mod': return `remainder(${l}, ${r})`;
+        case 'floordiv': return `Math.floor(${l} / ${r})`;
+        case 'eq': return `(${l} === ${r} ? 1 : 0)`;
+        case 'ne': return `(${l} !== ${r} ? 1 : 0)`;
+        case 'lt': return `(${l} < ${r} ? 1 : 0)`;
+        case 'le': return `(${l} <= ${r} ? 1 : 0)`;
+        case 'gt': return `(${l} > ${r} ? 1 : 0)`;
+        case 'ge': return `(${l} >= ${r} ? 1 : 0)`;
+        case 'and': return `((${l} !== 0 && ${r} !== 0) ? 1 : 0)`;
+        case 'or': return `((${l} !== 0 || ${r} !== 0) ? 1 : 0)`;
+        case 'xor': return `(((${l} !== 0) !== (${r} !== 0)) ? 1 : 0)`;
+      }
+      break;
+    }
+    case 'select': return `(${renderExpr(e.cond)} !== 0 ? ${renderExpr(e.then)} : ${renderExpr(e.otherwise)})`;
+    case 'cast': {
+      const a = renderExpr(e.arg);
+      switch (e.to) {
+        case 'int32': return `(Math.trunc(${a}) | 0)`;
+        case 'bool': return `(${a} !== 0 ? 1 : 0)`;
+        case 'float32': return `Math.fround(${a})`;
+        case 'float16': return `f16round(${a})`;
+        case 'float64': return a;
+      }
+    }
+  }
+  throw new Error(`unhandled expression ${JSON.stringify(e)}`);
+}
+
+// Scalar helpers the generated code may call. Kept tiny and exact.
+const helpers = {
+  relu: (a: number): number => (a > 0 || a !== a ? a : 0),
+  sign: (a: number): number => (a > 0 ? 1 : a < 0 ? -1 : a),
+  square: (a: number): number => a * a,
+  remainder: (a: number, b: number): number => {
+    const r = a % b;
+    return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
+  },
+  roundHalfEven: (a: number): number => {
+    const f = Math.floor(a);
+    const d = a - f;
+    if (d > 0.5) return f + 1;
+    if (d < 0.5) return f;
+    return f % 2 === 0 ? f : f + 1;
+  },
+  erf,
+  gelu: (a: number): number => 0.5 * a * (1 + erf(a / Math.SQRT2)),
+  f16round: (a: number): number => f16round(a),
+};
+
+/** erf with ~1e-15 relative error: series near zero, continued fraction (erfc) in the tails. */
+export function erf(x: number): number {
+  if (x !== x) return x;
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    // Maclaurin series: erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1))
+    let term = ax;
+    let sum = ax;
+    const x2 = ax * ax;
+    for (let n = 1; n < 80; n++) {
+      term *= -x2 / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    const r = (2 / Math.sqrt(Math.PI)) * sum;
+    return x < 0 ? -r : r;
+  }
+  if (ax > 6) return x < 0 ? -1 : 1;
+  // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) evaluated bottom-up.
+  let f = ax;
+  for (let n = 60; n >= 1; n--) f = ax + (n / 2) / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x < 0 ? erfc - 1 : 1 - erfc;
+}
+
+const cache = new Map<string, LoopKernel>();
+
+/** Compiles (once per key) the kernel for this spec. */
+export function compileLoop(spec: LoopSpec): LoopKernel {
+  const key = specKey(spec);
+  let fn = cache.get(key);
+  if (fn === undefined) {
+    const names = Object.keys(helpers);
+    const factory = new Function(...names, `return function kernel(ins, out, p) {\n${renderLoop(spec)}\n};`);
+    fn = factory(...names.map((n) => helpers[n as keyof typeof helpers])) as LoopKernel;
+    cache.set(key, fn);
+  }
+  return fn;
+}
+
+export function runLoop(spec: LoopSpec, ins: readonly AnyArray[], out: AnyArray): void {
+  if (spec.sizes.slice(0, spec.parallel).some((n) => n === 0)) return;
+  compileLoop(spec)(ins, out, loopParams(spec));
+}

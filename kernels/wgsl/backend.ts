@@ -1,0 +1,516 @@
+/**
+ * WebGPUBackend: the device layer of the 'webgpu' backend. It owns Dawn's instance, the adapter and the device;
+ * allocates, uploads, reads and releases buffers; renders kernel specs to WGSL (loop.ts, gemm.ts), caches their
+ * pipelines and launches them; and turns every error Dawn reports into an EinjitError naming the kernel.
+ *
+ * Errors: each launch runs inside validation, out-of-memory and internal error scopes; the popped scopes are
+ * recorded with the kernel's name and the first error is thrown at the next `read()` or `flush()`. Errors outside
+ * any scope (the uncapturederror event) and device loss are recorded the same way. Nothing fails silently.
+ */
+
+import * as os from 'node:os';
+import type * as Dawn from 'webgpu';
+import { EinjitError } from '../../src/errors.js';
+import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
+import type { GpuDType, HostArray } from './dtypes.js';
+import { bytesPerElement, fromDeviceBytes, gpuDType, hostArrayName, matchesHostArray, toDeviceBytes } from './dtypes.js';
+import { accessRange } from './common.js';
+import type { RenderedKernel } from './loop.js';
+import { DEFAULT_LOOP_TUNING, loopCounts, loopGrid, loopKernelKey, loopParamValues, loopVariant, renderLoop } from './loop.js';
+import type { LoopTuning } from './loop.js';
+import { chooseGemmConfig, gemmGrid, gemmKernelKey, gemmParamValues, renderGemm } from './gemm.js';
+import type { GemmTileChoice } from './gemm.js';
+
+export type { GpuDType } from './dtypes.js';
+
+/** A device buffer holding `length` elements of `dtype` (dtypes.ts says how each dtype is stored). */
+export interface GpuStorage {
+  readonly buffer: GPUBuffer;
+  readonly dtype: GpuDType;
+  readonly length: number;
+}
+
+/** The adapter limits the device was created with (all of them requested, not the WebGPU defaults). */
+export interface GpuLimits {
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxBufferSize: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxStorageBuffersPerShaderStage: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+}
+
+/** Knobs that choose between kernel shapes; shapes are chosen automatically, tests pin them. */
+export interface GpuTuning extends LoopTuning {
+  gemmTiles: GemmTileChoice;
+}
+
+// WebGPU's numeric flag values (the globals GPUBufferUsage/GPUMapMode/GPUShaderStage do not exist in Node).
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const MAP_READ = 0x1;
+const STAGE_COMPUTE = 0x4;
+
+/** Buffers are padded to 16 bytes so any binding may view them as vec4 arrays. */
+const BUFFER_ALIGN = 16;
+/** Released buffers kept for reuse, by exact size, up to this many bytes in all. */
+const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
+
+interface CachedKernel {
+  readonly rendered: RenderedKernel;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
+
+interface Failure {
+  readonly kernel: string;
+  readonly what: string;
+  readonly message: string;
+}
+
+class Storage implements GpuStorage {
+  released = false;
+  constructor(readonly buffer: GPUBuffer, readonly dtype: GpuDType, readonly length: number, readonly bytes: number) {}
+}
+
+export class WebGPUBackend {
+  readonly adapterInfo: string;
+  readonly limits: GpuLimits;
+  /** Whether float16 is stored as f16 (the device has 'shader-f16'); otherwise as f32. */
+  readonly f16: boolean;
+  readonly features: readonly string[];
+  readonly tuning: GpuTuning = { ...DEFAULT_LOOP_TUNING, gemmTiles: 'auto' };
+
+  // Dawn tears the instance down under a live device once these are garbage collected (the process then
+  // aborts), so the backend holds them for its whole life and drops them only in destroy().
+  private gpu: GPU | null;
+  private adapter: GPUAdapter | null;
+  private dev: GPUDevice | null;
+
+  private readonly kernels = new Map<string, CachedKernel>();
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private pooledBytes = 0;
+  private live = 0;
+  private readonly uniforms = new Map<number, GPUBuffer>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly failures: Failure[] = [];
+  private lostReason: string | null = null;
+  private destroyed = false;
+
+  private constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice, adapterInfo: string, features: string[]) {
+    this.gpu = gpu;
+    this.adapter = adapter;
+    this.dev = device;
+    this.adapterInfo = adapterInfo;
+    this.features = features;
+    this.f16 = features.includes('shader-f16');
+    const l = device.limits;
+    this.limits = {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    };
+    device.addEventListener('uncapturederror', (ev) => {
+      const error = (ev as GPUUncapturedErrorEvent).error;
+      this.failures.push({ kernel: 'webgpu', what: errorKind(error), message: error.message });
+    });
+    void device.lost.then((info) => {
+      if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  /** Requests an adapter and a device with the adapter's own limits; uses 'shader-f16' and 'subgroups' when offered. */
+  static async create(): Promise<WebGPUBackend> {
+    const gpu = await createInstance();
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (adapter === null) {
+      throw new EinjitError('no WebGPU adapter found', {
+        op: 'webgpu',
+        hint: 'install a GPU driver with Vulkan/Metal/D3D12 support (or Mesa lavapipe for a software device), or use the cpu backend',
+      });
+    }
+    const offered = ['shader-f16', 'subgroups', 'timestamp-query'].filter((f) => adapter.features.has(f));
+    const a = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredFeatures: offered as GPUFeatureName[],
+      requiredLimits: {
+        maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
+        maxBufferSize: a.maxBufferSize,
+        maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: a.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: a.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: a.maxComputeWorkgroupSizeY,
+        maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
+      },
+    });
+    return new WebGPUBackend(gpu, adapter, device, describeAdapter(adapter.info), offered);
+  }
+
+  /** Whether a WebGPU adapter exists here, without creating a device. */
+  static async probe(): Promise<{ available: boolean; reason?: string; adapter?: string }> {
+    try {
+      const gpu = await createInstance();
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (adapter === null) return { available: false, reason: 'no WebGPU adapter found' };
+      return { available: true, adapter: describeAdapter(adapter.info) };
+    } catch (e) {
+      return { available: false, reason: `WebGPU unavailable: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+
+  // ---------------------------------------------------------------- buffers
+
+  allocate(dtype: GpuDType, length: number): GpuStorage {
+    const device = this.device('allocate');
+    const dt = gpuDType(dtype, 'allocate');
+    if (!Number.isSafeInteger(length) || length < 0) throw new EinjitError(`cannot allocate ${length} elements`, { op: 'allocate' });
+    const bytes = Math.max(BUFFER_ALIGN, Math.ceil((length * bytesPerElement(dt, this.f16)) / BUFFER_ALIGN) * BUFFER_ALIGN);
+    if (bytes > this.limits.maxStorageBufferBindingSize) {
+      throw new EinjitError(
+        `a ${dt} buffer of ${length} elements (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize of ${this.limits.maxStorageBufferBindingSize} bytes`,
+        { op: 'allocate', hint: 'split the tensor into smaller pieces, or use the cpu backend for it' },
+      );
+    }
+    let buffer = this.pool.get(bytes)?.pop();
+    if (buffer !== undefined) {
+      this.pooledBytes -= bytes;
+    } else {
+      this.pushScopes(device);
+      buffer = device.createBuffer({ size: bytes, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST, label: `einjit ${dt}[${length}]` });
+      this.popScopes(device, 'allocate');
+    }
+    this.live += bytes;
+    return new Storage(buffer, dt, length, bytes);
+  }
+
+  upload(dtype: GpuDType, data: Float32Array | Int32Array | Uint8Array | Uint16Array): GpuStorage {
+    const dt = gpuDType(dtype, 'upload');
+    if (!matchesHostArray(dt, data)) {
+      throw new EinjitError(`upload of ${dt} expects a ${hostArrayName(dt)}, got ${data.constructor.name}`, { op: 'upload' });
+    }
+    const storage = this.allocate(dt, data.length) as Storage;
+    if (data.length > 0) {
+      const view = toDeviceBytes(dt, data, this.f16);
+      const u8 = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      const padded = u8.byteLength % 4 === 0 ? u8 : padTo4(u8);
+      this.device('upload').queue.writeBuffer(storage.buffer, 0, padded);
+    }
+    return storage;
+  }
+
+  /** Copies the buffer back; throws any error recorded so far first. Resolves in queue order. */
+  async read(storage: GpuStorage): Promise<Float32Array | Int32Array | Uint8Array | Uint16Array> {
+    const device = this.device('read');
+    const s = this.live_(storage, 'read');
+    const bytes = Math.max(4, Math.ceil((s.length * bytesPerElement(s.dtype, this.f16)) / 4) * 4);
+    this.pushScopes(device);
+    const staging = device.createBuffer({ size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'einjit readback' });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(s.buffer, 0, staging, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    this.popScopes(device, 'read');
+    try {
+      await staging.mapAsync(MAP_READ);
+    } catch (e) {
+      await this.throwFailures();
+      throw new EinjitError(`reading a ${s.dtype} buffer back failed: ${e instanceof Error ? e.message : String(e)}`, { op: 'read' });
+    }
+    try {
+      await this.throwFailures();
+      return fromDeviceBytes(s.dtype, staging.getMappedRange(), s.length, this.f16);
+    } finally {
+      staging.unmap();
+      staging.destroy();
+    }
+  }
+
+  release(storage: GpuStorage): void {
+    const s = this.live_(storage, 'release');
+    s.released = true;
+    this.live -= s.bytes;
+    if (this.pooledBytes + s.bytes <= POOL_LIMIT_BYTES && !this.destroyed) {
+      const list = this.pool.get(s.bytes) ?? [];
+      list.push(s.buffer);
+      this.pool.set(s.bytes, list);
+      this.pooledBytes += s.bytes;
+    } else {
+      s.buffer.destroy();
+    }
+  }
+
+  /** Bytes held by storages that have not been released (pooled buffers do not count). */
+  liveBytes(): number {
+    return this.live;
+  }
+
+  // ---------------------------------------------------------------- kernels
+
+  /** The complete WGSL module `run` would launch for this spec (it compiles on its own). */
+  kernelSource(spec: KernelSpec): { name: string; source: string } {
+    const { rendered } = this.plan(spec);
+    const r = rendered();
+    return { name: r.name, source: r.source };
+  }
+
+  /**
+   * Encodes and submits one launch of `spec` reading `inputs` and writing `output`. Synchronous to call; the work
+   * runs in queue order, and any error it raises is thrown by the next `read()` or `flush()`.
+   */
+  run(spec: KernelSpec, inputs: readonly GpuStorage[], output: GpuStorage): void {
+    const device = this.device('run');
+    const plan = this.plan(spec);
+    const name = plan.name;
+    if (spec.kind === 'loop') this.checkLoop(spec, inputs, output, name);
+    else this.checkGemm(spec, inputs, output, name);
+    if (plan.empty) return;
+    const storages = [...inputs, output].map((s) => this.live_(s, name));
+    if (storages.length > this.limits.maxStorageBuffersPerShaderStage) {
+      throw new EinjitError(`${storages.length} storage buffers exceed this device's limit of ${this.limits.maxStorageBuffersPerShaderStage}`, {
+        op: name, hint: 'split the expression into several kernels',
+      });
+    }
+    if (inputs.some((s) => s.buffer === output.buffer)) {
+      throw new EinjitError('the output buffer is also an input of the same kernel', { op: name, hint: 'write into a fresh buffer' });
+    }
+    this.pushScopes(device);
+    const kernel = this.kernel(plan.key, plan.rendered, device);
+    const values = kernel.rendered.params.pack(plan.values());
+    const uniform = this.uniformBuffer(device, values.byteLength);
+    device.queue.writeBuffer(uniform, 0, values);
+    const bindGroup = device.createBindGroup({
+      layout: kernel.layout,
+      entries: [
+        ...storages.map((s, i) => ({ binding: i, resource: { buffer: s.buffer, size: s.bytes } })),
+        { binding: storages.length, resource: { buffer: uniform, size: values.byteLength } },
+      ],
+    });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y, z] = plan.grid();
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    this.popScopes(device, name);
+  }
+
+  /** Waits for all queued work and throws the first error recorded since the last flush. */
+  async flush(): Promise<void> {
+    const device = this.device('flush');
+    await device.queue.onSubmittedWorkDone();
+    await this.throwFailures();
+  }
+
+  /** Compiles a WGSL module and returns Dawn's messages (for tests and tools). */
+  async compileMessages(source: string): Promise<{ type: string; message: string; line: number }[]> {
+    const module = this.device('compile').createShaderModule({ code: source });
+    const info = await module.getCompilationInfo();
+    return info.messages.map((m) => ({ type: m.type, message: m.message, line: m.lineNum }));
+  }
+
+  /** Destroys the device and every buffer and drops Dawn's instance, so the process can exit. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    for (const b of this.uniforms.values()) b.destroy();
+    this.pool.clear();
+    this.uniforms.clear();
+    this.kernels.clear();
+    this.dev?.destroy();
+    this.dev = null;
+    this.adapter = null;
+    this.gpu = null;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private device(op: string): GPUDevice {
+    if (this.destroyed || this.dev === null) throw new EinjitError('the webgpu backend has been destroyed', { op });
+    if (this.lostReason !== null) {
+      throw new EinjitError(`the WebGPU device was lost (${this.lostReason})`, { op, hint: 'create a new backend' });
+    }
+    return this.dev;
+  }
+
+  private live_(storage: GpuStorage, op: string): Storage {
+    if (!(storage instanceof Storage)) throw new EinjitError('not a buffer of this backend', { op });
+    if (storage.released) throw new EinjitError('use of a released buffer', { op, hint: 'the tensor was already disposed' });
+    return storage;
+  }
+
+  private plan(spec: KernelSpec): LaunchPlan {
+    return spec.kind === 'loop' ? this.planLoop(spec) : this.planGemm(spec);
+  }
+
+  private planLoop(spec: LoopSpec): LaunchPlan {
+    const variant = loopVariant(spec, this.tuning);
+    const key = loopKernelKey(spec, variant, this.f16);
+    const rendered = (): RenderedKernel => this.kernels.get(key)?.rendered ?? renderLoop(spec, variant, this.f16);
+    const name = rendered().name;
+    const { outputs } = loopCounts(spec);
+    return {
+      key, name, rendered, empty: outputs === 0,
+      values: () => loopParamValues(spec, variant),
+      grid: () => loopGrid(spec, variant, name),
+    };
+  }
+
+  private planGemm(spec: GemmSpec): LaunchPlan {
+    const config = chooseGemmConfig(spec, this.tuning.gemmTiles, this.limits);
+    const key = gemmKernelKey(spec, config);
+    const rendered = (): RenderedKernel => this.kernels.get(key)?.rendered ?? renderGemm(spec, config);
+    const name = rendered().name;
+    const batch = spec.batch.reduce((a, b) => a * b, 1);
+    return {
+      key, name, rendered, empty: batch * spec.m * spec.n === 0,
+      values: () => gemmParamValues(spec, config),
+      grid: () => gemmGrid(spec, config, name),
+    };
+  }
+
+  private kernel(key: string, render: () => RenderedKernel, device: GPUDevice): CachedKernel {
+    const cached = this.kernels.get(key);
+    if (cached !== undefined) return cached;
+    const rendered = render();
+    const module = device.createShaderModule({ code: rendered.source, label: rendered.name });
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    for (let i = 0; i < rendered.storageBindings; i++) {
+      const readOnly = i < rendered.storageBindings - 1;
+      entries.push({ binding: i, visibility: STAGE_COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
+    }
+    entries.push({ binding: rendered.storageBindings, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } });
+    const layout = device.createBindGroupLayout({ entries, label: rendered.name });
+    const pipeline = device.createComputePipeline({
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+      label: rendered.name,
+    });
+    const kernel = { rendered, pipeline, layout };
+    this.kernels.set(key, kernel);
+    return kernel;
+  }
+
+  /** One uniform buffer per size, rewritten before each launch (queue order keeps launches apart). */
+  private uniformBuffer(device: GPUDevice, bytes: number): GPUBuffer {
+    let b = this.uniforms.get(bytes);
+    if (b === undefined) {
+      b = device.createBuffer({ size: bytes, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'einjit params' });
+      this.uniforms.set(bytes, b);
+    }
+    return b;
+  }
+
+  private pushScopes(device: GPUDevice): void {
+    device.pushErrorScope('internal');
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+  }
+
+  private popScopes(device: GPUDevice, kernel: string): void {
+    const scopes = [device.popErrorScope(), device.popErrorScope(), device.popErrorScope()];
+    const done: Promise<void> = Promise.all(scopes).then(
+      (errors) => {
+        for (const e of errors) if (e !== null) this.failures.push({ kernel, what: errorKind(e), message: e.message });
+        this.pending.delete(done);
+      },
+      (e: unknown) => {
+        this.failures.push({ kernel, what: 'error scope', message: e instanceof Error ? e.message : String(e) });
+        this.pending.delete(done);
+      },
+    );
+    this.pending.add(done);
+  }
+
+  private async throwFailures(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    const first = this.failures[0];
+    const count = this.failures.length;
+    this.failures.length = 0;
+    if (first !== undefined) {
+      throw new EinjitError(`WebGPU ${first.what} in kernel '${first.kernel}': ${first.message.trim()}`, {
+        op: first.kernel,
+        hint: count > 1 ? `${count - 1} more error(s) followed; results computed since are not trustworthy` : undefined,
+      });
+    }
+    if (this.lostReason !== null) throw new EinjitError(`the WebGPU device was lost (${this.lostReason})`, { op: 'webgpu' });
+  }
+
+  private checkLoop(spec: LoopSpec, inputs: readonly GpuStorage[], output: GpuStorage, name: string): void {
+    if (inputs.length !== spec.inputs.length) {
+      throw new EinjitError(`kernel takes ${spec.inputs.length} input(s), got ${inputs.length}`, { op: name });
+    }
+    const parallelSizes = spec.sizes.slice(0, spec.parallel);
+    spec.inputs.forEach((a, i) => checkAccess(`input ${i}`, a.dtype, a.offset, a.strides, spec.sizes, inputs[i]!, name));
+    checkAccess('output', spec.output.dtype, spec.output.offset, spec.output.strides, parallelSizes, output, name);
+    const { outputs, reduced } = loopCounts(spec);
+    const op = spec.reduceOp;
+    if (outputs > 0 && reduced === 0 && spec.parallel < spec.sizes.length && op !== null && !['sum', 'prod', 'any', 'all'].includes(op)) {
+      throw new EinjitError(`${op} of an empty reduction has no value`, { op: name, hint: 'reduce over a non-empty axis' });
+    }
+  }
+
+  private checkGemm(spec: GemmSpec, inputs: readonly GpuStorage[], output: GpuStorage, name: string): void {
+    gpuDType(spec.dtype, name);
+    if (inputs.length !== 2) throw new EinjitError(`a GEMM takes 2 inputs, got ${inputs.length}`, { op: name });
+    const sizes = (rows: number, cols: number): number[] => [...spec.batch, rows, cols];
+    const strides = (x: GemmSpec['a']): number[] => [...x.batchStrides, x.rowStride, x.colStride];
+    checkAccess('A', 'float32', spec.a.offset, strides(spec.a), sizes(spec.m, spec.k), inputs[0]!, name);
+    checkAccess('B', 'float32', spec.b.offset, strides(spec.b), sizes(spec.k, spec.n), inputs[1]!, name);
+    checkAccess('C', 'float32', spec.c.offset, strides(spec.c), sizes(spec.m, spec.n), output, name);
+  }
+}
+
+interface LaunchPlan {
+  readonly key: string;
+  readonly name: string;
+  readonly empty: boolean;
+  readonly rendered: () => RenderedKernel;
+  readonly values: () => Map<string, number>;
+  readonly grid: () => [number, number, number];
+}
+
+function checkAccess(
+  what: string, dtype: LoopSpec['output']['dtype'], offset: number, strides: readonly number[], sizes: readonly number[],
+  storage: GpuStorage, name: string,
+): void {
+  const dt = gpuDType(dtype, name);
+  if (storage.dtype !== dt) throw new EinjitError(`${what} is ${dt} in the spec but the buffer holds ${storage.dtype}`, { op: name });
+  if (strides.length < sizes.length) {
+    throw new EinjitError(`${what} has ${strides.length} strides for ${sizes.length} loops`, { op: name });
+  }
+  const range = accessRange(offset, strides, sizes);
+  if (range !== null && (range.min < 0 || range.max >= storage.length)) {
+    throw new EinjitError(
+      `${what} reads elements ${range.min}..${range.max} of a buffer of ${storage.length}`,
+      { op: name, hint: 'the offset and strides do not fit the buffer (this is a bug in the caller of the backend)' },
+    );
+  }
+}
+
+async function createInstance(): Promise<GPU> {
+  // lavapipe complains on start-up without a runtime dir.
+  process.env['XDG_RUNTIME_DIR'] ??= os.tmpdir();
+  const dawn: typeof Dawn = await import('webgpu');
+  return dawn.create([]);
+}
+
+function describeAdapter(info: GPUAdapterInfo): string {
+  return [info.vendor, info.architecture, info.device, info.description].filter((s) => s !== '').join(' / ');
+}
+
+function errorKind(e: GPUError): string {
+  const n = e.constructor.name;
+  return n === 'GPUOutOfMemoryError' ? 'out-of-memory error' : n === 'GPUInternalError' ? 'internal error' : 'validation error';
+}
+
+function padTo4(u8: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(u8.byteLength / 4) * 4);
+  out.set(u8);
+  return out;
+}
+
+export type { HostArray };

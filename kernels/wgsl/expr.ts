@@ -1,0 +1,271 @@
+/**
+ * Expr → WGSL statements. Every value is held in the kernel's compute type (`f32` or `i32`); comparisons and
+ * logical ops produce 0/1 in that type, as the spec's bool values are 0 or 1. The rendered code is a list of
+ * `let` bindings, one per expression node, so shared subtrees stay readable.
+ *
+ * WGSL quirks kept here: no NaN/infinity literals (they come from private variables holding their bits), no
+ * erf, pow undefined for negative bases, max/min unspecified for NaN, integer division by zero defined.
+ */
+
+import type { BinaryOp, DType, Expr, UnaryOp } from '../../src/lower/spec.js';
+import { floatToHalfBits, halfBitsToFloat } from './dtypes.js';
+
+export type ComputeType = 'f32' | 'i32';
+
+/** How the expression's values are represented: WGSL type and the value set each node is rounded to. */
+export interface ComputeMode {
+  readonly type: ComputeType;
+  /** float16 compute: every arithmetic result is rounded to float16. */
+  readonly roundF16: boolean;
+  /** bool compute: every arithmetic result is normalised to 0/1. */
+  readonly asBool: boolean;
+}
+
+export function computeMode(dtype: DType): ComputeMode {
+  switch (dtype) {
+    case 'int32': return { type: 'i32', roundF16: false, asBool: false };
+    case 'bool': return { type: 'i32', roundF16: false, asBool: true };
+    case 'float16': return { type: 'f32', roundF16: true, asBool: false };
+    default: return { type: 'f32', roundF16: false, asBool: false };
+  }
+}
+
+/** The helper functions a module uses, emitted once each, in a fixed order, only when used. */
+export class Helpers {
+  private readonly used = new Set<string>();
+
+  use(name: keyof typeof HELPERS): string {
+    for (const dep of HELPER_DEPS[name] ?? []) this.use(dep);
+    this.used.add(name);
+    return name;
+  }
+
+  render(): string {
+    return Object.keys(HELPERS)
+      .filter((k) => this.used.has(k))
+      .map((k) => HELPERS[k as keyof typeof HELPERS])
+      .join('\n');
+  }
+}
+
+const HELPERS = {
+  NONFINITE: [
+    '// WGSL has no NaN or infinity literals; these private variables hold their bits.',
+    'var<private> NAN_BITS: u32 = 0x7fc00000u;',
+    'var<private> INF_BITS: u32 = 0x7f800000u;',
+    '',
+  ].join('\n'),
+  is_nan: 'fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n',
+  max_nan: [
+    '// max/min that propagate NaN (WGSL leaves max(NaN, x) unspecified).',
+    'fn max_nan(a: f32, b: f32) -> f32 { if (is_nan(a)) { return a; } if (is_nan(b)) { return b; } return max(a, b); }',
+    'fn min_nan(a: f32, b: f32) -> f32 { if (is_nan(a)) { return a; } if (is_nan(b)) { return b; } return min(a, b); }',
+    '',
+  ].join('\n'),
+  pow_f: [
+    '// pow with negative bases and zero exponents defined as in PyTorch (WGSL pow needs a >= 0).',
+    'fn pow_f(a: f32, b: f32) -> f32 {',
+    '  if (b == 0.0) { return 1.0; }',
+    '  let r = pow(abs(a), b);',
+    '  if (a >= 0.0 || is_nan(a)) { return r; }',
+    '  if (b != floor(b)) { return bitcast<f32>(NAN_BITS); }',
+    '  return select(r, -r, fract(b * 0.5) != 0.0);',
+    '}',
+    '',
+  ].join('\n'),
+  erf_f: [
+    '// erf: Taylor series near 0, 1 - erfc (Chebyshev fit, fractional error < 1.2e-7) elsewhere.',
+    'fn erf_f(x: f32) -> f32 {',
+    '  let z = abs(x);',
+    '  if (z < 0.5) {',
+    '    let x2 = x * x;',
+    '    return 1.1283791671 * x * (1.0 + x2 * (-0.3333333333 + x2 * (0.1 + x2 * (-0.0238095238 + x2 * (0.0046296296 - x2 * 0.0007575758)))));',
+    '  }',
+    '  let t = 1.0 / (1.0 + 0.5 * z);',
+    '  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 +',
+    '    t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));',
+    '  let erfc = t * exp(-z * z + p);',
+    '  return select(1.0 - erfc, erfc - 1.0, x < 0.0);',
+    '}',
+    '',
+  ].join('\n'),
+  gelu_f: 'fn gelu_f(x: f32) -> f32 { return 0.5 * x * (1.0 + erf_f(x * 0.70710678118654752)); }\n',
+  tanh_f: '// tanh saturates explicitly: some drivers compute it as a ratio of exponentials that overflows.\nfn tanh_f(x: f32) -> f32 { return select(tanh(x), sign(x), abs(x) > 10.0); }\n',
+  sigmoid_f: 'fn sigmoid_f(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }\n',
+  mod_f: '// remainder with the sign of the divisor (PyTorch, Python).\nfn mod_f(a: f32, b: f32) -> f32 { let r = a % b; return select(r, r + b, r != 0.0 && ((r < 0.0) != (b < 0.0))); }\n',
+  mod_i: '// remainder with the sign of the divisor (PyTorch, Python); 0 for a zero divisor.\nfn mod_i(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } let r = a % b; return select(r, r + b, r != 0 && ((r < 0) != (b < 0))); }\n',
+  floordiv_i: '// division rounding toward negative infinity; 0 for a zero divisor.\nfn floordiv_i(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } let q = a / b; return select(q, q - 1, (a % b != 0) && ((a < 0) != (b < 0))); }\n',
+  round_f16: '// rounds an f32 to the nearest float16 value (float16 compute without the shader-f16 feature).\nfn round_f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }\n',
+} as const;
+
+const HELPER_DEPS: Partial<Record<keyof typeof HELPERS, readonly (keyof typeof HELPERS)[]>> = {
+  max_nan: ['is_nan'],
+  pow_f: ['is_nan', 'NONFINITE'],
+  gelu_f: ['erf_f'],
+};
+
+/** A WGSL literal of the compute type. Non-finite values read the NONFINITE private variables. */
+export function literal(value: number, type: ComputeType, helpers: Helpers): string {
+  if (type === 'i32') {
+    const v = Number.isFinite(value) ? Math.trunc(value) : 0;
+    return v === -2147483648 ? 'i32(-2147483647 - 1)' : `${Math.max(-2147483647, Math.min(2147483647, v))}`;
+  }
+  if (Number.isNaN(value)) return (helpers.use('NONFINITE'), 'bitcast<f32>(NAN_BITS)');
+  if (!Number.isFinite(value)) return (helpers.use('NONFINITE'), value > 0 ? 'bitcast<f32>(INF_BITS)' : '-bitcast<f32>(INF_BITS)');
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) return (helpers.use('NONFINITE'), f > 0 ? 'bitcast<f32>(INF_BITS)' : '-bitcast<f32>(INF_BITS)');
+  const s = String(f);
+  return /[.eE]/.test(s) ? (s.includes('e') && !s.includes('.') ? s.replace('e', '.0e') : s) : `${s}.0`;
+}
+
+/** A boolean WGSL expression saying whether `x` (of the compute type) is nonzero. */
+export function truthy(x: string, type: ComputeType): string {
+  return type === 'f32' ? `(${x} != 0.0)` : `(${x} != 0)`;
+}
+
+export interface RenderedExpr {
+  readonly lines: readonly string[];
+  readonly result: string;
+}
+
+/**
+ * Renders `expr` as `let` bindings named `${prefix}N`. `load(i)` gives the WGSL expression of input i's
+ * current value, already converted to the compute type.
+ */
+export function renderExpr(expr: Expr, mode: ComputeMode, helpers: Helpers, load: (index: number) => string, prefix = 'v'): RenderedExpr {
+  const lines: string[] = [];
+  const T = mode.type;
+  const loaded = new Map<number, string>();
+  let n = 0;
+  const bind = (rhs: string): string => {
+    const name = `${prefix}${n++}`;
+    lines.push(`let ${name} = ${rhs};`);
+    return name;
+  };
+  // Rounds an arithmetic result to the compute dtype's value set.
+  const rounded = (rhs: string): string => {
+    if (mode.roundF16) return `${helpers.use('round_f16')}(${rhs})`;
+    if (mode.asBool) return `i32(${rhs} != 0)`;
+    return rhs;
+  };
+  const fromBool = (cond: string): string => `${T}(${cond})`;
+
+  const visit = (e: Expr): string => {
+    switch (e.kind) {
+      case 'input': {
+        const seen = loaded.get(e.index);
+        if (seen !== undefined) return seen;
+        const name = bind(load(e.index));
+        loaded.set(e.index, name);
+        return name;
+      }
+      case 'const':
+        return literal(mode.asBool ? (e.value !== 0 ? 1 : 0) : mode.roundF16 ? roundToHalf(e.value) : e.value, T, helpers);
+      case 'unary': {
+        const x = visit(e.arg);
+        return bind(unary(e.op, x));
+      }
+      case 'binary': {
+        const a = visit(e.lhs);
+        const b = visit(e.rhs);
+        return bind(binary(e.op, a, b));
+      }
+      case 'select': {
+        const c = visit(e.cond);
+        const t = visit(e.then);
+        const f = visit(e.otherwise);
+        return bind(`select(${f}, ${t}, ${truthy(c, T)})`);
+      }
+      case 'cast':
+        return bind(cast(e.to, visit(e.arg)));
+    }
+  };
+
+  const unary = (op: UnaryOp, x: string): string => {
+    if (op === 'not') return fromBool(`${x} == ${T === 'f32' ? '0.0' : '0'}`);
+    if (op === 'isnan') return T === 'f32' ? fromBool(`${helpers.use('is_nan')}(${x})`) : '0';
+    if (T === 'i32') {
+      switch (op) {
+        case 'neg': return rounded(negate(x));
+        case 'abs': return `abs(${x})`;
+        case 'relu': return `max(${x}, 0)`;
+        case 'sign': return `sign(${x})`;
+        case 'square': return rounded(`${x} * ${x}`);
+        case 'floor': case 'ceil': case 'round': return x;
+        default: return rounded(`i32(${floatUnary(op, `f32(${x})`)})`);
+      }
+    }
+    return rounded(floatUnary(op, x));
+  };
+
+  const floatUnary = (op: UnaryOp, x: string): string => {
+    switch (op) {
+      case 'neg': return negate(x);
+      case 'abs': return `abs(${x})`;
+      case 'exp': return `exp(${x})`;
+      case 'log': return `log(${x})`;
+      case 'sqrt': return `sqrt(${x})`;
+      case 'rsqrt': return `inverseSqrt(${x})`;
+      case 'relu': return `select(${x}, 0.0, ${x} < 0.0)`;
+      case 'sigmoid': return `${helpers.use('sigmoid_f')}(${x})`;
+      case 'tanh': return `${helpers.use('tanh_f')}(${x})`;
+      case 'gelu': return `${helpers.use('gelu_f')}(${x})`;
+      case 'erf': return `${helpers.use('erf_f')}(${x})`;
+      case 'sin': return `sin(${x})`;
+      case 'cos': return `cos(${x})`;
+      case 'floor': return `floor(${x})`;
+      case 'ceil': return `ceil(${x})`;
+      case 'round': return `round(${x})`;
+      case 'sign': return `sign(${x})`;
+      case 'reciprocal': return `1.0 / ${x}`;
+      case 'square': return `${x} * ${x}`;
+      case 'not': return `f32(${x} == 0.0)`;
+      case 'isnan': return `f32(${helpers.use('is_nan')}(${x}))`;
+    }
+  };
+
+  const binary = (op: BinaryOp, a: string, b: string): string => {
+    switch (op) {
+      case 'add': return rounded(`${a} + ${b}`);
+      case 'sub': return rounded(`${a} - ${b}`);
+      case 'mul': return rounded(`${a} * ${b}`);
+      case 'div': return rounded(`${a} / ${b}`);
+      case 'pow':
+        return T === 'f32' ? rounded(`${helpers.use('pow_f')}(${a}, ${b})`) : rounded(`i32(${helpers.use('pow_f')}(f32(${a}), f32(${b})))`);
+      case 'max': return T === 'f32' ? (helpers.use('max_nan'), `max_nan(${a}, ${b})`) : `max(${a}, ${b})`;
+      case 'min': return T === 'f32' ? (helpers.use('max_nan'), `min_nan(${a}, ${b})`) : `min(${a}, ${b})`;
+      case 'mod': return rounded(T === 'f32' ? `${helpers.use('mod_f')}(${a}, ${b})` : `${helpers.use('mod_i')}(${a}, ${b})`);
+      case 'floordiv': return rounded(T === 'f32' ? `floor(${a} / ${b})` : `${helpers.use('floordiv_i')}(${a}, ${b})`);
+      case 'eq': return fromBool(`${a} == ${b}`);
+      case 'ne': return fromBool(`${a} != ${b}`);
+      case 'lt': return fromBool(`${a} < ${b}`);
+      case 'le': return fromBool(`${a} <= ${b}`);
+      case 'gt': return fromBool(`${a} > ${b}`);
+      case 'ge': return fromBool(`${a} >= ${b}`);
+      case 'and': return fromBool(`${truthy(a, T)} && ${truthy(b, T)}`);
+      case 'or': return fromBool(`${truthy(a, T)} || ${truthy(b, T)}`);
+      case 'xor': return fromBool(`${truthy(a, T)} != ${truthy(b, T)}`);
+    }
+  };
+
+  const cast = (to: DType, x: string): string => {
+    switch (to) {
+      case 'bool': return fromBool(truthy(x, T));
+      case 'int32': return T === 'f32' ? `f32(i32(${x}))` : x;
+      case 'float16': return T === 'f32' ? `${helpers.use('round_f16')}(${x})` : `i32(${helpers.use('round_f16')}(f32(${x})))`;
+      case 'float32': case 'float64': return x;
+    }
+  };
+
+  const result = visit(expr);
+  return { lines, result };
+}
+
+function roundToHalf(x: number): number {
+  return halfBitsToFloat(floatToHalfBits(x));
+}
+
+/** `-x`, parenthesised when x is itself a negative literal. */
+function negate(x: string): string {
+  return x.startsWith('-') ? `-(${x})` : `-${x}`;
+}

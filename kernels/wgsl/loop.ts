@@ -1,0 +1,325 @@
+/**
+ * LoopSpec → WGSL. Two shapes of kernel:
+ *
+ * - 'thread': one invocation per output element; the invocation walks the reduce loops (if any) itself.
+ * - 'workgroup': one workgroup per output element; its invocations stride over the flattened reduce loops and
+ *   combine their partial results with a tree reduction in workgroup memory. Chosen when the reduction is long
+ *   and the outputs are few (see `loopVariant`).
+ *
+ * Sizes, strides, offsets and counts are fields of the params uniform, so one pipeline serves every shape.
+ */
+
+import type { Access, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
+import { specKey } from '../../src/lower/spec.js';
+import { EinjitError } from '../../src/errors.js';
+import { ParamsLayout } from './params.js';
+import { Helpers, computeMode, literal, renderExpr, truthy } from './expr.js';
+import type { ComputeMode, ComputeType } from './expr.js';
+import { bindingDecl, foldGrid, hash8, loadAs, storeAs } from './common.js';
+import { gpuDType, storageType } from './dtypes.js';
+import type { GpuDType } from './dtypes.js';
+
+export type LoopVariant = 'thread' | 'workgroup';
+
+/** Invocations per workgroup in both variants. */
+export const LOOP_WORKGROUP_SIZE = 256;
+
+export interface LoopTuning {
+  /** Reduce extents at least this long, with fewer than `workgroupReduceMaxOutputs` outputs, use one workgroup per output. */
+  workgroupReduceMin: number;
+  workgroupReduceMaxOutputs: number;
+}
+
+export const DEFAULT_LOOP_TUNING: LoopTuning = { workgroupReduceMin: 512, workgroupReduceMaxOutputs: 32768 };
+
+export interface LoopCounts {
+  /** Output elements (product of the parallel sizes). */
+  readonly outputs: number;
+  /** Points folded into each output (product of the reduce sizes; 1 for a map). */
+  readonly reduced: number;
+}
+
+export function loopCounts(spec: LoopSpec): LoopCounts {
+  const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+  return { outputs: prod(spec.sizes.slice(0, spec.parallel)), reduced: prod(spec.sizes.slice(spec.parallel)) };
+}
+
+export function loopVariant(spec: LoopSpec, tuning: LoopTuning): LoopVariant {
+  if (spec.parallel === spec.sizes.length) return 'thread';
+  const { outputs, reduced } = loopCounts(spec);
+  return reduced >= tuning.workgroupReduceMin && outputs < tuning.workgroupReduceMaxOutputs ? 'workgroup' : 'thread';
+}
+
+export interface RenderedKernel {
+  readonly name: string;
+  readonly source: string;
+  readonly params: ParamsLayout;
+  /** Storage bindings (inputs, then the output); the params uniform follows them. */
+  readonly storageBindings: number;
+}
+
+export function loopKernelKey(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
+  return `${specKey(spec)}|${variant}|${f16 ? 'f16' : 'nof16'}`;
+}
+
+function loopName(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
+  const reduce = spec.parallel < spec.sizes.length ? `reduce_${spec.reduceOp ?? 'sum'}` : 'map';
+  return `${reduce}_${hash8(loopKernelKey(spec, variant, f16))}`;
+}
+
+interface ReduceCode {
+  readonly accType: ComputeType;
+  readonly init: string[];
+  /** Folds value `v` (at flat reduce index `r`) into the accumulator. */
+  readonly fold: (v: string, r: string) => string[];
+  /** The final value (of accType) to store. */
+  readonly result: string;
+}
+
+function reduceCode(op: ReduceOp, mode: ComputeMode, helpers: Helpers): ReduceCode {
+  const T = mode.type;
+  const lit = (x: number): string => literal(x, T, helpers);
+  const lowest = T === 'f32' ? lit(-Infinity) : 'i32(-2147483647 - 1)';
+  const highest = T === 'f32' ? lit(Infinity) : '2147483647';
+  switch (op) {
+    case 'sum': return { accType: T, init: [`var acc = ${lit(0)};`], fold: (v) => [`acc = acc + ${v};`], result: 'acc' };
+    case 'prod': return { accType: T, init: [`var acc = ${lit(1)};`], fold: (v) => [`acc = acc * ${v};`], result: 'acc' };
+    case 'max':
+    case 'min': {
+      const fn = T === 'f32' ? (helpers.use('max_nan'), `${op}_nan`) : op;
+      return { accType: T, init: [`var acc = ${op === 'max' ? lowest : highest};`], fold: (v) => [`acc = ${fn}(acc, ${v});`], result: 'acc' };
+    }
+    case 'any':
+    case 'all': {
+      const fn = op === 'any' ? 'max' : 'min';
+      return {
+        accType: T, init: [`var acc = ${lit(op === 'any' ? 0 : 1)};`],
+        fold: (v) => [`acc = ${fn}(acc, ${T}(${truthy(v, T)}));`], result: 'acc',
+      };
+    }
+    case 'argmax':
+    case 'argmin': {
+      if (T === 'f32') helpers.use('is_nan');
+      return {
+        accType: 'i32',
+        init: [`var best = ${op === 'argmax' ? lowest : highest};`, 'var best_index = 2147483647;'],
+        fold: (v, r) => [`if (${op}_wins(${v}, ${r}, best, best_index)) { best = ${v}; best_index = ${r}; }`],
+        result: 'best_index',
+      };
+    }
+  }
+}
+
+/** `argmax_wins`/`argmin_wins`: PyTorch's rule: NaN beats numbers, ties go to the smaller index. */
+function argWinsFn(op: 'argmax' | 'argmin', T: ComputeType): string {
+  const cmp = op === 'argmax' ? '>' : '<';
+  const nanCase = T === 'f32'
+    ? ['  let v_nan = is_nan(v);', '  let best_nan = is_nan(best);', '  if (v_nan != best_nan) { return v_nan; }', '  if (v_nan || v == best) { return r < best_r; }']
+    : ['  if (v == best) { return r < best_r; }'];
+  return [`fn ${op}_wins(v: ${T}, r: i32, best: ${T}, best_r: i32) -> bool {`, ...nanCase, `  return v ${cmp} best;`, '}', ''].join('\n');
+}
+
+/** Renders the complete WGSL module for `spec`. */
+export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): RenderedKernel {
+  const name = loopName(spec, variant, f16);
+  const mode = computeMode(gpuDType(spec.computeType, name));
+  const T = mode.type;
+  const helpers = new Helpers();
+  const params = new ParamsLayout();
+  const rank = spec.sizes.length;
+  const reducing = spec.parallel < rank;
+  const op: ReduceOp | null = reducing ? (spec.reduceOp ?? null) : null;
+  if (reducing && op === null) throw new EinjitError('a loop spec with reduce loops needs a reduceOp', { op: name });
+  const inDTypes = spec.inputs.map((a) => gpuDType(a.dtype, name));
+  const outDType = gpuDType(spec.output.dtype, name);
+
+  // ---- params ----
+  const size = spec.sizes.map((_, d) => params.field(`size${d}`, d < spec.parallel ? 'parallel loop' : 'reduce loop'));
+  const inOffset: string[] = [];
+  const inStride: string[][] = [];
+  spec.inputs.forEach((_, i) => {
+    inOffset.push(params.field(`in${i}_offset`));
+    inStride.push(spec.sizes.map((__, d) => params.field(`in${i}_stride${d}`)));
+  });
+  const outOffset = params.field('out_offset');
+  const outStride = spec.sizes.slice(0, spec.parallel).map((_, d) => params.field(`out_stride${d}`));
+  const outCount = params.field('out_count', 'output elements');
+  const reduceCount = variant === 'workgroup' ? params.field('reduce_count', 'points reduced into each output') : '';
+
+  // ---- bindings ----
+  const bindings = spec.inputs.map((_, i) =>
+    bindingDecl(i, `in${i}`, 'read', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}`));
+  bindings.push(bindingDecl(spec.inputs.length, 'out', 'read_write', storageType(outDType, f16), `output, ${outDType}`));
+
+  // ---- body ----
+  const body: string[] = [];
+  const ind = (lines: readonly string[], depth: number): string[] => lines.map((l) => '  '.repeat(depth) + l);
+  const loopVar = (d: number): string => (d < spec.parallel ? `p${d}` : `r${d}`);
+
+  const emitCoords = (linear: string, dims: number[], depth: number, rest: string): void => {
+    // Row-major: the last dim varies fastest.
+    if (dims.length === 1) { body.push(...ind([`let ${loopVar(dims[0]!)} = ${linear};`], depth)); return; }
+    body.push(...ind([`var ${rest} = ${linear};`], depth));
+    for (let j = dims.length - 1; j >= 1; j--) {
+      const d = dims[j]!;
+      body.push(...ind([`let ${loopVar(d)} = ${rest} % ${size[d]}; ${rest} = ${rest} / ${size[d]};`], depth));
+    }
+    body.push(...ind([`let ${loopVar(dims[0]!)} = ${rest};`], depth));
+  };
+  const parallelDims = Array.from({ length: spec.parallel }, (_, d) => d);
+  const reduceDims = Array.from({ length: rank - spec.parallel }, (_, j) => spec.parallel + j);
+  const dot = (base: string, strides: string[], dims: number[]): string =>
+    [base, ...dims.map((d) => `${loopVar(d)} * ${strides[d]}`)].join(' + ');
+
+  const load = (i: number): string => loadAs(`in${i}[in${i}_at]`, inDTypes[i]!, f16, T);
+  const usedInputs = new Set<number>();
+  collectInputs(spec.expr, usedInputs);
+  for (const i of usedInputs) {
+    if (i >= spec.inputs.length) throw new EinjitError(`expression reads input ${i} but the spec has ${spec.inputs.length}`, { op: name });
+  }
+  const exprCode = renderExpr(spec.expr, mode, helpers, load);
+  const inputAddress = (i: number, base: string): string =>
+    `let in${i}_at = ${reducing ? dot(base, inStride[i]!, reduceDims) : base};`;
+  const valueLines = (depth: number, bases: (i: number) => string): string[] =>
+    ind([...[...usedInputs].sort((a, b) => a - b).map((i) => inputAddress(i, bases(i))), ...exprCode.lines], depth);
+  if (outDType === 'float16' && !f16) helpers.use('round_f16');
+
+  const header = [
+    `// einjit loop kernel ${name}: ${spec.label}`,
+    `// ${rank} loop${rank === 1 ? '' : 's'} (${spec.parallel} parallel${reducing ? `, ${rank - spec.parallel} reduced by ${op}` : ''}); ` +
+      `inputs ${inDTypes.join(', ') || 'none'} -> ${outDType}; computed in ${T}${mode.roundF16 ? ' rounded to float16' : ''}.`,
+    variant === 'thread'
+      ? `// One invocation per output element, ${LOOP_WORKGROUP_SIZE} per workgroup; the grid is folded into (x, y).`
+      : `// One workgroup of ${LOOP_WORKGROUP_SIZE} per output element: strided partial ${op}s, then a tree reduction.`,
+  ];
+  const builtins = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32';
+
+  let extraDecls = '';
+  if (variant === 'thread') {
+    body.push(`  let index = i32((wid.y * nwg.x + wid.x) * ${LOOP_WORKGROUP_SIZE}u + lid);`);
+    body.push(`  if (index >= ${outCount}) { return; }`);
+  } else {
+    body.push('  let index = i32(wid.y * nwg.x + wid.x); // this workgroup\'s output element');
+    body.push(`  if (index >= ${outCount}) { return; }`);
+  }
+  if (spec.parallel > 0) {
+    body.push('  // output coordinates');
+    emitCoords('index', parallelDims, 1, 'rest');
+  }
+  const inBase = (i: number): string => dot(inOffset[i]!, inStride[i]!, parallelDims);
+  const outAt = dot(outOffset, outStride, parallelDims);
+  if (!reducing) {
+    body.push(...valueLines(1, inBase));
+    body.push(`  out[${outAt}] = ${storeAs(exprCode.result, T, outDType, f16)};`);
+  } else {
+    const rc = reduceCode(op!, mode, helpers);
+    if (op === 'argmax' || op === 'argmin') extraDecls += argWinsFn(op, T);
+    for (const i of [...usedInputs].sort((a, b) => a - b)) body.push(`  let in${i}_base = ${inBase(i)};`);
+    const bases = (i: number): string => `in${i}_base`;
+    body.push(...ind(rc.init, 1));
+    if (variant === 'thread') {
+      const isArg = op === 'argmax' || op === 'argmin';
+      if (isArg) body.push('  var r = 0; // row-major index over the reduce loops');
+      reduceDims.forEach((d, j) => body.push(`${'  '.repeat(j + 1)}for (var ${loopVar(d)} = 0; ${loopVar(d)} < ${size[d]}; ${loopVar(d)}++) {`));
+      const depth = reduceDims.length + 1;
+      body.push(...valueLines(depth, bases));
+      body.push(...ind(rc.fold(exprCode.result, 'r'), depth));
+      if (isArg) body.push(`${'  '.repeat(depth)}r++;`);
+      for (let j = reduceDims.length - 1; j >= 0; j--) body.push(`${'  '.repeat(j + 1)}}`);
+      body.push(`  out[${outAt}] = ${storeAs(rc.result, rc.accType, outDType, f16)};`);
+    } else {
+      const isArg = op === 'argmax' || op === 'argmin';
+      body.push(`  for (var r = i32(lid); r < ${reduceCount}; r += ${LOOP_WORKGROUP_SIZE}) {`);
+      body.push('    // reduce coordinates of the flat index r');
+      emitCoords('r', reduceDims, 2, 'rest_r');
+      body.push(...valueLines(2, bases));
+      body.push(...ind(rc.fold(exprCode.result, 'r'), 2));
+      body.push('  }');
+      const S = LOOP_WORKGROUP_SIZE;
+      extraDecls += `var<workgroup> partial: array<${T}, ${S}>;\n`;
+      if (isArg) extraDecls += `var<workgroup> partial_index: array<i32, ${S}>;\n`;
+      body.push(isArg ? '  partial[lid] = best;\n  partial_index[lid] = best_index;' : '  partial[lid] = acc;');
+      body.push('  workgroupBarrier();');
+      body.push(`  for (var stride = ${S / 2}u; stride > 0u; stride = stride / 2u) {`);
+      body.push('    if (lid < stride) {');
+      if (isArg) {
+        body.push(
+          `      if (${op}_wins(partial[lid + stride], partial_index[lid + stride], partial[lid], partial_index[lid])) {`,
+          '        partial[lid] = partial[lid + stride];',
+          '        partial_index[lid] = partial_index[lid + stride];',
+          '      }',
+        );
+      } else {
+        body.push(`      ${combine(op!, T, helpers)}`);
+      }
+      body.push('    }', '    workgroupBarrier();', '  }');
+      body.push('  if (lid == 0u) {');
+      body.push(`    out[${outAt}] = ${storeAs(isArg ? 'partial_index[0]' : 'partial[0]', isArg ? 'i32' : T, outDType, f16)};`);
+      body.push('  }');
+    }
+  }
+
+  const usesF16 = f16 && (inDTypes.includes('float16') || outDType === 'float16');
+  const source = [
+    ...header,
+    '',
+    ...(usesF16 ? ['enable f16;', ''] : []),
+    params.render(spec.inputs.length + 1),
+    ...bindings,
+    '',
+    ...(helpers.render() ? [helpers.render()] : []),
+    ...(extraDecls ? [extraDecls] : []),
+    `@compute @workgroup_size(${LOOP_WORKGROUP_SIZE})`,
+    `fn main(${builtins}) {`,
+    ...body,
+    '}',
+    '',
+  ].join('\n');
+  return { name, source, params, storageBindings: spec.inputs.length + 1 };
+}
+
+function combine(op: ReduceOp, T: ComputeType, helpers: Helpers): string {
+  const a = 'partial[lid]';
+  const b = 'partial[lid + stride]';
+  switch (op) {
+    case 'sum': return `${a} = ${a} + ${b};`;
+    case 'prod': return `${a} = ${a} * ${b};`;
+    case 'max': case 'min': return `${a} = ${T === 'f32' ? (helpers.use('max_nan'), `${op}_nan`) : op}(${a}, ${b});`;
+    case 'any': return `${a} = max(${a}, ${b});`;
+    case 'all': return `${a} = min(${a}, ${b});`;
+    case 'argmax': case 'argmin': throw new Error('arg reductions combine pairs');
+  }
+}
+
+function collectInputs(e: LoopSpec['expr'], out: Set<number>): void {
+  switch (e.kind) {
+    case 'input': out.add(e.index); return;
+    case 'const': return;
+    case 'unary': case 'cast': collectInputs(e.arg, out); return;
+    case 'binary': collectInputs(e.lhs, out); collectInputs(e.rhs, out); return;
+    case 'select': collectInputs(e.cond, out); collectInputs(e.then, out); collectInputs(e.otherwise, out); return;
+  }
+}
+
+/** The params values of one launch, by field name. */
+export function loopParamValues(spec: LoopSpec, variant: LoopVariant): Map<string, number> {
+  const v = new Map<string, number>();
+  spec.sizes.forEach((s, d) => v.set(`size${d}`, s));
+  spec.inputs.forEach((a: Access, i) => {
+    v.set(`in${i}_offset`, a.offset);
+    spec.sizes.forEach((_, d) => v.set(`in${i}_stride${d}`, a.strides[d] ?? 0));
+  });
+  v.set('out_offset', spec.output.offset);
+  spec.sizes.slice(0, spec.parallel).forEach((_, d) => v.set(`out_stride${d}`, spec.output.strides[d] ?? 0));
+  const { outputs, reduced } = loopCounts(spec);
+  v.set('out_count', outputs);
+  if (variant === 'workgroup') v.set('reduce_count', reduced);
+  return v;
+}
+
+export function loopGrid(spec: LoopSpec, variant: LoopVariant, name: string): [number, number, number] {
+  const { outputs } = loopCounts(spec);
+  return foldGrid(variant === 'workgroup' ? outputs : Math.ceil(outputs / LOOP_WORKGROUP_SIZE), name);
+}
+
+export type { GpuDType };

@@ -1,0 +1,107 @@
+/**
+ * The backward pass: an iterative topological sort of the graph below `root` (no recursion, so graphs many
+ * thousands of nodes deep work), then each node's rule in reverse order. Inputs are visited in their declared
+ * order, so the order of gradient sums, and hence every bit of the result, is reproducible.
+ */
+import { EinjitError, formatShape } from '../errors.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { onesOf } from '../runtime/creation.js';
+import { setGradEnabled } from './record.js';
+
+export interface BackwardOptions {
+  /** Keep the graph's saved tensors so backward can run through it again. */
+  readonly retainGraph?: boolean;
+}
+
+export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new EinjitError('element 0 of tensors does not require grad and does not have a grad_fn', {
+      op: 'backward',
+      shapes: [root.shape],
+      hint: 'create the leaves with { requiresGrad: true } and do not wrap the forward pass in noGrad',
+    });
+  }
+  let seed: Tensor;
+  if (grad === undefined) {
+    if (root.size !== 1) {
+      throw new EinjitError('grad can be implicitly created only for scalar outputs', {
+        op: 'backward',
+        shapes: [root.shape],
+        hint: 'reduce to a scalar first (e.g. .sum()), or pass the output gradient: y.backward(grad)',
+      });
+    }
+    seed = onesOf(root.shape, root.dtype, root.device);
+  } else {
+    if (grad.shape.length !== root.shape.length || grad.shape.some((n, i) => n !== root.shape[i])) {
+      throw new EinjitError(`the gradient has shape ${formatShape(grad.shape)} but the output has ${formatShape(root.shape)}`, {
+        op: 'backward',
+        shapes: [root.shape, grad.shape],
+        hint: 'pass a gradient of exactly the output shape',
+      });
+    }
+    seed = grad;
+  }
+
+  // Topological order by an explicit-stack depth-first search.
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: { t: Tensor; next: number }[] = [{ t: root, next: 0 }];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const inputs = top.t.gradFn?.inputs ?? [];
+    if (top.next < inputs.length) {
+      const child = inputs[top.next++];
+      if (child !== null && child !== undefined && !visited.has(child)) {
+        visited.add(child);
+        stack.push({ t: child, next: 0 });
+      }
+    } else {
+      order.push(top.t);
+      stack.pop();
+    }
+  }
+
+  const pending = new Map<Tensor, Tensor>([[root, seed]]);
+  const before = setGradEnabled(false);
+  try {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!;
+      const g = pending.get(t);
+      if (g === undefined) continue;
+      pending.delete(t);
+      const node = t.gradFn;
+      if (node === null || t._retainGrad) {
+        if (node === null && !t.requiresGrad) continue;
+        t.grad = t.grad === null ? g.detach() : t.grad.add(g);
+        if (node === null) continue;
+      }
+      if (node.freed) {
+        throw new EinjitError('trying to backward through the graph a second time', {
+          op: 'backward',
+          hint: 'the saved tensors were freed after the first backward; pass { retainGraph: true } to the first call',
+        });
+      }
+      for (const s of node.saved) {
+        if (s.tensor._version.value !== s.version) {
+          throw new EinjitError(`a tensor needed to compute the gradient of '${node.op}' was modified by an in-place operation`, {
+            op: 'backward',
+            shapes: [s.tensor.shape],
+            hint: 'avoid in-place writes (x.add_(...), x.copy_(...)) to tensors the graph still needs; write x = x.add(...) instead',
+          });
+        }
+      }
+      const inputGrads = node.backward(g);
+      if (!options.retainGraph) node.freed = true;
+      node.inputs.forEach((input, k) => {
+        let ig = inputGrads[k];
+        if (input === null || ig === null || ig === undefined) return;
+        if (ig.dtype !== input.dtype) ig = ig.cast(input.dtype);
+        const prev = pending.get(input);
+        pending.set(input, prev === undefined ? ig : prev.add(ig));
+      });
+    }
+  } finally {
+    setGradEnabled(before);
+  }
+}

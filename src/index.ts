@@ -1,0 +1,21 @@
+/**
+ * einjit: einsum and einops patterns compiled to fast kernels, with a small tensor runtime, autograd and nn
+ * layers on top. This module is the public API and nothing else.
+ */
+import './runtime/devices.js';
+
+export { EinjitError } from './errors.js';
+export { Tensor } from './runtime/tensor.js';
+export type { NestedArray } from './runtime/tensor.js';
+export type { DType } from './runtime/dtype.js';
+export type { Device } from './runtime/backend.js';
+export {
+  tensor, fromArray, zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint,
+  zerosLike, onesLike, fullLike, randLike, randnLike,
+} from './runtime/creation.js';
+export type { CreateOptions, TensorOptions } from './runtime/creation.js';
+export { manualSeed } from './runtime/random.js';
+export { isAvailable, setDefaultDevice } from './runtime/devices.js';
+export { getDefaultDevice } from './runtime/backend.js';
+export { noGrad, isGradEnabled } from './autograd/record.js';
+export { cat, stack, vstack, hstack, where, matmul } from './runtime/functional.js';

@@ -1,0 +1,124 @@
+/**
+ * Kernel specs: the backend-neutral description of one kernel launch.
+ *
+ * Every op in einjit — an elementwise map, a reduction, a permute, a step of an einsum plan — lowers to one of
+ * two kinds of spec, and every backend renders exactly these two kinds:
+ *
+ * - `LoopSpec`: a strided loop nest. For every point `p` of the iteration space, the expression `expr` is
+ *   evaluated over the operands read at `offset + Σ p[d]·strides[d]`, and the result is written (or, over the
+ *   trailing `reduce` loops, folded with `reduceOp`) into the output at `offset + Σ p[d]·strides[d]` of the
+ *   leading `parallel` loops. Maps, broadcasts, copies/permutes, diagonals, traces, Hadamard and outer
+ *   products and all reductions are loop specs.
+ * - `GemmSpec`: a batched matrix product with arbitrary strides, the step a contraction plan spends its time in.
+ *
+ * Sizes, strides and offsets are data, not part of the kernel's identity: `specKey` names the compiled kernel,
+ * and one compiled kernel (a JS function, a WGSL pipeline) serves every shape with the same key. Backends import
+ * only these types from src/.
+ */
+
+export type DType = 'float32' | 'float64' | 'float16' | 'int32' | 'bool';
+
+export type UnaryOp =
+  | 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'erf' | 'sin' | 'cos'
+  | 'floor' | 'ceil' | 'round' | 'sign' | 'reciprocal' | 'not' | 'square' | 'isnan';
+
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'mod' | 'floordiv'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or' | 'xor';
+
+/** Scalar expression evaluated at each point of a loop nest. Values of bool operands are 0 or 1. */
+export type Expr =
+  | { readonly kind: 'input'; readonly index: number }
+  | { readonly kind: 'const'; readonly value: number }
+  | { readonly kind: 'unary'; readonly op: UnaryOp; readonly arg: Expr }
+  | { readonly kind: 'binary'; readonly op: BinaryOp; readonly lhs: Expr; readonly rhs: Expr }
+  | { readonly kind: 'select'; readonly cond: Expr; readonly then: Expr; readonly otherwise: Expr }
+  /** Converts to the given dtype's value set: truncation toward zero for int32, `!= 0` for bool. */
+  | { readonly kind: 'cast'; readonly to: DType; readonly arg: Expr };
+
+/**
+ * How the trailing reduce loops fold values. `argmax`/`argmin` write the row-major index over the reduce loops
+ * of the first extreme value (PyTorch's tie rule); NaN wins max/min as in PyTorch.
+ */
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
+
+/** One operand of a kernel: where its first element is and how each loop moves through it. */
+export interface Access {
+  readonly dtype: DType;
+  /** Element offset of the point p = 0 into the operand's storage. */
+  readonly offset: number;
+  /** Element stride per loop (one entry per loop; 0 broadcasts). For the output, one entry per parallel loop. */
+  readonly strides: readonly number[];
+}
+
+export interface LoopSpec {
+  readonly kind: 'loop';
+  /** What this kernel computes, for the header comment of the generated source ('sum over j of ij->i'). */
+  readonly label: string;
+  /** Loop extents, outermost first: `parallel` output loops, then the reduce loops. */
+  readonly sizes: readonly number[];
+  /** How many of the leading loops index the output; the rest are reduced with `reduceOp`. */
+  readonly parallel: number;
+  /** Required when some loops are reduced; ignored otherwise. */
+  readonly reduceOp: ReduceOp | null;
+  readonly inputs: readonly Access[];
+  readonly output: Access;
+  readonly expr: Expr;
+  /** dtype the expression is evaluated and reduced in (PyTorch computes float16 in float32). */
+  readonly computeType: DType;
+}
+
+/** An operand of a GEMM: batch strides, then the strides of its two matrix dimensions. */
+export interface MatrixAccess {
+  readonly offset: number;
+  readonly batchStrides: readonly number[];
+  /** A: stride along m; B: along k; C: along m. */
+  readonly rowStride: number;
+  /** A: stride along k; B: along n; C: along n. */
+  readonly colStride: number;
+}
+
+/** C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n], every operand read and written through its strides. */
+export interface GemmSpec {
+  readonly kind: 'gemm';
+  readonly label: string;
+  readonly dtype: 'float32' | 'float64';
+  readonly batch: readonly number[];
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly a: MatrixAccess;
+  readonly b: MatrixAccess;
+  readonly c: MatrixAccess;
+}
+
+export type KernelSpec = LoopSpec | GemmSpec;
+
+/** The kernel's identity: everything that changes generated code, nothing that travels as data. */
+export function specKey(spec: KernelSpec): string {
+  if (spec.kind === 'gemm') return `gemm:${spec.dtype}:b${spec.batch.length}`;
+  const ins = spec.inputs.map((a) => a.dtype).join(',');
+  return `loop:${spec.sizes.length}:${spec.parallel}:${spec.parallel < spec.sizes.length ? spec.reduceOp : '-'}` +
+    `:${ins}->${spec.output.dtype}:${spec.computeType}:${exprKey(spec.expr)}`;
+}
+
+export function exprKey(e: Expr): string {
+  switch (e.kind) {
+    case 'input': return `$${e.index}`;
+    case 'const': return Number.isNaN(e.value) ? 'NaN' : String(e.value);
+    case 'unary': return `${e.op}(${exprKey(e.arg)})`;
+    case 'binary': return `${e.op}(${exprKey(e.lhs)},${exprKey(e.rhs)})`;
+    case 'select': return `sel(${exprKey(e.cond)},${exprKey(e.then)},${exprKey(e.otherwise)})`;
+    case 'cast': return `${e.to}(${exprKey(e.arg)})`;
+  }
+}
+
+/** Shorthands for building expressions. */
+export const ex = {
+  input: (index: number): Expr => ({ kind: 'input', index }),
+  const: (value: number): Expr => ({ kind: 'const', value }),
+  unary: (op: UnaryOp, arg: Expr): Expr => ({ kind: 'unary', op, arg }),
+  binary: (op: BinaryOp, lhs: Expr, rhs: Expr): Expr => ({ kind: 'binary', op, lhs, rhs }),
+  select: (cond: Expr, then: Expr, otherwise: Expr): Expr => ({ kind: 'select', cond, then, otherwise }),
+  cast: (to: DType, arg: Expr): Expr => ({ kind: 'cast', to, arg }),
+};

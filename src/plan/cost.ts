@@ -1,0 +1,138 @@
+/**
+ * The cost model: replaying a linear path step by step under opt_einsum's flop convention.
+ *
+ * A step contracting k operands costs prod(sizes of the distinct indices in the union of its operands) ×
+ * (max(1, k − 1) + 1 if the step removes an index). An index is removed when neither the output nor any
+ * operand still waiting has it. Repeated axis ids within one operand (a diagonal) count once.
+ *
+ * Costs are IEEE doubles: every step's product is exact while it stays below 2^53 and so is every sum; beyond,
+ * each operation rounds once (relative error ≤ 2^-53 per step). `replayCostExact` gives the exact integer.
+ */
+
+import { EinjitError } from '../errors.js';
+import type { ContractionPlan, LinearPath, PairwiseStep } from './types.js';
+
+const OP = 'einsumPath';
+
+function distinct(ids: readonly number[]): number[] {
+  return [...new Set(ids)];
+}
+
+function productOf(ids: Iterable<number>, sizes: readonly number[]): number {
+  let p = 1;
+  for (const i of ids) p *= sizes[i] ?? 1;
+  return p;
+}
+
+/** opt_einsum's flop_count: prod(union) × (max(1, k − 1) + [inner]). */
+export function flopCount(union: Iterable<number>, inner: boolean, numTerms: number, sizes: readonly number[]): number {
+  return productOf(union, sizes) * (Math.max(1, numTerms - 1) + (inner ? 1 : 0));
+}
+
+/** Cost of evaluating the whole einsum as one loop nest (opt_einsum's 'naive' count, informative only). */
+export function naiveCost(inputs: readonly (readonly number[])[], sizes: readonly number[]): number {
+  const all = new Set<number>();
+  let total = 0;
+  for (const term of inputs) {
+    const set = new Set(term);
+    total += set.size;
+    for (const i of set) all.add(i);
+  }
+  return flopCount(all, total > all.size, inputs.length, sizes);
+}
+
+/** Checks that `path` is a linear path that contracts `n` operands down to one; throws EinjitError if not. */
+export function validatePath(path: LinearPath, n: number): void {
+  const fail = (reason: string): never => {
+    throw new EinjitError(reason, {
+      op: OP,
+      hint: 'a path lists, for each step, positions into the current operand list (the result goes to the end), e.g. [[0, 1], [0, 1]]',
+    });
+  };
+  if (!Array.isArray(path)) fail('the path must be an array of steps');
+  let alive = n;
+  path.forEach((step, s) => {
+    if (!Array.isArray(step) || step.length === 0) fail(`step ${s} of the path is empty`);
+    const seen = new Set<number>();
+    for (const p of step) {
+      if (!Number.isInteger(p) || p < 0 || p >= alive) {
+        fail(`step ${s} of the path names position ${String(p)}, but only ${alive} operands are left (positions 0..${alive - 1})`);
+      }
+      if (seen.has(p)) fail(`step ${s} of the path names position ${p} twice`);
+      seen.add(p);
+    }
+    alive = alive - step.length + 1;
+  });
+  if (alive !== 1) {
+    fail(`the path leaves ${alive} operands instead of one (${n} operands, ${path.length} steps)`);
+  }
+}
+
+/** Everything a replay yields: the steps and the totals of a plan. */
+export type Replay = Omit<ContractionPlan, 'optimizer'>;
+
+/** Replays a (valid) linear path and records every step. */
+export function replayPath(
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+  path: LinearPath,
+): Replay {
+  const terms: number[][] = inputs.map(distinct);
+  const outSet = new Set(output);
+  const steps: PairwiseStep[] = [];
+  let cost = 0;
+  let largest = 1;
+  let written = 0;
+  path.forEach((positions, s) => {
+    const stepInputs = positions.map((p) => terms[p]!);
+    const union = distinct(stepInputs.flat());
+    const desc = [...positions].sort((a, b) => b - a);
+    for (const p of desc) terms.splice(p, 1);
+    const waiting = new Set<number>(outSet);
+    for (const t of terms) for (const i of t) waiting.add(i);
+    const kept = union.filter((i) => waiting.has(i));
+    const removed = union.filter((i) => !waiting.has(i));
+    const last = s === path.length - 1;
+    const result = last ? distinct(output) : kept;
+    const flops = flopCount(union, removed.length > 0, positions.length, sizes);
+    const resultSize = productOf(result, sizes);
+    terms.push(result);
+    steps.push({ operands: [...positions], inputs: stepInputs, result, removed, flops, resultSize });
+    cost += flops;
+    largest = Math.max(largest, resultSize);
+    written += resultSize;
+  });
+  return {
+    steps,
+    path: path.map((p) => [...p]),
+    cost,
+    naiveCost: naiveCost(inputs, sizes),
+    largestIntermediate: largest,
+    memoryWritten: written,
+  };
+}
+
+/** The exact cost of a (valid) linear path as a BigInt (for checks beyond 2^53). */
+export function replayCostExact(
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+  path: LinearPath,
+): bigint {
+  const terms: number[][] = inputs.map(distinct);
+  const outSet = new Set(output);
+  let cost = 0n;
+  for (const positions of path) {
+    const union = distinct(positions.flatMap((p) => terms[p]!));
+    for (const p of [...positions].sort((a, b) => b - a)) terms.splice(p, 1);
+    const waiting = new Set<number>(outSet);
+    for (const t of terms) for (const i of t) waiting.add(i);
+    const kept = union.filter((i) => waiting.has(i));
+    let prod = 1n;
+    for (const i of union) prod *= BigInt(sizes[i] ?? 1);
+    cost += prod * BigInt(Math.max(1, positions.length - 1) + (kept.length < union.length ? 1 : 0));
+    terms.push(kept);
+  }
+  return cost;
+}

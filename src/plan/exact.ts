@@ -1,0 +1,241 @@
+/**
+ * Exact search over contraction trees: the `optimal` algorithm and the engine of subtree reconfiguration.
+ *
+ * The cost of a tree does not depend on the order its steps run in: contracting the operand groups S1 and S2
+ * removes exactly the indices of S1 ∪ S2 that neither the output nor any operand outside S1 ∪ S2 has. So the
+ * best plan for a group S is the best split of S into two groups, each contracted optimally; the search is a
+ * depth-first recursion over splits, memoised per group, that skips a split as soon as its own step (or its step
+ * plus one side) already costs as much as the best split found for S. Leaves may first be reduced on their own
+ * (summing away indices no other operand or the output has, cost 2·size) when that makes the tree cheaper.
+ * Outer products are considered, so the result is optimal over all pairwise trees under the reported cost.
+ */
+
+import { type Bits, idsOf } from './bits.js';
+import { checkDeadline } from './budget.js';
+import { type Tree, leaf, node } from './network.js';
+
+/** Set operations on one representation of index sets. */
+interface SetAlgebra<S> {
+  readonly zero: S;
+  or(a: S, b: S): S;
+  and(a: S, b: S): S;
+  andNot(a: S, b: S): S;
+  isZero(a: S): boolean;
+  equal(a: S, b: S): boolean;
+  size(a: S): number;
+}
+
+function numberAlgebra(size: Float64Array): SetAlgebra<number> {
+  return {
+    zero: 0,
+    or: (a, b) => (a | b) >>> 0,
+    and: (a, b) => (a & b) >>> 0,
+    andNot: (a, b) => (a & ~b) >>> 0,
+    isZero: (a) => a === 0,
+    equal: (a, b) => a === b,
+    size: (a) => {
+      let p = 1;
+      while (a !== 0) {
+        const low = a & -a;
+        p *= size[31 - Math.clz32(low)]!;
+        a = (a ^ low) >>> 0;
+      }
+      return p;
+    },
+  };
+}
+
+function bigintAlgebra(size: Float64Array): SetAlgebra<bigint> {
+  return {
+    zero: 0n,
+    or: (a, b) => a | b,
+    and: (a, b) => a & b,
+    andNot: (a, b) => a & ~b,
+    isZero: (a) => a === 0n,
+    equal: (a, b) => a === b,
+    size: (a) => {
+      let p = 1;
+      let i = 0;
+      while (a !== 0n) {
+        const word = Number(a & 0xffffffffn);
+        let x = word;
+        while (x !== 0) {
+          const low = x & -x;
+          p *= size[i + 31 - Math.clz32(low)]!;
+          x = (x ^ low) >>> 0;
+        }
+        a >>= 32n;
+        i += 32;
+      }
+      return p;
+    },
+  };
+}
+
+export interface ExactProblem {
+  /** Each leaf's index set as it arrives (an input, or an intermediate of a larger tree). */
+  readonly leaves: readonly Bits[];
+  /** The indices the final result must keep (the output, or what the rest of a larger network needs). */
+  readonly keep: Bits;
+  /** Size of each index (the indices of the bit sets above). */
+  readonly size: Float64Array;
+  readonly memoryLimit: number;
+  readonly deadline: number;
+  /** Name used in the budget error. */
+  readonly algorithm: string;
+  /** Only splits cheaper than this are of interest (pruning bound); Infinity when unknown. */
+  readonly upperBound?: number;
+}
+
+export interface ExactResult {
+  readonly tree: Tree;
+  readonly cost: number;
+}
+
+/**
+ * The cheapest pairwise tree over the leaves, or undefined when the memory limit admits none (or none cheaper
+ * than `upperBound`). Leaf `i` of the tree is `leaves[i]`.
+ */
+export function solveExact(p: ExactProblem): ExactResult | undefined {
+  // Renumber the indices that occur, so that small problems use 32-bit numbers as sets.
+  const used = new Map<number, number>();
+  const local: number[][] = p.leaves.map((s) =>
+    idsOf(s).map((i) => {
+      let c = used.get(i);
+      if (c === undefined) {
+        c = used.size;
+        used.set(i, c);
+      }
+      return c;
+    }),
+  );
+  const keepLocal = idsOf(p.keep)
+    .map((i) => used.get(i))
+    .filter((c): c is number => c !== undefined);
+  const size = new Float64Array(used.size);
+  for (const [i, c] of used) size[c] = p.size[i]!;
+  if (used.size <= 31) {
+    const toSet = (ids: number[]): number => ids.reduce((s, c) => (s | (1 << c)) >>> 0, 0);
+    return search(numberAlgebra(size), local.map(toSet), toSet(keepLocal), p);
+  }
+  const toSet = (ids: number[]): bigint => ids.reduce((s, c) => s | (1n << BigInt(c)), 0n);
+  return search(bigintAlgebra(size), local.map(toSet), toSet(keepLocal), p);
+}
+
+interface Entry {
+  cost: number;
+  left: number;
+  /** Bit 0: reduce the left leaf first; bit 1: reduce the right leaf first. */
+  reduce: number;
+}
+
+function search<S>(alg: SetAlgebra<S>, raw: S[], keep: S, p: ExactProblem): ExactResult | undefined {
+  const k = raw.length;
+  if (k === 0) return undefined;
+  if (k === 1) return { tree: leaf(0), cost: 0 };
+  if (k > 30) checkDeadline(-Infinity, p.algorithm);
+  const full = k === 31 ? 0x7fffffff : (1 << k) - 1;
+  const idxCache = new Map<number, S>();
+  const legsCache = new Map<number, S>();
+  const memo = new Map<number, Entry>();
+  const rawSize = raw.map((s) => alg.size(s));
+  let calls = 0;
+
+  const idx = (mask: number): S => {
+    let s = idxCache.get(mask);
+    if (s !== undefined) return s;
+    const low = mask & -mask;
+    const rest = mask ^ low;
+    s = alg.or(rest === 0 ? alg.zero : idx(rest), raw[31 - Math.clz32(low)]!);
+    idxCache.set(mask, s);
+    return s;
+  };
+  const legs = (mask: number): S => {
+    let s = legsCache.get(mask);
+    if (s !== undefined) return s;
+    const comp = full ^ mask;
+    s = alg.and(idx(mask), comp === 0 ? keep : alg.or(keep, idx(comp)));
+    legsCache.set(mask, s);
+    return s;
+  };
+  const isLeaf = (mask: number): boolean => (mask & (mask - 1)) === 0;
+  const leafOf = (mask: number): number => 31 - Math.clz32(mask);
+
+  /** Cheapest way to contract the groups `a` and `b` into `result`, choosing leaf pre-reductions. */
+  const stepCost = (a: number, b: number, result: S): { cost: number; reduce: number } => {
+    const aOpts: { set: S; extra: number; flag: number }[] = [{ set: legs(a), extra: 0, flag: 0 }];
+    const bOpts: { set: S; extra: number; flag: number }[] = [{ set: legs(b), extra: 0, flag: 0 }];
+    if (isLeaf(a)) {
+      const r = raw[leafOf(a)]!;
+      if (!alg.equal(r, aOpts[0]!.set)) {
+        aOpts[0] = { set: aOpts[0]!.set, extra: 2 * rawSize[leafOf(a)]!, flag: 1 };
+        aOpts.push({ set: r, extra: 0, flag: 0 });
+      }
+    }
+    if (isLeaf(b)) {
+      const r = raw[leafOf(b)]!;
+      if (!alg.equal(r, bOpts[0]!.set)) {
+        bOpts[0] = { set: bOpts[0]!.set, extra: 2 * rawSize[leafOf(b)]!, flag: 2 };
+        bOpts.push({ set: r, extra: 0, flag: 0 });
+      }
+    }
+    let best = Infinity;
+    let reduce = 0;
+    for (const x of aOpts) {
+      for (const y of bOpts) {
+        const union = alg.or(x.set, y.set);
+        const removed = !alg.isZero(alg.andNot(union, result));
+        const c = alg.size(union) * (removed ? 2 : 1) + x.extra + y.extra;
+        if (c < best) {
+          best = c;
+          reduce = x.flag | y.flag;
+        }
+      }
+    }
+    return { cost: best, reduce };
+  };
+
+  const solve = (mask: number): number => {
+    if (isLeaf(mask)) return 0;
+    const hit = memo.get(mask);
+    if (hit !== undefined) return hit.cost;
+    if ((++calls & 1023) === 0) checkDeadline(p.deadline, p.algorithm);
+    const result = legs(mask);
+    const entry: Entry = { cost: Infinity, left: 0, reduce: 0 };
+    memo.set(mask, entry);
+    if (alg.size(result) > p.memoryLimit) return Infinity;
+    const low = mask & -mask;
+    const rest = mask ^ low;
+    let best = mask === full && p.upperBound !== undefined ? p.upperBound : Infinity;
+    for (let sub = rest; ; sub = (sub - 1) & rest) {
+      const left = low | sub;
+      const right = mask ^ left;
+      if (right !== 0) {
+        const step = stepCost(left, right, result);
+        if (step.cost < best) {
+          const cl = solve(left);
+          if (cl + step.cost < best) {
+            const total = cl + step.cost + solve(right);
+            if (total < best) {
+              best = total;
+              entry.cost = total;
+              entry.left = left;
+              entry.reduce = step.reduce;
+            }
+          }
+        }
+      }
+      if (sub === 0) break;
+    }
+    return entry.cost;
+  };
+
+  const cost = solve(full);
+  if (!Number.isFinite(cost)) return undefined;
+  const build = (mask: number, reduce: boolean): Tree => {
+    if (isLeaf(mask)) return leaf(leafOf(mask), reduce);
+    const e = memo.get(mask)!;
+    return node(build(e.left, (e.reduce & 1) !== 0), build(mask ^ e.left, (e.reduce & 2) !== 0));
+  };
+  return { tree: build(full, false), cost };
+}

@@ -1,0 +1,238 @@
+/**
+ * Greedy and random-greedy path search (opt_einsum's heuristic, with lazy cost refresh).
+ *
+ * 1. Operands with identical index sets are multiplied first (Hadamard products).
+ * 2. Among pairs that share an index, contract the one with the lowest score
+ *    size(result) − α·(size(a) + size(b)); α = 1 is opt_einsum's 'memory-removed'. A popped candidate whose
+ *    score changed since it was queued (another step made more indices removable) is queued again.
+ * 3. What is left has no shared index: outer products, smallest operands first.
+ *
+ * `greedy` runs a few values of α and keeps the cheapest path under the reported cost; `random-greedy` samples
+ * among the best few candidates with Boltzmann weights, for a seeded number of trials.
+ */
+
+import { type Bits, hasBit, idsOf, keyOf, sizeOf } from './bits.js';
+import { checkDeadline } from './budget.js';
+import { MinHeap, makeRng } from './heap.js';
+import { type Network, type SsaPath, objectiveValue, scoreSsa } from './network.js';
+import type { Objective } from './types.js';
+
+export interface GreedyParams {
+  /** Weight of the operand sizes in the score. */
+  readonly alpha: number;
+  /** 0 for a deterministic run; otherwise the Boltzmann temperature of the choice. */
+  readonly temperature: number;
+  /** How many of the best candidates a random choice considers. */
+  readonly nbranch: number;
+  readonly rng: () => number;
+  readonly memoryLimit: number;
+}
+
+interface Candidate {
+  readonly a: number;
+  readonly b: number;
+  readonly score: number;
+}
+
+/** One greedy run; returns an SSA path. */
+export function greedySsa(net: Network, p: GreedyParams): SsaPath {
+  const ssa: SsaPath = [];
+  const sets = new Map<number, Bits>();
+  const sizeById = new Map<number, number>();
+  let nextId = net.n;
+  const count = new Int32Array(net.nIdx);
+  const holders: Set<number>[] = Array.from({ length: net.nIdx }, () => new Set<number>());
+
+  const add = (id: number, s: Bits): void => {
+    sets.set(id, s);
+    sizeById.set(id, sizeOf(s, net.size));
+    for (const i of idsOf(s)) {
+      count[i]!++;
+      holders[i]!.add(id);
+    }
+  };
+  const drop = (id: number): void => {
+    const s = sets.get(id)!;
+    for (const i of idsOf(s)) {
+      count[i]!--;
+      holders[i]!.delete(id);
+    }
+    sets.delete(id);
+    sizeById.delete(id);
+  };
+  /** The result of contracting a and b now: indices still needed by the output or another operand. */
+  const resultOf = (ids: readonly number[]): Bits => {
+    const union = new Uint32Array(net.words);
+    for (const id of ids) {
+      const s = sets.get(id)!;
+      for (let w = 0; w < union.length; w++) union[w]! |= s[w]!;
+    }
+    const r = new Uint32Array(net.words);
+    for (const i of idsOf(union)) {
+      let occ = 0;
+      for (const id of ids) if (hasBit(sets.get(id)!, i)) occ++;
+      if (hasBit(net.output, i) || count[i]! > occ) r[i >>> 5]! |= 1 << (i & 31);
+    }
+    return r;
+  };
+  const contract = (ids: number[]): number => {
+    const r = resultOf(ids);
+    for (const id of ids) drop(id);
+    const id = nextId++;
+    add(id, r);
+    ssa.push(ids);
+    return id;
+  };
+
+  // 1. Hadamard products of identical operands.
+  const byKey = new Map<string, number>();
+  for (let i = 0; i < net.n; i++) add(i, net.inputs[i]!);
+  for (let i = 0; i < net.n; i++) {
+    const key = keyOf(net.inputs[i]!);
+    const prev = byKey.get(key);
+    if (prev === undefined) byKey.set(key, i);
+    else byKey.set(key, contract([prev, i]));
+  }
+
+  // 2. Pairs sharing an index.
+  const heap = new MinHeap<Candidate>();
+  const scoreOf = (a: number, b: number): number | undefined => {
+    const r = sizeOf(resultOf([a, b]), net.size);
+    if (r > p.memoryLimit) return undefined;
+    return r - p.alpha * (sizeById.get(a)! + sizeById.get(b)!);
+  };
+  const pushPairsOf = (id: number): void => {
+    const seen = new Set<number>();
+    for (const i of idsOf(sets.get(id)!)) {
+      for (const other of holders[i]!) {
+        if (other === id || seen.has(other)) continue;
+        seen.add(other);
+        const score = scoreOf(id, other);
+        if (score !== undefined) heap.push(score, { a: Math.min(id, other), b: Math.max(id, other), score });
+      }
+    }
+  };
+  for (const id of [...sets.keys()]) {
+    const seen = new Set<number>();
+    for (const i of idsOf(sets.get(id)!)) {
+      for (const other of holders[i]!) {
+        if (other <= id || seen.has(other)) continue;
+        seen.add(other);
+        const score = scoreOf(id, other);
+        if (score !== undefined) heap.push(score, { a: id, b: other, score });
+      }
+    }
+  }
+  const valid = (c: Candidate): boolean => sets.has(c.a) && sets.has(c.b);
+  /** Pops the next live candidate whose score is current; re-queues stale ones. */
+  const popFresh = (): Candidate | undefined => {
+    for (;;) {
+      const c = heap.pop();
+      if (c === undefined) return undefined;
+      if (!valid(c)) continue;
+      const score = scoreOf(c.a, c.b);
+      if (score === undefined) continue;
+      if (score !== c.score) {
+        heap.push(score, { a: c.a, b: c.b, score });
+        continue;
+      }
+      return c;
+    }
+  };
+  while (sets.size > 1) {
+    let chosen = popFresh();
+    if (chosen === undefined) break;
+    if (p.temperature > 0 && p.nbranch > 1) {
+      const pool: Candidate[] = [chosen];
+      while (pool.length < p.nbranch) {
+        const c = popFresh();
+        if (c === undefined) break;
+        pool.push(c);
+      }
+      const best = pool[0]!.score;
+      const scale = p.temperature * Math.max(Math.abs(best), 1);
+      const weights = pool.map((c) => Math.exp(-(c.score - best) / scale));
+      let pick = p.rng() * weights.reduce((s, w) => s + w, 0);
+      let k = 0;
+      while (k < pool.length - 1 && pick >= weights[k]!) pick -= weights[k++]!;
+      chosen = pool[k]!;
+      pool.forEach((c, j) => {
+        if (j !== k) heap.push(c.score, c);
+      });
+    }
+    const id = contract([chosen.a, chosen.b]);
+    pushPairsOf(id);
+  }
+
+  // 3. Outer products, smallest first; one k-way step if the memory limit allows none.
+  if (sets.size > 1) {
+    const bySize = new MinHeap<number>();
+    for (const [id, size] of sizeById) bySize.push(size, id);
+    while (bySize.size > 1) {
+      const a = bySize.pop()!;
+      const b = bySize.pop()!;
+      const r = sizeOf(resultOf([a, b]), net.size);
+      if (r > p.memoryLimit) {
+        const rest = [a, b];
+        while (bySize.size > 0) rest.push(bySize.pop()!);
+        contract(rest.sort((x, y) => x - y));
+        break;
+      }
+      const id = contract([a, b]);
+      bySize.push(sizeById.get(id)!, id);
+    }
+  }
+  return ssa;
+}
+
+const GREEDY_ALPHAS = [1, 0.5, 0];
+
+/** Deterministic greedy: the best of a few α values under the objective. */
+export function greedyBest(net: Network, memoryLimit: number, objective: Objective = 'flops'): SsaPath {
+  let best: SsaPath | undefined;
+  let bestValue = Infinity;
+  for (const alpha of GREEDY_ALPHAS) {
+    const ssa = greedySsa(net, { alpha, temperature: 0, nbranch: 1, rng: Math.random, memoryLimit });
+    const value = objectiveValue(scoreSsa(net, ssa), objective);
+    if (best === undefined || value < bestValue) {
+      best = ssa;
+      bestValue = value;
+    }
+  }
+  return best!;
+}
+
+export interface RandomGreedyOptions {
+  readonly trials: number;
+  readonly seed: number;
+  readonly memoryLimit: number;
+  readonly deadline: number;
+  readonly objective: Objective;
+  /** Return the best so far when the deadline passes instead of throwing. */
+  readonly soft?: boolean;
+}
+
+/** Seeded random-greedy: trial 0 is plain greedy, later trials sample α and the choices. */
+export function randomGreedy(net: Network, o: RandomGreedyOptions): { ssa: SsaPath; value: number } {
+  const rng = makeRng(o.seed);
+  let best: SsaPath | undefined;
+  let bestValue = Infinity;
+  for (let t = 0; t < Math.max(1, o.trials); t++) {
+    if (t > 0) {
+      if (o.soft === true) {
+        if (performance.now() > o.deadline) break;
+      } else checkDeadline(o.deadline, 'random-greedy');
+    }
+    const params: GreedyParams =
+      t === 0
+        ? { alpha: 1, temperature: 0, nbranch: 1, rng, memoryLimit: o.memoryLimit }
+        : { alpha: rng() * 1.5, temperature: 0.05 + rng() * 0.5, nbranch: 8, rng, memoryLimit: o.memoryLimit };
+    const ssa = greedySsa(net, params);
+    const value = objectiveValue(scoreSsa(net, ssa), o.objective);
+    if (value < bestValue) {
+      best = ssa;
+      bestValue = value;
+    }
+  }
+  return { ssa: best!, value: bestValue };
+}

@@ -1,0 +1,180 @@
+/**
+ * The network every path algorithm searches: operands as bit sets over compact index ids, the output set, and
+ * the size of each index. Paths are built in SSA form (operand ids never reused: inputs are 0..n-1 and each
+ * step's result takes the next id) and converted to opt_einsum's linear format at the end.
+ */
+
+import { type Bits, bitsOf, hasBit, idsOf, sizeOf } from './bits.js';
+import type { LinearPath, Objective } from './types.js';
+
+export interface Network {
+  /** Number of operands. */
+  readonly n: number;
+  /** Number of distinct indices (compact ids 0..nIdx-1). */
+  readonly nIdx: number;
+  /** Words per bit set. */
+  readonly words: number;
+  /** Each operand's index set (repeated axis ids count once). */
+  readonly inputs: readonly Bits[];
+  readonly output: Bits;
+  /** Size of each compact index. */
+  readonly size: Float64Array;
+  /** The axis id of each compact index. */
+  readonly axisOf: readonly number[];
+}
+
+export function buildNetwork(
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+): Network {
+  const compact = new Map<number, number>();
+  const axisOf: number[] = [];
+  const idOf = (axis: number): number => {
+    let c = compact.get(axis);
+    if (c === undefined) {
+      c = axisOf.length;
+      compact.set(axis, c);
+      axisOf.push(axis);
+    }
+    return c;
+  };
+  const inputIds = inputs.map((term) => term.map(idOf));
+  const outputIds = output.map(idOf);
+  const words = Math.max(1, Math.ceil(axisOf.length / 32));
+  const size = new Float64Array(axisOf.length);
+  axisOf.forEach((axis, c) => (size[c] = sizes[axis] ?? 1));
+  return {
+    n: inputs.length,
+    nIdx: axisOf.length,
+    words,
+    inputs: inputIds.map((ids) => bitsOf(ids, words)),
+    output: bitsOf(outputIds, words),
+    size,
+    axisOf,
+  };
+}
+
+/** A path in SSA form: each step lists operand ids; step t's result has id n + t. */
+export type SsaPath = number[][];
+
+/** A contraction tree: leaves are inputs (optionally reduced on their own first), nodes contract children. */
+export type Tree =
+  | { readonly kind: 'leaf'; readonly input: number; readonly reduce: boolean }
+  | { readonly kind: 'node'; readonly children: readonly Tree[] };
+
+export function leaf(input: number, reduce = false): Tree {
+  return { kind: 'leaf', input, reduce };
+}
+
+export function node(...children: Tree[]): Tree {
+  return { kind: 'node', children };
+}
+
+/** SSA path of a tree, children before parents (an iterative post-order; no recursion). */
+export function treeToSsa(tree: Tree, n: number): SsaPath {
+  const ssa: SsaPath = [];
+  const idOf = new Map<Tree, number>();
+  const stack: { t: Tree; expanded: boolean }[] = [{ t: tree, expanded: false }];
+  let next = n;
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    const t = top.t;
+    if (t.kind === 'leaf') {
+      if (t.reduce) {
+        ssa.push([t.input]);
+        idOf.set(t, next++);
+      } else idOf.set(t, t.input);
+      continue;
+    }
+    if (!top.expanded) {
+      stack.push({ t, expanded: true });
+      for (let c = t.children.length - 1; c >= 0; c--) stack.push({ t: t.children[c]!, expanded: false });
+      continue;
+    }
+    ssa.push(t.children.map((c) => idOf.get(c)!));
+    idOf.set(t, next++);
+  }
+  return ssa;
+}
+
+/** Converts SSA ids to positions in the current operand list (the result appended at the end). */
+export function ssaToLinear(ssa: SsaPath, n: number): number[][] {
+  const alive: number[] = Array.from({ length: n }, (_, i) => i);
+  let next = n;
+  return ssa.map((step) => {
+    const positions = step.map((id) => alive.indexOf(id));
+    const desc = [...positions].sort((a, b) => b - a);
+    for (const p of desc) alive.splice(p, 1);
+    alive.push(next++);
+    return positions;
+  });
+}
+
+/** Converts a linear path to SSA form (the path is assumed valid). */
+export function linearToSsa(path: LinearPath, n: number): SsaPath {
+  const alive: number[] = Array.from({ length: n }, (_, i) => i);
+  let next = n;
+  return path.map((step) => {
+    const ids = step.map((p) => alive[p]!);
+    for (const p of [...step].sort((a, b) => b - a)) alive.splice(p, 1);
+    alive.push(next++);
+    return ids;
+  });
+}
+
+/** Totals of a path under the flop convention (floating point; see cost.ts for the exact replay). */
+export interface PathScore {
+  readonly flops: number;
+  readonly size: number;
+  readonly write: number;
+}
+
+export function objectiveValue(score: PathScore, objective: Objective): number {
+  switch (objective) {
+    case 'flops':
+      return score.flops;
+    case 'size':
+      return score.size;
+    case 'write':
+      return score.write;
+    case 'combo':
+      return score.flops + 64 * score.write;
+  }
+}
+
+/**
+ * Replays an SSA path on the network: the cost of each step is prod(union) × (max(1, k−1) + [something removed]),
+ * where an index is removed when neither the output nor any operand still waiting has it.
+ */
+export function scoreSsa(net: Network, ssa: SsaPath): PathScore {
+  const sets: Bits[] = [...net.inputs];
+  const count = new Int32Array(net.nIdx);
+  for (const s of net.inputs) for (const i of idsOf(s)) count[i]!++;
+  let flops = 0;
+  let size = 1;
+  let write = 0;
+  for (const step of ssa) {
+    const union = new Uint32Array(net.words);
+    for (const id of step) {
+      const s = sets[id]!;
+      for (let w = 0; w < union.length; w++) union[w]! |= s[w]!;
+    }
+    const result = new Uint32Array(net.words);
+    let removed = false;
+    for (const i of idsOf(union)) {
+      let occ = 0;
+      for (const id of step) if (hasBit(sets[id]!, i)) occ++;
+      if (hasBit(net.output, i) || count[i]! - occ > 0) result[i >>> 5]! |= 1 << (i & 31);
+      else removed = true;
+    }
+    for (const id of step) for (const i of idsOf(sets[id]!)) count[i]!--;
+    for (const i of idsOf(result)) count[i]!++;
+    sets.push(result);
+    flops += sizeOf(union, net.size) * (Math.max(1, step.length - 1) + (removed ? 1 : 0));
+    const rs = sizeOf(result, net.size);
+    if (rs > size) size = rs;
+    write += rs;
+  }
+  return { flops, size, write };
+}

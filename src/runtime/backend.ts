@@ -1,0 +1,97 @@
+/**
+ * The Backend interface and the registry of backends.
+ *
+ * A backend owns storage on one device and runs kernel specs over it. The runtime never touches elements:
+ * every op lowers to a KernelSpec and calls `run`. Backends are found lazily and cached (einops' habit), so
+ * importing einjit never starts a GPU.
+ */
+import type { KernelSpec } from '../lower/spec.js';
+import type { DType, TypedArray } from './dtype.js';
+import { EinjitError } from '../errors.js';
+
+export type Device = 'cpu' | 'webgpu';
+export const DEVICES: readonly Device[] = ['cpu', 'webgpu'];
+
+/** A block of elements owned by a backend. Tensors are views (shape, strides, offset) over one storage. */
+export interface Storage {
+  readonly device: Device;
+  readonly dtype: DType;
+  /** Elements. */
+  readonly length: number;
+}
+
+export interface Backend {
+  readonly device: Device;
+  /** Zero-initialised storage. */
+  allocate(dtype: DType, length: number): Storage;
+  /** Storage holding a copy of `data` (or, when `share` is true and the backend can, `data` itself). */
+  fromArray(dtype: DType, data: TypedArray, share: boolean): Storage;
+  /** Enqueues one kernel; on the CPU it runs at once. */
+  run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void;
+  /** The storage's elements (a copy on the GPU; the live array on the CPU). */
+  read(storage: Storage): Promise<TypedArray>;
+  /** Synchronous access, where the device allows it; otherwise throws EinjitError. */
+  readSync(storage: Storage, op: string): TypedArray;
+  /** Frees device memory now (GPU); the CPU leaves it to the garbage collector. */
+  release(storage: Storage): void;
+  /** The generated source (JS or WGSL) of the kernel that would run this spec. */
+  source(spec: KernelSpec): string;
+}
+
+const backends = new Map<Device, Backend>();
+const initializers = new Map<Device, () => Promise<Backend>>();
+
+export function registerBackend(backend: Backend): void {
+  backends.set(backend.device, backend);
+}
+
+/** Registers an asynchronous initializer, run once by `initBackend`. */
+export function registerBackendInitializer(device: Device, init: () => Promise<Backend>): void {
+  initializers.set(device, init);
+}
+
+const pending = new Map<Device, Promise<Backend>>();
+
+export async function initBackend(device: Device): Promise<Backend> {
+  const ready = backends.get(device);
+  if (ready !== undefined) return ready;
+  let p = pending.get(device);
+  if (p === undefined) {
+    const init = initializers.get(device);
+    if (init === undefined) throw new EinjitError(`no backend is registered for device '${device}'`, { op: 'init' });
+    p = init().then((b) => {
+      backends.set(device, b);
+      return b;
+    });
+    pending.set(device, p);
+    p.catch(() => pending.delete(device));
+  }
+  return p;
+}
+
+export function checkDevice(device: unknown, op: string): Device {
+  if (device === 'cpu' || device === 'webgpu') return device;
+  throw new EinjitError(`unknown device ${JSON.stringify(device)}`, { op, hint: `use 'cpu' or 'webgpu'` });
+}
+
+/** The backend of a device that is ready for synchronous use. */
+export function getBackend(device: Device, op: string): Backend {
+  const b = backends.get(device);
+  if (b !== undefined) return b;
+  throw new EinjitError(`the '${device}' device is not initialised`, {
+    op,
+    hint: `call 'await isAvailable('${device}')' or 'await setDefaultDevice('${device}')' first; GPU start-up is asynchronous`,
+  });
+}
+
+export function peekBackend(device: Device): Backend | undefined {
+  return backends.get(device);
+}
+
+let defaultDevice: Device = 'cpu';
+export function getDefaultDevice(): Device {
+  return defaultDevice;
+}
+export function setDefaultDeviceSync(device: Device): void {
+  defaultDevice = device;
+}

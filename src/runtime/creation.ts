@@ -1,0 +1,266 @@
+/**
+ * Creating tensors: from JS data, filled, ranges, identity, and seeded random numbers.
+ */
+import { EinjitError } from '../errors.js';
+import { ex } from '../lower/spec.js';
+import { buildLoop } from '../lower/loops.js';
+import { checkDevice, getBackend, getDefaultDevice, type Device } from './backend.js';
+import { allocateArray, checkDType, computeTypeOf, dtypeOfArray, type DType, type TypedArray } from './dtype.js';
+import { checkShape, numel } from './shape.js';
+import { Tensor, type NestedArray } from './tensor.js';
+import { random } from './random.js';
+
+export interface CreateOptions {
+  readonly dtype?: DType;
+  readonly device?: Device;
+  readonly requiresGrad?: boolean;
+}
+
+export interface TensorOptions extends CreateOptions {
+  /** Shape for flat data (a typed array or a flat JS array). */
+  readonly shape?: readonly number[];
+}
+
+function finish(t: Tensor, options: CreateOptions): Tensor {
+  if (options.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+/** Wraps host data as a tensor on the requested device (copying unless `share`). */
+function fromHost(data: TypedArray, dtype: DType, shape: readonly number[], options: CreateOptions, share: boolean, op: string): Tensor {
+  const device = options.device === undefined ? getDefaultDevice() : checkDevice(options.device, op);
+  const backend = getBackend(device, op);
+  return finish(new Tensor(backend.fromArray(dtype, data, share && device === 'cpu'), shape), options);
+}
+
+function hostArray(dtype: DType, values: ArrayLike<number>): TypedArray {
+  const out = allocateArray(dtype, values.length);
+  if (dtype === 'bool') for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
+  else (out as { set(a: ArrayLike<number>): void }).set(values);
+  return out;
+}
+
+/**
+ * A tensor holding a copy of `data`: a number, a boolean, nested arrays, or a typed array (with `shape`).
+ * Numbers become float32 unless `dtype` says otherwise; booleans become bool.
+ *
+ * @example
+ * const x = tensor([[1, 2], [3, 4]]);              // float32, shape [2, 2]
+ * const y = tensor(new Float32Array(24), { shape: [2, 3, 4] });
+ */
+export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorOptions = {}): Tensor {
+  if (data instanceof Tensor) {
+    const t = data.detach().clone().detach();
+    return finish(options.dtype ? t.cast(checkDType(options.dtype, 'tensor')) : t, options);
+  }
+  const arrayDtype = dtypeOfArray(data);
+  if (arrayDtype !== undefined) {
+    const typed = data as TypedArray;
+    const shape = options.shape === undefined ? [typed.length] : checkShape(options.shape, 'tensor');
+    checkCount(shape, typed.length, 'tensor');
+    const dtype = options.dtype === undefined ? arrayDtype : checkDType(options.dtype, 'tensor');
+    return fromHost(hostArray(dtype, typed as ArrayLike<number>), dtype, shape, options, false, 'tensor');
+  }
+  const { shape: nestedShape, flat, sawBoolean } = flattenNested(data as NestedArray);
+  const dtype = options.dtype === undefined ? (sawBoolean ? 'bool' : 'float32') : checkDType(options.dtype, 'tensor');
+  let shape = nestedShape;
+  if (options.shape !== undefined) {
+    shape = checkShape(options.shape, 'tensor');
+    checkCount(shape, flat.length, 'tensor');
+  }
+  return fromHost(hostArray(dtype, flat), dtype, shape, options, false, 'tensor');
+}
+
+function checkCount(shape: readonly number[], count: number, op: string): void {
+  if (numel(shape) !== count) {
+    throw new EinjitError(`shape [${shape.join(', ')}] needs ${numel(shape)} elements but the data has ${count}`, {
+      op,
+      hint: 'the shape must describe exactly the elements given',
+    });
+  }
+}
+
+function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; sawBoolean: boolean } {
+  const flat: number[] = [];
+  let sawBoolean = false;
+  const shape: number[] = [];
+  // Discover the shape along the first elements, then check every element against it.
+  let probe: NestedArray = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0] as NestedArray;
+  }
+  const walk = (x: NestedArray, dim: number): void => {
+    if (Array.isArray(x)) {
+      if (dim >= shape.length || x.length !== shape[dim]) {
+        throw new EinjitError(`expected a sequence of length ${shape[dim] ?? 0} at dim ${dim} (got ${x.length})`, {
+          op: 'tensor',
+          hint: 'nested arrays must be rectangular',
+        });
+      }
+      for (const y of x) walk(y as NestedArray, dim + 1);
+      return;
+    }
+    if (dim !== shape.length) {
+      throw new EinjitError(`expected a sequence at dim ${dim}, got a scalar`, { op: 'tensor', hint: 'nested arrays must be rectangular' });
+    }
+    if (typeof x === 'boolean') {
+      sawBoolean = true;
+      flat.push(x ? 1 : 0);
+    } else if (typeof x === 'number') {
+      flat.push(x);
+    } else {
+      throw new EinjitError(`cannot make a tensor element from ${typeof x}`, { op: 'tensor', hint: 'use numbers or booleans' });
+    }
+  };
+  walk(data, 0);
+  return { shape, flat, sawBoolean };
+}
+
+/**
+ * Wraps a typed array WITHOUT copying (PyTorch's from_numpy): writes through either are seen by the other.
+ * CPU only.
+ */
+export function fromArray(data: TypedArray, shape?: readonly number[], options: { requiresGrad?: boolean } = {}): Tensor {
+  const dtype = dtypeOfArray(data);
+  if (dtype === undefined) {
+    throw new EinjitError('fromArray expects a Float32Array, Float64Array, Int32Array, Uint8Array (bool) or Float16Array', {
+      op: 'fromArray',
+      hint: 'use tensor(data) to copy other data',
+    });
+  }
+  const s = shape === undefined ? [data.length] : checkShape(shape, 'fromArray');
+  checkCount(s, data.length, 'fromArray');
+  return fromHost(data, dtype, s, { device: 'cpu', ...options }, true, 'fromArray');
+}
+
+/** A tensor of `shape` with every element `value`. */
+export function full(shape: readonly number[], value: number | boolean, options: CreateOptions = {}): Tensor {
+  const s = checkShape(shape, 'full');
+  const dtype = options.dtype === undefined
+    ? typeof value === 'boolean' ? 'bool' : 'float32'
+    : checkDType(options.dtype, 'full');
+  const device = options.device === undefined ? getDefaultDevice() : checkDevice(options.device, 'full');
+  const backend = getBackend(device, 'full');
+  const t = new Tensor(backend.allocate(dtype, numel(s)), s);
+  const v = Number(value);
+  if (v !== 0 && t.size > 0) {
+    const spec = buildLoop({
+      label: `fill with ${v}`, outShape: s, inputs: [],
+      output: { dtype, offset: 0, strides: t.strides }, expr: ex.const(v), computeType: computeTypeOf(dtype),
+    });
+    backend.run(spec, [], t.storage);
+  }
+  return finish(t, options);
+}
+
+export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+/** An uninitialised tensor in PyTorch; einjit's is zeroed. */
+export function empty(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+
+/** @internal zeros/ones with an explicit dtype and device, for gradient rules. */
+export function zerosOf(shape: readonly number[], dtype: DType, device: Device): Tensor {
+  return full(shape, 0, { dtype, device });
+}
+export function onesOf(shape: readonly number[], dtype: DType, device: Device): Tensor {
+  return full(shape, 1, { dtype, device });
+}
+
+function likeOptions(t: Tensor, options: CreateOptions): CreateOptions {
+  return { dtype: t.dtype, device: t.device, ...options };
+}
+export function zerosLike(t: Tensor, options: CreateOptions = {}): Tensor {
+  return full(t.shape, 0, likeOptions(t, options));
+}
+export function onesLike(t: Tensor, options: CreateOptions = {}): Tensor {
+  return full(t.shape, 1, likeOptions(t, options));
+}
+export function fullLike(t: Tensor, value: number, options: CreateOptions = {}): Tensor {
+  return full(t.shape, value, likeOptions(t, options));
+}
+export function randLike(t: Tensor, options: CreateOptions = {}): Tensor {
+  return rand(t.shape, likeOptions(t, options));
+}
+export function randnLike(t: Tensor, options: CreateOptions = {}): Tensor {
+  return randn(t.shape, likeOptions(t, options));
+}
+
+/**
+ * Values start, start+step, ... below end (PyTorch's arange). With one argument it counts from 0. The dtype is
+ * int32 when every argument is an integer, else float32.
+ */
+export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+  const [lo, hi] = end === undefined ? [0, start] : [start, end];
+  for (const v of [lo, hi, step]) {
+    if (!Number.isFinite(v)) throw new EinjitError(`arange bounds must be finite, got ${v}`, { op: 'arange' });
+  }
+  if (step === 0) throw new EinjitError('arange step must be nonzero', { op: 'arange' });
+  if ((hi - lo) * step < 0) {
+    throw new EinjitError('upper bound and larger bound inconsistent with step sign', {
+      op: 'arange', hint: `from ${lo} to ${hi} needs a ${hi > lo ? 'positive' : 'negative'} step`,
+    });
+  }
+  const n = Math.max(0, Math.ceil((hi - lo) / step));
+  const integral = Number.isInteger(lo) && Number.isInteger(hi) && Number.isInteger(step);
+  const dtype = options.dtype ?? (integral ? 'int32' : 'float32');
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = lo + i * step;
+  return fromHost(hostArray(dtype, values), dtype, [n], options, false, 'arange');
+}
+
+/** `steps` evenly spaced values from start to end inclusive. */
+export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) throw new EinjitError(`number of steps must be non-negative, got ${steps}`, { op: 'linspace' });
+  const dtype = options.dtype ?? 'float32';
+  const values = new Float64Array(steps);
+  const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
+  // Symmetric evaluation from both ends, as PyTorch does, so the last value is exactly `end`.
+  const half = Math.floor(steps / 2);
+  for (let i = 0; i < steps; i++) values[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
+  return fromHost(hostArray(dtype, values), dtype, [steps], options, false, 'linspace');
+}
+
+/** The n×m identity. */
+export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
+  checkShape([n, m], 'eye');
+  const dtype = options.dtype ?? 'float32';
+  const values = new Float64Array(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
+  return fromHost(hostArray(dtype, values), dtype, [n, m], options, false, 'eye');
+}
+
+/** Uniform samples in [0, 1) from the global generator (seed it with manualSeed). */
+export function rand(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  const s = checkShape(shape, 'rand');
+  const dtype = options.dtype ?? 'float32';
+  const values = new Float64Array(numel(s));
+  for (let i = 0; i < values.length; i++) values[i] = random.uniform();
+  return fromHost(hostArray(dtype, values), dtype, s, options, false, 'rand');
+}
+
+/** Standard normal samples from the global generator. */
+export function randn(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  const s = checkShape(shape, 'randn');
+  const dtype = options.dtype ?? 'float32';
+  const values = new Float64Array(numel(s));
+  for (let i = 0; i < values.length; i++) values[i] = random.normal();
+  return fromHost(hostArray(dtype, values), dtype, s, options, false, 'randn');
+}
+
+/** Integers uniform in [low, high). */
+export function randint(low: number, high: number, shape: readonly number[], options: CreateOptions = {}): Tensor {
+  const s = checkShape(shape, 'randint');
+  if (!(high > low)) throw new EinjitError(`randint needs low < high, got ${low} and ${high}`, { op: 'randint' });
+  const dtype = options.dtype ?? 'int32';
+  const values = new Float64Array(numel(s));
+  for (let i = 0; i < values.length; i++) values[i] = low + Math.floor(random.uniform() * (high - low));
+  return fromHost(hostArray(dtype, values), dtype, s, options, false, 'randint');
+}

@@ -1,0 +1,93 @@
+/**
+ * Element types, their storage arrays, and PyTorch's type promotion.
+ */
+import { Float16Array } from '@petamoriken/float16';
+import type { DType } from '../lower/spec.js';
+import { EinjitError } from '../errors.js';
+
+export type { DType };
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'int32', 'bool'];
+
+/** The flat array a CPU tensor of each dtype lives in. float16 is stored as IEEE binary16 bits. */
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Float16Array;
+
+export function isFloating(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
+}
+
+export function bytesPerElement(dtype: DType): number {
+  switch (dtype) {
+    case 'float64': return 8;
+    case 'float32': case 'int32': return 4;
+    case 'float16': return 2;
+    case 'bool': return 1;
+  }
+}
+
+/**
+ * Allocates zeroed storage for `length` elements. Memory comes from a SharedArrayBuffer so the CPU backend's
+ * worker pool can read and write it in place.
+ */
+export function allocateArray(dtype: DType, length: number): TypedArray {
+  const buffer = new SharedArrayBuffer(length * bytesPerElement(dtype));
+  return arrayOver(dtype, buffer, 0, length);
+}
+
+export function arrayOver(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(buffer, byteOffset, length);
+    case 'float64': return new Float64Array(buffer, byteOffset, length);
+    case 'int32': return new Int32Array(buffer, byteOffset, length);
+    case 'bool': return new Uint8Array(buffer, byteOffset, length);
+    case 'float16': return new Float16Array(buffer, byteOffset, length);
+  }
+}
+
+/** The dtype a typed array holds, for `fromArray` and `tensor(typedArray)`. */
+export function dtypeOfArray(data: unknown): DType | undefined {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Uint8Array) return 'bool';
+  if (data instanceof Float16Array) return 'float16';
+  return undefined;
+}
+
+export function checkDType(dtype: unknown, op: string): DType {
+  if (typeof dtype === 'string' && (DTYPES as readonly string[]).includes(dtype)) return dtype as DType;
+  throw new EinjitError(`unknown dtype ${JSON.stringify(dtype)}`, {
+    op,
+    hint: `use one of ${DTYPES.map((d) => `'${d}'`).join(', ')}`,
+  });
+}
+
+// PyTorch's promotion lattice for the dtypes einjit has: bool < int32 < float16 < float32 < float64, where a
+// float operand always wins over an integral one and the wider float wins among floats.
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float16: 2, float32: 3, float64: 4 };
+
+/** Result dtype of a binary op between two tensors (torch.result_type for tensors of the same category rank). */
+export function promoteTypes(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * Result dtype of a binary op between a tensor and a JS number, as PyTorch treats a Python scalar: it never
+ * widens a tensor of the same category, but a float scalar makes an integral tensor float32 (the default
+ * float dtype) and any number makes a bool tensor numeric.
+ */
+export function promoteWithScalar(t: DType, value: number | boolean): DType {
+  if (typeof value === 'boolean') return t;
+  if (isFloating(t)) return t;
+  if (!Number.isInteger(value)) return 'float32';
+  return t === 'bool' ? 'int32' : t;
+}
+
+/** Which dtype arithmetic on `dtype` is carried out in: float16 computes in float32 as PyTorch's CPU does. */
+export function computeTypeOf(dtype: DType): DType {
+  return dtype === 'float16' ? 'float32' : dtype;
+}
+
+/** PyTorch's names, for printing (`dtype=torch.float64`) and for parity docs. */
+export function torchName(dtype: DType): string {
+  return `torch.${dtype}`;
+}

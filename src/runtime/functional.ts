@@ -1,0 +1,38 @@
+/**
+ * Free-function forms of tensor ops (torch.cat, torch.stack, torch.where, ...).
+ */
+import { EinjitError } from '../errors.js';
+import * as ops from './ops.js';
+import type { Tensor } from './tensor.js';
+
+/** Joins tensors along an existing dimension. */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  return ops.cat(tensors, dim);
+}
+
+/** Joins equally shaped tensors along a new dimension. */
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  return ops.stack(tensors, dim);
+}
+
+/** Stacks rows: 1-D tensors become rows of a matrix, others join along dim 0. */
+export function vstack(tensors: readonly Tensor[]): Tensor {
+  if (tensors.length === 0) throw new EinjitError('vstack expects a non-empty list of tensors', { op: 'vstack' });
+  return ops.cat(tensors.map((t) => (t.ndim === 0 ? t.reshape([1, 1]) : t.ndim === 1 ? t.unsqueeze(0) : t)), 0);
+}
+
+/** Stacks columns: 1-D tensors are concatenated, others join along dim 1. */
+export function hstack(tensors: readonly Tensor[]): Tensor {
+  if (tensors.length === 0) throw new EinjitError('hstack expects a non-empty list of tensors', { op: 'hstack' });
+  const ts = tensors.map((t) => (t.ndim === 0 ? t.reshape([1]) : t));
+  return ops.cat(ts, ts[0]!.ndim === 1 ? 0 : 1);
+}
+
+/** `cond ? a : b` elementwise, with broadcasting. */
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  return ops.where(cond, a, b);
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  return ops.matmul(a, b);
+}

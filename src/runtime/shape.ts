@@ -1,0 +1,165 @@
+/**
+ * Shape arithmetic: sizes, contiguous strides, broadcasting, dimension normalisation, and the question
+ * "can this reshape be a view?" answered the way PyTorch answers it.
+ */
+import { EinjitError, formatShape } from '../errors.js';
+
+export type Shape = readonly number[];
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function contiguousStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= Math.max(shape[i]!, 1);
+  }
+  return strides;
+}
+
+export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i]!;
+    if (d === 1) continue;
+    if (strides[i] !== expected) return false;
+    expected *= d;
+  }
+  return true;
+}
+
+export function checkShape(shape: unknown, op: string): number[] {
+  if (!Array.isArray(shape)) {
+    throw new EinjitError(`shape must be an array of non-negative integers, got ${String(shape)}`, { op });
+  }
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new EinjitError(`shape ${JSON.stringify(shape)} has an invalid dimension ${String(d)}`, {
+        op,
+        hint: 'every dimension must be a finite, non-negative integer',
+      });
+    }
+  }
+  return shape.slice() as number[];
+}
+
+/** Broadcasts shapes by NumPy's rules (align right; 1 stretches). */
+export function broadcastShapes(shapes: readonly Shape[], op: string): number[] {
+  const ndim = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(ndim).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const j = ndim - s.length + i;
+      const d = s[i]!;
+      const cur = out[j]!;
+      if (cur === d || d === 1) continue;
+      if (cur === 1) { out[j] = d; continue; }
+      throw new EinjitError(
+        `shapes cannot be broadcast together: size ${cur} and size ${d} at dimension ${j - ndim}`,
+        { op, shapes, hint: 'sizes must match or be 1 in every dimension, counted from the right' },
+      );
+    }
+  }
+  return out;
+}
+
+/** Strides that read a tensor of `shape`/`strides` as if it had the (broadcast) shape `target`. */
+export function broadcastStrides(shape: Shape, strides: readonly number[], target: Shape): number[] {
+  const out = new Array<number>(target.length).fill(0);
+  const lead = target.length - shape.length;
+  for (let i = 0; i < shape.length; i++) {
+    out[lead + i] = shape[i] === 1 && target[lead + i] !== 1 ? 0 : strides[i]!;
+  }
+  return out;
+}
+
+/** Turns a possibly negative dim into an index, or throws naming the valid range. */
+export function normalizeDim(dim: number, ndim: number, op: string, shape?: Shape): number {
+  const lo = -Math.max(ndim, 1);
+  const hi = Math.max(ndim, 1) - 1;
+  if (!Number.isInteger(dim) || dim < lo || dim > hi) {
+    throw new EinjitError(`dimension out of range (expected to be in range of [${lo}, ${hi}], but got ${dim})`, {
+      op,
+      ...(shape ? { shapes: [shape] } : {}),
+      hint: `the tensor has ${ndim} dimension${ndim === 1 ? '' : 's'}; negative dims count from the end`,
+    });
+  }
+  return dim < 0 ? dim + Math.max(ndim, 1) : dim;
+}
+
+export function normalizeDims(dims: number | readonly number[] | undefined, ndim: number, op: string, shape?: Shape): number[] {
+  if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  const list = typeof dims === 'number' ? [dims] : dims;
+  const out = list.map((d) => normalizeDim(d, ndim, op, shape));
+  if (new Set(out).size !== out.length) {
+    throw new EinjitError(`dim ${JSON.stringify(list)} appears multiple times in the list of dims`, { op });
+  }
+  return out;
+}
+
+/** Resolves one -1 in a requested shape. */
+export function inferShape(requested: readonly number[], size: number, op: string, from: Shape): number[] {
+  let infer = -1;
+  let known = 1;
+  for (let i = 0; i < requested.length; i++) {
+    const d = requested[i]!;
+    if (d === -1) {
+      if (infer >= 0) throw new EinjitError('only one dimension can be inferred (-1)', { op, shapes: [from] });
+      infer = i;
+    } else if (!Number.isInteger(d) || d < 0) {
+      throw new EinjitError(`invalid shape dimension ${d} in ${formatShape(requested)}`, { op, shapes: [from] });
+    } else known *= d;
+  }
+  const out = requested.slice();
+  if (infer >= 0) {
+    if (known === 0 || size % known !== 0) {
+      throw new EinjitError(`shape ${formatShape(requested)} is invalid for input of size ${size}`, { op, shapes: [from] });
+    }
+    out[infer] = size / known;
+  } else if (known !== size) {
+    throw new EinjitError(`shape ${formatShape(requested)} is invalid for input of size ${size}`, {
+      op,
+      shapes: [from],
+      hint: `the new shape must have ${size} elements`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Strides that let `newShape` view the same elements as `shape`/`strides` without copying, or null when no
+ * such strides exist (PyTorch's rule: each run of old dims merged or split must be contiguous within itself).
+ */
+export function viewStrides(shape: Shape, strides: readonly number[], newShape: Shape): number[] | null {
+  const total = numel(shape);
+  if (total === 0 || shape.length === 0) return contiguousStrides(newShape);
+  const out = new Array<number>(newShape.length);
+  let viewD = newShape.length - 1;
+  let chunkBase = strides[strides.length - 1]!;
+  let tensorNumel = 1;
+  let viewNumel = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    tensorNumel *= shape[d]!;
+    const atChunkStart = d === 0 || (shape[d - 1] !== 1 && strides[d - 1] !== tensorNumel * chunkBase);
+    if (atChunkStart) {
+      while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] === 1)) {
+        out[viewD] = viewNumel * chunkBase;
+        viewNumel *= newShape[viewD]!;
+        viewD--;
+      }
+      if (viewNumel !== tensorNumel) return null;
+      if (d > 0) {
+        chunkBase = strides[d - 1]!;
+        tensorNumel = 1;
+        viewNumel = 1;
+      }
+    }
+  }
+  if (viewD !== -1) return null;
+  return out;
+}

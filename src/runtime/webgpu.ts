@@ -1,0 +1,76 @@
+/**
+ * Adapts kernels/wgsl's WebGPUBackend to the runtime's Backend interface: storage conversion for bool and
+ * float16, and the release of GPU buffers when their tensors are garbage-collected.
+ */
+import { Float16Array } from '@petamoriken/float16';
+import { WebGPUBackend, type GpuStorage } from '../../kernels/wgsl/index.js';
+import type { KernelSpec } from '../lower/spec.js';
+import { EinjitError } from '../errors.js';
+import type { Backend, Storage } from './backend.js';
+import { allocateArray, type DType, type TypedArray } from './dtype.js';
+
+interface WebGPUStorage extends Storage {
+  readonly device: 'webgpu';
+  readonly gpu: GpuStorage;
+}
+
+function gpuDType(dtype: DType, op: string): 'float32' | 'int32' | 'bool' | 'float16' {
+  if (dtype === 'float64') {
+    throw new EinjitError('float64 tensors cannot live on the webgpu device: WGSL has no 64-bit floats', {
+      op,
+      hint: "cast first: x.cast('float32'), or keep float64 work on the cpu",
+    });
+  }
+  return dtype;
+}
+
+export async function createWebGPUBackend(): Promise<Backend> {
+  const gpu = await WebGPUBackend.create();
+  // Buffers are destroyed when the last tensor over them is collected (or by release()).
+  const registry = new FinalizationRegistry<GpuStorage>((s) => gpu.release(s));
+  const wrap = (s: GpuStorage, dtype: DType): WebGPUStorage => {
+    const storage: WebGPUStorage = { device: 'webgpu', dtype, length: s.length, gpu: s };
+    registry.register(storage, s, storage);
+    return storage;
+  };
+  const backend: Backend & { gpu: WebGPUBackend } = {
+    device: 'webgpu',
+    gpu,
+    allocate(dtype: DType, length: number): Storage {
+      return wrap(gpu.allocate(gpuDType(dtype, 'allocate'), length), dtype);
+    },
+    fromArray(dtype: DType, data: TypedArray): Storage {
+      const d = gpuDType(dtype, 'upload');
+      const payload = d === 'float16' ? new Uint16Array((data as Float16Array).buffer, data.byteOffset, data.length).slice()
+        : data;
+      return wrap(gpu.upload(d, payload as Float32Array | Int32Array | Uint8Array | Uint16Array), dtype);
+    },
+    run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
+      gpu.run(spec, inputs.map((s) => (s as WebGPUStorage).gpu), (output as WebGPUStorage).gpu);
+    },
+    async read(storage: Storage): Promise<TypedArray> {
+      const raw = await gpu.read((storage as WebGPUStorage).gpu);
+      const out = allocateArray(storage.dtype, storage.length);
+      if (storage.dtype === 'float16') {
+        new Uint16Array(out.buffer, out.byteOffset, out.length).set(raw as Uint16Array);
+      } else {
+        (out as { set(a: ArrayLike<number>): void }).set(raw as ArrayLike<number>);
+      }
+      return out;
+    },
+    readSync(_storage: Storage, op: string): TypedArray {
+      throw new EinjitError(`${op}() reads synchronously, but this tensor lives on the webgpu device`, {
+        op,
+        hint: "bring it back first: 'const c = await t.to(\"cpu\")', or use 'await t.data()'",
+      });
+    },
+    release(storage: Storage): void {
+      registry.unregister(storage);
+      gpu.release((storage as WebGPUStorage).gpu);
+    },
+    source(spec: KernelSpec): string {
+      return gpu.kernelSource(spec).source;
+    },
+  };
+  return backend;
+}
