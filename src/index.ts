@@ -19,3 +19,8 @@ export { isAvailable, setDefaultDevice } from './runtime/devices.js';
 export { getDefaultDevice } from './runtime/backend.js';
 export { noGrad, isGradEnabled } from './autograd/record.js';
 export { cat, stack, vstack, hstack, where, matmul } from './runtime/functional.js';
+export { einsum, einsumPath, compile, CompiledExpression } from './api/einsum.js';
+export type { EinsumOptions, EinsumPathResult, CompileOptions, KernelSource } from './api/einsum.js';
+export { rearrange, reduce, repeat, pack, unpack, parseShape } from './api/einops.js';
+export type { Reduction, AxesLengths } from './api/einops.js';
+export { tensordot, outer, inner, dot, diagonal, trace, kron } from './api/family.js';

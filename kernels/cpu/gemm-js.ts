@@ -15,7 +15,7 @@ export interface JsTile {
 }
 
 /**
- * Source of `function macro(M, a, b, c, mp, np, kc, ldc, aps, bps, first)` over one typed array `M` holding the
+ * Source of `function macro(M, a, b, c, mp, np, kc, ldc, aps, bps, ldb, first)` over one typed array `M` holding the
  * packed panels and the C staging buffer (same layout as the Wasm kernel, in elements rather than bytes): for
  * each of `np` B panels and `mp` A panels, MR·NR accumulators live in locals through the K loop (unrolled by U,
  * `kc` a multiple of U), then the tile is written (`first`) or added into C staging at leading dimension `ldc`.
@@ -27,7 +27,7 @@ export function jsMacroSource(tile: JsTile): string {
   const L: string[] = [];
   const accs: string[] = [];
   for (let r = 0; r < mr; r++) for (let s = 0; s < nr; s++) accs.push(`c${r}_${s}`);
-  L.push('function macro(M, a, b, c, mp, np, kc, ldc, aps, bps, first) {');
+  L.push('function macro(M, a, b, c, mp, np, kc, ldc, aps, bps, ldb, first) {');
   L.push('  for (let j = 0; j < np; j++) {');
   L.push(`    const bj = b + j * bps, cj = c + j * ${nr};`);
   L.push('    for (let i = 0; i < mp; i++) {');
@@ -36,14 +36,15 @@ export function jsMacroSource(tile: JsTile): string {
   L.push(`      for (let p = 0; p < kc; p += ${unroll}) {`);
   for (let u = 0; u < unroll; u++) {
     const as = Array.from({ length: mr }, (_, r) => `a${r} = M[ap + ${u * mr + r}]`);
-    const bs = Array.from({ length: nr }, (_, s) => `b${s} = M[bp + ${u * nr + s}]`);
+    const bs = Array.from({ length: nr }, (_, s) => `b${s} = M[bp + ${s}]`);
     L.push(`        { const ${[...as, ...bs].join(', ')};`);
     for (let r = 0; r < mr; r++) {
       L.push(`          ${Array.from({ length: nr }, (_, s) => `c${r}_${s} += a${r} * b${s};`).join(' ')}`);
     }
+    L.push(`          bp += ldb;`);
     L.push('        }');
   }
-  L.push(`        ap += ${unroll * mr}; bp += ${unroll * nr};`);
+  L.push(`        ap += ${unroll * mr};`);
   L.push('      }');
   L.push(`      const ci = cj + i * ${mr} * ldc;`);
   L.push('      if (first) {');
@@ -62,7 +63,7 @@ export function jsMacroSource(tile: JsTile): string {
 }
 
 export type JsMacro = (M: FloatArray, a: number, b: number, c: number, mp: number, np: number, kc: number,
-  ldc: number, aps: number, bps: number, first: boolean) => void;
+  ldc: number, aps: number, bps: number, ldb: number, first: boolean) => void;
 
 const compiled = new Map<string, JsMacro>();
 

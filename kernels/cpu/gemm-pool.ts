@@ -28,7 +28,7 @@ import type { WasmMemory } from './wasm/api.js';
 
 export const MAX_PAGES = 16384; // 1 GiB of address space reserved, committed only as it grows
 export const CONTROL_BYTES = 256;
-export const UNIT_WORDS = 8;
+export const UNIT_WORDS = 10;
 
 /** One compiled macro-kernel as the runtime sees it (see gemm.ts for the tile configurations). */
 export interface KernelDescriptor {
@@ -71,25 +71,26 @@ function refresh(env) {
   env.f64 = new Float64Array(buffer);
 }
 
-// A unit: words a, b, c (element offsets of its packed A, packed B and C staging), mp, np (tiles down and across),
-// kp (padded K, also the panel depth), ldc (C staging leading dimension, elements).
+// A unit (UNIT_WORDS Int32 words): a, b, c (element offsets of its packed A, its first B panel and its C staging),
+// mp, np (tiles down and across), kp (padded K, also the A panel depth), ldc (C staging leading dimension),
+// bps (elements from one B panel to the next), ldb (elements from one B panel row to the next).
 function runUnit(env, kern, table, t) {
-  const i32 = env.i32, w = (table >> 2) + t * 8;
+  const i32 = env.i32, w = (table >> 2) + t * 10;
   const a = i32[w], b = i32[w + 1], c = i32[w + 2], mp = i32[w + 3], np = i32[w + 4], kp = i32[w + 5];
-  const ldc = i32[w + 6];
-  const mr = kern.mr, nr = kern.nr, KC = kern.kc;
+  const ldc = i32[w + 6], bps = i32[w + 7], ldb = i32[w + 8];
+  const mr = kern.mr, KC = kern.kc;
   if (kern.wasm) {
     const s = kern.bytes;
     for (let pc = 0; pc < kp; pc += KC) {
       const kc = Math.min(KC, kp - pc);
-      kern.macro((a + pc * mr) * s, (b + pc * nr) * s, c * s, mp, np, kc, ldc * s, kp * mr * s, kp * nr * s,
+      kern.macro((a + pc * mr) * s, (b + pc * ldb) * s, c * s, mp, np, kc, ldc * s, kp * mr * s, bps * s, ldb * s,
         pc === 0 ? 1 : 0);
     }
   } else {
     const M = kern.bytes === 4 ? env.f32 : env.f64;
     for (let pc = 0; pc < kp; pc += KC) {
       const kc = Math.min(KC, kp - pc);
-      kern.macro(M, a + pc * mr, b + pc * nr, c, mp, np, kc, ldc, kp * mr, kp * nr, pc === 0);
+      kern.macro(M, a + pc * mr, b + pc * ldb, c, mp, np, kc, ldc, kp * mr, bps, ldb, pc === 0);
     }
   }
 }

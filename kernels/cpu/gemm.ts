@@ -39,6 +39,8 @@ export interface GemmOptions {
   readonly smallMacs: number;
   /** Rounds with at least this many multiply-adds are shared with the worker pool. */
   readonly parallelMacs: number;
+  /** Stage B by row copies when its columns are contiguous, instead of packing it into panels. */
+  readonly stageRows: boolean;
 }
 
 /** Tile configuration of one macro-kernel. */
@@ -73,6 +75,7 @@ let options: GemmOptions = {
   threads: Math.min(2, defaultThreads()),
   smallMacs: 32 * 32 * 32,
   parallelMacs: 1 << 21,
+  stageRows: true,
 };
 
 /** Changes how products run (tests force each path; benchmarks pick thread counts). Returns the old options. */
@@ -217,9 +220,28 @@ function packPanels(src: FloatArray, off: number, sRow: number, sK: number, coun
   }
 }
 
+/**
+ * Stages B rows (columns contiguous in the source) as [kp][ldb] with row copies, zero-filling the padding columns and
+ * the K tail; the kernel then reads NR-column panels straight from the rows.
+ */
+function stageRows(src: FloatArray, off: number, sK: number, cols: number, k: number, kp: number, ldb: number,
+  dst: FloatArray, dOff: number): void {
+  for (let p = 0; p < k; p++) {
+    const s = off + p * sK;
+    const d = dOff + p * ldb;
+    if (cols >= 32) dst.set(src.subarray(s, s + cols), d);
+    else for (let j = 0; j < cols; j++) dst[d + j] = src[s + j] as number;
+    if (ldb > cols) dst.fill(0, d + cols, d + ldb);
+  }
+  if (kp > k) dst.fill(0, dOff + k * ldb, dOff + kp * ldb);
+}
+
 interface SubProduct {
   readonly a: number;
   readonly b: number;
+  /** Elements from one B panel to the next, and from one row of a panel to the next. */
+  readonly bps: number;
+  readonly ldb: number;
   readonly c: number;
   readonly mp: number;
   readonly np: number;
@@ -248,14 +270,17 @@ function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: num
     const per = Math.ceil(sub.np / pieces);
     for (let j0 = 0; j0 < sub.np; j0 += per) {
       const np = Math.min(per, sub.np - j0);
-      units.push(sub.a, sub.b + j0 * kp * nr, sub.c + j0 * nr, sub.mp, np, kp, sub.ldc, 0);
+      units.push(sub.a, sub.b + j0 * sub.bps, sub.c + j0 * nr, sub.mp, np, kp, sub.ldc, sub.bps, sub.ldb, 0);
     }
   }
   const table = roundUp(top * bytes, 64);
   ensureBytes(s, table + units.length * 4);
   s.i32.set(units, table >> 2);
   const n = units.length / UNIT_WORDS;
+  const dbg = (globalThis as { __gemmDebug?: boolean }).__gemmDebug === true;
+  const t0 = performance.now();
   const ok = loadRuntime().runJob(s.env, n, table, kernel, parallel && (s.pool?.size ?? 0) > 0);
+  if (dbg) console.log('job', n, 'units', (performance.now() - t0).toFixed(2), 'ms', 'pool', s.pool?.size, parallel);
   if (!ok) throw new Error('einjit gemm: a kernel failed in a worker thread');
   const M = bytes === 4 ? s.f32 : s.f64;
   for (const sub of subs) {
@@ -285,12 +310,16 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   if (size() > ROUND_ELEMENTS) return false;
 
   const kernel = kernelIndex(dtype, wasm);
+  const tStart = performance.now();
+  (globalThis as { __gemmT?: number }).__gemmT = tStart;
   const ao = batchOffsets(spec.batch, spec.a.batchStrides, spec.a.offset);
   const bo = batchOffsets(spec.batch, spec.b.batchStrides, spec.b.offset);
   const co = batchOffsets(spec.batch, spec.c.batchStrides, spec.c.offset);
   const { rowStride: ars, colStride: acs } = spec.a;
   const { rowStride: brs, colStride: bcs } = spec.b;
   const { rowStride: crs, colStride: ccs } = spec.c;
+  // B with contiguous columns is staged by row copies instead of packed (see stageRows).
+  const bRows = bcs === 1 && options.stageRows;
   const start = CONTROL_BYTES / bytes;
   const limit = start + ROUND_ELEMENTS;
 
@@ -301,6 +330,7 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   let packedA = new Map<string, number>();
   let packedB = new Map<string, number>();
   const flush = (): void => {
+    if ((globalThis as { __gemmDebug?: boolean }).__gemmDebug === true) console.log('pack', (performance.now() - ((globalThis as { __gemmT?: number }).__gemmT ?? 0)).toFixed(2));
     if (subs.length > 0) runRound(s, subs, top, bytes, kernel, kp, nr, macs, c, crs, ccs);
     top = start;
     macs = 0;
@@ -333,12 +363,14 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
         let bPtr = packedB.get(bKey);
         if (bPtr === undefined) {
           bPtr = top;
-          packPanels(b, bSrc, bcs, brs, cols, k, kp, nr, M, bPtr);
+          if (bRows) stageRows(b, bSrc, brs, cols, k, kp, np * nr, M, bPtr);
+          else packPanels(b, bSrc, bcs, brs, cols, k, kp, nr, M, bPtr);
           top += np * nr * kp;
           packedB.set(bKey, bPtr);
         }
         const ldc = np * nr;
-        subs.push({ a: aPtr, b: bPtr, c: top, mp, np, rows, cols, ldc,
+        subs.push({ a: aPtr, b: bPtr, bps: bRows ? nr : kp * nr, ldb: bRows ? np * nr : nr, c: top, mp, np, rows,
+          cols, ldc,
           cUser: (co[t] ?? 0) + m0 * crs + n0 * ccs });
         top += mp * mr * ldc;
         macs += rows * cols * k;

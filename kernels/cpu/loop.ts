@@ -211,9 +211,9 @@ const helpers = {
   roundHalfEven: (a: number): number => {
     const f = Math.floor(a);
     const d = a - f;
-    if (d > 0.5) return f + 1;
-    if (d < 0.5) return f;
-    return f % 2 === 0 ? f : f + 1;
+    const r = d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+    // Rounding keeps the sign of zero: round(-0.4) is -0, as in PyTorch.
+    return r === 0 && a < 0 ? -0 : r;
   },
   erf,
   gelu: (a: number): number => 0.5 * a * (1 + erf(a / Math.SQRT2)),

@@ -119,7 +119,7 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   ];
 
   const body: string[] = [];
-  const p = (s: string): void => { body.push(`  ${s}`); };
+  const p = (s: string): void => { body.push(s === '' ? '' : `  ${s}`); };
   p('// Which tile of which batch this workgroup computes (the grid may be folded).');
   p('let tile = i32((wid.z * nwg.y + wid.y) * nwg.x + wid.x);');
   p('if (tile >= params.tile_count) { return; }');
@@ -175,8 +175,8 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   const source = [
     ...header,
     '',
-    params.render(3),
     ...bindings,
+    params.render(3),
     '',
     ...consts,
     '',

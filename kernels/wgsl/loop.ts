@@ -82,8 +82,9 @@ function reduceCode(op: ReduceOp, mode: ComputeMode, helpers: Helpers): ReduceCo
   const lowest = T === 'f32' ? lit(-Infinity) : 'i32(-2147483647 - 1)';
   const highest = T === 'f32' ? lit(Infinity) : '2147483647';
   switch (op) {
-    case 'sum': return { accType: T, init: [`var acc = ${lit(0)};`], fold: (v) => [`acc = acc + ${v};`], result: 'acc' };
-    case 'prod': return { accType: T, init: [`var acc = ${lit(1)};`], fold: (v) => [`acc = acc * ${v};`], result: 'acc' };
+    // bool compute: a sum is 'any', a product 'all' (results stay 0/1).
+    case 'sum': return { accType: T, init: [`var acc = ${lit(0)};`], fold: (v) => [`acc = ${asBool(mode, `acc + ${v}`)};`], result: 'acc' };
+    case 'prod': return { accType: T, init: [`var acc = ${lit(1)};`], fold: (v) => [`acc = ${asBool(mode, `acc * ${v}`)};`], result: 'acc' };
     case 'max':
     case 'min': {
       const fn = T === 'f32' ? (helpers.use('max_nan'), `${op}_nan`) : op;
@@ -108,6 +109,10 @@ function reduceCode(op: ReduceOp, mode: ComputeMode, helpers: Helpers): ReduceCo
       };
     }
   }
+}
+
+function asBool(mode: ComputeMode, x: string): string {
+  return mode.asBool ? `i32(${x} != 0)` : x;
 }
 
 /** `argmax_wins`/`argmin_wins`: PyTorch's rule: NaN beats numbers, ties go to the smaller index. */
@@ -250,7 +255,7 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
           '      }',
         );
       } else {
-        body.push(`      ${combine(op!, T, helpers)}`);
+        body.push(`      ${combine(op!, mode, helpers)}`);
       }
       body.push('    }', '    workgroupBarrier();', '  }');
       body.push('  if (lid == 0u) {');
@@ -264,8 +269,8 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
     ...header,
     '',
     ...(usesF16 ? ['enable f16;', ''] : []),
-    params.render(spec.inputs.length + 1),
     ...bindings,
+    params.render(spec.inputs.length + 1),
     '',
     ...(helpers.render() ? [helpers.render()] : []),
     ...(extraDecls ? [extraDecls] : []),
@@ -278,12 +283,13 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
   return { name, source, params, storageBindings: spec.inputs.length + 1 };
 }
 
-function combine(op: ReduceOp, T: ComputeType, helpers: Helpers): string {
+function combine(op: ReduceOp, mode: ComputeMode, helpers: Helpers): string {
+  const T = mode.type;
   const a = 'partial[lid]';
   const b = 'partial[lid + stride]';
   switch (op) {
-    case 'sum': return `${a} = ${a} + ${b};`;
-    case 'prod': return `${a} = ${a} * ${b};`;
+    case 'sum': return `${a} = ${asBool(mode, `${a} + ${b}`)};`;
+    case 'prod': return `${a} = ${asBool(mode, `${a} * ${b}`)};`;
     case 'max': case 'min': return `${a} = ${T === 'f32' ? (helpers.use('max_nan'), `${op}_nan`) : op}(${a}, ${b});`;
     case 'any': return `${a} = max(${a}, ${b});`;
     case 'all': return `${a} = min(${a}, ${b});`;

@@ -78,10 +78,10 @@ function decimalValue(text: string): number {
 
 /** Why `name` is not a valid einops axis name, or undefined if it is. */
 export function axisNameProblem(name: string, allowUnderscore: boolean): string | undefined {
-  if (!IDENTIFIER.test(name)) return 'it is not a valid identifier (letters, digits and _, not starting with a digit)';
+  if (!IDENTIFIER.test(name)) return 'It is not a valid identifier (letters, digits and _, not starting with a digit)';
   if (name.startsWith('_') || name.endsWith('_')) {
     if (name === '_' && allowUnderscore) return undefined;
-    return "axis names may not start or end with '_'";
+    return "Axis names may not start or end with '_'";
   }
   return undefined;
 }
@@ -115,7 +115,7 @@ export class PatternVisitor extends BaseVisitor {
         if (!/^[A-Za-z]$/.test(ch)) {
           throw new EinjitError(`invalid subscript '${ch}' in the einsum pattern`, {
             op: c.op, pattern: c.pattern, span,
-            hint: "einsum subscripts are single letters a-z and A-Z (for named axes use einops syntax: 'batch i j, batch j k -> batch i k')",
+            hint: "Einsum subscripts are single letters a-z and A-Z (for named axes use einops syntax: 'batch i j, batch j k -> batch i k')",
           });
         }
         dims.push(Object.freeze({ kind: 'name', name: ch, span }));
@@ -155,7 +155,7 @@ export class PatternVisitor extends BaseVisitor {
         for (let j = i + 2; j < tokens.length && tokens[j]!.startOffset === end; j++) end += tokens[j]!.image.length;
         throw new EinjitError(`invalid axis name '${c.pattern.slice(t.startOffset, end)}' in the ${c.op} pattern`, {
           op: c.op, pattern: c.pattern, span: { start: t.startOffset, end },
-          hint: "separate axis names and '*' with spaces",
+          hint: "Separate axis names and '*' with spaces",
         });
       }
       if (t.tokenType.name === 'Star') {
@@ -222,7 +222,7 @@ export class PatternVisitor extends BaseVisitor {
       if (touching && names.includes('Ellipsis') && names.includes('Name')) {
         throw new EinjitError(`invalid axis identifier '${a.image}${b.image}'`, {
           op: c.op, pattern: c.pattern, span: { start: a.startOffset, end: b.startOffset + b.image.length },
-          hint: "separate '...' from axis names with a space",
+          hint: "Separate '...' from axis names with a space",
         });
       }
     }

@@ -94,7 +94,7 @@ function einsumIR(ast: EinsumAst, ranks: readonly number[], op: string): EinsumB
 // ─── AST → terms (shape-free checks) ────────────────────────────────────────────────────────────────────
 
 function err(reason: string, ast: EinsumAst, op: string, span: Span | undefined, hint?: string): EinjitError {
-  return new EinjitError(reason, { op, pattern: ast.pattern, ...(span !== undefined ? { span } : {}), ...(hint !== undefined ? { hint } : {}) });
+  return new EinjitError(reason, { op, pattern: ast.pattern, ...(span !== undefined ? { span } : {}), ...(hint !== undefined ? { hint: hint.charAt(0).toUpperCase() + hint.slice(1) } : {}) });
 }
 
 /** einops-only rules: no anonymous, unit or composite axes; '(...)' is an axis named '…' (as in einops). */
@@ -310,7 +310,7 @@ function bindEinsum(build: EinsumBuild, shapes: readonly (readonly number[])[], 
       if (prev !== undefined && prev !== s) {
         throw new EinjitError(`${label} is repeated in operand ${k} with different sizes (${prev} != ${s})`, {
           op, pattern: ir.pattern, span: spans[k]![d]!,
-          hint: 'a repeated axis takes a diagonal, so its dimensions must be equal',
+          hint: 'A repeated axis takes a diagonal, so its dimensions must be equal',
         });
       }
       local.set(id, s);
@@ -323,7 +323,7 @@ function bindEinsum(build: EinsumBuild, shapes: readonly (readonly number[])[], 
       } else if (s !== bound && s !== 1) {
         throw new EinjitError(`${label} has size ${bound} in operand ${from[id]} but ${s} in operand ${k}`, {
           op, pattern: ir.pattern, span: spans[k]![d]!,
-          hint: 'the sizes of one axis must match, or be 1 to broadcast',
+          hint: 'The sizes of one axis must match, or be 1 to broadcast',
         });
       }
     }

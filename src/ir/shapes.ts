@@ -8,12 +8,12 @@ export function isDim(x: unknown): x is number {
 /** Throws unless `shape` is an array of non-negative integers. */
 export function assertShape(shape: unknown, what: string, ctx: ErrorContext): asserts shape is readonly number[] {
   if (!Array.isArray(shape)) {
-    throw new EinjitError(`${what} must be an array of dimension sizes`, { ...ctx, hint: 'pass a shape such as [2, 3]' });
+    throw new EinjitError(`${what} must be an array of dimension sizes`, { ...ctx, hint: 'Pass a shape such as [2, 3]' });
   }
   for (const d of shape as unknown[]) {
     if (!isDim(d)) {
       throw new EinjitError(`${what} has an invalid dimension ${String(d)}`, {
-        ...ctx, hint: 'every dimension must be a non-negative integer',
+        ...ctx, hint: 'Every dimension must be a non-negative integer',
       });
     }
   }

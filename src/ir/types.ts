@@ -73,7 +73,7 @@ export interface TransformDim {
   readonly axes: readonly number[];
   /** How it was written, for printing: a bare axis, a parenthesised group, a top-level '1', or one '...' dimension. */
   readonly form: 'axis' | 'group' | 'unit' | 'ellipsis';
-  /** For 'group': where '...' stood among the members (index into `written`), for printing. */
+  /** For 'group' and 'axis': the members as written (units inside groups kept), for printing. */
   readonly written: readonly WrittenMember[];
 }
 
@@ -98,9 +98,10 @@ export interface TransformIR {
   readonly given: readonly number[];
   /** The reduction, for reduce; null otherwise. 'custom' is a caller-supplied function. */
   readonly reduction: string | null;
-  /** Whether the '...' on the left was written at all (for printing a 0-dim ellipsis). */
-  readonly leftEllipsis: boolean;
-  readonly rightEllipsis: boolean;
+  /** Where a top-level '...' stood on the left: the index of its first dimension in `left` (it may cover 0). */
+  readonly leftEllipsisAt: number | null;
+  /** The same for a top-level '...' on the right (a '(...)' group is a 'group' dim instead). */
+  readonly rightEllipsisAt: number | null;
 }
 
 export type OutputAxis =

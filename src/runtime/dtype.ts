@@ -70,6 +70,18 @@ export function promoteTypes(a: DType, b: DType): DType {
   return RANK[a] >= RANK[b] ? a : b;
 }
 
+const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float16: 2, float32: 2, float64: 2 };
+
+/**
+ * torch.result_type of two tensors: a zero-dim tensor decides the dtype only when its category (bool < integral <
+ * floating) is higher than the dimensioned operand's, so `float32[3] * float64 0-d` stays float32.
+ */
+export function promoteOperands(a: DType, aZeroDim: boolean, b: DType, bZeroDim: boolean): DType {
+  if (aZeroDim === bZeroDim) return promoteTypes(a, b);
+  const [dim, zero] = aZeroDim ? [b, a] : [a, b];
+  return CATEGORY[zero] > CATEGORY[dim] ? zero : dim;
+}
+
 /**
  * Result dtype of a binary op between a tensor and a JS number, as PyTorch treats a Python scalar: it never
  * widens a tensor of the same category, but a float scalar makes an integral tensor float32 (the default

@@ -6,7 +6,7 @@ import { EinjitError, formatShape } from '../errors.js';
 import { buildLoop, type LoopOperand } from '../lower/loops.js';
 import { ex, type BinaryOp, type Expr, type GemmSpec, type ReduceOp, type UnaryOp } from '../lower/spec.js';
 import { getBackend, type Device, type Backend, initBackend } from './backend.js';
-import { computeTypeOf, isFloating, promoteTypes, promoteWithScalar, type DType } from './dtype.js';
+import { computeTypeOf, isFloating, promoteOperands, promoteTypes, promoteWithScalar, type DType } from './dtype.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeDim, normalizeDims, numel } from './shape.js';
 import { Tensor, type ReduceDims } from './tensor.js';
 import { record, checkInPlace } from '../autograd/record.js';
@@ -212,7 +212,7 @@ export function mulScalarLike(other: Tensor | number, alpha: number): Tensor | n
 
 export function binary(op: BinaryOp, a: Tensor, b: Tensor | number | boolean): Tensor {
   if (typeof b !== 'object') return binaryScalar(op, a, typeof b === 'boolean' ? Number(b) : b, typeof b === 'boolean');
-  let promoted = promoteTypes(a.dtype, b.dtype);
+  let promoted = promoteOperands(a.dtype, a.ndim === 0, b.dtype, b.ndim === 0);
   if (op === 'div' && !isFloating(promoted)) promoted = 'float32';
   const compute = LOGICAL.has(op) ? 'bool' : computeTypeOf(promoted);
   const outDtype = COMPARISONS.has(op) || LOGICAL.has(op) ? 'bool' : promoted;
@@ -281,7 +281,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const dtypeOf = (v: Tensor | number): DType | null => (typeof v === 'number' ? null : v.dtype);
   const da = dtypeOf(a);
   const db = dtypeOf(b);
-  const outDtype: DType = da !== null && db !== null ? promoteTypes(da, db)
+  const outDtype: DType = da !== null && db !== null ? promoteOperands(da, (a as Tensor).ndim === 0, db, (b as Tensor).ndim === 0)
     : da !== null ? promoteWithScalar(da, b as number)
       : db !== null ? promoteWithScalar(db, a as number)
         : Number.isInteger(a) && Number.isInteger(b) ? 'int32' : 'float32';

@@ -5,10 +5,11 @@
  *
  * Packed layout (all in the module's linear memory, byte addresses):
  * - A: panels of MR rows, each `kc`-deep slice contiguous as [k][MR] (one splat load per row and k);
- * - B: panels of NR columns, contiguous as [k][NR] (NR/lanes vector loads per k);
+ * - B: panels of NR columns, row k of a panel `ldb` bytes after row k - 1 (NR/lanes vector loads per k): packed
+ *   panels have ldb = NR·bytes, and B staged row by row (when its columns are contiguous) has ldb = its row length;
  * - C staging: row-major with leading dimension `ldc` bytes, padded to whole tiles, so no tile is partial.
  *
- * Export `macro(a, b, c, mp, np, kc, ldc, aps, bps, first)`: `mp`/`np` tiles down/across (both ≥ 1), `kc` a
+ * Export `macro(a, b, c, mp, np, kc, ldc, aps, bps, ldb, first)`: `mp`/`np` tiles down/across (both ≥ 1), `kc` a
  * positive multiple of U, `aps`/`bps` the byte distance between consecutive A/B panels, `first` ≠ 0 to overwrite.
  */
 
@@ -46,7 +47,7 @@ export function generateGemmWasm(tile: WasmTile, memory: WasmMemoryLimits): { by
   const f = new FunctionBuilder('macro', [
     { name: 'a', type: I }, { name: 'b', type: I }, { name: 'c', type: I }, { name: 'mp', type: I },
     { name: 'np', type: I }, { name: 'kc', type: I }, { name: 'ldc', type: I }, { name: 'aps', type: I },
-    { name: 'bps', type: I }, { name: 'first', type: I },
+    { name: 'bps', type: I }, { name: 'ldb', type: I }, { name: 'first', type: I },
   ]);
   for (const name of ['j', 'i', 'p', 'ai', 'ap', 'bp', 'cj', 'ci', 'cr']) f.local(name, I);
   const acc = (r: number, v: number): string => `c${r}_${v}`;
@@ -65,15 +66,15 @@ export function generateGemmWasm(tile: WasmTile, memory: WasmMemoryLimits): { by
   for (let u = 0; u < unroll; u++) {
     f.comment(`k + ${u}`);
     for (let v = 0; v < nv; v++) {
-      f.get('bp').simd('v128.load', { offset: (u * nr + v * lanes) * bytes, alignLog2: 4 }).set(`b${v}`);
+      f.get('bp').simd('v128.load', { offset: v * lanes * bytes, alignLog2: 4 }).set(`b${v}`);
     }
+    f.get('bp').get('ldb').op('i32.add').set('bp');
     for (let r = 0; r < mr; r++) {
       f.get('ap').simd(splat, { offset: (u * mr + r) * bytes, alignLog2 }).set('av');
       for (let v = 0; v < nv; v++) f.get(acc(r, v)).get('av').get(`b${v}`).simd(mul).simd(add).set(acc(r, v));
     }
   }
   f.get('ap').i32(unroll * mr * bytes).op('i32.add').set('ap');
-  f.get('bp').i32(unroll * nr * bytes).op('i32.add').set('bp');
   f.get('p').i32(unroll).op('i32.sub').tee('p').brIf(0, 'k');
   f.end();
   f.comment('write or accumulate the tile into C staging');

@@ -1,0 +1,314 @@
+/**
+ * einsum and its family: the public entry points that take a pattern and tensors, check them, plan the
+ * contraction, run it on the operands' device and record one autograd node whose gradient is again an einsum.
+ */
+import { EinjitError, withErrorContext } from '../errors.js';
+import { checkEinsum, type CheckedEinsum } from '../ir/index.js';
+import { formatReport, planContraction, type ContractionPlan, type PlanOptions } from '../plan/index.js';
+import { runContraction, TracingBackend, type ContractionProgram } from '../lower/contraction.js';
+import type { KernelSpec } from '../lower/spec.js';
+import { getBackend, getDefaultDevice, checkDevice, type Device } from '../runtime/backend.js';
+import { Tensor } from '../runtime/tensor.js';
+import { sameDevice } from '../runtime/ops.js';
+import { zerosOf } from '../runtime/creation.js';
+import { record } from '../autograd/record.js';
+import type { DType } from '../runtime/dtype.js';
+import { numel } from '../runtime/shape.js';
+
+export interface EinsumOptions {
+  /** Path algorithm ('auto', 'optimal', 'dp', 'greedy', ...) or an explicit opt_einsum linear path. */
+  readonly optimize?: PlanOptions['optimize'];
+  readonly memoryLimit?: PlanOptions['memoryLimit'];
+}
+
+function programOf(checked: CheckedEinsum): ContractionProgram {
+  return {
+    sizes: checked.axes.map((a) => a.size),
+    labels: checked.axes.map((a) => a.name),
+    inputs: checked.inputs,
+    output: checked.output,
+  };
+}
+
+/**
+ * Contracts `operands` by `program`, recording the autograd rule: the gradient of operand k is an einsum of the
+ * output gradient with the other operands into operand k's axes.
+ */
+export function contract(program: ContractionProgram, operands: readonly Tensor[], options: EinsumOptions = {}, op = 'einsum'): Tensor {
+  const device = sameDevice(op, operands);
+  const backend = getBackend(device, op);
+  const plan = planContraction(program.inputs, program.output, program.sizes, planOptions(options));
+  const out = runContraction(backend, program, plan, operands);
+  record(op, operands, out, (g) => operands.map((x, k) => (x.requiresGrad ? operandGrad(program, operands, k, g) : null)));
+  return out;
+}
+
+function planOptions(options: EinsumOptions): PlanOptions {
+  return {
+    ...(options.optimize !== undefined ? { optimize: options.optimize } : {}),
+    ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}),
+  };
+}
+
+/** d(out)/d(operand k) applied to g, as a new contraction. */
+function operandGrad(program: ContractionProgram, operands: readonly Tensor[], k: number, g: Tensor): Tensor {
+  const x = operands[k]!;
+  const ids = program.inputs[k]!;
+  const distinct = ids.filter((id, i) => ids.indexOf(id) === i);
+  const available = new Set<number>(program.output);
+  program.inputs.forEach((inp, j) => { if (j !== k) for (const id of inp) available.add(id); });
+  const target = distinct.filter((id) => available.has(id));
+  const others = operands.filter((_, j) => j !== k);
+  const gradProgram: ContractionProgram = {
+    sizes: program.sizes,
+    labels: program.labels,
+    inputs: [program.output, ...program.inputs.filter((_, j) => j !== k)],
+    output: target,
+  };
+  let G = contract(gradProgram, [g, ...others], {}, 'einsum backward');
+  // Axes summed in the forward pass that nothing else carries come back as a broadcast.
+  if (target.length < distinct.length) {
+    let at = 0;
+    const full: number[] = [];
+    for (const id of distinct) {
+      if (target.includes(id)) {
+        full.push(program.sizes[id]!);
+        at++;
+      } else {
+        G = G.unsqueeze(at++);
+        full.push(program.sizes[id]!);
+      }
+    }
+    G = G.expand(full);
+  }
+  // G's dims are the operand's distinct axes in first-appearance order.
+  const repeated = distinct.length < ids.length;
+  if (!repeated) {
+    // Broadcast dims of the operand (size 1 against a larger axis) sum their gradient back to size 1.
+    const bdims = ids.map((id, d) => (x.shape[d] === 1 && program.sizes[id]! !== 1 ? d : -1)).filter((d) => d >= 0);
+    return bdims.length > 0 ? G.sum(bdims, true) : G.contiguous();
+  }
+  // A diagonal: the gradient lives on the diagonal of a zero tensor of the operand's shape.
+  const z = zerosOf(x.shape, G.dtype, G.device);
+  const strides: number[] = distinct.map(() => 0);
+  ids.forEach((id, d) => {
+    const at = distinct.indexOf(id);
+    strides[at] = strides[at]! + (x.shape[d] === 1 && program.sizes[id]! !== 1 ? 0 : z.strides[d]!);
+  });
+  const diag = new Tensor(z.storage, distinct.map((id) => program.sizes[id]!), strides, 0);
+  diag._version = z._version;
+  diag.copy_(G);
+  return z;
+}
+
+/** Splits einsum's flexible arguments into the pattern and the tensors. */
+function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tensor[]; options: EinsumOptions } {
+  let rest = args.slice();
+  let options: EinsumOptions = {};
+  const last = rest[rest.length - 1];
+  if (last !== null && typeof last === 'object' && !(last instanceof Tensor) && !Array.isArray(last)) {
+    options = last as EinsumOptions;
+    rest = rest.slice(0, -1);
+  }
+  let pattern: unknown;
+  if (typeof rest[0] === 'string') {
+    pattern = rest[0];
+    rest = rest.slice(1);
+    if (rest.length === 1 && Array.isArray(rest[0])) rest = rest[0] as unknown[];
+  } else if (typeof rest[rest.length - 1] === 'string') {
+    pattern = rest[rest.length - 1];
+    rest = rest.slice(0, -1);
+  } else {
+    throw new EinjitError('einsum needs a pattern string, first (numpy style) or last (einops style)', {
+      op: 'einsum',
+      hint: "write einsum('ij,jk->ik', a, b) or einsum(a, b, 'i j, j k -> i k')",
+    });
+  }
+  rest.forEach((t, i) => {
+    if (!(t instanceof Tensor)) {
+      throw new EinjitError(`operand ${i} of einsum is not a Tensor (got ${t === null ? 'null' : typeof t})`, {
+        op: 'einsum',
+        pattern: String(pattern),
+        hint: 'pass tensors made with tensor(...), fromArray(...) or zeros(...)',
+      });
+    }
+  });
+  return { pattern: pattern as string, operands: rest as Tensor[], options };
+}
+
+/**
+ * Evaluates an einsum. Both syntaxes work: numpy/torch letters with the pattern first, and einops named axes with
+ * the pattern last. Implicit output, '...', repeated indices (diagonals, traces) and any number of operands are
+ * supported; the contraction order comes from the planner ('auto' unless `optimize` says otherwise).
+ *
+ * @example
+ * const c = einsum('bij,bjk->bik', a, b);              // batched matmul
+ * const d = einsum(a, b, 'batch i j, batch j k -> batch i k');
+ */
+export function einsum(pattern: string, ...operands: (Tensor | EinsumOptions)[]): Tensor;
+export function einsum(...args: (Tensor | string | EinsumOptions)[]): Tensor;
+export function einsum(...args: unknown[]): Tensor {
+  const { pattern, operands, options } = splitArgs(args);
+  const shapes = operands.map((t) => t.shape);
+  return withErrorContext({ op: 'einsum', pattern, shapes }, () => {
+    const checked = checkEinsum(pattern, shapes, 'einsum');
+    return contract(programOf(checked), operands, options);
+  });
+}
+
+export interface EinsumPathResult {
+  /** The path in opt_einsum's linear format. */
+  readonly path: readonly (readonly number[])[];
+  /** Total cost under opt_einsum's flop convention. */
+  readonly cost: number;
+  readonly naiveCost: number;
+  readonly largestIntermediate: number;
+  readonly steps: ContractionPlan['steps'];
+  /** A printout like numpy.einsum_path's. */
+  readonly report: string;
+  readonly optimizer: string;
+}
+
+/**
+ * Plans an einsum without running it.
+ *
+ * @example
+ * const { path, report } = einsumPath('ij,jk,kl->il', [[8, 16], [16, 32], [32, 4]], { optimize: 'auto' });
+ */
+export function einsumPath(pattern: string, shapes: readonly (readonly number[])[], options: PlanOptions = {}): EinsumPathResult {
+  return withErrorContext({ op: 'einsumPath', pattern, shapes }, () => {
+    const checked = checkEinsum(pattern, shapes, 'einsumPath');
+    const program = programOf(checked);
+    const plan = planContraction(program.inputs, program.output, program.sizes, options);
+    return {
+      path: plan.path,
+      cost: plan.cost,
+      naiveCost: plan.naiveCost,
+      largestIntermediate: plan.largestIntermediate,
+      steps: plan.steps,
+      report: formatReport(plan, program.inputs, program.output, program.sizes, program.labels),
+      optimizer: plan.optimizer,
+    };
+  });
+}
+
+export interface CompileOptions extends PlanOptions {
+  readonly device?: Device;
+  readonly dtype?: DType;
+}
+
+/** A kernel of a compiled expression: its name and its complete source (JS or WGSL). */
+export interface KernelSource {
+  readonly name: string;
+  readonly source: string;
+}
+
+/**
+ * An einsum compiled for fixed shapes and a device: the plan is made once, the kernels are generated once and
+ * cached, and `run` only checks its operands and launches.
+ */
+export class CompiledExpression {
+  readonly pattern: string;
+  readonly shapes: readonly (readonly number[])[];
+  readonly device: Device;
+  readonly dtype: DType;
+  readonly checked: CheckedEinsum;
+  readonly program: ContractionProgram;
+  readonly plan: ContractionPlan;
+  private readonly options: CompileOptions;
+  private traced: KernelSpec[] | null = null;
+
+  constructor(pattern: string, shapes: readonly (readonly number[])[], options: CompileOptions = {}) {
+    this.pattern = pattern;
+    this.shapes = shapes.map((s) => s.slice());
+    this.device = options.device === undefined ? getDefaultDevice() : checkDevice(options.device, 'compile');
+    this.dtype = options.dtype ?? 'float32';
+    this.options = options;
+    this.checked = checkEinsum(pattern, shapes, 'compile');
+    this.program = programOf(this.checked);
+    this.plan = planContraction(this.program.inputs, this.program.output, this.program.sizes, options);
+    getBackend(this.device, 'compile');
+  }
+
+  /** Runs the expression on operands of the compiled shapes (on the compiled device). */
+  async run(...operands: Tensor[]): Promise<Tensor> {
+    return this.runSync(...operands);
+  }
+
+  /** The same as `run`, without the promise (the GPU still computes asynchronously). */
+  runSync(...operands: Tensor[]): Tensor {
+    return withErrorContext({ op: 'compile.run', pattern: this.pattern, shapes: operands.map((t) => t.shape) }, () => {
+      if (operands.length !== this.shapes.length) {
+        throw new EinjitError(`this expression takes ${this.shapes.length} operands, got ${operands.length}`, {});
+      }
+      operands.forEach((t, i) => {
+        const want = this.shapes[i]!;
+        if (t.shape.length !== want.length || t.shape.some((n, d) => n !== want[d])) {
+          throw new EinjitError(`operand ${i} has shape [${t.shape.join(', ')}] but the expression was compiled for [${want.join(', ')}]`, {
+            hint: 'compile again for these shapes, or call einsum(...) which compiles on demand',
+          });
+        }
+        if (t.device !== this.device) {
+          throw new EinjitError(`operand ${i} is on '${t.device}' but the expression was compiled for '${this.device}'`, {
+            hint: `move it first: await t.to('${this.device}')`,
+          });
+        }
+      });
+      return contract(this.program, operands, this.options);
+    });
+  }
+
+  private specs(): KernelSpec[] {
+    if (this.traced === null) {
+      const tracer = new TracingBackend(getBackend(this.device, 'compile'));
+      const fakes = this.shapes.map((s) => new Tensor(tracer.allocate(this.dtype, numel(s)), s));
+      runContraction(tracer, this.program, this.plan, fakes);
+      this.traced = tracer.specs;
+    }
+    return this.traced;
+  }
+
+  /** Every kernel this expression launches, with its generated source. */
+  kernels(): KernelSource[] {
+    const backend = getBackend(this.device, 'compile');
+    return this.specs().map((spec, i) => ({ name: `kernel ${i}: ${spec.kind} ${spec.label}`, source: backend.source(spec) }));
+  }
+
+  /** All generated source, kernel after kernel. */
+  source(): string {
+    return this.kernels().map((k) => k.source).join('\n\n');
+  }
+
+  /** The IR, the plan with its FLOP counts and intermediate sizes, and the kernel chosen for each step. */
+  explain(): string {
+    const c = this.checked;
+    const lines: string[] = [];
+    lines.push(`einsum '${this.pattern}' on ${this.device} (${this.dtype})`);
+    lines.push('IR:');
+    c.inputs.forEach((ids, k) => {
+      lines.push(`  operand ${k}: [${ids.map((id) => `${c.axes[id]!.name}=${c.axes[id]!.size}`).join(', ')}]  shape [${this.shapes[k]!.join(', ')}]`);
+    });
+    lines.push(`  output:    [${c.output.map((id) => `${c.axes[id]!.name}=${c.axes[id]!.size}`).join(', ')}]  shape [${c.outputShape.join(', ')}]`);
+    lines.push(`Plan (${this.plan.optimizer}):`);
+    lines.push(formatReport(this.plan, this.program.inputs, this.program.output, this.program.sizes, this.program.labels));
+    lines.push('Kernels:');
+    this.specs().forEach((spec, i) => {
+      lines.push(spec.kind === 'gemm'
+        ? `  ${i}: GEMM ${spec.label} [${spec.dtype}]`
+        : `  ${i}: loop nest ${spec.label} — ${spec.sizes.length} loops (${spec.parallel} parallel${spec.reduceOp ? `, ${spec.sizes.length - spec.parallel} ${spec.reduceOp}` : ''})`);
+    });
+    return lines.join('\n');
+  }
+}
+
+/**
+ * Compiles an einsum for fixed shapes and a device.
+ *
+ * @example
+ * const expr = compile('bij,bjk->bik', [[8, 32, 64], [8, 64, 16]], { optimize: 'dp' });
+ * console.log(expr.explain());
+ * const c = await expr.run(a, b);
+ */
+export function compile(pattern: string, shapes: readonly (readonly number[])[], options: CompileOptions = {}): CompiledExpression {
+  return withErrorContext({ op: 'compile', pattern, shapes }, () => new CompiledExpression(pattern, shapes, options));
+}

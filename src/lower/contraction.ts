@@ -1,0 +1,295 @@
+/**
+ * Lowering a contraction plan to kernels, and running them.
+ *
+ * Each operand first becomes a Term: a strided view with one dimension per distinct axis (a repeated axis, a
+ * diagonal, is a single dimension whose stride is the sum of the repeated ones; a size-1 dimension broadcast
+ * against a larger axis gets stride 0). Then every PairwiseStep of the plan becomes one kernel:
+ *
+ * - a batched GEMM when the step's axes split into batch (both operands, kept), M (left only, kept), N (right
+ *   only, kept) and K (both, summed): transposes are folded into strides, and an operand is packed into a
+ *   fresh layout only when its M, N or K axes cannot be walked with one stride each;
+ * - otherwise one strided loop nest (Hadamard and outer products, dot products, single-operand sums and
+ *   permutes), never the full product of all axes.
+ *
+ * Axes that only one operand of a step carries and that the step sums away are reduced from that operand
+ * before the GEMM. The executor is given its backend explicitly, so the same code runs the real thing and a
+ * tracing dry run that only collects the specs (for `compile(...).source()`).
+ */
+import type { Backend, Storage } from '../runtime/backend.js';
+import { computeTypeOf, promoteTypes, type DType } from '../runtime/dtype.js';
+import { Tensor } from '../runtime/tensor.js';
+import { contiguousStrides, numel } from '../runtime/shape.js';
+import { buildLoop } from './loops.js';
+import { ex, type Expr, type GemmSpec, type KernelSpec } from './spec.js';
+import type { ContractionPlan } from '../plan/index.js';
+
+/** A contraction over numeric axis ids: what an einsum is once parsed, checked and its ellipses expanded. */
+export interface ContractionProgram {
+  /** Size of each axis id. */
+  readonly sizes: readonly number[];
+  /** Axis names, for kernel labels. */
+  readonly labels: readonly string[];
+  /** One axis id per dimension of each operand (a repeated id is a diagonal). */
+  readonly inputs: readonly (readonly number[])[];
+  /** Distinct axis ids of the result, in order. */
+  readonly output: readonly number[];
+}
+
+/** An operand during execution: a strided view with one dimension per distinct axis. */
+interface Term {
+  readonly t: Tensor;
+  readonly ids: readonly number[];
+}
+
+/** Products below this many multiply-adds stay in one loop nest rather than a packed GEMM. */
+const GEMM_MIN_WORK = 2048;
+
+/** Runs `program` over `operands` following `plan` on `backend`; the result is a fresh contiguous tensor. */
+export function runContraction(backend: Backend, program: ContractionProgram, plan: ContractionPlan,
+  operands: readonly Tensor[]): Tensor {
+  const dtype = resultDType(operands.map((t) => t.dtype));
+  let terms: Term[] = operands.map((t, k) => toTerm(t, program.inputs[k]!, program.sizes));
+  if (terms.length === 0) {
+    return fill(backend, dtype, [], 1);
+  }
+  for (const step of plan.steps) {
+    const positions = step.operands;
+    const picked = positions.map((p) => terms[p]!);
+    terms = terms.filter((_, i) => !positions.includes(i));
+    const kept = new Set(step.result);
+    const last = terms.length === 0;
+    terms.push(runStep(backend, program, picked, kept, dtype, last ? program.output : null));
+  }
+  const final = terms[0]!;
+  return arrange(backend, program, final, program.output, dtype);
+}
+
+function resultDType(dtypes: readonly DType[]): DType {
+  if (dtypes.length === 0) return 'float32';
+  return dtypes.reduce(promoteTypes);
+}
+
+function toTerm(t: Tensor, ids: readonly number[], sizes: readonly number[]): Term {
+  const distinct: number[] = [];
+  const strides: number[] = [];
+  ids.forEach((id, d) => {
+    const broadcast = t.shape[d] === 1 && sizes[id]! !== 1;
+    const s = broadcast ? 0 : t.strides[d]!;
+    const at = distinct.indexOf(id);
+    if (at < 0) {
+      distinct.push(id);
+      strides.push(s);
+    } else {
+      strides[at] = strides[at]! + s;
+    }
+  });
+  const view = new Tensor(t.storage, distinct.map((id) => sizes[id]!), strides, t.offset);
+  return { t: view, ids: distinct };
+}
+
+function label(program: ContractionProgram, ids: readonly number[]): string {
+  const names = ids.map((id) => program.labels[id] ?? `#${id}`);
+  return names.every((n) => n.length === 1) ? names.join('') : names.join(' ');
+}
+
+function stepLabel(program: ContractionProgram, inputs: readonly Term[], out: readonly number[]): string {
+  return `${inputs.map((t) => label(program, t.ids)).join(',')}->${label(program, out)}`;
+}
+
+/** A step over one or two terms; `finalOrder` is the output order when this is the last step. */
+function runStep(backend: Backend, program: ContractionProgram, picked: readonly Term[], kept: ReadonlySet<number>,
+  dtype: DType, finalOrder: readonly number[] | null): Term {
+  if (picked.length !== 2) {
+    const out = finalOrder ?? unionOrdered(picked.map((p) => p.ids)).filter((id) => kept.has(id));
+    return loopContraction(backend, program, picked, out, dtype);
+  }
+  let [a, b] = picked as [Term, Term];
+  // Sum away axes that only one operand carries before they meet.
+  const onlyRemoved = (x: Term, y: Term): number[] => x.ids.filter((id) => !kept.has(id) && !y.ids.includes(id));
+  const aOnly = onlyRemoved(a, b);
+  if (aOnly.length > 0) a = loopContraction(backend, program, [a], a.ids.filter((id) => !aOnly.includes(id)), dtype);
+  const bOnly = onlyRemoved(b, a);
+  if (bOnly.length > 0) b = loopContraction(backend, program, [b], b.ids.filter((id) => !bOnly.includes(id)), dtype);
+
+  const batch = a.ids.filter((id) => b.ids.includes(id) && kept.has(id));
+  const K = a.ids.filter((id) => b.ids.includes(id) && !kept.has(id));
+  const M = a.ids.filter((id) => !b.ids.includes(id));
+  const N = b.ids.filter((id) => !a.ids.includes(id));
+  const work = [...batch, ...M, ...N, ...K].reduce((n, id) => n * program.sizes[id]!, 1);
+  const gemmable = (dtype === 'float32' || dtype === 'float64') && K.length > 0 && work >= GEMM_MIN_WORK;
+  if (!gemmable) {
+    const out = finalOrder ?? [...batch, ...M, ...N];
+    return loopContraction(backend, program, [a, b], out, dtype);
+  }
+  return gemmContraction(backend, program, a, b, { batch, M, N, K }, dtype);
+}
+
+function unionOrdered(lists: readonly (readonly number[])[]): number[] {
+  const out: number[] = [];
+  for (const l of lists) for (const id of l) if (!out.includes(id)) out.push(id);
+  return out;
+}
+
+/** out[outIds] = Σ over the other axes of Π terms — one strided loop nest. */
+function loopContraction(backend: Backend, program: ContractionProgram, terms: readonly Term[], outIds: readonly number[],
+  dtype: DType): Term {
+  const all = unionOrdered(terms.map((t) => t.ids));
+  const reduced = all.filter((id) => !outIds.includes(id));
+  const loops = [...outIds, ...reduced];
+  const outShape = outIds.map((id) => program.sizes[id]!);
+  const out = alloc(backend, dtype, outShape);
+  if (numel(outShape) > 0) {
+    const compute = computeTypeOf(dtype === 'bool' ? 'int32' : dtype);
+    let expr: Expr | null = null;
+    terms.forEach((term, k) => {
+      const read = term.t.dtype === compute ? ex.input(k) : ex.cast(compute, ex.input(k));
+      expr = expr === null ? read : ex.binary('mul', expr, read);
+    });
+    const spec = buildLoop({
+      label: stepLabel(program, terms, outIds),
+      outShape,
+      reduceShape: reduced.map((id) => program.sizes[id]!),
+      reduceOp: 'sum',
+      inputs: terms.map((term) => ({
+        dtype: term.t.dtype,
+        offset: term.t.offset,
+        strides: loops.map((id) => {
+          const at = term.ids.indexOf(id);
+          return at < 0 ? 0 : term.t.strides[at]!;
+        }),
+      })),
+      output: { dtype, offset: 0, strides: out.strides },
+      expr: expr ?? ex.const(1),
+      computeType: compute,
+    });
+    backend.run(spec, terms.map((t) => t.t.storage), out.storage);
+  }
+  return { t: out, ids: outIds.slice() };
+}
+
+interface Groups {
+  readonly batch: readonly number[];
+  readonly M: readonly number[];
+  readonly N: readonly number[];
+  readonly K: readonly number[];
+}
+
+/** The stride that walks `ids` of `term` (in that order) as one flattened dimension, or null if none does. */
+function groupStride(term: Term, ids: readonly number[], sizes: readonly number[]): number | null {
+  const dims = ids.filter((id) => sizes[id]! !== 1);
+  if (dims.length === 0) return 1;
+  for (let i = 0; i + 1 < dims.length; i++) {
+    const s = term.t.strides[term.ids.indexOf(dims[i]!)]!;
+    const next = term.t.strides[term.ids.indexOf(dims[i + 1]!)]!;
+    if (s !== next * sizes[dims[i + 1]!]!) return null;
+  }
+  return term.t.strides[term.ids.indexOf(dims[dims.length - 1]!)]!;
+}
+
+/** Orders a group by the term's strides, largest first, so a contiguous block merges into one dimension. */
+function byStride(term: Term, ids: readonly number[]): number[] {
+  return ids.slice().sort((x, y) => term.t.strides[term.ids.indexOf(y)]! - term.t.strides[term.ids.indexOf(x)]!);
+}
+
+/** Copies a term into a contiguous layout with its axes in `order`. */
+function packTerm(backend: Backend, program: ContractionProgram, term: Term, order: readonly number[], dtype: DType): Term {
+  return loopContraction(backend, program, [term], order, dtype);
+}
+
+function gemmContraction(backend: Backend, program: ContractionProgram, a0: Term, b0: Term, g: Groups, dtype: DType): Term {
+  const sizes = program.sizes;
+  let a = a0;
+  let b = b0;
+  const M = byStride(a, g.M);
+  const N = byStride(b, g.N);
+  let K = byStride(a, g.K);
+  if (groupStride(b, K, sizes) === null) {
+    const kb = byStride(b, g.K);
+    if (groupStride(a, kb, sizes) !== null) K = kb;
+  }
+  if (a.t.dtype !== dtype || groupStride(a, M, sizes) === null || groupStride(a, K, sizes) === null || isNegative(a)) {
+    a = packTerm(backend, program, a, [...g.batch, ...M, ...K], dtype);
+  }
+  if (b.t.dtype !== dtype || groupStride(b, K, sizes) === null || groupStride(b, N, sizes) === null || isNegative(b)) {
+    b = packTerm(backend, program, b, [...g.batch, ...K, ...N], dtype);
+  }
+  const count = (ids: readonly number[]): number => ids.reduce((n, id) => n * sizes[id]!, 1);
+  const outIds = [...g.batch, ...M, ...N];
+  const outShape = outIds.map((id) => sizes[id]!);
+  const out = alloc(backend, dtype, outShape);
+  const m = count(M);
+  const n = count(N);
+  const k = count(K);
+  if (numel(outShape) === 0) return { t: out, ids: outIds };
+  const outStrides = contiguousStrides([...g.batch.map((id) => sizes[id]!), m, n]);
+  const strideOf = (term: Term, id: number): number => term.t.strides[term.ids.indexOf(id)]!;
+  const spec: GemmSpec = {
+    kind: 'gemm',
+    label: `${label(program, a0.ids)},${label(program, b0.ids)}->${label(program, outIds)} ` +
+      `(batch ${count(g.batch)}, m ${m}, n ${n}, k ${k})`,
+    dtype: dtype as 'float32' | 'float64',
+    batch: g.batch.map((id) => sizes[id]!),
+    m, n, k,
+    a: { offset: a.t.offset, batchStrides: g.batch.map((id) => strideOf(a, id)), rowStride: groupStride(a, M, sizes)!, colStride: groupStride(a, K, sizes)! },
+    b: { offset: b.t.offset, batchStrides: g.batch.map((id) => strideOf(b, id)), rowStride: groupStride(b, K, sizes)!, colStride: groupStride(b, N, sizes)! },
+    c: { offset: 0, batchStrides: outStrides.slice(0, -2), rowStride: outStrides[outStrides.length - 2]!, colStride: 1 },
+  };
+  backend.run(spec, [a.t.storage, b.t.storage], out.storage);
+  return { t: out, ids: outIds };
+}
+
+function isNegative(term: Term): boolean {
+  return term.t.strides.some((s) => s < 0);
+}
+
+/** Puts the final term's axes in output order (a copy only when the order differs). */
+function arrange(backend: Backend, program: ContractionProgram, term: Term, output: readonly number[], dtype: DType): Tensor {
+  const same = term.ids.length === output.length && term.ids.every((id, i) => id === output[i]);
+  if (same && term.t.dtype === dtype && term.t.isContiguous && term.t.offset === 0) return term.t;
+  return loopContraction(backend, program, [term], output, dtype).t;
+}
+
+function alloc(backend: Backend, dtype: DType, shape: readonly number[]): Tensor {
+  return new Tensor(backend.allocate(dtype, numel(shape)), shape);
+}
+
+function fill(backend: Backend, dtype: DType, shape: readonly number[], value: number): Tensor {
+  const t = alloc(backend, dtype, shape);
+  const spec = buildLoop({
+    label: 'fill', outShape: shape, inputs: [], output: { dtype, offset: 0, strides: t.strides },
+    expr: ex.const(value), computeType: computeTypeOf(dtype),
+  });
+  backend.run(spec, [], t.storage);
+  return t;
+}
+
+/**
+ * A backend stand-in that allocates nothing and records every spec it is asked to run: `compile().source()`
+ * and `explain()` lower the plan through it to show the kernels without computing anything.
+ */
+export class TracingBackend implements Backend {
+  readonly specs: KernelSpec[] = [];
+  constructor(readonly target: Backend) {}
+  get device(): Backend['device'] {
+    return this.target.device;
+  }
+  allocate(dtype: DType, length: number): Storage {
+    return { device: this.target.device, dtype, length };
+  }
+  fromArray(dtype: DType, data: { length: number }): Storage {
+    return { device: this.target.device, dtype, length: data.length };
+  }
+  run(spec: KernelSpec): void {
+    this.specs.push(spec);
+  }
+  read(): never {
+    throw new Error('a tracing backend holds no data');
+  }
+  readSync(): never {
+    throw new Error('a tracing backend holds no data');
+  }
+  release(): void {}
+  source(spec: KernelSpec): string {
+    return this.target.source(spec);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The contraction planner: from a checked einsum (operands and output as axis ids, a size per axis id) to the
+ * cheapest sequence of pairwise contractions, as named step records. Plans are cached by their arguments.
+ */
+
+import { EinjitError } from '../errors.js';
+import { BudgetExceeded, now } from './budget.js';
+import { replayPath, validatePath } from './cost.js';
+import { buildNetwork, ssaToLinear } from './network.js';
+import {
+  AUTO_DEFAULT_BUDGET_MS,
+  AUTO_HQ_DEFAULT_BUDGET_MS,
+  autoSearch,
+  getOptimizer,
+} from './optimizers.js';
+import type { ContractionPlan, LinearPath, OptimizerOptions, PlanOptions } from './types.js';
+
+export type {
+  ContractionPlan,
+  LinearPath,
+  Objective,
+  OptimizerOptions,
+  PairwiseStep,
+  PathOptimizer,
+  PlanOptions,
+} from './types.js';
+export { flopCount, naiveCost, replayCostExact, replayPath, validatePath } from './cost.js';
+export { AUTO_HQ_TABLE, AUTO_TABLE, getOptimizer, optimizerNames, registerOptimizer } from './optimizers.js';
+export { formatReport } from './report.js';
+
+const OP = 'einsumPath';
+
+/** Default search budgets (ms) when the caller sets none; past them a search stops with an EinjitError. */
+const DEFAULT_BUDGET_MS: Readonly<Record<string, number>> = {
+  auto: AUTO_DEFAULT_BUDGET_MS,
+  'auto-hq': AUTO_HQ_DEFAULT_BUDGET_MS,
+  optimal: 10_000,
+};
+const FALLBACK_BUDGET_MS = 60_000;
+
+/** Plans kept, most recently used last. */
+const CACHE_CAPACITY = 256;
+const cache = new Map<string, ContractionPlan>();
+
+/** Empties the plan cache. */
+export function clearPlanCache(): void {
+  cache.clear();
+}
+
+function resolveMemoryLimit(
+  limit: PlanOptions['memoryLimit'],
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+): number {
+  if (limit === undefined) return Infinity;
+  if (limit === 'max_input') {
+    // opt_einsum's rule: the largest of the operands and the output, as stored (a repeated axis counts twice).
+    const sizeOfTerm = (t: readonly number[]): number => t.reduce((p, i) => p * (sizes[i] ?? 1), 1);
+    return Math.max(...inputs.map(sizeOfTerm), sizeOfTerm(output));
+  }
+  if (typeof limit !== 'number' || !(limit >= 0)) {
+    throw new EinjitError(`memoryLimit must be 'max_input' or a number of elements, got ${String(limit)}`, { op: OP });
+  }
+  return limit;
+}
+
+/**
+ * Plans the contraction of `inputs` into `output`. `sizes[id]` is the extent of axis `id`. The path comes from
+ * `options.optimize` (an algorithm name, default 'auto', or an explicit linear path).
+ */
+export function planContraction(
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+  options: PlanOptions = {},
+): ContractionPlan {
+  const key = JSON.stringify([inputs, output, sizes, options.optimize ?? 'auto', options.memoryLimit ?? null,
+    options.timeBudgetMs ?? null, options.seed ?? 0, options.minimize ?? 'flops', options.trials ?? 32]);
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const plan = computePlan(inputs, output, sizes, options);
+  cache.set(key, plan);
+  if (cache.size > CACHE_CAPACITY) cache.delete(cache.keys().next().value!);
+  return plan;
+}
+
+function computePlan(
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+  options: PlanOptions,
+): ContractionPlan {
+  const n = inputs.length;
+  if (n === 0) throw new EinjitError('an einsum needs at least one operand', { op: OP });
+  const optimize = options.optimize ?? 'auto';
+  const memoryLimit = resolveMemoryLimit(options.memoryLimit, inputs, output, sizes);
+  let path: LinearPath;
+  let name: string;
+  if (typeof optimize !== 'string') {
+    validatePath(optimize, n);
+    path = optimize;
+    name = 'explicit';
+  } else {
+    const fn = getOptimizer(optimize);
+    name = optimize;
+    if (n <= 2) {
+      // Nothing to choose: one step over every operand (opt_einsum never runs an optimizer here).
+      path = [Array.from({ length: n }, (_, i) => i)];
+    } else {
+      const budget = options.timeBudgetMs ?? DEFAULT_BUDGET_MS[optimize] ?? FALLBACK_BUDGET_MS;
+      const o: OptimizerOptions = {
+        memoryLimit,
+        deadline: now() + budget,
+        seed: options.seed ?? 0,
+        minimize: options.minimize ?? 'flops',
+        trials: options.trials ?? 32,
+      };
+      try {
+        if (optimize === 'auto' || optimize === 'auto-hq') {
+          const net = buildNetwork(inputs, output, sizes);
+          const found = autoSearch(net, o, optimize === 'auto-hq');
+          path = ssaToLinear(found.ssa, n);
+          name = `${optimize}:${found.chosen}`;
+        } else {
+          path = fn(inputs, output, sizes, o);
+        }
+      } catch (e) {
+        if (e instanceof BudgetExceeded) {
+          throw new EinjitError(`the '${optimize}' path search did not finish within its time budget of ${budget} ms`, {
+            op: OP,
+            hint: "raise timeBudgetMs, or use optimize: 'auto', which returns its best path so far",
+          });
+        }
+        throw e;
+      }
+      validatePath(path, n);
+    }
+  }
+  const replay = replayPath(inputs, output, sizes, path);
+  return deepFreeze({ ...replay, optimizer: name });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,60 @@
+/** A plan printed the way numpy.einsum_path prints one. */
+
+import type { ContractionPlan } from './types.js';
+
+/** 12345 → '1.235e+04' (numpy's format: three decimals, a signed two-digit exponent). */
+export function formatScientific(x: number): string {
+  const [mant, exp] = x.toExponential(3).split('e');
+  const e = Number(exp);
+  return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
+function term(ids: readonly number[], labels: readonly string[]): string {
+  return ids.map((i) => labels[i] ?? `(${i})`).join('');
+}
+
+/**
+ * The report: the complete contraction, naive and optimised scaling and FLOP counts, the theoretical speed-up,
+ * the largest intermediate, then one row per step with its scaling (distinct indices touched), the step as an
+ * einsum, and the operands that remain after it. `labels[id]` names axis id `id`.
+ */
+export function formatReport(
+  plan: ContractionPlan,
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  _sizes: readonly number[],
+  labels: readonly string[],
+): string {
+  const all = new Set(inputs.flat());
+  const optimizedScaling = Math.max(0, ...plan.steps.map((s) => new Set(s.inputs.flat()).size));
+  const speedup = plan.cost > 0 ? plan.naiveCost / plan.cost : 1;
+  const outTerm = term(output, labels);
+  const head = [
+    `  Complete contraction:  ${inputs.map((t) => term(t, labels)).join(',')}->${outTerm}`,
+    `         Naive scaling:  ${all.size}`,
+    `     Optimized scaling:  ${optimizedScaling}`,
+    `      Naive FLOP count:  ${formatScientific(plan.naiveCost)}`,
+    `  Optimized FLOP count:  ${formatScientific(plan.cost)}`,
+    `   Theoretical speedup:  ${speedup.toFixed(3)}`,
+    `  Largest intermediate:  ${formatScientific(plan.largestIntermediate)} elements`,
+    `             Optimizer:  ${plan.optimizer}`,
+  ];
+  const rows: string[][] = [];
+  const remaining: string[] = inputs.map((t) => term(t, labels));
+  for (const step of plan.steps) {
+    const current = `${step.inputs.map((t) => term(t, labels)).join(',')}->${term(step.result, labels)}`;
+    for (const p of [...step.operands].sort((a, b) => b - a)) remaining.splice(p, 1);
+    remaining.push(term(step.result, labels));
+    const scaling = new Set(step.inputs.flat()).size;
+    rows.push([String(scaling), current, `${remaining.join(',')}->${outTerm}`]);
+  }
+  const w1 = Math.max(7, ...rows.map((r) => r[1]!.length)) + 2;
+  const rule = '-'.repeat(Math.max(74, 10 + w1 + Math.max(9, ...rows.map((r) => r[2]!.length))));
+  const table = [
+    rule,
+    `${'scaling'.padEnd(10)}${'current'.padEnd(w1)}remaining`,
+    rule,
+    ...rows.map((r) => `${r[0]!.padStart(4).padEnd(10)}${r[1]!.padEnd(w1)}${r[2]!}`),
+  ];
+  return [...head, ...table].join('\n');
+}
