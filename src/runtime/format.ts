@@ -18,14 +18,34 @@ export function formatTensor(t: Tensor): string {
   const tail = suffix.length > 0 ? `, ${suffix.join(', ')}` : '';
   if (t.device !== 'cpu') return `tensor(<${t.size} elements on ${t.device}; await t.to('cpu') to print>, shape=[${t.shape.join(', ')}]${tail})`;
   if (t.size === 0) {
-    return `tensor([]${t.ndim > 1 ? `, size=(${t.shape.join(', ')})` : ''}${tail})`;
+    // An empty tensor has no elements to tell its dtype by, so every dtype but the default float32 is named.
+    const dtypeSuffix = t.dtype === 'int32' || t.dtype === 'bool' ? [`dtype=torch.${t.dtype}`] : [];
+    return addSuffixes('tensor([]', [...(t.ndim !== 1 ? [`size=(${t.shape.join(', ')})`] : []), ...dtypeSuffix, ...suffix]);
   }
   const flat = t.dataSync();
   const summarize = t.size > THRESHOLD;
   const fmt = elementFormatter(t, flat, summarize);
   const prefix = 'tensor(';
   const body = formatDims(t.shape, flat, 0, 0, fmt, prefix.length + 1, summarize);
-  return `${prefix}${body}${tail})`;
+  return addSuffixes(`${prefix}${body}`, suffix);
+}
+
+/** Appends `, suffix` items, moving one to a new line when the last line would pass the line width (PyTorch's rule). */
+function addSuffixes(text: string, suffixes: readonly string[]): string {
+  const indent = 'tensor('.length;
+  // PyTorch counts the last line two characters longer than it is; kept so line breaks fall where PyTorch's do.
+  let lastLine = text.length - text.lastIndexOf('\n') + 1;
+  let out = text;
+  for (const s of suffixes) {
+    if (lastLine + s.length + 2 > LINE_WIDTH) {
+      out += `,\n${' '.repeat(indent)}${s}`;
+      lastLine = indent + s.length;
+    } else {
+      out += `, ${s}`;
+      lastLine += s.length + 2;
+    }
+  }
+  return `${out})`;
 }
 
 type Fmt = { readonly width: number; readonly format: (v: number) => string };
@@ -65,22 +85,37 @@ function elementFormatter(t: Tensor, flat: ArrayLike<number>, summarize: boolean
     const maxAbs = nonzero.length ? Math.max(...nonzero) : 0;
     const minAbs = nonzero.length ? Math.min(...nonzero) : 0;
     let sci = false;
-    if (intMode) sci = maxAbs > 1e8;
+    if (intMode) sci = nonzero.length > 0 && (maxAbs / minAbs > 1000 || maxAbs > 1e8);
     else if (nonzero.length) sci = maxAbs / minAbs > 1000 || maxAbs > 1e8 || minAbs < 1e-4;
     const special = (v: number): string | null =>
       Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : null;
     if (sci) format = (v) => special(v) ?? sciString(v);
     else if (intMode) format = (v) => special(v) ?? `${Object.is(v, -0) ? '-0' : v.toFixed(0)}.`;
-    else format = (v) => special(v) ?? v.toFixed(4);
+    else format = (v) => special(v) ?? `${Object.is(v, -0) ? '-' : ''}${fixed4(v)}`;
+    // PyTorch sizes the columns by the nonzero finite values only (zeros and inf/nan are never wider).
+    const widest = Math.max(1, ...finite.filter((v) => v !== 0).map((v) => format(v).length));
+    return { width: widest, format };
   }
   const width = Math.max(...values.map((v) => format(v).length));
   return { width, format };
 }
 
+/**
+ * `v` with four decimals, rounding an exact tie to even as Python's '%.4f' does (toFixed rounds it away from
+ * zero). A double is an exact tie at the fourth decimal only when 32·v is an odd integer.
+ */
+function fixed4(v: number): string {
+  const n = v * 32;
+  if (!Number.isInteger(n) || n % 2 === 0 || Math.abs(n) > 2 ** 40) return v.toFixed(4);
+  const lo = Math.floor((Math.abs(n) * 625) / 2);
+  const k = lo % 2 === 0 ? lo : lo + 1;
+  return `${v < 0 ? '-' : ''}${Math.floor(k / 10000)}.${String(k % 10000).padStart(4, '0')}`;
+}
+
 function sciString(v: number): string {
   const [m, e] = v.toExponential(4).split('e');
   const exp = Number(e);
-  return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return `${Object.is(v, -0) ? '-' : ''}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
 }
 
 function formatDims(shape: readonly number[], flat: ArrayLike<number>, dim: number, base: number, fmt: Fmt, indent: number,
@@ -90,8 +125,10 @@ function formatDims(shape: readonly number[], flat: ArrayLike<number>, dim: numb
   const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
   const idx: (number | null)[] = summarize && n > 2 * EDGE ? [...range(0, EDGE), null, ...range(n - EDGE, n)] : range(0, n);
   if (dim === shape.length - 1) {
-    const items = idx.map((i) => (i === null ? '...' : fmt.format(flat[base + i]!).padStart(fmt.width)));
-    const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (fmt.width + 2)));
+    // A summarised row shows ' ...' as one more element, so it reads '2.,  ..., 7.' as in PyTorch.
+    const items = idx.map((i) => (i === null ? ' ...' : fmt.format(flat[base + i]!).padStart(fmt.width)));
+    // `indent` is where continuation lines start, one past the bracket PyTorch measures the line width from.
+    const perLine = Math.max(1, Math.floor((LINE_WIDTH - (indent - 1)) / (fmt.width + 2)));
     const lines: string[] = [];
     for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
     return `[${lines.join(`,\n${' '.repeat(indent)}`)}]`;
