@@ -15,7 +15,7 @@ export {
 } from './runtime/creation.js';
 export type { CreateOptions, TensorOptions } from './runtime/creation.js';
 export { manualSeed } from './runtime/random.js';
-export { isAvailable, setDefaultDevice } from './runtime/devices.js';
+export { isAvailable, setDefaultDevice, shutdown } from './runtime/devices.js';
 export { getDefaultDevice } from './runtime/backend.js';
 export { noGrad, isGradEnabled } from './autograd/record.js';
 export { cat, stack, vstack, hstack, where, matmul } from './runtime/functional.js';

@@ -205,5 +205,5 @@ export class GemmPool {
 }
 
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(8, availableParallelism()));
+  return Math.max(1, Math.min(4, availableParallelism()));
 }

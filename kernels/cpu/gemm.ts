@@ -41,6 +41,8 @@ export interface GemmOptions {
   readonly parallelMacs: number;
   /** Stage B by row copies when its columns are contiguous, instead of packing it into panels. */
   readonly stageRows: boolean;
+  /** Elements (of the operand dtype) of packed panels and C staging one round may use. */
+  readonly roundElements: number;
 }
 
 /** Tile configuration of one macro-kernel. */
@@ -67,15 +69,14 @@ const TILES: Record<'js' | 'wasm', Record<'float32' | 'float64', GemmTile>> = {
   },
 };
 
-/** Elements (of the operand dtype) of packed panels and staging one round may use. */
-const ROUND_ELEMENTS = 1 << 23;
 
 let options: GemmOptions = {
   path: 'auto',
-  threads: Math.min(2, defaultThreads()),
+  threads: defaultThreads(),
   smallMacs: 32 * 32 * 32,
   parallelMacs: 1 << 21,
   stageRows: true,
+  roundElements: 1 << 23,
 };
 
 /** Changes how products run (tests force each path; benchmarks pick thread counts). Returns the old options. */
@@ -277,10 +278,7 @@ function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: num
   ensureBytes(s, table + units.length * 4);
   s.i32.set(units, table >> 2);
   const n = units.length / UNIT_WORDS;
-  const dbg = (globalThis as { __gemmDebug?: boolean }).__gemmDebug === true;
-  const t0 = performance.now();
   const ok = loadRuntime().runJob(s.env, n, table, kernel, parallel && (s.pool?.size ?? 0) > 0);
-  if (dbg) console.log('job', n, 'units', (performance.now() - t0).toFixed(2), 'ms', 'pool', s.pool?.size, parallel);
   if (!ok) throw new Error('einjit gemm: a kernel failed in a worker thread');
   const M = bytes === 4 ? s.f32 : s.f64;
   for (const sub of subs) {
@@ -304,14 +302,13 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   const kp = roundUp(k, tile.unroll);
   let mch = chunk(m, tile.mch, mr);
   let nch = chunk(n, tile.nch, nr);
+  const roundElements = options.roundElements;
   const size = (): number => mch * kp + kp * nch + mch * nch;
-  while (size() > ROUND_ELEMENTS && nch > nr) nch = roundUp(Math.ceil(nch / 2), nr);
-  while (size() > ROUND_ELEMENTS && mch > mr) mch = roundUp(Math.ceil(mch / 2), mr);
-  if (size() > ROUND_ELEMENTS) return false;
+  while (size() > options.roundElements && nch > nr) nch = roundUp(Math.ceil(nch / 2), nr);
+  while (size() > options.roundElements && mch > mr) mch = roundUp(Math.ceil(mch / 2), mr);
+  if (size() > roundElements) return false;
 
   const kernel = kernelIndex(dtype, wasm);
-  const tStart = performance.now();
-  (globalThis as { __gemmT?: number }).__gemmT = tStart;
   const ao = batchOffsets(spec.batch, spec.a.batchStrides, spec.a.offset);
   const bo = batchOffsets(spec.batch, spec.b.batchStrides, spec.b.offset);
   const co = batchOffsets(spec.batch, spec.c.batchStrides, spec.c.offset);
@@ -321,7 +318,7 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   // B with contiguous columns is staged by row copies instead of packed (see stageRows).
   const bRows = bcs === 1 && options.stageRows;
   const start = CONTROL_BYTES / bytes;
-  const limit = start + ROUND_ELEMENTS;
+  const limit = start + roundElements;
 
   let top = start;
   let macs = 0;
@@ -330,7 +327,6 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   let packedA = new Map<string, number>();
   let packedB = new Map<string, number>();
   const flush = (): void => {
-    if ((globalThis as { __gemmDebug?: boolean }).__gemmDebug === true) console.log('pack', (performance.now() - ((globalThis as { __gemmT?: number }).__gemmT ?? 0)).toFixed(2));
     if (subs.length > 0) runRound(s, subs, top, bytes, kernel, kp, nr, macs, c, crs, ccs);
     top = start;
     macs = 0;

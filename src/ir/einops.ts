@@ -3,12 +3,12 @@
  * recipe (lengths bound from the shape). The rules follow einops 0.9, quirks included (see docs/einops.md).
  * Caches: (op, reduction kind, pattern, rank, given names) → IR; plus the shape and the lengths → recipe.
  */
-import { asEinjitError, EinjitError, type Span } from '../errors.js';
+import { EinjitError, type Span } from '../errors.js';
 import type { ExpressionAst, TransformAst } from '../frontend/ast.js';
 import { LruCache } from '../frontend/lru.js';
 import { parseTransform } from '../frontend/parse.js';
 import { axisNameProblem } from '../frontend/visitor.js';
-import { assertShape, isDim, shapesContext } from './shapes.js';
+import { assertShape, entryError, isDim, shapesContext } from './shapes.js';
 import type {
   EinopsOp, EinopsRecipe, ElementaryAxis, OutputAxis, TransformDim, TransformIR, WrittenMember,
 } from './types.js';
@@ -152,7 +152,7 @@ export function checkEinops(
     recipeCache.set(key, recipe);
     return recipe;
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
+    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
   }
 }
 

@@ -3,11 +3,11 @@
  * einops.einsum translates its named axes to letters and calls numpy, so after the einops-only checks the two
  * share one path. Caches: (syntax, pattern, ranks) → IR; (syntax, pattern, shapes) → checked IR.
  */
-import { asEinjitError, EinjitError, type Span } from '../errors.js';
+import { EinjitError, type Span } from '../errors.js';
 import type { EinsumAst, ExpressionAst } from '../frontend/ast.js';
 import { LruCache } from '../frontend/lru.js';
 import { parseEinopsEinsum, parseNumpyEinsum } from '../frontend/parse.js';
-import { assertShapes, shapesContext, shapesKey } from './shapes.js';
+import { assertShapes, entryError, shapesContext, shapesKey } from './shapes.js';
 import type { CheckedEinsum, EinsumIR, EinsumItem } from './types.js';
 
 export type EinsumSyntaxOption = 'auto' | 'numpy' | 'einops';
@@ -73,7 +73,7 @@ export function checkEinsum(
     checkedCache.set(key, checked);
     return checked;
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
+    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
   }
 }
 

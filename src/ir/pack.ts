@@ -1,11 +1,11 @@
 /**
  * pack / unpack / parse_shape, following einops 0.9 (and numpy's concatenate/reshape rules it relies on).
  */
-import { asEinjitError, EinjitError, formatShape, type Span } from '../errors.js';
+import { EinjitError, formatShape, type Span } from '../errors.js';
 import type { PackAst } from '../frontend/ast.js';
 import { LruCache } from '../frontend/lru.js';
 import { parsePack, parseShapePattern } from '../frontend/parse.js';
-import { assertShape, assertShapes, isDim, product, shapesContext, shapesKey } from './shapes.js';
+import { assertShape, assertShapes, entryError, isDim, product, shapesContext, shapesKey } from './shapes.js';
 import type { PackResult, PackSplit, UnpackResult } from './types.js';
 
 /** The shape-free reading of a pack pattern: how many named axes stand before and after '*'. */
@@ -101,7 +101,7 @@ export function checkPack(pattern: string, shapes: readonly (readonly number[])[
     packCache.set(key, result);
     return result;
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
+    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
   }
 }
 
@@ -191,7 +191,7 @@ export function checkUnpack(pattern: string, shape: readonly number[], packedSha
     unpackCache.set(key, result);
     return result;
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
+    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
   }
 }
 
@@ -272,6 +272,6 @@ export function parseShape(pattern: string, shape: readonly number[]): Record<st
     shapeCache.set(key, Object.freeze({ ...result }));
     return result;
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...(Array.isArray(shape) && shape.every(isDim) ? { shapes: [shape] } : {}) });
+    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...(Array.isArray(shape) && shape.every(isDim) ? { shapes: [shape] } : {}) });
   }
 }

@@ -1,5 +1,5 @@
 /** Input validation shared by the checkers: shapes and lengths are arrays of non-negative safe integers. */
-import { EinjitError, type ErrorContext } from '../errors.js';
+import { asEinjitError, EinjitError, type ErrorContext } from '../errors.js';
 
 export function isDim(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -43,4 +43,23 @@ export function shapesContext(shapes: unknown): { shapes?: readonly (readonly nu
   if (!Array.isArray(shapes)) return {};
   for (const s of shapes as unknown[]) if (!Array.isArray(s) || !(s as unknown[]).every(isDim)) return {};
   return { shapes: shapes as readonly (readonly number[])[] };
+}
+
+/**
+ * The error to throw at an entry point: an EinjitError gets the call's context where it lacks it (built
+ * afresh rather than through withContext, which copies stack text and so formats the stack; errors are
+ * thrown often by fuzzers and by callers probing patterns). Anything else is wrapped by asEinjitError.
+ */
+export function entryError(e: unknown, context: ErrorContext): EinjitError {
+  if (!(e instanceof EinjitError)) return asEinjitError(e, context);
+  const missing = (e.op === undefined && context.op !== undefined) || (e.pattern === undefined && context.pattern !== undefined)
+    || (e.shapes === undefined && context.shapes !== undefined);
+  if (!missing) return e;
+  return new EinjitError(e.reason, {
+    op: e.op ?? context.op,
+    pattern: e.pattern ?? context.pattern,
+    span: e.span ?? (e.pattern === undefined ? context.span : undefined),
+    shapes: e.shapes ?? context.shapes,
+    hint: e.hint ?? context.hint,
+  });
 }

@@ -36,6 +36,8 @@ export interface Backend {
   release(storage: Storage): void;
   /** The generated source (JS or WGSL) of the kernel that would run this spec. */
   source(spec: KernelSpec): string;
+  /** Releases the device (GPU) or worker threads (CPU) so the process can exit; the backend is unusable after. */
+  destroy?(): void;
 }
 
 const backends = new Map<Device, Backend>();
@@ -82,6 +84,16 @@ export function getBackend(device: Device, op: string): Backend {
     op,
     hint: `call 'await isAvailable('${device}')' or 'await setDefaultDevice('${device}')' first; GPU start-up is asynchronous`,
   });
+}
+
+/** Destroys every backend that holds a device or threads; CPU comes back on first use, GPU after re-init. */
+export function shutdownBackends(): void {
+  for (const [device, b] of backends) {
+    b.destroy?.();
+    if (device !== 'cpu') backends.delete(device);
+  }
+  pending.clear();
+  if (defaultDevice !== 'cpu' && !backends.has(defaultDevice)) defaultDevice = 'cpu';
 }
 
 export function peekBackend(device: Device): Backend | undefined {

@@ -5,7 +5,7 @@
 import { cpuBackend } from '../../kernels/cpu/backend.js';
 import { EinjitError } from '../errors.js';
 import {
-  checkDevice, initBackend, peekBackend, registerBackend, registerBackendInitializer, setDefaultDeviceSync, type Backend,
+  checkDevice, initBackend, shutdownBackends, peekBackend, registerBackend, registerBackendInitializer, setDefaultDeviceSync, type Backend,
   type Device,
 } from './backend.js';
 
@@ -46,4 +46,12 @@ export async function setDefaultDevice(device: Device): Promise<void> {
     });
   }
   setDefaultDeviceSync(device);
+}
+
+/**
+ * Releases the GPU device and the CPU worker threads so the process can exit promptly. Tensors on 'webgpu' are
+ * unusable afterwards; a later `setDefaultDevice('webgpu')` starts a fresh device.
+ */
+export async function shutdown(): Promise<void> {
+  shutdownBackends();
 }

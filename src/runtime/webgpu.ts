@@ -71,6 +71,9 @@ export async function createWebGPUBackend(): Promise<Backend> {
     source(spec: KernelSpec): string {
       return gpu.kernelSource(spec).source;
     },
+    destroy(): void {
+      gpu.destroy();
+    },
   };
   return backend;
 }
