@@ -14,6 +14,7 @@
  *   the claimer read, so a late worker holding a stale job can never take a unit of a newer job.
  * - DONE: units finished; the claimer that finishes the last one notifies the main thread.
  * - FAILED: set when a worker's kernel throws, so the main thread reports an error instead of a wrong answer.
+ * - NUNITS, TABLE, KERNEL, KC: the job (unit count, unit table byte address, kernel index, K slice depth).
  *
  * The runtime below is plain JavaScript in a string: the main thread compiles it with `new Function` and the
  * workers are started from it with `eval: true`, so both run the very same code whether einjit is loaded from
@@ -43,7 +44,7 @@ export interface KernelDescriptor {
 }
 
 export const RUNTIME_SOURCE = String.raw`
-const SEQ = 0, TICKET = 1, DONE = 2, NUNITS = 3, TABLE = 4, KERNEL = 5, FAILED = 6;
+const SEQ = 0, TICKET = 1, DONE = 2, NUNITS = 3, TABLE = 4, KERNEL = 5, FAILED = 6, KC = 7;
 
 function makeEnv(memory, descriptors) {
   const env = { memory, kernels: [], byteLength: -1, i32: null, f32: null, f64: null };
@@ -74,11 +75,11 @@ function refresh(env) {
 // A unit (UNIT_WORDS Int32 words): a, b, c (element offsets of its packed A, its first B panel and its C staging),
 // mp, np (tiles down and across), kp (padded K, also the A panel depth), ldc (C staging leading dimension),
 // bps (elements from one B panel to the next), ldb (elements from one B panel row to the next).
-function runUnit(env, kern, table, t) {
+function runUnit(env, kern, table, KC, t) {
   const i32 = env.i32, w = (table >> 2) + t * 10;
   const a = i32[w], b = i32[w + 1], c = i32[w + 2], mp = i32[w + 3], np = i32[w + 4], kp = i32[w + 5];
   const ldc = i32[w + 6], bps = i32[w + 7], ldb = i32[w + 8];
-  const mr = kern.mr, KC = kern.kc;
+  const mr = kern.mr;
   if (kern.wasm) {
     const s = kern.bytes;
     for (let pc = 0; pc < kp; pc += KC) {
@@ -95,14 +96,14 @@ function runUnit(env, kern, table, t) {
   }
 }
 
-function drain(env, jobId, n, table, kernel) {
+function drain(env, jobId, n, table, kernel, kc) {
   const ctl = env.i32, kern = env.kernels[kernel];
   for (;;) {
     const v = Atomics.load(ctl, TICKET);
     if ((v >>> 20) !== jobId || (v & 0xfffff) >= n) return;
     if (Atomics.compareExchange(ctl, TICKET, v, v + 1) !== v) continue;
     try {
-      runUnit(env, kern, table, v & 0xfffff);
+      runUnit(env, kern, table, kc, v & 0xfffff);
     } catch (e) {
       Atomics.store(ctl, FAILED, 1);
     }
@@ -110,13 +111,14 @@ function drain(env, jobId, n, table, kernel) {
   }
 }
 
-function publish(env, n, table, kernel, wake) {
+function publish(env, n, table, kernel, kc, wake) {
   const ctl = env.i32;
   const s = Atomics.load(ctl, SEQ);
   Atomics.store(ctl, SEQ, s + 1);
   Atomics.store(ctl, NUNITS, n);
   Atomics.store(ctl, TABLE, table);
   Atomics.store(ctl, KERNEL, kernel);
+  Atomics.store(ctl, KC, kc);
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, FAILED, 0);
   const next = (s + 2) & 0x3ffffffe;
@@ -127,11 +129,11 @@ function publish(env, n, table, kernel, wake) {
   return jobId;
 }
 
-function runJob(env, n, table, kernel, wake) {
+function runJob(env, n, table, kernel, kc, wake) {
   refresh(env);
   const ctl = env.i32;
-  const jobId = publish(env, n, table, kernel, wake);
-  drain(env, jobId, n, table, kernel);
+  const jobId = publish(env, n, table, kernel, kc, wake);
+  drain(env, jobId, n, table, kernel, kc);
   for (;;) {
     const d = Atomics.load(ctl, DONE);
     if (d >= n) break;
@@ -149,10 +151,11 @@ function workerLoop(env) {
     if (s === last) continue;
     if (s & 1) { Atomics.wait(ctl, SEQ, s); continue; }
     const n = Atomics.load(ctl, NUNITS), table = Atomics.load(ctl, TABLE), kernel = Atomics.load(ctl, KERNEL);
+    const kc = Atomics.load(ctl, KC);
     if (Atomics.load(ctl, SEQ) !== s) continue;
     last = s;
     refresh(env);
-    drain(env, (s >>> 1) & 0x7ff, n, table, kernel);
+    drain(env, (s >>> 1) & 0x7ff, n, table, kernel, kc);
   }
 }
 `;
@@ -165,7 +168,7 @@ workerLoop(makeEnv(workerData.memory, workerData.descriptors));
 interface Runtime {
   makeEnv(memory: WasmMemory, descriptors: readonly (KernelDescriptor | null)[]): unknown;
   refresh(env: unknown): void;
-  runJob(env: unknown, n: number, table: number, kernel: number, wake: boolean): boolean;
+  runJob(env: unknown, n: number, table: number, kernel: number, kc: number, wake: boolean): boolean;
 }
 
 let runtime: Runtime | null = null;

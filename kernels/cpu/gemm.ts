@@ -43,6 +43,8 @@ export interface GemmOptions {
   readonly stageRows: boolean;
   /** Elements (of the operand dtype) of packed panels and C staging one round may use. */
   readonly roundElements: number;
+  /** Overrides the tile's K slice depth (rounded up to the unroll factor); 0 keeps the tile's. */
+  readonly kc: number;
 }
 
 /** Tile configuration of one macro-kernel. */
@@ -77,6 +79,7 @@ let options: GemmOptions = {
   parallelMacs: 1 << 21,
   stageRows: true,
   roundElements: 1 << 23,
+  kc: 0,
 };
 
 /** Changes how products run (tests force each path; benchmarks pick thread counts). Returns the old options. */
@@ -254,7 +257,9 @@ interface SubProduct {
 }
 
 function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: number, kernel: number, kp: number,
-  nr: number, macs: number, c: FloatArray, crs: number, ccs: number): void {
+  tile: GemmTile, macs: number, c: FloatArray, crs: number, ccs: number): void {
+  const nr = tile.nr;
+  const kc = options.kc > 0 ? roundUp(options.kc, tile.unroll) : tile.kc;
   let threads = Math.max(1, Math.floor(options.threads));
   const parallel = threads > 1 && s.shared && macs >= options.parallelMacs;
   if (parallel && s.pool === null) {
@@ -278,7 +283,7 @@ function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: num
   ensureBytes(s, table + units.length * 4);
   s.i32.set(units, table >> 2);
   const n = units.length / UNIT_WORDS;
-  const ok = loadRuntime().runJob(s.env, n, table, kernel, parallel && (s.pool?.size ?? 0) > 0);
+  const ok = loadRuntime().runJob(s.env, n, table, kernel, kc, parallel && (s.pool?.size ?? 0) > 0);
   if (!ok) throw new Error('einjit gemm: a kernel failed in a worker thread');
   const M = bytes === 4 ? s.f32 : s.f64;
   for (const sub of subs) {
@@ -327,7 +332,7 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   let packedA = new Map<string, number>();
   let packedB = new Map<string, number>();
   const flush = (): void => {
-    if (subs.length > 0) runRound(s, subs, top, bytes, kernel, kp, nr, macs, c, crs, ccs);
+    if (subs.length > 0) runRound(s, subs, top, bytes, kernel, kp, tile, macs, c, crs, ccs);
     top = start;
     macs = 0;
     subs = [];

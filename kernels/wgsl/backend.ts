@@ -376,6 +376,9 @@ export class WebGPUBackend {
     const cached = this.kernels.get(key);
     if (cached !== undefined) return cached;
     const rendered = render();
+    // Its own error scope: a kernel that fails to compile is reported under its name and not cached, so every
+    // later launch reports the compiler's message rather than "invalid due to a previous error".
+    this.pushScopes(device);
     const module = device.createShaderModule({ code: rendered.source, label: rendered.name });
     const entries: GPUBindGroupLayoutEntry[] = [];
     for (let i = 0; i < rendered.storageBindings; i++) {
@@ -391,6 +394,9 @@ export class WebGPUBackend {
     });
     const kernel = { rendered, pipeline, layout };
     this.kernels.set(key, kernel);
+    this.popScopes(device, rendered.name, () => {
+      if (this.kernels.get(key) === kernel) this.kernels.delete(key);
+    });
     return kernel;
   }
 
@@ -410,11 +416,13 @@ export class WebGPUBackend {
     device.pushErrorScope('validation');
   }
 
-  private popScopes(device: GPUDevice, kernel: string): void {
+  /** Pops the three scopes; their errors are recorded under `kernel` (and `onError` runs) when they resolve. */
+  private popScopes(device: GPUDevice, kernel: string, onError?: () => void): void {
     const scopes = [device.popErrorScope(), device.popErrorScope(), device.popErrorScope()];
     const done: Promise<void> = Promise.all(scopes).then(
       (errors) => {
         for (const e of errors) if (e !== null) this.failures.push({ kernel, what: errorKind(e), message: e.message });
+        if (errors.some((e) => e !== null)) onError?.();
         this.pending.delete(done);
       },
       (e: unknown) => {

@@ -66,6 +66,7 @@ const HELPERS = {
     '// pow with negative bases and zero exponents defined as in PyTorch (WGSL pow needs a >= 0).',
     'fn pow_f(a: f32, b: f32) -> f32 {',
     '  if (b == 0.0) { return 1.0; }',
+    '  if (a == 0.0) { return select(0.0, bitcast<f32>(INF_BITS), b < 0.0); }',
     '  let r = pow(abs(a), b);',
     '  if (a >= 0.0 || is_nan(a)) { return r; }',
     '  if (b != floor(b)) { return bitcast<f32>(NAN_BITS); }',

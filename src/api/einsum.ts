@@ -14,6 +14,7 @@ import { zerosOf } from '../runtime/creation.js';
 import { record } from '../autograd/record.js';
 import type { DType } from '../runtime/dtype.js';
 import { numel } from '../runtime/shape.js';
+import type { EinsumOperands, EinsumResultRank } from './pattern-types.js';
 
 export interface EinsumOptions {
   /** Path algorithm ('auto', 'optimal', 'dp', 'greedy', ...) or an explicit opt_einsum linear path. */
@@ -82,23 +83,24 @@ function operandGrad(program: ContractionProgram, operands: readonly Tensor[], k
     G = G.expand(full);
   }
   // G's dims are the operand's distinct axes in first-appearance order.
-  const repeated = distinct.length < ids.length;
-  if (!repeated) {
-    // Broadcast dims of the operand (size 1 against a larger axis) sum their gradient back to size 1.
-    const bdims = ids.map((id, d) => (x.shape[d] === 1 && program.sizes[id]! !== 1 ? d : -1)).filter((d) => d >= 0);
-    return bdims.length > 0 ? G.sum(bdims, true) : G.contiguous();
+  const broadcast = (id: number, d: number): boolean => x.shape[d] === 1 && program.sizes[id]! !== 1;
+  if (distinct.length < ids.length) {
+    // A diagonal: the gradient lives on the diagonal of a zero tensor with every axis at its full size.
+    const full = ids.map((id) => program.sizes[id]!);
+    const z = zerosOf(full, G.dtype, G.device);
+    const strides: number[] = distinct.map(() => 0);
+    ids.forEach((id, d) => {
+      const at = distinct.indexOf(id);
+      strides[at] = strides[at]! + z.strides[d]!;
+    });
+    const diag = new Tensor(z.storage, distinct.map((id) => program.sizes[id]!), strides, 0);
+    diag._version = z._version;
+    diag.copy_(G);
+    G = z;
   }
-  // A diagonal: the gradient lives on the diagonal of a zero tensor of the operand's shape.
-  const z = zerosOf(x.shape, G.dtype, G.device);
-  const strides: number[] = distinct.map(() => 0);
-  ids.forEach((id, d) => {
-    const at = distinct.indexOf(id);
-    strides[at] = strides[at]! + (x.shape[d] === 1 && program.sizes[id]! !== 1 ? 0 : z.strides[d]!);
-  });
-  const diag = new Tensor(z.storage, distinct.map((id) => program.sizes[id]!), strides, 0);
-  diag._version = z._version;
-  diag.copy_(G);
-  return z;
+  // Broadcast dims of the operand (size 1 against a larger axis) sum their gradient back to size 1.
+  const bdims = ids.map((id, d) => (broadcast(id, d) ? d : -1)).filter((d) => d >= 0);
+  return bdims.length > 0 ? G.sum(bdims, true) : G.contiguous();
 }
 
 /** Splits einsum's flexible arguments into the pattern and the tensors. */
@@ -145,8 +147,9 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
  * const c = einsum('bij,bjk->bik', a, b);              // batched matmul
  * const d = einsum(a, b, 'batch i j, batch j k -> batch i k');
  */
-export function einsum(pattern: string, ...operands: (Tensor | EinsumOptions)[]): Tensor;
-export function einsum(...args: (Tensor | string | EinsumOptions)[]): Tensor;
+export function einsum<const P extends string, const Ops extends EinsumOperands<P>>(pattern: P, ...operands: Ops):
+  Tensor<EinsumResultRank<P, Ops>>;
+export function einsum(...args: [...Tensor[], string]): Tensor;
 export function einsum(...args: unknown[]): Tensor {
   const { pattern, operands, options } = splitArgs(args);
   const shapes = operands.map((t) => t.shape);

@@ -6,6 +6,7 @@
 import { EinjitError, formatShape } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { onesOf } from '../runtime/creation.js';
+import { contiguousCopy } from '../runtime/ops.js';
 import { setGradEnabled } from './record.js';
 
 export interface BackwardOptions {
@@ -62,6 +63,33 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     }
   }
 
+  // Check the whole graph before touching any gradient, so a refused backward leaves every .grad as it was.
+  for (const t of order) {
+    const node = t.gradFn;
+    if (node === null) continue;
+    if (node.freed && node.saved.length > 0) {
+      throw new EinjitError(`trying to backward through the graph a second time (the saved tensors of '${node.op}' were freed)`, {
+        op: 'backward',
+        shapes: [t.shape],
+        hint: 'pass { retainGraph: true } to the first call, y.backward(undefined, { retainGraph: true }), or recompute the forward pass',
+      });
+    }
+    for (const s of node.saved) {
+      if (s.tensor._version.value !== s.version) {
+        throw new EinjitError(
+          `a tensor needed to compute the gradient of '${node.op}' was modified by an in-place operation ` +
+          `(it is at version ${s.tensor._version.value}, the graph saved version ${s.version})`,
+          {
+            op: 'backward',
+            shapes: [s.tensor.shape],
+            hint: 'avoid in-place writes (x.add_(...), x.copy_(...)) to tensors the graph still needs, or to views of them; ' +
+              'write x = x.add(...) instead, or clone() before writing',
+          },
+        );
+      }
+    }
+  }
+
   const pending = new Map<Tensor, Tensor>([[root, seed]]);
   const before = setGradEnabled(false);
   try {
@@ -73,23 +101,9 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       const node = t.gradFn;
       if (node === null || t._retainGrad) {
         if (node === null && !t.requiresGrad) continue;
-        t.grad = t.grad === null ? g.detach() : t.grad.add(g);
+        // A fresh contiguous copy: g may alias the seed, another gradient or a broadcast (stride-0) view.
+        t.grad = t.grad === null ? contiguousCopy(g.detach()) : t.grad.add(g);
         if (node === null) continue;
-      }
-      if (node.freed) {
-        throw new EinjitError('trying to backward through the graph a second time', {
-          op: 'backward',
-          hint: 'the saved tensors were freed after the first backward; pass { retainGraph: true } to the first call',
-        });
-      }
-      for (const s of node.saved) {
-        if (s.tensor._version.value !== s.version) {
-          throw new EinjitError(`a tensor needed to compute the gradient of '${node.op}' was modified by an in-place operation`, {
-            op: 'backward',
-            shapes: [s.tensor.shape],
-            hint: 'avoid in-place writes (x.add_(...), x.copy_(...)) to tensors the graph still needs; write x = x.add(...) instead',
-          });
-        }
       }
       const inputGrads = node.backward(g);
       if (!options.retainGraph) node.freed = true;

@@ -71,6 +71,9 @@ function binaryScalarLeft(op: BinaryOp, g: Tensor, v: number, b: Tensor, out: Te
     case 'mul': return g.mul(v);
     case 'div': return g.mul(out).div(b).neg();
     case 'pow': return g.mul(out).mul(Math.log(v));
+    case 'max': return g.mul(ops.where(b.eq(v), 0.5, ops.where(b.gt(v), 1, 0)));
+    case 'min': return g.mul(ops.where(b.eq(v), 0.5, ops.where(b.lt(v), 1, 0)));
+    case 'mod': return g.mul(ops.binaryScalarLeft('floordiv', v, b)).neg();
     default: return g.mul(0);
   }
 }
@@ -113,7 +116,15 @@ function reduce(op: ReduceOp, g: Tensor, a: Tensor, dims: readonly number[], out
   const ok = keepdim ? out : out.reshape(keptShape);
   switch (op) {
     case 'sum': return gk.expand(a.shape.slice());
-    case 'prod': return gk.mul(ok).div(a);
+    case 'prod': {
+      // prod of the others: out / a where a != 0; with one zero in the slice, the zero gets the product of the
+      // rest and the others 0; with two or more zeros, everything gets 0 (PyTorch's rule).
+      const isZero = a.eq(0);
+      const zeros = isZero.sum(dims.slice(), true);
+      const rest = ops.where(isZero, 1, a).prod(dims.slice(), true);
+      const others = ops.where(zeros.eq(0), ok.div(ops.where(isZero, 1, a)), ops.where(zeros.eq(1).logicalAnd(isZero), rest, 0));
+      return gk.mul(others);
+    }
     case 'max': case 'min': {
       // The gradient is split evenly between tied extremes (PyTorch's rule for amax/amin and full max/min).
       const mask = a.eq(ok).cast(g.dtype);
@@ -139,4 +150,51 @@ function cat(g: Tensor, tensors: readonly Tensor[], dim: number): (Tensor | null
   });
 }
 
-export const grads = { sumTo, scatterInto, binary, binaryScalar, binaryScalarLeft, unary, where, reduce, matmul, cat };
+// ---------------------------------------------------------------------------------------------------------------
+// What each rule reads besides the output gradient. These are the tensors whose versions backward checks (an
+// in-place write to one of them in between is an error) and whose loss makes a second backward impossible;
+// a rule that reads only shapes saves nothing, so its node can run again, as in PyTorch.
+
+/** Tensors read by the gradient of `a op b` (out = the op's result). */
+function savedBinary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): Tensor[] {
+  switch (op) {
+    case 'add': case 'sub': return [];
+    case 'div': return [b, out];
+    case 'pow': return [a, b, out];
+    default: return [a, b];
+  }
+}
+
+/** Tensors read by the gradient of `a op scalar`. */
+function savedBinaryScalar(op: BinaryOp, a: Tensor): Tensor[] {
+  return op === 'pow' || op === 'max' || op === 'min' ? [a] : [];
+}
+
+/** Tensors read by the gradient of `scalar op b`. */
+function savedBinaryScalarLeft(op: BinaryOp, b: Tensor, out: Tensor): Tensor[] {
+  switch (op) {
+    case 'div': return [b, out];
+    case 'pow': return [out];
+    case 'max': case 'min': case 'mod': return [b];
+    default: return [];
+  }
+}
+
+/** Tensors read by the gradient of a unary op. */
+function savedUnary(op: UnaryOp, a: Tensor, out: Tensor): Tensor[] {
+  switch (op) {
+    case 'exp': case 'sqrt': case 'rsqrt': case 'sigmoid': case 'tanh': case 'reciprocal': return [out];
+    case 'abs': case 'log': case 'relu': case 'gelu': case 'erf': case 'sin': case 'cos': case 'square': return [a];
+    default: return [];
+  }
+}
+
+/** Tensors read by the gradient of a reduction. */
+function savedReduce(op: ReduceOp, a: Tensor, out: Tensor): Tensor[] {
+  return op === 'prod' || op === 'max' || op === 'min' ? [a, out] : [];
+}
+
+export const grads = {
+  sumTo, scatterInto, binary, binaryScalar, binaryScalarLeft, unary, where, reduce, matmul, cat,
+  savedBinary, savedBinaryScalar, savedBinaryScalarLeft, savedUnary, savedReduce,
+};

@@ -33,7 +33,7 @@ const LANGUAGES = {
 
 function parseCached(pattern: string, rule: EntryRule, op: string): PatternAst {
   if (typeof pattern !== 'string') {
-    throw new EinjitError(`the pattern must be a string, got ${pattern === null ? 'null' : typeof pattern}`, { op });
+    throw new EinjitError(`the pattern must be a string, got ${pattern === null ? 'null' : typeof pattern}`, { op, hint: "Pass the pattern as a string, e.g. 'b c h w -> b h w c'" });
   }
   const key = rule + '\u0000' + pattern;
   const hit = astCache.get(key);

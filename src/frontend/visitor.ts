@@ -199,7 +199,7 @@ export class PatternVisitor extends BaseVisitor {
     if (DECIMAL.test(text)) {
       const value = decimalValue(text);
       if (!Number.isSafeInteger(value)) {
-        throw new EinjitError(`anonymous axis length ${text} is too large`, { op: c.op, pattern: c.pattern, span });
+        throw new EinjitError(`anonymous axis length ${text} is too large`, { op: c.op, pattern: c.pattern, span, hint: 'Lengths must be below 2^53' });
       }
       return Object.freeze({ kind: 'number', value, span });
     }

@@ -62,11 +62,12 @@ export function checkEinsum(
   syntax: EinsumSyntaxOption = 'auto',
 ): CheckedEinsum {
   try {
-    const resolved = syntax === 'auto' ? (typeof pattern === 'string' ? detectEinsumSyntax(pattern) : 'numpy') : syntax;
-    const key = resolved + '\u0000' + pattern + '\u0000' + shapesKey(shapes);
+    // The key holds the syntax option as given, so a hit needs no syntax detection.
+    const key = syntax + '\u0000' + pattern + '\u0000' + shapesKey(shapes);
     const hit = checkedCache.get(key);
     if (hit !== undefined) return hit;
     assertShapes(shapes, { op, pattern });
+    const resolved = syntax === 'auto' ? (typeof pattern === 'string' ? detectEinsumSyntax(pattern) : 'numpy') : syntax;
     const ast = resolved === 'numpy' ? parseNumpyEinsum(pattern, op) : parseEinopsEinsum(pattern, op);
     const build = einsumIR(ast, shapes.map((s) => s.length), op);
     const checked = bindEinsum(build, shapes, op);

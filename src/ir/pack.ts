@@ -141,7 +141,7 @@ export function checkUnpack(pattern: string, shape: readonly number[], packedSha
     if (hit !== undefined) return hit;
     assertShape(shape, 'the input shape', { op, pattern });
     if (!Array.isArray(packedShapes) || !packedShapes.every((s) => Array.isArray(s) && s.every((d) => Number.isSafeInteger(d) && d >= -1))) {
-      throw new EinjitError('packed shapes must be a list of shapes (non-negative integers, or -1 for one unknown)', { op, pattern, shapes: [shape] });
+      throw new EinjitError('packed shapes must be a list of shapes', { op, pattern, shapes: [shape], hint: 'Pass the packed shapes pack returned: non-negative integers, with -1 for at most one unknown' });
     }
     const ast = parsePack(pattern, op);
     const { before, after } = layout(ast, op);

@@ -9,22 +9,33 @@
  * (their indices that no other operand or the output has), when that lowers the objective.
  */
 
-import { type Bits, andNot, bitsOf, hasBit, idsOf, intersects, isSubset, keyOf, or, sizeOf } from './bits.js';
+import { type Bits, bitsOf, hasBit, idsOf, intersects, isSubset, keyOf, or, sizeOf } from './bits.js';
 import { checkDeadline } from './budget.js';
 import { solveExact } from './exact.js';
 import { type Network, type Tree, leaf, node } from './network.js';
 import type { Objective } from './types.js';
 
+/** One way to present a group to a join: its legs, or a leaf's raw set when the leaf is not reduced first. */
+interface Side {
+  readonly set: Bits;
+  readonly flops: number;
+  readonly size: number;
+  readonly write: number;
+  readonly tree: Tree;
+}
+
 interface Entry {
+  readonly key: number | string;
   readonly mask: Bits;
   readonly legs: Bits;
   readonly flops: number;
   readonly size: number;
   readonly write: number;
   readonly value: number;
+  /** The smallest objective over `sides`. */
+  readonly minValue: number;
   readonly tree: Tree;
-  /** The leaf index when this is a single operand. */
-  readonly leafOf: number;
+  readonly sides: readonly Side[];
 }
 
 export interface DpOptions {
@@ -70,15 +81,46 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
   }
 
   let polls = 0;
+  // Operand groups are keyed by the sum of 2^t over their members when that is exact (n ≤ 52), else by string.
+  const numericKeys = n <= 52;
+  const keyOfMask = (mask: Bits): number | string => {
+    if (!numericKeys) return keyOf(mask);
+    let k = 0;
+    for (const t of idsOf(mask)) k += 2 ** t;
+    return k;
+  };
+  const sizeOfUnion = (a: Bits, b: Bits): number => {
+    let p = 1;
+    for (let w = 0; w < a.length; w++) {
+      let x = a[w]! | b[w]!;
+      while (x !== 0) {
+        const low = x & -x;
+        p *= net.size[w * 32 + 31 - Math.clz32(low)]!;
+        x ^= low;
+      }
+    }
+    return p;
+  };
+
   const solveComponent = (members: number[]): Entry | undefined => {
     const leaves: Entry[] = members.map((t) => {
       const raw = net.inputs[t]!;
       const legs = legsOfLeaf[t]!;
       const mask = bitsOf([t], opWords);
-      const reduce = members.length === 1 && !isSubset(raw, legs);
+      const reducible = !isSubset(raw, legs);
+      const reduce = members.length === 1 && reducible;
       const flops = reduce ? 2 * sizeOf(raw, net.size) : 0;
       const size = reduce ? sizeOf(legs, net.size) : 0;
-      return { mask, legs, flops, size, write: size, value: valueOf(o.objective, flops, size, size), tree: leaf(t, reduce), leafOf: t };
+      const tree = leaf(t, reduce);
+      const sides: Side[] = [{ set: legs, flops, size, write: size, tree }];
+      if (reducible && !reduce) {
+        const ls = sizeOf(legs, net.size);
+        sides[0] = { set: legs, flops: 2 * sizeOf(raw, net.size), size: ls, write: ls, tree: leaf(t, true) };
+        sides.push({ set: raw, flops: 0, size: 0, write: 0, tree });
+      }
+      const value = valueOf(o.objective, flops, size, size);
+      const minValue = Math.min(...sides.map((x) => valueOf(o.objective, x.flops, x.size, x.write)));
+      return { key: keyOfMask(mask), mask, legs, flops, size, write: size, value, minValue, tree, sides };
     });
     if (leaves.length === 1) return leaves[0];
     // Legs of the whole component: indices kept in the output.
@@ -91,48 +133,42 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
     const increment = Math.max(2, Number.isFinite(minSize) ? minSize : 2);
 
     const m = members.length;
-    const levels: Map<string, Entry>[] = Array.from({ length: m + 1 }, () => new Map());
-    for (const e of leaves) levels[1]!.set(keyOf(e.mask), e);
+    const levels: Map<number | string, Entry>[] = Array.from({ length: m + 1 }, () => new Map());
+    for (const e of leaves) levels[1]!.set(e.key, e);
+    const flopsObjective = o.objective === 'flops';
 
-    /** Options for one side of a join: its legs, or its raw set when it is a leaf left unreduced. */
-    const sidesOf = (e: Entry): { set: Bits; flops: number; write: number; size: number; tree: Tree }[] => {
-      const opts = [{ set: e.legs, flops: e.flops, write: e.write, size: e.size, tree: e.tree }];
-      if (e.leafOf >= 0 && e.tree.kind === 'leaf' && !e.tree.reduce) {
-        const raw = net.inputs[e.leafOf]!;
-        if (!isSubset(raw, e.legs)) {
-          const ls = sizeOf(e.legs, net.size);
-          opts[0] = { set: e.legs, flops: 2 * sizeOf(raw, net.size), write: ls, size: ls, tree: leaf(e.leafOf, true) };
-          opts.push({ set: raw, flops: 0, write: 0, size: 0, tree: e.tree });
-        }
-      }
-      return opts;
-    };
-
-    const join = (a: Entry, b: Entry, level: Map<string, Entry>): void => {
-      if ((++polls & 255) === 0) checkDeadline(o.deadline, o.algorithm);
+    const join = (a: Entry, b: Entry, level: Map<number | string, Entry>): void => {
+      if ((++polls & 1023) === 0) checkDeadline(o.deadline, o.algorithm);
+      // The cheapest this join can be (legs only, no factor 2): skip it early when over the cap.
+      if (flopsObjective && a.minValue + b.minValue + sizeOfUnion(a.legs, b.legs) > cap) return;
       const mask = or(a.mask, b.mask);
       // Shared non-output legs are removed when no operand outside the group holds them.
-      let legs = or(a.legs, b.legs);
-      for (const i of idsOf(andNot(a.legs, net.output))) {
-        if (!hasBit(b.legs, i)) continue;
-        if (holders[i]!.every((t) => hasBit(mask, t))) legs[i >>> 5]! &= ~(1 << (i & 31));
+      const legs = or(a.legs, b.legs);
+      for (let w = 0; w < legs.length; w++) {
+        let x = a.legs[w]! & b.legs[w]! & ~net.output[w]!;
+        while (x !== 0) {
+          const low = x & -x;
+          const i = w * 32 + 31 - Math.clz32(low);
+          if (holders[i]!.every((t) => hasBit(mask, t))) legs[w]! &= ~low;
+          x ^= low;
+        }
       }
       const resultSize = sizeOf(legs, net.size);
       if (resultSize > o.memoryLimit) return;
-      const key = keyOf(mask);
+      const key = numericKeys ? (a.key as number) + (b.key as number) : keyOf(mask);
       let best = level.get(key);
-      for (const x of sidesOf(a)) {
-        for (const y of sidesOf(b)) {
+      for (const x of a.sides) {
+        for (const y of b.sides) {
           const union = or(x.set, y.set);
           const removed = !isSubset(union, legs);
-          const stepFlops = sizeOf(union, net.size) * (removed ? 2 : 1);
-          const f = x.flops + y.flops + stepFlops;
-          const s = Math.max(x.size, y.size, resultSize);
+          const f = x.flops + y.flops + sizeOf(union, net.size) * (removed ? 2 : 1);
+          const sz = Math.max(x.size, y.size, resultSize);
           const w = x.write + y.write + resultSize;
-          const value = valueOf(o.objective, f, s, w);
+          const value = valueOf(o.objective, f, sz, w);
           if (value > cap) continue;
           if (best === undefined || value < best.value) {
-            best = { mask, legs, flops: f, size: s, write: w, value, tree: node(x.tree, y.tree), leafOf: -1 };
+            const tree = node(x.tree, y.tree);
+            best = { key, mask, legs, flops: f, size: sz, write: w, value, minValue: value, tree, sides: [{ set: legs, flops: f, size: sz, write: w, tree }] };
             level.set(key, best);
           }
         }
@@ -145,6 +181,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
         for (let j = 1; j <= size >> 1; j++) {
           const small = levels[j]!;
           const large = levels[size - j]!;
+          if (small.size === 0 || large.size === 0) continue;
           // Index the larger level by leg so that only groups sharing an index are paired.
           const byLeg = new Map<number, Entry[]>();
           for (const e of large.values()) {
@@ -154,14 +191,15 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
               list.push(e);
             }
           }
+          const same = j === size - j;
           for (const a of small.values()) {
             const seen = new Set<Entry>();
             for (const i of idsOf(a.legs)) {
               for (const b of byLeg.get(i) ?? []) {
                 if (seen.has(b)) continue;
                 seen.add(b);
+                if (same && !(a.key < b.key)) continue;
                 if (intersects(a.mask, b.mask)) continue;
-                if (j === size - j && keyOf(a.mask) > keyOf(b.mask)) continue;
                 join(a, b, level);
               }
             }

@@ -37,41 +37,65 @@ interface Candidate {
 /** One greedy run; returns an SSA path. */
 export function greedySsa(net: Network, p: GreedyParams): SsaPath {
   const ssa: SsaPath = [];
-  const sets = new Map<number, Bits>();
-  const sizeById = new Map<number, number>();
+  const sets: (Bits | undefined)[] = [];
+  const sizeById: number[] = [];
+  let alive = 0;
   let nextId = net.n;
   const count = new Int32Array(net.nIdx);
   const holders: Set<number>[] = Array.from({ length: net.nIdx }, () => new Set<number>());
+  const out = net.output;
+  const sz = net.size;
 
   const add = (id: number, s: Bits): void => {
-    sets.set(id, s);
-    sizeById.set(id, sizeOf(s, net.size));
+    sets[id] = s;
+    sizeById[id] = sizeOf(s, sz);
+    alive++;
     for (const i of idsOf(s)) {
       count[i]!++;
       holders[i]!.add(id);
     }
   };
   const drop = (id: number): void => {
-    const s = sets.get(id)!;
+    const s = sets[id]!;
     for (const i of idsOf(s)) {
       count[i]!--;
       holders[i]!.delete(id);
     }
-    sets.delete(id);
-    sizeById.delete(id);
+    sets[id] = undefined;
+    alive--;
   };
-  /** The result of contracting a and b now: indices still needed by the output or another operand. */
+  /** Size of the result of contracting a and b now, without building it (the hot path of the search). */
+  const pairResultSize = (a: number, b: number): number => {
+    const sa = sets[a]!;
+    const sb = sets[b]!;
+    let p = 1;
+    for (let w = 0; w < sa.length; w++) {
+      const wa = sa[w]!;
+      const wb = sb[w]!;
+      let x = wa | wb;
+      const wo = out[w]!;
+      while (x !== 0) {
+        const low = x & -x;
+        const bit = 31 - Math.clz32(low);
+        const i = w * 32 + bit;
+        if ((wo & low) !== 0 || count[i]! > ((wa >>> bit) & 1) + ((wb >>> bit) & 1)) p *= sz[i]!;
+        x ^= low;
+      }
+    }
+    return p;
+  };
+  /** The result of contracting the operands now: indices still needed by the output or another operand. */
   const resultOf = (ids: readonly number[]): Bits => {
     const union = new Uint32Array(net.words);
     for (const id of ids) {
-      const s = sets.get(id)!;
+      const s = sets[id]!;
       for (let w = 0; w < union.length; w++) union[w]! |= s[w]!;
     }
     const r = new Uint32Array(net.words);
     for (const i of idsOf(union)) {
       let occ = 0;
-      for (const id of ids) if (hasBit(sets.get(id)!, i)) occ++;
-      if (hasBit(net.output, i) || count[i]! > occ) r[i >>> 5]! |= 1 << (i & 31);
+      for (const id of ids) if (hasBit(sets[id]!, i)) occ++;
+      if (hasBit(out, i) || count[i]! > occ) r[i >>> 5]! |= 1 << (i & 31);
     }
     return r;
   };
@@ -97,13 +121,13 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
   // 2. Pairs sharing an index.
   const heap = new MinHeap<Candidate>();
   const scoreOf = (a: number, b: number): number | undefined => {
-    const r = sizeOf(resultOf([a, b]), net.size);
+    const r = pairResultSize(a, b);
     if (r > p.memoryLimit) return undefined;
-    return r - p.alpha * (sizeById.get(a)! + sizeById.get(b)!);
+    return r - p.alpha * (sizeById[a]! + sizeById[b]!);
   };
   const pushPairsOf = (id: number): void => {
     const seen = new Set<number>();
-    for (const i of idsOf(sets.get(id)!)) {
+    for (const i of idsOf(sets[id]!)) {
       for (const other of holders[i]!) {
         if (other === id || seen.has(other)) continue;
         seen.add(other);
@@ -112,9 +136,13 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
       }
     }
   };
-  for (const id of [...sets.keys()]) {
+  const initial: number[] = [];
+  sets.forEach((set, id) => {
+    if (set !== undefined) initial.push(id);
+  });
+  for (const id of initial) {
     const seen = new Set<number>();
-    for (const i of idsOf(sets.get(id)!)) {
+    for (const i of idsOf(sets[id]!)) {
       for (const other of holders[i]!) {
         if (other <= id || seen.has(other)) continue;
         seen.add(other);
@@ -123,7 +151,7 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
       }
     }
   }
-  const valid = (c: Candidate): boolean => sets.has(c.a) && sets.has(c.b);
+  const valid = (c: Candidate): boolean => sets[c.a] !== undefined && sets[c.b] !== undefined;
   /** Pops the next live candidate whose score is current; re-queues stale ones. */
   const popFresh = (): Candidate | undefined => {
     for (;;) {
@@ -139,7 +167,7 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
       return c;
     }
   };
-  while (sets.size > 1) {
+  while (alive > 1) {
     let chosen = popFresh();
     if (chosen === undefined) break;
     if (p.temperature > 0 && p.nbranch > 1) {
@@ -165,13 +193,15 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
   }
 
   // 3. Outer products, smallest first; one k-way step if the memory limit allows none.
-  if (sets.size > 1) {
+  if (alive > 1) {
     const bySize = new MinHeap<number>();
-    for (const [id, size] of sizeById) bySize.push(size, id);
+    sets.forEach((set, id) => {
+      if (set !== undefined) bySize.push(sizeById[id]!, id);
+    });
     while (bySize.size > 1) {
       const a = bySize.pop()!;
       const b = bySize.pop()!;
-      const r = sizeOf(resultOf([a, b]), net.size);
+      const r = pairResultSize(a, b);
       if (r > p.memoryLimit) {
         const rest = [a, b];
         while (bySize.size > 0) rest.push(bySize.pop()!);
@@ -179,7 +209,7 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
         break;
       }
       const id = contract([a, b]);
-      bySize.push(sizeById.get(id)!, id);
+      bySize.push(sizeById[id]!, id);
     }
   }
   return ssa;

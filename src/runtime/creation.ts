@@ -71,6 +71,18 @@ export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorO
   return fromHost(hostArray(dtype, flat), dtype, shape, options, false, 'tensor');
 }
 
+/** A float64 scratch array for host-side values; a size memory cannot hold is an EinjitError, not a RangeError. */
+function hostScratch(n: number, op: string): Float64Array {
+  try {
+    return new Float64Array(n);
+  } catch (e) {
+    throw new EinjitError(`cannot allocate ${n} elements: ${e instanceof Error ? e.message : String(e)}`, {
+      op,
+      hint: 'the tensor is too large for memory; use a smaller shape',
+    });
+  }
+}
+
 function checkCount(shape: readonly number[], count: number, op: string): void {
   if (numel(shape) !== count) {
     throw new EinjitError(`shape [${shape.join(', ')}] needs ${numel(shape)} elements but the data has ${count}`, {
@@ -211,7 +223,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   const n = Math.max(0, Math.ceil((hi - lo) / step));
   const integral = Number.isInteger(lo) && Number.isInteger(hi) && Number.isInteger(step);
   const dtype = options.dtype ?? (integral ? 'int32' : 'float32');
-  const values = new Float64Array(n);
+  const values = hostScratch(n, 'arange');
   for (let i = 0; i < n; i++) values[i] = lo + i * step;
   return fromHost(hostArray(dtype, values), dtype, [n], options, false, 'arange');
 }
@@ -220,7 +232,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new EinjitError(`number of steps must be non-negative, got ${steps}`, { op: 'linspace' });
   const dtype = options.dtype ?? 'float32';
-  const values = new Float64Array(steps);
+  const values = hostScratch(steps, 'linspace');
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Symmetric evaluation from both ends, as PyTorch does, so the last value is exactly `end`.
   const half = Math.floor(steps / 2);
@@ -232,7 +244,7 @@ export function linspace(start: number, end: number, steps: number, options: Cre
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   checkShape([n, m], 'eye');
   const dtype = options.dtype ?? 'float32';
-  const values = new Float64Array(n * m);
+  const values = hostScratch(n * m, 'eye');
   for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
   return fromHost(hostArray(dtype, values), dtype, [n, m], options, false, 'eye');
 }
@@ -241,7 +253,7 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
 export function rand(shape: readonly number[], options: CreateOptions = {}): Tensor {
   const s = checkShape(shape, 'rand');
   const dtype = options.dtype ?? 'float32';
-  const values = new Float64Array(numel(s));
+  const values = hostScratch(numel(s), 'rand');
   for (let i = 0; i < values.length; i++) values[i] = random.uniform();
   return fromHost(hostArray(dtype, values), dtype, s, options, false, 'rand');
 }
@@ -250,7 +262,7 @@ export function rand(shape: readonly number[], options: CreateOptions = {}): Ten
 export function randn(shape: readonly number[], options: CreateOptions = {}): Tensor {
   const s = checkShape(shape, 'randn');
   const dtype = options.dtype ?? 'float32';
-  const values = new Float64Array(numel(s));
+  const values = hostScratch(numel(s), 'randn');
   for (let i = 0; i < values.length; i++) values[i] = random.normal();
   return fromHost(hostArray(dtype, values), dtype, s, options, false, 'randn');
 }
@@ -260,7 +272,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
   const s = checkShape(shape, 'randint');
   if (!(high > low)) throw new EinjitError(`randint needs low < high, got ${low} and ${high}`, { op: 'randint' });
   const dtype = options.dtype ?? 'int32';
-  const values = new Float64Array(numel(s));
+  const values = hostScratch(numel(s), 'randint');
   for (let i = 0; i < values.length; i++) values[i] = low + Math.floor(random.uniform() * (high - low));
   return fromHost(hostArray(dtype, values), dtype, s, options, false, 'randint');
 }

@@ -29,7 +29,15 @@ export function bytesPerElement(dtype: DType): number {
  * worker pool can read and write it in place.
  */
 export function allocateArray(dtype: DType, length: number): TypedArray {
-  const buffer = new SharedArrayBuffer(length * bytesPerElement(dtype));
+  let buffer: SharedArrayBuffer;
+  try {
+    buffer = new SharedArrayBuffer(length * bytesPerElement(dtype));
+  } catch (e) {
+    throw new EinjitError(`cannot allocate ${length} ${dtype} elements (${length * bytesPerElement(dtype)} bytes): ${e instanceof Error ? e.message : String(e)}`, {
+      op: 'allocate',
+      hint: 'the tensor is too large for memory; use a smaller shape',
+    });
+  }
   return arrayOver(dtype, buffer, 0, length);
 }
 

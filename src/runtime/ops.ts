@@ -210,7 +210,20 @@ export function mulScalarLike(other: Tensor | number, alpha: number): Tensor | n
   return typeof other === 'number' ? other * alpha : other.mul(alpha);
 }
 
+/** Refuses anything that is not a Tensor where one is required (plain arrays, null) with an EinjitError. */
+export function checkTensors(op: string, values: readonly unknown[]): void {
+  values.forEach((v, i) => {
+    if (!(v instanceof Tensor)) {
+      throw new EinjitError(`argument ${i} must be a Tensor, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`, {
+        op,
+        hint: 'wrap JS data with tensor(...) first',
+      });
+    }
+  });
+}
+
 export function binary(op: BinaryOp, a: Tensor, b: Tensor | number | boolean): Tensor {
+  if (typeof b !== 'number' && typeof b !== 'boolean') checkTensors(op, [b]);
   if (typeof b !== 'object') return binaryScalar(op, a, typeof b === 'boolean' ? Number(b) : b, typeof b === 'boolean');
   let promoted = promoteOperands(a.dtype, a.ndim === 0, b.dtype, b.ndim === 0);
   if (op === 'div' && !isFloating(promoted)) promoted = 'float32';
@@ -219,7 +232,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor | number | boolean): T
   const ct = LOGICAL.has(op) ? a.dtype : compute;
   const expr = ex.binary(op, read(0, a.dtype, LOGICAL.has(op) ? a.dtype : ct), read(1, b.dtype, LOGICAL.has(op) ? b.dtype : ct));
   const out = mapTensors(op, [a, b], expr, outDtype, LOGICAL.has(op) ? compute : ct);
-  record(op, [a, b], out, (g) => grads.binary(op, g, a, b, out));
+  record(op, [a, b], out, (g) => grads.binary(op, g, a, b, out), grads.savedBinary(op, a, b, out));
   return out;
 }
 
@@ -230,7 +243,7 @@ function binaryScalar(op: BinaryOp, a: Tensor, value: number, isBool: boolean): 
   const outDtype = COMPARISONS.has(op) || LOGICAL.has(op) ? 'bool' : promoted;
   const expr = ex.binary(op, read(0, a.dtype, LOGICAL.has(op) ? a.dtype : compute), ex.const(value));
   const out = mapTensors(`${op} scalar`, [a], expr, outDtype, LOGICAL.has(op) ? a.dtype : compute);
-  record(op, [a], out, (g) => [grads.binaryScalar(op, g, a, value, out)]);
+  record(op, [a], out, (g) => [grads.binaryScalar(op, g, a, value, out)], grads.savedBinaryScalar(op, a));
   return out;
 }
 
@@ -241,7 +254,7 @@ export function binaryScalarLeft(op: BinaryOp, value: number, b: Tensor): Tensor
   const compute = computeTypeOf(promoted);
   const expr = ex.binary(op, ex.const(value), read(0, b.dtype, compute));
   const out = mapTensors(`scalar ${op}`, [b], expr, COMPARISONS.has(op) ? 'bool' : promoted, compute);
-  record(op, [b], out, (g) => [grads.binaryScalarLeft(op, g, value, b, out)]);
+  record(op, [b], out, (g) => [grads.binaryScalarLeft(op, g, value, b, out)], grads.savedBinaryScalarLeft(op, b, out));
   return out;
 }
 
@@ -254,7 +267,7 @@ export function unary(op: UnaryOp, a: Tensor): Tensor {
     : FLOAT_UNARY.has(op) && !isFloating(a.dtype) ? 'float32' : a.dtype;
   const compute = op === 'not' ? a.dtype : computeTypeOf(outDtype === 'bool' ? a.dtype : outDtype);
   const out = mapTensors(op, [a], ex.unary(op, read(0, a.dtype, compute)), outDtype, compute);
-  record(op, [a], out, (g) => [grads.unary(op, g, a, out)]);
+  record(op, [a], out, (g) => [grads.unary(op, g, a, out)], grads.savedUnary(op, a, out));
   return out;
 }
 
@@ -271,7 +284,7 @@ export function clamp(a: Tensor, min?: number, max?: number): Tensor {
 export function cast(a: Tensor, dtype: DType): Tensor {
   if (a.dtype === dtype) return a;
   const out = mapTensors(`cast to ${dtype}`, [a], ex.cast(dtype, ex.input(0)), dtype, computeTypeOf(dtype));
-  record('cast', [a], out, (g) => [isFloating(a.dtype) ? cast(g, a.dtype) : null]);
+  record('cast', [a], out, (g) => [isFloating(a.dtype) ? cast(g, a.dtype) : null], []);
   return out;
 }
 
@@ -295,7 +308,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const out = mapTensors('where', ts, expr, outDtype, compute);
   const ta = typeof a === 'number' ? null : a;
   const tb = typeof b === 'number' ? null : b;
-  record('where', [ta, tb], out, (g) => grads.where(g, cond, ta, tb));
+  record('where', [ta, tb], out, (g) => grads.where(g, cond, ta, tb), [cond]);
   return out;
 }
 
@@ -343,7 +356,7 @@ export function reduce(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolea
     const shape = a.shape.map((n, i) => (dims.includes(i) ? 1 : n));
     result = new Tensor(out.storage, shape, contiguousStrides(shape), 0);
   }
-  record(op, [a], result, (g) => [grads.reduce(op, g, a, dims, result, keepdim)]);
+  record(op, [a], result, (g) => [grads.reduce(op, g, a, dims, result, keepdim)], grads.savedReduce(op, a, result));
   return result;
 }
 
@@ -444,6 +457,7 @@ function matmulShapeError(a: Tensor, b: Tensor, op: string): EinjitError {
 
 /** PyTorch's matmul: 1-D/2-D/batched with broadcast batch dimensions. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensors('matmul', [a, b]);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new EinjitError('both arguments to matmul need to be at least 1D', {
       op: 'matmul',
@@ -500,6 +514,7 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new EinjitError('cat expects a non-empty list of tensors', { op: 'cat' });
+  checkTensors('cat', tensors);
   const first = tensors[0]!;
   // PyTorch skips 1-D empty tensors in cat (legacy behaviour); einjit requires equal ranks.
   const d = normalizeDim(dim, first.ndim, 'cat', first.shape);
@@ -540,6 +555,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new EinjitError('stack expects a non-empty list of tensors', { op: 'stack' });
+  checkTensors('stack', tensors);
   const first = tensors[0]!;
   for (const t of tensors) {
     if (t.ndim !== first.ndim || t.shape.some((n, i) => n !== first.shape[i])) {

@@ -21,7 +21,13 @@ import { backward as runBackward, type BackwardOptions } from '../autograd/backw
 export type NestedArray = number | boolean | readonly NestedArray[];
 export type ReduceDims = number | readonly number[] | undefined;
 
-export class Tensor {
+/**
+ * A tensor. The type parameter R is its rank when the type checker knows it (from a tuple shape literal,
+ * `withRank`, or a typed einsum pattern); it is `number` otherwise and then has no effect.
+ */
+export class Tensor<R extends number = number> {
+  /** Type-level only: the rank, when known. Never set at run time. */
+  declare readonly __rank?: R;
   readonly storage: Storage;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
@@ -57,6 +63,21 @@ export class Tensor {
   get size(): number {
     return numel(this.shape);
   }
+  /**
+   * This tensor typed with its rank, after checking it at run time: `x.withRank(3)` is a `Tensor<3>`, so typed
+   * einsum patterns can compute the rank of results that use '...'.
+   */
+  withRank<N extends number>(rank: N): Tensor<N> {
+    if (this.ndim !== rank) {
+      throw new EinjitError(`expected a tensor of rank ${rank}, got rank ${this.ndim}`, {
+        op: 'withRank',
+        shapes: [this.shape],
+        hint: 'reshape or index first, or pass the rank the tensor has',
+      });
+    }
+    return this as unknown as Tensor<N>;
+  }
+
   get backend(): Backend {
     return getBackend(this.device, 'tensor');
   }
@@ -85,7 +106,20 @@ export class Tensor {
   get isLeaf(): boolean {
     return this.gradFn === null;
   }
+  /** Sets requiresGrad and returns this tensor, for chaining: `const w = randn([3, 4]).requiresGrad_()`. */
+  requiresGrad_(value = true): this {
+    this.requiresGrad = value;
+    return this;
+  }
+  /** Keeps `.grad` of a non-leaf after backward (a leaf keeps it anyway). */
   retainGrad(): this {
+    if (!this._requiresGrad) {
+      throw new EinjitError("can't retain the gradient of a tensor that does not require grad", {
+        op: 'retainGrad',
+        shapes: [this.shape],
+        hint: 'only tensors computed from leaves with { requiresGrad: true } have a gradient to retain',
+      });
+    }
     this._retainGrad = true;
     return this;
   }
@@ -280,7 +314,17 @@ export class Tensor {
   }
 
   narrow(dim: number, start: number, length: number): Tensor {
-    return this.slice(dim, start, start + length);
+    const d = normalizeDim(dim, this.ndim, 'narrow', this.shape);
+    const n = this.shape[d]!;
+    const s = start < 0 ? start + n : start;
+    if (!Number.isInteger(start) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
+      throw new EinjitError(`start (${start}) + length (${length}) exceeds dimension size (${n})`, {
+        op: 'narrow',
+        shapes: [this.shape],
+        hint: `dimension ${d} has ${n} elements; start must be in -${n}..${n} and start + length <= ${n}`,
+      });
+    }
+    return this.slice(d, s, s + length);
   }
 
   /**
@@ -299,9 +343,14 @@ export class Tensor {
   clone(): Tensor {
     return ops.contiguousCopy(this);
   }
-  /** A tensor sharing storage but outside the autograd graph. */
+  /**
+   * A tensor sharing storage but outside the autograd graph. It shares the version counter too, so an in-place
+   * write through it to a tensor the graph saved is still caught by backward.
+   */
   detach(): Tensor {
-    return new Tensor(this.storage, this.shape, this.strides, this.offset);
+    const d = new Tensor(this.storage, this.shape, this.strides, this.offset);
+    d._version = this._version;
+    return d;
   }
 
   // ---------------------------------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ import type { Access, BinaryOp, DType, Expr, LoopSpec, ReduceOp, UnaryOp } from 
 import { referenceLoop } from './reference.js';
 import { close, gpuAvailable, hostArray, openBackend, readNumbers } from './setup.js';
 
+/** Property runs per random test; raise it (EINJIT_GPU_RUNS=500) for a longer soak. */
+const RUNS = Number(process.env['EINJIT_GPU_RUNS'] ?? 40);
+
 type Pick = (min: number, max: number) => number;
 const choose = <T>(pick: Pick, xs: readonly T[]): T => xs[pick(0, xs.length - 1)]!;
 
@@ -193,7 +196,7 @@ describe.skipIf(!gpuAvailable)('WGSL loop kernels', () => {
         const pick: Pick = (min, max) => g(fc.integer, { min, max });
         await runCase(backend, randomCase(pick, 'float'));
       }),
-      { numRuns: 150 },
+      { numRuns: RUNS },
     );
   });
 
@@ -203,7 +206,7 @@ describe.skipIf(!gpuAvailable)('WGSL loop kernels', () => {
         const pick: Pick = (min, max) => g(fc.integer, { min, max });
         await runCase(backend, randomCase(pick, 'int'));
       }),
-      { numRuns: 80 },
+      { numRuns: Math.ceil(RUNS * 0.75) },
     );
   });
 

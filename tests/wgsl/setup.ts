@@ -66,5 +66,6 @@ export function close(got: number, want: number, atol: number, rtol: number, sca
   if (Number.isNaN(want)) return Number.isNaN(got);
   if (!Number.isFinite(want)) return got === want;
   if (!Number.isFinite(got)) return false;
-  return Math.abs(got - want) <= atol + rtol * Math.max(scale, Math.abs(want));
+  const s = Number.isFinite(scale) ? Math.max(scale, Math.abs(want)) : Math.abs(want);
+  return Math.abs(got - want) <= atol + rtol * s;
 }

@@ -1,0 +1,346 @@
+/**
+ * The CPU benchmark: einjit's public `einsum`/`rearrange` on float32 workloads, side by side in one process
+ * and one run with
+ *   - @tensorflow/tfjs-backend-cpu: `tf.einsum` (run once; it materialises the full product, so big ones are
+ *     skipped with a note) and its best equivalent op (`tf.matMul`, `tf.transpose`, `tf.gather`);
+ *   - @tensorflow/tfjs-backend-wasm: no Einsum kernel, so only the same best equivalent op (single-threaded);
+ *   - numpy through a python3 subprocess (bench/numpy_peer.py) on one OpenBLAS thread, when numpy imports.
+ */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+import { einsum, manualSeed, randn, rearrange, type Tensor } from '../src/index.js';
+import {
+  bytesMoved, DEFAULT_MEASURE, einsumFlops, measure, ONCE, QUICK_MEASURE, timingOf,
+  type MeasureOptions, type PeerOutcome, type Timing, type WorkloadResult,
+} from './harness.js';
+
+export const PEERS = ['tfjs-cpu einsum', 'tfjs-cpu matMul', 'tfjs-wasm matMul', 'numpy einsum', 'numpy matmul'] as const;
+export type PeerName = (typeof PEERS)[number];
+
+/** What the tfjs and numpy "matMul" columns run when a workload is not a matrix product. */
+export const LEGEND = [
+  "Times are medians in ms; '× peer' is peer time / einjit time (above 1× einjit is faster).",
+  "The 'matMul' columns hold each peer's best non-einsum equivalent: tf.matMul / np.matmul (batched, transposeB for attention, " +
+    'broadcast for conv, two calls for the chain), tf.transpose / a contiguous np.transpose copy for the rearrange, ' +
+    'tf.gather of the flattened diagonal / np.diagonal(x).copy() for ii->i.',
+  'einjit results are read back contiguous (a rearrange is a free view until then, so its copy is what is timed).',
+];
+
+/** The numpy job for one column (see bench/numpy_peer.py for the kinds). */
+interface NumpyJob {
+  readonly kind: 'einsum' | 'matmul' | 'matmul_chain' | 'transpose' | 'diagonal';
+  readonly pattern?: string;
+  readonly transposeB?: boolean;
+  readonly perm?: readonly number[];
+}
+
+interface Workload {
+  readonly name: string;
+  readonly op: 'einsum' | 'rearrange';
+  readonly pattern: string;
+  /** The same computation as a letter einsum (for tf.einsum and np.einsum). */
+  readonly einsumPattern: string;
+  readonly shapes: readonly (readonly number[])[];
+  readonly work: WorkloadResult['work'];
+  /** The best tfjs equivalent: given the inputs on the current backend, returns the op to time. */
+  readonly tfjsBest: (inputs: tf.Tensor[]) => () => tf.Tensor;
+  readonly numpyBest: NumpyJob;
+}
+
+function gemmLike(name: string, pattern: string, shapes: number[][], tfjsBest: Workload['tfjsBest'], numpyBest: NumpyJob): Workload {
+  return {
+    name, op: 'einsum', pattern, einsumPattern: pattern, shapes,
+    work: { amount: einsumFlops(pattern, shapes), unit: 'GFLOP/s' }, tfjsBest, numpyBest,
+  };
+}
+
+const matMul = (inputs: tf.Tensor[]) => () => tf.matMul(inputs[0]!, inputs[1]!);
+
+export function workloads(): Workload[] {
+  const n = 2048;
+  const img = [32, 64, 56, 56];
+  const imgSize = img.reduce((a, b) => a * b, 1);
+  return [
+    gemmLike('GEMM 256³ ij,jk->ik', 'ij,jk->ik', [[256, 256], [256, 256]], matMul, { kind: 'matmul' }),
+    gemmLike('GEMM 512³ ij,jk->ik', 'ij,jk->ik', [[512, 512], [512, 512]], matMul, { kind: 'matmul' }),
+    gemmLike('GEMM 1024³ ij,jk->ik', 'ij,jk->ik', [[1024, 1024], [1024, 1024]], matMul, { kind: 'matmul' }),
+    gemmLike('batched bij,bjk->bik 16×128³', 'bij,bjk->bik', [[16, 128, 128], [16, 128, 128]], matMul, { kind: 'matmul' }),
+    gemmLike('attention bhqd,bhkd->bhqk 4×8×128×128×64', 'bhqd,bhkd->bhqk', [[4, 8, 128, 64], [4, 8, 128, 64]],
+      (x) => () => tf.matMul(x[0]!, x[1]!, false, true), { kind: 'matmul', transposeB: true }),
+    // tf.matMul broadcasts the batch axis: [1, o, c] × [b, c, l]; np.matmul broadcasts [o, c] × [b, c, l].
+    gemmLike('conv oc,bcl->bol o64 c576 b8 l1024', 'oc,bcl->bol', [[64, 576], [8, 576, 1024]],
+      (x) => { const w = tf.reshape(x[0]!, [1, 64, 576]); return () => tf.matMul(w, x[1]!); }, { kind: 'matmul' }),
+    gemmLike('chain ij,jk,kl->il 256³', 'ij,jk,kl->il', [[256, 256], [256, 256], [256, 256]],
+      (x) => () => tf.matMul(tf.matMul(x[0]!, x[1]!), x[2]!), { kind: 'matmul_chain' }),
+    {
+      name: `diagonal ii->i ${n}²`, op: 'einsum', pattern: 'ii->i', einsumPattern: 'ii->i', shapes: [[n, n]],
+      work: { amount: bytesMoved(n, n), unit: 'GB/s' },
+      tfjsBest: (x) => {
+        const flat = tf.reshape(x[0]!, [n * n]);
+        const idx = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i * (n + 1)), 'int32');
+        return () => tf.gather(flat, idx);
+      },
+      numpyBest: { kind: 'diagonal' },
+    },
+    {
+      name: 'rearrange b c h w -> b h w c 32×64×56×56', op: 'rearrange', pattern: 'b c h w -> b h w c',
+      einsumPattern: 'bchw->bhwc', shapes: [img],
+      work: { amount: bytesMoved(imgSize, imgSize), unit: 'GB/s' },
+      tfjsBest: (x) => () => tf.transpose(x[0]!, [0, 2, 3, 1]),
+      numpyBest: { kind: 'transpose', perm: [0, 2, 3, 1] },
+    },
+  ];
+}
+
+export interface CpuBenchOptions {
+  /** Fewer repetitions, no multi-second tf.einsum runs: a smoke test. */
+  readonly quick?: boolean;
+  /** Run tf.einsum on every shape, however big its materialised product (minutes). */
+  readonly full?: boolean;
+  /** Only workloads whose name contains this (case-insensitive). */
+  readonly filter?: string;
+  readonly numpy?: boolean;
+  /** Progress lines go here (stderr by default). */
+  readonly log?: (line: string) => void;
+}
+
+export interface CpuBenchReport {
+  readonly results: WorkloadResult[];
+  readonly peers: readonly string[];
+  /** Lines about the environment: backends, BLAS kernel, skipped peers. */
+  readonly info: string[];
+  /** Mismatches between einjit's and tfjs's results (expected empty). */
+  readonly mismatches: string[];
+}
+
+/** tf.einsum materialises the broadcast product of every axis; above this many elements it is skipped. */
+const TFJS_EINSUM_CAP = 512 ** 3;
+
+function productElements(pattern: string, shapes: readonly (readonly number[])[]): number {
+  const size = new Map<string, number>();
+  pattern.split('->')[0]!.split(',').forEach((term, t) => [...term].forEach((ch, i) => size.set(ch, shapes[t]![i]!)));
+  let p = 1;
+  for (const s of size.values()) p *= s;
+  return p;
+}
+
+function message(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
+}
+
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** Registers the wasm backend's binaries from the installed package and checks both tfjs backends start. */
+async function initTfjs(info: string[]): Promise<{ cpu: boolean; wasm: boolean }> {
+  const require = createRequire(import.meta.url);
+  const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  setWasmPaths(dist);
+  const ok = { cpu: false, wasm: false };
+  await quietly(async () => {
+    ok.cpu = await tf.setBackend('cpu');
+    tf.tidy(() => tf.zeros([1]).dataSync()); // the cpu backend's "install tfjs-node" banner fires on first write
+    try {
+      ok.wasm = await tf.setBackend('wasm');
+    } catch (e) {
+      info.push(`tfjs-backend-wasm failed to start: ${message(e)}`);
+    }
+  });
+  info.push(`tfjs-core ${tf.version_core}; backends: cpu ${ok.cpu ? 'ready' : 'FAILED'}, wasm ${ok.wasm ? 'ready' : 'FAILED'}`);
+  if (ok.wasm) {
+    const einsumKernel = tf.getKernel('Einsum', 'wasm');
+    info.push(einsumKernel === undefined
+      ? 'tfjs-backend-wasm registers no Einsum kernel (tf.einsum throws "Kernel \'Einsum\' not registered"), so its column is tf.matMul only; it runs single-threaded in Node.'
+      : 'tfjs-backend-wasm has an Einsum kernel (not timed here).');
+  }
+  return ok;
+}
+
+/** Creates the inputs on tfjs's current backend, times `make(inputs)`, and disposes everything. */
+function timeTfjs(inputs: readonly Float32Array[], shapes: Workload['shapes'], make: (x: tf.Tensor[]) => () => tf.Tensor,
+  options: MeasureOptions): Timing {
+  tf.engine().startScope();
+  try {
+    const xs = inputs.map((data, i) => tf.tensor(data, shapes[i]! as number[], 'float32'));
+    const run = make(xs);
+    // tfjs-backend-cpu and -wasm execute each op synchronously when it is called; tidy frees its output.
+    return measure(() => tf.tidy(() => { run(); }), options);
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+/** One tfjs result, read back, for the correctness cross-check. */
+function tfjsValues(inputs: readonly Float32Array[], shapes: Workload['shapes'], make: (x: tf.Tensor[]) => () => tf.Tensor): Float32Array {
+  tf.engine().startScope();
+  try {
+    const xs = inputs.map((data, i) => tf.tensor(data, shapes[i]! as number[], 'float32'));
+    return Float32Array.from(make(xs)().dataSync() as Float32Array);
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+/** Checks whether tf.einsum accepts the pattern at all, on tiny operands of the same ranks. */
+function tfjsEinsumRejects(pattern: string, shapes: Workload['shapes']): string | null {
+  try {
+    tf.tidy(() => { tf.einsum(pattern, ...shapes.map((s) => tf.zeros(s.map(() => 2)))); });
+    return null;
+  } catch (e) {
+    return message(e);
+  }
+}
+
+function relativeError(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+function runEinjit(w: Workload, xs: readonly Tensor[]): Tensor {
+  return w.op === 'rearrange' ? rearrange(xs[0]!, w.pattern) : einsum(w.pattern, ...xs);
+}
+
+export function numpyAvailable(): boolean {
+  return spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+}
+
+interface NumpyReply {
+  readonly info: Record<string, unknown>;
+  readonly results: readonly { readonly id: string; readonly samples_ms?: number[]; readonly error?: string }[];
+}
+
+/** Runs every numpy job in one python3 process on one OpenBLAS thread. */
+function runNumpy(jobs: (NumpyJob & { id: string; shapes: Workload['shapes'] })[], options: MeasureOptions, info: string[]): Map<string, PeerOutcome> {
+  const out = new Map<string, PeerOutcome>();
+  const script = fileURLToPath(new URL('./numpy_peer.py', import.meta.url));
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const proc = spawnSync('python3', [script], {
+    input: JSON.stringify({ jobs, measure: options }), env, encoding: 'utf8', maxBuffer: 64 << 20,
+  });
+  if (proc.status !== 0) {
+    info.push(`numpy peer failed (exit ${proc.status}): ${proc.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+    return out;
+  }
+  const reply = JSON.parse(proc.stdout) as NumpyReply;
+  const i = reply.info;
+  const pools = i.threadpoolctl as { internal_api?: string; version?: string; architecture?: string; num_threads?: number }[] | null;
+  if (pools) {
+    const blas = pools.map((p) => `${p.internal_api} ${p.version} kernel ${p.architecture}, ${p.num_threads} thread(s)`).join('; ');
+    info.push(`numpy ${String(i.numpy)}; threadpoolctl reports: ${blas || 'no BLAS pool'}`);
+  } else {
+    const core = i.openblas_corename === undefined ? 'unknown kernel'
+      : `OpenBLAS kernel ${String(i.openblas_corename)}, ${String(i.openblas_num_threads ?? '?')} thread(s) (asked OpenBLAS directly)`;
+    info.push(`numpy ${String(i.numpy)}; threadpoolctl is not importable; ${core}`);
+  }
+  info.push('numpy runs with OPENBLAS_NUM_THREADS=1 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset; its inputs come from numpy\'s own generator (same shapes, not the same values).');
+  for (const r of reply.results) {
+    if (r.samples_ms !== undefined) out.set(r.id, { status: 'timed', timing: timingOf(r.samples_ms) });
+    else out.set(r.id, { status: 'rejected', note: r.error ?? 'failed' });
+  }
+  return out;
+}
+
+export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBenchReport> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const measureOptions = options.quick ? QUICK_MEASURE : DEFAULT_MEASURE;
+  const info: string[] = [];
+  const mismatches: string[] = [];
+  const filter = options.filter?.toLowerCase();
+  const selected = workloads().filter((w) => filter === undefined || w.name.toLowerCase().includes(filter));
+  const backends = await initTfjs(info);
+
+  const results: { name: string; einjit: Timing; work: WorkloadResult['work']; peers: Record<string, PeerOutcome> }[] = [];
+  manualSeed(0);
+  for (const w of selected) {
+    const xs = w.shapes.map((s) => randn(s));
+    const data = xs.map((x) => Float32Array.from(x.dataSync() as Float32Array));
+    const peers: Record<string, PeerOutcome> = {};
+
+    const einjit = measure(() => { runEinjit(w, xs).dataSync(); }, measureOptions);
+    log(`${w.name}: einjit ${einjit.medianMs.toFixed(2)} ms`);
+    const einjitValues = Float32Array.from(runEinjit(w, xs).dataSync() as Float32Array);
+
+    if (backends.cpu) {
+      await tf.setBackend('cpu');
+      const rejected = tfjsEinsumRejects(w.einsumPattern, w.shapes);
+      const elements = productElements(w.einsumPattern, w.shapes);
+      if (rejected !== null) {
+        peers['tfjs-cpu einsum'] = { status: 'rejected', note: `tf.einsum('${w.einsumPattern}') throws: ${rejected}` };
+      } else if (options.quick && !options.full) {
+        peers['tfjs-cpu einsum'] = { status: 'skipped', note: 'skipped in --quick (one call takes seconds)' };
+      } else if (elements > TFJS_EINSUM_CAP && !options.full) {
+        peers['tfjs-cpu einsum'] = {
+          status: 'skipped',
+          note: `skipped: tf.einsum materialises the ${(elements / 1e6).toFixed(0)}M-element product (${(elements * 4 / 2 ** 30).toFixed(1)} GiB), ` +
+            `over the cap of 512³ elements that takes ~10 s; pass --full to run it`,
+        };
+      } else {
+        const t = timeTfjs(data, w.shapes, (x) => () => tf.einsum(w.einsumPattern, ...x), ONCE);
+        peers['tfjs-cpu einsum'] = { status: 'timed', timing: t, note: 'one cold run (it materialises the full product)' };
+        log(`${w.name}: tfjs-cpu einsum ${t.medianMs.toFixed(1)} ms (once)`);
+      }
+      const t = timeTfjs(data, w.shapes, w.tfjsBest, measureOptions);
+      peers['tfjs-cpu matMul'] = { status: 'timed', timing: t };
+      log(`${w.name}: tfjs-cpu matMul ${t.medianMs.toFixed(2)} ms`);
+      const err = relativeError(einjitValues, tfjsValues(data, w.shapes, w.tfjsBest));
+      if (!(err <= 1e-3)) mismatches.push(`${w.name}: einjit differs from tfjs-cpu by ${err.toExponential(2)} (relative to the largest value)`);
+    } else {
+      peers['tfjs-cpu einsum'] = { status: 'unavailable', note: 'tfjs-backend-cpu did not start' };
+      peers['tfjs-cpu matMul'] = { status: 'unavailable', note: 'tfjs-backend-cpu did not start' };
+    }
+
+    if (backends.wasm) {
+      await tf.setBackend('wasm');
+      const t = timeTfjs(data, w.shapes, w.tfjsBest, measureOptions);
+      peers['tfjs-wasm matMul'] = { status: 'timed', timing: t };
+      log(`${w.name}: tfjs-wasm matMul ${t.medianMs.toFixed(2)} ms`);
+    } else {
+      peers['tfjs-wasm matMul'] = { status: 'unavailable', note: 'tfjs-backend-wasm did not start' };
+    }
+    results.push({ name: w.name, einjit, work: w.work, peers });
+  }
+
+  const wantNumpy = options.numpy ?? true;
+  if (!wantNumpy) {
+    info.push('numpy peer not run (--no-numpy).');
+  } else if (!numpyAvailable()) {
+    info.push("numpy peer not run: `python3 -c 'import numpy'` fails here.");
+  } else {
+    const jobs = selected.flatMap((w, i) => [
+      { id: `${i}:numpy einsum`, kind: 'einsum' as const, pattern: w.einsumPattern, shapes: w.shapes },
+      { id: `${i}:numpy matmul`, shapes: w.shapes, ...w.numpyBest },
+    ]);
+    log(`numpy: ${jobs.length} jobs in one python3 process…`);
+    const numpy = runNumpy(jobs, measureOptions, info);
+    selected.forEach((_, i) => {
+      for (const col of ['numpy einsum', 'numpy matmul'] as const) {
+        results[i]!.peers[col] = numpy.get(`${i}:${col}`) ?? { status: 'unavailable', note: 'no result from the numpy process' };
+      }
+    });
+  }
+  const peers = PEERS.filter((p) => results.some((r) => r.peers[p] !== undefined));
+  return { results, peers, info, mismatches };
+}
+

@@ -1,0 +1,109 @@
+/**
+ * Einsum patterns parsed by the type checker.
+ *
+ * For a literal numpy-style pattern, `einsum('bij,bjk->bik', a)` is a compile-time error (two operands
+ * declared, one given), and the result's rank is known: `Tensor<3>` here. With '...' the rank also depends on
+ * the operands; it is computed when the operand carrying the ellipsis has a known rank, else it is `number`.
+ * A pattern the type-level reader does not understand (or a `string` variable) falls back to the untyped
+ * signature, and the runtime checks it as usual.
+ */
+import type { Tensor } from '../runtime/tensor.js';
+
+/** Options accepted after the operands (mirrors EinsumOptions without importing it, to avoid a cycle). */
+export interface TypedEinsumOptions {
+  readonly optimize?: string | readonly (readonly number[])[];
+  readonly memoryLimit?: 'max_input' | number;
+}
+
+type Letter =
+  | 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j' | 'k' | 'l' | 'm' | 'n' | 'o' | 'p' | 'q' | 'r' | 's'
+  | 't' | 'u' | 'v' | 'w' | 'x' | 'y' | 'z'
+  | 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G' | 'H' | 'I' | 'J' | 'K' | 'L' | 'M' | 'N' | 'O' | 'P' | 'Q' | 'R' | 'S'
+  | 'T' | 'U' | 'V' | 'W' | 'X' | 'Y' | 'Z';
+
+/** Removes spaces. */
+type Strip<S extends string> = S extends `${infer A} ${infer B}` ? Strip<`${A}${B}`> : S;
+
+/** Splits on a separator. */
+type Split<S extends string, Sep extends string> = S extends `${infer A}${Sep}${infer B}` ? [A, ...Split<B, Sep>] : [S];
+
+/** The letters of one term as a tuple, with '...' kept as one item; never when something else appears. */
+type Items<S extends string> =
+  S extends '' ? [] :
+  S extends `...${infer Rest}` ? ['...', ...Items<Rest>] :
+  S extends `${infer C}${infer Rest}` ? (C extends Letter ? [C, ...Items<Rest>] : never) : never;
+
+/** A term is valid when it reads as letters with at most one '...'. */
+type ValidTerm<S extends string> = Items<S> extends never ? false : CountOf<Items<S>, '...'> extends 0 | 1 ? true : false;
+
+type CountOf<T extends readonly unknown[], X, Acc extends unknown[] = []> =
+  T extends readonly [infer H, ...infer R] ? CountOf<R, X, H extends X ? [...Acc, 1] : Acc> : Acc['length'];
+
+type AllValid<T extends readonly string[]> = T extends readonly [infer H extends string, ...infer R extends string[]]
+  ? (ValidTerm<H> extends true ? AllValid<R> : false) : true;
+
+/** [inputs, output | null] of a stripped pattern, or never when it does not parse. */
+type Parse<P extends string> =
+  Strip<P> extends `${infer L}->${infer R}`
+    ? (R extends `${string}->${string}` ? never : [Split<L, ','>, R])
+    : [Split<Strip<P>, ','>, null];
+
+/** The operand terms of a pattern, or never. */
+export type PatternInputs<P extends string> = Parse<P> extends [infer I extends string[], infer O]
+  ? (AllValid<I> extends true ? (O extends string ? (ValidTerm<O> extends true ? I : never) : I) : never)
+  : never;
+
+/** Tuple of N tensors. */
+type Operands<T extends readonly string[]> = { [K in keyof T]: Tensor };
+
+/** True when `P` is a literal pattern the type-level reader understands. */
+export type IsTypedPattern<P extends string> = string extends P ? false : [PatternInputs<P>] extends [never] ? false : true;
+
+/** The rest parameters einsum takes after a literal pattern: exactly one tensor per term, then options. */
+export type EinsumOperands<P extends string> = IsTypedPattern<P> extends true
+  ? [...Operands<PatternInputs<P>>] | [...Operands<PatternInputs<P>>, TypedEinsumOptions]
+    | [readonly [...Operands<PatternInputs<P>>]] | [readonly [...Operands<PatternInputs<P>>], TypedEinsumOptions]
+  : (Tensor | readonly Tensor[] | TypedEinsumOptions)[];
+
+// ── Result rank ────────────────────────────────────────────────────────────────────────────────────────────
+
+type Flatten<T extends readonly string[]> = T extends readonly [infer H extends string, ...infer R extends string[]]
+  ? [...Items<H>, ...Flatten<R>] : [];
+
+/** Letters occurring exactly once over all inputs (numpy's implicit output, order irrelevant for the rank). */
+type OnceLetters<All extends readonly unknown[], Rest extends readonly unknown[] = All, Acc extends unknown[] = []> =
+  Rest extends readonly [infer H, ...infer R]
+    ? OnceLetters<All, R, H extends '...' ? Acc : CountOf<All, H> extends 1 ? [...Acc, H] : Acc>
+    : Acc['length'];
+
+type RankOf<X> = X extends Tensor<infer R> ? R : number;
+
+/** The operand list when it was passed as one array (torch.einsum's list form). */
+type Unwrap<Ops extends readonly unknown[]> = Ops extends readonly [infer L extends readonly unknown[], ...unknown[]] ? L : Ops;
+
+/** Rank covered by '...' as told by the operands: the first operand with '...' and a known rank decides. */
+type EllipsisRank<Terms extends readonly string[], Ops extends readonly unknown[]> =
+  Terms extends readonly [infer T extends string, ...infer TR extends string[]]
+    ? Ops extends readonly [infer O, ...infer OR]
+      ? CountOf<Items<T>, '...'> extends 1
+        ? (number extends RankOf<O> ? number : Subtract<RankOf<O>, LettersIn<T>>)
+        : EllipsisRank<TR, OR>
+      : number
+    : 0;
+
+type LettersIn<T extends string> = CountOf<Items<T>, Letter>;
+type HasEllipsis<Terms extends readonly string[]> = CountOf<Flatten<Terms>, '...'> extends 0 ? false : true;
+
+type Tuple<N extends number, Acc extends unknown[] = []> = Acc['length'] extends N ? Acc : Tuple<N, [...Acc, 1]>;
+type Subtract<A extends number, B extends number> =
+  number extends A ? number : Tuple<A> extends [...Tuple<B>, ...infer R] ? R['length'] : number;
+type Add<A extends number, B extends number> = number extends A | B ? number : [...Tuple<A>, ...Tuple<B>]['length'] & number;
+
+/** The rank of einsum's result for a literal pattern and the operands' types. */
+export type EinsumResultRank<P extends string, Ops extends readonly unknown[]> =
+  IsTypedPattern<P> extends false ? number :
+  Parse<P> extends [infer I extends string[], infer O]
+    ? O extends string
+      ? (CountOf<Items<O>, '...'> extends 1 ? Add<LettersIn<O>, EllipsisRank<I, Unwrap<Ops>>> : LettersIn<O>)
+      : (HasEllipsis<I> extends true ? Add<OnceLetters<Flatten<I>>, EllipsisRank<I, Unwrap<Ops>>> : OnceLetters<Flatten<I>>)
+    : number;

@@ -1,0 +1,30 @@
+/**
+ * Gradient helpers over lists of tensors: clearing accumulated gradients between steps.
+ */
+import type { Tensor } from '../runtime/tensor.js';
+import { noGrad } from './record.js';
+
+export interface ZeroGradOptions {
+  /** Drop the gradients (`.grad = null`, the default, as PyTorch) instead of writing zeros into them. */
+  readonly setToNone?: boolean;
+}
+
+/**
+ * Clears the accumulated `.grad` of every tensor in `tensors`: sets it to null (default), or, with
+ * `{ setToNone: false }`, fills the existing gradient with zeros in place.
+ *
+ * @example
+ * zeroGrad([w, b]);
+ * loss.backward();
+ */
+export function zeroGrad(tensors: Iterable<Tensor>, options: ZeroGradOptions = {}): void {
+  const setToNone = options.setToNone ?? true;
+  for (const t of tensors) {
+    if (t.grad === null) continue;
+    if (setToNone) t.grad = null;
+    else {
+      const g = t.grad;
+      noGrad(() => g.zero_());
+    }
+  }
+}

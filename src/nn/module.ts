@@ -1,0 +1,415 @@
+/**
+ * Module and Parameter: the nn contract is `parameters()` plus state.
+ *
+ * A module registers what it owns by plain assignment. `parameters()`, `children()` and `stateDict()` walk the
+ * module's own properties in declaration order: a `Parameter` value is a parameter, a `Module` value a child.
+ * Buffers (running statistics and other state the optimizer must not touch) are named once with
+ * `registerBuffer('runningMean', t)` and then live in the property of that name, so `this.runningMean` reads
+ * and assigns them like any field. State-dict keys are PyTorch's: camelCase fields become snake_case keys
+ * (`runningMean` → `running_mean`), children are joined with dots (`layer1.0.bn1.running_mean`).
+ */
+import { EinjitError, formatShape } from '../errors.js';
+import { Tensor } from '../runtime/tensor.js';
+import type { Device } from '../runtime/backend.js';
+import type { DType } from '../runtime/dtype.js';
+import { isFloating } from '../runtime/dtype.js';
+import { noGrad } from '../autograd/record.js';
+
+/** A tensor a module learns: a leaf that requires gradients unless told otherwise (PyTorch's nn.Parameter). */
+export class Parameter extends Tensor {
+  constructor(data: Tensor, requiresGrad = true) {
+    const t = data.isContiguous ? data : data.contiguous();
+    super(t.storage, t.shape, t.strides, t.offset);
+    if (requiresGrad) this.requiresGrad = true;
+  }
+}
+
+/** `runningMean` → `running_mean`, `numBatchesTracked` → `num_batches_tracked`. */
+export function snakeCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadResult {
+  readonly missingKeys: string[];
+  readonly unexpectedKeys: string[];
+}
+
+type Slots = Record<string, unknown>;
+
+/** The base class of every layer and model. Subclasses define `forward`. */
+export class Module {
+  /** Training mode (batch statistics, dropout) or evaluation mode (running statistics, no dropout). */
+  training = true;
+  /** Property names holding buffers, in registration order, and whether each goes into the state dict. */
+  private readonly _buffers = new Map<string, boolean>();
+
+  /** The computation; subclasses override it. */
+  forward(x: Tensor): Tensor {
+    void x;
+    throw new EinjitError(`${this.constructor.name} has no forward()`, {
+      op: 'Module.forward',
+      hint: 'define forward(x) in the subclass',
+    });
+  }
+
+  private slots(): Slots {
+    return this as unknown as Slots;
+  }
+
+  /** Fields that hold state: own, public (no leading underscore), in declaration order. */
+  private fieldNames(): string[] {
+    return Object.keys(this).filter((k) => !k.startsWith('_') && k !== 'training');
+  }
+
+  /** Registers a buffer stored in the property `name` (null registers the name with no tensor yet). */
+  registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
+    if (name.includes('.') || name === '') {
+      throw new EinjitError(`buffer name ${JSON.stringify(name)} must be non-empty and contain no '.'`, { op: 'registerBuffer' });
+    }
+    if (this.slots()[name] instanceof Parameter || this.slots()[name] instanceof Module) {
+      throw new EinjitError(`attribute '${name}' already exists as a parameter or module`, { op: 'registerBuffer' });
+    }
+    this._buffers.set(name, persistent);
+    this.slots()[name] = tensor;
+  }
+
+  /** Assigns a parameter under a computed name (assignment `this.weight = new Parameter(...)` does the same). */
+  registerParameter(name: string, param: Parameter | null): void {
+    this.slots()[name] = param;
+  }
+
+  /** Assigns a child module under a computed name ('0', '1', ... in Sequential). */
+  addModule(name: string, module: Module | null): void {
+    this.slots()[name] = module;
+  }
+
+  *namedChildren(): Generator<[string, Module]> {
+    for (const k of this.fieldNames()) {
+      const v = this.slots()[k];
+      if (v instanceof Module) yield [k, v];
+    }
+  }
+
+  *children(): Generator<Module> {
+    for (const [, m] of this.namedChildren()) yield m;
+  }
+
+  /** This module and every descendant, each once, with dotted names ('' for this one). */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    const seen = new Set<Module>();
+    const stack: [string, Module][] = [[prefix, this]];
+    while (stack.length > 0) {
+      const [name, m] = stack.shift()!;
+      if (seen.has(m)) continue;
+      seen.add(m);
+      yield [name, m];
+      const kids = [...m.namedChildren()].map(([k, c]): [string, Module] => [name === '' ? k : `${name}.${k}`, c]);
+      stack.unshift(...kids);
+    }
+  }
+
+  *modules(): Generator<Module> {
+    for (const [, m] of this.namedModules()) yield m;
+  }
+
+  /** Own parameters (not the children's), as [field, parameter]. */
+  private *ownParameters(): Generator<[string, Parameter]> {
+    for (const k of this.fieldNames()) {
+      const v = this.slots()[k];
+      if (v instanceof Parameter) yield [k, v];
+    }
+  }
+
+  private *ownBuffers(persistentOnly: boolean): Generator<[string, Tensor]> {
+    for (const [k, persistent] of this._buffers) {
+      const v = this.slots()[k];
+      if (v instanceof Tensor && (persistent || !persistentOnly)) yield [k, v];
+    }
+  }
+
+  /** Every parameter with its dotted PyTorch name (`layer1.0.conv1.weight`); shared parameters appear once. */
+  *namedParameters(): Generator<[string, Parameter]> {
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [k, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        yield [joinKey(prefix, k), p];
+      }
+    }
+  }
+
+  /** Every parameter, for an optimizer: `new optim.SGD(model.parameters(), { lr: 0.1 })`. */
+  parameters(): Parameter[] {
+    return [...this.namedParameters()].map(([, p]) => p);
+  }
+
+  *namedBuffers(): Generator<[string, Tensor]> {
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [k, b] of m.ownBuffers(false)) yield [joinKey(prefix, k), b];
+    }
+  }
+
+  buffers(): Tensor[] {
+    return [...this.namedBuffers()].map(([, b]) => b);
+  }
+
+  /** Number of parameter elements (trainable ones only when asked). */
+  numParameters(trainableOnly = false): number {
+    return this.parameters().filter((p) => !trainableOnly || p.requiresGrad).reduce((n, p) => n + p.size, 0);
+  }
+
+  /**
+   * Parameters and persistent buffers by PyTorch's key, in PyTorch's order: each module's parameters, then its
+   * buffers, then its children. The tensors are the live ones (detached views of them).
+   */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    const visit = (m: Module, prefix: string): void => {
+      for (const [k, p] of m.ownParameters()) out[joinKey(prefix, k)] = p.detach();
+      for (const [k, b] of m.ownBuffers(true)) out[joinKey(prefix, k)] = b.detach();
+      for (const [k, c] of m.namedChildren()) visit(c, joinKey(prefix, k));
+    };
+    visit(this, '');
+    return out;
+  }
+
+  /** Every state entry as [key, owner module, field name], for loading. */
+  private stateSlots(): [string, Module, string][] {
+    const out: [string, Module, string][] = [];
+    const visit = (m: Module, prefix: string): void => {
+      for (const [k] of m.ownParameters()) out.push([joinKey(prefix, k), m, k]);
+      for (const [k] of m.ownBuffers(true)) out.push([joinKey(prefix, k), m, k]);
+      for (const [k, c] of m.namedChildren()) visit(c, joinKey(prefix, k));
+    };
+    visit(this, '');
+    return out;
+  }
+
+  /**
+   * Copies values into the parameters and buffers (each keeps its dtype and device). With `strict` (the default)
+   * any missing or unexpected key is an error; a shape mismatch always is. The error lists every difference.
+   */
+  loadStateDict(state: StateDict | ReadonlyMap<string, Tensor>, strict = true): LoadResult {
+    const entries = state instanceof Map ? new Map(state) : new Map(Object.entries(state as StateDict));
+    const slots = this.stateSlots();
+    const known = new Set(slots.map(([k]) => k));
+    const missingKeys = slots.map(([k]) => k).filter((k) => !entries.has(k));
+    const unexpectedKeys = [...entries.keys()].filter((k) => !known.has(k));
+    const mismatched: string[] = [];
+    for (const [key, m, field] of slots) {
+      const src = entries.get(key);
+      const dst = m.slots()[field] as Tensor;
+      if (src === undefined) continue;
+      if (!(src instanceof Tensor)) {
+        mismatched.push(`${key}: expected a Tensor, got ${typeof src}`);
+      } else if (src.shape.length !== dst.shape.length || src.shape.some((n, i) => n !== dst.shape[i])) {
+        mismatched.push(`${key}: checkpoint shape ${formatShape(src.shape)}, model shape ${formatShape(dst.shape)}`);
+      }
+    }
+    const problems: string[] = [];
+    if (strict && missingKeys.length > 0) problems.push(`missing keys (${missingKeys.length}): ${listKeys(missingKeys)}`);
+    if (strict && unexpectedKeys.length > 0) problems.push(`unexpected keys (${unexpectedKeys.length}): ${listKeys(unexpectedKeys)}`);
+    if (mismatched.length > 0) problems.push(`size mismatches (${mismatched.length}): ${listKeys(mismatched)}`);
+    if (problems.length > 0) {
+      throw new EinjitError(`error(s) in loading the state dict for ${this.constructor.name}:\n    ${problems.join('\n    ')}`, {
+        op: 'loadStateDict',
+        hint: strict && mismatched.length === 0 ? 'pass strict = false to load a partial state dict' : 'check that the checkpoint matches this architecture',
+      });
+    }
+    noGrad(() => {
+      for (const [key, m, field] of slots) {
+        const src = entries.get(key);
+        if (src === undefined) continue;
+        const dst = m.slots()[field] as Tensor;
+        if (src.device !== dst.device) {
+          throw new EinjitError(`${key} is on '${src.device}' but the module is on '${dst.device}'`, {
+            op: 'loadStateDict', hint: 'move the checkpoint tensors or the module first (await module.to(device))',
+          });
+        }
+        dst.copy_(src.dtype === dst.dtype ? src : src.cast(dst.dtype));
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Sets training mode here and in every descendant. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's gradient (PyTorch's zero_grad with set_to_none). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Replaces every parameter and buffer by `f` of it (parameters stay Parameters with their requiresGrad). */
+  private async remap(f: (t: Tensor, isParameter: boolean) => Tensor | Promise<Tensor>): Promise<void> {
+    const done = new Map<Tensor, Tensor>();
+    for (const m of this.modules()) {
+      for (const [k, p] of [...m.ownParameters()]) {
+        let q = done.get(p);
+        if (q === undefined) {
+          const moved = await f(p, true);
+          q = moved === p ? p : new Parameter(moved.detach(), p.requiresGrad);
+          done.set(p, q);
+        }
+        m.slots()[k] = q;
+      }
+      for (const [k, b] of [...m.ownBuffers(false)]) m.slots()[k] = await f(b, false);
+    }
+  }
+
+  /** Moves every parameter and buffer to `device` (parameters are replaced by new leaves there). */
+  async to(device: Device): Promise<this> {
+    await this.remap((t) => t.to(device));
+    return this;
+  }
+
+  /** Casts floating-point parameters and buffers to `dtype` (integer buffers such as counters keep theirs). */
+  cast(dtype: DType): this {
+    if (!isFloating(dtype)) {
+      throw new EinjitError(`modules can only be cast to a floating-point dtype, got ${dtype}`, { op: 'Module.cast' });
+    }
+    const done = new Map<Tensor, Parameter>();
+    for (const m of this.modules()) {
+      for (const [k, p] of [...m.ownParameters()]) {
+        if (p.dtype === dtype) continue;
+        let q = done.get(p);
+        if (q === undefined) {
+          q = new Parameter(noGrad(() => p.detach().cast(dtype)), p.requiresGrad);
+          done.set(p, q);
+        }
+        m.slots()[k] = q;
+      }
+      for (const [k, b] of [...m.ownBuffers(false)]) {
+        if (isFloating(b.dtype) && b.dtype !== dtype) m.slots()[k] = noGrad(() => b.cast(dtype));
+      }
+    }
+    return this;
+  }
+
+  double(): this {
+    return this.cast('float64');
+  }
+
+  float(): this {
+    return this.cast('float32');
+  }
+
+  /** A one-line summary per module, like PyTorch's repr. */
+  toString(): string {
+    const lines: string[] = [];
+    const visit = (m: Module, name: string, depth: number): void => {
+      const kids = [...m.namedChildren()];
+      const head = `${'  '.repeat(depth)}${name === '' ? '' : `(${name}): `}${m.constructor.name}(${m.extraRepr()}`;
+      if (kids.length === 0) {
+        lines.push(`${head})`);
+        return;
+      }
+      lines.push(head);
+      for (const [k, c] of kids) visit(c, k, depth + 1);
+      lines.push(`${'  '.repeat(depth)})`);
+    };
+    visit(this, '', 0);
+    return lines.join('\n');
+  }
+
+  /** What toString prints inside the parentheses (layer sizes); subclasses override it. */
+  extraRepr(): string {
+    return '';
+  }
+}
+
+function joinKey(prefix: string, field: string): string {
+  const key = snakeCase(field);
+  return prefix === '' ? key : `${prefix}.${key}`;
+}
+
+function listKeys(keys: readonly string[]): string {
+  const shown = keys.slice(0, 20).map((k) => `"${k}"`).join(', ');
+  return keys.length > 20 ? `${shown}, ... (${keys.length - 20} more)` : shown;
+}
+
+/** A module whose forward takes one tensor and returns one (what Sequential chains). */
+export interface Layer {
+  forward(x: Tensor): Tensor;
+}
+
+/** Chains its children's forward in order; children are named '0', '1', ... as in PyTorch. */
+export class Sequential extends Module {
+  private _length = 0;
+
+  constructor(...modules: Module[]) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(module: Module): this {
+    this.addModule(String(this._length++), module);
+    return this;
+  }
+
+  get length(): number {
+    return this._length;
+  }
+
+  /** The i-th child (negative counts from the end). */
+  at(index: number): Module {
+    const i = index < 0 ? index + this._length : index;
+    const m = (this as unknown as Record<string, unknown>)[String(i)];
+    if (!(m instanceof Module)) {
+      throw new EinjitError(`index ${index} is out of range for a Sequential of length ${this._length}`, { op: 'Sequential.at' });
+    }
+    return m;
+  }
+
+  override forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.children()) y = m.forward(y);
+    return y;
+  }
+
+  [Symbol.iterator](): Iterator<Module> {
+    return this.children();
+  }
+}
+
+/** Holds modules in a list without chaining them (PyTorch's nn.ModuleList). */
+export class ModuleList extends Module {
+  private _length = 0;
+
+  constructor(modules: readonly Module[] = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(module: Module): this {
+    this.addModule(String(this._length++), module);
+    return this;
+  }
+
+  get length(): number {
+    return this._length;
+  }
+
+  at(index: number): Module {
+    const i = index < 0 ? index + this._length : index;
+    const m = (this as unknown as Record<string, unknown>)[String(i)];
+    if (!(m instanceof Module)) {
+      throw new EinjitError(`index ${index} is out of range for a ModuleList of length ${this._length}`, { op: 'ModuleList.at' });
+    }
+    return m;
+  }
+
+  [Symbol.iterator](): Iterator<Module> {
+    return this.children();
+  }
+}

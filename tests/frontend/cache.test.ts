@@ -1,0 +1,92 @@
+/**
+ * The frontend caches: a repeated call with the same pattern and shapes does not re-parse; new shapes reuse
+ * the parsed pattern; the caches are bounded.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { LruCache } from '../../src/frontend/index.js';
+import { checkEinops, checkEinsum, checkPack, checkUnpack, clearFrontendCaches, parseCount, parseShape } from '../../src/ir/index.js';
+
+describe('frontend caches', () => {
+  beforeEach(() => clearFrontendCaches());
+
+  it('does not re-parse an einsum seen before with the same shapes', () => {
+    const first = checkEinsum('bij,bjk->bik', [[2, 3, 4], [2, 4, 5]]);
+    const before = parseCount();
+    for (let i = 0; i < 10; i++) expect(checkEinsum('bij,bjk->bik', [[2, 3, 4], [2, 4, 5]])).toBe(first);
+    expect(parseCount()).toBe(before);
+  });
+
+  it('does not re-parse a pattern seen before when only the shapes change', () => {
+    checkEinsum('b i j, b j k -> b i k', [[2, 3, 4], [2, 4, 5]]);
+    const before = parseCount();
+    const other = checkEinsum('b i j, b j k -> b i k', [[7, 3, 4], [7, 4, 1]]);
+    expect(other.outputShape).toEqual([7, 3, 1]);
+    expect(parseCount()).toBe(before);
+  });
+
+  it('does not re-parse a rearrange, reduce or repeat seen before', () => {
+    checkEinops('rearrange', 'b (h w) c -> b h w c', [2, 12, 3], { h: 3 });
+    checkEinops('reduce', 'b h w c -> b c', [2, 3, 4, 5], {}, 'mean');
+    checkEinops('repeat', 'h w -> h w c', [2, 3], { c: 4 });
+    const before = parseCount();
+    checkEinops('rearrange', 'b (h w) c -> b h w c', [2, 12, 3], { h: 3 });
+    checkEinops('rearrange', 'b (h w) c -> b h w c', [5, 12, 3], { h: 4 });
+    checkEinops('reduce', 'b h w c -> b c', [2, 3, 4, 5], {}, 'mean');
+    checkEinops('reduce', 'b h w c -> b c', [2, 3, 4, 5], {}, 'max');
+    checkEinops('repeat', 'h w -> h w c', [2, 3], { c: 4 });
+    expect(parseCount()).toBe(before);
+  });
+
+  it('does not re-parse pack, unpack and parse_shape patterns seen before', () => {
+    checkPack('b *', [[2, 3], [2, 4, 5]]);
+    checkUnpack('b *', [2, 23], [[3], [4, 5]]);
+    parseShape('b _ c', [2, 3, 4]);
+    const before = parseCount();
+    checkPack('b *', [[2, 3], [2, 4, 5]]);
+    checkUnpack('b *', [2, 23], [[3], [4, 5]]);
+    expect(parseShape('b _ c', [2, 3, 4])).toEqual({ b: 2, c: 4 });
+    expect(parseCount()).toBe(before);
+  });
+
+  it('parses the same string once per language', () => {
+    const before = parseCount();
+    checkEinsum('i j -> j i', [[2, 3]], 'einsum', 'einops');
+    checkEinsum('i j -> j i', [[2, 3]], 'einsum', 'numpy');
+    expect(parseCount()).toBe(before + 2);
+  });
+
+  it('returns a fresh object from parseShape so callers may modify it', () => {
+    const a = parseShape('a b', [2, 3]);
+    a['a'] = 99;
+    expect(parseShape('a b', [2, 3])).toEqual({ a: 2, b: 3 });
+  });
+
+  it('parses again after the caches are cleared', () => {
+    checkEinsum('ij->ji', [[2, 3]]);
+    const before = parseCount();
+    clearFrontendCaches();
+    checkEinsum('ij->ji', [[2, 3]]);
+    expect(parseCount()).toBe(before + 1);
+  });
+
+  it('bounds an LRU cache and evicts the least recently used entry', () => {
+    const lru = new LruCache<string, number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    expect(lru.get('a')).toBe(1);
+    lru.set('c', 3);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.get('a')).toBe(1);
+    expect(lru.get('c')).toBe(3);
+    expect(lru.size).toBe(2);
+  });
+
+  it('stays bounded when many distinct patterns go through', () => {
+    for (let i = 0; i < 3000; i++) checkEinsum(`a${i} b -> b`, [[2, 3]]);
+    const before = parseCount();
+    checkEinsum('a2999 b -> b', [[2, 3]]);
+    expect(parseCount()).toBe(before);
+    checkEinsum('a0 b -> b', [[2, 3]]);
+    expect(parseCount()).toBe(before + 1);
+  });
+});

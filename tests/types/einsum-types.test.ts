@@ -1,0 +1,62 @@
+/**
+ * Typed patterns. These assertions are checked by the type checker (`npm run typecheck` runs over tests/):
+ * `expectTypeOf` fails compilation when a type is wrong, and every `@ts-expect-error` line must really be an
+ * error, or compilation fails with "unused directive". The runtime part only checks that the calls run.
+ */
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { einsum, ones, EinjitError, type Tensor } from '../../src/index.js';
+
+const a = ones([2, 3]);
+const b = ones([3, 4]);
+const a3 = ones([5, 2, 3]).withRank(3);
+const b3 = ones([5, 3, 4]).withRank(3);
+
+describe('einsum patterns are typed', () => {
+  it('gives the result rank for explicit outputs', () => {
+    const c = einsum('ij,jk->ik', a, b);
+    expectTypeOf(c).toEqualTypeOf<Tensor<2>>();
+    const d = einsum('bij,bjk->bik', a3, b3);
+    expectTypeOf(d).toEqualTypeOf<Tensor<3>>();
+    const s = einsum('ij,ij->', a, a);
+    expectTypeOf(s).toEqualTypeOf<Tensor<0>>();
+    expect(c.shape).toEqual([2, 4]);
+  });
+
+  it('resolves implicit outputs (letters that occur once)', () => {
+    expectTypeOf(einsum('ij,jk', a, b)).toEqualTypeOf<Tensor<2>>();
+    expectTypeOf(einsum('ii', ones([3, 3]))).toEqualTypeOf<Tensor<0>>();
+    expectTypeOf(einsum('i,j', ones([2]), ones([3]))).toEqualTypeOf<Tensor<2>>();
+  });
+
+  it('computes the rank of an ellipsis from a ranked operand, else falls back to number', () => {
+    expectTypeOf(einsum('...ij,...jk->...ik', a3, b3)).toEqualTypeOf<Tensor<3>>();
+    expectTypeOf(einsum('...ij,...jk->...ik', a, b)).toEqualTypeOf<Tensor<number>>();
+    expect(einsum('...ij,...jk->...ik', a3, b3).shape).toEqual([5, 2, 4]);
+  });
+
+  it('accepts spaces, options and the list form', () => {
+    expectTypeOf(einsum('i j , j k -> i k', a, b)).toEqualTypeOf<Tensor<2>>();
+    expectTypeOf(einsum('ij,jk->ik', a, b, { optimize: 'greedy' })).toEqualTypeOf<Tensor<2>>();
+    expectTypeOf(einsum('ij,jk->ik', [a, b])).toEqualTypeOf<Tensor<2>>();
+  });
+
+  it('falls back to the untyped signature for dynamic strings and einops-style calls', () => {
+    const pattern: string = 'ij,jk->ik';
+    expectTypeOf(einsum(pattern, a, b)).toEqualTypeOf<Tensor<number>>();
+    expectTypeOf(einsum(a, b, 'i j, j k -> i k')).toEqualTypeOf<Tensor>();
+  });
+
+  it('rejects a wrong operand count at compile time (and at run time)', () => {
+    // @ts-expect-error two operands declared, one given
+    expect(() => einsum('bij,bjk->bik', a3)).toThrow(EinjitError);
+    // @ts-expect-error one operand declared, two given
+    expect(() => einsum('ij->ji', a, b)).toThrow(EinjitError);
+    // @ts-expect-error implicit mode: three operands declared
+    expect(() => einsum('ij,jk,kl', a, b)).toThrow(EinjitError);
+  });
+
+  it('rejects a non-tensor operand at compile time', () => {
+    // @ts-expect-error a number is not a tensor
+    expect(() => einsum('ij,jk->ik', a, 3)).toThrow(EinjitError);
+  });
+});
