@@ -40,6 +40,8 @@ export interface KernelDescriptor {
   readonly kc: number;
   /** Wasm module bytes, or the JS macro source (`function macro(...) {...}`). */
   readonly wasmBytes: Uint8Array | null;
+  /** The compiled module, shared with the workers so that code V8 has optimised on one thread serves all. */
+  readonly wasmModule: object | null;
   readonly jsSource: string | null;
 }
 
@@ -52,7 +54,8 @@ function makeEnv(memory, descriptors) {
     if (d === null) { env.kernels.push(null); continue; }
     let macro;
     if (d.wasm) {
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(d.wasmBytes), { env: { mem: memory } });
+      const module = d.wasmModule || new WebAssembly.Module(d.wasmBytes);
+      const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
       macro = instance.exports.macro;
     } else {
       macro = new Function(d.jsSource + '\nreturn macro;')();

@@ -135,13 +135,16 @@ function getState(): State {
   for (const dtype of ['float32', 'float64'] as const) {
     const bytes = dtype === 'float32' ? 4 : 8;
     const js = TILES.js[dtype];
-    descriptors.push({ wasm: false, bytes, mr: js.mr, nr: js.nr, kc: js.kc, wasmBytes: null,
+    descriptors.push({ wasm: false, bytes, mr: js.mr, nr: js.nr, kc: js.kc, wasmBytes: null, wasmModule: null,
       jsSource: jsMacroSource(js) });
     const w = TILES.wasm[dtype];
     const code = wasmBytes(dtype, shared);
     const ok = wasmApi !== undefined && !(memory instanceof PlainMemory) && wasmApi.validate(code);
     wasmSimd &&= ok;
-    descriptors.push(ok ? { wasm: true, bytes, mr: w.mr, nr: w.nr, kc: w.kc, wasmBytes: code, jsSource: null } : null);
+    const wasmModule = ok && wasmApi !== undefined ? new wasmApi.Module(code) : null;
+    descriptors.push(wasmModule !== null
+      ? { wasm: true, bytes, mr: w.mr, nr: w.nr, kc: w.kc, wasmBytes: code, wasmModule, jsSource: null }
+      : null);
   }
   const env = loadRuntime().makeEnv(memory, descriptors);
   const buffer = memory.buffer;

@@ -25,6 +25,11 @@ interface Side {
 }
 
 interface Entry {
+  /** Serial number (for de-duplication while pairing). */
+  readonly id: number;
+  /** Members 0..25 and 26..51 as bit masks (when the network has at most 52 operands). */
+  readonly lo: number;
+  readonly hi: number;
   readonly key: number | string;
   readonly mask: Bits;
   readonly legs: Bits;
@@ -89,6 +94,15 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
     for (const t of idsOf(mask)) k += 2 ** t;
     return k;
   };
+  let serial = 0;
+  /** With numeric keys the members live in lo/hi and groups carry no bit set. */
+  const emptyMask = new Uint32Array(opWords);
+  const halves = (mask: Bits): { lo: number; hi: number } => {
+    let lo = 0;
+    let hi = 0;
+    if (numericKeys) for (const t of idsOf(mask)) t < 26 ? (lo |= 1 << t) : (hi |= 1 << (t - 26));
+    return { lo, hi };
+  };
   const sizeOfUnion = (a: Bits, b: Bits): number => {
     let p = 1;
     for (let w = 0; w < a.length; w++) {
@@ -120,7 +134,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
       }
       const value = valueOf(o.objective, flops, size, size);
       const minValue = Math.min(...sides.map((x) => valueOf(o.objective, x.flops, x.size, x.write)));
-      return { key: keyOfMask(mask), mask, legs, flops, size, write: size, value, minValue, tree, sides };
+      return { id: serial++, ...halves(mask), key: keyOfMask(mask), mask, legs, flops, size, write: size, value, minValue, tree, sides };
     });
     if (leaves.length === 1) return leaves[0];
     // Legs of the whole component: indices kept in the output.
@@ -136,12 +150,28 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
     const levels: Map<number | string, Entry>[] = Array.from({ length: m + 1 }, () => new Map());
     for (const e of leaves) levels[1]!.set(e.key, e);
     const flopsObjective = o.objective === 'flops';
+    let seenAt = new Int32Array(0);
+    let stamp = 0;
 
     const join = (a: Entry, b: Entry, level: Map<number | string, Entry>): void => {
       if ((++polls & 1023) === 0) checkDeadline(o.deadline, o.algorithm);
-      // The cheapest this join can be (legs only, no factor 2): skip it early when over the cap.
-      if (flopsObjective && a.minValue + b.minValue + sizeOfUnion(a.legs, b.legs) > cap) return;
-      const mask = or(a.mask, b.mask);
+      // The cheapest this join can be (legs only, no factor 2): skip it early when over the cap or when the
+      // group already has an entry at least that cheap.
+      const key = numericKeys ? (a.key as number) + (b.key as number) : undefined;
+      if (flopsObjective) {
+        const bound = a.minValue + b.minValue + sizeOfUnion(a.legs, b.legs);
+        if (bound > cap) return;
+        if (key !== undefined) {
+          const existing = level.get(key);
+          if (existing !== undefined && existing.value <= bound) return;
+        }
+      }
+      const lo = a.lo | b.lo;
+      const hi = a.hi | b.hi;
+      const mask = numericKeys ? a.mask : or(a.mask, b.mask);
+      const member = numericKeys
+        ? (t: number): boolean => (t < 26 ? (lo >>> t) & 1 : (hi >>> (t - 26)) & 1) === 1
+        : (t: number): boolean => hasBit(mask, t);
       // Shared non-output legs are removed when no operand outside the group holds them.
       const legs = or(a.legs, b.legs);
       for (let w = 0; w < legs.length; w++) {
@@ -149,14 +179,14 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
         while (x !== 0) {
           const low = x & -x;
           const i = w * 32 + 31 - Math.clz32(low);
-          if (holders[i]!.every((t) => hasBit(mask, t))) legs[w]! &= ~low;
+          if (holders[i]!.every(member)) legs[w]! &= ~low;
           x ^= low;
         }
       }
       const resultSize = sizeOf(legs, net.size);
       if (resultSize > o.memoryLimit) return;
-      const key = numericKeys ? (a.key as number) + (b.key as number) : keyOf(mask);
-      let best = level.get(key);
+      const groupKey = key ?? keyOf(mask);
+      let best = level.get(groupKey);
       for (const x of a.sides) {
         for (const y of b.sides) {
           const union = or(x.set, y.set);
@@ -168,8 +198,8 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
           if (value > cap) continue;
           if (best === undefined || value < best.value) {
             const tree = node(x.tree, y.tree);
-            best = { key, mask, legs, flops: f, size: sz, write: w, value, minValue: value, tree, sides: [{ set: legs, flops: f, size: sz, write: w, tree }] };
-            level.set(key, best);
+            best = { id: serial++, lo, hi, key: groupKey, mask: numericKeys ? emptyMask : mask, legs, flops: f, size: sz, write: w, value, minValue: value, tree, sides: [{ set: legs, flops: f, size: sz, write: w, tree }] };
+            level.set(groupKey, best);
           }
         }
       }
@@ -192,14 +222,15 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
             }
           }
           const same = j === size - j;
+          if (seenAt.length < serial) seenAt = new Int32Array(2 * serial + 64).fill(-1);
           for (const a of small.values()) {
-            const seen = new Set<Entry>();
+            stamp++;
             for (const i of idsOf(a.legs)) {
               for (const b of byLeg.get(i) ?? []) {
-                if (seen.has(b)) continue;
-                seen.add(b);
+                if (seenAt[b.id] === stamp) continue;
+                seenAt[b.id] = stamp;
+                if (numericKeys ? (a.lo & b.lo) !== 0 || (a.hi & b.hi) !== 0 : intersects(a.mask, b.mask)) continue;
                 if (same && !(a.key < b.key)) continue;
-                if (intersects(a.mask, b.mask)) continue;
                 join(a, b, level);
               }
             }

@@ -107,3 +107,23 @@ export function getDefaultDevice(): Device {
 export function setDefaultDeviceSync(device: Device): void {
   defaultDevice = device;
 }
+
+/**
+ * Runs `fn` while recording every kernel spec the device's backend is asked to run (the specs still run).
+ * `einjit explain` uses it to show the kernels behind an einops call.
+ */
+export function captureKernels<T>(device: Device, fn: () => T): { result: T; specs: KernelSpec[] } {
+  const backend = backends.get(device);
+  if (backend === undefined) return { result: fn(), specs: [] };
+  const specs: KernelSpec[] = [];
+  const original = backend.run;
+  backend.run = (spec, inputs, output) => {
+    specs.push(spec);
+    original.call(backend, spec, inputs, output);
+  };
+  try {
+    return { result: fn(), specs };
+  } finally {
+    backend.run = original;
+  }
+}

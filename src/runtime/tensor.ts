@@ -63,6 +63,10 @@ export class Tensor<R extends number = number> {
   get size(): number {
     return numel(this.shape);
   }
+  /** Number of elements, as a method (PyTorch's spelling). */
+  numel(): number {
+    return numel(this.shape);
+  }
   /**
    * This tensor typed with its rank, after checking it at run time: `x.withRank(3)` is a `Tensor<3>`, so typed
    * einsum patterns can compute the rank of results that use '...'.

@@ -95,7 +95,7 @@ describe('CST to AST', () => {
 
 describe('grammar documents', () => {
   const serialized = patternParser.getSerializedGastProductions();
-  const rules = serialized.map((r) => (r as { name: string }).name);
+  const rules = serialized.map((r) => (r as unknown as { name: string }).name);
 
   it('states every parser rule in the EBNF', () => {
     const ebnf = readFileSync(new URL('../../grammar/pattern.ebnf', import.meta.url), 'utf8');

@@ -1,0 +1,96 @@
+/**
+ * nn.init: in-place initialisers, written under noGrad so they work on parameters (PyTorch's torch.nn.init).
+ * Random ones draw from the global generator, so `manualSeed` makes them reproducible.
+ */
+import { EinjitError } from '../errors.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { rand, randn } from '../runtime/creation.js';
+import { noGrad } from '../autograd/record.js';
+
+export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu';
+
+/** PyTorch's calculate_gain. */
+export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  switch (nonlinearity) {
+    case 'linear': case 'conv2d': case 'sigmoid': return 1;
+    case 'tanh': return 5 / 3;
+    case 'relu': return Math.SQRT2;
+    case 'leaky_relu': {
+      const slope = param ?? 0.01;
+      return Math.sqrt(2 / (1 + slope * slope));
+    }
+  }
+}
+
+/** fan_in = size(1)·receptive field, fan_out = size(0)·receptive field. */
+export function fans(t: Tensor): { fanIn: number; fanOut: number } {
+  if (t.ndim < 2) {
+    throw new EinjitError('fan in and fan out can not be computed for a tensor with fewer than 2 dimensions', {
+      op: 'init', shapes: [t.shape],
+    });
+  }
+  const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: t.shape[1]! * receptive, fanOut: t.shape[0]! * receptive };
+}
+
+function write(t: Tensor, value: Tensor | number): Tensor {
+  noGrad(() => t.copy_(value));
+  return t;
+}
+
+export function constant_(t: Tensor, value: number): Tensor {
+  return write(t, value);
+}
+export function ones_(t: Tensor): Tensor {
+  return write(t, 1);
+}
+export function zeros_(t: Tensor): Tensor {
+  return write(t, 0);
+}
+
+export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
+  return write(t, noGrad(() => rand(t.shape, { dtype: 'float64', device: t.device }).mul(b - a).add(a)));
+}
+
+export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
+  return write(t, noGrad(() => randn(t.shape, { dtype: 'float64', device: t.device }).mul(std).add(mean)));
+}
+
+export interface KaimingOptions {
+  /** Negative slope of a leaky ReLU (0 for ReLU). */
+  readonly a?: number;
+  readonly mode?: 'fan_in' | 'fan_out';
+  readonly nonlinearity?: Nonlinearity;
+}
+
+function kaimingStd(t: Tensor, options: KaimingOptions): number {
+  const { fanIn, fanOut } = fans(t);
+  const fan = (options.mode ?? 'fan_in') === 'fan_in' ? fanIn : fanOut;
+  return calculateGain(options.nonlinearity ?? 'leaky_relu', options.a ?? 0) / Math.sqrt(fan);
+}
+
+export function kaimingNormal_(t: Tensor, options: KaimingOptions = {}): Tensor {
+  return normal_(t, 0, kaimingStd(t, options));
+}
+
+export function kaimingUniform_(t: Tensor, options: KaimingOptions = {}): Tensor {
+  const bound = Math.sqrt(3) * kaimingStd(t, options);
+  return uniform_(t, -bound, bound);
+}
+
+export function xavierUniform_(t: Tensor, gain = 1): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform_(t, -bound, bound);
+}
+
+export function xavierNormal_(t: Tensor, gain = 1): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
+}
+
+// PyTorch's snake_case spellings, so code ported from Python reads the same.
+export {
+  kaimingNormal_ as kaiming_normal_, kaimingUniform_ as kaiming_uniform_, xavierUniform_ as xavier_uniform_,
+  xavierNormal_ as xavier_normal_, calculateGain as calculate_gain,
+};
