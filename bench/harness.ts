@@ -34,7 +34,12 @@ export function now(): number {
 
 /** Times a synchronous function; `fn` must finish its work (read its result back) before it returns. */
 export function measure(fn: () => void, options: MeasureOptions = DEFAULT_MEASURE): Timing {
-  for (let i = 0; i < options.warmup; i++) fn();
+  // One warm-up run is enough once warming up has used the time budget (multi-second calls).
+  for (let i = 0, spent = 0; i < options.warmup && (i === 0 || spent < options.minTimeMs); i++) {
+    const t0 = now();
+    fn();
+    spent += now() - t0;
+  }
   const samples: number[] = [];
   let total = 0;
   while (samples.length < options.minReps || (total < options.minTimeMs && samples.length < options.maxReps)) {

@@ -83,8 +83,13 @@ def make_fn(job, rng):
 
 
 def measure(fn, m):
-    for _ in range(m["warmup"]):
+    spent = 0.0
+    for i in range(m["warmup"]):
+        if i > 0 and spent >= m["minTimeMs"]:
+            break
+        t0 = time.perf_counter()
         fn()
+        spent += (time.perf_counter() - t0) * 1e3
     samples = []
     total = 0.0
     while len(samples) < m["minReps"] or (total < m["minTimeMs"] and len(samples) < m["maxReps"]):

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const started = new Date();
   console.log(`# einjit CPU benchmark — ${started.toISOString()}`);
   console.log(`CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}` +
+    `; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}` +
     `${args.quick ? '; --quick (few repetitions: numbers are rough)' : ''}\n`);
 
   const report = await runCpuBench({ quick: args.quick, full: args.full, filter: args.filter, numpy: args.numpy });
@@ -60,7 +61,8 @@ async function main(): Promise<void> {
     for (const line of report.mismatches) console.log(`- ${line}`);
     process.exitCode = 1;
   }
-  console.log(`\nfinished in ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
+  console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`finished in ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
 
   if (args.json !== undefined) {
     writeFileSync(args.json, JSON.stringify({ date: started.toISOString(), cpu: cpus[0]?.model, cores: os.availableParallelism(), ...report }, null, 2));

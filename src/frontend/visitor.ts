@@ -8,6 +8,10 @@ import type { CstNode, IToken } from 'chevrotain';
 import { EinjitError } from '../errors.js';
 import { patternParser } from '../../grammar/index.js';
 import type {
+  EinopsEinsumCstChildren, ExpressionCstChildren, GroupCstChildren, NumpyEinsumCstChildren, NumpyTermCstChildren,
+  PackPatternCstChildren, PatternCstVisitor, ShapePatternCstChildren, TransformCstChildren,
+} from '../../grammar/cst.js';
+import type {
   DimAst, EinsumAst, ExpressionAst, MemberAst, NameAst, PackAst, PackItemAst, ShapeAst, Span, TransformAst,
 } from './ast.js';
 
@@ -47,10 +51,10 @@ function firstToken(node: CstNode): IToken | undefined {
   return best;
 }
 
-/** All children of a node, in source order. */
-function ordered(ctx: Children, keys: readonly string[]): (CstNode | IToken)[] {
-  const all: (CstNode | IToken)[] = [];
-  for (const k of keys) for (const x of ctx[k] ?? []) all.push(x);
+/** Children of several kinds merged back into source order (a CST keeps each kind in its own list). */
+function ordered<T extends CstNode | IToken>(...lists: (readonly T[] | undefined)[]): T[] {
+  const all: T[] = [];
+  for (const list of lists) for (const x of list ?? []) all.push(x);
   return all.sort((a, b) => startOf(a) - startOf(b));
 }
 
@@ -86,23 +90,22 @@ export function axisNameProblem(name: string, allowUnderscore: boolean): string 
   return undefined;
 }
 
-export class PatternVisitor extends BaseVisitor {
+export class PatternVisitor extends BaseVisitor implements PatternCstVisitor<VisitContext, unknown> {
   constructor() {
     super();
     this.validateVisitor();
   }
 
   // ─── numpy einsum ───────────────────────────────────────────────────────────────────────────────────
-  numpyEinsum(ctx: Children, c: VisitContext): EinsumAst {
-    const inputs = (ctx['inputs'] as CstNode[]).map((n) => this.visit(n, c) as ExpressionAst);
-    const out = ctx['output'] as CstNode[] | undefined;
-    const output = out === undefined ? null : (this.visit(out[0]!, c) as ExpressionAst);
+  numpyEinsum(ctx: NumpyEinsumCstChildren, c: VisitContext): EinsumAst {
+    const inputs = ctx.inputs.map((n) => this.visit(n, c) as ExpressionAst);
+    const output = ctx.output === undefined ? null : (this.visit(ctx.output[0]!, c) as ExpressionAst);
     return Object.freeze({ kind: 'einsum', syntax: 'numpy', pattern: c.pattern, inputs: Object.freeze(inputs), output });
   }
 
-  numpyTerm(ctx: Children, c: VisitContext): ExpressionAst {
+  numpyTerm(ctx: NumpyTermCstChildren, c: VisitContext): ExpressionAst {
     const dims: DimAst[] = [];
-    for (const t of ordered(ctx, ['Name', 'Ellipsis']) as IToken[]) {
+    for (const t of ordered(ctx.Name, ctx.Ellipsis)) {
       if (t.tokenType.name === 'Ellipsis') {
         dims.push(Object.freeze({ kind: 'ellipsis', span: tokenSpan(t) }));
         continue;
@@ -125,26 +128,26 @@ export class PatternVisitor extends BaseVisitor {
   }
 
   // ─── einops languages ───────────────────────────────────────────────────────────────────────────────
-  einopsEinsum(ctx: Children, c: VisitContext): EinsumAst {
-    const inputs = (ctx['inputs'] as CstNode[]).map((n) => this.visit(n, c) as ExpressionAst);
-    const output = this.visit((ctx['output'] as CstNode[])[0]!, c) as ExpressionAst;
+  einopsEinsum(ctx: EinopsEinsumCstChildren, c: VisitContext): EinsumAst {
+    const inputs = ctx.inputs.map((n) => this.visit(n, c) as ExpressionAst);
+    const output = this.visit(ctx.output[0]!, c) as ExpressionAst;
     return Object.freeze({ kind: 'einsum', syntax: 'einops', pattern: c.pattern, inputs: Object.freeze(inputs), output });
   }
 
-  transform(ctx: Children, c: VisitContext): TransformAst {
-    const left = this.visit((ctx['left'] as CstNode[])[0]!, c) as ExpressionAst;
-    const right = this.visit((ctx['right'] as CstNode[])[0]!, c) as ExpressionAst;
-    const arrow = tokenSpan((ctx['Arrow'] as IToken[])[0]!);
+  transform(ctx: TransformCstChildren, c: VisitContext): TransformAst {
+    const left = this.visit(ctx.left[0]!, c) as ExpressionAst;
+    const right = this.visit(ctx.right[0]!, c) as ExpressionAst;
+    const arrow = tokenSpan(ctx.Arrow[0]!);
     return Object.freeze({ kind: 'transform', pattern: c.pattern, left, right, arrow });
   }
 
-  shapePattern(ctx: Children, c: VisitContext): ShapeAst {
-    const expression = this.visit((ctx['expression'] as CstNode[])[0]!, c) as ExpressionAst;
+  shapePattern(ctx: ShapePatternCstChildren, c: VisitContext): ShapeAst {
+    const expression = this.visit(ctx.expression[0]!, c) as ExpressionAst;
     return Object.freeze({ kind: 'shape', pattern: c.pattern, expression });
   }
 
-  packPattern(ctx: Children, c: VisitContext): PackAst {
-    const tokens = ordered(ctx, ['Name', 'Star']) as IToken[];
+  packPattern(ctx: PackPatternCstChildren, c: VisitContext): PackAst {
+    const tokens = ordered(ctx.Name, ctx.Star);
     const items: PackItemAst[] = [];
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i]!;
@@ -173,18 +176,18 @@ export class PatternVisitor extends BaseVisitor {
     return Object.freeze({ kind: 'pack', pattern: c.pattern, items: Object.freeze(items) });
   }
 
-  expression(ctx: Children, c: VisitContext): ExpressionAst {
-    const parts = ordered(ctx, ['Name', 'Ellipsis', 'group']);
+  expression(ctx: ExpressionCstChildren, c: VisitContext): ExpressionAst {
+    const parts = ordered<CstNode | IToken>(ctx.Name, ctx.Ellipsis, ctx.group);
     this.checkEllipsisSpacing(parts, c);
     const dims: DimAst[] = parts.map((p) => (isToken(p) ? this.member(p, c) : (this.visit(p, c) as DimAst)));
     return this.expressionRecord(dims, c);
   }
 
-  group(ctx: Children, c: VisitContext): DimAst {
-    const parts = ordered(ctx, ['Name', 'Ellipsis']) as IToken[];
+  group(ctx: GroupCstChildren, c: VisitContext): DimAst {
+    const parts = ordered(ctx.Name, ctx.Ellipsis);
     this.checkEllipsisSpacing(parts, c);
-    const open = (ctx['LParen'] as IToken[])[0]!;
-    const close = (ctx['RParen'] as IToken[])[0]!;
+    const open = ctx.LParen[0]!;
+    const close = ctx.RParen[0]!;
     const members = parts.map((p) => this.member(p, c));
     return Object.freeze({
       kind: 'group', members: Object.freeze(members), span: Object.freeze({ start: open.startOffset, end: close.startOffset + 1 }),

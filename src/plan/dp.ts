@@ -1,9 +1,10 @@
 /**
  * Dynamic programming over connected subgraphs (Pfeifer, Haegeman & Verstraete 2014) with cost capping.
  *
- * Level m holds, for every connected group of m operands, the best way found to contract it. Level m is built
- * by joining two disjoint groups of levels j and m − j that share an index (no outer products inside a
- * component). A join whose objective exceeds the cap is skipped; when a pass ends without a solution for the
+ * Level m holds, for every connected group of m operands (connected through indices summed away, not through
+ * output indices), the best way found to contract it. Level m is built
+ * by joining two disjoint groups of levels j and m − j that share a summation index (no outer products
+ * inside a component). A join whose objective exceeds the cap is skipped; when a pass ends without a solution for the
  * whole component the cap grows and the pass repeats. Each connected component is solved on its own, and the
  * components are then joined by an exact search over outer products. Leaves may be reduced on their own first
  * (their indices that no other operand or the output has), when that lowers the objective.
@@ -67,13 +68,15 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
     ),
   );
 
-  // Connected components over shared legs (union-find).
+  // Connected components over shared summation indices (union-find); sharing only output indices (a batch
+  // axis) does not connect two operands, as in opt_einsum.
   const parent = Array.from({ length: n }, (_, i) => i);
   const find = (x: number): number => {
     while (parent[x] !== x) x = parent[x] = parent[parent[x]!]!;
     return x;
   };
   for (let i = 0; i < net.nIdx; i++) {
+    if (hasBit(net.output, i)) continue;
     const h = holders[i]!;
     for (let j = 1; j < h.length; j++) parent[find(h[j]!)] = find(h[0]!);
   }
@@ -212,10 +215,11 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
           const small = levels[j]!;
           const large = levels[size - j]!;
           if (small.size === 0 || large.size === 0) continue;
-          // Index the larger level by leg so that only groups sharing an index are paired.
+          // Index the larger level by summation leg so that only groups sharing one are paired.
           const byLeg = new Map<number, Entry[]>();
           for (const e of large.values()) {
             for (const i of idsOf(e.legs)) {
+              if (hasBit(net.output, i)) continue;
               let list = byLeg.get(i);
               if (list === undefined) byLeg.set(i, (list = []));
               list.push(e);
@@ -226,6 +230,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
           for (const a of small.values()) {
             stamp++;
             for (const i of idsOf(a.legs)) {
+              if (hasBit(net.output, i)) continue;
               for (const b of byLeg.get(i) ?? []) {
                 if (seenAt[b.id] === stamp) continue;
                 seenAt[b.id] = stamp;

@@ -161,38 +161,38 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], keep: S, p: ExactProblem): Exac
   const isLeaf = (mask: number): boolean => (mask & (mask - 1)) === 0;
   const leafOf = (mask: number): number => 31 - Math.clz32(mask);
 
+  /** Leaves that have indices of their own (summable before any contraction). */
+  const reducible = raw.map((r, i) => !alg.equal(r, legs(1 << i)));
+  /** Pre-reduction flags of the last `stepCost` call (bit 0: left leaf, bit 1: right leaf). */
+  let lastReduce = 0;
   /** Cheapest way to contract the groups `a` and `b` into `result`, choosing leaf pre-reductions. */
-  const stepCost = (a: number, b: number, result: S): { cost: number; reduce: number } => {
-    const aOpts: { set: S; extra: number; flag: number }[] = [{ set: legs(a), extra: 0, flag: 0 }];
-    const bOpts: { set: S; extra: number; flag: number }[] = [{ set: legs(b), extra: 0, flag: 0 }];
-    if (isLeaf(a)) {
-      const r = raw[leafOf(a)]!;
-      if (!alg.equal(r, aOpts[0]!.set)) {
-        aOpts[0] = { set: aOpts[0]!.set, extra: 2 * rawSize[leafOf(a)]!, flag: 1 };
-        aOpts.push({ set: r, extra: 0, flag: 0 });
-      }
-    }
-    if (isLeaf(b)) {
-      const r = raw[leafOf(b)]!;
-      if (!alg.equal(r, bOpts[0]!.set)) {
-        bOpts[0] = { set: bOpts[0]!.set, extra: 2 * rawSize[leafOf(b)]!, flag: 2 };
-        bOpts.push({ set: r, extra: 0, flag: 0 });
-      }
+  const stepCost = (a: number, b: number, result: S): number => {
+    const la = legs(a);
+    const lb = legs(b);
+    const va = isLeaf(a) && reducible[leafOf(a)]!;
+    const vb = isLeaf(b) && reducible[leafOf(b)]!;
+    lastReduce = 0;
+    if (!va && !vb) {
+      const union = alg.or(la, lb);
+      return alg.size(union) * (alg.isZero(alg.andNot(union, result)) ? 1 : 2);
     }
     let best = Infinity;
-    let reduce = 0;
-    for (const x of aOpts) {
-      for (const y of bOpts) {
-        const union = alg.or(x.set, y.set);
-        const removed = !alg.isZero(alg.andNot(union, result));
-        const c = alg.size(union) * (removed ? 2 : 1) + x.extra + y.extra;
+    for (let fa = va ? 0 : 1; fa < 2; fa++) {
+      // fa = 0: leaf a as it is (raw); fa = 1: reduced first (or not a reducible leaf).
+      const sa = fa === 0 ? raw[leafOf(a)]! : la;
+      const ea = fa === 1 && va ? 2 * rawSize[leafOf(a)]! : 0;
+      for (let fb = vb ? 0 : 1; fb < 2; fb++) {
+        const sb = fb === 0 ? raw[leafOf(b)]! : lb;
+        const eb = fb === 1 && vb ? 2 * rawSize[leafOf(b)]! : 0;
+        const union = alg.or(sa, sb);
+        const c = alg.size(union) * (alg.isZero(alg.andNot(union, result)) ? 1 : 2) + ea + eb;
         if (c < best) {
           best = c;
-          reduce = x.flag | y.flag;
+          lastReduce = (fa === 1 && va ? 1 : 0) | (fb === 1 && vb ? 2 : 0);
         }
       }
     }
-    return { cost: best, reduce };
+    return best;
   };
 
   const solve = (mask: number): number => {
@@ -212,15 +212,16 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], keep: S, p: ExactProblem): Exac
       const right = mask ^ left;
       if (right !== 0) {
         const step = stepCost(left, right, result);
-        if (step.cost < best) {
+        if (step < best) {
+          const reduce = lastReduce;
           const cl = solve(left);
-          if (cl + step.cost < best) {
-            const total = cl + step.cost + solve(right);
+          if (cl + step < best) {
+            const total = cl + step + solve(right);
             if (total < best) {
               best = total;
               entry.cost = total;
               entry.left = left;
-              entry.reduce = step.reduce;
+              entry.reduce = reduce;
             }
           }
         }

@@ -237,6 +237,7 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   // Symmetric evaluation from both ends, as PyTorch does, so the last value is exactly `end`.
   const half = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) values[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
+  if (steps === 1) values[0] = start;
   return fromHost(hostArray(dtype, values), dtype, [steps], options, false, 'linspace');
 }
 

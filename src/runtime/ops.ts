@@ -127,6 +127,9 @@ export function expand(t: Tensor, sizes: readonly number[]): Tensor {
 
 /** Python slice semantics on one dimension (a negative step walks backwards, as numpy allows). */
 export function sliceView(t: Tensor, dim: number, start: number | undefined, end: number | undefined, step: number): Tensor {
+  if (t.ndim === 0) {
+    throw new EinjitError('slice() cannot be applied to a 0-dim tensor', { op: 'slice', shapes: [t.shape], hint: 'unsqueeze(0) it first' });
+  }
   if (!Number.isInteger(step) || step === 0) {
     throw new EinjitError(`slice step must be a non-zero integer, got ${step}`, { op: 'slice', shapes: [t.shape] });
   }
@@ -368,12 +371,15 @@ export function mean(a: Tensor, dim: ReduceDims, keepdim: boolean): Tensor {
       hint: "cast first: x.cast('float32').mean()",
     });
   }
+  // float16 accumulates in float32 and rounds once at the end, as PyTorch does, so large sums do not overflow.
+  if (a.dtype === 'float16') return cast(mean(cast(a, 'float32'), dim, keepdim), 'float16');
   const dims = normalizeDims(dim, a.ndim, 'mean', a.shape);
   const count = dims.reduce((n, d) => n * a.shape[d]!, 1);
   return reduce('sum', a, dims, keepdim).div(count);
 }
 
 export function variance(a: Tensor, dim: ReduceDims, keepdim: boolean, correction: number): Tensor {
+  if (a.dtype === 'float16') return cast(variance(cast(a, 'float32'), dim, keepdim, correction), 'float16');
   const dims = normalizeDims(dim, a.ndim, 'var', a.shape);
   const count = dims.reduce((n, d) => n * a.shape[d]!, 1);
   const centered = a.sub(mean(a, dims, true));
@@ -381,7 +387,8 @@ export function variance(a: Tensor, dim: ReduceDims, keepdim: boolean, correctio
 }
 
 export function argReduce(op: 'argmax' | 'argmin', a: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
-  if (dim === undefined) {
+  if (dim !== undefined && a.ndim === 0) normalizeDim(dim, 0, op, a.shape);
+  if (dim === undefined || a.ndim === 0) {
     const flat = reduce(op, contiguous(a).reshape([a.size]), 0, false);
     return keepdim ? flat.reshape(a.shape.map(() => 1)) : flat;
   }
@@ -516,6 +523,11 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new EinjitError('cat expects a non-empty list of tensors', { op: 'cat' });
   checkTensors('cat', tensors);
   const first = tensors[0]!;
+  if (tensors.some((t) => t.ndim === 0)) {
+    throw new EinjitError('zero-dimensional tensors cannot be concatenated', {
+      op: 'cat', shapes: tensors.map((x) => x.shape), hint: 'use stack(...) to join scalars into a vector',
+    });
+  }
   // PyTorch skips 1-D empty tensors in cat (legacy behaviour); einjit requires equal ranks.
   const d = normalizeDim(dim, first.ndim, 'cat', first.shape);
   for (const t of tensors) {

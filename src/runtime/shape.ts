@@ -99,7 +99,8 @@ export function normalizeDims(dims: number | readonly number[] | undefined, ndim
   if (new Set(out).size !== out.length) {
     throw new EinjitError(`dim ${JSON.stringify(list)} appears multiple times in the list of dims`, { op });
   }
-  return out;
+  // A 0-d tensor accepts dim 0 or -1 (as PyTorch does) but has no dimension for it to name.
+  return ndim === 0 ? [] : out;
 }
 
 /** Resolves one -1 in a requested shape. */

@@ -301,6 +301,9 @@ export class Tensor<R extends number = number> {
 
   /** The sub-tensor at `index` along `dim`, without that dimension. */
   select(dim: number, index: number): Tensor {
+    if (this.ndim === 0) {
+      throw new EinjitError('select() cannot be applied to a 0-dim tensor', { op: 'select', shapes: [this.shape], hint: 'use item() to read its value' });
+    }
     const d = normalizeDim(dim, this.ndim, 'select', this.shape);
     const n = this.shape[d]!;
     if (!Number.isInteger(index) || index < -n || index >= n) {
@@ -318,6 +321,7 @@ export class Tensor<R extends number = number> {
   }
 
   narrow(dim: number, start: number, length: number): Tensor {
+    if (this.ndim === 0) throw new EinjitError('narrow() cannot be applied to a 0-dim tensor', { op: 'narrow', shapes: [this.shape] });
     const d = normalizeDim(dim, this.ndim, 'narrow', this.shape);
     const n = this.shape[d]!;
     const s = start < 0 ? start + n : start;
@@ -451,10 +455,23 @@ export class Tensor<R extends number = number> {
   }
   fill_(value: number): this { return this.copy_(value); }
   zero_(): this { return this.copy_(0); }
-  add_(other: Tensor | number): this { return this.copy_(this.add(other)); }
-  sub_(other: Tensor | number): this { return this.copy_(this.sub(other)); }
-  mul_(other: Tensor | number): this { return this.copy_(this.mul(other)); }
-  div_(other: Tensor | number): this { return this.copy_(this.div(other)); }
+  add_(other: Tensor | number): this { return this.copy_(this.inPlaceResult(this.add(other), 'add_')); }
+  sub_(other: Tensor | number): this { return this.copy_(this.inPlaceResult(this.sub(other), 'sub_')); }
+  mul_(other: Tensor | number): this { return this.copy_(this.inPlaceResult(this.mul(other), 'mul_')); }
+  div_(other: Tensor | number): this { return this.copy_(this.inPlaceResult(this.div(other), 'div_')); }
+
+  /** PyTorch refuses an in-place op whose result needs a higher category (bool < integral < float) than `this`. */
+  private inPlaceResult(result: Tensor, op: string): Tensor {
+    const category = (d: DType): number => (d === 'bool' ? 0 : d === 'int32' ? 1 : 2);
+    if (category(result.dtype) > category(this.dtype)) {
+      throw new EinjitError(`result type ${result.dtype} can't be cast to the desired output type ${this.dtype}`, {
+        op,
+        shapes: [this.shape],
+        hint: `use the out-of-place form (x = x.${op.slice(0, -1)}(...)) or cast this tensor first`,
+      });
+    }
+    return result;
+  }
 }
 
 function flattenArgs(args: readonly (number | readonly number[])[]): number[] {

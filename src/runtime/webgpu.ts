@@ -41,8 +41,9 @@ export async function createWebGPUBackend(): Promise<Backend> {
     },
     fromArray(dtype: DType, data: TypedArray): Storage {
       const d = gpuDType(dtype, 'upload');
+      // Dawn reads the bytes of an ordinary ArrayBuffer; einjit's CPU storage is shared memory, so copy out.
       const payload = d === 'float16' ? new Uint16Array((data as Float16Array).buffer, data.byteOffset, data.length).slice()
-        : data;
+        : data.buffer instanceof SharedArrayBuffer ? (data as Float32Array).slice() : data;
       return wrap(gpu.upload(d, payload as Float32Array | Int32Array | Uint8Array | Uint16Array), dtype);
     },
     run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {

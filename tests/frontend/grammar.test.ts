@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createSyntaxDiagramsCode } from 'chevrotain';
 import { describe, expect, it } from 'vitest';
+import { cstDeclarations } from '../../grammar/generate-cst.js';
 import { parsePattern, patternParser, tokenize } from '../../grammar/index.js';
 import { parseEinopsEinsum, parseNumpyEinsum, parsePack, parseShapePattern, parseTransform } from '../../src/frontend/index.js';
 
@@ -100,6 +101,11 @@ describe('grammar documents', () => {
   it('states every parser rule in the EBNF', () => {
     const ebnf = readFileSync(new URL('../../grammar/pattern.ebnf', import.meta.url), 'utf8');
     for (const rule of rules) expect(ebnf).toMatch(new RegExp(`^${rule}\\s*=`, 'm'));
+  });
+
+  it('keeps the typed CST declarations generated from the current grammar', () => {
+    const dts = readFileSync(new URL('../../grammar/cst.d.ts', import.meta.url), 'utf8');
+    expect(dts).toBe(cstDeclarations());
   });
 
   it('keeps the syntax diagrams generated from the current grammar', () => {

@@ -1,9 +1,18 @@
-import { randn, matmul } from '../../src/index.js';
-for (const dt of ['float32','float64'] as const) {
-  const a = randn([64, 576], {dtype: dt}); const b = randn([576, 3136], {dtype: dt});
-  matmul(a,b);
-  const t0 = performance.now(); for (let i=0;i<5;i++) matmul(a,b); const t = (performance.now()-t0)/5;
-  console.log(dt, t.toFixed(1), 'ms', (2*64*576*3136/t/1e6).toFixed(2), 'GFLOP/s');
+import { noGrad } from '../../src/index.js';
+import * as nn from '../../src/nn/index.js';
+import { loadResnetCase, formulaTensor, formulaInput } from './resnet-weights.js';
+const c = loadResnetCase();
+for (const dtype of ['float64'] as const) {
+  const m = nn.models.resnet34({ numClasses: 1000 }).cast(dtype);
+  const sd: Record<string, any> = {};
+  for (const k of c.keys) sd[k] = formulaTensor(k, c.shapes[k]!);
+  m.loadStateDict(sd);
+  m.eval();
+  const t0 = performance.now();
+  const y = noGrad(() => m.forward(formulaInput(dtype)));
+  const got = y.dataSync();
+  let err = 0;
+  for (let i = 0; i < 1000; i++) err = Math.max(err, Math.abs(got[i]! - c.logits_float64[i]!));
+  console.log(dtype, 'ms', (performance.now() - t0).toFixed(0), 'max err', err, y.shape);
 }
-const x = randn([8,64,58,58]); const t0=performance.now(); for (let i=0;i<5;i++) x.contiguous(); x.permute(0,2,3,1).contiguous(); console.log('copy', (performance.now()-t0)/6);
 process.exit(0);

@@ -203,6 +203,26 @@ describe('views', () => {
       }
     }), { numRuns: 150 });
   });
+
+  it('applies the same view rule to expanded (stride 0) tensors, and reshape copies them when it must', () => {
+    const arb = caseArb(['float32'], 3).chain((c) => fc.tuple(fc.constant(c), fc.nat({ max: c.t.ndim }),
+      fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1000 })));
+    fc.assert(fc.property(arb, ([{ t, ref }, d, k, seed]) => {
+      const shape = [...t.shape.slice(0, d), k, ...t.shape.slice(d)];
+      const e = t.unsqueeze(d).expand(shape);
+      expect(e.storage).toBe(t.storage);
+      const expected = indices(shape).map((idx) => at(ref, idx.filter((_, j) => j !== d)));
+      expect(values(e)).toEqual(expected);
+      const target = randomFactorisation(e.size, seed);
+      if (viewPossible(e, target)) {
+        expect(e.view(target).storage).toBe(t.storage);
+      } else {
+        expect(() => e.view(target)).toThrow(EinjitError);
+        expect(e.reshape(target).storage).not.toBe(t.storage);
+      }
+      expect(values(e.reshape(target))).toEqual(expected);
+    }), { numRuns: 150 });
+  });
 });
 
 /** A deterministic pseudo-random factorisation of n into up to 4 factors. */
@@ -379,7 +399,7 @@ const close = (got: number[], want: number[], rel: number): void => {
 
 describe('reductions', () => {
   const dimsArb = (rank: number): fc.Arbitrary<number[] | undefined> => fc.option(
-    fc.subarray(Array.from({ length: rank }, (_, i) => i)).chain((ds) =>
+    fc.subarray(Array.from({ length: rank }, (_, i) => i), { minLength: Math.min(1, rank) }).chain((ds) =>
       fc.array(fc.boolean(), { minLength: ds.length, maxLength: ds.length }).map((neg) => ds.map((d, i) => (neg[i] ? d - rank : d)))),
     { nil: undefined });
 

