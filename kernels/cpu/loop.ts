@@ -7,7 +7,7 @@
  * a handful of loads, the expression and one store or fold.
  */
 import { f16round } from '@petamoriken/float16';
-import type { Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
+import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
 import { specKey } from '../../src/lower/spec.js';
 
 type AnyArray = { [i: number]: number; readonly length: number };
@@ -68,7 +68,7 @@ export function renderLoop(spec: LoopSpec): string {
   };
   const emitValue = (lastLoop: number, depth: number): void => {
     for (let k = 0; k < nIn; k++) body.push(`${indent(depth)}const v${k} = x${k}[${ptr(k, lastLoop)}];`);
-    body.push(`${indent(depth)}const v = ${renderExpr(spec.expr)};`);
+    body.push(`${indent(depth)}const v = ${renderExpr(spec.expr, spec.computeType)};`);
   };
 
   let depth = 0;
@@ -81,7 +81,7 @@ export function renderLoop(spec: LoopSpec): string {
     body.push(`${indent(depth)}${reduceInit(reduceOp)}`);
     for (let d = spec.parallel; d < nLoops; d++) emitLoop(d, depth++);
     emitValue(nLoops - 1, depth);
-    body.push(`${indent(depth)}${reduceFold(reduceOp)}`);
+    body.push(`${indent(depth)}${reduceFold(reduceOp, spec.computeType)}`);
     if (isArg) body.push(`${indent(depth)}r++;`);
     for (let d = nLoops - 1; d >= spec.parallel; d--) body.push(`${indent(--depth)}}`);
     body.push(`${indent(depth)}out[${outPtr}] = ${isArg ? 'bi' : storeValue('acc', spec)};`);
@@ -109,10 +109,11 @@ function reduceInit(op: ReduceOp): string {
   }
 }
 
-function reduceFold(op: ReduceOp): string {
+function reduceFold(op: ReduceOp, computeType?: DType): string {
   switch (op) {
     case 'sum': return 'acc += v;';
-    case 'prod': return 'acc *= v;';
+    // int32 products wrap like two's complement (a double product past 2^53 would lose the low bits).
+    case 'prod': return computeType === 'int32' ? 'acc = Math.imul(acc, v);' : 'acc *= v;';
     // NaN wins, as in PyTorch: once acc is NaN no comparison replaces it.
     case 'max': return 'if (v > acc || v !== v) acc = v;';
     case 'min': return 'if (v < acc || v !== v) acc = v;';
@@ -124,7 +125,8 @@ function reduceFold(op: ReduceOp): string {
   }
 }
 
-export function renderExpr(e: Expr): string {
+/** JS source for an expression; `computeType` int32 makes products wrap exactly as int32 arithmetic does. */
+export function renderExpr(e: Expr, computeType?: DType): string {
   switch (e.kind) {
     case 'input': return `v${e.index}`;
     case 'const':
@@ -133,7 +135,7 @@ export function renderExpr(e: Expr): string {
       if (e.value === -Infinity) return '(-Infinity)';
       return Object.is(e.value, -0) ? '(-0)' : e.value < 0 ? `(${e.value})` : String(e.value);
     case 'unary': {
-      const a = renderExpr(e.arg);
+      const a = renderExpr(e.arg, computeType);
       switch (e.op) {
         case 'neg': return `(-${a})`;
         case 'abs': return `Math.abs(${a})`;
@@ -160,12 +162,12 @@ export function renderExpr(e: Expr): string {
       break;
     }
     case 'binary': {
-      const l = renderExpr(e.lhs);
-      const r = renderExpr(e.rhs);
+      const l = renderExpr(e.lhs, computeType);
+      const r = renderExpr(e.rhs, computeType);
       switch (e.op) {
         case 'add': return `(${l} + ${r})`;
         case 'sub': return `(${l} - ${r})`;
-        case 'mul': return `(${l} * ${r})`;
+        case 'mul': return computeType === 'int32' ? `Math.imul(${l}, ${r})` : `(${l} * ${r})`;
         case 'div': return `(${l} / ${r})`;
         case 'pow': return `Math.pow(${l}, ${r})`;
         case 'max': return `Math.max(${l}, ${r})`;
@@ -184,8 +186,12 @@ export function renderExpr(e: Expr): string {
       }
       break;
     }
-    case 'select': return `(${renderExpr(e.cond)} !== 0 ? ${renderExpr(e.then)} : ${renderExpr(e.otherwise)})`;
+    case 'select': {
+      const [c, t, o] = [e.cond, e.then, e.otherwise].map((x) => renderExpr(x, computeType));
+      return `(${c} !== 0 ? ${t} : ${o})`;
+    }
     case 'cast': {
+      // The operand of a cast has its own type, which the spec does not state: plain JS arithmetic is exact for it.
       const a = renderExpr(e.arg);
       switch (e.to) {
         case 'int32': return `(Math.trunc(${a}) | 0)`;

@@ -61,8 +61,9 @@ export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorO
     const dtype = options.dtype === undefined ? arrayDtype : checkDType(options.dtype, 'tensor');
     return fromHost(hostArray(dtype, typed as ArrayLike<number>), dtype, shape, options, false, 'tensor');
   }
-  const { shape: nestedShape, flat, sawBoolean } = flattenNested(data as NestedArray);
-  const dtype = options.dtype === undefined ? (sawBoolean ? 'bool' : 'float32') : checkDType(options.dtype, 'tensor');
+  const { shape: nestedShape, flat, sawBoolean, sawNumber } = flattenNested(data as NestedArray);
+  // Booleans alone make a bool tensor; mixed with numbers they count as 0 and 1 (PyTorch's tensor([True, 2])).
+  const dtype = options.dtype === undefined ? (sawBoolean && !sawNumber ? 'bool' : 'float32') : checkDType(options.dtype, 'tensor');
   let shape = nestedShape;
   if (options.shape !== undefined) {
     shape = checkShape(options.shape, 'tensor');
@@ -92,9 +93,10 @@ function checkCount(shape: readonly number[], count: number, op: string): void {
   }
 }
 
-function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; sawBoolean: boolean } {
+function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; sawBoolean: boolean; sawNumber: boolean } {
   const flat: number[] = [];
   let sawBoolean = false;
+  let sawNumber = false;
   const shape: number[] = [];
   // Discover the shape along the first elements, then check every element against it.
   let probe: NestedArray = data;
@@ -121,13 +123,14 @@ function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; sa
       sawBoolean = true;
       flat.push(x ? 1 : 0);
     } else if (typeof x === 'number') {
+      sawNumber = true;
       flat.push(x);
     } else {
       throw new EinjitError(`cannot make a tensor element from ${typeof x}`, { op: 'tensor', hint: 'use numbers or booleans' });
     }
   };
   walk(data, 0);
-  return { shape, flat, sawBoolean };
+  return { shape, flat, sawBoolean, sawNumber };
 }
 
 /**

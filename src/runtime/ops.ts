@@ -278,9 +278,10 @@ export function clamp(a: Tensor, min?: number, max?: number): Tensor {
   if (min === undefined && max === undefined) {
     throw new EinjitError('at least one of min or max must be given', { op: 'clamp' });
   }
+  // Selects rather than maximum/minimum, so a value on a bound passes its whole gradient (PyTorch's clamp rule).
   let r = a;
-  if (min !== undefined) r = r.maximum(min);
-  if (max !== undefined) r = r.minimum(max);
+  if (min !== undefined) r = where(r.lt(min), min, r);
+  if (max !== undefined) r = where(r.gt(max), max, r);
   return r;
 }
 

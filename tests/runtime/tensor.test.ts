@@ -20,6 +20,8 @@ describe('creating tensors', () => {
     expect(x.size).toBe(4);
     expect(x.device).toBe('cpu');
     expect(tensor([true, false]).dtype).toBe('bool');
+    expect(tensor([true, 2]).dtype).toBe('float32');
+    expect(tensor([true, 2]).toArray()).toEqual([1, 2]);
     expect(tensor([1, 2], { dtype: 'int32' }).dtype).toBe('int32');
     expect(tensor(7).shape).toEqual([]);
     expect(tensor([[]]).shape).toEqual([1, 0]);
@@ -285,6 +287,15 @@ describe('ops', () => {
     const f = tensor([1, 2]);
     f.add_(i).div_(2);
     expect(values(f)).toEqual([3.5, 4]);
+  });
+
+  it('wraps int32 products like two\'s complement arithmetic, as PyTorch\'s int32 does', () => {
+    const a = tensor([2147483647, 65536, -7], { dtype: 'int32' });
+    expect(values(a.mul(a))).toEqual([1, 0, 49]);
+    expect(values(a.mul(3))).toEqual([2147483645, 196608, -21]);
+    expect(a.prod().item()).toBe(458752);
+    expect(matmul(a, a).item()).toBe(50);
+    expect(values(a.add(1))).toEqual([-2147483648, 65537, -6]);
   });
 
   it('gives linspace with one step its start, as torch.linspace does', () => {
@@ -575,6 +586,8 @@ describe('gradients match finite differences', () => {
     ['cos', (x) => x.cos(), 'any'], ['reciprocal', (x) => x.reciprocal(), 'any'], ['square', (x) => x.square(), 'any'],
     ['pow by a scalar', (x) => x.pow(3), 'any'], ['scalar minus x', (x) => x.mul(-1).add(2), 'any'],
     ['clamp', (x) => x.clamp(-0.9, 0.8), 'distinct'], ['div by a scalar', (x) => x.div(3), 'any'],
+    ['floor', (x) => x.floor(), 'any'], ['ceil', (x) => x.ceil(), 'any'], ['round', (x) => x.round(), 'any'],
+    ['sign', (x) => x.sign(), 'any'], ['scalar over x', (x) => x.reciprocal().mul(2), 'any'],
   ];
   for (const [name, f, gen] of unary) {
     it(`of ${name}`, () => {
@@ -591,6 +604,7 @@ describe('gradients match finite differences', () => {
     ['add', (a, b) => a.add(b), 'any'], ['sub', (a, b) => a.sub(b), 'any'], ['mul', (a, b) => a.mul(b), 'any'],
     ['div', (a, b) => a.div(b), 'any'], ['pow', (a, b) => a.abs().pow(b), 'any'], ['maximum', (a, b) => a.maximum(b), 'distinct'],
     ['minimum', (a, b) => a.minimum(b), 'distinct'], ['where', (a, b) => where(a.gt(0), a, b), 'any'],
+    ['remainder', (a, b) => a.remainder(b), 'positive'],
   ];
   for (const [name, f, gen] of binary) {
     it(`of ${name} with broadcasting`, () => {
@@ -641,6 +655,33 @@ describe('gradients match finite differences', () => {
       (x) => x.T.contiguous().mul(2), (x) => x.mT.clone(),
     ];
     views.forEach((v, i) => gradcheck(v, [s], 'any', 100 + i));
+  });
+
+  it('of random slices, selects, permutes, expands and reshapes on random shapes', () => {
+    const arb = smallShape.chain((s) => fc.record({
+      s: fc.constant(s),
+      dim: fc.nat({ max: s.length - 1 }),
+      start: fc.integer({ min: -3, max: 3 }),
+      step: fc.constantFrom(1, 2, -1, -2),
+      perm: fc.shuffledSubarray(s.map((_, i) => i), { minLength: s.length, maxLength: s.length }),
+      k: fc.integer({ min: 1, max: 3 }),
+    }));
+    fc.assert(fc.property(arb, fc.nat(), ({ s, dim, start, step, perm, k }, seed) => {
+      gradcheck((x) => x.slice(dim, start, undefined, step), [s], 'any', seed);
+      gradcheck((x) => x.select(dim, start % s[dim]!), [s], 'any', seed + 1);
+      gradcheck((x) => x.permute(perm).mul(x.permute(perm)), [s], 'any', seed + 2);
+      gradcheck((x) => x.unsqueeze(dim).expand([...s.slice(0, dim), k, ...s.slice(dim)]), [s], 'any', seed + 3);
+      gradcheck((x) => x.permute(perm).reshape(-1).index('::-1'), [s], 'any', seed + 4);
+    }), GC);
+  });
+
+  it('of cat and stack on random shapes and dims', () => {
+    const arb = smallShape.chain((s) => fc.tuple(fc.constant(s), fc.nat({ max: s.length - 1 }), fc.integer({ min: 1, max: 3 })));
+    fc.assert(fc.property(arb, fc.nat(), ([s, dim, extra], seed) => {
+      const other = s.map((n, i) => (i === dim ? extra : n));
+      gradcheck((a, b) => cat([a, b, a], dim), [s, other], 'any', seed);
+      gradcheck((a, b) => stack([a, b], dim - s.length), [s, s], 'any', seed + 1);
+    }), GC);
   });
 
   it('of a small network: matmul, add, tanh, mean', () => {
