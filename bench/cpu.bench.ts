@@ -297,7 +297,7 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
         peers['tfjs-cpu einsum'] = {
           status: 'skipped',
           note: `skipped: tf.einsum materialises the ${(elements / 1e6).toFixed(0)}M-element product (${(elements * 4 / 2 ** 30).toFixed(1)} GiB), ` +
-            `over the cap of 512³ elements that takes ~10 s; pass --full to run it`,
+            `over the cap of 512³ elements (that one alone takes 10 s or more); pass --full to run it`,
         };
       } else {
         const t = timeTfjs(data, w.shapes, (x) => () => tf.einsum(w.einsumPattern, ...x), ONCE);

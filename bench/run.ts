@@ -13,12 +13,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
+import { shutdown } from '../src/index.js';
 import { LEGEND, runCpuBench } from './cpu.bench.js';
 import { parseBenchArgs, resultNotes, resultsTable, type BenchArgs } from './harness.js';
 
 function usage(): string {
-  const file = fileURLToPath(import.meta.url);
-  return `usage: npx tsx bench/run.ts [--quick] [--full] [--filter TEXT] [--no-numpy] [--json FILE] [--gpu]\n(${file})`;
+  return 'usage: npx tsx bench/run.ts [--quick] [--full] [--filter TEXT] [--no-numpy] [--json FILE] [--gpu]\n' +
+    '(or npm run bench -- [options]); see the comment at the top of bench/run.ts';
 }
 
 /** Runs the GPU suite when its file exists; it exports one of runGpuBench / main / default. */
@@ -38,7 +39,14 @@ async function runGpu(args: BenchArgs): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const args = parseBenchArgs(process.argv.slice(2));
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
   if (args.help) {
     console.log(usage());
     return;
@@ -71,4 +79,8 @@ async function main(): Promise<void> {
   if (args.gpu) await runGpu(args);
 }
 
-await main();
+try {
+  await main();
+} finally {
+  await shutdown(); // worker threads and GPU devices would otherwise keep the process alive
+}

@@ -1,5 +1,5 @@
 /**
- * Writes grammar/cst.d.ts: the typed CST children of every parser rule and the visitor interface, generated
+ * Writes grammar/cst.ts: the typed CST children of every parser rule and the visitor interface, generated
  * by Chevrotain from the parser (so a grammar change that the visitor does not follow fails to compile).
  * Run: npx tsx grammar/generate-cst.ts  — a test checks the file is current.
  */
@@ -14,6 +14,6 @@ export function cstDeclarations(): string {
 }
 
 if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  writeFileSync(new URL('./cst.d.ts', import.meta.url), cstDeclarations());
-  console.log('wrote grammar/cst.d.ts');
+  writeFileSync(new URL('./cst.ts', import.meta.url), cstDeclarations());
+  console.log('wrote grammar/cst.ts');
 }

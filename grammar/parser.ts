@@ -117,8 +117,17 @@ export function parsePattern(pattern: string, rule: EntryRule): ParseResult {
   if (lexed.problems.length > 0) {
     return { cst: undefined, tokens: lexed.tokens, otherSpace: lexed.otherSpace, lexProblems: lexed.problems, parseProblems: [] };
   }
-  patternParser.input = lexed.tokens;
-  const cst = patternParser[rule]();
+  // Chevrotain reports a syntax error by throwing an exception inside the parser and catching it again; its
+  // stack trace is never looked at, so skip capturing one (a large part of the cost of a bad pattern).
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let cst: CstNode | undefined;
+  try {
+    patternParser.input = lexed.tokens;
+    cst = patternParser[rule]();
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
   const parseProblems = patternParser.errors.map((e: IRecognitionException) => ({
     token: e.token,
     isEof: e.token.tokenType === EOF,

@@ -104,7 +104,7 @@ function operandGrad(program: ContractionProgram, operands: readonly Tensor[], k
 }
 
 /** Splits einsum's flexible arguments into the pattern and the tensors. */
-function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tensor[]; options: EinsumOptions } {
+function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tensor[]; options: EinsumOptions; syntax: 'numpy' | 'einops' } {
   let rest = args.slice();
   let options: EinsumOptions = {};
   const last = rest[rest.length - 1];
@@ -113,11 +113,13 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
     rest = rest.slice(0, -1);
   }
   let pattern: unknown;
+  let syntax: 'numpy' | 'einops' = 'numpy';
   if (typeof rest[0] === 'string') {
     pattern = rest[0];
     rest = rest.slice(1);
     if (rest.length === 1 && Array.isArray(rest[0])) rest = rest[0] as unknown[];
   } else if (typeof rest[rest.length - 1] === 'string') {
+    syntax = 'einops';
     pattern = rest[rest.length - 1];
     rest = rest.slice(0, -1);
   } else {
@@ -135,7 +137,7 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
       });
     }
   });
-  return { pattern: pattern as string, operands: rest as Tensor[], options };
+  return { pattern: pattern as string, operands: rest as Tensor[], options, syntax };
 }
 
 /**
@@ -151,10 +153,11 @@ export function einsum<const P extends string, const Ops extends EinsumOperands<
   Tensor<EinsumResultRank<P, Ops>>;
 export function einsum(...args: [...Tensor[], string]): Tensor;
 export function einsum(...args: unknown[]): Tensor {
-  const { pattern, operands, options } = splitArgs(args);
+  const { pattern, operands, options, syntax } = splitArgs(args);
   const shapes = operands.map((t) => t.shape);
   return withErrorContext({ op: 'einsum', pattern, shapes }, () => {
-    const checked = checkEinsum(pattern, shapes, 'einsum');
+    // Pattern first reads numpy/torch letters; pattern last reads einops' named axes (as the libraries do).
+    const checked = checkEinsum(pattern, shapes, 'einsum', syntax);
     return contract(programOf(checked), operands, options);
   });
 }

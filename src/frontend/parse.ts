@@ -82,6 +82,15 @@ function printable(ch: string): string {
 function throwSyntaxProblem(pattern: string, rule: EntryRule, op: string, result: ParseResult): void {
   const numpy = rule === 'numpyEinsum';
   const lex = result.lexProblems[0];
+  // Tabs and newlines are errors too (except in pack patterns); report whichever problem comes first.
+  const ws = rule === 'packPattern' ? undefined : result.otherSpace[0];
+  if (ws !== undefined && (lex === undefined || ws.startOffset < lex.offset)) {
+    const ch = ws.image[0]!;
+    throw new EinjitError(`unknown character '${printable(ch)}'`, {
+      op, pattern, span: { start: ws.startOffset, end: ws.startOffset + 1 },
+      hint: 'Only the plain space separates axes (no tabs or newlines)',
+    });
+  }
   if (lex !== undefined) {
     const ch = String.fromCodePoint(pattern.codePointAt(lex.offset)!);
     const span = { start: lex.offset, end: lex.offset + ch.length };
@@ -100,16 +109,6 @@ function throwSyntaxProblem(pattern: string, rule: EntryRule, op: string, result
         ? "Einsum subscripts are letters a-z, A-Z, ',', '->', '...' and spaces"
         : "Axis names are letters, digits and '_', separated by single spaces",
     });
-  }
-  if (rule !== 'packPattern') {
-    const ws = result.otherSpace[0];
-    if (ws !== undefined) {
-      const ch = ws.image[0]!;
-      throw new EinjitError(`unknown character '${printable(ch)}'`, {
-        op, pattern, span: { start: ws.startOffset, end: ws.startOffset + 1 },
-        hint: 'Only the plain space separates axes (no tabs or newlines)',
-      });
-    }
   }
   const problem = result.parseProblems[0];
   if (problem !== undefined) throw syntaxError(pattern, rule, op, problem, result.tokens);

@@ -64,6 +64,7 @@ const ND = /\p{Nd}/u;
 
 /** The value of one decimal digit of any script (Unicode lays every Nd digit run out as 0..9). */
 function digitValue(ch: string): number {
+  if (ch >= '0' && ch <= '9') return ch.charCodeAt(0) - 48;
   let cp = ch.codePointAt(0)!;
   let steps = 0;
   while (steps < 100 && ND.test(String.fromCodePoint(cp - 1))) {

@@ -380,7 +380,7 @@ function bindTransform(build: TransformBuild, shape: readonly number[], lengths:
     } else {
       if (known === 0 || length % known !== 0) {
         throw fail(`input dimension ${i} of length ${length} cannot be split into '${groupText(i)}'`, c, leftSpans[i],
-          `${length} is not divisible by ${known}, the product of the known lengths`);
+          `The length ${length} is not divisible by ${known}, the product of the known lengths`);
       }
       sizes[unknown] = length / known;
     }

@@ -36,11 +36,12 @@ export function clearEinsumCaches(): void {
 }
 
 /**
- * Guesses the syntax of an einsum pattern: einops if a term holds several space-separated words, a word
- * with a digit, '_' or a non-ASCII character, or parentheses; numpy otherwise. Where both readings are
- * possible they mean the same thing ('i j -> j i').
+ * Guesses the syntax of an einsum pattern: numpy if there is no '->' (einops requires one); otherwise einops
+ * if a term holds several space-separated words, a word with a digit, '_' or a non-ASCII character, or
+ * parentheses; numpy otherwise. Where both readings are possible they mean the same thing ('i j -> j i').
  */
 export function detectEinsumSyntax(pattern: string): 'numpy' | 'einops' {
+  if (!pattern.includes('->')) return 'numpy';
   if (/[()]/.test(pattern)) return 'einops';
   for (const term of pattern.split(/,|->/)) {
     const words = term.split(' ').filter((w) => w.length > 0);

@@ -53,7 +53,7 @@ export function checkPack(pattern: string, shapes: readonly (readonly number[])[
   try {
     const key = pattern + '\u0000' + shapesKey(shapes);
     const hit = packCache.get(key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return copyPack(hit);
     assertShapes(shapes, { op, pattern });
     const ast = parsePack(pattern, op);
     const { before, after } = layout(ast, op);
@@ -99,10 +99,19 @@ export function checkPack(pattern: string, shapes: readonly (readonly number[])[
       lengths: Object.freeze(lengths),
     });
     packCache.set(key, result);
-    return result;
+    return copyPack(result);
   } catch (e) {
     throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
   }
+}
+
+/** The caller gets its own arrays (they are mutable in the result type, and pack hands packed shapes to users). */
+function copyPack(p: PackResult): PackResult {
+  return { ...p, outputShape: [...p.outputShape], packedShapes: p.packedShapes.map((s) => [...s]) };
+}
+
+function copyUnpack(u: UnpackResult): UnpackResult {
+  return { ...u, outputShapes: u.outputShapes.map((s) => [...s]) };
 }
 
 /** numpy's reshape of `total` elements into `dims` (at most one -1, the others non-negative). */
@@ -138,7 +147,7 @@ export function checkUnpack(pattern: string, shape: readonly number[], packedSha
   try {
     const key = pattern + '\u0000' + (Array.isArray(shape) ? shape.join(',') : '!') + '\u0000' + shapesKey(packedShapes);
     const hit = unpackCache.get(key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return copyUnpack(hit);
     assertShape(shape, 'the input shape', { op, pattern });
     if (!Array.isArray(packedShapes) || !packedShapes.every((s) => Array.isArray(s) && s.every((d) => Number.isSafeInteger(d) && d >= -1))) {
       throw new EinjitError('packed shapes must be a list of shapes', { op, pattern, shapes: [shape], hint: 'Pass the packed shapes pack returned: non-negative integers, with -1 for at most one unknown' });
@@ -189,7 +198,7 @@ export function checkUnpack(pattern: string, shape: readonly number[], packedSha
       lengths: Object.freeze(ranges.map((r) => r.stop - r.start)),
     });
     unpackCache.set(key, result);
-    return result;
+    return copyUnpack(result);
   } catch (e) {
     throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
   }

@@ -40,7 +40,7 @@ export function shapesKey(shapes: readonly (readonly number[])[]): string {
 
 /** `{ shapes }` for an error's context when `shapes` is a valid list of shapes, `{}` otherwise. */
 export function shapesContext(shapes: unknown): { shapes?: readonly (readonly number[])[] } {
-  if (!Array.isArray(shapes)) return {};
+  if (!Array.isArray(shapes) || shapes.length === 0) return {};
   for (const s of shapes as unknown[]) if (!Array.isArray(s) || !(s as unknown[]).every(isDim)) return {};
   return { shapes: shapes as readonly (readonly number[])[] };
 }

@@ -144,7 +144,7 @@ function einopsCase(seed: number): EinopsCase {
   }
 
   // Right: the kept axes (all for rearrange/repeat, a subset for reduce), plus new ones for repeat.
-  let kept = op === 'reduce' ? shuffle(r, leftAxes).slice(0, int(r, 0, leftAxes.length)) : shuffle(r, leftAxes);
+  const kept = op === 'reduce' ? shuffle(r, leftAxes).slice(0, int(r, 0, leftAxes.length)) : shuffle(r, leftAxes);
   const added = op === 'repeat' ? extra : [];
   for (const a of added) axesLengths[a] = size.get(a)!;
   let units: string[] = [];
@@ -160,7 +160,6 @@ function einopsCase(seed: number): EinopsCase {
     items = items.slice(n);
     right.push(n > 1 || (r() < 0.1 && group[0] !== '1') ? `(${group.join(' ')})` : group[0]!);
   }
-  kept = [];
   const pattern = `${left.join(' ')} -> ${right.join(' ')}`;
   return { op, pattern, shape, axesLengths, ...(op === 'reduce' ? { reduction: pick(r, ['sum', 'mean', 'max', 'min', 'prod', 'any', 'all']) } : {}) };
 }

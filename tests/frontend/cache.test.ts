@@ -90,3 +90,25 @@ describe('frontend caches', () => {
     expect(parseCount()).toBe(before + 1);
   });
 });
+
+describe('cached results', () => {
+  it('hands out fresh arrays from pack and unpack, so callers cannot corrupt the cache', () => {
+    const a = checkPack('b *', [[2, 3]]);
+    a.outputShape[0] = 99;
+    a.packedShapes[0]![0] = 99;
+    const b = checkPack('b *', [[2, 3]]);
+    expect(b.outputShape).toEqual([2, 3]);
+    expect(b.packedShapes).toEqual([[3]]);
+    const u = checkUnpack('b *', [2, 3], [[3]]);
+    u.outputShapes[0]![0] = 99;
+    expect(checkUnpack('b *', [2, 3], [[3]]).outputShapes).toEqual([[2, 3]]);
+  });
+
+  it('freezes the einsum and einops results it shares between calls', () => {
+    const c = checkEinsum('ij->ji', [[2, 3]]);
+    expect(Object.isFrozen(c.outputShape)).toBe(true);
+    const r = checkEinops('rearrange', 'a b -> b a', [2, 3]);
+    expect(Object.isFrozen(r.outputShape)).toBe(true);
+    expect(Object.isFrozen(r.elementaryShape)).toBe(true);
+  });
+});

@@ -19,7 +19,10 @@ interface Example {
 }
 
 const markdown = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
-const examples: Example[] = [...markdown.matchAll(/```json error-example\n([\s\S]*?)\n```/g)].map((m) => JSON.parse(m[1]!) as Example);
+/** Each example, and the rendered message the page shows right after it (a `text` block). */
+const examples: (Example & { rendered: string | undefined })[] = [
+  ...markdown.matchAll(/```json error-example\n([\s\S]*?)\n```(?:\n\n```text\n([\s\S]*?)\n```)?/g),
+].map((m) => ({ ...(JSON.parse(m[1]!) as Example), rendered: m[2] }));
 const headings = [...markdown.matchAll(/^### `(.*)`$/gm)].map((m) => m[1]!);
 
 function run(x: Example): unknown {
@@ -55,5 +58,6 @@ describe('docs/errors.md', () => {
     expect(error).toBeInstanceOf(EinjitError);
     expect((error as EinjitError).reason).toBe(x.headline);
     expect(headings[i]).toBe(x.headline.replace(/`/g, "'"));
+    expect((error as EinjitError).message).toBe(x.rendered);
   });
 });

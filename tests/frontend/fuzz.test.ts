@@ -61,6 +61,18 @@ describe('fuzzing every entry point', () => {
     expect(calls).toBeGreaterThanOrEqual(10_000 * ENTRY_POINTS.length);
   });
 
+  it('handles long patterns without blowing up', () => {
+    const n = 2000;
+    const names = Array.from({ length: n }, (_, i) => `a${i}`);
+    const start = performance.now();
+    const r = checkEinops('rearrange', `${names.join(' ')} -> ${[...names].reverse().join(' ')}`, Array<number>(n).fill(1));
+    expect(r.outputShape.length).toBe(n);
+    expect(checkEinsum('a'.repeat(n) + '->a', [Array<number>(n).fill(2)]).outputShape).toEqual([2]);
+    expect(() => checkEinops('rearrange', '('.repeat(n), [2])).toThrow(EinjitError);
+    expect(() => checkEinsum('...'.repeat(n), [[2]])).toThrow(EinjitError);
+    expect(performance.now() - start).toBeLessThan(10_000);
+  });
+
   it('rejects non-string patterns and malformed shapes with EinjitError', () => {
     const bad: (() => unknown)[] = [
       () => checkEinsum(undefined as unknown as string, [[2]]),

@@ -10,7 +10,8 @@ import {
 } from '../../src/ir/index.js';
 import { einopsEinsumCase, einopsTransformCase, numpyEinsumCase, packCase, type EinsumCase } from './arbitraries.js';
 
-const RUNS = 400;
+/** Runs per property; raise with EINJIT_PROPERTY_RUNS for a longer soak. */
+const RUNS = Number(process.env['EINJIT_PROPERTY_RUNS'] ?? 400);
 
 /** Splits a term into labels: letters for numpy, words for einops; '...' stays one item. */
 function labelsOf(term: string, syntax: 'numpy' | 'einops'): string[] {
