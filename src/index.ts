@@ -18,6 +18,7 @@ export { manualSeed } from './runtime/random.js';
 export { isAvailable, setDefaultDevice, shutdown } from './runtime/devices.js';
 export { getDefaultDevice } from './runtime/backend.js';
 export { noGrad, isGradEnabled } from './autograd/record.js';
+export { zeroGrad } from './autograd/index.js';
 export { cat, stack, vstack, hstack, where, matmul } from './runtime/functional.js';
 export { einsum, einsumPath, compile, CompiledExpression } from './api/einsum.js';
 export type { EinsumOptions, EinsumPathResult, CompileOptions, KernelSource } from './api/einsum.js';

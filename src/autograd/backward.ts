@@ -7,7 +7,7 @@ import { EinjitError, formatShape } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { onesOf } from '../runtime/creation.js';
 import { contiguousCopy } from '../runtime/ops.js';
-import { setGradEnabled } from './record.js';
+import { noGrad, setGradEnabled } from './record.js';
 
 export interface BackwardOptions {
   /** Keep the graph's saved tensors so backward can run through it again. */
@@ -33,6 +33,17 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     }
     seed = onesOf(root.shape, root.dtype, root.device);
   } else {
+    const g: unknown = grad;
+    if (typeof g !== 'object' || g === null || !Array.isArray((g as { shape?: unknown }).shape) || !('storage' in g)) {
+      const looksLikeOptions = typeof g === 'object' && g !== null && 'retainGraph' in g;
+      throw new EinjitError(`backward's first argument must be the output's gradient (a Tensor), got ${g === null ? 'null' : Array.isArray(g) ? 'an array' : typeof g}`, {
+        op: 'backward',
+        shapes: [root.shape],
+        hint: looksLikeOptions
+          ? 'options go second: y.backward(undefined, { retainGraph: true })'
+          : 'pass a tensor of the output shape, e.g. y.backward(onesLike(y)), or nothing for a scalar output',
+      });
+    }
     if (grad.shape.length !== root.shape.length || grad.shape.some((n, i) => n !== root.shape[i])) {
       throw new EinjitError(`the gradient has shape ${formatShape(grad.shape)} but the output has ${formatShape(root.shape)}`, {
         op: 'backward',
@@ -40,7 +51,14 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
         hint: 'pass a gradient of exactly the output shape',
       });
     }
-    seed = grad;
+    if (grad.device !== root.device) {
+      throw new EinjitError(`the gradient is on '${grad.device}' but the output is on '${root.device}'`, {
+        op: 'backward',
+        shapes: [root.shape, grad.shape],
+        hint: `move it first: await grad.to('${root.device}')`,
+      });
+    }
+    seed = grad.dtype === root.dtype ? grad.detach() : noGrad(() => grad.cast(root.dtype));
   }
 
   // Topological order by an explicit-stack depth-first search.

@@ -97,6 +97,15 @@ describe('elementwise binary rules with broadcasting', () => {
   it('where with broadcast branches', () => checkBinary((a, b) => where(a.gt(0.1), a, b), [-2, 2], [-2, 2]));
   it('where with a scalar branch', () => checkUnary((x) => where(x.gt(0), x.mul(2), 0.5)));
 
+  it('clamp passes the whole gradient at a bound and relu none at 0, as PyTorch does', () => {
+    const x = leaf([-1, 0, 0.5, 1, 2]);
+    x.clamp(0, 1).sum().backward();
+    expect(values(x.grad)).toEqual([0, 1, 1, 1, 0]);
+    const y = leaf([-1, 0, 2]);
+    y.relu().sum().backward();
+    expect(values(y.grad)).toEqual([0, 0, 1]);
+  });
+
   it('maximum/minimum split ties evenly, as PyTorch does', () => {
     const a = leaf([1, 2, 3]);
     const b = leaf([1, 5, 3]);
