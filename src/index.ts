@@ -25,3 +25,5 @@ export type { EinsumOptions, EinsumPathResult, CompileOptions, KernelSource } fr
 export { rearrange, reduce, repeat, pack, unpack, parseShape } from './api/einops.js';
 export type { Reduction, AxesLengths } from './api/einops.js';
 export { tensordot, outer, inner, dot, diagonal, trace, kron } from './api/family.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

@@ -7,7 +7,7 @@ import type { Backend, Storage } from '../../src/runtime/backend.js';
 import { allocateArray, type DType, type TypedArray } from '../../src/runtime/dtype.js';
 import { EinjitError } from '../../src/errors.js';
 import { renderLoop, runLoop } from './loop.js';
-import { referenceGemm as runGemm, referenceGemmSource as gemmSource } from './reference-gemm.js';
+import { gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
 
 export interface CpuStorage extends Storage {
   readonly device: 'cpu';
@@ -50,5 +50,9 @@ export const cpuBackend: Backend = {
   },
   source(spec: KernelSpec): string {
     return spec.kind === 'loop' ? renderLoop(spec) : gemmSource(spec);
+  },
+  destroy(): void {
+    // The worker pool starts again lazily on the next large GEMM.
+    shutdownGemmPool();
   },
 };

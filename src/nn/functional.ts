@@ -405,13 +405,11 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
   return y;
 }
 
-/** One-hot encoding of integer classes: [...] → [..., numClasses] in `dtype` (float32 by default). */
+/** One-hot encoding of integer classes: [...] → [..., numClasses] in `dtype` (int32 by default, as PyTorch's). */
 export function oneHot(indices: Tensor, numClasses: number, dtype: 'float32' | 'float64' | 'int32' = 'int32'): Tensor {
-  if (indices.dtype !== 'int32') {
-    throw new EinjitError(`oneHot expects int32 indices, got ${indices.dtype}`, { op: 'oneHot', hint: "cast with .int()" });
-  }
-  const classes = arange(0, numClasses, 1, { dtype: 'int32', device: indices.device });
-  return indices.unsqueeze(-1).eq(classes).cast(dtype);
+  const idx = asIndices(indices, 'oneHot');
+  const classes = arange(0, numClasses, 1, { dtype: 'int32', device: idx.device });
+  return idx.unsqueeze(-1).eq(classes).cast(dtype);
 }
 
 function checkIndices(indices: Tensor, n: number, op: string): void {
@@ -429,9 +427,24 @@ function checkIndices(indices: Tensor, n: number, op: string): void {
   }
 }
 
+/**
+ * Class or row indices as int32. `tensor([1, 2])` is float32 in einjit (a JS number has no int/float split), so
+ * floating indices are accepted when every value is a whole number.
+ */
+function asIndices(t: Tensor, op: string): Tensor {
+  if (t.dtype === 'int32') return t;
+  if (t.dtype === 'bool' || (t.device === 'cpu' && t.size > 0 && t.ne(t.round()).any().item() !== 0)) {
+    throw new EinjitError(`${op} expects integer indices, got ${t.dtype} values that are not whole numbers`, {
+      op, shapes: [t.shape], hint: "create them with { dtype: 'int32' }",
+    });
+  }
+  return t.detach().cast('int32');
+}
+
 /** Rows of `weight` picked by integer `indices`: [...] → [..., dim]. Lowered as one-hot · weight (an einsum). */
-export function embedding(indices: Tensor, weight: Tensor): Tensor {
+export function embedding(input: Tensor, weight: Tensor): Tensor {
   const [n, d] = weight.shape as [number, number];
+  const indices = asIndices(input, 'embedding');
   checkIndices(indices, n, 'embedding');
   const hot = oneHot(indices, n, weight.dtype === 'float64' ? 'float64' : 'float32');
   return einsum('...v,vd->...d', hot.cast(weight.dtype), weight).reshape([...indices.shape, d]);
@@ -473,7 +486,9 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
   const lg = logits.ndim <= 2 ? logits : logits.permute([0, ...logits.shape.slice(2).map((_, i) => i + 2), 1]);
   const c = lg.shape[lg.ndim - 1]!;
   const logp = logSoftmax(lg, -1);
-  if (isFloating(target.dtype)) {
+  const classShape = lg.shape.slice(0, -1);
+  const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+  if (isFloating(target.dtype) && !sameShape(target.shape, classShape)) {
     const tp = logits.ndim <= 2 ? target : target.permute([0, ...target.shape.slice(2).map((_, i) => i + 2), 1]);
     if (tp.shape.length !== lg.shape.length || tp.shape.some((n, i) => n !== lg.shape[i])) {
       throw new EinjitError('probability targets must have the logits\' shape', { op: 'crossEntropy', shapes: [logits.shape, target.shape] });
@@ -482,18 +497,16 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
     const per = logp.mul(smoothed).sum(-1).neg();
     return reduce(per, reduction, null);
   }
-  const expected = lg.shape.slice(0, -1);
-  if (target.shape.length !== expected.length || target.shape.some((n, i) => n !== expected[i])) {
+  const expected = classShape;
+  if (!sameShape(target.shape, expected)) {
     throw new EinjitError(`expected targets of shape ${formatShape(expected)} for logits ${formatShape(logits.shape)}, got ${formatShape(target.shape)}`, {
       op: 'crossEntropy', shapes: [logits.shape, target.shape],
       hint: 'class-index targets drop the class dimension; for [B, T, C] logits flatten both: logits.reshape([-1, C]), target.reshape([-1])',
     });
   }
-  if (target.dtype !== 'int32') {
-    throw new EinjitError(`class targets must be int32, got ${target.dtype}`, { op: 'crossEntropy', hint: 'cast with .int()' });
-  }
-  const valid = target.ne(ignoreIndex);
-  const safe = ops.where(valid, target, 0);
+  const classes = asIndices(target, 'crossEntropy');
+  const valid = classes.ne(ignoreIndex);
+  const safe = ops.where(valid, classes, 0);
   checkIndices(safe, c, 'crossEntropy');
   const hot = oneHot(safe, c, lg.dtype === 'float64' ? 'float64' : 'float32').cast(lg.dtype);
   const weights = eps > 0 ? hot.mul(1 - eps).add(eps / c) : hot;
@@ -515,8 +528,9 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'm
 }
 
 /** Negative log-likelihood of log-probabilities [N, C] at int32 targets [N]. */
-export function nllLoss(logProbs: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+export function nllLoss(logProbs: Tensor, classes: Tensor, reduction: Reduction = 'mean'): Tensor {
   const c = logProbs.shape[logProbs.ndim - 1]!;
+  const target = asIndices(classes, 'nllLoss');
   checkIndices(target, c, 'nllLoss');
   const per = logProbs.mul(oneHot(target, c, 'float32').cast(logProbs.dtype)).sum(-1).neg();
   return reduce(per, reduction, null);

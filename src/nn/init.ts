@@ -48,12 +48,17 @@ export function zeros_(t: Tensor): Tensor {
   return write(t, 0);
 }
 
+/** Samples are drawn in float64 on the CPU tensor's side and in float32 on devices without float64 (WebGPU). */
+function sampleOptions(t: Tensor): { dtype: 'float32' | 'float64'; device: Tensor['device'] } {
+  return { dtype: t.device === 'cpu' ? 'float64' : 'float32', device: t.device };
+}
+
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
-  return write(t, noGrad(() => rand(t.shape, { dtype: 'float64', device: t.device }).mul(b - a).add(a)));
+  return write(t, noGrad(() => rand(t.shape, sampleOptions(t)).mul(b - a).add(a)));
 }
 
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
-  return write(t, noGrad(() => randn(t.shape, { dtype: 'float64', device: t.device }).mul(std).add(mean)));
+  return write(t, noGrad(() => randn(t.shape, sampleOptions(t)).mul(std).add(mean)));
 }
 
 export interface KaimingOptions {

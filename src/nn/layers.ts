@@ -137,11 +137,13 @@ export interface NormOptions extends FactoryOptions {
 class BatchNorm extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
-  declare runningMean: Tensor | null;
-  declare runningVar: Tensor | null;
-  declare numBatchesTracked: Tensor | null;
+  /** Running statistics (buffers running_mean, running_var, num_batches_tracked; absent without trackRunningStats). */
+  declare runningMean: Tensor;
+  declare runningVar: Tensor;
+  declare numBatchesTracked: Tensor;
   readonly eps: number;
   readonly momentum: number;
+  readonly trackRunningStats: boolean;
 
   constructor(readonly numFeatures: number, private readonly _ranks: readonly number[], options: NormOptions = {}) {
     super();
@@ -152,7 +154,8 @@ class BatchNorm extends Module {
     const affine = options.affine ?? true;
     this.weight = affine ? new Parameter(ones([numFeatures], f)) : null;
     this.bias = affine ? new Parameter(zeros([numFeatures], f)) : null;
-    if (options.trackRunningStats ?? true) {
+    this.trackRunningStats = options.trackRunningStats ?? true;
+    if (this.trackRunningStats) {
       this.registerBuffer('runningMean', zeros([numFeatures], f));
       this.registerBuffer('runningVar', ones([numFeatures], f));
       this.registerBuffer('numBatchesTracked', zeros([], { dtype: 'int32', ...(f.device !== undefined ? { device: f.device } : {}) }));
@@ -170,11 +173,9 @@ class BatchNorm extends Module {
         { op: this.constructor.name, shapes: [x.shape] },
       );
     }
-    if (this.training && this.numBatchesTracked !== null) {
-      const counter = this.numBatchesTracked;
-      counter.copy_(counter.add(1));
-    }
-    return F.batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
+    const track = this.trackRunningStats;
+    if (this.training && track) this.numBatchesTracked.copy_(this.numBatchesTracked.add(1));
+    return F.batchNorm(x, track ? this.runningMean : null, track ? this.runningVar : null, this.weight, this.bias, {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,

@@ -6,10 +6,12 @@ import { gradcheck, leaf } from './gradcheck.js';
 const F = nn.functional;
 
 /** im2col by definition: rows channel-major, then kernel row, kernel column; columns row-major over outputs. */
-function naiveUnfold(x: Tensor, kh: number, kw: number, o: { stride?: number[]; padding?: number[]; dilation?: number[] } = {}): number[][][] {
-  const [sh, sw] = o.stride ?? [1, 1];
-  const [ph, pw] = o.padding ?? [0, 0];
-  const [dh, dw] = o.dilation ?? [1, 1];
+type Geometry = { stride?: readonly number[]; padding?: readonly number[]; dilation?: readonly number[] };
+
+function naiveUnfold(x: Tensor, kh: number, kw: number, o: Geometry = {}): number[][][] {
+  const [sh, sw] = (o.stride ?? [1, 1]) as [number, number];
+  const [ph, pw] = (o.padding ?? [0, 0]) as [number, number];
+  const [dh, dw] = (o.dilation ?? [1, 1]) as [number, number];
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const v = x.dataSync();
   const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
@@ -74,7 +76,7 @@ describe('unfold', () => {
     it(`matches im2col by definition for kernel ${k.join('×')} ${JSON.stringify(o)}`, () => {
       const x = leaf([2, 3, 5, 6], 7, false);
       const got = F.unfold(x, { kernelSize: [k[0], k[1]], ...(o as object) });
-      const want = naiveUnfold(x, k[0], k[1], o as { stride?: number[] });
+      const want = naiveUnfold(x, k[0], k[1], o as Geometry);
       expect(got.shape).toEqual([2, 3 * k[0] * k[1], want[0]![0]!.length]);
       close(got.dataSync(), want.flat(2));
     });

@@ -62,7 +62,7 @@ export function erf(x: number): number {
 const isInt = (t: DType): boolean => t === 'int32' || t === 'bool';
 
 /** Evaluates `e` at one point; `inputs[i]` is input i's value there (already a number of its dtype). */
-export function evalExpr(e: Expr, computeType: DType, inputs: readonly number[]): number {
+export function evalExpr(e: Expr, computeType: DType, inputs: readonly number[], seen?: { nonFinite: boolean }): number {
   const intMode = isInt(computeType);
   const round = (x: number): number => {
     if (computeType === 'bool') return x !== 0 ? 1 : 0;
@@ -71,10 +71,12 @@ export function evalExpr(e: Expr, computeType: DType, inputs: readonly number[])
   };
   const fromFloat = (x: number): number => (intMode ? round(toInt32Sat(x)) : roundTo(computeType, x));
   const b = (c: boolean): number => (c ? 1 : 0);
-  const visit = (n: Expr): number => {
+  const visit = (n: Expr): number => checked(n);
+  const visitNode = (n: Expr): number => {
     switch (n.kind) {
       case 'input': {
         const v = inputs[n.index]!;
+        if (computeType === 'bool') return b(v !== 0);
         return intMode ? toInt32Sat(v) : roundTo(computeType === 'float16' ? 'float32' : computeType, v);
       }
       case 'const': return intMode ? (computeType === 'bool' ? b(n.value !== 0) : toInt32Sat(n.value)) : roundTo(computeType, n.value);
@@ -154,7 +156,12 @@ export function evalExpr(e: Expr, computeType: DType, inputs: readonly number[])
     }
     throw new Error('unreachable');
   };
-  return visit(e);
+  const checked = (n: Expr): number => {
+    const v = visitNode(n);
+    if (seen !== undefined && !Number.isFinite(v)) seen.nonFinite = true;
+    return v;
+  };
+  return checked(e);
 }
 
 function pow(a: number, b: number): number {
@@ -168,6 +175,11 @@ function pow(a: number, b: number): number {
 export interface ReferenceResult {
   /** The whole output buffer after the kernel: `before` with the written elements replaced. */
   readonly out: number[];
+  /**
+   * Written elements whose computation met an infinity or NaN along the way. WGSL lets implementations assume
+   * neither occurs in arithmetic (0 · ∞ may fold to 0), so only their being written is checked.
+   */
+  readonly nonFinite: Set<number>;
   /** For each written element, Σ|value| over the points folded into it (a scale for tolerances). */
   readonly scale: Map<number, number>;
   readonly written: Set<number>;
@@ -178,24 +190,27 @@ export function referenceLoop(spec: LoopSpec, inputs: readonly (readonly number[
   const out = [...before];
   const scale = new Map<number, number>();
   const written = new Set<number>();
+  const nonFinite = new Set<number>();
   const P = spec.parallel;
   const rank = spec.sizes.length;
   const outSizes = spec.sizes.slice(0, P);
   const redSizes = spec.sizes.slice(P);
   const intMode = isInt(spec.computeType);
   const point = new Array<number>(rank).fill(0);
+  const seen = { nonFinite: false };
   const valueAt = (): number =>
     evalExpr(spec.expr, spec.computeType, spec.inputs.map((a, i) => {
       let at = a.offset;
       for (let d = 0; d < rank; d++) at += point[d]! * a.strides[d]!;
       return inputs[i]![at]!;
-    }));
+    }), seen);
   forEach(outSizes, (pc) => {
     pc.forEach((v, d) => { point[d] = v; });
     let at = spec.output.offset;
     pc.forEach((v, d) => { at += v * spec.output.strides[d]!; });
     let result: number;
     let absSum = 0;
+    seen.nonFinite = false;
     if (P === rank) {
       result = valueAt();
       absSum = Math.abs(result);
@@ -211,7 +226,7 @@ export function referenceLoop(spec: LoopSpec, inputs: readonly (readonly number[
         absSum += Math.abs(v);
         switch (op) {
           case 'sum': acc = intMode ? (spec.computeType === 'bool' ? (acc + v !== 0 ? 1 : 0) : (acc + v) | 0) : Math.fround(acc + v); break;
-          case 'prod': acc = intMode ? Math.imul(acc, v) : Math.fround(acc * v); break;
+          case 'prod': acc = intMode ? (spec.computeType === 'bool' ? (acc * v !== 0 ? 1 : 0) : Math.imul(acc, v)) : Math.fround(acc * v); break;
           case 'max': acc = Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.max(acc, v); break;
           case 'min': acc = Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.min(acc, v); break;
           case 'any': acc = acc !== 0 || v !== 0 ? 1 : 0; break;
@@ -232,8 +247,9 @@ export function referenceLoop(spec: LoopSpec, inputs: readonly (readonly number[
     out[at] = roundTo(spec.output.dtype, result);
     scale.set(at, absSum);
     written.add(at);
+    if (seen.nonFinite) nonFinite.add(at);
   });
-  return { out, scale, written };
+  return { out, scale, written, nonFinite };
 }
 
 /** C = A·B in float64 over strided storage; returns the whole C buffer. */
@@ -262,7 +278,7 @@ export function referenceGemm(spec: GemmSpec, a: Float32Array, b: Float32Array, 
       }
     }
   });
-  return { out, scale, written };
+  return { out, scale, written, nonFinite: new Set() };
 }
 
 /** Calls `fn` for every point of a row-major iteration space (once for a 0-d space, never for an empty one). */
