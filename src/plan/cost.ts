@@ -79,16 +79,22 @@ export function replayPath(
   path: LinearPath,
 ): Replay {
   const terms: number[][] = inputs.map(distinct);
+  // What each step reports as its operands' axes: an input as written (a repeated id is a diagonal), an
+  // intermediate as laid out.
+  const asWritten: (readonly number[])[] = inputs.map((t) => [...t]);
   const outSet = new Set(output);
   const steps: PairwiseStep[] = [];
   let cost = 0;
   let largest = 1;
   let written = 0;
   path.forEach((positions, s) => {
-    const stepInputs = positions.map((p) => terms[p]!);
+    const stepInputs = positions.map((p) => asWritten[p]!);
     const union = distinct(stepInputs.flat());
     const desc = [...positions].sort((a, b) => b - a);
-    for (const p of desc) terms.splice(p, 1);
+    for (const p of desc) {
+      terms.splice(p, 1);
+      asWritten.splice(p, 1);
+    }
     const waiting = new Set<number>(outSet);
     for (const t of terms) for (const i of t) waiting.add(i);
     const kept = union.filter((i) => waiting.has(i));
@@ -98,6 +104,7 @@ export function replayPath(
     const flops = flopCount(union, removed.length > 0, positions.length, sizes);
     const resultSize = productOf(result, sizes);
     terms.push(result);
+    asWritten.push(result);
     steps.push({ operands: [...positions], inputs: stepInputs, result, removed, flops, resultSize });
     cost += flops;
     largest = Math.max(largest, resultSize);

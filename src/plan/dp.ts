@@ -172,9 +172,6 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
       const lo = a.lo | b.lo;
       const hi = a.hi | b.hi;
       const mask = numericKeys ? a.mask : or(a.mask, b.mask);
-      const member = numericKeys
-        ? (t: number): boolean => (t < 26 ? (lo >>> t) & 1 : (hi >>> (t - 26)) & 1) === 1
-        : (t: number): boolean => hasBit(mask, t);
       // Shared non-output legs are removed when no operand outside the group holds them.
       const legs = or(a.legs, b.legs);
       for (let w = 0; w < legs.length; w++) {
@@ -182,7 +179,15 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
         while (x !== 0) {
           const low = x & -x;
           const i = w * 32 + 31 - Math.clz32(low);
-          if (holders[i]!.every(member)) legs[w]! &= ~low;
+          let inside = true;
+          for (const t of holders[i]!) {
+            const member = numericKeys ? (t < 26 ? (lo >>> t) & 1 : (hi >>> (t - 26)) & 1) === 1 : hasBit(mask, t);
+            if (!member) {
+              inside = false;
+              break;
+            }
+          }
+          if (inside) legs[w]! &= ~low;
           x ^= low;
         }
       }

@@ -10,6 +10,7 @@
  * Outer products are considered, so the result is optimal over all pairwise trees under the reported cost.
  */
 
+import { EinjitError } from '../errors.js';
 import { type Bits, idsOf } from './bits.js';
 import { checkDeadline } from './budget.js';
 import { type Tree, leaf, node } from './network.js';
@@ -97,29 +98,39 @@ export interface ExactResult {
  * than `upperBound`). Leaf `i` of the tree is `leaves[i]`.
  */
 export function solveExact(p: ExactProblem): ExactResult | undefined {
-  // Renumber the indices that occur, so that small problems use 32-bit numbers as sets.
+  // An index held by one leaf only and kept in the result is never summed inside this problem: it only scales
+  // every step that leaf takes part in. Such indices become a per-leaf weight instead of set members, and the
+  // rest are renumbered, so that most problems fit 32-bit numbers as sets.
+  const holders = new Map<number, number>();
+  for (const s of p.leaves) for (const i of idsOf(s)) holders.set(i, (holders.get(i) ?? 0) + 1);
+  const keepIds = new Set(idsOf(p.keep));
+  const weight = p.leaves.map(() => 1);
   const used = new Map<number, number>();
-  const local: number[][] = p.leaves.map((s) =>
-    idsOf(s).map((i) => {
+  const local: number[][] = p.leaves.map((s, leafIndex) => {
+    const ids: number[] = [];
+    for (const i of idsOf(s)) {
+      if (holders.get(i) === 1 && keepIds.has(i)) {
+        weight[leafIndex]! *= p.size[i]!;
+        continue;
+      }
       let c = used.get(i);
       if (c === undefined) {
         c = used.size;
         used.set(i, c);
       }
-      return c;
-    }),
-  );
-  const keepLocal = idsOf(p.keep)
-    .map((i) => used.get(i))
-    .filter((c): c is number => c !== undefined);
+      ids.push(c);
+    }
+    return ids;
+  });
+  const keepLocal = [...keepIds].map((i) => used.get(i)).filter((c): c is number => c !== undefined);
   const size = new Float64Array(used.size);
   for (const [i, c] of used) size[c] = p.size[i]!;
   if (used.size <= 31) {
     const toSet = (ids: number[]): number => ids.reduce((s, c) => (s | (1 << c)) >>> 0, 0);
-    return search(numberAlgebra(size), local.map(toSet), toSet(keepLocal), p);
+    return search(numberAlgebra(size), local.map(toSet), weight, toSet(keepLocal), p);
   }
   const toSet = (ids: number[]): bigint => ids.reduce((s, c) => s | (1n << BigInt(c)), 0n);
-  return search(bigintAlgebra(size), local.map(toSet), toSet(keepLocal), p);
+  return search(bigintAlgebra(size), local.map(toSet), weight, toSet(keepLocal), p);
 }
 
 interface Entry {
@@ -129,16 +140,26 @@ interface Entry {
   reduce: number;
 }
 
-function search<S>(alg: SetAlgebra<S>, raw: S[], keep: S, p: ExactProblem): ExactResult | undefined {
+function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: ExactProblem): ExactResult | undefined {
   const k = raw.length;
   if (k === 0) return undefined;
   if (k === 1) return { tree: leaf(0), cost: 0 };
-  if (k > 30) checkDeadline(-Infinity, p.algorithm);
+  if (k > 30) throw new EinjitError(`${p.algorithm}: an exact search covers at most 30 operands, got ${k}`, { op: 'einsumPath' });
   const full = k === 31 ? 0x7fffffff : (1 << k) - 1;
   const idxCache = new Map<number, S>();
   const legsCache = new Map<number, S>();
   const memo = new Map<number, Entry>();
-  const rawSize = raw.map((s) => alg.size(s));
+  const rawSize = raw.map((s, i) => alg.size(s) * weight[i]!);
+  /** Product of the leaves' weights over a group. */
+  const weightOf = (mask: number): number => {
+    let w = 1;
+    while (mask !== 0) {
+      const low = mask & -mask;
+      w *= weight[31 - Math.clz32(low)]!;
+      mask ^= low;
+    }
+    return w;
+  };
   let calls = 0;
 
   const idx = (mask: number): S => {
@@ -172,9 +193,10 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], keep: S, p: ExactProblem): Exac
     const va = isLeaf(a) && reducible[leafOf(a)]!;
     const vb = isLeaf(b) && reducible[leafOf(b)]!;
     lastReduce = 0;
+    const w = weightOf(a | b);
     if (!va && !vb) {
       const union = alg.or(la, lb);
-      return alg.size(union) * (alg.isZero(alg.andNot(union, result)) ? 1 : 2);
+      return alg.size(union) * w * (alg.isZero(alg.andNot(union, result)) ? 1 : 2);
     }
     let best = Infinity;
     for (let fa = va ? 0 : 1; fa < 2; fa++) {
@@ -185,7 +207,7 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], keep: S, p: ExactProblem): Exac
         const sb = fb === 0 ? raw[leafOf(b)]! : lb;
         const eb = fb === 1 && vb ? 2 * rawSize[leafOf(b)]! : 0;
         const union = alg.or(sa, sb);
-        const c = alg.size(union) * (alg.isZero(alg.andNot(union, result)) ? 1 : 2) + ea + eb;
+        const c = alg.size(union) * w * (alg.isZero(alg.andNot(union, result)) ? 1 : 2) + ea + eb;
         if (c < best) {
           best = c;
           lastReduce = (fa === 1 && va ? 1 : 0) | (fb === 1 && vb ? 2 : 0);
@@ -203,7 +225,7 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], keep: S, p: ExactProblem): Exac
     const result = legs(mask);
     const entry: Entry = { cost: Infinity, left: 0, reduce: 0 };
     memo.set(mask, entry);
-    if (alg.size(result) > p.memoryLimit) return Infinity;
+    if (p.memoryLimit < Infinity && alg.size(result) * weightOf(mask) > p.memoryLimit) return Infinity;
     const low = mask & -mask;
     const rest = mask ^ low;
     let best = mask === full && p.upperBound !== undefined ? p.upperBound : Infinity;

@@ -111,8 +111,13 @@ function computePlan(
     if (n <= 2) {
       // Nothing to choose: one step over every operand (opt_einsum never runs an optimizer here).
       path = [Array.from({ length: n }, (_, i) => i)];
+      if (optimize === 'auto' || optimize === 'auto-hq') name = `${optimize}:single-step`;
     } else {
-      const budget = options.timeBudgetMs ?? DEFAULT_BUDGET_MS[optimize] ?? FALLBACK_BUDGET_MS;
+      const isAuto = optimize === 'auto' || optimize === 'auto-hq';
+      // auto spends at most its default effort; a caller's budget can only shorten it.
+      const budget = isAuto
+        ? Math.min(options.timeBudgetMs ?? Infinity, DEFAULT_BUDGET_MS[optimize]!)
+        : (options.timeBudgetMs ?? DEFAULT_BUDGET_MS[optimize] ?? FALLBACK_BUDGET_MS);
       const o: OptimizerOptions = {
         memoryLimit,
         deadline: now() + budget,
@@ -121,9 +126,9 @@ function computePlan(
         trials: options.trials ?? 32,
       };
       try {
-        if (optimize === 'auto' || optimize === 'auto-hq') {
+        if (isAuto) {
           const net = buildNetwork(inputs, output, sizes);
-          const found = autoSearch(net, o, optimize === 'auto-hq');
+          const found = autoSearch(net, o, optimize === 'auto-hq', options.timeBudgetMs !== undefined);
           path = ssaToLinear(found.ssa, n);
           name = `${optimize}:${found.chosen}`;
         } else {

@@ -9,8 +9,9 @@ import { BudgetExceeded, now } from './budget.js';
 import { branchSsa } from './branch.js';
 import { dpTree } from './dp.js';
 import { solveExact } from './exact.js';
-import { greedyBest, randomGreedy } from './greedy.js';
-import { type Network, type SsaPath, buildNetwork, objectiveValue, scoreSsa, ssaToLinear, treeToSsa } from './network.js';
+import { greedyBest, greedySsa, randomGreedy } from './greedy.js';
+import { makeRng } from './heap.js';
+import { type Network, type SsaPath, type Tree, buildNetwork, leaf, node, objectiveValue, scoreSsa, ssaToLinear, treeToSsa } from './network.js';
 import { reconfigure } from './reconfigure.js';
 import type { LinearPath, OptimizerOptions, PathOptimizer } from './types.js';
 
@@ -60,8 +61,9 @@ interface AutoRow {
 }
 
 /**
- * `anneal` = the cheapest of greedy and seeded random-greedy restarts, then subtree reconfiguration
- * (exact re-solves of regions of up to 8 subtrees) until nothing improves or the budget is spent.
+ * `anneal` = greedy and seeded random-greedy restarts, each polished by subtree reconfiguration (exact
+ * re-solves of regions of up to 6 subtrees); the cheapest is then reconfigured with regions of 8 until nothing
+ * improves or the budget is spent. See docs/planner.md.
  */
 export const AUTO_TABLE: readonly AutoRow[] = [
   { upTo: 10, use: 'optimal' },
@@ -75,62 +77,87 @@ export const AUTO_HQ_TABLE: readonly AutoRow[] = [
 ];
 
 /** Default effort of auto and auto-hq in milliseconds when the caller sets no budget. */
-export const AUTO_DEFAULT_BUDGET_MS = 60;
+export const AUTO_DEFAULT_BUDGET_MS = 40;
 export const AUTO_HQ_DEFAULT_BUDGET_MS = 1000;
+/** Randomised restarts of anneal (auto: a quarter for 31-60 operands, 2 above, where one takes several ms). */
+export const AUTO_RESTARTS = 16;
+/** Up to this many operands, anneal keeps restarting while 70% of its budget is not spent. */
+const AUTO_EXTRA_RESTARTS_UP_TO = 30;
+export const AUTO_HQ_RESTARTS = 256;
 
-function anneal(net: Network, o: OptimizerOptions, hq: boolean): SsaPath {
+function anneal(net: Network, o: OptimizerOptions, hq: boolean, strict: boolean): SsaPath {
   const start = now();
   const span = Math.max(0, o.deadline - start);
-  const greedy = greedyBest(net, o.memoryLimit);
-  let best = greedy;
-  let bestValue = objectiveValue(scoreSsa(net, greedy), 'flops');
-  const restarts = randomGreedy(net, {
-    trials: hq ? 1024 : 64,
-    seed: o.seed,
-    memoryLimit: o.memoryLimit,
-    deadline: start + span * 0.4,
-    objective: 'flops',
-    soft: true,
-  });
-  if (restarts.value < bestValue) {
-    best = restarts.ssa;
-    bestValue = restarts.value;
+  const score = (ssa: SsaPath): number => objectiveValue(scoreSsa(net, ssa), 'flops');
+  let best = greedyBest(net, o.memoryLimit);
+  let bestValue = score(best);
+  // k-way steps (forced by a memory limit) are not reconfigured.
+  const polish = (ssa: SsaPath, maxLeaves: number, maxPasses: number, deadline: number): SsaPath => {
+    if (ssa.some((step) => step.length > 2)) return ssa;
+    return treeToSsa(reconfigure(net, ssaTree(ssa, net.n), { maxLeaves, maxPasses, memoryLimit: o.memoryLimit, deadline }), net.n);
+  };
+  const consider = (ssa: SsaPath): void => {
+    const value = score(ssa);
+    if (value < bestValue) {
+      best = ssa;
+      bestValue = value;
+    }
+  };
+  consider(polish(best, 6, 3, strict ? start + span * 0.3 : Infinity));
+  // Restarts: a randomised greedy path, quickly reconfigured. A fixed number first, so that the result does
+  // not depend on the machine's speed unless the budget cuts them short; then more while time is left.
+  const rng = makeRng(o.seed);
+  const restartsUntil = start + span * (hq ? 0.8 : 0.7);
+  const restarts = hq ? AUTO_HQ_RESTARTS : net.n <= 30 ? AUTO_RESTARTS : net.n <= 60 ? AUTO_RESTARTS / 4 : 2;
+  for (let trial = 0; ; trial++) {
+    const t = now();
+    const inTime = t < restartsUntil;
+    // Without a caller's budget the first `restarts` run even past the soft deadline, so that a loaded machine
+    // slows auto rather than worsening it.
+    if (trial < restarts ? strict && !inTime : !inTime || net.n > AUTO_EXTRA_RESTARTS_UP_TO) break;
+    const params = { alpha: rng() * 1.5, temperature: 0.05 + rng() * 0.5, nbranch: 8, rng, memoryLimit: o.memoryLimit };
+    consider(polish(greedySsa(net, params), 6, 3, strict || trial >= restarts ? restartsUntil : Infinity));
   }
-  if (best.some((step) => step.length > 2)) return best;
-  const tree = reconfigure(net, ssaTree(best, net.n), {
-    maxLeaves: hq ? 9 : 8,
-    memoryLimit: o.memoryLimit,
-    deadline: o.deadline,
-  });
-  const improved = treeToSsa(tree, net.n);
-  return objectiveValue(scoreSsa(net, improved), 'flops') < bestValue ? improved : best;
+  // Then the best path, reconfigured with larger regions until nothing improves or time is up.
+  consider(polish(best, hq ? 9 : 8, 16, o.deadline));
+  return best;
 }
 
-/** The tree of an SSA path. */
-function ssaTree(ssa: SsaPath, n: number): import('./network.js').Tree {
-  const trees: import('./network.js').Tree[] = Array.from({ length: n }, (_, i) => ({ kind: 'leaf', input: i, reduce: false }) as const);
+/** The tree of an SSA path (a single-operand step marks its input as reduced first). */
+function ssaTree(ssa: SsaPath, n: number): Tree {
+  const trees: Tree[] = Array.from({ length: n }, (_, i) => leaf(i));
   for (const step of ssa) {
     if (step.length === 1) {
       const t = trees[step[0]!]!;
-      trees.push(t.kind === 'leaf' ? { kind: 'leaf', input: t.input, reduce: true } : t);
-    } else trees.push({ kind: 'node', children: step.map((id) => trees[id]!) });
+      trees.push(t.kind === 'leaf' ? leaf(t.input, true) : t);
+    } else trees.push(node(...step.map((id) => trees[id]!)));
   }
   return trees[trees.length - 1]!;
 }
 
 /** Runs the auto table; returns the path and the name of what it chose. */
-export function autoSearch(net: Network, o: OptimizerOptions, hq: boolean): { ssa: SsaPath; chosen: string } {
+export function autoSearch(
+  net: Network,
+  o: OptimizerOptions,
+  hq: boolean,
+  strict = true,
+): { ssa: SsaPath; chosen: string } {
   const table = hq ? AUTO_HQ_TABLE : AUTO_TABLE;
   const row = table.find((r) => net.n <= r.upTo) ?? table[table.length - 1]!;
-  try {
-    if (row.use === 'optimal') return { ssa: optimalSsa(net, o), chosen: 'optimal' };
-    if (row.use === 'dp') return { ssa: dpSsa(net, { ...o, minimize: 'flops' }), chosen: 'dp' };
-  } catch (e) {
-    if (!(e instanceof BudgetExceeded)) throw e;
-    // Out of time: the best cheap answer instead.
-    return { ssa: greedyBest(net, o.memoryLimit), chosen: 'greedy' };
+  if (row.use !== 'anneal') {
+    // The exact searches get three quarters of the budget; if they run out, anneal gets the rest.
+    // (dp finishes most networks of up to 20 operands in a few milliseconds, but a few take 50 ms and more;
+    // with auto's 40 ms that costs more than anneal gains, so only auto-hq uses it.)
+    const start = now();
+    const half: OptimizerOptions = { ...o, minimize: 'flops', deadline: start + (o.deadline - start) * 0.75 };
+    try {
+      if (row.use === 'optimal') return { ssa: optimalSsa(net, half), chosen: 'optimal' };
+      return { ssa: dpSsa(net, half), chosen: 'dp' };
+    } catch (e) {
+      if (!(e instanceof BudgetExceeded)) throw e;
+    }
   }
-  return { ssa: anneal(net, o, hq), chosen: 'anneal' };
+  return { ssa: anneal(net, o, hq, strict), chosen: 'anneal' };
 }
 
 const OPTIMIZERS = new Map<string, PathOptimizer>([
@@ -146,8 +173,8 @@ const OPTIMIZERS = new Map<string, PathOptimizer>([
       randomGreedy(net, { trials: o.trials, seed: o.seed, memoryLimit: o.memoryLimit, deadline: o.deadline, objective: o.minimize }).ssa,
     ),
   ],
-  ['auto', fromSsa((net, o) => autoSearch(net, o, false).ssa)],
-  ['auto-hq', fromSsa((net, o) => autoSearch(net, o, true).ssa)],
+  ['auto', fromSsa((net, o) => autoSearch(net, o, false, false).ssa)],
+  ['auto-hq', fromSsa((net, o) => autoSearch(net, o, true, false).ssa)],
 ]);
 
 /** Names of the registered algorithms. */

@@ -27,8 +27,10 @@ export interface ReconfigureOptions {
   readonly maxLeaves: number;
   readonly memoryLimit: number;
   readonly deadline: number;
-  /** Stop after this many passes without... at most this many passes. */
+  /** At most this many passes over the tree (default 16). */
   readonly maxPasses?: number;
+  /** Regions costing less than this fraction of the whole tree are left alone (default 1e-4). */
+  readonly minShare?: number;
 }
 
 export function reconfigure(net: Network, tree: Tree, o: ReconfigureOptions): Tree {
@@ -87,6 +89,8 @@ export function reconfigure(net: Network, tree: Tree, o: ReconfigureOptions): Tr
   for (let pass = 0; pass < maxPasses; pass++) {
     let improved = false;
     const nodes = internals(root).sort((a, b) => b.cost - a.cost);
+    const total = nodes.reduce((sum, v) => sum + v.cost, 0);
+    const floor = total * (o.minShare ?? 1e-4);
     for (const v of nodes) {
       if (performance.now() > o.deadline) return toTree(root);
       // Expand the region under v.
@@ -103,7 +107,7 @@ export function reconfigure(net: Network, tree: Tree, o: ReconfigureOptions): Tr
         regionCost += x.cost;
         frontier.splice(pick, 1, x.left!, x.right!);
       }
-      if (frontier.length < 3) continue;
+      if (frontier.length < 3 || regionCost < floor) continue;
       const solved = solveExact({
         leaves: frontier.map((x) => (x.input >= 0 ? net.inputs[x.input]! : x.legs)),
         keep: v.legs,
