@@ -67,6 +67,14 @@ interface Failure {
   readonly message: string;
 }
 
+/**
+ * Instances and adapters of destroyed backends. Buffers (and other objects) from a backend may stay reachable
+ * after destroy() — a tensor nobody disposed — and when V8 collects Dawn's instance before them the process
+ * crashes (SIGSEGV/SIGABRT at the next GC or at exit). So destroy() destroys the device, which frees the GPU
+ * memory and lets the process exit, and parks the instance here for the rest of the process.
+ */
+const retired: unknown[] = [];
+
 class Storage implements GpuStorage {
   released = false;
   constructor(readonly buffer: GPUBuffer, readonly dtype: GpuDType, readonly length: number, readonly bytes: number) {}
@@ -162,6 +170,10 @@ export class WebGPUBackend {
 
   // ---------------------------------------------------------------- buffers
 
+  /**
+   * A buffer of `length` elements. Its contents are unspecified (released buffers are reused): every kernel
+   * writes all of its output, and anything else should `upload` first.
+   */
   allocate(dtype: GpuDType, length: number): GpuStorage {
     const device = this.device('allocate');
     const dt = gpuDType(dtype, 'allocate');
@@ -214,6 +226,7 @@ export class WebGPUBackend {
     try {
       await staging.mapAsync(MAP_READ);
     } catch (e) {
+      staging.destroy();
       await this.throwFailures();
       throw new EinjitError(`reading a ${s.dtype} buffer back failed: ${e instanceof Error ? e.message : String(e)}`, { op: 'read' });
     }
@@ -306,12 +319,18 @@ export class WebGPUBackend {
 
   /** Compiles a WGSL module and returns Dawn's messages (for tests and tools). */
   async compileMessages(source: string): Promise<{ type: string; message: string; line: number }[]> {
-    const module = this.device('compile').createShaderModule({ code: source });
+    const device = this.device('compile');
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ code: source });
     const info = await module.getCompilationInfo();
+    await device.popErrorScope(); // the error is the messages returned
     return info.messages.map((m) => ({ type: m.type, message: m.message, line: m.lineNum }));
   }
 
-  /** Destroys the device and every buffer and drops Dawn's instance, so the process can exit. */
+  /**
+   * Destroys the device and every pooled buffer, so the process can exit. Dawn's instance is parked for the rest
+   * of the process (see `retired`): objects from it may outlive the backend, and collecting it first crashes.
+   */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
@@ -321,6 +340,7 @@ export class WebGPUBackend {
     this.uniforms.clear();
     this.kernels.clear();
     this.dev?.destroy();
+    retired.push(this.gpu, this.adapter);
     this.dev = null;
     this.adapter = null;
     this.gpu = null;

@@ -55,6 +55,14 @@ const HELPERS = {
     'var<private> INF_BITS: u32 = 0x7f800000u;',
     '',
   ].join('\n'),
+  log_f: [
+    '// log, sqrt and inverseSqrt of a negative number are NaN (WGSL leaves them indeterminate, and compilers',
+    '// then fold exp(log(x)) to x).',
+    'fn log_f(x: f32) -> f32 { return select(log(x), bitcast<f32>(NAN_BITS), x < 0.0); }',
+    'fn sqrt_f(x: f32) -> f32 { return select(sqrt(x), bitcast<f32>(NAN_BITS), x < 0.0); }',
+    'fn rsqrt_f(x: f32) -> f32 { return select(inverseSqrt(x), bitcast<f32>(NAN_BITS), x < 0.0); }',
+    '',
+  ].join('\n'),
   is_nan: 'fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n',
   max_nan: [
     '// max/min that propagate NaN (WGSL leaves max(NaN, x) unspecified).',
@@ -102,6 +110,7 @@ const HELPERS = {
 const HELPER_DEPS: Partial<Record<keyof typeof HELPERS, readonly (keyof typeof HELPERS)[]>> = {
   max_nan: ['is_nan'],
   pow_f: ['is_nan', 'NONFINITE'],
+  log_f: ['NONFINITE'],
   gelu_f: ['erf_f'],
 };
 
@@ -150,6 +159,10 @@ export function renderExpr(expr: Expr, mode: ComputeMode, helpers: Helpers, load
     return rhs;
   };
   const fromBool = (cond: string): string => `${T}(${cond})`;
+  // WGSL evaluates an op on literals at compile time and rejects the shader when that fails (log(-1.0),
+  // 1.0 / 0.0, overflow); binding the literal with `let` makes it a runtime value with the usual semantics.
+  const isLiteral = (x: string): boolean => !new RegExp(`^${prefix}\\d+$`).test(x) && !x.includes('_BITS');
+  const runtime = (x: string): string => (isLiteral(x) ? bind(x) : x);
 
   const visit = (e: Expr): string => {
     switch (e.kind) {
@@ -163,12 +176,13 @@ export function renderExpr(expr: Expr, mode: ComputeMode, helpers: Helpers, load
       case 'const':
         return literal(mode.asBool ? (e.value !== 0 ? 1 : 0) : mode.roundF16 ? roundToHalf(e.value) : e.value, T, helpers);
       case 'unary': {
-        const x = visit(e.arg);
+        const x = runtime(visit(e.arg));
         return bind(unary(e.op, x));
       }
       case 'binary': {
-        const a = visit(e.lhs);
+        let a = visit(e.lhs);
         const b = visit(e.rhs);
+        if (isLiteral(a) && isLiteral(b)) a = runtime(a);
         return bind(binary(e.op, a, b));
       }
       case 'select': {
@@ -178,7 +192,7 @@ export function renderExpr(expr: Expr, mode: ComputeMode, helpers: Helpers, load
         return bind(`select(${f}, ${t}, ${truthy(c, T)})`);
       }
       case 'cast':
-        return bind(cast(e.to, visit(e.arg)));
+        return bind(cast(e.to, runtime(visit(e.arg))));
     }
   };
 
@@ -204,9 +218,9 @@ export function renderExpr(expr: Expr, mode: ComputeMode, helpers: Helpers, load
       case 'neg': return negate(x);
       case 'abs': return `abs(${x})`;
       case 'exp': return `exp(${x})`;
-      case 'log': return `log(${x})`;
-      case 'sqrt': return `sqrt(${x})`;
-      case 'rsqrt': return `inverseSqrt(${x})`;
+      case 'log': return `${helpers.use('log_f')}(${x})`;
+      case 'sqrt': return `${(helpers.use('log_f'), 'sqrt_f')}(${x})`;
+      case 'rsqrt': return `${(helpers.use('log_f'), 'rsqrt_f')}(${x})`;
       case 'relu': return `select(${x}, 0.0, ${x} < 0.0)`;
       case 'sigmoid': return `${helpers.use('sigmoid_f')}(${x})`;
       case 'tanh': return `${helpers.use('tanh_f')}(${x})`;

@@ -4,10 +4,12 @@
  *
  * Each workgroup computes one BM×BN tile of C. It walks k in steps of BK: the invocations cooperatively copy a
  * BM×BK tile of A and a BK×BN tile of B into workgroup memory (zero-filling past the ragged edges), then each of
- * the (BM/TM)×(BN/TN) invocations accumulates its own TM×TN block of C in registers. An operand whose fastest
+ * the (BM/TM)×(BN/TN) invocations accumulates TM×TN elements of C in registers, interleaved (rows
+ * ty + i·BM/TM, columns tx + j·BN/TN) so neighbouring invocations hit neighbouring workgroup-memory banks and
+ * write neighbouring addresses. An operand whose fastest
  * dimension has stride 1, with every other stride, the offset and that dimension's extent divisible by 4, is
- * loaded as vec4; otherwise element by element, in the order that makes neighbouring invocations read
- * neighbouring addresses. The grid is (tiles of n, tiles of m, batch), folded into (x, y) past 65,535.
+ * loaded as vec4; otherwise element by element, in the order (a params flag) that makes neighbouring invocations
+ * read neighbouring addresses. The grid is (tiles of n, tiles of m, batch), folded into (x, y) past 65,535.
  */
 
 import type { GemmSpec, MatrixAccess } from '../../src/lower/spec.js';
@@ -19,11 +21,13 @@ import type { RenderedKernel } from './loop.js';
 /** 'auto' picks by size; tests pin a tile shape. */
 export type GemmTileChoice = 'auto' | 'small' | 'large';
 
-/** How one operand's tile is loaded: along which dimension neighbouring invocations read, and whether as vec4. */
+/**
+ * How one operand's tile is loaded: as vec4 along k or along its free dim (m for A, n for B) when the strides
+ * allow, else element by element, with the direction neighbouring invocations walk chosen at run time from the
+ * strides (a params field), so all scalar layouts share one pipeline.
+ */
 export interface OperandLoad {
-  /** 'k' when the operand's k stride is the smaller one; 'free' when its m (A) or n (B) stride is. */
-  readonly fast: 'k' | 'free';
-  readonly vec4: boolean;
+  readonly vec4: 'k' | 'free' | null;
 }
 
 export interface GemmConfig {
@@ -38,33 +42,41 @@ export interface GemmConfig {
 
 const SMALL = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } as const;
 const LARGE = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 } as const;
+const LARGE_MIN_WORKGROUPS = 256;
 
 export function chooseGemmConfig(spec: GemmSpec, choice: GemmTileChoice, limits: { maxComputeWorkgroupStorageSize: number }): GemmConfig {
   const largeFits = (LARGE.BM + LARGE.BN) * LARGE.BK * 4 <= limits.maxComputeWorkgroupStorageSize;
-  const large = choice === 'large' ? largeFits : choice === 'auto' && largeFits && spec.m >= 512 && spec.n >= 512;
+  // 128×128 tiles only when they still give the GPU enough workgroups (1024³ has just 64 of them).
+  const batch = spec.batch.reduce((a, b) => a * b, 1);
+  const largeTiles = Math.ceil(spec.m / LARGE.BM) * Math.ceil(spec.n / LARGE.BN) * batch;
+  const large = choice === 'large' ? largeFits : choice === 'auto' && largeFits && largeTiles >= LARGE_MIN_WORKGROUPS;
   const tiles = large ? LARGE : SMALL;
   return {
     ...tiles,
-    a: operandLoad(spec.a, spec.m, spec.k, 'row'),
-    b: operandLoad(spec.b, spec.n, spec.k, 'col'),
+    a: { vec4: vec4Dim(spec.a, spec.m, spec.k, 'row') },
+    b: { vec4: vec4Dim(spec.b, spec.n, spec.k, 'col') },
   };
 }
 
-/**
- * A's free dim (m) is its row; B's free dim (n) is its column. The fast dim is the one with the smaller stride;
- * vec4 needs stride 1 there and everything else divisible by 4.
- */
-function operandLoad(x: MatrixAccess, free: number, k: number, freeIs: 'row' | 'col'): OperandLoad {
+/** Neighbouring invocations walk the dim with the smaller stride: 'k' or 'free' (m of A, n of B). */
+function fastDim(x: MatrixAccess, freeIs: 'row' | 'col'): 'k' | 'free' {
   const freeStride = freeIs === 'row' ? x.rowStride : x.colStride;
   const kStride = freeIs === 'row' ? x.colStride : x.rowStride;
-  const fast = Math.abs(kStride) <= Math.abs(freeStride) ? 'k' : 'free';
+  return Math.abs(kStride) <= Math.abs(freeStride) ? 'k' : 'free';
+}
+
+/** vec4 loads need stride 1 along the fast dim and the other stride, offset, batch strides and extent divisible by 4. */
+function vec4Dim(x: MatrixAccess, free: number, k: number, freeIs: 'row' | 'col'): 'k' | 'free' | null {
+  const fast = fastDim(x, freeIs);
+  const freeStride = freeIs === 'row' ? x.rowStride : x.colStride;
+  const kStride = freeIs === 'row' ? x.colStride : x.rowStride;
   const [unit, other, extent] = fast === 'k' ? [kStride, freeStride, k] : [freeStride, kStride, free];
-  const vec4 = unit === 1 && other % 4 === 0 && x.offset % 4 === 0 && extent % 4 === 0 && x.batchStrides.every((s) => s % 4 === 0);
-  return { fast, vec4 };
+  const ok = unit === 1 && other % 4 === 0 && x.offset % 4 === 0 && extent % 4 === 0 && x.batchStrides.every((s) => s % 4 === 0);
+  return ok ? fast : null;
 }
 
 function configTag(c: GemmConfig): string {
-  const op = (o: OperandLoad, free: string): string => `${o.fast === 'k' ? 'k' : free}${o.vec4 ? 4 : 1}`;
+  const op = (o: OperandLoad, free: string): string => (o.vec4 === null ? 's' : `${o.vec4 === 'k' ? 'k' : free}4`);
   return `${c.BM}x${c.BN}x${c.BK}_${c.TM}x${c.TN}_a${op(c.a, 'm')}_b${op(c.b, 'n')}`;
 }
 
@@ -89,17 +101,20 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     params.field(`${x}_row_stride`, x === 'a' ? 'along m' : x === 'b' ? 'along k' : 'along m');
     params.field(`${x}_col_stride`, x === 'a' ? 'along k' : x === 'b' ? 'along n' : 'along n');
   }
+  if (c.a.vec4 === null) params.field('a_fast_m', '1: neighbouring invocations load along m, 0: along k');
+  if (c.b.vec4 === null) params.field('b_fast_n', '1: neighbouring invocations load along n, 0: along k');
   params.field('tiles_n', `ceil(n / ${c.BN})`);
   params.field('tiles_m', `ceil(m / ${c.BM})`);
   params.field('tile_count', 'tiles_n * tiles_m * batch size');
 
   const describe = (o: OperandLoad, free: string): string =>
-    `${o.vec4 ? 'vec4' : 'scalar'} loads along ${o.fast === 'k' ? 'k' : free}`;
+    o.vec4 === null ? `scalar loads along its smaller stride` : `vec4 loads along ${o.vec4 === 'k' ? 'k' : free}`;
   const header = [
     `// einjit GEMM kernel ${name}: ${spec.label}`,
     `// C[b, m, n] = sum_k A[b, m, k] * B[b, k, n], float32, ${nb} batch dim${nb === 1 ? '' : 's'}, all operands strided.`,
-    `// Tile: ${c.BM}x${c.BN} of C per workgroup, k in steps of ${c.BK}; ${WY}x${WX} invocations, each a ${c.TM}x${c.TN} block`,
-    `// in registers. A: ${describe(c.a, 'm')}; B: ${describe(c.b, 'n')}.`,
+    `// Tile: ${c.BM}x${c.BN} of C per workgroup, k in steps of ${c.BK}; ${WY}x${WX} invocations, each ${c.TM}x${c.TN} elements of C`,
+    `// in registers, interleaved (rows ty + ${WY}i, columns tx + ${WX}j) so neighbouring invocations read neighbouring`,
+    `// workgroup-memory banks and write neighbouring addresses. A: ${describe(c.a, 'm')}; B: ${describe(c.b, 'n')}.`,
   ];
   const bindings = [
     bindingDecl(0, 'a', 'read', c.a.vec4 ? 'vec4<f32>' : 'f32', 'A'),
@@ -113,7 +128,7 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     `const TM = ${c.TM};`,
     `const TN = ${c.TN};`,
     '',
-    '// Tiles stored k-major: a_tile[kk * BM + mm], b_tile[kk * BN + nn].',
+    '// Tiles stored k-major: a_tile[kk * BM + (m - row0)], b_tile[kk * BN + (n - col0)].',
     `var<workgroup> a_tile: array<f32, ${c.BK * c.BM}>;`,
     `var<workgroup> b_tile: array<f32, ${c.BK * c.BN}>;`,
   ];
@@ -140,8 +155,8 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     p('let b_base = params.b_offset;');
     p('let c_base = params.c_offset;');
   }
-  p('let tx = i32(lid.x); // block column: n = col0 + tx * TN + j');
-  p('let ty = i32(lid.y); // block row:    m = row0 + ty * TM + i');
+  p(`let tx = i32(lid.x); // owns columns n = col0 + tx + ${WX} * j`);
+  p(`let ty = i32(lid.y); // owns rows    m = row0 + ty + ${WY} * i`);
   p(`let t = ty * ${WX} + tx;`);
   p('var acc: array<array<f32, TN>, TM>;');
   p('');
@@ -152,8 +167,8 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   p('  for (var kk = 0; kk < BK; kk++) {');
   p('    var a_reg: array<f32, TM>;');
   p('    var b_reg: array<f32, TN>;');
-  p('    for (var i = 0; i < TM; i++) { a_reg[i] = a_tile[kk * BM + ty * TM + i]; }');
-  p('    for (var j = 0; j < TN; j++) { b_reg[j] = b_tile[kk * BN + tx * TN + j]; }');
+  p(`    for (var i = 0; i < TM; i++) { a_reg[i] = a_tile[kk * BM + ty + ${WY} * i]; }`);
+  p(`    for (var j = 0; j < TN; j++) { b_reg[j] = b_tile[kk * BN + tx + ${WX} * j]; }`);
   p('    for (var i = 0; i < TM; i++) {');
   p('      for (var j = 0; j < TN; j++) { acc[i][j] = fma(a_reg[i], b_reg[j], acc[i][j]); }');
   p('    }');
@@ -163,10 +178,10 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   p('');
   p('// Write the block, skipping rows and columns past the ragged edges.');
   p('for (var i = 0; i < TM; i++) {');
-  p('  let m = row0 + ty * TM + i;');
+  p(`  let m = row0 + ty + ${WY} * i;`);
   p('  if (m >= params.m) { break; }');
   p('  for (var j = 0; j < TN; j++) {');
-  p('    let n = col0 + tx * TN + j;');
+  p(`    let n = col0 + tx + ${WX} * j;`);
   p('    if (n >= params.n) { break; }');
   p('    c[c_base + m * params.c_row_stride + n * params.c_col_stride] = acc[i][j];');
   p('  }');
@@ -200,27 +215,38 @@ function loadTile(
   const FC = x === 'a' ? 'BM' : 'BN';
   const lines: string[] = [];
   const q = (s: string): void => { lines.push(`    ${s}`); };
-  const width = load.vec4 ? 4 : 1;
-  const perThread = (F * BK) / width / threads;
-  const fastDesc = load.fast === 'k' ? 'k' : freeName;
-  lines.push(`    // ${label} tile: ${F}x${BK}, ${perThread} ${load.vec4 ? 'vec4' : 'element'} load${perThread === 1 ? '' : 's'} per invocation, neighbours along ${fastDesc}.`);
-  lines.push(`    for (var e = t; e < ${(F * BK) / width}; e += ${threads}) {`);
-  const fastCount = load.fast === 'k' ? BK / width : F / width;
-  const ffExpr = load.fast === 'k' ? `e / ${fastCount}` : `(e % ${fastCount}) * ${width}`;
-  const kkExpr = load.fast === 'k' ? `(e % ${fastCount}) * ${width}` : `e / ${fastCount}`;
-  q(`  let ff = ${width === 1 && load.fast === 'free' ? `e % ${fastCount}` : ffExpr};`);
-  q(`  let kk = ${width === 1 && load.fast === 'k' ? `e % ${fastCount}` : kkExpr};`);
+  const width = load.vec4 !== null ? 4 : 1;
+  const count = (F * BK) / width;
+  const perThread = count / threads;
+  const flag = `params.${x}_fast_${freeName}`;
+  const how = load.vec4 === null
+    ? `${perThread} element loads per invocation, neighbours along ${freeName} or k as ${flag.slice(7)} says`
+    : `${perThread} vec4 load${perThread === 1 ? '' : 's'} per invocation, neighbours along ${load.vec4 === 'k' ? 'k' : freeName}`;
+  lines.push(`    // ${label} tile: ${F}x${BK}, ${how}.`);
+  // One element (or vec4) per invocation needs no loop.
+  lines.push(perThread === 1 ? '    {' : `    for (var e = t; e < ${count}; e += ${threads}) {`);
+  if (perThread === 1) q('  let e = t;');
+  if (load.vec4 === null) {
+    q(`  let ff = select(e / ${BK}, e % ${F}, ${flag} != 0);`);
+    q(`  let kk = select(e % ${BK}, e / ${F}, ${flag} != 0);`);
+  } else if (load.vec4 === 'k') {
+    q(`  let ff = e / ${BK / 4};`);
+    q(`  let kk = (e % ${BK / 4}) * 4;`);
+  } else {
+    q(`  let ff = (e % ${F / 4}) * 4;`);
+    q(`  let kk = e / ${F / 4};`);
+  }
   q(`  let ${freeName} = ${free0} + ff;`);
   q('  let k = k0 + kk;');
   const at = `${x}_base + ${freeName} * ${freeStride} + k * ${kStride}`;
-  if (!load.vec4) {
+  if (load.vec4 === null) {
     q(`  var v = 0.0;`);
     q(`  if (${freeName} < ${freeExtent} && k < params.k) { v = ${x}[${at}]; }`);
     q(`  ${x}_tile[kk * ${FC} + ff] = v;`);
   } else {
     q('  var v = vec4<f32>();');
     q(`  if (${freeName} < ${freeExtent} && k < params.k) { v = ${x}[(${at}) / 4]; }`);
-    if (load.fast === 'k') {
+    if (load.vec4 === 'k') {
       q(`  for (var lane = 0; lane < 4; lane++) { ${x}_tile[(kk + lane) * ${FC} + ff] = v[lane]; }`);
     } else {
       q(`  for (var lane = 0; lane < 4; lane++) { ${x}_tile[kk * ${FC} + ff + lane] = v[lane]; }`);
@@ -242,6 +268,8 @@ export function gemmParamValues(spec: GemmSpec, c: GemmConfig): Map<string, numb
     v.set(`${x}_row_stride`, acc.rowStride);
     v.set(`${x}_col_stride`, acc.colStride);
   }
+  if (c.a.vec4 === null) v.set('a_fast_m', fastDim(spec.a, 'row') === 'free' ? 1 : 0);
+  if (c.b.vec4 === null) v.set('b_fast_n', fastDim(spec.b, 'col') === 'free' ? 1 : 0);
   const tilesN = Math.ceil(spec.n / c.BN);
   const tilesM = Math.ceil(spec.m / c.BM);
   v.set('tiles_n', tilesN);

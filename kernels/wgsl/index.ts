@@ -2,7 +2,7 @@
 export { WebGPUBackend } from './backend.js';
 export type { GpuStorage, GpuLimits, GpuTuning } from './backend.js';
 export type { GpuDType, HostArray } from './dtypes.js';
-export { renderLoop, loopVariant, DEFAULT_LOOP_TUNING } from './loop.js';
+export { renderLoop, loopVariant, loopKernelKey, DEFAULT_LOOP_TUNING } from './loop.js';
 export type { LoopVariant, LoopTuning, RenderedKernel } from './loop.js';
-export { renderGemm, chooseGemmConfig } from './gemm.js';
+export { renderGemm, chooseGemmConfig, gemmKernelKey } from './gemm.js';
 export type { GemmConfig, GemmTileChoice } from './gemm.js';

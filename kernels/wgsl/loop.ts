@@ -17,7 +17,6 @@ import { Helpers, computeMode, literal, renderExpr, truthy } from './expr.js';
 import type { ComputeMode, ComputeType } from './expr.js';
 import { bindingDecl, foldGrid, hash8, loadAs, storeAs } from './common.js';
 import { gpuDType, storageType } from './dtypes.js';
-import type { GpuDType } from './dtypes.js';
 
 export type LoopVariant = 'thread' | 'workgroup';
 
@@ -58,8 +57,10 @@ export interface RenderedKernel {
   readonly storageBindings: number;
 }
 
+/** The pipeline cache key: the spec key, the variant and, when the spec touches float16, how float16 is stored. */
 export function loopKernelKey(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
-  return `${specKey(spec)}|${variant}|${f16 ? 'f16' : 'nof16'}`;
+  const half = [...spec.inputs, spec.output].some((a) => a.dtype === 'float16') || spec.computeType === 'float16';
+  return `${specKey(spec)}|${variant}${half ? (f16 ? '|f16' : '|f16-as-f32') : ''}`;
 }
 
 function loopName(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
@@ -176,7 +177,9 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
   const dot = (base: string, strides: string[], dims: number[]): string =>
     [base, ...dims.map((d) => `${loopVar(d)} * ${strides[d]}`)].join(' + ');
 
-  const load = (i: number): string => loadAs(`in${i}[in${i}_at]`, inDTypes[i]!, f16, T);
+  // bool compute holds 0/1: an int32 or float operand is normalised as it is loaded.
+  const load = (i: number): string =>
+    mode.asBool && inDTypes[i] !== 'bool' ? `i32(in${i}[in${i}_at] != 0)` : loadAs(`in${i}[in${i}_at]`, inDTypes[i]!, f16, T);
   const usedInputs = new Set<number>();
   collectInputs(spec.expr, usedInputs);
   for (const i of usedInputs) {
@@ -328,4 +331,3 @@ export function loopGrid(spec: LoopSpec, variant: LoopVariant, name: string): [n
   return foldGrid(variant === 'workgroup' ? outputs : Math.ceil(outputs / LOOP_WORKGROUP_SIZE), name);
 }
 
-export type { GpuDType };
