@@ -9,7 +9,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -70,17 +70,23 @@ const SHAPES: Shape[] = [
 
 const flops = (s: Shape): number => 2 * s.spec.batch.reduce((x, y) => x * y, 1) * s.spec.m * s.spec.n * s.spec.k;
 
+/** CPU milliseconds per run (all threads of this process) of the last `time` call. */
+let lastCpuMs = NaN;
+
 /** Median milliseconds of `fn` after warming up, within a time budget. */
 function time(fn: () => void, budgetMs: number): number {
   const warm = performance.now();
   do fn(); while (performance.now() - warm < budgetMs / 4);
   const samples: number[] = [];
   const start = performance.now();
+  const cpu = process.cpuUsage();
   while (samples.length < 5 || (performance.now() - start < budgetMs && samples.length < 200)) {
     const t = performance.now();
     fn();
     samples.push(performance.now() - t);
   }
+  const used = process.cpuUsage(cpu);
+  lastCpuMs = (used.user + used.system) / 1000 / samples.length;
   samples.sort((x, y) => x - y);
   return samples[Math.floor(samples.length / 2)] ?? NaN;
 }
@@ -96,8 +102,11 @@ function randomArray(n: number, seed: number): Float32Array {
 }
 
 type Row = Map<string, number>;
+/** CPU milliseconds per run by shape and contender. */
+const cpuTimes = new Map<string, Row>();
 
 async function main(): Promise<void> {
+  const loadBefore = loadavg()[0] ?? 0;
   const budget = quick ? 600 : 1500;
   const results = new Map<string, Row>();
   const data = SHAPES.map((s, i) => ({ a: randomArray(s.sizes[0], 1 + i), b: randomArray(s.sizes[1], 7 + i) }));
@@ -108,38 +117,38 @@ async function main(): Promise<void> {
     { label: 'einjit js 1T', path: 'js', threads: 1 },
     { label: 'einjit js 2T', path: 'js', threads: 2 },
   ];
-  SHAPES.forEach((s, i) => {
+  // Each shape is timed on every contender back to back, so that they all see the same machine load.
+  for (const [i, s] of SHAPES.entries()) {
     const row: Row = new Map();
+    const cpuRow: Row = new Map();
+    results.set(s.name, row);
+    cpuTimes.set(s.name, cpuRow);
     const c = new Float32Array(s.sizes[2]);
     const d = data[i];
-    if (d === undefined) return;
+    if (d === undefined) continue;
     for (const r of einjitRuns) {
       if (quick && r.path === 'js' && flops(s) > 1e9) continue;
       configureGemm({ path: r.path, threads: r.threads });
       row.set(r.label, time(() => runGemm(s.spec, d.a, d.b, c), r.path === 'js' ? budget * 2 : budget));
+      cpuRow.set(r.label, lastCpuMs);
     }
-    results.set(s.name, row);
-  });
-  shutdownGemmPool();
-
-  for (const backend of ['cpu', 'wasm']) {
-    await tf.setBackend(backend);
-    await tf.ready();
-    SHAPES.forEach((s, i) => {
-      const d = data[i];
-      if (d === undefined) return;
+    for (const backend of ['cpu', 'wasm']) {
+      if (quick && backend === 'cpu' && flops(s) > 1e9) continue;
+      await tf.setBackend(backend);
+      await tf.ready();
       const a = tf.tensor(d.a, s.tfA);
       const b = tf.tensor(d.b, s.tfB);
-      const ms = time(() => {
+      row.set(`tfjs-${backend}`, time(() => {
         const out = tf.matMul(a, b, false, s.transposeB);
         out.dataSync();
         out.dispose();
-      }, backend === 'cpu' ? budget * 2 : budget);
+      }, backend === 'cpu' ? budget * 2 : budget));
+      cpuRow.set(`tfjs-${backend}`, lastCpuMs);
       a.dispose();
       b.dispose();
-      results.get(s.name)?.set(`tfjs-${backend}`, ms);
-    });
+    }
   }
+  shutdownGemmPool();
 
   for (const [name, ms] of numpy()) results.get(name)?.set('numpy 1T', ms);
 
@@ -147,7 +156,8 @@ async function main(): Promise<void> {
   const columns = [...einjitRuns.map((r) => r.label), ...peers];
   const lines: string[] = [];
   lines.push(`${new Date().toISOString()} · ${cpus()[0]?.model ?? 'unknown CPU'} · ${cpus().length} cores · Node ` +
-    `${process.version} · float32 · median ms (GFLOP/s)`);
+    `${process.version} · load average ${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)} · float32 · ` +
+    'median ms (GFLOP/s)');
   lines.push('');
   lines.push(`| shape | einsum | ${columns.join(' | ')} | best einjit vs ${peers.join(' / ')} |`);
   lines.push(`|${'---|'.repeat(columns.length + 3)}`);
@@ -163,6 +173,22 @@ async function main(): Promise<void> {
       return ms === undefined ? '—' : `${(ms / best).toFixed(2)}×`;
     });
     lines.push(`| ${s.name} | \`${s.einsum}\` | ${columns.map(cell).join(' | ')} | ${ratios.join(' / ')} |`);
+  }
+  // The same runs as GFLOP per CPU-second over all threads: what each contender gets out of the core time it was
+  // actually given, insensitive to other processes taking the machine's cores away.
+  const cpuColumns = columns.filter((cName) => cName !== 'numpy 1T');
+  lines.push('');
+  lines.push('GFLOP per CPU-second (process CPU time of all threads):');
+  lines.push('');
+  lines.push(`| shape | ${cpuColumns.join(' | ')} |`);
+  lines.push(`|${'---|'.repeat(cpuColumns.length + 1)}`);
+  for (const s of SHAPES) {
+    const row = cpuTimes.get(s.name) ?? new Map<string, number>();
+    const cell = (label: string): string => {
+      const ms = row.get(label);
+      return ms === undefined ? '—' : (flops(s) / ms / 1e6).toFixed(1);
+    };
+    lines.push(`| ${s.name} | ${cpuColumns.map(cell).join(' | ')} |`);
   }
   console.log(lines.join('\n'));
 }
@@ -187,7 +213,9 @@ for name, sa, sb, tb in shapes:
     out[name] = ts[len(ts) // 2]
 print(json.dumps(out))
 `;
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1',
+  };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const res = spawnSync('python3', ['-c', script], { env, encoding: 'utf8', timeout: 120_000 });

@@ -62,23 +62,6 @@ export function jsMacroSource(tile: JsTile): string {
   return L.join('\n');
 }
 
-export type JsMacro = (M: FloatArray, a: number, b: number, c: number, mp: number, np: number, kc: number,
-  ldc: number, aps: number, bps: number, ldb: number, first: boolean) => void;
-
-const compiled = new Map<string, JsMacro>();
-
-/** Compiles the macro-kernel once per tile configuration. */
-export function jsMacro(tile: JsTile): JsMacro {
-  const key = `${tile.mr}x${tile.nr}u${tile.unroll}`;
-  let fn = compiled.get(key);
-  if (fn === undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    fn = new Function(`${jsMacroSource(tile)}\nreturn macro;`)() as JsMacro;
-    compiled.set(key, fn);
-  }
-  return fn;
-}
-
 /** Element offset of every batch point of an operand, in row-major order over `batch`. */
 export function batchOffsets(batch: readonly number[], strides: readonly number[], offset: number): number[] {
   let out = [offset];

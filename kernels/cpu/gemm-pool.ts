@@ -2,19 +2,23 @@
  * Shared memory and the worker pool of the CPU GEMM.
  *
  * Everything a GEMM job touches lives in one WebAssembly memory (shared when the platform allows it): a control
- * block at byte 0, the unit table, the packed A/B panels and the C staging buffers. The main thread packs, writes a
- * table of independent work units (one unit = a run of B panels of one sub-product, all of its K blocks), then
- * publishes the job; every thread — the main one included — claims units until none are left, and the main thread
- * blocks on `Atomics.wait` until all are done, so `runGemm` stays synchronous.
+ * block at byte 0, the unit table, the packed A/B panels and the C staging buffers. The main thread writes a table
+ * of independent work units (one unit = a run of B panels of one sub-product, all of its K blocks), publishes the
+ * job, then packs the panels sub-product by sub-product; every thread — the main one included — claims units whose
+ * panels are ready until none are left, and the main thread blocks on `Atomics.wait` until all are done, so
+ * `runGemm` stays synchronous.
  *
  * Protocol (Int32 words of the control block):
  * - SEQ: even when a job is published, odd while the main thread rewrites the job words (a seqlock). Workers sleep
  *   on it with `Atomics.wait` and re-read the job words until SEQ is even and unchanged around the read.
  * - TICKET: `jobId << 20 | next unit`. A unit is claimed only by a compare-exchange that also matches the job id
  *   the claimer read, so a late worker holding a stale job can never take a unit of a newer job.
- * - DONE: units finished; the claimer that finishes the last one notifies the main thread.
+ * - DONE: units finished (notified after each); a per-sub-product count of finished units follows the unit table,
+ *   so the main thread copies each sub-product's C out as soon as it is complete, while helpers run the rest.
  * - FAILED: set when a worker's kernel throws, so the main thread reports an error instead of a wrong answer.
  * - NUNITS, TABLE, KERNEL, KC: the job (unit count, unit table byte address, kernel index, K slice depth).
+ * - AVAIL: units whose panels are packed. The job is published first and the main thread packs sub-product after
+ *   sub-product, raising AVAIL (and notifying) as it goes, so helpers compute while it packs.
  *
  * The runtime below is plain JavaScript in a string: the main thread compiles it with `new Function` and the
  * workers are started from it with `eval: true`, so both run the very same code whether einjit is loaded from
@@ -46,7 +50,7 @@ export interface KernelDescriptor {
 }
 
 export const RUNTIME_SOURCE = String.raw`
-const SEQ = 0, TICKET = 1, DONE = 2, NUNITS = 3, TABLE = 4, KERNEL = 5, FAILED = 6, KC = 7;
+const SEQ = 0, TICKET = 1, DONE = 2, NUNITS = 3, TABLE = 4, KERNEL = 5, FAILED = 6, KC = 7, AVAIL = 8;
 
 function makeEnv(memory, descriptors) {
   const env = { memory, kernels: [], byteLength: -1, i32: null, f32: null, f64: null };
@@ -77,7 +81,8 @@ function refresh(env) {
 
 // A unit (UNIT_WORDS Int32 words): a, b, c (element offsets of its packed A, its first B panel and its C staging),
 // mp, np (tiles down and across), kp (padded K, also the A panel depth), ldc (C staging leading dimension),
-// bps (elements from one B panel to the next), ldb (elements from one B panel row to the next).
+// bps (elements from one B panel to the next), ldb (elements from one B panel row to the next), sub (index of its
+// sub-product).
 function runUnit(env, kern, table, KC, t) {
   const i32 = env.i32, w = (table >> 2) + t * 10;
   const a = i32[w], b = i32[w + 1], c = i32[w + 2], mp = i32[w + 3], np = i32[w + 4], kp = i32[w + 5];
@@ -99,18 +104,32 @@ function runUnit(env, kern, table, KC, t) {
   }
 }
 
-function drain(env, jobId, n, table, kernel, kc) {
+// Claims and runs units of job jobId until none is left. After each unit it counts the unit against its
+// sub-product (word 9 of the unit; counters follow the unit table) and then in DONE, so the main thread can copy
+// finished sub-products out while the rest still run; \`after\` (main thread only) is that copy.
+function drain(env, jobId, n, table, kernel, kc, after) {
   const ctl = env.i32, kern = env.kernels[kernel];
+  const counters = (table >> 2) + n * 10;
   for (;;) {
     const v = Atomics.load(ctl, TICKET);
     if ((v >>> 20) !== jobId || (v & 0xfffff) >= n) return;
+    const avail = Atomics.load(ctl, AVAIL);
+    if ((v & 0xfffff) >= avail) {
+      // The main thread is still packing the panels this unit reads.
+      Atomics.wait(ctl, AVAIL, avail);
+      continue;
+    }
     if (Atomics.compareExchange(ctl, TICKET, v, v + 1) !== v) continue;
+    const t = v & 0xfffff;
     try {
-      runUnit(env, kern, table, kc, v & 0xfffff);
+      runUnit(env, kern, table, kc, t);
     } catch (e) {
       Atomics.store(ctl, FAILED, 1);
     }
-    if (Atomics.add(ctl, DONE, 1) + 1 === n) Atomics.notify(ctl, DONE);
+    Atomics.add(ctl, counters + ctl[(table >> 2) + t * 10 + 9], 1);
+    Atomics.add(ctl, DONE, 1);
+    Atomics.notify(ctl, DONE);
+    if (after) after();
   }
 }
 
@@ -124,6 +143,7 @@ function publish(env, n, table, kernel, kc, wake) {
   Atomics.store(ctl, KC, kc);
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, FAILED, 0);
+  Atomics.store(ctl, AVAIL, 0);
   const next = (s + 2) & 0x3ffffffe;
   const jobId = (next >>> 1) & 0x7ff;
   Atomics.store(ctl, TICKET, jobId << 20);
@@ -132,14 +152,26 @@ function publish(env, n, table, kernel, kc, wake) {
   return jobId;
 }
 
-function runJob(env, n, table, kernel, kc, wake) {
+// The main thread publishes a job before its panels are packed; release() makes the first units claimable as
+// their panels are ready, and finish() claims what is left, then waits for the rest.
+function begin(env, n, table, kernel, kc, wake) {
   refresh(env);
+  return publish(env, n, table, kernel, kc, wake);
+}
+
+function release(env, avail) {
+  Atomics.store(env.i32, AVAIL, avail);
+  Atomics.notify(env.i32, AVAIL);
+}
+
+function finish(env, jobId, n, table, kernel, kc, after) {
   const ctl = env.i32;
-  const jobId = publish(env, n, table, kernel, kc, wake);
-  drain(env, jobId, n, table, kernel, kc);
+  release(env, n);
+  drain(env, jobId, n, table, kernel, kc, after);
   for (;;) {
     const d = Atomics.load(ctl, DONE);
     if (d >= n) break;
+    after();
     Atomics.wait(ctl, DONE, d);
   }
   return Atomics.load(ctl, FAILED) === 0;
@@ -158,7 +190,7 @@ function workerLoop(env) {
     if (Atomics.load(ctl, SEQ) !== s) continue;
     last = s;
     refresh(env);
-    drain(env, (s >>> 1) & 0x7ff, n, table, kernel, kc);
+    drain(env, (s >>> 1) & 0x7ff, n, table, kernel, kc, null);
   }
 }
 `;
@@ -171,14 +203,16 @@ workerLoop(makeEnv(workerData.memory, workerData.descriptors));
 interface Runtime {
   makeEnv(memory: WasmMemory, descriptors: readonly (KernelDescriptor | null)[]): unknown;
   refresh(env: unknown): void;
-  runJob(env: unknown, n: number, table: number, kernel: number, kc: number, wake: boolean): boolean;
+  begin(env: unknown, n: number, table: number, kernel: number, kc: number, wake: boolean): number;
+  release(env: unknown, available: number): void;
+  finish(env: unknown, jobId: number, n: number, table: number, kernel: number, kc: number, after: () => void): boolean;
 }
 
 let runtime: Runtime | null = null;
 
 export function loadRuntime(): Runtime {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  runtime ??= new Function(`${RUNTIME_SOURCE}\nreturn { makeEnv, refresh, runJob };`)() as Runtime;
+  runtime ??= new Function(`${RUNTIME_SOURCE}\nreturn { makeEnv, refresh, begin, release, finish };`)() as Runtime;
   return runtime;
 }
 

@@ -3,19 +3,21 @@
  * operand read or written through arbitrary strides and offsets.
  *
  * How a product runs (the structure of the BLIS/GotoBLAS family):
- * 1. Small products (m·n·k < 32³, or a single row/column) take a direct strided loop.
- * 2. Otherwise C is cut into sub-products of at most `mch` rows (the A block of one K slice, mch × kc, sized to stay
- *    in the 2 MiB L2) and at most `nch` columns. For each, the main thread packs A into MR-row panels and B into
- *    NR-column panels in the shared linear memory — any strides, transposes and broadcasts are resolved here —
- *    padding edge panels and K (to the unroll factor) with zeros, so the kernel has no edge cases.
+ * 1. Small products (m·n·k < 32³) take a direct strided loop.
+ * 2. Otherwise C is cut into sub-products of at most `mch` rows (the A block of one K slice, mch × kc, sized to
+ *    stay in the 1 MiB L2 of a core) and at most `nch` columns. For each, the main thread packs A into MR-row panels
+ *    in the shared linear memory — any strides, transposes and broadcasts are resolved here — and B either into
+ *    NR-column panels or, when its columns are contiguous, by plain row copies the kernel reads in NR-wide slices.
+ *    Edge panels and the K tail (to the unroll factor) are zero-padded, so the kernel has no edge cases.
  * 3. The macro-kernel walks the K slices (kc deep, so a B micro-panel kc × NR stays in the 48 KiB L1d), and for
  *    every NR-column panel runs the register-blocked micro-kernel down all the A panels, writing the first slice
  *    and adding the next ones into a padded C staging buffer; the staging buffer is finally copied into C
  *    through its strides. The macro-kernel is generated WebAssembly SIMD (f32x4 / f64x2) where available, and
  *    generated scalar JavaScript otherwise.
  * 4. Large products are split into units (runs of B panels) claimed by the main thread and a lazily started
- *    worker pool through atomics on the shared memory (see gemm-pool.ts).
- * Memory is used in rounds: sub-products are packed until a round's budget is reached, then the round runs.
+ *    worker pool through atomics on the shared memory (see gemm-pool.ts); the job is published before packing, so
+ *    helpers start on the first sub-products while the main thread packs the next ones.
+ * Memory is used in rounds: sub-products are planned until a round's budget is reached, then the round runs.
  */
 
 import type { GemmSpec } from '../../src/lower/spec.js';
@@ -54,7 +56,7 @@ export interface GemmTile {
   readonly unroll: number;
   /** K slice depth per macro-kernel call. */
   readonly kc: number;
-  /** Most rows per sub-product (the A block mch × kc stays in L2). */
+  /** Most rows per sub-product (the A block mch × kc, 256 KiB, stays in the 1 MiB L2). */
   readonly mch: number;
   /** Most columns per sub-product. */
   readonly nch: number;
@@ -62,15 +64,14 @@ export interface GemmTile {
 
 const TILES: Record<'js' | 'wasm', Record<'float32' | 'float64', GemmTile>> = {
   wasm: {
-    float32: { mr: 4, nr: 16, unroll: 2, kc: 256, mch: 512, nch: 4096 },
-    float64: { mr: 4, nr: 6, unroll: 2, kc: 256, mch: 256, nch: 4096 },
+    float32: { mr: 4, nr: 16, unroll: 2, kc: 256, mch: 256, nch: 4096 },
+    float64: { mr: 4, nr: 8, unroll: 2, kc: 256, mch: 128, nch: 4096 },
   },
   js: {
-    float32: { mr: 4, nr: 4, unroll: 2, kc: 256, mch: 512, nch: 4096 },
-    float64: { mr: 4, nr: 4, unroll: 2, kc: 256, mch: 256, nch: 4096 },
+    float32: { mr: 4, nr: 4, unroll: 1, kc: 256, mch: 512, nch: 4096 },
+    float64: { mr: 4, nr: 4, unroll: 1, kc: 256, mch: 256, nch: 4096 },
   },
 };
-
 
 let options: GemmOptions = {
   path: 'auto',
@@ -96,6 +97,8 @@ interface State {
   readonly descriptors: readonly (KernelDescriptor | null)[];
   readonly env: unknown;
   pool: GemmPool | null;
+  /** Helpers the pool was asked for (0 before it is first needed). */
+  poolHelpers: number;
   byteLength: number;
   f32: Float32Array;
   f64: Float64Array;
@@ -149,7 +152,7 @@ function getState(): State {
   const env = loadRuntime().makeEnv(memory, descriptors);
   const buffer = memory.buffer;
   state = {
-    memory, shared, wasmSimd, descriptors, env, pool: null, byteLength: buffer.byteLength,
+    memory, shared, wasmSimd, descriptors, env, pool: null, poolHelpers: 0, byteLength: buffer.byteLength,
     f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer),
   };
   return state;
@@ -166,6 +169,7 @@ export function shutdownGemmPool(): void {
   if (state?.pool) {
     state.pool.terminate();
     state.pool = null;
+    state.poolHelpers = 0;
   }
 }
 
@@ -189,6 +193,37 @@ function chunk(total: number, most: number, unit: number): number {
   return roundUp(Math.ceil(total / pieces), unit);
 }
 
+type PanelPacker = (src: FloatArray, off: number, sRow: number, sK: number, panels: number, k: number, kp: number,
+  dst: FloatArray, dOff: number) => void;
+
+const panelPackers = new Map<string, PanelPacker>();
+
+/**
+ * Generated packer of whole panels of R rows: one source pointer per row, R contiguous stores per k. Compiled once
+ * per (R, dtype), so each stays monomorphic in its array types.
+ */
+function panelPacker(R: number, dtype: 'float32' | 'float64'): PanelPacker {
+  const key = `${R}:${dtype}`;
+  let fn = panelPackers.get(key);
+  if (fn === undefined) {
+    const ptrs = Array.from({ length: R }, (_, r) => `s${r}`);
+    const body = [
+      'for (let q = 0; q < panels; q++) {',
+      `  let d = dOff + q * kp * ${R};`,
+      `  let s0 = off + q * ${R} * sRow${ptrs.slice(1).map((p, r) => `, ${p} = s${r} + sRow`).join('')};`,
+      '  for (let p = 0; p < k; p++) {',
+      ...ptrs.map((p, r) => `    dst[d + ${r}] = src[${p}]; ${p} += sK;`),
+      `    d += ${R};`,
+      '  }',
+      '}',
+    ].join('\n');
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    fn = new Function('src', 'off', 'sRow', 'sK', 'panels', 'k', 'kp', 'dst', 'dOff', body) as PanelPacker;
+    panelPackers.set(key, fn);
+  }
+  return fn;
+}
+
 /**
  * Packs `count` rows (A: rows along m; B: columns along n) into panels of `R` as [panel][kp][R], zero-padding the
  * last panel and the K tail; source element (row r, depth p) is at `off + r·sRow + p·sK`.
@@ -196,32 +231,23 @@ function chunk(total: number, most: number, unit: number): number {
 function packPanels(src: FloatArray, off: number, sRow: number, sK: number, count: number, k: number, kp: number,
   R: number, dst: FloatArray, dOff: number): void {
   const panels = Math.ceil(count / R);
-  for (let q = 0; q < panels; q++) {
+  const full = Math.floor(count / R);
+  if (full > 0) {
+    panelPacker(R, dst instanceof Float32Array ? 'float32' : 'float64')(src, off, sRow, sK, full, k, kp, dst, dOff);
+    if (kp > k) for (let q = 0; q < full; q++) dst.fill(0, dOff + (q * kp + k) * R, dOff + (q + 1) * kp * R);
+  }
+  for (let q = full; q < panels; q++) {
     const base = dOff + q * kp * R;
     const r0 = q * R;
     const rows = Math.min(R, count - r0);
-    if (Math.abs(sK) <= Math.abs(sRow)) {
+    for (let p = 0; p < k; p++) {
+      let s = off + p * sK + r0 * sRow;
+      const d = base + p * R;
       for (let r = 0; r < rows; r++) {
-        let s = off + (r0 + r) * sRow;
-        let d = base + r;
-        for (let p = 0; p < k; p++) {
-          dst[d] = src[s] as number;
-          s += sK;
-          d += R;
-        }
+        dst[d + r] = src[s] as number;
+        s += sRow;
       }
-    } else {
-      for (let p = 0; p < k; p++) {
-        let s = off + p * sK + r0 * sRow;
-        const d = base + p * R;
-        for (let r = 0; r < rows; r++) {
-          dst[d + r] = src[s] as number;
-          s += sRow;
-        }
-      }
-    }
-    if (rows < R) {
-      for (let p = 0; p < k; p++) dst.fill(0, base + p * R + rows, base + (p + 1) * R);
+      dst.fill(0, d + rows, d + R);
     }
     if (kp > k) dst.fill(0, base + k * R, base + kp * R);
   }
@@ -243,6 +269,16 @@ function stageRows(src: FloatArray, off: number, sK: number, cols: number, k: nu
   if (kp > k) dst.fill(0, dOff + k * ldb, dOff + kp * ldb);
 }
 
+/**
+ * Elements per staged B row: whole 64-byte lines, and an odd number of them, so that the rows one micro-panel
+ * reads fall into different L1 sets instead of thrashing one.
+ */
+function rowStride(cols: number, bytes: number): number {
+  let lineBytes = roundUp(cols * bytes, 64);
+  if ((lineBytes / 64) % 2 === 0) lineBytes += 64;
+  return lineBytes / bytes;
+}
+
 interface SubProduct {
   readonly a: number;
   readonly b: number;
@@ -257,6 +293,8 @@ interface SubProduct {
   readonly ldc: number;
   /** Element offset of C[0, 0] of this sub-product in the user's C. */
   readonly cUser: number;
+  /** Packs the panels this sub-product reads first (none when they are shared with an earlier one). */
+  readonly pack: readonly ((M: FloatArray) => void)[];
 }
 
 function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: number, kernel: number, kp: number,
@@ -265,38 +303,68 @@ function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: num
   const kc = options.kc > 0 ? roundUp(options.kc, tile.unroll) : tile.kc;
   let threads = Math.max(1, Math.floor(options.threads));
   const parallel = threads > 1 && s.shared && macs >= options.parallelMacs;
-  if (parallel && s.pool === null) {
+  if (parallel && s.poolHelpers !== threads - 1) {
+    // Started lazily, and again when the thread count changes; a pool that failed to start is not retried.
+    s.pool?.terminate();
     s.pool = new GemmPool(s.memory, s.descriptors, threads - 1);
+    s.poolHelpers = threads - 1;
   }
   if (!parallel) threads = 1;
   // Units: runs of B panels, long enough that an A block is reused across several panels, short enough that
-  // every thread gets several units.
+  // every thread gets many (a preempted helper holding the last unit then costs little).
   const totalPanels = subs.reduce((sum, x) => sum + x.np, 0);
-  const target = Math.max(8, Math.ceil(totalPanels / (4 * threads)));
+  const target = Math.max(4, Math.ceil(totalPanels / (16 * threads)));
   const units: number[] = [];
-  for (const sub of subs) {
+  const ready: number[] = [];
+  const perSub: number[] = [];
+  subs.forEach((sub, index) => {
     const pieces = Math.ceil(sub.np / Math.min(sub.np, target));
     const per = Math.ceil(sub.np / pieces);
     for (let j0 = 0; j0 < sub.np; j0 += per) {
       const np = Math.min(per, sub.np - j0);
-      units.push(sub.a, sub.b + j0 * sub.bps, sub.c + j0 * nr, sub.mp, np, kp, sub.ldc, sub.bps, sub.ldb, 0);
+      units.push(sub.a, sub.b + j0 * sub.bps, sub.c + j0 * nr, sub.mp, np, kp, sub.ldc, sub.bps, sub.ldb, index);
     }
-  }
-  const table = roundUp(top * bytes, 64);
-  ensureBytes(s, table + units.length * 4);
-  s.i32.set(units, table >> 2);
+    perSub.push(units.length / UNIT_WORDS - (ready[ready.length - 1] ?? 0));
+    ready.push(units.length / UNIT_WORDS);
+  });
+  const table = roundUp((top + 16) * bytes, 64);
   const n = units.length / UNIT_WORDS;
-  const ok = loadRuntime().runJob(s.env, n, table, kernel, kc, parallel && (s.pool?.size ?? 0) > 0);
-  if (!ok) throw new Error('einjit gemm: a kernel failed in a worker thread');
+  ensureBytes(s, table + (units.length + subs.length) * 4);
+  s.i32.set(units, table >> 2);
+  const counters = (table >> 2) + units.length;
+  s.i32.fill(0, counters, counters + subs.length);
+  const rt = loadRuntime();
+  const job = rt.begin(s.env, n, table, kernel, kc, parallel && (s.pool?.size ?? 0) > 0);
   const M = bytes === 4 ? s.f32 : s.f64;
-  for (const sub of subs) {
-    for (let i = 0; i < sub.rows; i++) {
-      let src = sub.c + i * sub.ldc;
-      let dst = sub.cUser + i * crs;
-      for (let j = 0; j < sub.cols; j++) {
-        c[dst] = M[src++] as number;
-        dst += ccs;
-      }
+  subs.forEach((sub, i) => {
+    for (const pack of sub.pack) pack(M);
+    rt.release(s.env, ready[i] ?? n);
+  });
+  // Sub-products are copied out in order as their units finish, while the helpers still compute.
+  let copied = 0;
+  const copyFinished = (): void => {
+    while (copied < subs.length && Atomics.load(s.i32, counters + copied) >= (perSub[copied] ?? 0)) {
+      const sub = subs[copied++];
+      if (sub !== undefined) copyOut(sub, M, c, crs, ccs);
+    }
+  };
+  const ok = rt.finish(s.env, job, n, table, kernel, kc, copyFinished);
+  if (!ok) throw new Error('einjit gemm: a kernel failed in a worker thread');
+  copyFinished();
+}
+
+/** Copies a sub-product's C staging into the user's C through its strides. */
+function copyOut(sub: SubProduct, M: FloatArray, c: FloatArray, crs: number, ccs: number): void {
+  for (let i = 0; i < sub.rows; i++) {
+    let src = sub.c + i * sub.ldc;
+    let dst = sub.cUser + i * crs;
+    if (ccs === 1 && sub.cols >= 32) {
+      c.set(M.subarray(src, src + sub.cols), dst);
+      continue;
+    }
+    for (let j = 0; j < sub.cols; j++) {
+      c[dst] = M[src++] as number;
+      dst += ccs;
     }
   }
 }
@@ -308,8 +376,11 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   const { mr, nr } = tile;
   const bytes = dtype === 'float32' ? 4 : 8;
   const kp = roundUp(k, tile.unroll);
+  // B with contiguous columns is staged by row copies instead of packed (see stageRows), in chunks of at most 1 KiB
+  // of columns so that the rows a micro-panel touches stay on few pages.
+  const bRows = spec.b.colStride === 1 && options.stageRows;
   let mch = chunk(m, tile.mch, mr);
-  let nch = chunk(n, tile.nch, nr);
+  let nch = chunk(n, bRows ? Math.min(tile.nch, Math.max(nr, Math.floor(1024 / bytes / nr) * nr)) : tile.nch, nr);
   const roundElements = options.roundElements;
   const size = (): number => mch * kp + kp * nch + mch * nch;
   while (size() > options.roundElements && nch > nr) nch = roundUp(Math.ceil(nch / 2), nr);
@@ -323,8 +394,6 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   const { rowStride: ars, colStride: acs } = spec.a;
   const { rowStride: brs, colStride: bcs } = spec.b;
   const { rowStride: crs, colStride: ccs } = spec.c;
-  // B with contiguous columns is staged by row copies instead of packed (see stageRows).
-  const bRows = bcs === 1 && options.stageRows;
   const start = CONTROL_BYTES / bytes;
   const limit = start + roundElements;
 
@@ -350,15 +419,17 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
       for (let n0 = 0; n0 < n; n0 += nch) {
         const cols = Math.min(nch, n - n0);
         const np = Math.ceil(cols / nr);
-        if (top + mp * mr * kp + kp * np * nr + mp * mr * np * nr > limit) flush();
-        ensureBytes(s, (top + mp * mr * kp + kp * np * nr + mp * mr * np * nr + 16) * bytes + 64 * UNIT_WORDS * 4);
-        const M = bytes === 4 ? s.f32 : s.f64;
+        const ldb = bRows ? rowStride(np * nr, bytes) : nr;
+        const bSize = bRows ? ldb * kp : np * nr * kp;
+        if (top + mp * mr * kp + bSize + mp * mr * np * nr > limit) flush();
+        const pack: ((M: FloatArray) => void)[] = [];
         const aSrc = (ao[t] ?? 0) + m0 * ars;
         const aKey = `${aSrc}:${rows}`;
         let aPtr = packedA.get(aKey);
         if (aPtr === undefined) {
-          aPtr = top;
-          packPanels(a, aSrc, ars, acs, rows, k, kp, mr, M, aPtr);
+          const at = top;
+          pack.push((M) => packPanels(a, aSrc, ars, acs, rows, k, kp, mr, M, at));
+          aPtr = at;
           top += mp * mr * kp;
           packedA.set(aKey, aPtr);
         }
@@ -366,16 +437,16 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
         const bKey = `${bSrc}:${cols}`;
         let bPtr = packedB.get(bKey);
         if (bPtr === undefined) {
-          bPtr = top;
-          if (bRows) stageRows(b, bSrc, brs, cols, k, kp, np * nr, M, bPtr);
-          else packPanels(b, bSrc, bcs, brs, cols, k, kp, nr, M, bPtr);
-          top += np * nr * kp;
+          const at = top;
+          if (bRows) pack.push((M) => stageRows(b, bSrc, brs, cols, k, kp, ldb, M, at));
+          else pack.push((M) => packPanels(b, bSrc, bcs, brs, cols, k, kp, nr, M, at));
+          bPtr = at;
+          top += bSize;
           packedB.set(bKey, bPtr);
         }
         const ldc = np * nr;
-        subs.push({ a: aPtr, b: bPtr, bps: bRows ? nr : kp * nr, ldb: bRows ? np * nr : nr, c: top, mp, np, rows,
-          cols, ldc,
-          cUser: (co[t] ?? 0) + m0 * crs + n0 * ccs });
+        subs.push({ a: aPtr, b: bPtr, bps: bRows ? nr : kp * nr, ldb, c: top, mp, np, rows,
+          cols, ldc, cUser: (co[t] ?? 0) + m0 * crs + n0 * ccs, pack });
         top += mp * mr * ldc;
         macs += rows * cols * k;
       }
@@ -398,7 +469,7 @@ export function gemmRoute(spec: GemmSpec): 'empty' | 'zero' | 'direct' | 'js' | 
   const { m, n, k } = spec;
   if (m === 0 || n === 0 || spec.batch.some((d) => d === 0)) return 'empty';
   if (k === 0) return 'zero';
-  if (m * n * k < options.smallMacs || m === 1 || n === 1) return 'direct';
+  if (m * n * k < options.smallMacs) return 'direct';
   if (options.path === 'js') return 'js';
   const wasmSimd = getState().wasmSimd;
   if (options.path === 'wasm' && !wasmSimd) throw new Error('einjit gemm: WebAssembly SIMD is not available here');

@@ -347,7 +347,7 @@ describe('gemm: worker pool lifetime', () => {
     }
   });
 
-  it.runIf(shared)('restarts after shutdownGemmPool', () => {
+  it.runIf(shared)('restarts after shutdownGemmPool and follows the thread count', () => {
     use({ threads: 2, parallelMacs: 0, smallMacs: 0 });
     const c = build({
       dtype: 'float32', batch: [], m: 50, n: 60, k: 70, seed: 3,
@@ -361,5 +361,9 @@ describe('gemm: worker pool lifetime', () => {
     c.out.fill(NaN);
     check(c.spec, c.a, c.b, c.out);
     expect(gemmCapabilities().workers).toBe(1);
+    configureGemm({ threads: 3 });
+    c.out.fill(NaN);
+    check(c.spec, c.a, c.b, c.out);
+    expect(gemmCapabilities().workers).toBe(2);
   });
 });

@@ -136,7 +136,9 @@ export class FunctionBuilder {
   }
 
   /** Branch to the enclosing construct `depth` levels out (0 = innermost). */
-  br(depth: number, label: string): this { return this.emit(`br ${depth} (;$${label};)`, [0x0c, ...unsignedLeb(depth)]); }
+  br(depth: number, label: string): this {
+    return this.emit(`br ${depth} (;$${label};)`, [0x0c, ...unsignedLeb(depth)]);
+  }
   brIf(depth: number, label: string): this {
     return this.emit(`br_if ${depth} (;$${label};)`, [0x0d, ...unsignedLeb(depth)]);
   }
