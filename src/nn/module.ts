@@ -343,11 +343,11 @@ export interface Layer {
   forward(x: Tensor): Tensor;
 }
 
-/** Chains its children's forward in order; children are named '0', '1', ... as in PyTorch. */
-export class Sequential extends Module {
+/** Holds modules in a list without chaining them (PyTorch's nn.ModuleList); children are named '0', '1', ... */
+export class ModuleList extends Module {
   private _length = 0;
 
-  constructor(...modules: Module[]) {
+  constructor(modules: readonly Module[] = []) {
     super();
     for (const m of modules) this.append(m);
   }
@@ -366,15 +366,10 @@ export class Sequential extends Module {
     const i = index < 0 ? index + this._length : index;
     const m = (this as unknown as Record<string, unknown>)[String(i)];
     if (!(m instanceof Module)) {
-      throw new EinjitError(`index ${index} is out of range for a Sequential of length ${this._length}`, { op: 'Sequential.at' });
+      const kind = this.constructor.name;
+      throw new EinjitError(`index ${index} is out of range for a ${kind} of length ${this._length}`, { op: `${kind}.at` });
     }
     return m;
-  }
-
-  override forward(x: Tensor): Tensor {
-    let y = x;
-    for (const m of this.children()) y = m.forward(y);
-    return y;
   }
 
   [Symbol.iterator](): Iterator<Module> {
@@ -382,34 +377,15 @@ export class Sequential extends Module {
   }
 }
 
-/** Holds modules in a list without chaining them (PyTorch's nn.ModuleList). */
-export class ModuleList extends Module {
-  private _length = 0;
-
-  constructor(modules: readonly Module[] = []) {
-    super();
-    for (const m of modules) this.append(m);
+/** Chains its children's forward in order (PyTorch's nn.Sequential): a ModuleList with a forward. */
+export class Sequential extends ModuleList {
+  constructor(...modules: Module[]) {
+    super(modules);
   }
 
-  append(module: Module): this {
-    this.addModule(String(this._length++), module);
-    return this;
-  }
-
-  get length(): number {
-    return this._length;
-  }
-
-  at(index: number): Module {
-    const i = index < 0 ? index + this._length : index;
-    const m = (this as unknown as Record<string, unknown>)[String(i)];
-    if (!(m instanceof Module)) {
-      throw new EinjitError(`index ${index} is out of range for a ModuleList of length ${this._length}`, { op: 'ModuleList.at' });
-    }
-    return m;
-  }
-
-  [Symbol.iterator](): Iterator<Module> {
-    return this.children();
+  override forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.children()) y = m.forward(y);
+    return y;
   }
 }
