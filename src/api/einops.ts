@@ -157,6 +157,9 @@ export function unpack(packed: Tensor, packedShapes: readonly (readonly number[]
 
 /**
  * Names the axes of a tensor's shape: `parseShape(x, 'b c _ _')` gives `{ b: 2, c: 3 }`.
+ *
+ * @example
+ * parseShape(zeros([2, 3, 32, 32]), 'b c _ _');  // { b: 2, c: 3 }
  */
 export function parseShape(x: Tensor, pattern: string): Record<string, number> {
   return withErrorContext({ op: 'parseShape', pattern, shapes: [x.shape] }, () => ({ ...parseShapeIR(pattern, x.shape) }));

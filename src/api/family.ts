@@ -74,26 +74,46 @@ function expectRank(t: Tensor, ranks: readonly number[], op: string): void {
   }
 }
 
-/** The outer product of two vectors: `outer(a, b)[i, j] = a[i] b[j]`. */
+/**
+ * The outer product of two vectors: `outer(a, b)[i, j] = a[i] b[j]`.
+ *
+ * @example
+ * outer(tensor([1, 2]), tensor([3, 4, 5])).shape; // [2, 3]
+ */
 export function outer(a: Tensor, b: Tensor): Tensor {
   expectRank(a, [1], 'outer');
   expectRank(b, [1], 'outer');
   return contract(program([a.shape[0]!, b.shape[0]!], [[0], [1]], [0, 1]), [a, b], {}, 'outer');
 }
 
-/** numpy's inner: sums over the last axes of a and b. */
+/**
+ * numpy's inner: sums over the last axes of a and b.
+ *
+ * @example
+ * inner(tensor([1, 2, 3]), tensor([4, 5, 6]));   // tensor(32.)
+ */
 export function inner(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) return a.mul(b);
   return tensordot(a, b, [[a.ndim - 1], [b.ndim - 1]]);
 }
 
-/** numpy's dot: a vector dot product, a matrix product, or a sum over a's last and b's second-to-last axis. */
+/**
+ * numpy's dot: a vector dot product, a matrix product, or a sum over a's last and b's second-to-last axis.
+ *
+ * @example
+ * dot(tensor([1, 2, 3]), tensor([4, 5, 6]));     // tensor(32.)
+ */
 export function dot(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) return a.mul(b);
   return tensordot(a, b, [[a.ndim - 1], [Math.max(0, b.ndim - 2)]]);
 }
 
-/** The diagonal of two dimensions as a view (numpy/PyTorch `diagonal`); the diagonal becomes the last axis. */
+/**
+ * The diagonal of two dimensions as a view (numpy/PyTorch `diagonal`); the diagonal becomes the last axis.
+ *
+ * @example
+ * diagonal(tensor([[1, 2], [3, 4]]));            // tensor([1., 4.]), a view
+ */
 export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
   const d1 = normalizeDim(dim1, x.ndim, 'diagonal', x.shape);
   const d2 = normalizeDim(dim2, x.ndim, 'diagonal', x.shape);
@@ -109,13 +129,23 @@ export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
     (g) => grads.scatterInto(g, x.shape, (z) => diagonal(z, offset, d1, d2)));
 }
 
-/** Sum of the main diagonal of a matrix. */
+/**
+ * Sum of the main diagonal of a matrix.
+ *
+ * @example
+ * trace(tensor([[1, 2], [3, 4]])).item();        // 5
+ */
 export function trace(x: Tensor): Tensor {
   expectRank(x, [2], 'trace');
   return diagonal(x).sum();
 }
 
-/** The Kronecker product: blocks a[i] · b, for tensors of any ranks (the smaller is padded with leading 1s). */
+/**
+ * The Kronecker product: blocks a[i] · b, for tensors of any ranks (the smaller is padded with leading 1s).
+ *
+ * @example
+ * kron(eye(2), ones([2, 2])).shape;              // [4, 4]
+ */
 export function kron(a: Tensor, b: Tensor): Tensor {
   const n = Math.max(a.ndim, b.ndim);
   const A = a.reshape([...Array(n - a.ndim).fill(1), ...a.shape]);

@@ -9,6 +9,12 @@ import type { GradNode } from './node.js';
 
 let enabled = true;
 
+/**
+ * Whether ops record gradients right now (false inside noGrad).
+ *
+ * @example
+ * noGrad(() => isGradEnabled());                 // false
+ */
 export function isGradEnabled(): boolean {
   return enabled;
 }
@@ -16,6 +22,10 @@ export function isGradEnabled(): boolean {
 /**
  * Runs `fn` with gradient recording off and returns its value (PyTorch's `with torch.no_grad()`). The callback
  * should be synchronous: recording is switched back on when it returns.
+ *
+ * @example
+ * const w = randn([3], { requiresGrad: true });
+ * noGrad(() => w.sub_(w.grad!.mul(0.1)));        // an optimizer step, not recorded
  */
 export function noGrad<T>(fn: () => T): T {
   const before = enabled;

@@ -101,6 +101,12 @@ export function peekBackend(device: Device): Backend | undefined {
 }
 
 let defaultDevice: Device = 'cpu';
+/**
+ * The device new tensors go to when no `device` option is given.
+ *
+ * @example
+ * getDefaultDevice();                            // 'cpu'
+ */
 export function getDefaultDevice(): Device {
   return defaultDevice;
 }

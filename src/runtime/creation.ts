@@ -136,6 +136,11 @@ function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; sa
 /**
  * Wraps a typed array WITHOUT copying (PyTorch's from_numpy): writes through either are seen by the other.
  * CPU only.
+ *
+ * @example
+ * const data = new Float32Array([1, 2, 3, 4]);
+ * const t = fromArray(data, [2, 2]);
+ * data[0] = 10;            // t sees the write: tensor([[10., 2.], [3., 4.]])
  */
 export function fromArray(data: TypedArray, shape?: readonly number[], options: { requiresGrad?: boolean } = {}): Tensor {
   const dtype = dtypeOfArray(data);
@@ -150,7 +155,12 @@ export function fromArray(data: TypedArray, shape?: readonly number[], options: 
   return fromHost(data, dtype, s, { device: 'cpu', ...options }, true, 'fromArray');
 }
 
-/** A tensor of `shape` with every element `value`. */
+/**
+ * A tensor of `shape` with every element `value`.
+ *
+ * @example
+ * const t = full([2, 2], 7);                     // tensor([[7., 7.], [7., 7.]])
+ */
 export function full(shape: readonly number[], value: number | boolean, options: CreateOptions = {}): Tensor {
   const s = checkShape(shape, 'full');
   const dtype = options.dtype === undefined
@@ -170,13 +180,30 @@ export function full(shape: readonly number[], value: number | boolean, options:
   return finish(t, options);
 }
 
+/**
+ * A tensor of `shape` filled with 0 (float32 unless `dtype` says otherwise).
+ *
+ * @example
+ * const z = zeros([2, 3]);                       // tensor([[0., 0., 0.], [0., 0., 0.]])
+ */
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
   return full(shape, 0, options);
 }
+/**
+ * A tensor of `shape` filled with 1.
+ *
+ * @example
+ * const o = ones([3], { dtype: 'int32' });       // tensor([1, 1, 1])
+ */
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
   return full(shape, 1, options);
 }
-/** An uninitialised tensor in PyTorch; einjit's is zeroed. */
+/**
+ * An uninitialised tensor in PyTorch; einjit's is zeroed.
+ *
+ * @example
+ * const t = empty([2, 3]);                       // zeros in einjit
+ */
 export function empty(shape: readonly number[], options: CreateOptions = {}): Tensor {
   return full(shape, 0, options);
 }
@@ -192,18 +219,48 @@ export function onesOf(shape: readonly number[], dtype: DType, device: Device): 
 function likeOptions(t: Tensor, options: CreateOptions): CreateOptions {
   return { dtype: t.dtype, device: t.device, ...options };
 }
+/**
+ * Zeros with the shape, dtype and device of `t` (options override).
+ *
+ * @example
+ * const g = zerosLike(x);
+ */
 export function zerosLike(t: Tensor, options: CreateOptions = {}): Tensor {
   return full(t.shape, 0, likeOptions(t, options));
 }
+/**
+ * Ones with the shape, dtype and device of `t` (options override).
+ *
+ * @example
+ * const m = onesLike(x, { dtype: 'bool' });
+ */
 export function onesLike(t: Tensor, options: CreateOptions = {}): Tensor {
   return full(t.shape, 1, likeOptions(t, options));
 }
+/**
+ * A tensor like `t`, filled with `value`.
+ *
+ * @example
+ * const t = fullLike(x, -1);
+ */
 export function fullLike(t: Tensor, value: number, options: CreateOptions = {}): Tensor {
   return full(t.shape, value, likeOptions(t, options));
 }
+/**
+ * Uniform samples in [0, 1) with the shape, dtype and device of `t`.
+ *
+ * @example
+ * const noise = randLike(x);
+ */
 export function randLike(t: Tensor, options: CreateOptions = {}): Tensor {
   return rand(t.shape, likeOptions(t, options));
 }
+/**
+ * Standard normal samples with the shape, dtype and device of `t`.
+ *
+ * @example
+ * const noise = randnLike(x).mul(0.1);
+ */
 export function randnLike(t: Tensor, options: CreateOptions = {}): Tensor {
   return randn(t.shape, likeOptions(t, options));
 }
@@ -211,6 +268,10 @@ export function randnLike(t: Tensor, options: CreateOptions = {}): Tensor {
 /**
  * Values start, start+step, ... below end (PyTorch's arange). With one argument it counts from 0. The dtype is
  * int32 when every argument is an integer, else float32.
+ *
+ * @example
+ * arange(5);                                     // tensor([0, 1, 2, 3, 4])
+ * arange(0, 1, 0.25);                            // tensor([0.0000, 0.2500, 0.5000, 0.7500])
  */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
@@ -231,7 +292,12 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   return fromHost(hostArray(dtype, values), dtype, [n], options, false, 'arange');
 }
 
-/** `steps` evenly spaced values from start to end inclusive. */
+/**
+ * `steps` evenly spaced values from start to end inclusive.
+ *
+ * @example
+ * linspace(0, 1, 5);                             // tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+ */
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new EinjitError(`number of steps must be non-negative, got ${steps}`, { op: 'linspace' });
   const dtype = options.dtype ?? 'float32';
@@ -244,7 +310,12 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   return fromHost(hostArray(dtype, values), dtype, [steps], options, false, 'linspace');
 }
 
-/** The n×m identity. */
+/**
+ * The n×m identity.
+ *
+ * @example
+ * eye(2);                                        // tensor([[1., 0.], [0., 1.]])
+ */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   checkShape([n, m], 'eye');
   const dtype = options.dtype ?? 'float32';
@@ -253,7 +324,13 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   return fromHost(hostArray(dtype, values), dtype, [n, m], options, false, 'eye');
 }
 
-/** Uniform samples in [0, 1) from the global generator (seed it with manualSeed). */
+/**
+ * Uniform samples in [0, 1) from the global generator (seed it with manualSeed).
+ *
+ * @example
+ * manualSeed(0);
+ * const u = rand([2, 3]);                        // uniform in [0, 1)
+ */
 export function rand(shape: readonly number[], options: CreateOptions = {}): Tensor {
   const s = checkShape(shape, 'rand');
   const dtype = options.dtype ?? 'float32';
@@ -262,7 +339,13 @@ export function rand(shape: readonly number[], options: CreateOptions = {}): Ten
   return fromHost(hostArray(dtype, values), dtype, s, options, false, 'rand');
 }
 
-/** Standard normal samples from the global generator. */
+/**
+ * Standard normal samples from the global generator.
+ *
+ * @example
+ * manualSeed(0);
+ * const w = randn([64, 32], { dtype: 'float64', requiresGrad: true });
+ */
 export function randn(shape: readonly number[], options: CreateOptions = {}): Tensor {
   const s = checkShape(shape, 'randn');
   const dtype = options.dtype ?? 'float32';
@@ -271,7 +354,12 @@ export function randn(shape: readonly number[], options: CreateOptions = {}): Te
   return fromHost(hostArray(dtype, values), dtype, s, options, false, 'randn');
 }
 
-/** Integers uniform in [low, high). */
+/**
+ * Integers uniform in [low, high).
+ *
+ * @example
+ * const labels = randint(0, 10, [8]);            // int32 in [0, 10)
+ */
 export function randint(low: number, high: number, shape: readonly number[], options: CreateOptions = {}): Tensor {
   const s = checkShape(shape, 'randint');
   if (!(high > low)) throw new EinjitError(`randint needs low < high, got ${low} and ${high}`, { op: 'randint' });

@@ -33,7 +33,13 @@ export async function isAvailable(device: Device): Promise<boolean> {
   }
 }
 
-/** Makes `device` the default for new tensors, starting it first (await it). */
+/**
+ * Makes `device` the default for new tensors, starting it first (await it).
+ *
+ * @example
+ * await setDefaultDevice('webgpu');
+ * const x = ones([1024, 1024]);                  // on the GPU
+ */
 export async function setDefaultDevice(device: Device): Promise<void> {
   checkDevice(device, 'setDefaultDevice');
   try {
@@ -51,6 +57,10 @@ export async function setDefaultDevice(device: Device): Promise<void> {
 /**
  * Releases the GPU device and the CPU worker threads so the process can exit promptly. Tensors on 'webgpu' are
  * unusable afterwards; a later `setDefaultDevice('webgpu')` starts a fresh device.
+ *
+ * @example
+ * const y = await einsum('ij,jk->ik', a, b).to('cpu');
+ * await shutdown();                              // the process can exit
  */
 export async function shutdown(): Promise<void> {
   shutdownBackends();

@@ -67,7 +67,15 @@ function rotl(x: number, k: number): number {
 
 export const random = new Generator(Date.now());
 
-/** Seeds the global generator: every later rand/randn/randint/dropout call is reproducible. */
+/**
+ * Seeds the global generator: every later rand/randn/randint/dropout call is reproducible.
+ *
+ * @example
+ * manualSeed(42);
+ * const a = rand([3]);
+ * manualSeed(42);
+ * const b = rand([3]);                            // equal to a
+ */
 export function manualSeed(seed: number): void {
   random.seed(seed);
 }
