@@ -121,7 +121,7 @@ function runStep(backend: Backend, program: ContractionProgram, picked: readonly
     const out = finalOrder ?? [...batch, ...M, ...N];
     return loopContraction(backend, program, [a, b], out, dtype);
   }
-  return gemmContraction(backend, program, a, b, { batch, M, N, K }, dtype);
+  return gemmContraction(backend, program, a, b, { batch, M, N, K }, dtype, finalOrder);
 }
 
 function unionOrdered(lists: readonly (readonly number[])[]): number[] {
@@ -196,7 +196,21 @@ function packTerm(backend: Backend, program: ContractionProgram, term: Term, ord
   return loopContraction(backend, program, [term], order, dtype);
 }
 
-function gemmContraction(backend: Backend, program: ContractionProgram, a0: Term, b0: Term, g: Groups, dtype: DType): Term {
+/**
+ * Splits a group (ordered by stride) into a leading part that becomes extra GEMM batch dimensions and the longest
+ * trailing part that one stride walks, so an operand whose M (or N) axes are not one block needs no copy: e.g.
+ * 'oc,bcl->bol' runs as a GEMM batched over b with A broadcast, instead of packing B into [c, b·l].
+ */
+function splitGroup(term: Term, ids: readonly number[], sizes: readonly number[]): { outer: number[]; inner: number[] } {
+  for (let i = 0; i < ids.length; i++) {
+    const inner = ids.slice(i);
+    if (groupStride(term, inner, sizes) !== null) return { outer: ids.slice(0, i), inner };
+  }
+  return { outer: [], inner: [] };
+}
+
+function gemmContraction(backend: Backend, program: ContractionProgram, a0: Term, b0: Term, g: Groups, dtype: DType,
+  finalOrder: readonly number[] | null): Term {
   const sizes = program.sizes;
   let a = a0;
   let b = b0;
@@ -207,32 +221,56 @@ function gemmContraction(backend: Backend, program: ContractionProgram, a0: Term
     const kb = byStride(b, g.K);
     if (groupStride(a, kb, sizes) !== null) K = kb;
   }
-  if (a.t.dtype !== dtype || groupStride(a, M, sizes) === null || groupStride(a, K, sizes) === null || isNegative(a)) {
+  if (a.t.dtype !== dtype || groupStride(a, K, sizes) === null || isNegative(a)) {
     a = packTerm(backend, program, a, [...g.batch, ...M, ...K], dtype);
   }
-  if (b.t.dtype !== dtype || groupStride(b, K, sizes) === null || groupStride(b, N, sizes) === null || isNegative(b)) {
+  if (b.t.dtype !== dtype || groupStride(b, K, sizes) === null || isNegative(b)) {
     b = packTerm(backend, program, b, [...g.batch, ...K, ...N], dtype);
   }
-  const count = (ids: readonly number[]): number => ids.reduce((n, id) => n * sizes[id]!, 1);
-  const outIds = [...g.batch, ...M, ...N];
+  const m = splitGroup(a, M, sizes);
+  const n = splitGroup(b, N, sizes);
+  const count = (ids: readonly number[]): number => ids.reduce((x, id) => x * sizes[id]!, 1);
+  // C is laid out contiguously in the output's order when this is the last step and the GEMM can write that
+  // layout (its m and n axes each one stride there), else as [batch, M, N]; M and N axes that could not be
+  // merged are GEMM batch axes.
+  const walkable = (order: readonly number[], ids: readonly number[]): boolean => {
+    const st = contiguousStrides(order.map((id) => sizes[id]!));
+    const live = ids.filter((id) => sizes[id]! !== 1);
+    return live.every((id, i) => i + 1 >= live.length ||
+      st[order.indexOf(id)] === st[order.indexOf(live[i + 1]!)]! * sizes[live[i + 1]!]!);
+  };
+  const outIds = finalOrder !== null && walkable(finalOrder, m.inner) && walkable(finalOrder, n.inner)
+    ? finalOrder.slice() : [...g.batch, ...M, ...N];
   const outShape = outIds.map((id) => sizes[id]!);
   const out = alloc(backend, dtype, outShape);
-  const m = count(M);
-  const n = count(N);
-  const k = count(K);
   if (numel(outShape) === 0) return { t: out, ids: outIds };
-  const outStrides = contiguousStrides([...g.batch.map((id) => sizes[id]!), m, n]);
-  const strideOf = (term: Term, id: number): number => term.t.strides[term.ids.indexOf(id)]!;
+  const cStrides = contiguousStrides(outShape);
+  const cStride = (id: number): number => cStrides[outIds.indexOf(id)]!;
+  const strideIn = (term: Term, id: number): number => {
+    const at = term.ids.indexOf(id);
+    return at < 0 ? 0 : term.t.strides[at]!;
+  };
+  const batchIds = [...g.batch, ...m.outer, ...n.outer];
+  const lastOf = (ids: readonly number[]): number | undefined => ids.filter((id) => sizes[id]! !== 1).pop();
+  const mLast = lastOf(m.inner);
+  const nLast = lastOf(n.inner);
   const spec: GemmSpec = {
     kind: 'gemm',
     label: `${label(program, a0.ids)},${label(program, b0.ids)}->${label(program, outIds)} ` +
-      `(batch ${count(g.batch)}, m ${m}, n ${n}, k ${k})`,
+      `(batch ${count(batchIds)}, m ${count(m.inner)}, n ${count(n.inner)}, k ${count(K)})`,
     dtype: dtype as 'float32' | 'float64',
-    batch: g.batch.map((id) => sizes[id]!),
-    m, n, k,
-    a: { offset: a.t.offset, batchStrides: g.batch.map((id) => strideOf(a, id)), rowStride: groupStride(a, M, sizes)!, colStride: groupStride(a, K, sizes)! },
-    b: { offset: b.t.offset, batchStrides: g.batch.map((id) => strideOf(b, id)), rowStride: groupStride(b, K, sizes)!, colStride: groupStride(b, N, sizes)! },
-    c: { offset: 0, batchStrides: outStrides.slice(0, -2), rowStride: outStrides[outStrides.length - 2]!, colStride: 1 },
+    batch: batchIds.map((id) => sizes[id]!),
+    m: count(m.inner),
+    n: count(n.inner),
+    k: count(K),
+    a: { offset: a.t.offset, batchStrides: batchIds.map((id) => strideIn(a, id)), rowStride: groupStride(a, m.inner, sizes)!, colStride: groupStride(a, K, sizes)! },
+    b: { offset: b.t.offset, batchStrides: batchIds.map((id) => strideIn(b, id)), rowStride: groupStride(b, K, sizes)!, colStride: groupStride(b, n.inner, sizes)! },
+    c: {
+      offset: 0,
+      batchStrides: batchIds.map(cStride),
+      rowStride: mLast === undefined ? 1 : cStride(mLast),
+      colStride: nLast === undefined ? 1 : cStride(nLast),
+    },
   };
   backend.run(spec, [a.t.storage, b.t.storage], out.storage);
   return { t: out, ids: outIds };
