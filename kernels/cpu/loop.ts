@@ -21,8 +21,43 @@ export function loopParams(spec: LoopSpec): number[] {
   return p;
 }
 
+/** Edge of the square blocks the transpose kernel copies (64×64 elements: 16 KiB of float32 on each side). */
+export const TRANSPOSE_BLOCK = 64;
+/** Both blocked loops must be at least this long; shorter ones gain nothing from blocking. */
+export const TRANSPOSE_MIN_EXTENT = 8;
+
+/** The two loops a blocked transpose walks: `a` (input stride 1) and `b` (output stride 1). */
+export interface TransposeDims {
+  readonly a: number;
+  readonly b: number;
+}
+
+/**
+ * Where a spec is a copy or cast of one input with no reduction, and the input's unit-stride loop differs from
+ * the output's (a permute such as `b c h w -> b h w c`): those two loops. Otherwise null.
+ */
+export function transposeDims(spec: LoopSpec, minExtent = TRANSPOSE_MIN_EXTENT): TransposeDims | null {
+  if (spec.inputs.length !== 1 || spec.parallel !== spec.sizes.length) return null;
+  let e = spec.expr;
+  while (e.kind === 'cast') e = e.arg;
+  if (e.kind !== 'input' || e.index !== 0) return null;
+  const inStrides = spec.inputs[0]!.strides;
+  const outStrides = spec.output.strides;
+  let a = -1;
+  let b = -1;
+  for (let d = 0; d < spec.sizes.length; d++) {
+    if (inStrides[d] === 1) a = d;
+    if (outStrides[d] === 1) b = d;
+  }
+  if (a < 0 || b < 0 || a === b) return null;
+  if (spec.sizes[a]! < minExtent || spec.sizes[b]! < minExtent) return null;
+  return { a, b };
+}
+
 /** Readable JavaScript for this spec, with a header naming what it computes. */
 export function renderLoop(spec: LoopSpec): string {
+  const dims = transposeDims(spec);
+  if (dims !== null) return renderTranspose(spec, dims);
   const nLoops = spec.sizes.length;
   const nIn = spec.inputs.length;
   const lines: string[] = [];
@@ -88,6 +123,59 @@ export function renderLoop(spec: LoopSpec): string {
   }
   for (let d = spec.parallel - 1; d >= 0; d--) body.push(`${indent(--depth)}}`);
   lines.push(...body);
+  return lines.join('\n');
+}
+
+/**
+ * A cache-blocked transpose: the loops other than a and b walk as in the generic kernel; a and b are cut into
+ * TRANSPOSE_BLOCK × TRANSPOSE_BLOCK blocks, and inside a block the innermost loop walks b, so each block writes
+ * whole output rows while the input rows it reads (along a) stay in L1.
+ */
+function renderTranspose(spec: LoopSpec, { a, b }: TransposeDims): string {
+  const nLoops = spec.sizes.length;
+  const B = TRANSPOSE_BLOCK;
+  const lines: string[] = [];
+  lines.push(`// einjit CPU kernel: ${spec.label}`);
+  lines.push(
+    `// blocked transpose, ${nLoops} loops: loop ${a} contiguous in the input, loop ${b} in the output, ` +
+      `${B}x${B} blocks; x0: ${spec.inputs[0]!.dtype} -> out: ${spec.output.dtype} (computed in ${spec.computeType})`,
+  );
+  let at = 0;
+  const decl: string[] = [];
+  for (let d = 0; d < nLoops; d++) decl.push(`n${d} = p[${at++}]`);
+  decl.push('x0 = ins[0]', `x0o = p[${at++}]`);
+  for (let d = 0; d < nLoops; d++) decl.push(`x0s${d} = p[${at++}]`);
+  decl.push(`oo = p[${at++}]`);
+  for (let d = 0; d < nLoops; d++) decl.push(`os${d} = p[${at++}]`);
+  lines.push(`const ${decl.join(', ')};`);
+  const others = Array.from({ length: nLoops }, (_, d) => d).filter((d) => d !== a && d !== b);
+  const indent = (depth: number): string => '  '.repeat(depth);
+  let depth = 0;
+  let xPrev = 'x0o';
+  let oPrev = 'oo';
+  for (const d of others) {
+    lines.push(`${indent(depth++)}for (let i${d} = 0, x0_${d} = ${xPrev}, o_${d} = ${oPrev}; i${d} < n${d}; i${d}++, x0_${d} += x0s${d}, o_${d} += os${d}) {`);
+    xPrev = `x0_${d}`;
+    oPrev = `o_${d}`;
+  }
+  const L = indent(depth);
+  lines.push(
+    `${L}for (let a0 = 0; a0 < n${a}; a0 += ${B}) {`,
+    `${L}  const a1 = Math.min(a0 + ${B}, n${a});`,
+    `${L}  for (let b0 = 0; b0 < n${b}; b0 += ${B}) {`,
+    `${L}    const b1 = Math.min(b0 + ${B}, n${b});`,
+    `${L}    for (let ia = a0; ia < a1; ia++) {`,
+    // The input's stride along a and the output's along b are 1 (that is what chose this kernel).
+    `${L}      for (let ib = b0, xi = ${xPrev} + ia + b0 * x0s${b}, oi = ${oPrev} + ia * os${a} + b0; ib < b1; ib++, xi += x0s${b}, oi++) {`,
+    `${L}        const v0 = x0[xi];`,
+    `${L}        const v = ${renderExpr(spec.expr, spec.computeType)};`,
+    `${L}        out[oi] = ${storeValue('v', spec)};`,
+    `${L}      }`,
+    `${L}    }`,
+    `${L}  }`,
+    `${L}}`,
+  );
+  for (let k = others.length - 1; k >= 0; k--) lines.push(`${indent(k)}}`);
   return lines.join('\n');
 }
 
@@ -256,7 +344,9 @@ const cache = new Map<string, LoopKernel>();
 
 /** Compiles (once per key) the kernel for this spec. */
 export function compileLoop(spec: LoopSpec): LoopKernel {
-  const key = specKey(spec);
+  // A blocked transpose bakes in which loops it blocks (chosen from the strides).
+  const dims = transposeDims(spec);
+  const key = dims === null ? specKey(spec) : `${specKey(spec)}|transpose:${dims.a},${dims.b}`;
   let fn = cache.get(key);
   if (fn === undefined) {
     const names = Object.keys(helpers);

@@ -1,10 +1,13 @@
 /**
- * LoopSpec → WGSL. Two shapes of kernel:
+ * LoopSpec → WGSL. Three shapes of kernel:
  *
  * - 'thread': one invocation per output element; the invocation walks the reduce loops (if any) itself.
  * - 'workgroup': one workgroup per output element; its invocations stride over the flattened reduce loops and
  *   combine their partial results with a tree reduction in workgroup memory. Chosen when the reduction is long
  *   and the outputs are few (see `loopVariant`).
+ * - 'transpose32'/'transpose64': a copy or cast of one input whose contiguous loop differs from the output's,
+ *   moved through workgroup memory in 32×32 or 64×64 tiles so that both reads and writes are coalesced
+ *   (transpose.ts).
  *
  * Sizes, strides, offsets and counts are fields of the params uniform, so one pipeline serves every shape.
  */
@@ -17,8 +20,10 @@ import { Helpers, computeMode, literal, renderExpr, truthy } from './expr.js';
 import type { ComputeMode, ComputeType } from './expr.js';
 import { bindingDecl, foldGrid, hash8, loadAs, storeAs } from './common.js';
 import { gpuDType, storageType } from './dtypes.js';
+import { renderTranspose, transposeDims, transposeGrid, transposeParamValues } from './transpose.js';
+import type { TransposeTile } from './transpose.js';
 
-export type LoopVariant = 'thread' | 'workgroup';
+export type LoopVariant = 'thread' | 'workgroup' | 'transpose32' | 'transpose64';
 
 /** Invocations per workgroup in both variants. */
 export const LOOP_WORKGROUP_SIZE = 256;
@@ -27,9 +32,20 @@ export interface LoopTuning {
   /** Reduce extents at least this long, with fewer than `workgroupReduceMaxOutputs` outputs, use one workgroup per output. */
   workgroupReduceMin: number;
   workgroupReduceMaxOutputs: number;
+  /** Tile edge of the transpose kernel for transposing copies; 0 keeps them on the 'thread' kernel. */
+  transposeTile: 0 | TransposeTile;
+  /** Both tiled loops must be at least this long for the transpose kernel (shorter ones waste most lanes). */
+  transposeMinExtent: number;
 }
 
-export const DEFAULT_LOOP_TUNING: LoopTuning = { workgroupReduceMin: 512, workgroupReduceMaxOutputs: 32768 };
+export const DEFAULT_LOOP_TUNING: LoopTuning = {
+  workgroupReduceMin: 512, workgroupReduceMaxOutputs: 32768, transposeTile: 32, transposeMinExtent: 16,
+};
+
+/** The tile edge of a transpose variant, or null for the other variants. */
+export function transposeTileOf(variant: LoopVariant): TransposeTile | null {
+  return variant === 'transpose32' ? 32 : variant === 'transpose64' ? 64 : null;
+}
 
 export interface LoopCounts {
   /** Output elements (product of the parallel sizes). */
@@ -44,7 +60,10 @@ export function loopCounts(spec: LoopSpec): LoopCounts {
 }
 
 export function loopVariant(spec: LoopSpec, tuning: LoopTuning): LoopVariant {
-  if (spec.parallel === spec.sizes.length) return 'thread';
+  if (spec.parallel === spec.sizes.length) {
+    if (tuning.transposeTile !== 0 && transposeDims(spec, tuning.transposeMinExtent) !== null) return `transpose${tuning.transposeTile}`;
+    return 'thread';
+  }
   const { outputs, reduced } = loopCounts(spec);
   return reduced >= tuning.workgroupReduceMin && outputs < tuning.workgroupReduceMaxOutputs ? 'workgroup' : 'thread';
 }
@@ -60,11 +79,14 @@ export interface RenderedKernel {
 /** The pipeline cache key: the spec key, the variant and, when the spec touches float16, how float16 is stored. */
 export function loopKernelKey(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
   const half = [...spec.inputs, spec.output].some((a) => a.dtype === 'float16') || spec.computeType === 'float16';
-  return `${specKey(spec)}|${variant}${half ? (f16 ? '|f16' : '|f16-as-f32') : ''}`;
+  // A transpose bakes in which loops it tiles (chosen from the strides).
+  const dims = transposeTileOf(variant) !== null ? transposeDims(spec) : null;
+  const tiled = dims !== null ? `:${dims.a},${dims.b}` : '';
+  return `${specKey(spec)}|${variant}${tiled}${half ? (f16 ? '|f16' : '|f16-as-f32') : ''}`;
 }
 
 function loopName(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
-  const reduce = spec.parallel < spec.sizes.length ? `reduce_${spec.reduceOp ?? 'sum'}` : 'map';
+  const reduce = spec.parallel < spec.sizes.length ? `reduce_${spec.reduceOp ?? 'sum'}` : transposeTileOf(variant) !== null ? 'transpose' : 'map';
   return `${reduce}_${hash8(loopKernelKey(spec, variant, f16))}`;
 }
 
@@ -128,6 +150,8 @@ function argWinsFn(op: 'argmax' | 'argmin', T: ComputeType): string {
 /** Renders the complete WGSL module for `spec`. */
 export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): RenderedKernel {
   const name = loopName(spec, variant, f16);
+  const tile = transposeTileOf(variant);
+  if (tile !== null) return renderTranspose(spec, tile, f16, name);
   const mode = computeMode(gpuDType(spec.computeType, name));
   const T = mode.type;
   const helpers = new Helpers();
@@ -312,6 +336,8 @@ function collectInputs(e: LoopSpec['expr'], out: Set<number>): void {
 
 /** The params values of one launch, by field name. */
 export function loopParamValues(spec: LoopSpec, variant: LoopVariant): Map<string, number> {
+  const tile = transposeTileOf(variant);
+  if (tile !== null) return transposeParamValues(spec, tile);
   const v = new Map<string, number>();
   spec.sizes.forEach((s, d) => v.set(`size${d}`, s));
   spec.inputs.forEach((a: Access, i) => {
@@ -327,6 +353,8 @@ export function loopParamValues(spec: LoopSpec, variant: LoopVariant): Map<strin
 }
 
 export function loopGrid(spec: LoopSpec, variant: LoopVariant, name: string): [number, number, number] {
+  const tile = transposeTileOf(variant);
+  if (tile !== null) return transposeGrid(spec, tile, name);
   const { outputs } = loopCounts(spec);
   return foldGrid(variant === 'workgroup' ? outputs : Math.ceil(outputs / LOOP_WORKGROUP_SIZE), name);
 }
