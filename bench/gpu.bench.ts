@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { WebGPUBackend } from '../kernels/wgsl/index.js';
 import type { GpuStorage } from '../kernels/wgsl/index.js';
 import { ex } from '../src/lower/spec.js';
+import { buildLoop } from '../src/lower/loops.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../src/lower/spec.js';
 
 interface Workload {
@@ -70,11 +71,12 @@ function attention(B: number, H: number, Q: number, K: number, D: number): Workl
 }
 
 function permute(b: number, c: number, h: number, w: number): Workload {
-  const spec: LoopSpec = {
-    kind: 'loop', label: 'b c h w -> b h w c', sizes: [b, h, w, c], parallel: 4, reduceOp: null,
+  // Built like rearrange builds it: buildLoop simplifies the loops (h and w merge) before the backend sees them.
+  const spec: LoopSpec = buildLoop({
+    label: 'b c h w -> b h w c', outShape: [b, h, w, c],
     inputs: [{ dtype: 'float32', offset: 0, strides: [c * h * w, w, 1, h * w] }],
     output: { dtype: 'float32', offset: 0, strides: [h * w * c, w * c, c, 1] }, expr: ex.input(0), computeType: 'float32',
-  };
+  });
   const n = b * c * h * w;
   return {
     name: `permute b c h w -> b h w c ${b}x${c}x${h}x${w} (${((n * 4) / 2 ** 20).toFixed(0)} MiB)`, spec, inputs: [n], output: n,
