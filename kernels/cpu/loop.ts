@@ -9,6 +9,7 @@
 import { f16round } from '@petamoriken/float16';
 import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
 import { specKey } from '../../src/lower/spec.js';
+import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
 
 type AnyArray = { [i: number]: number; readonly length: number };
 export type LoopKernel = (ins: readonly AnyArray[], out: AnyArray, params: readonly number[]) => void;
@@ -27,36 +28,14 @@ export const TRANSPOSE_BLOCK = 64;
 export const TRANSPOSE_MIN_EXTENT = 8;
 
 /** The two loops a blocked transpose walks: `a` (input stride 1) and `b` (output stride 1). */
-export interface TransposeDims {
-  readonly a: number;
-  readonly b: number;
-}
-
-/**
- * Where a spec is a copy or cast of one input with no reduction, and the input's unit-stride loop differs from
- * the output's (a permute such as `b c h w -> b h w c`): those two loops. Otherwise null.
- */
-export function transposeDims(spec: LoopSpec, minExtent = TRANSPOSE_MIN_EXTENT): TransposeDims | null {
-  if (spec.inputs.length !== 1 || spec.parallel !== spec.sizes.length) return null;
-  let e = spec.expr;
-  while (e.kind === 'cast') e = e.arg;
-  if (e.kind !== 'input' || e.index !== 0) return null;
-  const inStrides = spec.inputs[0]!.strides;
-  const outStrides = spec.output.strides;
-  let a = -1;
-  let b = -1;
-  for (let d = 0; d < spec.sizes.length; d++) {
-    if (inStrides[d] === 1) a = d;
-    if (outStrides[d] === 1) b = d;
-  }
-  if (a < 0 || b < 0 || a === b) return null;
-  if (spec.sizes[a]! < minExtent || spec.sizes[b]! < minExtent) return null;
-  return { a, b };
+/** Where a spec is a permute the CPU copies in blocks (see transposeDims). */
+export function cpuTransposeDims(spec: LoopSpec): TransposeDims | null {
+  return transposeDims(spec, TRANSPOSE_MIN_EXTENT);
 }
 
 /** Readable JavaScript for this spec, with a header naming what it computes. */
 export function renderLoop(spec: LoopSpec): string {
-  const dims = transposeDims(spec);
+  const dims = cpuTransposeDims(spec);
   if (dims !== null) return renderTranspose(spec, dims);
   const nLoops = spec.sizes.length;
   const nIn = spec.inputs.length;
@@ -345,7 +324,7 @@ const cache = new Map<string, LoopKernel>();
 /** Compiles (once per key) the kernel for this spec. */
 export function compileLoop(spec: LoopSpec): LoopKernel {
   // A blocked transpose bakes in which loops it blocks (chosen from the strides).
-  const dims = transposeDims(spec);
+  const dims = cpuTransposeDims(spec);
   const key = dims === null ? specKey(spec) : `${specKey(spec)}|transpose:${dims.a},${dims.b}`;
   let fn = cache.get(key);
   if (fn === undefined) {

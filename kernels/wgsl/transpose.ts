@@ -23,34 +23,8 @@ export const TRANSPOSE_WORKGROUP_SIZE = 256;
 
 export type TransposeTile = 32 | 64;
 
-/** The two loops a transpose tiles: `a` (input stride 1) and `b` (output stride 1). */
-export interface TransposeDims {
-  readonly a: number;
-  readonly b: number;
-}
-
-/**
- * Where a spec is a copy or cast of one input with no reduction, and the input's unit-stride loop differs from
- * the output's: those two loops. Otherwise null (the spec keeps the generic renderer).
- */
-export function transposeDims(spec: LoopSpec, minExtent = 1): TransposeDims | null {
-  if (spec.inputs.length !== 1 || spec.parallel !== spec.sizes.length) return null;
-  let e = spec.expr;
-  while (e.kind === 'cast') e = e.arg;
-  if (e.kind !== 'input' || e.index !== 0) return null;
-  const inStrides = spec.inputs[0]!.strides;
-  const outStrides = spec.output.strides;
-  // The last unit-stride loop of each (simplifyLoops leaves at most one of extent > 1 unless a stride repeats).
-  let a = -1;
-  let b = -1;
-  for (let d = 0; d < spec.sizes.length; d++) {
-    if (inStrides[d] === 1) a = d;
-    if (outStrides[d] === 1) b = d;
-  }
-  if (a < 0 || b < 0 || a === b) return null;
-  if (spec.sizes[a]! < minExtent || spec.sizes[b]! < minExtent) return null;
-  return { a, b };
-}
+import { transposeDims } from '../../src/lower/loops.js';
+export { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
 
 export interface RenderedTranspose {
   readonly name: string;

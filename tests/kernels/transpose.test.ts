@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Float16Array } from '@petamoriken/float16';
-import { TRANSPOSE_BLOCK, renderLoop, runLoop, transposeDims } from '../../kernels/cpu/loop.js';
+import { TRANSPOSE_BLOCK, cpuTransposeDims as transposeDims, renderLoop, runLoop } from '../../kernels/cpu/loop.js';
 import { buildLoop } from '../../src/lower/loops.js';
 import { ex } from '../../src/lower/spec.js';
 import type { DType, Expr, LoopSpec } from '../../src/lower/spec.js';
