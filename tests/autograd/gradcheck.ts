@@ -9,6 +9,9 @@
  * error near ulp(y)/eps instead of ulp(<y, v>)/eps.
  */
 import { Tensor, tensor, noGrad, type NestedArray } from '../../src/index.js';
+import { multiIndices, prng } from '../helpers/random.js';
+
+export { prng };
 
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
@@ -28,17 +31,6 @@ export interface GradcheckResult {
   readonly numeric: number[][];
 }
 
-/** A small deterministic generator (mulberry32), so every check is reproducible from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A float64 tensor of `shape` with values uniform in [lo, hi). */
 export function randomTensor(shape: readonly number[], seed: number, lo = -2, hi = 2): Tensor {
@@ -63,20 +55,6 @@ export function nonContiguous(t: Tensor, reversed = false): Tensor {
   return out;
 }
 
-function multiIndices(shape: readonly number[]): number[][] {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out: number[][] = [];
-  for (let flat = 0; flat < n; flat++) {
-    const idx = new Array<number>(shape.length);
-    let r = flat;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      idx[d] = r % shape[d]!;
-      r = Math.floor(r / shape[d]!);
-    }
-    out.push(idx);
-  }
-  return out;
-}
 
 function flatValues(t: Tensor): number[] {
   return Array.from(t.dataSync() as ArrayLike<number>);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { EinjitError, Tensor, tensor, type DType } from '../../src/index.js';
+import { multiIndices } from '../helpers/random.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // A naive n-d array: row-major data and a shape, every operation an explicit loop over indices.
@@ -17,20 +18,7 @@ interface Nd {
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Every multi-index of `shape` in row-major order. */
-function indices(shape: readonly number[]): number[][] {
-  const out: number[][] = [];
-  const n = numel(shape);
-  for (let flat = 0; flat < n; flat++) {
-    const idx = new Array<number>(shape.length);
-    let r = flat;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      idx[d] = r % shape[d]!;
-      r = Math.floor(r / shape[d]!);
-    }
-    out.push(idx);
-  }
-  return out;
-}
+const indices = multiIndices;
 
 function flatIndex(shape: readonly number[], idx: readonly number[]): number {
   let f = 0;

@@ -9,110 +9,23 @@ import { DEFAULT_LOOP_TUNING, loopVariant } from '../../kernels/wgsl/index.js';
 import { transposeDims } from '../../kernels/wgsl/transpose.js';
 import { buildLoop } from '../../src/lower/loops.js';
 import { ex } from '../../src/lower/spec.js';
-import type { DType, Expr, LoopSpec } from '../../src/lower/spec.js';
+import type { LoopSpec } from '../../src/lower/spec.js';
+import { cast, copy, randomPermuteCase, rng, poisoned, values, type Conversion, type PermuteCase, type Pick } from '../helpers/permute-cases.js';
 import { referenceLoop } from './reference.js';
 import { gpuAvailable, hostArray, openBackend, readNumbers } from './setup.js';
 
-/** A small seeded generator (mulberry32): the cases, and so the compiled kernels, are the same every run. */
-function rng(seed: number): (min: number, max: number) => number {
-  let s = seed >>> 0;
-  return (min, max) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    return min + Math.floor(u * (max - min + 1));
-  };
-}
-type Pick = ReturnType<typeof rng>;
-
-interface Conversion {
-  readonly from: GpuDType;
-  readonly to: GpuDType;
-  readonly expr: Expr;
-  readonly computeType: DType;
-}
-
-const copy = (d: GpuDType): Conversion => ({ from: d, to: d, expr: ex.input(0), computeType: d === 'float16' ? 'float32' : d });
-const cast = (from: GpuDType, to: GpuDType): Conversion =>
-  ({ from, to, expr: ex.cast(to, ex.input(0)), computeType: to === 'float16' ? 'float32' : to });
-
-/** Values of the dtype; `finite` keeps floats finite and within int32 (for casts to int32). */
-function values(pick: Pick, dtype: GpuDType, n: number, finite = false): number[] {
-  const special = finite ? [0, -0, 1, -1, 0.5, -2.75, 65504, 2 ** -24, 1e9, -1e9] : [0, -0, 1, -1, 0.5, -2.75, 65504, 2 ** -24, NaN, Infinity, -Infinity];
-  return Array.from({ length: n }, () => {
-    switch (dtype) {
-      case 'bool': return pick(0, 1);
-      case 'int32': return pick(0, 7) === 0 ? choose(pick, [2147483647, -2147483648, 0, -1]) : pick(-100000, 100000);
-      // Multiples of 1/16 below 128 are exact in float16.
-      case 'float16': return pick(0, 5) === 0 ? special[pick(0, special.length - 1)]! : pick(-2040, 2040) / 16;
-      case 'float32': return pick(0, 5) === 0 ? special[pick(0, special.length - 1)]! : Math.fround(pick(-1e6, 1e6) / 7);
-    }
-  });
-}
-const choose = <T>(pick: Pick, xs: readonly T[]): T => xs[pick(0, xs.length - 1)]!;
-
-interface Case {
-  readonly spec: LoopSpec;
-  readonly input: number[];
-  readonly outLength: number;
-}
-
-/** A rearrange `x -> x.permute(perm)` of a random shape into a (possibly padded) row-major output. */
-function randomCase(pick: Pick, conv: Conversion, rank: number, maxExtent: number): Case {
-  const shape = Array.from({ length: rank }, () => (pick(0, 4) === 0 ? 1 : pick(2, maxExtent)));
-  // At most ~40k elements: shrink the largest extent until the tensor fits.
-  while (shape.reduce((a, b) => a * b, 1) > 40000) {
-    const d = shape.indexOf(Math.max(...shape));
-    shape[d] = Math.max(2, Math.floor(shape[d]! / 2) + 1);
-  }
-  const perm = Array.from({ length: rank }, (_, d) => d);
-  for (let i = rank - 1; i > 0; i--) {
-    const j = pick(0, i);
-    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
-  }
-  // Input: row-major with some dims padded (a strided view), last dim contiguous.
-  const rowMajor = (extents: readonly number[]): number[] => {
-    const st = new Array<number>(extents.length).fill(0);
-    let acc = 1;
-    for (let d = extents.length - 1; d >= 0; d--) { st[d] = acc; acc *= extents[d]!; }
-    return st;
-  };
-  const inPadded = shape.map((n, d) => (d < rank - 1 && pick(0, 3) === 0 ? n + pick(1, 3) : n));
-  const inStrides = rowMajor(inPadded);
-  const inOffset = pick(0, 1) === 0 ? 0 : pick(1, 9);
-  const inLength = inOffset + inPadded.reduce((a, b) => a * b, 1);
-  const outShape = perm.map((d) => shape[d]!);
-  const outPadded = outShape.map((n, d) => (d < rank - 1 && pick(0, 4) === 0 ? n + pick(1, 2) : n));
-  const outStrides = rowMajor(outPadded);
-  const outOffset = pick(0, 1) === 0 ? 0 : pick(1, 9);
-  const outLength = outOffset + outPadded.reduce((a, b) => a * b, 1) + pick(0, 5);
-  const spec = buildLoop({
-    label: `permute [${shape.join(', ')}] by [${perm.join(', ')}]`,
-    outShape,
-    inputs: [{ dtype: conv.from, offset: inOffset, strides: perm.map((d) => inStrides[d]!) }],
-    output: { dtype: conv.to, offset: outOffset, strides: outStrides },
-    expr: conv.expr,
-    computeType: conv.computeType,
-  });
-  // Casts to int32 and bool see finite values only: how NaN, infinities and out-of-range values convert is the
-  // shared expression code's business (WGSL leaves them to the implementation), not the transpose's.
-  return { spec, input: values(pick, conv.from, inLength, conv.to === 'int32' || conv.to === 'bool'), outLength };
-}
+type Case = PermuteCase;
+// Casts to int32 and bool see finite values only: how NaN, infinities and out-of-range values convert is the
+// shared expression code's business (WGSL leaves them to the implementation), not the transpose's.
+const randomCase = (pick: Pick, conv: Conversion, rank: number, maxExtent: number): Case =>
+  randomPermuteCase(pick, conv, rank, maxExtent, 40000, conv.to === 'int32' || conv.to === 'bool');
 
 async function check(backend: WebGPUBackend, c: Case): Promise<void> {
   const outDType = c.spec.output.dtype as GpuDType;
   const inDType = c.spec.inputs[0]!.dtype as GpuDType;
   const sentinel = outDType === 'bool' ? 1 : 42;
   const reference = referenceLoop(c.spec, [c.input], new Array<number>(c.outLength).fill(sentinel));
-  // Poison: every element the kernel must write starts out different from the value it should get.
-  const poison = reference.out.map((want, i) => {
-    if (!reference.written.has(i)) return want;
-    if (outDType === 'bool') return 1 - want;
-    if (outDType === 'int32') return want === 77 ? 78 : 77;
-    return Number.isNaN(want) ? 12345 : NaN;
-  });
+  const poison = poisoned(reference.out, reference.written, outDType);
   const input = backend.upload(inDType, hostArray(inDType, c.input));
   const out = backend.upload(outDType, hostArray(outDType, poison));
   try {
