@@ -16,11 +16,11 @@ import type { DType } from '../runtime/dtype.js';
 import { numel } from '../runtime/shape.js';
 import type { EinsumOperands, EinsumResultRank } from './pattern-types.js';
 
-export interface EinsumOptions {
-  /** Path algorithm ('auto', 'optimal', 'dp', 'greedy', ...) or an explicit opt_einsum linear path. */
-  readonly optimize?: PlanOptions['optimize'];
-  readonly memoryLimit?: PlanOptions['memoryLimit'];
-}
+/**
+ * The planner's options (see {@link PlanOptions}): `optimize` (an algorithm name such as 'auto', 'optimal', 'dp',
+ * 'greedy', or an explicit opt_einsum linear path), `memoryLimit`, `minimize`, `seed`, `trials`, `timeBudgetMs`.
+ */
+export type EinsumOptions = PlanOptions;
 
 function programOf(checked: CheckedEinsum): ContractionProgram {
   return {
@@ -35,20 +35,27 @@ function programOf(checked: CheckedEinsum): ContractionProgram {
  * Contracts `operands` by `program`, recording the autograd rule: the gradient of operand k is an einsum of the
  * output gradient with the other operands into operand k's axes.
  */
-export function contract(program: ContractionProgram, operands: readonly Tensor[], options: EinsumOptions = {}, op = 'einsum'): Tensor {
+export function contract(program: ContractionProgram, operands: readonly Tensor[], options: EinsumOptions = {}, op = 'einsum',
+  planned?: ContractionPlan): Tensor {
   const device = sameDevice(op, operands);
   const backend = getBackend(device, op);
-  const plan = planContraction(program.inputs, program.output, program.sizes, planOptions(options));
+  // A compiled expression hands in the plan it made (and shows); everything else plans here.
+  const plan = planned ?? planContraction(program.inputs, program.output, program.sizes, planOptions(options));
   const out = runContraction(backend, program, plan, operands);
   record(op, operands, out, (g) => operands.map((x, k) => (x.requiresGrad ? operandGrad(program, operands, k, g) : null)));
   return out;
 }
 
-function planOptions(options: EinsumOptions): PlanOptions {
-  return {
-    ...(options.optimize !== undefined ? { optimize: options.optimize } : {}),
-    ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}),
-  };
+/** The planner's share of an options record: every PlanOptions field, nothing else (not device or dtype). */
+export function planOptions(options: PlanOptions): PlanOptions {
+  const out: { -readonly [K in keyof PlanOptions]: PlanOptions[K] } = {};
+  if (options.optimize !== undefined) out.optimize = options.optimize;
+  if (options.memoryLimit !== undefined) out.memoryLimit = options.memoryLimit;
+  if (options.minimize !== undefined) out.minimize = options.minimize;
+  if (options.seed !== undefined) out.seed = options.seed;
+  if (options.trials !== undefined) out.trials = options.trials;
+  if (options.timeBudgetMs !== undefined) out.timeBudgetMs = options.timeBudgetMs;
+  return out;
 }
 
 /** d(out)/d(operand k) applied to g, as a new contraction. */
@@ -232,7 +239,7 @@ export class CompiledExpression {
     this.options = options;
     this.checked = checkEinsum(pattern, shapes, 'compile');
     this.program = programOf(this.checked);
-    this.plan = planContraction(this.program.inputs, this.program.output, this.program.sizes, options);
+    this.plan = planContraction(this.program.inputs, this.program.output, this.program.sizes, planOptions(options));
     getBackend(this.device, 'compile');
   }
 
@@ -260,7 +267,8 @@ export class CompiledExpression {
           });
         }
       });
-      return contract(this.program, operands, this.options);
+      // Replays the stored plan: what run() launches is what kernels() and explain() show.
+      return contract(this.program, operands, this.options, 'einsum', this.plan);
     });
   }
 
