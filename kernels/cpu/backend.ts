@@ -3,7 +3,8 @@
  * run as generated JavaScript, GEMM specs through the packed GEMM.
  */
 import type { KernelSpec } from '../../src/lower/spec.js';
-import type { Backend, Storage } from '../../src/runtime/backend.js';
+import { checkNotDisposed, type Backend, type Storage } from '../../src/runtime/backend.js';
+import { noteAllocation } from '../../src/runtime/scope.js';
 import { allocateArray, type DType, type TypedArray } from '../../src/runtime/dtype.js';
 import { EinjitError } from '../../src/errors.js';
 import { renderLoop, runLoop } from './loop.js';
@@ -11,42 +12,82 @@ import { gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
 
 export interface CpuStorage extends Storage {
   readonly device: 'cpu';
-  readonly data: TypedArray;
+  /** The elements; replaced by an empty array when the storage is released, so the memory can go. */
+  data: TypedArray;
 }
 
-function data(s: Storage): TypedArray {
+function data(s: Storage, op: string): TypedArray {
+  checkNotDisposed(s, op);
   return (s as CpuStorage).data;
+}
+
+// Live bytes: counted at allocation, uncounted at release or, for storages nobody released, when the garbage
+// collector finalises them (the token records the size and whether release already uncounted it).
+let live = 0;
+interface Token { bytes: number; released: boolean }
+const tokens = new WeakMap<Storage, Token>();
+const finalizer = new FinalizationRegistry<Token>((t) => {
+  if (!t.released) live -= t.bytes;
+});
+let poison: number | null = null;
+
+function adopt(dtype: DType, array: TypedArray): CpuStorage {
+  const storage: CpuStorage = { device: 'cpu', dtype, length: array.length, data: array };
+  const token = { bytes: array.byteLength, released: false };
+  live += token.bytes;
+  tokens.set(storage, token);
+  finalizer.register(storage, token);
+  noteAllocation(storage);
+  return storage;
 }
 
 export const cpuBackend: Backend = {
   device: 'cpu',
   allocate(dtype: DType, length: number): CpuStorage {
-    return { device: 'cpu', dtype, length, data: allocateArray(dtype, length) };
+    const array = allocateArray(dtype, length);
+    if (poison !== null) array.fill(poison as never);
+    return adopt(dtype, array);
+  },
+  allocateZeroed(dtype: DType, length: number): CpuStorage {
+    // A fresh ArrayBuffer is zero-filled.
+    return adopt(dtype, allocateArray(dtype, length));
   },
   fromArray(dtype: DType, src: TypedArray, share: boolean): CpuStorage {
-    if (share) return { device: 'cpu', dtype, length: src.length, data: src };
+    if (share) return adopt(dtype, src);
     const copy = allocateArray(dtype, src.length);
     (copy as { set(a: ArrayLike<number>): void }).set(src as ArrayLike<number>);
-    return { device: 'cpu', dtype, length: src.length, data: copy };
+    return adopt(dtype, copy);
   },
   run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
+    const ins = inputs.map((x) => data(x, spec.label));
+    const out = data(output, spec.label);
     if (spec.kind === 'loop') {
-      runLoop(spec, inputs.map(data), data(output));
+      runLoop(spec, ins, out);
       return;
     }
-    const [a, b] = inputs;
+    const [a, b] = ins;
     if (a === undefined || b === undefined) throw new EinjitError('a GEMM needs two operands', { op: spec.label });
-    runGemm(spec, data(a) as Float32Array | Float64Array, data(b) as Float32Array | Float64Array,
-      data(output) as Float32Array | Float64Array);
+    runGemm(spec, a as Float32Array | Float64Array, b as Float32Array | Float64Array, out as Float32Array | Float64Array);
   },
   async read(storage: Storage): Promise<TypedArray> {
-    return data(storage);
+    return data(storage, 'data');
   },
-  readSync(storage: Storage): TypedArray {
-    return data(storage);
+  readSync(storage: Storage, op: string): TypedArray {
+    return data(storage, op);
   },
-  release(): void {
-    // Garbage-collected.
+  release(storage: Storage): void {
+    const token = tokens.get(storage);
+    if (token === undefined || token.released) return;
+    token.released = true;
+    live -= token.bytes;
+    const s = storage as CpuStorage;
+    s.data = allocateArray(s.dtype, 0);
+  },
+  liveBytes(): number {
+    return live;
+  },
+  setPoison(value: number | null): void {
+    poison = value;
   },
   source(spec: KernelSpec): string {
     return spec.kind === 'loop' ? renderLoop(spec) : gemmSource(spec);

@@ -13,7 +13,9 @@ import type * as Dawn from 'webgpu';
 import { EinjitError } from '../../src/errors.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
 import type { GpuDType, HostArray } from './dtypes.js';
-import { bytesPerElement, fromDeviceBytes, gpuDType, hostArrayName, matchesHostArray, toDeviceBytes } from './dtypes.js';
+import {
+  bytesPerElement, floatToHalfBits, fromDeviceBytes, gpuDType, hostArrayName, matchesHostArray, storageType, toDeviceBytes,
+} from './dtypes.js';
 import { accessRange } from './common.js';
 import type { RenderedKernel } from './loop.js';
 import { DEFAULT_LOOP_TUNING, loopCounts, loopGrid, loopKernelKey, loopParamValues, loopVariant, renderLoop } from './loop.js';
@@ -77,7 +79,10 @@ const retired: unknown[] = [];
 
 class Storage implements GpuStorage {
   released = false;
-  constructor(readonly buffer: GPUBuffer, readonly dtype: GpuDType, readonly length: number, readonly bytes: number) {}
+  constructor(
+    readonly buffer: GPUBuffer, readonly dtype: GpuDType, readonly length: number, readonly bytes: number,
+    readonly owner: WebGPUBackend,
+  ) {}
 }
 
 export class WebGPUBackend {
@@ -171,30 +176,72 @@ export class WebGPUBackend {
   // ---------------------------------------------------------------- buffers
 
   /**
-   * A buffer of `length` elements. Its contents are unspecified (released buffers are reused): every kernel
-   * writes all of its output, and anything else should `upload` first.
+   * A buffer of `length` elements with unspecified contents (released buffers are reused as they are): for
+   * outputs a kernel writes in full. Anything read before it is written must come from `allocateZeroed`.
    */
   allocate(dtype: GpuDType, length: number): GpuStorage {
-    const device = this.device('allocate');
-    const dt = gpuDType(dtype, 'allocate');
-    if (!Number.isSafeInteger(length) || length < 0) throw new EinjitError(`cannot allocate ${length} elements`, { op: 'allocate' });
+    const { storage } = this.take(dtype, length, 'allocate');
+    if (this.poison !== null) this.fillPoison(storage, this.poison);
+    return storage;
+  }
+
+  /**
+   * A buffer of `length` elements, every one 0. WebGPU zero-fills new buffers; a reused one is cleared by a
+   * command queued now, so it runs before any kernel that is launched on the buffer later.
+   */
+  allocateZeroed(dtype: GpuDType, length: number): GpuStorage {
+    const { storage, reused } = this.take(dtype, length, 'allocateZeroed');
+    if (reused) {
+      const device = this.device('allocateZeroed');
+      this.pushScopes(device);
+      const encoder = device.createCommandEncoder();
+      encoder.clearBuffer(storage.buffer, 0, storage.bytes);
+      device.queue.submit([encoder.finish()]);
+      this.popScopes(device, 'allocateZeroed');
+    }
+    return storage;
+  }
+
+  /**
+   * Test hook: fill every buffer `allocate` hands out with `value` (as each dtype stores it), so a caller that
+   * relies on zeros from `allocate` reads poison; null turns it off.
+   */
+  setPoison(value: number | null): void {
+    this.poison = value;
+  }
+
+  private poison: number | null = null;
+
+  private take(dtype: GpuDType, length: number, op: string): { storage: Storage; reused: boolean } {
+    const device = this.device(op);
+    const dt = gpuDType(dtype, op);
+    if (!Number.isSafeInteger(length) || length < 0) throw new EinjitError(`cannot allocate ${length} elements`, { op });
     const bytes = Math.max(BUFFER_ALIGN, Math.ceil((length * bytesPerElement(dt, this.f16)) / BUFFER_ALIGN) * BUFFER_ALIGN);
     if (bytes > this.limits.maxStorageBufferBindingSize) {
       throw new EinjitError(
         `a ${dt} buffer of ${length} elements (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize of ${this.limits.maxStorageBufferBindingSize} bytes`,
-        { op: 'allocate', hint: 'split the tensor into smaller pieces, or use the cpu backend for it' },
+        { op, hint: 'split the tensor into smaller pieces, or use the cpu backend for it' },
       );
     }
     let buffer = this.pool.get(bytes)?.pop();
+    const reused = buffer !== undefined;
     if (buffer !== undefined) {
       this.pooledBytes -= bytes;
     } else {
       this.pushScopes(device);
       buffer = device.createBuffer({ size: bytes, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST, label: `einjit ${dt}[${length}]` });
-      this.popScopes(device, 'allocate');
+      this.popScopes(device, op);
     }
     this.live += bytes;
-    return new Storage(buffer, dt, length, bytes);
+    return { storage: new Storage(buffer, dt, length, bytes, this), reused };
+  }
+
+  private fillPoison(s: Storage, value: number): void {
+    const storedAs = storageType(s.dtype, this.f16);
+    const words = storedAs === 'f32' ? new Float32Array(s.bytes / 4).fill(value)
+      : storedAs === 'f16' ? new Uint16Array(s.bytes / 2).fill(floatToHalfBits(value))
+        : new Int32Array(s.bytes / 4).fill(Number.isNaN(value) ? -1 : value);
+    this.device('allocate').queue.writeBuffer(s.buffer, 0, words);
   }
 
   upload(dtype: GpuDType, data: Float32Array | Int32Array | Uint8Array | Uint16Array): GpuStorage {
@@ -202,7 +249,7 @@ export class WebGPUBackend {
     if (!matchesHostArray(dt, data)) {
       throw new EinjitError(`upload of ${dt} expects a ${hostArrayName(dt)}, got ${data.constructor.name}`, { op: 'upload' });
     }
-    const storage = this.allocate(dt, data.length) as Storage;
+    const { storage } = this.take(dt, data.length, 'upload');
     if (data.length > 0) {
       const view = toDeviceBytes(dt, data, this.f16);
       const u8 = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -358,6 +405,11 @@ export class WebGPUBackend {
 
   private live_(storage: GpuStorage, op: string): Storage {
     if (!(storage instanceof Storage)) throw new EinjitError('not a buffer of this backend', { op });
+    if (storage.owner !== this) {
+      throw new EinjitError('this buffer belongs to a webgpu device that was shut down', {
+        op, hint: 'tensors do not outlive shutdown(): copy them to the cpu before it (await t.to("cpu")), or recreate them',
+      });
+    }
     if (storage.released) throw new EinjitError('use of a released buffer', { op, hint: 'the tensor was already disposed' });
     return storage;
   }

@@ -314,6 +314,9 @@ export class TracingBackend implements Backend {
   allocate(dtype: DType, length: number): Storage {
     return { device: this.target.device, dtype, length };
   }
+  allocateZeroed(dtype: DType, length: number): Storage {
+    return this.allocate(dtype, length);
+  }
   fromArray(dtype: DType, data: { length: number }): Storage {
     return { device: this.target.device, dtype, length: data.length };
   }
@@ -327,6 +330,9 @@ export class TracingBackend implements Backend {
     throw new Error('a tracing backend holds no data');
   }
   release(): void {}
+  liveBytes(): number {
+    return 0;
+  }
   source(spec: KernelSpec): string {
     return this.target.source(spec);
   }

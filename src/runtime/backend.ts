@@ -20,10 +20,18 @@ export interface Storage {
   readonly length: number;
 }
 
+/**
+ * Storage contract: `allocate` returns storage whose contents are unspecified (the GPU reuses released buffers
+ * as they are), for outputs a kernel writes in full; `allocateZeroed` returns storage whose every element is 0
+ * (false for bool), for outputs written only in part or accumulated into (zeros, pads, scatter-style
+ * gradients). A caller that reads an element it did not write must use `allocateZeroed`.
+ */
 export interface Backend {
   readonly device: Device;
-  /** Zero-initialised storage. */
+  /** Storage with unspecified contents: every element must be written before it is read. */
   allocate(dtype: DType, length: number): Storage;
+  /** Storage whose every element is 0. */
+  allocateZeroed(dtype: DType, length: number): Storage;
   /** Storage holding a copy of `data` (or, when `share` is true and the backend can, `data` itself). */
   fromArray(dtype: DType, data: TypedArray, share: boolean): Storage;
   /** Enqueues one kernel; on the CPU it runs at once. */
@@ -32,8 +40,15 @@ export interface Backend {
   read(storage: Storage): Promise<TypedArray>;
   /** Synchronous access, where the device allows it; otherwise throws EinjitError. */
   readSync(storage: Storage, op: string): TypedArray;
-  /** Frees device memory now (GPU); the CPU leaves it to the garbage collector. */
+  /** Frees the storage now (a GPU buffer goes back to the pool); the storage must not be used again. */
   release(storage: Storage): void;
+  /** Bytes held by storages that are neither released nor garbage-collected. */
+  liveBytes(): number;
+  /**
+   * Test hook: fill every storage `allocate` returns with `value` (NaN, 7, ...) so a caller that relies on
+   * zeros from `allocate` reads poison; null turns it off. `allocateZeroed` is unaffected.
+   */
+  setPoison?(value: number | null): void;
   /** The generated source (JS or WGSL) of the kernel that would run this spec. */
   source(spec: KernelSpec): string;
   /** Releases the device (GPU) or worker threads (CPU) so the process can exit; the backend is unusable after. */
@@ -94,6 +109,32 @@ export function shutdownBackends(): void {
   }
   pending.clear();
   if (defaultDevice !== 'cpu' && !backends.has(defaultDevice)) defaultDevice = 'cpu';
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Deterministic release: Tensor.dispose() and tidy() release storages now; the garbage collector stays the
+// safety net for the rest.
+
+const disposed = new WeakSet<Storage>();
+
+/** Releases `storage` now; a second call does nothing. Every tensor over it is unusable afterwards. */
+export function disposeStorage(storage: Storage): void {
+  if (disposed.has(storage)) return;
+  disposed.add(storage);
+  backends.get(storage.device)?.release(storage);
+}
+
+export function isDisposed(storage: Storage): boolean {
+  return disposed.has(storage);
+}
+
+/** Throws the EinjitError for a storage that was disposed; backends call it before they touch one. */
+export function checkNotDisposed(storage: Storage, op: string): void {
+  if (!disposed.has(storage)) return;
+  throw new EinjitError(`a tensor used by this op was disposed (by dispose() or at the end of a tidy())`, {
+    op,
+    hint: 'do not use a tensor after disposing it; return it from tidy(), or keep(t) it, to use it afterwards',
+  });
 }
 
 export function peekBackend(device: Device): Backend | undefined {

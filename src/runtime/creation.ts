@@ -168,9 +168,11 @@ export function full(shape: readonly number[], value: number | boolean, options:
     : checkDType(options.dtype, 'full');
   const device = options.device === undefined ? getDefaultDevice() : checkDevice(options.device, 'full');
   const backend = getBackend(device, 'full');
-  const t = new Tensor(backend.allocate(dtype, numel(s)), s);
   const v = Number(value);
-  if (v !== 0 && t.size > 0) {
+  // +0 comes zero-filled from the backend; any other value (-0 too) is written by a fill kernel.
+  const zero = Object.is(v, 0);
+  const t = new Tensor(zero ? backend.allocateZeroed(dtype, numel(s)) : backend.allocate(dtype, numel(s)), s);
+  if (!zero && t.size > 0) {
     const spec = buildLoop({
       label: `fill with ${v}`, outShape: s, inputs: [],
       output: { dtype, offset: 0, strides: t.strides }, expr: ex.const(v), computeType: computeTypeOf(dtype),

@@ -6,7 +6,7 @@
  */
 import { EinjitError, formatShape } from '../errors.js';
 import type { Backend, Device, Storage } from './backend.js';
-import { getBackend } from './backend.js';
+import { disposeStorage, getBackend, isDisposed } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import { isFloating } from './dtype.js';
 import {
@@ -84,6 +84,30 @@ export class Tensor<R extends number = number> {
 
   get backend(): Backend {
     return getBackend(this.device, 'tensor');
+  }
+
+  /**
+   * Releases this tensor's storage now (on the GPU its buffer goes back to the pool) instead of when the garbage
+   * collector finds it. Views sharing the storage (reshape, slice, detach, ...) are released with it, and using
+   * any of them afterwards is an EinjitError. A second call does nothing. See also `tidy` and `using`.
+   *
+   * @example
+   * const t = randn([1024, 1024]);
+   * const s = t.sum();
+   * t.dispose();                                   // t's memory is free; s is unaffected
+   */
+  dispose(): void {
+    disposeStorage(this.storage);
+  }
+
+  /** Whether `dispose()` (or the end of a `tidy`) released this tensor's storage. */
+  get isDisposed(): boolean {
+    return isDisposed(this.storage);
+  }
+
+  /** `using t = randn([4])` disposes t at the end of the block (explicit resource management). */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
   get isContiguous(): boolean {
     return isContiguous(this.shape, this.strides);

@@ -6,12 +6,15 @@ import { Float16Array } from '@petamoriken/float16';
 import { WebGPUBackend, type GpuStorage } from '../../kernels/wgsl/index.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { EinjitError } from '../errors.js';
-import type { Backend, Storage } from './backend.js';
+import { checkNotDisposed, type Backend, type Storage } from './backend.js';
+import { noteAllocation } from './scope.js';
 import { allocateArray, type DType, type TypedArray } from './dtype.js';
 
 interface WebGPUStorage extends Storage {
   readonly device: 'webgpu';
   readonly gpu: GpuStorage;
+  /** The backend that made it: after shutdown() and a re-init, older storages belong to no live device. */
+  readonly owner: Backend;
 }
 
 function gpuDType(dtype: DType, op: string): 'float32' | 'int32' | 'bool' | 'float16' {
@@ -29,9 +32,22 @@ export async function createWebGPUBackend(): Promise<Backend> {
   // Buffers are destroyed when the last tensor over them is collected (or by release()).
   const registry = new FinalizationRegistry<GpuStorage>((s) => gpu.release(s));
   const wrap = (s: GpuStorage, dtype: DType): WebGPUStorage => {
-    const storage: WebGPUStorage = { device: 'webgpu', dtype, length: s.length, gpu: s };
+    const storage: WebGPUStorage = { device: 'webgpu', dtype, length: s.length, gpu: s, owner: backend };
     registry.register(storage, s, storage);
+    noteAllocation(storage);
     return storage;
+  };
+  // A storage a kernel or a read may use: not disposed, and made by this backend (not by one shut down since).
+  const usable = (storage: Storage, op: string): GpuStorage => {
+    checkNotDisposed(storage, op);
+    const s = storage as WebGPUStorage;
+    if (s.owner !== backend) {
+      throw new EinjitError('this tensor belongs to a webgpu device that was shut down', {
+        op,
+        hint: 'tensors do not outlive shutdown(): copy them to the cpu first (await t.to("cpu")), or recreate them on the new device',
+      });
+    }
+    return s.gpu;
   };
   const backend: Backend & { gpu: WebGPUBackend } = {
     device: 'webgpu',
@@ -39,18 +55,21 @@ export async function createWebGPUBackend(): Promise<Backend> {
     allocate(dtype: DType, length: number): Storage {
       return wrap(gpu.allocate(gpuDType(dtype, 'allocate'), length), dtype);
     },
+    allocateZeroed(dtype: DType, length: number): Storage {
+      return wrap(gpu.allocateZeroed(gpuDType(dtype, 'allocate'), length), dtype);
+    },
     fromArray(dtype: DType, data: TypedArray): Storage {
       const d = gpuDType(dtype, 'upload');
       // Dawn reads the bytes of an ordinary ArrayBuffer; einjit's CPU storage is shared memory, so copy out.
       const payload = d === 'float16' ? new Uint16Array((data as Float16Array).buffer, data.byteOffset, data.length).slice()
-        : data.buffer instanceof SharedArrayBuffer ? (data as Float32Array).slice() : data;
+        : typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer ? (data as Float32Array).slice() : data;
       return wrap(gpu.upload(d, payload as Float32Array | Int32Array | Uint8Array | Uint16Array), dtype);
     },
     run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
-      gpu.run(spec, inputs.map((s) => (s as WebGPUStorage).gpu), (output as WebGPUStorage).gpu);
+      gpu.run(spec, inputs.map((s) => usable(s, spec.label)), usable(output, spec.label));
     },
     async read(storage: Storage): Promise<TypedArray> {
-      const raw = await gpu.read((storage as WebGPUStorage).gpu);
+      const raw = await gpu.read(usable(storage, 'data'));
       const out = allocateArray(storage.dtype, storage.length);
       if (storage.dtype === 'float16') {
         new Uint16Array(out.buffer, out.byteOffset, out.length).set(raw as Uint16Array);
@@ -66,8 +85,17 @@ export async function createWebGPUBackend(): Promise<Backend> {
       });
     },
     release(storage: Storage): void {
+      const s = storage as WebGPUStorage;
+      // A storage of a device shut down since went with that device.
+      if (s.owner !== backend) return;
       registry.unregister(storage);
-      gpu.release((storage as WebGPUStorage).gpu);
+      gpu.release(s.gpu);
+    },
+    liveBytes(): number {
+      return gpu.liveBytes();
+    },
+    setPoison(value: number | null): void {
+      gpu.setPoison(value);
     },
     source(spec: KernelSpec): string {
       return gpu.kernelSource(spec).source;
