@@ -15,7 +15,11 @@ export {
 } from './runtime/creation.js';
 export type { CreateOptions, TensorOptions } from './runtime/creation.js';
 export { manualSeed } from './runtime/random.js';
-export { isAvailable, setDefaultDevice, shutdown } from './runtime/devices.js';
+export { isAvailable, setDefaultDevice, shutdown, deviceInfo } from './runtime/devices.js';
+export type { DeviceInfo } from './runtime/devices.js';
+export type { AdapterDescription, GpuLimits } from '../kernels/wgsl/backend.js';
+export { capabilities } from './platform/index.js';
+export type { Capabilities, Runtime } from './platform/index.js';
 export { getDefaultDevice } from './runtime/backend.js';
 export { noGrad, isGradEnabled } from './autograd/record.js';
 export { zeroGrad } from './autograd/index.js';

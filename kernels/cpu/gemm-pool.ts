@@ -24,10 +24,15 @@
  * workers are started from it with `eval: true`, so both run the very same code whether einjit is loaded from
  * TypeScript sources or from the built package, and no file path is needed. Workers are `unref`ed: they never keep
  * the process alive.
+ *
+ * Threads: Node's `worker_threads` (found at run time through `process.getBuiltinModule`, so bundlers never see
+ * a Node import), or Web Workers started from a Blob URL in a browser. A browser's main thread may not block in
+ * `Atomics.wait`, so there the main thread spins on the DONE word instead (it only does so while helpers finish
+ * their last units). Without shared memory (a page that is not cross-origin isolated) there is no pool at all:
+ * the main thread runs every unit.
  */
 
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { defaultGemmThreads, nodeBuiltin, workerKind } from '../../src/platform/index.js';
 
 import type { WasmMemory } from './wasm/api.js';
 
@@ -172,10 +177,19 @@ function finish(env, jobId, n, table, kernel, kc, after) {
     const d = Atomics.load(ctl, DONE);
     if (d >= n) break;
     after();
-    Atomics.wait(ctl, DONE, d);
+    if (canBlock) {
+      try {
+        Atomics.wait(ctl, DONE, d, 50);
+      } catch (e) {
+        // A browser's main thread may not block: spin on DONE instead.
+        canBlock = false;
+      }
+    }
   }
   return Atomics.load(ctl, FAILED) === 0;
 }
+
+let canBlock = true;
 
 function workerLoop(env) {
   const ctl = env.i32;
@@ -200,6 +214,60 @@ const { workerData } = require('node:worker_threads');
 workerLoop(makeEnv(workerData.memory, workerData.descriptors));
 `;
 
+// A Web Worker receives the memory and the compiled kernels in its first message.
+const WEB_WORKER_SOURCE = `${RUNTIME_SOURCE}
+self.onmessage = (e) => {
+  self.onmessage = null;
+  workerLoop(makeEnv(e.data.memory, e.data.descriptors));
+};
+`;
+
+interface NodeWorker {
+  unref(): void;
+  on(event: 'error', listener: () => void): void;
+  terminate(): unknown;
+}
+
+interface WebWorker {
+  postMessage(message: unknown): void;
+  addEventListener(event: 'error', listener: () => void): void;
+  terminate(): void;
+}
+
+type AnyWorker = { node: NodeWorker } | { web: WebWorker };
+
+function startWorker(memory: WasmMemory, descriptors: readonly (KernelDescriptor | null)[]): AnyWorker | null {
+  const kind = workerKind();
+  if (kind === 'worker_threads') {
+    const wt = nodeBuiltin<{ Worker: new (src: string, o: object) => NodeWorker }>('node:worker_threads');
+    if (wt === undefined) return null;
+    const w = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { memory, descriptors } });
+    w.unref();
+    // A helper that dies only stops helping: the main thread claims whatever units are left.
+    w.on('error', () => undefined);
+    return { node: w };
+  }
+  if (kind === 'web-worker') {
+    const G = globalThis as unknown as {
+      Worker: new (url: string) => WebWorker;
+      Blob: new (parts: string[], o: object) => Blob;
+      URL: { createObjectURL(b: Blob): string; revokeObjectURL(u: string): void };
+    };
+    const url = G.URL.createObjectURL(new G.Blob([WEB_WORKER_SOURCE], { type: 'text/javascript' }));
+    try {
+      const w = new G.Worker(url);
+      // A helper that cannot start (a CSP without blob: workers or 'unsafe-eval') only stops helping.
+      w.addEventListener('error', () => undefined);
+      w.postMessage({ memory, descriptors });
+      return { web: w };
+    } finally {
+      // The worker has fetched its script by the time it runs; revoking later keeps the URL alive until then.
+      setTimeout(() => G.URL.revokeObjectURL(url), 10_000);
+    }
+  }
+  return null;
+}
+
 interface Runtime {
   makeEnv(memory: WasmMemory, descriptors: readonly (KernelDescriptor | null)[]): unknown;
   refresh(env: unknown): void;
@@ -218,15 +286,13 @@ export function loadRuntime(): Runtime {
 
 /** The worker pool: helpers that join every published job. Started lazily; never keeps the process alive. */
 export class GemmPool {
-  private workers: Worker[] = [];
+  private workers: AnyWorker[] = [];
 
   constructor(memory: WasmMemory, descriptors: readonly (KernelDescriptor | null)[], helpers: number) {
     try {
       for (let i = 0; i < helpers; i++) {
-        const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, descriptors } });
-        w.unref();
-        // A helper that dies only stops helping: the main thread claims whatever units are left.
-        w.on('error', () => undefined);
+        const w = startWorker(memory, descriptors);
+        if (w === null) break;
         this.workers.push(w);
       }
     } catch {
@@ -239,11 +305,15 @@ export class GemmPool {
   }
 
   terminate(): void {
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) {
+      if ('node' in w) void w.node.terminate();
+      else w.web.terminate();
+    }
     this.workers = [];
   }
 }
 
+/** Up to 4 threads where shared memory and workers exist, else 1. */
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return defaultGemmThreads();
 }

@@ -8,8 +8,8 @@
  * any scope (the uncapturederror event) and device loss are recorded the same way. Nothing fails silently.
  */
 
-import * as os from 'node:os';
 import type * as Dawn from 'webgpu';
+import { defaultEnvVar, navigatorGpu, nodeBuiltin, runtime } from '../../src/platform/index.js';
 import { EinjitError } from '../../src/errors.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
 import type { GpuDType, HostArray } from './dtypes.js';
@@ -87,6 +87,8 @@ class Storage implements GpuStorage {
 
 export class WebGPUBackend {
   readonly adapterInfo: string;
+  /** The adapter's vendor, architecture, device and description, and whether it is a software rasterizer. */
+  adapterDetails: AdapterDescription = { vendor: '', architecture: '', device: '', description: '', software: false };
   readonly limits: GpuLimits;
   /** Whether float16 is stored as f16 (the device has 'shader-f16'); otherwise as f32. */
   readonly f16: boolean;
@@ -158,7 +160,9 @@ export class WebGPUBackend {
         maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
       },
     });
-    return new WebGPUBackend(gpu, adapter, device, describeAdapter(adapter.info), offered);
+    const backend = new WebGPUBackend(gpu, adapter, device, describeAdapter(adapter.info), offered);
+    backend.adapterDetails = adapterDescription(adapter.info, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true);
+    return backend;
   }
 
   /** Whether a WebGPU adapter exists here, without creating a device. */
@@ -571,15 +575,63 @@ function checkAccess(
   }
 }
 
+/**
+ * The WebGPU entry point: the runtime's own `navigator.gpu` (browsers, Deno), else Dawn from the optional peer
+ * dependency `webgpu`, imported only now, when a program asks for the GPU. Its specifier is a variable so that
+ * bundlers leave it alone (a browser build never reaches it).
+ */
 async function createInstance(): Promise<GPU> {
+  const own = navigatorGpu();
+  if (own !== undefined) return own;
+  if (runtime !== 'node' && runtime !== 'bun') {
+    throw new EinjitError(`this ${runtime === 'unknown' ? 'JavaScript runtime' : runtime} has no navigator.gpu`, {
+      op: 'webgpu',
+      hint: runtime === 'browser' || runtime === 'worker'
+        ? 'use a browser with WebGPU enabled (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows) over https or localhost, or use the cpu device'
+        : 'use the cpu device',
+    });
+  }
   // lavapipe complains on start-up without a runtime dir.
-  process.env['XDG_RUNTIME_DIR'] ??= os.tmpdir();
-  const dawn: typeof Dawn = await import('webgpu');
+  defaultEnvVar('XDG_RUNTIME_DIR', () => nodeBuiltin<{ tmpdir(): string }>('node:os')?.tmpdir());
+  const specifier = 'webgpu';
+  let dawn: typeof Dawn;
+  try {
+    dawn = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as typeof Dawn;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (package|module) 'webgpu'/.test(String(e))) {
+      throw new EinjitError("the 'webgpu' package (Dawn's Node bindings) is not installed", {
+        op: 'webgpu',
+        hint: 'WebGPU in Node is optional: install it next to einjit with "npm install einjit webgpu"',
+      });
+    }
+    throw new EinjitError(`the 'webgpu' package failed to load: ${e instanceof Error ? e.message : String(e)}`, {
+      op: 'webgpu',
+      hint: 'reinstall it ("npm install einjit webgpu"); it ships prebuilt Dawn for Linux x64, macOS and Windows',
+    });
+  }
   return dawn.create([]);
 }
 
+/** The adapter as WebGPU describes it, and whether it is a software rasterizer (lavapipe, SwiftShader, WARP). */
+export interface AdapterDescription {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  readonly software: boolean;
+}
+
+export function adapterDescription(info: GPUAdapterInfo, fallback = false): AdapterDescription {
+  const fields = [info.vendor, info.architecture, info.device, info.description].map((s) => s ?? '');
+  const software = fallback || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true
+    || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render|\bwarp\b/i.test(fields.join(' '));
+  const [vendor = '', architecture = '', device = '', description = ''] = fields;
+  return { vendor, architecture, device, description, software };
+}
+
 function describeAdapter(info: GPUAdapterInfo): string {
-  return [info.vendor, info.architecture, info.device, info.description].filter((s) => s !== '').join(' / ');
+  return [info.vendor, info.architecture, info.device, info.description].filter((s) => s !== '' && s !== undefined).join(' / ');
 }
 
 function errorKind(e: GPUError): string {

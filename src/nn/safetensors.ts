@@ -10,6 +10,7 @@ import { Tensor } from '../runtime/tensor.js';
 import { tensor } from '../runtime/creation.js';
 import type { DType, TypedArray } from '../runtime/dtype.js';
 import { Float16Array } from '@petamoriken/float16';
+import { nodeBuiltin } from '../platform/index.js';
 
 interface HeaderEntry {
   dtype: string;
@@ -123,14 +124,54 @@ export async function saveSafetensors(tensors: Record<string, Tensor>, metadata?
   return out;
 }
 
-/** Reads a .safetensors file (Node). */
-export async function loadFile(path: string): Promise<Record<string, Tensor>> {
-  const { readFile } = await import('node:fs/promises');
-  return loadSafetensors(new Uint8Array(await readFile(path)));
+/** Anything `loadFile` reads safetensors bytes from. */
+export type SafetensorsSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | Response;
+
+/**
+ * Reads safetensors from a file path or `file:` URL (Node, Deno, Bun), or from bytes already in hand: an
+ * `ArrayBuffer`, a typed array, a `Blob`/`File` (an `<input type="file">`), or a `fetch` `Response`.
+ */
+export async function loadFile(source: SafetensorsSource): Promise<Record<string, Tensor>> {
+  return loadSafetensors(await sourceBytes(source));
+}
+
+async function sourceBytes(source: SafetensorsSource): Promise<Uint8Array> {
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  if (typeof Response !== 'undefined' && source instanceof Response) {
+    if (!source.ok) {
+      throw new EinjitError(`the response for ${source.url || 'the safetensors file'} has status ${source.status}`, {
+        op: 'loadFile',
+        hint: 'check the URL; fetch() resolves for HTTP errors too',
+      });
+    }
+    return new Uint8Array(await source.arrayBuffer());
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    const fs = nodeBuiltin<{ readFile(p: string | URL): Promise<Uint8Array> }>('node:fs/promises');
+    if (fs === undefined) {
+      throw new EinjitError(`cannot read the path '${String(source)}': this runtime has no file system`, {
+        op: 'loadFile',
+        hint: 'in a browser pass the bytes instead: loadFile(await fetch(url)), a Blob/File, or an ArrayBuffer',
+      });
+    }
+    return new Uint8Array(await fs.readFile(source));
+  }
+  throw new EinjitError(`cannot read safetensors from ${Object.prototype.toString.call(source)}`, {
+    op: 'loadFile',
+    hint: 'pass a path, a URL, an ArrayBuffer, a typed array, a Blob or a Response',
+  });
 }
 
 /** Writes a .safetensors file (Node). */
 export async function saveFile(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
-  await writeFile(path, await saveSafetensors(tensors, metadata));
+  const fs = nodeBuiltin<{ writeFile(p: string, data: Uint8Array): Promise<void> }>('node:fs/promises');
+  if (fs === undefined) {
+    throw new EinjitError(`cannot write '${path}': this runtime has no file system`, {
+      op: 'saveFile',
+      hint: 'use saveSafetensors(tensors) for the bytes and save them yourself (a Blob download in a browser)',
+    });
+  }
+  await fs.writeFile(path, await saveSafetensors(tensors, metadata));
 }

@@ -3,6 +3,8 @@
  * when a program asks for 'webgpu').
  */
 import { cpuBackend } from '../../kernels/cpu/backend.js';
+import type { AdapterDescription, GpuLimits, WebGPUBackend } from '../../kernels/wgsl/backend.js';
+import { capabilities } from '../platform/index.js';
 import { EinjitError } from '../errors.js';
 import {
   checkDevice, initBackend, shutdownBackends, peekBackend, registerBackend, registerBackendInitializer, setDefaultDeviceSync, type Backend,
@@ -28,9 +30,62 @@ export async function isAvailable(device: Device): Promise<boolean> {
   try {
     await initBackend(device);
     return true;
-  } catch {
+  } catch (e) {
+    lastFailure.set(device, failureReason(device, e));
     return false;
   }
+}
+
+const lastFailure = new Map<Device, string>();
+
+function failureReason(device: Device, e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return e instanceof EinjitError ? text : `the '${device}' device could not be started: ${text}`;
+}
+
+/** What {@link deviceInfo} reports about a device. */
+export interface DeviceInfo {
+  readonly device: Device;
+  readonly available: boolean;
+  /** Why the device cannot be used (only when `available` is false): the error starting it, with what to do. */
+  readonly reason?: string;
+  /** The WebGPU adapter: vendor, architecture, device, description, and `software` for lavapipe/SwiftShader/WARP. */
+  readonly adapter?: AdapterDescription;
+  /** The WebGPU limits in force on the device einjit created. */
+  readonly limits?: GpuLimits;
+  /** The optional WebGPU features einjit enabled ('shader-f16', 'subgroups', 'timestamp-query'). */
+  readonly features?: readonly string[];
+  /** For 'cpu': threads the GEMM uses and whether storage is shared memory (see `capabilities()`). */
+  readonly threads?: number;
+  readonly sharedMemory?: boolean;
+}
+
+/**
+ * Whether a device can be used and, when it cannot, why; for 'webgpu' also the adapter (with `software: true` for
+ * a software rasterizer such as lavapipe or SwiftShader) and the limits in force. Starts the device, like
+ * `isAvailable`.
+ *
+ * @example
+ * const info = await deviceInfo('webgpu');
+ * if (!info.available) console.warn(info.reason);
+ */
+export async function deviceInfo(device: Device): Promise<DeviceInfo> {
+  checkDevice(device, 'deviceInfo');
+  if (device === 'cpu') {
+    const caps = capabilities();
+    return { device, available: true, threads: caps.threads, sharedMemory: caps.sharedMemory };
+  }
+  let backend: Backend;
+  try {
+    backend = peekBackend(device) ?? await initBackend(device);
+  } catch (e) {
+    const reason = failureReason(device, e);
+    lastFailure.set(device, reason);
+    return { device, available: false, reason };
+  }
+  const gpu = (backend as { gpu?: WebGPUBackend }).gpu;
+  if (gpu === undefined) return { device, available: true };
+  return { device, available: true, adapter: gpu.adapterDetails, limits: gpu.limits, features: gpu.features };
 }
 
 /**

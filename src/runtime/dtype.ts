@@ -4,6 +4,7 @@
 import { Float16Array } from '@petamoriken/float16';
 import type { DType } from '../lower/spec.js';
 import { EinjitError } from '../errors.js';
+import { sharedMemoryAvailable } from '../platform/index.js';
 
 export type { DType };
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'int32', 'bool'];
@@ -26,12 +27,14 @@ export function bytesPerElement(dtype: DType): number {
 
 /**
  * Allocates zeroed storage for `length` elements. Memory comes from a SharedArrayBuffer so the CPU backend's
- * worker pool can read and write it in place.
+ * worker pool can read and write it in place, or from a plain ArrayBuffer where shared memory is not available
+ * (a page that is not cross-origin isolated: see `capabilities()`).
  */
 export function allocateArray(dtype: DType, length: number): TypedArray {
-  let buffer: SharedArrayBuffer;
+  let buffer: ArrayBufferLike;
   try {
-    buffer = new SharedArrayBuffer(length * bytesPerElement(dtype));
+    const bytes = length * bytesPerElement(dtype);
+    buffer = sharedMemoryAvailable() ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
   } catch (e) {
     throw new EinjitError(`cannot allocate ${length} ${dtype} elements (${length * bytesPerElement(dtype)} bytes): ${e instanceof Error ? e.message : String(e)}`, {
       op: 'allocate',
