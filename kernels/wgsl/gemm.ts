@@ -18,8 +18,17 @@ import { ParamsLayout } from './params.js';
 import { bindingDecl, foldGrid, MAX_GRID_DIM } from './common.js';
 import type { RenderedKernel } from './loop.js';
 
-/** 'auto' picks by size; tests pin a tile shape. */
-export type GemmTileChoice = 'auto' | 'small' | 'large';
+/** The compiled-in shape of a GEMM kernel's tiles (what the tile chooser picks, and what a sweep can pin). */
+export interface GemmTileShape {
+  readonly BM: number;
+  readonly BN: number;
+  readonly BK: number;
+  readonly TM: number;
+  readonly TN: number;
+}
+
+/** 'auto' picks by size; tests and the device sweep pin a named or an explicit tile shape. */
+export type GemmTileChoice = 'auto' | 'small' | 'large' | GemmTileShape;
 
 /**
  * How one operand's tile is loaded: as vec4 along k or along its free dim (m for A, n for B) when the strides
@@ -44,13 +53,26 @@ const SMALL = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } as const;
 const LARGE = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 } as const;
 const LARGE_MIN_WORKGROUPS = 256;
 
+/**
+ * Tile shapes the device benchmark's sweep times on every GEMM workload (besides 'small' and 'large'), so the
+ * chooser's table can be set from measured figures. Each is a valid shape: BM/TM × BN/TN ≤ 256 invocations,
+ * (BM + BN)·BK·4 bytes of workgroup memory ≤ 16 KiB.
+ */
+export const GEMM_SWEEP_SHAPES: readonly GemmTileShape[] = [
+  { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4 },
+  { BM: 64, BN: 128, BK: 16, TM: 4, TN: 8 },
+  { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
+  { BM: 64, BN: 64, BK: 32, TM: 4, TN: 4 },
+  { BM: 32, BN: 64, BK: 32, TM: 2, TN: 4 },
+];
+
 export function chooseGemmConfig(spec: GemmSpec, choice: GemmTileChoice, limits: { maxComputeWorkgroupStorageSize: number }): GemmConfig {
   const largeFits = (LARGE.BM + LARGE.BN) * LARGE.BK * 4 <= limits.maxComputeWorkgroupStorageSize;
   // 128×128 tiles only when they still give the GPU enough workgroups (1024³ has just 64 of them).
   const batch = spec.batch.reduce((a, b) => a * b, 1);
   const largeTiles = Math.ceil(spec.m / LARGE.BM) * Math.ceil(spec.n / LARGE.BN) * batch;
   const large = choice === 'large' ? largeFits : choice === 'auto' && largeFits && largeTiles >= LARGE_MIN_WORKGROUPS;
-  const tiles = large ? LARGE : SMALL;
+  const tiles = typeof choice === 'object' ? choice : large ? LARGE : SMALL;
   return {
     ...tiles,
     a: { vec4: vec4Dim(spec.a, spec.m, spec.k, 'row') },
