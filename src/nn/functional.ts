@@ -13,6 +13,9 @@ import { full, zerosOf, arange, rand } from '../runtime/creation.js';
 import { record, noGrad } from '../autograd/record.js';
 import { isFloating } from '../runtime/dtype.js';
 import { einsum } from '../api/einsum.js';
+import { stack } from '../runtime/functional.js';
+import { deferCheck } from '../runtime/backend.js';
+import { keep } from '../runtime/scope.js';
 
 export type Pair = number | readonly [number, number];
 
@@ -408,34 +411,68 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
 /** One-hot encoding of integer classes: [...] → [..., numClasses] in `dtype` (int32 by default, as PyTorch's). */
 export function oneHot(indices: Tensor, numClasses: number, dtype: 'float32' | 'float64' | 'int32' = 'int32'): Tensor {
   const idx = asIndices(indices, 'oneHot');
+  checkIndices(idx, numClasses, 'oneHot', 'classes');
+  return hotOf(idx, numClasses, dtype);
+}
+
+/** oneHot of indices already checked. */
+function hotOf(idx: Tensor, numClasses: number, dtype: 'float32' | 'float64' | 'int32'): Tensor {
   const classes = arange(0, numClasses, 1, { dtype: 'int32', device: idx.device });
   return idx.unsqueeze(-1).eq(classes).cast(dtype);
 }
 
-function checkIndices(indices: Tensor, n: number, op: string): void {
+/**
+ * Refuses indices outside 0..n-1 on every device. On the CPU the check runs now. On a GPU the indices' minimum
+ * and maximum are computed there and checked at the device's next read (`deferCheck`), before any value is
+ * returned: the error then names the op, the bad index and the valid range, as on the CPU.
+ */
+function checkIndices(indices: Tensor, n: number, op: string, what: string): void {
   if (indices.dtype !== 'int32') {
     throw new EinjitError(`${op} expects int32 indices, got ${indices.dtype}`, { op, hint: 'cast with .int()' });
   }
-  if (indices.device === 'cpu' && indices.size > 0) {
+  if (indices.size === 0) return;
+  const shape = indices.shape;
+  if (indices.device === 'cpu') {
     const lo = indices.min().item();
     const hi = indices.max().item();
-    if (lo < 0 || hi >= n) {
-      throw new EinjitError(`index out of range: indices span ${lo}..${hi} but there are ${n} rows`, {
-        op, shapes: [indices.shape], hint: `valid indices are 0..${n - 1}`,
-      });
-    }
+    if (lo < 0 || hi >= n) throw indexRangeError(op, what, lo, hi, n, shape, false);
+    return;
   }
+  const range = keep(noGrad(() => stack([indices.min(), indices.max()])));
+  deferCheck(indices.device, async () => {
+    const [lo, hi] = Array.from(await range.data(), Number) as [number, number];
+    range.dispose();
+    if (lo < 0 || hi >= n) throw indexRangeError(op, what, lo, hi, n, shape, true);
+  });
+}
+
+function indexRangeError(op: string, what: string, lo: number, hi: number, n: number, shape: readonly number[],
+  deferred: boolean): EinjitError {
+  const bad = lo < 0 ? lo : hi;
+  return new EinjitError(
+    `index ${bad} is out of range for ${n} ${what} (the indices span ${lo}..${hi})` +
+    (deferred ? '; found on the GPU at the next read, so every value computed from these indices is wrong' : ''),
+    { op, shapes: [shape], hint: `valid indices are 0..${n - 1}` },
+  );
 }
 
 /**
  * Class or row indices as int32. `tensor([1, 2])` is float32 in einjit (a JS number has no int/float split), so
- * floating indices are accepted when every value is a whole number.
+ * floating indices are accepted when every value is a whole number (checked now on the CPU, at the next read on
+ * a GPU).
  */
 function asIndices(t: Tensor, op: string): Tensor {
   if (t.dtype === 'int32') return t;
-  if (t.dtype === 'bool' || (t.device === 'cpu' && t.size > 0 && t.ne(t.round()).any().item() !== 0)) {
-    throw new EinjitError(`${op} expects integer indices, got ${t.dtype} values that are not whole numbers`, {
-      op, shapes: [t.shape], hint: "create them with { dtype: 'int32' }",
+  const notWhole = (): EinjitError => new EinjitError(`${op} expects integer indices, got ${t.dtype} values that are not whole numbers`, {
+    op, shapes: [t.shape], hint: "create them with { dtype: 'int32' }",
+  });
+  if (t.dtype === 'bool' || (t.device === 'cpu' && t.size > 0 && t.ne(t.round()).any().item() !== 0)) throw notWhole();
+  if (t.device !== 'cpu' && t.size > 0) {
+    const fractional = keep(noGrad(() => t.ne(t.round()).any()));
+    deferCheck(t.device, async () => {
+      const [flag] = Array.from(await fractional.data(), Number);
+      fractional.dispose();
+      if (flag !== 0) throw notWhole();
     });
   }
   return t.detach().cast('int32');
@@ -445,8 +482,8 @@ function asIndices(t: Tensor, op: string): Tensor {
 export function embedding(input: Tensor, weight: Tensor): Tensor {
   const [n, d] = weight.shape as [number, number];
   const indices = asIndices(input, 'embedding');
-  checkIndices(indices, n, 'embedding');
-  const hot = oneHot(indices, n, weight.dtype === 'float64' ? 'float64' : 'float32');
+  checkIndices(indices, n, 'embedding', 'rows');
+  const hot = hotOf(indices, n, weight.dtype === 'float64' ? 'float64' : 'float32');
   return einsum('...v,vd->...d', hot.cast(weight.dtype), weight).reshape([...indices.shape, d]);
 }
 
@@ -507,8 +544,8 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
   const classes = asIndices(target, 'crossEntropy');
   const valid = classes.ne(ignoreIndex);
   const safe = ops.where(valid, classes, 0);
-  checkIndices(safe, c, 'crossEntropy');
-  const hot = oneHot(safe, c, lg.dtype === 'float64' ? 'float64' : 'float32').cast(lg.dtype);
+  checkIndices(safe, c, 'crossEntropy', 'classes');
+  const hot = hotOf(safe, c, lg.dtype === 'float64' ? 'float64' : 'float32').cast(lg.dtype);
   const weights = eps > 0 ? hot.mul(1 - eps).add(eps / c) : hot;
   const per = logp.mul(weights).sum(-1).neg().mul(valid.cast(lg.dtype));
   return reduce(per, reduction, valid);
@@ -531,7 +568,7 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'm
 export function nllLoss(logProbs: Tensor, classes: Tensor, reduction: Reduction = 'mean'): Tensor {
   const c = logProbs.shape[logProbs.ndim - 1]!;
   const target = asIndices(classes, 'nllLoss');
-  checkIndices(target, c, 'nllLoss');
-  const per = logProbs.mul(oneHot(target, c, 'float32').cast(logProbs.dtype)).sum(-1).neg();
+  checkIndices(target, c, 'nllLoss', 'classes');
+  const per = logProbs.mul(hotOf(target, c, 'float32').cast(logProbs.dtype)).sum(-1).neg();
   return reduce(per, reduction, null);
 }

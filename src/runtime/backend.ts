@@ -105,6 +105,7 @@ export function getBackend(device: Device, op: string): Backend {
 export function shutdownBackends(): void {
   for (const [device, b] of backends) {
     b.destroy?.();
+    deferred.delete(device);
     if (device !== 'cpu') backends.delete(device);
   }
   pending.clear();
@@ -135,6 +136,35 @@ export function checkNotDisposed(storage: Storage, op: string): void {
     op,
     hint: 'do not use a tensor after disposing it; return it from tidy(), or keep(t) it, to use it afterwards',
   });
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Deferred checks: a check of values that live on a GPU (index ranges) cannot run synchronously without a
+// readback, so it is queued here and run at the device's next read, before any value is returned.
+
+const deferred = new Map<Device, (() => Promise<void>)[]>();
+
+/** Queues `check` to run at the next read from `device`; it throws the EinjitError when the values are bad. */
+export function deferCheck(device: Device, check: () => Promise<void>): void {
+  const list = deferred.get(device) ?? [];
+  list.push(check);
+  deferred.set(device, list);
+}
+
+/** Runs (and clears) the checks queued for `device`; throws the first failure after running them all. */
+export async function runDeferredChecks(device: Device): Promise<void> {
+  const list = deferred.get(device);
+  if (list === undefined || list.length === 0) return;
+  deferred.delete(device);
+  let failure: unknown = null;
+  for (const check of list) {
+    try {
+      await check();
+    } catch (e) {
+      failure ??= e;
+    }
+  }
+  if (failure !== null) throw failure;
 }
 
 export function peekBackend(device: Device): Backend | undefined {

@@ -6,7 +6,7 @@ import { Float16Array } from '@petamoriken/float16';
 import { WebGPUBackend, type GpuStorage } from '../../kernels/wgsl/index.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { EinjitError } from '../errors.js';
-import { checkNotDisposed, type Backend, type Storage } from './backend.js';
+import { checkNotDisposed, runDeferredChecks, type Backend, type Storage } from './backend.js';
 import { noteAllocation } from './scope.js';
 import { allocateArray, type DType, type TypedArray } from './dtype.js';
 
@@ -69,7 +69,10 @@ export async function createWebGPUBackend(): Promise<Backend> {
       gpu.run(spec, inputs.map((s) => usable(s, spec.label)), usable(output, spec.label));
     },
     async read(storage: Storage): Promise<TypedArray> {
-      const raw = await gpu.read(usable(storage, 'data'));
+      const gs = usable(storage, 'data');
+      // Checks of GPU-resident values queued since the last read (index ranges) fail before any value returns.
+      await runDeferredChecks('webgpu');
+      const raw = await gpu.read(gs);
       const out = allocateArray(storage.dtype, storage.length);
       if (storage.dtype === 'float16') {
         new Uint16Array(out.buffer, out.byteOffset, out.length).set(raw as Uint16Array);
