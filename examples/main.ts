@@ -3,7 +3,7 @@
  * with a progress bar, then samples text and plots the loss. `npm start -- --device webgpu` runs it on the GPU;
  * `npm start -- --tour` prints the runtime tour instead.
  */
-import { isAvailable, shutdown } from '../src/index.js';
+import { deviceInfo, shutdown } from '../src/index.js';
 import { train } from './train.js';
 import { tour } from './tour.js';
 
@@ -14,8 +14,18 @@ const requested = at >= 0 ? args[at + 1] : 'cpu';
 if (args.includes('--tour')) {
   await tour();
 } else {
-  const device = requested === 'webgpu' && (await isAvailable('webgpu')) ? 'webgpu' : 'cpu';
-  if (requested === 'webgpu' && device !== 'webgpu') console.log('WebGPU is not available here; training on the CPU.');
+  let device: 'cpu' | 'webgpu' = 'cpu';
+  if (requested === 'webgpu') {
+    const info = await deviceInfo('webgpu');
+    if (info.available) {
+      device = 'webgpu';
+      const a = info.adapter;
+      const name = a === undefined ? 'unknown adapter' : [a.vendor, a.architecture, a.device].filter((s) => s !== '').join(' / ');
+      console.log(`WebGPU adapter: ${name}${a?.software === true ? ' (a software rasterizer: expect CPU-like speed, not a GPU\'s)' : ''}`);
+    } else {
+      console.log(`WebGPU is not available here, training on the CPU instead. Why:\n${info.reason ?? 'unknown'}`);
+    }
+  }
   await train({ device });
 }
 await shutdown();

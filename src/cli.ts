@@ -4,8 +4,9 @@
  * run the benchmarks, write the grammar's railroad diagrams.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { pathToFileURL } from 'node:url';
-import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EinjitError } from './errors.js';
 import { explainPattern, type ExplainRequest } from './explain.js';
@@ -34,11 +35,35 @@ function parseAxes(text: string, previous: Record<string, number> = {}): Record<
   return out;
 }
 
+/** The package root: the nearest directory above this file with einjit's package.json (src/ or dist/src/). */
+function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'einjit') return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+function packageVersion(): string {
+  const root = packageRoot();
+  if (root === undefined) return 'unknown';
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('einjit')
     .description('einsum and einops patterns compiled to CPU loops and WGSL compute shaders')
+    .version(packageVersion(), '-V, --version', 'print the version of einjit')
     .showHelpAfterError();
 
   program
@@ -73,24 +98,26 @@ export function buildProgram(): Command {
     .allowUnknownOption(true)
     .argument('[args...]', 'arguments passed to the benchmark runner')
     .action((args: string[]) => {
-      // The suites live in the repository's bench/ (TypeScript, run with tsx), not in the built package.
-      if (!existsSync('bench/run.ts')) {
-        throw new EinjitError('the benchmark suites are not in this directory', {
+      // The suites live in the repository's bench/ (TypeScript, run with tsx); the npm package does not ship them.
+      const root = packageRoot();
+      const runner = root === undefined ? undefined : join(root, 'bench', 'run.ts');
+      if (runner === undefined || !existsSync(runner)) {
+        throw new EinjitError('the benchmark suites are not part of the installed package', {
           op: 'bench',
-          hint: "run 'einjit bench' (or 'npm run bench') from a checkout of einjit",
+          hint: "they need the source repository and its dev dependencies: in a clone of einjit run 'npm ci && npm run bench'",
         });
       }
-      const r = spawnSync('npx', ['tsx', 'bench/run.ts', ...args], { stdio: 'inherit' });
+      const r = spawnSync('npx', ['tsx', runner, ...args], { stdio: 'inherit', cwd: root });
       if (r.status !== 0) throw new EinjitError(`the benchmark runner exited with status ${r.status}`, { op: 'bench' });
     });
 
   program
     .command('diagrams')
-    .description("write the grammar's railroad diagrams (docs/diagrams/pattern.html)")
-    .option('-o, --out <file>', 'output HTML file', 'docs/diagrams/pattern.html')
+    .description("write the grammar's railroad diagrams as DIR/pattern.html")
+    .requiredOption('-o, --out <dir>', 'the directory to write pattern.html into (a path ending in .html names the file)')
     .action(async (opts: { out: string }) => {
       const { writeDiagrams } = await import('./diagrams.js');
-      const file = writeDiagrams(opts.out);
+      const file = writeDiagrams(opts.out.endsWith('.html') ? opts.out : join(opts.out, 'pattern.html'));
       console.log(`wrote ${file}`);
     });
 
