@@ -2,24 +2,43 @@
  * Renders a LoopSpec to a specialised JavaScript function and runs it.
  *
  * The loop structure (how many loops, which are reduced, which operands, the expression) is baked into the
- * source; extents, strides and offsets arrive in a parameter array, so one compiled function serves every shape
- * with the same `specKey`. Each loop level walks every operand by adding its stride, so the innermost body is
- * a handful of loads, the expression and one store or fold.
+ * source; extents, strides, offsets and the expression's constants arrive in a parameter array, so one compiled
+ * function serves every shape and every constant with the same `specKey`. Each loop level walks every operand by
+ * adding its stride, so the innermost body is a handful of loads, the expression and one store or fold.
+ *
+ * Floating-point sums are pairwise, as numpy's are: the innermost reduce loop is cut into blocks of
+ * SUM_BLOCK points summed by 8 interleaved accumulators, and block sums are combined pairwise through a binary
+ * counter (a stack of pending partial sums), across every reduce loop. The rounding error of a sum of n terms is
+ * then at most about (SUM_BLOCK / 8 + 2·log2(n / SUM_BLOCK)) · eps · Σ|x| instead of n · eps · Σ|x|.
  */
 import { f16round } from '@petamoriken/float16';
 import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
-import { specKey } from '../../src/lower/spec.js';
+import { exprConstants, specKey } from '../../src/lower/spec.js';
 import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
+import { LruCache } from '../../src/frontend/lru.js';
 
 type AnyArray = { [i: number]: number; readonly length: number };
 export type LoopKernel = (ins: readonly AnyArray[], out: AnyArray, params: readonly number[]) => void;
 
-/** The parameter array a kernel reads: extents, then each input's offset and strides, then the output's. */
+/**
+ * The parameter array a kernel reads: extents, then each input's offset and strides, then the output's, then
+ * the expression's constants (exprConstants order; float64 values, so a float64 kernel sees them exactly).
+ */
 export function loopParams(spec: LoopSpec): number[] {
   const p: number[] = [...spec.sizes];
   for (const a of spec.inputs) p.push(a.offset, ...a.strides);
   p.push(spec.output.offset, ...spec.output.strides);
+  exprConstants(spec.expr, p);
   return p;
+}
+
+/** Points of the innermost reduce loop summed as one block (by 8 accumulators) in a floating-point sum. */
+export const SUM_BLOCK = 128;
+
+/** Whether the spec's reduction is a floating-point sum, which the kernel sums pairwise. */
+function pairwiseSum(spec: LoopSpec): boolean {
+  return spec.parallel < spec.sizes.length && (spec.reduceOp ?? 'sum') === 'sum' &&
+    (spec.computeType === 'float32' || spec.computeType === 'float64' || spec.computeType === 'float16');
 }
 
 /** Edge of the square blocks the transpose kernel copies (64×64 elements: 16 KiB of float32 on each side). */
@@ -58,7 +77,10 @@ export function renderLoop(spec: LoopSpec): string {
   }
   decl.push(`oo = p[${at++}]`);
   for (let d = 0; d < spec.parallel; d++) decl.push(`os${d} = p[${at++}]`);
+  const nConst = exprConstants(spec.expr).length;
+  for (let c = 0; c < nConst; c++) decl.push(`c${c} = p[${at++}]`);
   lines.push(`const ${decl.join(', ')};`);
+  const exprSource = renderExpr(spec.expr, spec.computeType, { next: 0 });
 
   const ptr = (k: number, d: number): string => (d < 0 ? `x${k}o` : `x${k}_${d}`);
   const optr = (d: number): string => (d < 0 ? 'oo' : `o_${d}`);
@@ -82,7 +104,7 @@ export function renderLoop(spec: LoopSpec): string {
   };
   const emitValue = (lastLoop: number, depth: number): void => {
     for (let k = 0; k < nIn; k++) body.push(`${indent(depth)}const v${k} = x${k}[${ptr(k, lastLoop)}];`);
-    body.push(`${indent(depth)}const v = ${renderExpr(spec.expr, spec.computeType)};`);
+    body.push(`${indent(depth)}const v = ${exprSource};`);
   };
 
   let depth = 0;
@@ -91,6 +113,38 @@ export function renderLoop(spec: LoopSpec): string {
   if (reduceOp === null) {
     emitValue(nLoops - 1, depth);
     body.push(`${indent(depth)}out[${outPtr}] = ${storeValue('v', spec)};`);
+  } else if (pairwiseSum(spec)) {
+    // Blocks of SUM_BLOCK points of the innermost reduce loop, 8 accumulators each; block sums go through a
+    // binary counter: block b is added to the pending sums of the blocks it completes a power-of-two run with.
+    lines.push('const stk = new Float64Array(64); // pending block sums, one per set bit of the block count');
+    body.push(`${indent(depth)}let top = 0, blocks = 0;`);
+    for (let d = spec.parallel; d < nLoops - 1; d++) emitLoop(d, depth++);
+    const L = nLoops - 1;
+    const inits = ['b0 = 0'];
+    for (let k = 0; k < nIn; k++) inits.push(`${ptr(k, L)} = ${ptr(k, L - 1)}`);
+    body.push(`${indent(depth++)}for (let ${inits.join(', ')}; b0 < n${L}; b0 += ${SUM_BLOCK}) {`);
+    body.push(`${indent(depth)}const bn = n${L} - b0 < ${SUM_BLOCK} ? n${L} - b0 : ${SUM_BLOCK};`);
+    body.push(`${indent(depth)}let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, i = 0;`);
+    const point = (acc: string, at: number): void => {
+      body.push(`${indent(at)}{`);
+      emitValue(L, at + 1);
+      body.push(`${indent(at + 1)}${acc} += v;${Array.from({ length: nIn }, (_, k) => ` ${ptr(k, L)} += x${k}s${L};`).join('')}`);
+      body.push(`${indent(at)}}`);
+    };
+    body.push(`${indent(depth)}for (; i + 8 <= bn; i += 8) {`);
+    for (let j = 0; j < 8; j++) point(`a${j}`, depth + 1);
+    body.push(`${indent(depth)}}`);
+    body.push(`${indent(depth)}for (; i < bn; i++) {`);
+    point('a0', depth + 1);
+    body.push(`${indent(depth)}}`);
+    body.push(`${indent(depth)}let s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));`);
+    body.push(`${indent(depth)}for (let k = blocks++; (k & 1) === 1; k >>>= 1) s = stk[--top] + s;`);
+    body.push(`${indent(depth)}stk[top++] = s;`);
+    body.push(`${indent(--depth)}}`);
+    for (let d = nLoops - 2; d >= spec.parallel; d--) body.push(`${indent(--depth)}}`);
+    body.push(`${indent(depth)}let acc = 0;`);
+    body.push(`${indent(depth)}while (top > 0) acc += stk[--top];`);
+    body.push(`${indent(depth)}out[${outPtr}] = ${storeValue('acc', spec)};`);
   } else {
     body.push(`${indent(depth)}${reduceInit(reduceOp)}`);
     for (let d = spec.parallel; d < nLoops; d++) emitLoop(d, depth++);
@@ -126,6 +180,8 @@ function renderTranspose(spec: LoopSpec, { a, b }: TransposeDims): string {
   for (let d = 0; d < nLoops; d++) decl.push(`x0s${d} = p[${at++}]`);
   decl.push(`oo = p[${at++}]`);
   for (let d = 0; d < nLoops; d++) decl.push(`os${d} = p[${at++}]`);
+  const nConst = exprConstants(spec.expr).length;
+  for (let c = 0; c < nConst; c++) decl.push(`c${c} = p[${at++}]`);
   lines.push(`const ${decl.join(', ')};`);
   const others = Array.from({ length: nLoops }, (_, d) => d).filter((d) => d !== a && d !== b);
   const indent = (depth: number): string => '  '.repeat(depth);
@@ -147,7 +203,7 @@ function renderTranspose(spec: LoopSpec, { a, b }: TransposeDims): string {
     // The input's stride along a and the output's along b are 1 (that is what chose this kernel).
     `${L}      for (let ib = b0, xi = ${xPrev} + ia + b0 * x0s${b}, oi = ${oPrev} + ia * os${a} + b0; ib < b1; ib++, xi += x0s${b}, oi++) {`,
     `${L}        const v0 = x0[xi];`,
-    `${L}        const v = ${renderExpr(spec.expr, spec.computeType)};`,
+    `${L}        const v = ${renderExpr(spec.expr, spec.computeType, { next: 0 })};`,
     `${L}        out[oi] = ${storeValue('v', spec)};`,
     `${L}      }`,
     `${L}    }`,
@@ -192,17 +248,22 @@ function reduceFold(op: ReduceOp, computeType?: DType): string {
   }
 }
 
-/** JS source for an expression; `computeType` int32 makes products wrap exactly as int32 arithmetic does. */
-export function renderExpr(e: Expr, computeType?: DType): string {
+/**
+ * JS source for an expression; `computeType` int32 makes products wrap exactly as int32 arithmetic does. With
+ * `slots`, constants read the kernel's parameters `c0, c1, ...` (numbered in exprConstants order from
+ * `slots.next`); without, they are literals.
+ */
+export function renderExpr(e: Expr, computeType?: DType, slots?: { next: number }): string {
   switch (e.kind) {
     case 'input': return `v${e.index}`;
     case 'const':
+      if (slots !== undefined) return `c${slots.next++}`;
       if (Number.isNaN(e.value)) return 'NaN';
       if (e.value === Infinity) return 'Infinity';
       if (e.value === -Infinity) return '(-Infinity)';
       return Object.is(e.value, -0) ? '(-0)' : e.value < 0 ? `(${e.value})` : String(e.value);
     case 'unary': {
-      const a = renderExpr(e.arg, computeType);
+      const a = renderExpr(e.arg, computeType, slots);
       switch (e.op) {
         case 'neg': return `(-${a})`;
         case 'abs': return `Math.abs(${a})`;
@@ -229,8 +290,8 @@ export function renderExpr(e: Expr, computeType?: DType): string {
       break;
     }
     case 'binary': {
-      const l = renderExpr(e.lhs, computeType);
-      const r = renderExpr(e.rhs, computeType);
+      const l = renderExpr(e.lhs, computeType, slots);
+      const r = renderExpr(e.rhs, computeType, slots);
       switch (e.op) {
         case 'add': return `(${l} + ${r})`;
         case 'sub': return `(${l} - ${r})`;
@@ -254,12 +315,12 @@ export function renderExpr(e: Expr, computeType?: DType): string {
       break;
     }
     case 'select': {
-      const [c, t, o] = [e.cond, e.then, e.otherwise].map((x) => renderExpr(x, computeType));
+      const [c, t, o] = [e.cond, e.then, e.otherwise].map((x) => renderExpr(x, computeType, slots));
       return `(${c} !== 0 ? ${t} : ${o})`;
     }
     case 'cast': {
       // The operand of a cast has its own type, which the spec does not state: plain JS arithmetic is exact for it.
-      const a = renderExpr(e.arg);
+      const a = renderExpr(e.arg, undefined, slots);
       switch (e.to) {
         case 'int32': return `(Math.trunc(${a}) | 0)`;
         case 'bool': return `(${a} !== 0 ? 1 : 0)`;
@@ -319,7 +380,14 @@ export function erf(x: number): number {
   return x < 0 ? erfc - 1 : 1 - erfc;
 }
 
-const cache = new Map<string, LoopKernel>();
+/** Compiled kernels kept, least recently used evicted first (a training step uses a few dozen). */
+export const LOOP_KERNEL_CACHE_CAPACITY = 1024;
+const cache = new LruCache<string, LoopKernel>(LOOP_KERNEL_CACHE_CAPACITY);
+
+/** How many compiled loop kernels the cache holds (at most LOOP_KERNEL_CACHE_CAPACITY). */
+export function loopKernelCacheSize(): number {
+  return cache.size;
+}
 
 /** Compiles (once per key) the kernel for this spec. */
 export function compileLoop(spec: LoopSpec): LoopKernel {

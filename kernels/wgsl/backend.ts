@@ -22,6 +22,7 @@ import { DEFAULT_LOOP_TUNING, loopCounts, loopGrid, loopKernelKey, loopParamValu
 import type { LoopTuning } from './loop.js';
 import { chooseGemmConfig, gemmGrid, gemmKernelKey, gemmParamValues, renderGemm } from './gemm.js';
 import type { GemmTileChoice } from './gemm.js';
+import { LruCache } from '../../src/frontend/lru.js';
 
 export type { GpuDType } from './dtypes.js';
 
@@ -56,6 +57,9 @@ const STAGE_COMPUTE = 0x4;
 const BUFFER_ALIGN = 16;
 /** Released buffers kept for reuse, by exact size, up to this many bytes in all. */
 const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** Compiled pipelines kept, least recently used evicted first (keys hold no shapes or constants). */
+export const PIPELINE_CACHE_CAPACITY = 512;
 
 interface CachedKernel {
   readonly rendered: RenderedKernel;
@@ -101,7 +105,7 @@ export class WebGPUBackend {
   private adapter: GPUAdapter | null;
   private dev: GPUDevice | null;
 
-  private readonly kernels = new Map<string, CachedKernel>();
+  private readonly kernels = new LruCache<string, CachedKernel>(PIPELINE_CACHE_CAPACITY);
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
   private live = 0;
@@ -302,6 +306,11 @@ export class WebGPUBackend {
     } else {
       s.buffer.destroy();
     }
+  }
+
+  /** How many compiled pipelines the cache holds (at most PIPELINE_CACHE_CAPACITY). */
+  pipelineCount(): number {
+    return this.kernels.size;
   }
 
   /** Bytes held by storages that have not been released (pooled buffers do not count). */

@@ -128,6 +128,29 @@ export function literal(value: number, type: ComputeType, helpers: Helpers): str
   return /[.eE]/.test(s) ? (s.includes('e') && !s.includes('.') ? s.replace('e', '.0e') : s) : `${s}.0`;
 }
 
+/**
+ * The i32 a params field holds for a constant of the compute type: the value itself for i32 (truncated and
+ * saturated, as `literal` does; 0/1 for bool compute), the bits of its float32 rounding for f32 (rounded to
+ * float16 first under float16 compute), which the kernel reads back with `constantRead`.
+ */
+export function constantParam(value: number, mode: ComputeMode): number {
+  if (mode.type === 'i32') {
+    if (mode.asBool) return value !== 0 ? 1 : 0;
+    const v = Number.isFinite(value) ? Math.trunc(value) : 0;
+    return Math.max(-2147483648, Math.min(2147483647, v));
+  }
+  F32[0] = mode.roundF16 ? roundToHalf(value) : value;
+  return I32[0]!;
+}
+
+const F32 = new Float32Array(1);
+const I32 = new Int32Array(F32.buffer);
+
+/** The WGSL expression reading a constant from its params field (see `constantParam`). */
+export function constantRead(field: string, type: ComputeType): string {
+  return type === 'f32' ? `bitcast<f32>(${field})` : field;
+}
+
 /** A boolean WGSL expression saying whether `x` (of the compute type) is nonzero. */
 export function truthy(x: string, type: ComputeType): string {
   return type === 'f32' ? `(${x} != 0.0)` : `(${x} != 0)`;
@@ -140,13 +163,19 @@ export interface RenderedExpr {
 
 /**
  * Renders `expr` as `let` bindings named `${prefix}N`. `load(i)` gives the WGSL expression of input i's
- * current value, already converted to the compute type.
+ * current value, already converted to the compute type. `constant(k)`, where given, gives the expression reading
+ * constant k (exprConstants order) from the kernel's params, so the value is not part of the pipeline; without
+ * it constants are literals.
  */
-export function renderExpr(expr: Expr, mode: ComputeMode, helpers: Helpers, load: (index: number) => string, prefix = 'v'): RenderedExpr {
+export function renderExpr(
+  expr: Expr, mode: ComputeMode, helpers: Helpers, load: (index: number) => string, prefix = 'v',
+  constant?: (slot: number) => string,
+): RenderedExpr {
   const lines: string[] = [];
   const T = mode.type;
   const loaded = new Map<number, string>();
   let n = 0;
+  let slot = 0;
   const bind = (rhs: string): string => {
     const name = `${prefix}${n++}`;
     lines.push(`let ${name} = ${rhs};`);
@@ -174,6 +203,7 @@ export function renderExpr(expr: Expr, mode: ComputeMode, helpers: Helpers, load
         return name;
       }
       case 'const':
+        if (constant !== undefined) return bind(constant(slot++));
         return literal(mode.asBool ? (e.value !== 0 ? 1 : 0) : mode.roundF16 ? roundToHalf(e.value) : e.value, T, helpers);
       case 'unary': {
         const x = runtime(visit(e.arg));

@@ -9,14 +9,20 @@
  *   moved through workgroup memory in 32×32 or 64×64 tiles so that both reads and writes are coalesced
  *   (transpose.ts).
  *
- * Sizes, strides, offsets and counts are fields of the params uniform, so one pipeline serves every shape.
+ * Sizes, strides, offsets, counts and the expression's constants are fields of the params uniform, so one
+ * pipeline serves every shape and every constant.
+ *
+ * float32 sums are blocked: each invocation folds its points into a block accumulator that is flushed every
+ * SUM_BLOCK points into a second level, that every SUM_BLOCK² points into a third, and that every SUM_BLOCK³
+ * into a fourth, so no accumulator adds more than SUM_BLOCK terms for reductions of up to SUM_BLOCK⁴ points per
+ * invocation (the workgroup variant then adds 256 partial sums as a tree). docs/wgsl.md states the error bound.
  */
 
 import type { Access, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
-import { specKey } from '../../src/lower/spec.js';
+import { exprConstants, specKey } from '../../src/lower/spec.js';
 import { EinjitError } from '../../src/errors.js';
 import { ParamsLayout } from './params.js';
-import { Helpers, computeMode, literal, renderExpr, truthy } from './expr.js';
+import { Helpers, computeMode, constantParam, constantRead, literal, renderExpr, truthy } from './expr.js';
 import type { ComputeMode, ComputeType } from './expr.js';
 import { bindingDecl, foldGrid, hash8, loadAs, storeAs } from './common.js';
 import { gpuDType, storageType } from './dtypes.js';
@@ -27,6 +33,9 @@ export type LoopVariant = 'thread' | 'workgroup' | 'transpose32' | 'transpose64'
 
 /** Invocations per workgroup in both variants. */
 export const LOOP_WORKGROUP_SIZE = 256;
+
+/** Terms each level of a float32 sum's blocked accumulation adds before it is flushed to the next. */
+export const SUM_BLOCK = 32;
 
 export interface LoopTuning {
   /** Reduce extents at least this long, with fewer than `workgroupReduceMaxOutputs` outputs, use one workgroup per output. */
@@ -107,12 +116,46 @@ interface ReduceCode {
   readonly init: string[];
   /** Folds value `v` (at flat reduce index `r`) into the accumulator. */
   readonly fold: (v: string, r: string) => string[];
+  /** Statements run after the last fold, before `result` is read. */
+  readonly finish?: string[];
   /** The final value (of accType) to store. */
   readonly result: string;
 }
 
+/**
+ * A float32 sum in four levels: `acc` adds up to SUM_BLOCK points, `acc_mid` up to SUM_BLOCK block sums,
+ * `acc_hi` up to SUM_BLOCK of those, `acc_top` the rest; one counter says when a level is flushed.
+ */
+function blockedSum(): ReduceCode {
+  const B = SUM_BLOCK;
+  return {
+    accType: 'f32',
+    init: [`var acc = 0.0; // blocked sum: acc, acc_mid and acc_hi each add up to ${B} terms, then pass them on`,
+      'var acc_mid = 0.0;', 'var acc_hi = 0.0;', 'var acc_top = 0.0;', 'var acc_n = 0u;'],
+    fold: (v) => [
+      `acc = acc + ${v};`,
+      'acc_n = acc_n + 1u;',
+      `if ((acc_n & ${B - 1}u) == 0u) {`,
+      '  acc_mid = acc_mid + acc;',
+      '  acc = 0.0;',
+      `  if ((acc_n & ${B * B - 1}u) == 0u) {`,
+      '    acc_hi = acc_hi + acc_mid;',
+      '    acc_mid = 0.0;',
+      `    if ((acc_n & ${B * B * B - 1}u) == 0u) {`,
+      '      acc_top = acc_top + acc_hi;',
+      '      acc_hi = 0.0;',
+      '    }',
+      '  }',
+      '}',
+    ],
+    finish: ['acc = ((acc + acc_mid) + acc_hi) + acc_top;'],
+    result: 'acc',
+  };
+}
+
 function reduceCode(op: ReduceOp, mode: ComputeMode, helpers: Helpers): ReduceCode {
   const T = mode.type;
+  if (op === 'sum' && T === 'f32') return blockedSum();
   const lit = (x: number): string => literal(x, T, helpers);
   const lowest = T === 'f32' ? lit(-Infinity) : 'i32(-2147483647 - 1)';
   const highest = T === 'f32' ? lit(Infinity) : '2147483647';
@@ -221,7 +264,9 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
   for (const i of usedInputs) {
     if (i >= spec.inputs.length) throw new EinjitError(`expression reads input ${i} but the spec has ${spec.inputs.length}`, { op: name });
   }
-  const exprCode = renderExpr(spec.expr, mode, helpers, load);
+  const constantField = (k: number): string =>
+    constantRead(params.field(`c${k}`, `constant ${k}${T === 'f32' ? ' (f32 bits)' : ''}`), T);
+  const exprCode = renderExpr(spec.expr, mode, helpers, load, 'v', constantField);
   const inputAddress = (i: number, base: string): string =>
     `let in${i}_at = ${reducing ? dot(base, inStride[i]!, reduceDims) : base};`;
   const valueLines = (depth: number, bases: (i: number) => string): string[] =>
@@ -270,6 +315,7 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
       body.push(...ind(rc.fold(exprCode.result, 'r'), depth));
       if (isArg) body.push(`${'  '.repeat(depth)}r++;`);
       for (let j = reduceDims.length - 1; j >= 0; j--) body.push(`${'  '.repeat(j + 1)}}`);
+      body.push(...ind(rc.finish ?? [], 1));
       body.push(`  out[${outAt}] = ${storeAs(rc.result, rc.accType, outDType, f16)};`);
     } else {
       const isArg = op === 'argmax' || op === 'argmin';
@@ -279,6 +325,7 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
       body.push(...valueLines(2, bases));
       body.push(...ind(rc.fold(exprCode.result, 'r'), 2));
       body.push('  }');
+      body.push(...ind(rc.finish ?? [], 1));
       const S = LOOP_WORKGROUP_SIZE;
       extraDecls += `var<workgroup> partial: array<${T}, ${S}>;\n`;
       if (isArg) extraDecls += `var<workgroup> partial_index: array<i32, ${S}>;\n`;
@@ -361,6 +408,8 @@ export function loopParamValues(spec: LoopSpec, variant: LoopVariant): Map<strin
   const { outputs, reduced } = loopCounts(spec);
   v.set('out_count', outputs);
   if (variant === 'workgroup') v.set('reduce_count', reduced);
+  const mode = computeMode(spec.computeType);
+  exprConstants(spec.expr).forEach((c, k) => v.set(`c${k}`, constantParam(c, mode)));
   return v;
 }
 

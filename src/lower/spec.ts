@@ -11,9 +11,10 @@
  *   products and all reductions are loop specs.
  * - `GemmSpec`: a batched matrix product with arbitrary strides, the step a contraction plan spends its time in.
  *
- * Sizes, strides and offsets are data, not part of the kernel's identity: `specKey` names the compiled kernel,
- * and one compiled kernel (a JS function, a WGSL pipeline) serves every shape with the same key. Backends import
- * only these types from src/.
+ * Sizes, strides, offsets and the values of scalar constants are data, not part of the kernel's identity:
+ * `specKey` names the compiled kernel, and one compiled kernel (a JS function, a WGSL pipeline) serves every
+ * shape and every constant with the same key (`x.mul(0.9)` and `x.mul(0.999)` share one). Backends pass the
+ * constants of `exprConstants` as parameters, as they pass shapes. Backends import only these types from src/.
  */
 
 export type DType = 'float32' | 'float64' | 'float16' | 'int32' | 'bool';
@@ -94,7 +95,7 @@ export interface GemmSpec {
 
 export type KernelSpec = LoopSpec | GemmSpec;
 
-/** The kernel's identity: everything that changes generated code, nothing that travels as data. */
+/** The kernel's identity: everything that changes generated code, nothing that travels as data (shapes, constants). */
 export function specKey(spec: KernelSpec): string {
   if (spec.kind === 'gemm') return `gemm:${spec.dtype}:b${spec.batch.length}`;
   const ins = spec.inputs.map((a) => a.dtype).join(',');
@@ -105,12 +106,29 @@ export function specKey(spec: KernelSpec): string {
 export function exprKey(e: Expr): string {
   switch (e.kind) {
     case 'input': return `$${e.index}`;
-    case 'const': return Number.isNaN(e.value) ? 'NaN' : String(e.value);
+    // A constant's value is a parameter of the launch (exprConstants), so only its position is in the key.
+    case 'const': return 'c';
     case 'unary': return `${e.op}(${exprKey(e.arg)})`;
     case 'binary': return `${e.op}(${exprKey(e.lhs)},${exprKey(e.rhs)})`;
     case 'select': return `sel(${exprKey(e.cond)},${exprKey(e.then)},${exprKey(e.otherwise)})`;
     case 'cast': return `${e.to}(${exprKey(e.arg)})`;
   }
+}
+
+/**
+ * The values of the expression's constants in the order renderers number them: depth first, operands left to
+ * right (unary/cast argument; binary lhs, rhs; select cond, then, otherwise), one slot per occurrence. Constant
+ * `k` of the rendered kernel reads slot k of the launch's parameters.
+ */
+export function exprConstants(e: Expr, out: number[] = []): number[] {
+  switch (e.kind) {
+    case 'input': break;
+    case 'const': out.push(e.value); break;
+    case 'unary': case 'cast': exprConstants(e.arg, out); break;
+    case 'binary': exprConstants(e.lhs, out); exprConstants(e.rhs, out); break;
+    case 'select': exprConstants(e.cond, out); exprConstants(e.then, out); exprConstants(e.otherwise, out); break;
+  }
+  return out;
 }
 
 /** Shorthands for building expressions. */

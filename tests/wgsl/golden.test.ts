@@ -48,12 +48,29 @@ const broadcastAdd: LoopSpec = {
   output: { dtype: 'float32', offset: 0, strides: [6, 1] }, expr: ex.binary('add', ex.input(0), ex.input(1)), computeType: 'float32',
 };
 
+// A long sum into few outputs: one workgroup per output, blocked partial sums, then a tree.
+const sumWorkgroup: LoopSpec = {
+  kind: 'loop', label: 'sum over j of ij->i (long rows)', sizes: [3, 5000], parallel: 1, reduceOp: 'sum',
+  inputs: [{ dtype: 'float32', offset: 0, strides: [5000, 1] }],
+  output: { dtype: 'float32', offset: 0, strides: [1] }, expr: ex.input(0), computeType: 'float32',
+};
+
+// Constants are params fields (read as f32 bits), not literals: every value shares this pipeline.
+const affine: LoopSpec = {
+  kind: 'loop', label: 'x * 0.5 - 3 (constants as params)', sizes: [10], parallel: 1, reduceOp: null,
+  inputs: [{ dtype: 'float32', offset: 0, strides: [1] }],
+  output: { dtype: 'float32', offset: 0, strides: [1] },
+  expr: ex.binary('sub', ex.binary('mul', ex.input(0), ex.const(0.5)), ex.const(3)), computeType: 'float32',
+};
+
 const goldens: readonly (readonly [string, KernelSpec])[] = [
   ['gemm_matmul', matmul],
   ['gemm_transposed_b', attention],
   ['loop_permute', permute],
   ['loop_sum', sum],
   ['loop_broadcast_add', broadcastAdd],
+  ['loop_sum_workgroup', sumWorkgroup],
+  ['loop_affine', affine],
 ];
 
 /** The source as a device without shader-f16 or special limits renders it (these specs use no float16). */
