@@ -4,7 +4,7 @@
  */
 import { EinjitError, withErrorContext } from '../errors.js';
 import { checkEinsum, type CheckedEinsum } from '../ir/index.js';
-import { formatReport, planContraction, type ContractionPlan, type PlanOptions } from '../plan/index.js';
+import { checkRunnable, formatReport, planContraction, type ContractionPlan, type PlanOptions } from '../plan/index.js';
 import { runContraction, TracingBackend, type ContractionProgram } from '../lower/contraction.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { getBackend, getDefaultDevice, checkDevice, type Device } from '../runtime/backend.js';
@@ -41,6 +41,7 @@ export function contract(program: ContractionProgram, operands: readonly Tensor[
   const backend = getBackend(device, op);
   // A compiled expression hands in the plan it made (and shows); everything else plans here.
   const plan = planned ?? planContraction(program.inputs, program.output, program.sizes, planOptions(options));
+  if (planned === undefined) checkRunnable(plan, program.inputs, program.output, program.sizes, options);
   const out = runContraction(backend, program, plan, operands);
   record(op, operands, out, (g) => operands.map((x, k) => (x.requiresGrad ? operandGrad(program, operands, k, g) : null)));
   return out;
@@ -240,6 +241,7 @@ export class CompiledExpression {
     this.checked = checkEinsum(pattern, shapes, 'compile');
     this.program = programOf(this.checked);
     this.plan = planContraction(this.program.inputs, this.program.output, this.program.sizes, planOptions(options));
+    checkRunnable(this.plan, this.program.inputs, this.program.output, this.program.sizes, options);
     getBackend(this.device, 'compile');
   }
 

@@ -13,7 +13,7 @@
 import { type Bits, bitsOf, hasBit, idsOf, intersects, isSubset, keyOf, or, sizeOf } from './bits.js';
 import { checkDeadline } from './budget.js';
 import { solveExact } from './exact.js';
-import { type Network, type Tree, leaf, node } from './network.js';
+import { type Network, type Tree, leaf, node, objectiveValue, scoreSsa, treeToSsa } from './network.js';
 import type { Objective } from './types.js';
 
 /** One way to present a group to a join: its legs, or a leaf's raw set when the leaf is not reduced first. */
@@ -119,6 +119,10 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
     return p;
   };
 
+  // With one component its result is the output, which the memory limit does not cover.
+  const singleComponent = groups.size === 1;
+  /** Every group each component's search kept (the candidates of a final k-way step under a memory limit). */
+  const kept: Entry[] = [];
   const solveComponent = (members: number[]): Entry | undefined => {
     const leaves: Entry[] = members.map((t) => {
       const raw = net.inputs[t]!;
@@ -140,6 +144,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
       return { id: serial++, ...halves(mask), key: keyOfMask(mask), mask, legs, flops, size, write: size, value, minValue, tree, sides };
     });
     if (leaves.length === 1) return leaves[0];
+    let rootLevel = false;
     // Legs of the whole component: indices kept in the output.
     let compIdx = bitsOf([], net.words);
     for (const t of members) compIdx = or(compIdx, legsOfLeaf[t]!);
@@ -163,7 +168,10 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
       const key = numericKeys ? (a.key as number) + (b.key as number) : undefined;
       if (flopsObjective) {
         const bound = a.minValue + b.minValue + sizeOfUnion(a.legs, b.legs);
-        if (bound > cap) return;
+        if (bound > cap) {
+          capped = true;
+          return;
+        }
         if (key !== undefined) {
           const existing = level.get(key);
           if (existing !== undefined && existing.value <= bound) return;
@@ -192,7 +200,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
         }
       }
       const resultSize = sizeOf(legs, net.size);
-      if (resultSize > o.memoryLimit) return;
+      if (resultSize > o.memoryLimit && !rootLevel) return;
       const groupKey = key ?? keyOf(mask);
       let best = level.get(groupKey);
       for (const x of a.sides) {
@@ -203,7 +211,10 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
           const sz = Math.max(x.size, y.size, resultSize);
           const w = x.write + y.write + resultSize;
           const value = valueOf(o.objective, f, sz, w);
-          if (value > cap) continue;
+          if (value > cap) {
+            capped = true;
+            continue;
+          }
           if (best === undefined || value < best.value) {
             const tree = node(x.tree, y.tree);
             best = { id: serial++, lo, hi, key: groupKey, mask: numericKeys ? emptyMask : mask, legs, flops: f, size: sz, write: w, value, minValue: value, tree, sides: [{ set: legs, flops: f, size: sz, write: w, tree }] };
@@ -213,9 +224,13 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
       }
     };
 
+    // Whether the last pass skipped a join for its cost; if not, a larger cap cannot find more.
+    let capped = false;
     for (;;) {
+      capped = false;
       for (let size = 2; size <= m; size++) {
         const level = levels[size]!;
+        rootLevel = singleComponent && size === m;
         for (let j = 1; j <= size >> 1; j++) {
           const small = levels[j]!;
           const large = levels[size - j]!;
@@ -248,32 +263,118 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
         }
       }
       const done = levels[m]!.values().next();
+      const finished = !done.done || !Number.isFinite(cap) || !capped;
+      if (finished && o.memoryLimit < Infinity) {
+        for (let j = 2; j <= (singleComponent ? m - 1 : m); j++) kept.push(...levels[j]!.values());
+      }
       if (!done.done) return done.value;
-      if (!Number.isFinite(cap)) return undefined;
+      if (finished) return undefined;
       cap *= increment;
       if (cap > Number.MAX_VALUE / 4) cap = Infinity;
     }
   };
 
   const parts: Entry[] = [];
+  let failed = false;
   for (const members of groups.values()) {
     const e = solveComponent(members);
-    if (e === undefined) return undefined;
-    parts.push(e);
+    if (e === undefined) failed = true;
+    else parts.push(e);
   }
+  const pairwise = failed ? undefined : joinComponents(net, parts, o);
+  if (o.memoryLimit === Infinity) return pairwise;
+  // Under a memory limit, a plan may also end with one step over several groups built pairwise (all that
+  // opt_einsum's "contract everything left" step does): the cheapest such plan, if it beats the pairwise one.
+  const bound = pairwise === undefined ? Infinity : objectiveValue(scoreSsa(net, treeToSsa(pairwise, n)), o.objective);
+  const members = (e: Entry): number[] => {
+    if (!numericKeys) return idsOf(e.mask);
+    const out: number[] = [];
+    for (let t = 0; t < 26; t++) if ((e.lo >>> t) & 1) out.push(t);
+    for (let t = 0; t < 26; t++) if ((e.hi >>> t) & 1) out.push(t + 26);
+    return out;
+  };
+  const candidates: FinalCandidate[] = [];
+  for (let t = 0; t < n; t++) candidates.push({ members: [t], set: net.inputs[t]!, flops: 0, size: 0, write: 0, tree: leaf(t) });
+  for (const e of kept) candidates.push({ members: members(e), set: e.legs, flops: e.flops, size: e.size, write: e.write, tree: e.tree });
+  return cheapestFinalStep(net, candidates, o, bound) ?? pairwise;
+}
+
+/** A group a final k-way step may take: its operands, its index set as it arrives, its cost and its tree. */
+interface FinalCandidate {
+  readonly members: readonly number[];
+  readonly set: Bits;
+  readonly flops: number;
+  readonly size: number;
+  readonly write: number;
+  readonly tree: Tree;
+}
+
+/**
+ * The cheapest partition of the operands into candidate groups followed by one step over all of them (at least
+ * two), if any is cheaper than `bound`. A depth-first search: the group of the lowest unassigned operand first,
+ * pruned by lower bounds of the final step (it writes the output and costs at least the output's size).
+ */
+function cheapestFinalStep(net: Network, candidates: readonly FinalCandidate[], o: DpOptions, bound: number): Tree | undefined {
+  const byLow: FinalCandidate[][] = Array.from({ length: net.n }, () => []);
+  for (const c of candidates) byLow[Math.min(...c.members)]!.push(c);
+  const outSize = sizeOf(net.output, net.size);
+  const taken = new Uint8Array(net.n);
+  const chosen: FinalCandidate[] = [];
+  let best = bound;
+  let bestGroups: FinalCandidate[] | undefined;
+  let polls = 0;
+  const visit = (low: number, flops: number, size: number, write: number): void => {
+    if ((++polls & 1023) === 0) checkDeadline(o.deadline, o.algorithm);
+    while (low < net.n && taken[low] === 1) low++;
+    if (low === net.n) {
+      if (chosen.length < 2) return;
+      let union = bitsOf([], net.words);
+      for (const c of chosen) union = or(union, c.set);
+      const removed = !isSubset(union, net.output);
+      const f = flops + sizeOf(union, net.size) * (chosen.length - 1 + (removed ? 1 : 0));
+      const value = valueOf(o.objective, f, Math.max(size, outSize), write + outSize);
+      if (value < best) {
+        best = value;
+        bestGroups = chosen.slice();
+      }
+      return;
+    }
+    for (const c of byLow[low]!) {
+      if (c.members.some((t) => taken[t] === 1)) continue;
+      const f = flops + c.flops;
+      const sz = Math.max(size, c.size);
+      const w = write + c.write;
+      if (valueOf(o.objective, f + outSize, Math.max(sz, outSize), w + outSize) >= best) continue;
+      for (const t of c.members) taken[t] = 1;
+      chosen.push(c);
+      visit(low + 1, f, sz, w);
+      chosen.pop();
+      for (const t of c.members) taken[t] = 0;
+    }
+  };
+  visit(0, 0, 0, 0);
+  return bestGroups === undefined ? undefined : node(...bestGroups.map((c) => c.tree));
+}
+
+/** Joins the components' trees (outer products): exactly when few, smallest first otherwise. */
+function joinComponents(net: Network, parts: readonly Entry[], o: DpOptions): Tree | undefined {
   if (parts.length === 1) return parts[0]!.tree;
   // Join the components (outer products) exactly when few, smallest first otherwise.
   if (parts.length <= 12) {
+    // A component of one operand enters as it is: the exact search decides whether to sum its own indices
+    // first or inside the join.
+    const single = (e: Entry): boolean => e.tree.kind === 'leaf';
     const exact = solveExact({
-      leaves: parts.map((e) => e.legs),
+      leaves: parts.map((e) => (single(e) ? net.inputs[(e.tree as { input: number }).input]! : e.legs)),
       keep: net.output,
       size: net.size,
       memoryLimit: o.memoryLimit,
       deadline: o.deadline,
       algorithm: o.algorithm,
+      finalStep: true,
     });
     if (exact === undefined) return undefined;
-    return graft(exact.tree, parts.map((e) => e.tree));
+    return graft(exact.tree, parts.map((e) => (single(e) ? leaf((e.tree as { input: number }).input) : e.tree)));
   }
   const sorted = [...parts].sort((a, b) => sizeOf(a.legs, net.size) - sizeOf(b.legs, net.size));
   let tree = sorted[0]!.tree;
@@ -283,6 +384,10 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
 
 /** Replaces leaf i of `tree` by `subtrees[i]`. */
 export function graft(tree: Tree, subtrees: readonly Tree[]): Tree {
-  if (tree.kind === 'leaf') return subtrees[tree.input]!;
+  if (tree.kind === 'leaf') {
+    const sub = subtrees[tree.input]!;
+    // A leaf the exact search reduces first stays reduced (subtrees are leaves only for one-operand parts).
+    return tree.reduce && sub.kind === 'leaf' ? leaf(sub.input, true) : sub;
+  }
   return node(...tree.children.map((c) => graft(c, subtrees)));
 }

@@ -86,6 +86,13 @@ export interface ExactProblem {
   readonly algorithm: string;
   /** Only splits cheaper than this are of interest (pruning bound); Infinity when unknown. */
   readonly upperBound?: number;
+  /**
+   * The problem is a whole einsum (its result is the output): the result is exempt from the memory limit, and
+   * under a finite limit the last step may contract any number of pairwise-built groups at once (opt_einsum's
+   * "contract everything left" step), so the search covers every plan of pairwise steps that fit plus one final
+   * k-way step.
+   */
+  readonly finalStep?: boolean;
 }
 
 export interface ExactResult {
@@ -225,7 +232,9 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
     const result = legs(mask);
     const entry: Entry = { cost: Infinity, left: 0, reduce: 0 };
     memo.set(mask, entry);
-    if (p.memoryLimit < Infinity && alg.size(result) * weightOf(mask) > p.memoryLimit) return Infinity;
+    if (p.memoryLimit < Infinity && alg.size(result) * weightOf(mask) > p.memoryLimit && !(mask === full && p.finalStep === true)) {
+      return Infinity;
+    }
     const low = mask & -mask;
     const rest = mask ^ low;
     let best = mask === full && p.upperBound !== undefined ? p.upperBound : Infinity;
@@ -253,12 +262,64 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
     return entry.cost;
   };
 
-  const cost = solve(full);
-  if (!Number.isFinite(cost)) return undefined;
+  let cost = solve(full);
   const build = (mask: number, reduce: boolean): Tree => {
     if (isLeaf(mask)) return leaf(leafOf(mask), reduce);
     const e = memo.get(mask)!;
     return node(build(e.left, (e.reduce & 1) !== 0), build(mask ^ e.left, (e.reduce & 2) !== 0));
   };
+  let finalGroups: number[] | undefined;
+  if (p.finalStep === true && p.memoryLimit < Infinity && k >= 3) {
+    // Partitions of the leaves into groups, each contracted pairwise within the limit, then one k-way step. A
+    // depth-first search: the group of the lowest unassigned leaf first, pruned by the best total so far and by
+    // a lower bound of the final step (it writes at least the output, and k ≥ 2 groups cost at least once).
+    const total = full;
+    const resultAll = legs(total);
+    const wAll = weightOf(total);
+    const lowerFinal = alg.size(resultAll) * wAll;
+    let bestTotal = Number.isFinite(cost) ? cost : p.upperBound ?? Infinity;
+    const chosen: number[] = [];
+    const finalCost = (groups: readonly number[]): number => {
+      let union = alg.zero;
+      for (const g of groups) union = alg.or(union, isLeaf(g) ? raw[leafOf(g)]! : legs(g));
+      const removed = !alg.isZero(alg.andNot(union, resultAll));
+      return alg.size(union) * wAll * (groups.length - 1 + (removed ? 1 : 0));
+    };
+    const feasible = (g: number): number => {
+      if (isLeaf(g)) return 0;
+      if (alg.size(legs(g)) * weightOf(g) > p.memoryLimit) return Infinity;
+      return solve(g);
+    };
+    const partition = (remaining: number, sum: number): void => {
+      if ((++calls & 1023) === 0) checkDeadline(p.deadline, p.algorithm);
+      if (remaining === 0) {
+        if (chosen.length < 2) return;
+        const c = sum + finalCost(chosen);
+        if (c < bestTotal) {
+          bestTotal = c;
+          finalGroups = chosen.slice();
+        }
+        return;
+      }
+      const low = remaining & -remaining;
+      const rest = remaining ^ low;
+      for (let sub = rest; ; sub = (sub - 1) & rest) {
+        const g = low | sub;
+        if (g !== total) {
+          const c = feasible(g);
+          if (sum + c + lowerFinal < bestTotal) {
+            chosen.push(g);
+            partition(remaining ^ g, sum + c);
+            chosen.pop();
+          }
+        }
+        if (sub === 0) break;
+      }
+    };
+    partition(total, 0);
+    if (finalGroups !== undefined) cost = bestTotal;
+  }
+  if (!Number.isFinite(cost)) return undefined;
+  if (finalGroups !== undefined) return { tree: node(...finalGroups.map((g) => build(g, false))), cost };
   return { tree: build(full, false), cost };
 }

@@ -115,7 +115,7 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
     const key = keyOf(net.inputs[i]!);
     const prev = byKey.get(key);
     if (prev === undefined) byKey.set(key, i);
-    else byKey.set(key, contract([prev, i]));
+    else if (sizeOf(resultOf([prev, i]), sz) <= p.memoryLimit) byKey.set(key, contract([prev, i]));
   }
 
   // 2. Pairs sharing an index.

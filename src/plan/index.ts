@@ -150,6 +150,49 @@ function computePlan(
   return deepFreeze({ ...replay, optimizer: name });
 }
 
+/**
+ * Flops above which a step of three or more operands is refused when a memory limit forced it: such a step runs
+ * as one loop nest over the union of its operands' indices, synchronously, and past about 10^9 iterations that
+ * is seconds to hours of a blocked event loop.
+ */
+export const K_WAY_MAX_FLOPS = 2 ** 30;
+
+/**
+ * Refuses a plan whose memory limit left a step of three or more operands too large to run as one loop nest,
+ * naming the smallest limit with which dp (minimising the largest intermediate) finds a pairwise plan. Called
+ * by what executes plans (einsum, compile); einsumPath reports such plans as numpy does.
+ */
+export function checkRunnable(
+  plan: ContractionPlan,
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+  options: PlanOptions,
+): void {
+  if (options.memoryLimit === undefined) return;
+  const step = plan.steps.find((s) => s.operands.length >= 3 && s.flops > K_WAY_MAX_FLOPS);
+  if (step === undefined) return;
+  const smallest = smallestPairwiseLimit(inputs, output, sizes);
+  const limit = options.memoryLimit === 'max_input' ? `'max_input' (${resolveMemoryLimit('max_input', inputs, output, sizes)} elements)` : `${options.memoryLimit} elements`;
+  throw new EinjitError(
+    `memoryLimit ${limit} leaves a ${step.operands.length}-operand step of ${step.flops.toExponential(2)} flops, one loop nest too large to run; ` +
+      `the smallest limit with a pairwise plan is ${smallest} elements`,
+    { hint: `raise memoryLimit to at least ${smallest}, or leave it unset` },
+  );
+}
+
+/** The largest pairwise intermediate (the output aside) of dp's plan minimising the largest intermediate. */
+function smallestPairwiseLimit(inputs: readonly (readonly number[])[], output: readonly number[], sizes: readonly number[]): number {
+  let plan: ContractionPlan;
+  try {
+    plan = planContraction(inputs, output, sizes, { optimize: 'dp', minimize: 'size', timeBudgetMs: 2000 });
+  } catch (e) {
+    if (!(e instanceof EinjitError)) throw e;
+    plan = planContraction(inputs, output, sizes, { optimize: 'greedy', minimize: 'size' });
+  }
+  return Math.max(1, ...plan.steps.slice(0, -1).map((s) => s.resultSize));
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -37,13 +37,21 @@ export function optimalSsa(net: Network, o: OptimizerOptions, algorithm = 'optim
     memoryLimit: o.memoryLimit,
     deadline: o.deadline,
     algorithm,
+    finalStep: true,
   });
   return solved === undefined ? allAtOnce(net.n) : treeToSsa(solved.tree, net.n);
 }
 
 export function dpSsa(net: Network, o: OptimizerOptions, algorithm = 'dp'): SsaPath {
   const tree = dpTree(net, { objective: o.minimize, memoryLimit: o.memoryLimit, deadline: o.deadline, algorithm });
-  return tree === undefined ? allAtOnce(net.n) : treeToSsa(tree, net.n);
+  const ssa = tree === undefined ? allAtOnce(net.n) : treeToSsa(tree, net.n);
+  if (o.memoryLimit === Infinity) return ssa;
+  // dp never joins groups that share no summation index before its last step, and under a limit that can
+  // leave it with a poor plan (or only the N-ary step) where an outer product would fit: it also runs greedy
+  // under the same limit and returns the better of the two.
+  const greedy = greedyBest(net, o.memoryLimit, o.minimize);
+  const value = (path: SsaPath): number => objectiveValue(scoreSsa(net, path), o.minimize);
+  return value(greedy) < value(ssa) ? greedy : ssa;
 }
 
 function fromSsa(search: (net: Network, o: OptimizerOptions) => SsaPath): PathOptimizer {

@@ -1,0 +1,160 @@
+/**
+ * Memory limits: under a limit every optimizer returns a plan whose pairwise intermediates fit, and the exact
+ * optimizers return the cheapest such plan (pairwise steps, then at most one step over everything left, the
+ * form opt_einsum's optimizers return), never one N-ary step when a cheaper feasible plan exists.
+ */
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EinjitError } from '../../src/errors.js';
+import { compile, einsum, ones, tensor } from '../../src/index.js';
+import { type ContractionPlan, type PlanOptions, planContraction, replayPath } from '../../src/plan/index.js';
+import { denseEinsum, randomDense, type Dense } from './dense.js';
+
+interface Net {
+  inputs: number[][];
+  output: number[];
+  sizes: number[];
+}
+
+/** Random networks of 3–8 operands over up to 9 indices of sizes 1–5, each index on 1–3 operands. */
+const netArb: fc.Arbitrary<Net> = fc
+  .record({
+    sizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 2, maxLength: 9 }),
+    nOps: fc.integer({ min: 3, max: 8 }),
+    seed: fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
+  })
+  .map(({ sizes, nOps, seed }) => {
+    let k = 0;
+    const next = (): number => seed[k++ % seed.length]!;
+    const inputs = Array.from({ length: nOps }, () => [...new Set(Array.from({ length: 1 + (next() % 3) }, () => next() % sizes.length))]);
+    const used = [...new Set(inputs.flat())];
+    const output = used.filter(() => next() % 3 === 0);
+    return { inputs, output, sizes };
+  });
+
+const ALL = ['optimal', 'branch-all', 'branch-2', 'branch-1', 'greedy', 'dp', 'random-greedy', 'auto', 'auto-hq'];
+/** Exact under a limit for these sizes (auto and auto-hq run optimal up to 10 operands). */
+const EXACT = ['optimal', 'auto', 'auto-hq'];
+
+const elements = (n: Net, ids: readonly number[]): number => ids.reduce((p, i) => p * n.sizes[i]!, 1);
+
+/**
+ * Feasible under `limit`: every step but the last is pairwise with a result that fits, or sums one operand's own
+ * indices (which writes less than that operand holds, and is not limited).
+ */
+function feasible(plan: Pick<ContractionPlan, 'steps'>, limit: number): boolean {
+  return plan.steps.every((s, i) => i === plan.steps.length - 1 || s.operands.length === 1 || (s.operands.length === 2 && s.resultSize <= limit));
+}
+
+function execute(n: Net, plan: ContractionPlan, tensors: Dense[]): Dense {
+  const current = [...tensors];
+  plan.steps.forEach((step, s) => {
+    const operands = plan.path[s]!.map((p) => current[p]!);
+    for (const p of [...plan.path[s]!].sort((a, b) => b - a)) current.splice(p, 1);
+    current.push(denseEinsum(operands, step.result, n.sizes));
+  });
+  return current[0]!;
+}
+
+describe('memory limits', () => {
+  it("the issue's network: optimal, dp and auto find [(1,3),(0,1,2)] at cost 1,224 under 'max_input', as numpy does", () => {
+    // 'efc,dbc,acf,fd->abe' with a=2, b=3, c=4, d=5, e=4, f=3; numpy.einsum_path reports cost 1,224 for it.
+    const [a, b, c, d, e, f] = [0, 1, 2, 3, 4, 5];
+    const inputs = [[e, f, c], [d, b, c], [a, c, f], [f, d]];
+    const sizes = [2, 3, 4, 5, 4, 3];
+    for (const optimize of ['optimal', 'dp', 'auto', 'auto-hq']) {
+      const plan = planContraction(inputs, [a, b, e], sizes, { optimize, memoryLimit: 'max_input' });
+      expect(plan.cost).toBe(1224);
+      expect(plan.path[0]).toEqual([1, 3]);
+      expect([...plan.path[1]!].sort()).toEqual([0, 1, 2]);
+    }
+  });
+
+  it('exact optimizers cost no more than any feasible plan any optimizer finds, limited or not', () => {
+    fc.assert(
+      fc.property(netArb, fc.double({ min: 0, max: 1, noNaN: true }), (n, where) => {
+        // A limit between the smallest operand and the largest operand or output.
+        const terms = [...n.inputs, n.output].map((t) => elements(n, t));
+        const lo = Math.min(...terms);
+        const hi = Math.max(...terms) * 4;
+        const limit = Math.round(lo + where * (hi - lo));
+        const plans = new Map<string, ContractionPlan>();
+        for (const optimize of ALL) plans.set(optimize, planContraction(n.inputs, n.output, n.sizes, { optimize, memoryLimit: limit }));
+        for (const [name, plan] of plans) expect(feasible(plan, limit), name).toBe(true);
+        const others: { name: string; cost: number }[] = [...plans].map(([name, p]) => ({ name, cost: p.cost }));
+        // (branch-all without a limit is left out: on networks of 8 operands with many equal index sets its
+        // exhaustive search takes minutes.)
+        for (const optimize of ALL.filter((a) => a !== 'branch-all')) {
+          const free = planContraction(n.inputs, n.output, n.sizes, { optimize });
+          if (feasible(free, limit)) others.push({ name: `${optimize} (unlimited)`, cost: free.cost });
+        }
+        for (const exact of EXACT) {
+          const cost = plans.get(exact)!.cost;
+          for (const o of others) expect(cost, `${exact} against ${o.name}`).toBeLessThanOrEqual(o.cost);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('dp under a limit: feasible, no costlier than greedy under the same limit, nor than its own unlimited plan when that fits', () => {
+    // dp searches connected subgraphs without outer products inside a component (as opt_einsum's dp does), so
+    // it is not exact over every tree; under a limit it also compares with greedy's limited plan.
+    fc.assert(
+      fc.property(netArb, fc.double({ min: 0, max: 1, noNaN: true }), (n, where) => {
+        const terms = [...n.inputs, n.output].map((t) => elements(n, t));
+        const lo = Math.min(...terms);
+        const limit = Math.round(lo + where * (Math.max(...terms) * 4 - lo));
+        const dp = planContraction(n.inputs, n.output, n.sizes, { optimize: 'dp', memoryLimit: limit });
+        expect(feasible(dp, limit)).toBe(true);
+        const free = planContraction(n.inputs, n.output, n.sizes, { optimize: 'dp' });
+        if (feasible(free, limit)) expect(dp.cost).toBeLessThanOrEqual(free.cost);
+        const greedy = planContraction(n.inputs, n.output, n.sizes, { optimize: 'greedy', memoryLimit: limit });
+        expect(dp.cost).toBeLessThanOrEqual(greedy.cost);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('limited plans compute the einsum', () => {
+    fc.assert(
+      fc.property(netArb, fc.constantFrom(...ALL), fc.constantFrom<PlanOptions['memoryLimit']>('max_input', 1, 8, 30), (n, optimize, memoryLimit) => {
+        const plan = planContraction(n.inputs, n.output, n.sizes, { optimize, memoryLimit });
+        expect(replayPath(n.inputs, n.output, n.sizes, plan.path).cost).toBe(plan.cost);
+        let s = 7;
+        const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+        const tensors = n.inputs.map((ids) => randomDense(ids, n.sizes, rand));
+        const direct = denseEinsum(tensors, n.output, n.sizes);
+        const planned = execute(n, plan, tensors);
+        expect(planned.ids).toEqual(n.output);
+        direct.data.forEach((v, k) => expect(Math.abs(planned.data[k]! - v)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(v))));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a limit that leaves a huge k-way step is refused with the smallest limit that has a pairwise plan', () => {
+    // 'ab,bc,cd,de,ef->af' over 40×40 matrices: under 1 element no pair fits, and the one 5-way step would be
+    // 2·40^6 flops of a single loop nest. The size-optimal pairwise plan (a chain) needs 40·40 = 1600 elements.
+    const shapes = [[40, 40], [40, 40], [40, 40], [40, 40], [40, 40]];
+    const xs = shapes.map((s, k) => tensor(Float32Array.from({ length: 1600 }, (_, i) => ((i * (k + 3)) % 7) / 7)).reshape(s));
+    for (const memoryLimit of [1, 10, 1599]) {
+      let err: unknown;
+      try {
+        einsum('ab,bc,cd,de,ef->af', ...xs, { memoryLimit });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(EinjitError);
+      expect((err as EinjitError).op).toBe('einsum');
+      expect((err as EinjitError).message).toContain('smallest limit with a pairwise plan is 1600 elements');
+      expect(() => compile('ab,bc,cd,de,ef->af', shapes, { memoryLimit })).toThrow(/compile: .*1600 elements/);
+    }
+    const limited = einsum('ab,bc,cd,de,ef->af', ...xs, { memoryLimit: 1600 }).toArray() as number[][];
+    const free = einsum('ab,bc,cd,de,ef->af', ...xs).toArray() as number[][];
+    free.forEach((row, i) => row.forEach((v, j) => expect(limited[i]![j]).toBeCloseTo(v, 3)));
+    // A small forced k-way step still runs (numpy's example above is one).
+    expect(einsum('a,b,c->abc', ones([5]), ones([6]), ones([7]), { memoryLimit: 10 }).shape).toEqual([5, 6, 7]);
+  });
+});
