@@ -7,6 +7,7 @@ import { EinjitError, formatShape } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { onesOf } from '../runtime/creation.js';
 import { contiguousCopy } from '../runtime/ops.js';
+import { keep } from '../runtime/scope.js';
 import { noGrad, setGradEnabled } from './record.js';
 
 export interface BackwardOptions {
@@ -93,6 +94,13 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       });
     }
     for (const s of node.saved) {
+      if (s.tensor.isDisposed) {
+        throw new EinjitError(`a tensor needed to compute the gradient of '${node.op}' was disposed`, {
+          op: 'backward',
+          shapes: [s.tensor.shape],
+          hint: 'dispose intermediates only after backward(), or call backward() inside the tidy() that made them',
+        });
+      }
       if (s.tensor._version.value !== s.version) {
         throw new EinjitError(
           `a tensor needed to compute the gradient of '${node.op}' was modified by an in-place operation ` +
@@ -120,7 +128,8 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       if (node === null || t._retainGrad) {
         if (node === null && !t.requiresGrad) continue;
         // A fresh contiguous copy: g may alias the seed, another gradient or a broadcast (stride-0) view.
-        t.grad = t.grad === null ? contiguousCopy(g.detach()) : t.grad.add(g);
+        // Kept: a gradient outlives any tidy() scope backward runs in.
+        t.grad = keep(t.grad === null ? contiguousCopy(g.detach()) : t.grad.add(g));
         if (node === null) continue;
       }
       const inputGrads = node.backward(g);

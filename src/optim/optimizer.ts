@@ -5,6 +5,7 @@
 import { EinjitError } from '../errors.js';
 import { Tensor } from '../runtime/tensor.js';
 import { noGrad } from '../autograd/record.js';
+import { keep } from '../runtime/scope.js';
 
 export interface ParamGroup<O> {
   readonly params: Tensor[];
@@ -70,6 +71,8 @@ export abstract class Optimizer<O extends { lr: number }> {
             this.state.set(p, s);
           }
           this.update(p, p.grad, s, g.options);
+          // State (moments, momentum buffers) outlives any tidy() scope the step runs in.
+          for (const v of Object.values(s)) if (typeof v === 'object') keep(v);
         }
       }
     });
