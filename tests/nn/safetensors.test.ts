@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { tensor, EinjitError } from '../../src/index.js';
 import { nn } from './nn.js';
 
@@ -78,5 +79,180 @@ describe('safetensors', () => {
     expect(() => nn.safetensors.loadSafetensors(handMade([{ name: 'a', dtype: 'BF16', shape: [1], bytes: new Uint8Array(2) }]))).toThrow(/BF16/);
     expect(() => nn.safetensors.loadSafetensors(handMade([{ name: 'a', dtype: 'I64', shape: [1], bytes: le('i64', [2n ** 40n]) }]))).toThrow(/int32/);
     expect(() => nn.safetensors.loadSafetensors(new Uint8Array(4))).toThrow(EinjitError);
+  });
+});
+
+/** A file from a raw header text and data bytes, the header padded with spaces to 8 bytes. */
+function raw(header: string, data: Uint8Array = new Uint8Array(0), declared?: bigint): Uint8Array {
+  const text = new TextEncoder().encode(header);
+  const padded = new Uint8Array(Math.ceil(text.length / 8) * 8).fill(0x20);
+  padded.set(text);
+  const out = new Uint8Array(8 + padded.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, declared ?? BigInt(padded.length), true);
+  out.set(padded, 8);
+  out.set(data, 8 + padded.length);
+  return out;
+}
+
+function refusal(bytes: Uint8Array): EinjitError {
+  let caught: unknown;
+  try {
+    nn.safetensors.loadSafetensors(bytes);
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, 'the file was read').toBeInstanceOf(EinjitError);
+  return caught as EinjitError;
+}
+
+describe('safetensors header limits', () => {
+  it('refuses a declared header above 100,000,000 bytes before reading it', () => {
+    expect(refusal(raw('{}', undefined, 100_000_001n)).message).toMatch(/above the limit of 100000000/);
+    expect(refusal(raw('{}', undefined, 2n ** 64n - 1n)).message).toMatch(/above the limit/);
+    // At the limit the length is checked against the file instead.
+    expect(refusal(raw('{}', undefined, 100_000_000n)).message).toMatch(/the file has/);
+  });
+
+  it('refuses a 100 MiB header of nested brackets by its size, and one at the limit at the first bracket too deep', () => {
+    const mib = 100 * 1024 * 1024;
+    const big = new Uint8Array(8 + mib).fill(0x5b, 8); // '[[[[...'
+    new DataView(big.buffer).setBigUint64(0, BigInt(mib), true);
+    expect(refusal(big).message).toMatch(/above the limit of 100000000/);
+    const n = nn.safetensors.MAX_HEADER_BYTES;
+    const bytes = big.subarray(0, 8 + n);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(n), true);
+    expect(refusal(bytes).message).toMatch(/must be a JSON object/);
+    bytes[8] = 0x7b; // '{"x":[[[[...'
+    bytes.set(new TextEncoder().encode('"x":'), 9);
+    const e = refusal(bytes);
+    expect(e.message).toMatch(/"x"/);
+    expect(e.message).toMatch(/character 5 of the header/);
+    // An extra field may be a flat list, never a nested one.
+    expect(refusal(raw('{"x":{"dtype":"F32","shape":[],"data_offsets":[0,4],"e":[[1]]}}', new Uint8Array(4))).message)
+      .toMatch(/nesting deeper than a tensor table/);
+  });
+
+  it('refuses a header of 10^6 empty entries at the first one', () => {
+    const header = `{${Array.from({ length: 1_000_000 }, (_, i) => `"a${i}":{}`).join(',')}}`;
+    const e = refusal(raw(header));
+    expect(e.message).toMatch(/entry "a0": the entry lacks dtype, shape, data_offsets/);
+  });
+
+  it('refuses more than MAX_ENTRIES tensors and shapes of more than MAX_RANK dimensions', () => {
+    const entries = (n: number): string => `{${Array.from({ length: n }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`).join(',')}}`;
+    expect(Object.keys(nn.safetensors.loadSafetensors(raw(entries(1000))))).toHaveLength(1000);
+    expect(refusal(raw(entries(nn.safetensors.MAX_ENTRIES + 2))).message).toMatch(/more than/);
+    const shape = (r: number): string => `{"x":{"dtype":"F32","shape":[${new Array(r).fill(1).join(',')}],"data_offsets":[0,4]}}`;
+    expect(nn.safetensors.loadSafetensors(raw(shape(nn.safetensors.MAX_RANK), new Uint8Array(4))).x!.shape).toHaveLength(nn.safetensors.MAX_RANK);
+    expect(refusal(raw(shape(nn.safetensors.MAX_RANK + 1), new Uint8Array(4))).message).toMatch(/entry "x": shape lists more than 64/);
+  });
+
+  it('names the entry in every refusal of a malformed entry', () => {
+    const f32 = (n: number): Uint8Array => new Uint8Array(4 * n);
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['5', f32(0), /must be a JSON object/],
+      ['[{"x":1}]', f32(0), /must be a JSON object/],
+      ['{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}}', f32(1), /entry "x": data_offsets must hold non-negative integers but holds 4\.0/],
+      ['{"x":{"dtype":"F32","shape":[1],"data_offsets":[null,4]}}', f32(1), /entry "x": data_offsets must hold/],
+      ['{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,9007199254740993]}}', f32(1), /entry "x": data_offsets holds 9007199254740993, above 2\^53 - 1/],
+      ['{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', f32(2), /entry "b" .*overlapping entry "a"/],
+      ['{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}', f32(3), /entry "b" .*leaving bytes \[4, 8\)/],
+      ['{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(2), /last 4 bytes of the data section after entry "a" belong to no tensor/],
+      ['{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(1), /entry "a": name "a" appears twice/],
+      ['{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(1), /"__proto__"/],
+      ['{"x":{"dtype":"F32","shape":[134217728,134217728],"data_offsets":[0,0]}}', f32(0), /entry "x" has shape \[134217728, 134217728\], whose size in bytes is not a safe integer/],
+      ['{"x":{"dtype":"Q8","shape":[1],"data_offsets":[0,1]}}', new Uint8Array(1), /entry "x" has dtype "Q8", which is not a safetensors dtype/],
+      ['{"x":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}', new Uint8Array(2), /entry "x" has dtype "BF16", which einjit cannot read/],
+      ['{"__metadata__":{"k":1},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(1), /entry "__metadata__": expected a string/],
+    ];
+    for (const [header, data, pattern] of cases) {
+      const e = refusal(raw(header, data));
+      expect(e.message, header).toMatch(pattern);
+    }
+    // "__proto__" never becomes the prototype of anything einjit returns.
+    const meta = nn.safetensors.loadMetadata(raw('{"__metadata__":{"__proto__":"p","k":"v"}}'))!;
+    expect(Object.getPrototypeOf(meta)).toBe(null);
+    expect(Object.entries(meta)).toEqual([['__proto__', 'p'], ['k', 'v']]);
+  });
+
+  it('reads any table whose offsets tile the data, in any header order (property)', () => {
+    const dtypes = ['F32', 'F64', 'I32', 'I64', 'BOOL', 'F16'] as const;
+    const width = { F32: 4, F64: 8, I32: 4, I64: 8, BOOL: 1, F16: 2 };
+    const tableArb = fc.array(fc.record({
+      dtype: fc.constantFrom(...dtypes),
+      shape: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
+      seed: fc.integer(),
+    }), { maxLength: 8 }).chain((ts) => fc.tuple(fc.constant(ts), fc.shuffledSubarray(ts.map((_, i) => i), { minLength: ts.length, maxLength: ts.length })));
+    fc.assert(fc.property(tableArb, ([table, headerOrder]) => {
+      // Data laid out in table order; the header lists the names in headerOrder.
+      let at = 0;
+      const chunks: Uint8Array[] = [];
+      const expected: number[][] = [];
+      const offsets: [number, number][] = [];
+      table.forEach((t, i) => {
+        const n = t.shape.reduce((a, b) => a * b, 1);
+        const b = new Uint8Array(n * width[t.dtype]);
+        const dv = new DataView(b.buffer);
+        const values: number[] = [];
+        for (let k = 0; k < n; k++) {
+          const v = ((t.seed + 7919 * k) % 2001) - 1000 + i;
+          switch (t.dtype) {
+            case 'F32': dv.setFloat32(4 * k, v / 8, true); values.push(v / 8); break;
+            case 'F64': dv.setFloat64(8 * k, v / 3, true); values.push(v / 3); break;
+            case 'I32': dv.setInt32(4 * k, v * 1000, true); values.push(v * 1000); break;
+            case 'I64': dv.setBigInt64(8 * k, BigInt(v), true); values.push(v); break;
+            case 'BOOL': dv.setUint8(k, v & 1); values.push(v & 1); break;
+            case 'F16': dv.setUint16(2 * k, 0x3c00 + (v & 0x3ff), true); values.push(1 + (v & 0x3ff) / 1024); break;
+          }
+        }
+        offsets.push([at, at + b.length]);
+        at += b.length;
+        chunks.push(b);
+        expected.push(values);
+      });
+      const header = `{${headerOrder.map((i) => `"t${i}":{"dtype":"${table[i]!.dtype}","shape":[${table[i]!.shape.join(',')}],"data_offsets":[${offsets[i]!.join(',')}]}`).join(',')}}`;
+      const data = new Uint8Array(at);
+      let pos = 0;
+      for (const c of chunks) { data.set(c, pos); pos += c.length; }
+      const got = nn.safetensors.loadSafetensors(raw(header, data));
+      expect(Object.keys(got).sort()).toEqual(table.map((_, i) => `t${i}`).sort());
+      table.forEach((t, i) => {
+        const g = got[`t${i}`]!;
+        expect(g.shape).toEqual(t.shape);
+        expect(Array.from(g.dataSync(), Number)).toEqual(expected[i]);
+      });
+    }), { numRuns: 300 });
+  });
+
+  it('refuses, with an EinjitError and nothing else, every file made by cutting or corrupting a valid one (property)', () => {
+    const good = raw('{"__metadata__":{"k":"v"},"b":{"dtype":"F64","shape":[2],"data_offsets":[4,20]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(20));
+    fc.assert(fc.property(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.boolean(), (at, byte, cut) => {
+      const bytes = cut ? good.slice(0, at) : good.slice();
+      if (!cut) bytes[at] = byte;
+      try {
+        nn.safetensors.loadSafetensors(bytes);
+      } catch (e) {
+        expect(e).toBeInstanceOf(EinjitError);
+        expect((e as EinjitError).message).not.toMatch(/internal error/);
+      }
+    }), { numRuns: 2000 });
+  });
+});
+
+describe('saveSafetensors', () => {
+  it('writes __metadata__ into the header, where JSON.parse and loadMetadata find it', async () => {
+    const metadata = { format: 'pt', note: 'h\u00e9llo', empty: '' };
+    const bytes = await nn.safetensors.saveSafetensors({ w: tensor([1, 2]), b: tensor([3]) }, metadata);
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
+    expect(header.__metadata__).toEqual(metadata);
+    expect({ ...nn.safetensors.loadMetadata(bytes) }).toEqual(metadata);
+    expect(nn.safetensors.loadMetadata(await nn.safetensors.saveSafetensors({ w: tensor([1]) }))).toBeUndefined();
+  });
+
+  it('refuses a tensor named __metadata__ or __proto__ and metadata values that are not strings', async () => {
+    await expect(nn.safetensors.saveSafetensors({ __metadata__: tensor([1]) })).rejects.toThrow(/"__metadata__"/);
+    await expect(nn.safetensors.saveSafetensors(JSON.parse('{"__proto__": 1}') as Record<string, never>)).rejects.toThrow(/"__proto__"/);
+    await expect(nn.safetensors.saveSafetensors({ w: tensor([1]) }, { k: 5 as unknown as string })).rejects.toThrow(/metadata "k"/);
   });
 });
