@@ -411,13 +411,15 @@ describe('misuse throws EinjitError and nothing else', () => {
   it('names the shapes and gives a hint for the common shape errors', () => {
     const cases = [() => matmul(ones([3, 2]), ones([3, 2])), () => x.T.view(6), () => arange(5).mean(), () => x.select(1, 7)];
     for (const f of cases) {
+      let caught: unknown;
       try {
         f();
       } catch (e) {
-        expect(e).toBeInstanceOf(EinjitError);
-        expect((e as EinjitError).shapes?.length).toBeGreaterThan(0);
-        expect((e as EinjitError).hint).toBeTruthy();
+        caught = e;
       }
+      expect(caught, `${String(f)} did not throw`).toBeInstanceOf(EinjitError);
+      expect((caught as EinjitError).shapes?.length).toBeGreaterThan(0);
+      expect((caught as EinjitError).hint).toBeTruthy();
     }
   });
 });
