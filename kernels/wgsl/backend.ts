@@ -308,9 +308,19 @@ export class WebGPUBackend {
     }
   }
 
-  /** How many compiled pipelines the cache holds (at most PIPELINE_CACHE_CAPACITY). */
+  /** How many compiled pipelines the cache holds (at most `pipelineCapacity`). */
   pipelineCount(): number {
     return this.kernels.size;
+  }
+
+  /** The most pipelines kept (PIPELINE_CACHE_CAPACITY unless set); lowering it evicts the least recently used. */
+  get pipelineCapacity(): number {
+    return this.kernels.capacity;
+  }
+
+  set pipelineCapacity(n: number) {
+    if (!Number.isSafeInteger(n) || n < 1) throw new EinjitError(`pipelineCapacity must be a positive integer, got ${n}`, { op: 'pipelineCapacity' });
+    this.kernels.resize(n);
   }
 
   /** Bytes held by storages that have not been released (pooled buffers do not count). */

@@ -5,7 +5,21 @@
 export class LruCache<K, V> {
   private readonly map = new Map<K, V>();
 
-  constructor(readonly capacity: number) {}
+  constructor(private maxSize: number) {}
+
+  get capacity(): number {
+    return this.maxSize;
+  }
+
+  /** Changes the capacity, evicting the least recently used entries past it. */
+  resize(capacity: number): void {
+    this.maxSize = capacity;
+    while (this.map.size > capacity) {
+      const oldest = this.map.keys().next();
+      if (oldest.done === true) break;
+      this.map.delete(oldest.value);
+    }
+  }
 
   get(key: K): V | undefined {
     const value = this.map.get(key);
@@ -19,7 +33,7 @@ export class LruCache<K, V> {
   set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
-    if (this.map.size > this.capacity) {
+    if (this.map.size > this.maxSize) {
       const oldest = this.map.keys().next();
       if (oldest.done !== true) this.map.delete(oldest.value);
     }
