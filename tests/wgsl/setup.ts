@@ -3,15 +3,16 @@
  * suites skip with one printed line, except under CI=true, where a missing adapter is a failure.
  */
 
+import { inject } from 'vitest';
 import { WebGPUBackend } from '../../kernels/wgsl/index.js';
 import type { GpuDType, GpuStorage } from '../../kernels/wgsl/index.js';
 import { roundHalf } from './reference.js';
 
-const probe = await WebGPUBackend.probe();
-if (!probe.available) {
-  const why = probe.reason ?? 'no WebGPU adapter';
-  if (process.env['CI'] === 'true') throw new Error(`WebGPU suite: ${why} (a missing adapter fails the suite under CI=true)`);
-  console.log(`skipping WebGPU tests: ${why}`);
+// The global setup (tests/setup/webgpu-probe.ts) looked for an adapter once and printed the one skip line;
+// without an adapter Dawn is never loaded here.
+const probe = inject('webgpuProbe');
+if (!probe.available && process.env['CI'] === 'true') {
+  throw new Error(`WebGPU suite: ${probe.reason} (a missing adapter fails the suite under CI=true)`);
 }
 
 export const gpuAvailable = probe.available;
