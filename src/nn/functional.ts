@@ -463,7 +463,7 @@ function indexRangeError(op: string, what: string, lo: number, hi: number, n: nu
  */
 function asIndices(t: Tensor, op: string): Tensor {
   if (t.dtype === 'int32') return t;
-  const notWhole = (): EinjitError => new EinjitError(`${op} expects integer indices, got ${t.dtype} values that are not whole numbers`, {
+  const notWhole = (): EinjitError => new EinjitError(`expected integer indices, got ${t.dtype} values that are not whole numbers`, {
     op, shapes: [t.shape], hint: "create them with { dtype: 'int32' }",
   });
   if (t.dtype === 'bool' || (t.device === 'cpu' && t.size > 0 && t.ne(t.round()).any().item() !== 0)) throw notWhole();
