@@ -9,6 +9,9 @@ set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 bash ../shared/tools/device-pack.sh >/dev/null
+# Dawn is an optional peer dependency, so the production tree above leaves it out: pack it beside (linux-x64 only).
+tar -C . --exclude='node_modules/webgpu/dist/darwin-*' --exclude='node_modules/webgpu/dist/win32-*' \
+  --exclude='node_modules/webgpu/dist/linux-arm64' -cJf .device/webgpu.tar.xz node_modules/webgpu
 mkdir -p .device/bench
 npx esbuild bench/device/bench.ts --bundle --platform=node --format=esm --target=node20 --external:webgpu \
   --banner:js="import { createRequire as __einjitRequire } from 'node:module'; const require = __einjitRequire(import.meta.url);" \
