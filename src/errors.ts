@@ -42,14 +42,15 @@ export class EinjitError extends Error {
   readonly hint: string | undefined;
 
   constructor(reason: string, context: ErrorContext = {}) {
-    super(formatMessage(reason, context));
+    const c = sane(context);
+    super(formatMessage(reason, c));
     this.name = 'EinjitError';
     this.reason = reason;
-    this.op = context.op;
-    this.pattern = context.pattern;
-    this.span = context.span;
-    this.shapes = context.shapes;
-    this.hint = context.hint;
+    this.op = c.op;
+    this.pattern = c.pattern;
+    this.span = c.span;
+    this.shapes = c.shapes;
+    this.hint = c.hint;
   }
 
   /** The same error with context filled in where it was missing (used at API boundaries). */
@@ -66,12 +67,54 @@ export class EinjitError extends Error {
   }
 }
 
+/**
+ * How an argument is named in a message: never `[object Object]`, never a conversion that throws (a Symbol, a
+ * null-prototype object) or recurses (a deeply nested list).
+ */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'undefined': return 'undefined';
+    case 'number': return String(v);
+    case 'string': return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+    case 'boolean': return String(v);
+    case 'bigint': return `${v}n`;
+    case 'symbol': return v.description === undefined ? 'a Symbol' : `Symbol(${v.description})`;
+    case 'function': return 'a function';
+  }
+  if (Array.isArray(v)) {
+    return v.length <= 8 && v.every((x) => typeof x === 'number') ? `[${v.join(', ')}]` : `an array of length ${v.length}`;
+  }
+  if (ArrayBuffer.isView(v)) return `a ${(v as { constructor?: { name?: string } }).constructor?.name ?? 'typed array'}`;
+  const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
+  if (proto === null) return 'an object with no prototype';
+  const name = proto.constructor?.name;
+  if (name === 'Tensor' || name === 'Parameter') {
+    const t = v as { dtype?: unknown; shape?: unknown };
+    if (typeof t.dtype === 'string' && Array.isArray(t.shape)) return `a ${t.dtype} Tensor of shape [${t.shape.join(', ')}]`;
+  }
+  return name === undefined || name === 'Object' ? 'an object' : `a ${name}`;
+}
+
 /** Formats a shape as `[2, 3, 4]` (a 0-d shape is `[]`). */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-function formatMessage(reason: string, c: ErrorContext): string {
+/** Context built from unchecked arguments at an API boundary: fields of the wrong type are dropped, not printed. */
+function sane(c: ErrorContext): ErrorContext {
+  const isShape = (s: unknown): boolean => Array.isArray(s) && s.length <= 64 && s.every((d) => typeof d === 'number');
+  return {
+    ...(typeof c.op === 'string' ? { op: c.op } : {}),
+    ...(typeof c.pattern === 'string' ? { pattern: c.pattern } : {}),
+    ...(typeof c.pattern === 'string' && c.span !== undefined ? { span: c.span } : {}),
+    ...(Array.isArray(c.shapes) && c.shapes.every(isShape) ? { shapes: c.shapes } : {}),
+    ...(typeof c.hint === 'string' ? { hint: c.hint } : {}),
+  };
+}
+
+function formatMessage(reason: string, context: ErrorContext): string {
+  const c = sane(context);
   const lines: string[] = [c.op !== undefined ? `${c.op}: ${reason}` : reason];
   if (c.pattern !== undefined) {
     lines.push(`  ${c.pattern}`);

@@ -6,7 +6,7 @@
  * (N, C·kh·kw, L). Its gradient is `fold` (col2im): kh·kw strided slice additions, so windows that overlap add
  * their gradients rather than overwrite each other. Pooling reuses the same strided view.
  */
-import { EinjitError, formatShape } from '../errors.js';
+import { EinjitError, describeValue, formatShape } from '../errors.js';
 import { Tensor } from '../runtime/tensor.js';
 import * as ops from '../runtime/ops.js';
 import { full, zerosOf, arange, rand } from '../runtime/creation.js';
@@ -16,15 +16,17 @@ import { einsum } from '../api/einsum.js';
 import { stack } from '../runtime/functional.js';
 import { deferCheck } from '../runtime/backend.js';
 import { keep } from '../runtime/scope.js';
+import * as A from '../runtime/args.js';
+import { MAX_ELEMENTS } from '../runtime/shape.js';
 
 export type Pair = number | readonly [number, number];
 
 function pair(v: Pair, name: string, op: string): [number, number] {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((n) => Number.isInteger(n) && n >= 0)) {
-    throw new EinjitError(`${name} must be a non-negative integer or a pair of them, got ${JSON.stringify(v)}`, { op });
+  const p = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : [];
+  if (p.length !== 2 || !p.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_ELEMENTS)) {
+    throw new EinjitError(`${name} must be a non-negative integer or a pair of them, got ${describeValue(v)}`, { op });
   }
-  return p;
+  return p as [number, number];
 }
 
 function expectRank(x: Tensor, ranks: readonly number[], op: string, what: string): void {
@@ -44,6 +46,7 @@ function expectRank(x: Tensor, ranks: readonly number[], op: string, what: strin
  * e.g. [left, right, top, bottom] for the last two. The gradient is the matching slice of the output gradient.
  */
 export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
+  A.tensorArg(x, 'pad'); A.intListArg(pads, 'pad', 'pads'); A.numberArg(value, 'pad', 'value');
   if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
     throw new EinjitError(`padding length must be even and at most twice the rank, got ${pads.length} for a ${x.ndim}-D input`, {
       op: 'pad', shapes: [x.shape],
@@ -142,6 +145,7 @@ function foldWindows(g: Tensor, shape: readonly number[], k: Windows): Tensor {
  * channel-major then kernel row then kernel column, columns in row-major output order.
  */
 export function unfold(x: Tensor, options: UnfoldOptions): Tensor {
+  A.tensorArg(x, 'unfold'); A.optionsArg(options, 'unfold');
   expectRank(x, [3, 4], 'unfold', 'a 4-D [N, C, H, W] (or 3-D [C, H, W]) input');
   if (x.ndim === 3) return unfold(x.unsqueeze(0), options).squeeze(0);
   const k = windowsOf(options, 'unfold');
@@ -157,6 +161,7 @@ export interface FoldOptions extends UnfoldOptions {
 
 /** Sums sliding blocks back into an image (col2im), PyTorch's F.fold: [N, C·kh·kw, L] → [N, C, H, W]. */
 export function fold(cols: Tensor, options: FoldOptions): Tensor {
+  A.tensorArg(cols, 'fold'); A.optionsArg(options, 'fold');
   expectRank(cols, [2, 3], 'fold', 'a 3-D [N, C·kh·kw, L] (or 2-D) input');
   if (cols.ndim === 2) return fold(cols.unsqueeze(0), options).squeeze(0);
   const k = windowsOf(options, 'fold');
@@ -184,6 +189,8 @@ export function fold(cols: Tensor, options: FoldOptions): Tensor {
 
 /** y = x Wᵀ + b over the last dimension. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  A.tensorArg(x, 'linear'); A.tensorArg(weight, 'linear', 'weight'); A.optionalTensorArg(bias, 'linear', 'bias');
+  expectRank(weight, [2], 'linear', 'a 2-D [out_features, in_features] weight');
   if (x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new EinjitError(`linear: the input has ${x.shape[x.ndim - 1]} features but the weight expects ${weight.shape[1]}`, {
       op: 'linear', shapes: [x.shape, weight.shape], hint: 'the last input dimension must equal in_features',
@@ -202,6 +209,7 @@ export interface ConvOptions {
 
 /** 2-D convolution (cross-correlation, as PyTorch's): unfold, then one einsum with the weight. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Tensor {
+  A.tensorArg(x, 'conv2d'); A.tensorArg(weight, 'conv2d', 'weight'); A.optionalTensorArg(bias, 'conv2d', 'bias'); A.optionsArg(options, 'conv2d');
   expectRank(x, [4], 'conv2d', 'a 4-D [N, C, H, W] input');
   expectRank(weight, [4], 'conv2d', 'a 4-D [out, in/groups, kh, kw] weight');
   const groups = options.groups ?? 1;
@@ -236,6 +244,7 @@ export interface Conv1dOptions {
 
 /** 1-D convolution over [N, C, L]: a conv2d with a 1-row kernel. */
 export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor {
+  A.tensorArg(x, 'conv1d'); A.tensorArg(weight, 'conv1d', 'weight'); A.optionalTensorArg(bias, 'conv1d', 'bias'); A.optionsArg(options, 'conv1d');
   expectRank(x, [3], 'conv1d', 'a 3-D [N, C, L] input');
   expectRank(weight, [3], 'conv1d', 'a 3-D [out, in/groups, k] weight');
   const y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, {
@@ -272,18 +281,21 @@ function poolWindows(x: Tensor, options: PoolOptions, op: string, padValue: numb
 
 /** Max over each window; padding counts as -∞. */
 export function maxPool2d(x: Tensor, options: PoolOptions): Tensor {
+  A.tensorArg(x, 'maxPool2d'); A.optionsArg(options, 'maxPool2d');
   const { view } = poolWindows(x, options, 'maxPool2d', -Infinity);
   return view.max([4, 5]);
 }
 
 /** Mean over each window; padding counts as zeros (PyTorch's count_include_pad=True). */
 export function avgPool2d(x: Tensor, options: PoolOptions): Tensor {
+  A.tensorArg(x, 'avgPool2d'); A.optionsArg(options, 'avgPool2d');
   const { view } = poolWindows(x, options, 'avgPool2d', 0);
   return view.mean([4, 5]);
 }
 
 /** Average pooling to a fixed output size with PyTorch's bins: [floor(i·H/oh), ceil((i+1)·H/oh)). */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+  A.tensorArg(x, 'adaptiveAvgPool2d');
   expectRank(x, [3, 4], 'adaptiveAvgPool2d', 'a 4-D [N, C, H, W] (or 3-D) input');
   if (x.ndim === 3) return adaptiveAvgPool2d(x.unsqueeze(0), outputSize).squeeze(0);
   const [oh, ow] = pair(outputSize, 'outputSize', 'adaptiveAvgPool2d');
@@ -311,26 +323,32 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
 // Activations
 
 export function relu(x: Tensor): Tensor {
+  A.tensorArg(x, 'relu');
   return x.relu();
 }
 /** The exact (erf) GELU, PyTorch's default. */
 export function gelu(x: Tensor): Tensor {
+  A.tensorArg(x, 'gelu');
   return x.gelu();
 }
 export function sigmoid(x: Tensor): Tensor {
+  A.tensorArg(x, 'sigmoid');
   return x.sigmoid();
 }
 export function tanh(x: Tensor): Tensor {
+  A.tensorArg(x, 'tanh');
   return x.tanh();
 }
 
 export function softmax(x: Tensor, dim = -1): Tensor {
+  A.tensorArg(x, 'softmax'); A.dimArg(dim, 'softmax');
   const shifted = x.sub(x.detach().max(dim, true));
   const e = shifted.exp();
   return e.div(e.sum(dim, true));
 }
 
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  A.tensorArg(x, 'logSoftmax'); A.dimArg(dim, 'logSoftmax');
   const shifted = x.sub(x.detach().max(dim, true));
   return shifted.sub(shifted.exp().sum(dim, true).log());
 }
@@ -351,6 +369,9 @@ export interface BatchNormOptions {
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null,
   bias: Tensor | null, options: BatchNormOptions): Tensor {
+  A.tensorArg(x, 'batchNorm');
+  for (const [v, name] of [[runningMean, 'runningMean'], [runningVar, 'runningVar'], [weight, 'weight'], [bias, 'bias']] as const) A.optionalTensorArg(v, 'batchNorm', name);
+  A.optionsArg(options, 'batchNorm');
   if (x.ndim < 2) throw new EinjitError(`batchNorm expects at least 2 dimensions, got ${x.ndim}`, { op: 'batchNorm', shapes: [x.shape] });
   const eps = options.eps ?? 1e-5;
   const momentum = options.momentum ?? 0.1;
@@ -392,6 +413,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 
 /** Normalises over the trailing `normalizedShape` dimensions (biased variance), then the elementwise affine. */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
+  A.tensorArg(x, 'layerNorm'); A.shapeArg(normalizedShape, 'layerNorm', 'normalizedShape');
+  A.optionalTensorArg(weight, 'layerNorm', 'weight'); A.optionalTensorArg(bias, 'layerNorm', 'bias'); A.numberArg(eps, 'layerNorm', 'eps');
   const k = normalizedShape.length;
   if (k > x.ndim || normalizedShape.some((n, i) => n !== x.shape[x.ndim - k + i])) {
     throw new EinjitError(`the input's trailing dimensions ${formatShape(x.shape.slice(-k))} do not match normalizedShape ${formatShape(normalizedShape)}`, {
@@ -410,6 +433,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
 
 /** One-hot encoding of integer classes: [...] → [..., numClasses] in `dtype` (int32 by default, as PyTorch's). */
 export function oneHot(indices: Tensor, numClasses: number, dtype: 'float32' | 'float64' | 'int32' = 'int32'): Tensor {
+  A.tensorArg(indices, 'oneHot', 'indices'); A.intArg(numClasses, 'oneHot', 'numClasses', 0, MAX_ELEMENTS);
+  A.choiceArg(dtype, 'oneHot', 'dtype', ['float32', 'float64', 'int32']);
   const idx = asIndices(indices, 'oneHot');
   checkIndices(idx, numClasses, 'oneHot', 'classes');
   return hotOf(idx, numClasses, dtype);
@@ -480,6 +505,8 @@ function asIndices(t: Tensor, op: string): Tensor {
 
 /** Rows of `weight` picked by integer `indices`: [...] → [..., dim]. Lowered as one-hot · weight (an einsum). */
 export function embedding(input: Tensor, weight: Tensor): Tensor {
+  A.tensorArg(input, 'embedding'); A.tensorArg(weight, 'embedding', 'weight');
+  expectRank(weight, [2], 'embedding', 'a 2-D [num_embeddings, embedding_dim] weight');
   const [n, d] = weight.shape as [number, number];
   const indices = asIndices(input, 'embedding');
   checkIndices(indices, n, 'embedding', 'rows');
@@ -489,6 +516,7 @@ export function embedding(input: Tensor, weight: Tensor): Tensor {
 
 /** Zeroes elements with probability p in training and scales the rest by 1/(1-p). */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  A.tensorArg(x, 'dropout'); A.numberArg(p, 'dropout', 'p'); A.boolArg(training, 'dropout', 'training', true);
   if (!(p >= 0 && p <= 1)) throw new EinjitError(`dropout probability has to be between 0 and 1, but got ${p}`, { op: 'dropout' });
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
@@ -500,6 +528,8 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
 // Losses
 
 export type Reduction = 'mean' | 'sum' | 'none';
+/** The reductions every loss accepts; anything else is refused, never read as 'mean'. */
+export const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 
 export interface CrossEntropyOptions {
   /** Targets equal to this class are skipped (PyTorch's default, -100). */
@@ -514,6 +544,11 @@ export interface CrossEntropyOptions {
  * against class probabilities shaped like the logits. The mean is over non-ignored targets.
  */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  A.tensorArg(logits, 'crossEntropy', 'logits'); A.tensorArg(target, 'crossEntropy', 'target');
+  const o = A.optionsArg<CrossEntropyOptions>(options, 'crossEntropy');
+  if (o.reduction !== undefined) A.choiceArg(o.reduction, 'crossEntropy', 'reduction', REDUCTIONS);
+  if (o.ignoreIndex !== undefined) A.intArg(o.ignoreIndex, 'crossEntropy', 'ignoreIndex');
+  if (o.labelSmoothing !== undefined) A.numberArg(o.labelSmoothing, 'crossEntropy', 'labelSmoothing');
   const ignoreIndex = options.ignoreIndex ?? -100;
   const eps = options.labelSmoothing ?? 0;
   const reduction = options.reduction ?? 'mean';
@@ -560,12 +595,17 @@ function reduce(per: Tensor, reduction: Reduction, valid: Tensor | null): Tensor
 
 /** Mean squared error. */
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  A.tensorArg(input, 'mseLoss'); A.tensorArg(target, 'mseLoss', 'target'); A.choiceArg(reduction, 'mseLoss', 'reduction', REDUCTIONS);
   const d = input.sub(target);
   return reduce(d.mul(d), reduction, null);
 }
 
 /** Negative log-likelihood of log-probabilities [N, C] at int32 targets [N]. */
 export function nllLoss(logProbs: Tensor, classes: Tensor, reduction: Reduction = 'mean'): Tensor {
+  A.tensorArg(logProbs, 'nllLoss', 'logProbs'); A.tensorArg(classes, 'nllLoss', 'target'); A.choiceArg(reduction, 'nllLoss', 'reduction', REDUCTIONS);
+  if (logProbs.ndim < 1) {
+    throw new EinjitError('nllLoss expects log-probabilities with a class dimension, got a 0-D tensor', { op: 'nllLoss', shapes: [logProbs.shape] });
+  }
   const c = logProbs.shape[logProbs.ndim - 1]!;
   const target = asIndices(classes, 'nllLoss');
   checkIndices(target, c, 'nllLoss', 'classes');

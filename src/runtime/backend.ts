@@ -7,7 +7,7 @@
  */
 import type { KernelSpec } from '../lower/spec.js';
 import type { DType, TypedArray } from './dtype.js';
-import { EinjitError } from '../errors.js';
+import { EinjitError, describeValue } from '../errors.js';
 
 export type Device = 'cpu' | 'webgpu';
 export const DEVICES: readonly Device[] = ['cpu', 'webgpu'];
@@ -88,7 +88,7 @@ export async function initBackend(device: Device): Promise<Backend> {
 
 export function checkDevice(device: unknown, op: string): Device {
   if (device === 'cpu' || device === 'webgpu') return device;
-  throw new EinjitError(`unknown device ${JSON.stringify(device)}`, { op, hint: `use 'cpu' or 'webgpu'` });
+  throw new EinjitError(`unknown device ${describeValue(device)}`, { op, hint: `use 'cpu' or 'webgpu'` });
 }
 
 /** The backend of a device that is ready for synchronous use. */

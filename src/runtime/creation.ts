@@ -1,12 +1,13 @@
 /**
  * Creating tensors: from JS data, filled, ranges, identity, and seeded random numbers.
  */
-import { EinjitError } from '../errors.js';
+import { EinjitError, describeValue } from '../errors.js';
 import { ex } from '../lower/spec.js';
 import { buildLoop } from '../lower/loops.js';
 import { checkDevice, getBackend, getDefaultDevice, type Device } from './backend.js';
 import { allocateArray, checkDType, computeTypeOf, dtypeOfArray, type DType, type TypedArray } from './dtype.js';
 import { checkShape, numel } from './shape.js';
+import { boolArg, createOptionsArg, intArg, numberArg, optionsArg, tensorArg } from './args.js';
 import { Tensor, type NestedArray } from './tensor.js';
 import { random } from './random.js';
 
@@ -48,7 +49,8 @@ function hostArray(dtype: DType, values: ArrayLike<number>): TypedArray {
  * const x = tensor([[1, 2], [3, 4]]);              // float32, shape [2, 2]
  * const y = tensor(new Float32Array(24), { shape: [2, 3, 4] });
  */
-export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorOptions = {}): Tensor {
+export function tensor(data: NestedArray | TypedArray | Tensor, opts: TensorOptions = {}): Tensor {
+  const options: TensorOptions = { ...createOptionsArg(opts, 'tensor'), shape: optionsArg<TensorOptions>(opts, 'tensor').shape };
   if (data instanceof Tensor) {
     const t = data.detach().clone().detach();
     return finish(options.dtype ? t.cast(checkDType(options.dtype, 'tensor')) : t, options);
@@ -59,6 +61,7 @@ export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorO
     const shape = options.shape === undefined ? [typed.length] : checkShape(options.shape, 'tensor');
     checkCount(shape, typed.length, 'tensor');
     const dtype = options.dtype === undefined ? arrayDtype : checkDType(options.dtype, 'tensor');
+    checkValuesFit(dtype, typed as ArrayLike<number>, 'tensor');
     return fromHost(hostArray(dtype, typed as ArrayLike<number>), dtype, shape, options, false, 'tensor');
   }
   const { shape: nestedShape, flat, sawBoolean, sawNumber } = flattenNested(data as NestedArray);
@@ -69,6 +72,7 @@ export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorO
     shape = checkShape(options.shape, 'tensor');
     checkCount(shape, flat.length, 'tensor');
   }
+  checkValuesFit(dtype, flat, 'tensor');
   return fromHost(hostArray(dtype, flat), dtype, shape, options, false, 'tensor');
 }
 
@@ -93,6 +97,32 @@ function checkCount(shape: readonly number[], count: number, op: string): void {
   }
 }
 
+/** The shape of a `*Like` function's tensor argument (checked first, so the error names that function). */
+function likeShape(t: unknown): readonly number[] {
+  return t instanceof Tensor ? t.shape : [];
+}
+
+/**
+ * einjit has no int64: an int32 tensor refuses values it cannot hold instead of wrapping them (PyTorch would
+ * make an int64 tensor of `tensor([1e10])`; a silent 1410065408 is worse than an error). Fractions truncate
+ * toward zero, as a cast does.
+ */
+export function checkValuesFit(dtype: DType, values: ArrayLike<number>, op: string): void {
+  if (dtype !== 'int32') return;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(v > -2147483649 && v < 2147483648)) {
+      throw new EinjitError(`value ${v} does not fit in int32 (-2147483648..2147483647)`, {
+        op,
+        hint: "einjit has no int64; use dtype 'float64' for larger integers (exact up to 2^53)",
+      });
+    }
+  }
+}
+
+/** The deepest nesting tensor() reads: more dimensions than any real tensor, far fewer than the stack allows. */
+const MAX_NESTING = 64;
+
 function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; sawBoolean: boolean; sawNumber: boolean } {
   const flat: number[] = [];
   let sawBoolean = false;
@@ -102,9 +132,15 @@ function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; sa
   let probe: NestedArray = data;
   while (Array.isArray(probe)) {
     shape.push(probe.length);
+    if (shape.length > MAX_NESTING) {
+      throw new EinjitError(`the data is nested more than ${MAX_NESTING} levels deep`, {
+        op: 'tensor', hint: 'a tensor built from nested arrays has one level per dimension',
+      });
+    }
     if (probe.length === 0) break;
     probe = probe[0] as NestedArray;
   }
+  checkShape(shape, 'tensor', 'the data\'s shape');
   const walk = (x: NestedArray, dim: number): void => {
     if (Array.isArray(x)) {
       if (dim >= shape.length || x.length !== shape[dim]) {
@@ -126,7 +162,7 @@ function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; sa
       sawNumber = true;
       flat.push(x);
     } else {
-      throw new EinjitError(`cannot make a tensor element from ${typeof x}`, { op: 'tensor', hint: 'use numbers or booleans' });
+      throw new EinjitError(`cannot make a tensor element from ${describeValue(x)}`, { op: 'tensor', hint: 'use numbers or booleans' });
     }
   };
   walk(data, 0);
@@ -152,7 +188,8 @@ export function fromArray(data: TypedArray, shape?: readonly number[], options: 
   }
   const s = shape === undefined ? [data.length] : checkShape(shape, 'fromArray');
   checkCount(s, data.length, 'fromArray');
-  return fromHost(data, dtype, s, { device: 'cpu', ...options }, true, 'fromArray');
+  const o = optionsArg<{ requiresGrad: unknown }>(options, 'fromArray');
+  return fromHost(data, dtype, s, { device: 'cpu', requiresGrad: boolArg(o.requiresGrad, 'fromArray', 'requiresGrad', false) }, true, 'fromArray');
 }
 
 /**
@@ -162,12 +199,20 @@ export function fromArray(data: TypedArray, shape?: readonly number[], options: 
  * const t = full([2, 2], 7);                     // tensor([[7., 7.], [7., 7.]])
  */
 export function full(shape: readonly number[], value: number | boolean, options: CreateOptions = {}): Tensor {
-  const s = checkShape(shape, 'full');
-  const dtype = options.dtype === undefined
-    ? typeof value === 'boolean' ? 'bool' : 'float32'
-    : checkDType(options.dtype, 'full');
-  const device = options.device === undefined ? getDefaultDevice() : checkDevice(options.device, 'full');
-  const backend = getBackend(device, 'full');
+  return fillAs('full', shape, value, options);
+}
+
+/** full() under the name of the function the caller called (zeros, onesLike, ...), so errors name it. */
+function fillAs(op: string, shape: unknown, value: unknown, opts: unknown): Tensor {
+  const options = createOptionsArg(opts, op);
+  const s = checkShape(shape, op);
+  if (typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new EinjitError(`the fill value must be a number or a boolean, got ${describeValue(value)}`, { op });
+  }
+  const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  checkValuesFit(dtype, [Number(value)], op);
+  const device = options.device ?? getDefaultDevice();
+  const backend = getBackend(device, op);
   const v = Number(value);
   // +0 comes zero-filled from the backend; any other value (-0 too) is written by a fill kernel.
   const zero = Object.is(v, 0);
@@ -189,7 +234,7 @@ export function full(shape: readonly number[], value: number | boolean, options:
  * const z = zeros([2, 3]);                       // tensor([[0., 0., 0.], [0., 0., 0.]])
  */
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return fillAs('zeros', shape, 0, options);
 }
 /**
  * A tensor of `shape` filled with 1.
@@ -198,7 +243,7 @@ export function zeros(shape: readonly number[], options: CreateOptions = {}): Te
  * const o = ones([3], { dtype: 'int32' });       // tensor([1, 1, 1])
  */
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return fillAs('ones', shape, 1, options);
 }
 /**
  * An uninitialised tensor in PyTorch; einjit's is zeroed.
@@ -207,7 +252,7 @@ export function ones(shape: readonly number[], options: CreateOptions = {}): Ten
  * const t = empty([2, 3]);                       // zeros in einjit
  */
 export function empty(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return fillAs('empty', shape, 0, options);
 }
 
 /** @internal zeros/ones with an explicit dtype and device, for gradient rules. */
@@ -218,8 +263,10 @@ export function onesOf(shape: readonly number[], dtype: DType, device: Device): 
   return full(shape, 1, { dtype, device });
 }
 
-function likeOptions(t: Tensor, options: CreateOptions): CreateOptions {
-  return { dtype: t.dtype, device: t.device, ...options };
+function likeOptions(t: unknown, options: unknown, op: string): CreateOptions {
+  const x = tensorArg(t, op);
+  const o = createOptionsArg(options, op);
+  return { dtype: o.dtype ?? x.dtype, device: o.device ?? x.device, requiresGrad: o.requiresGrad };
 }
 /**
  * Zeros with the shape, dtype and device of `t` (options override).
@@ -228,7 +275,7 @@ function likeOptions(t: Tensor, options: CreateOptions): CreateOptions {
  * const g = zerosLike(x);
  */
 export function zerosLike(t: Tensor, options: CreateOptions = {}): Tensor {
-  return full(t.shape, 0, likeOptions(t, options));
+  return fillAs('zerosLike', likeShape(t), 0, likeOptions(t, options, 'zerosLike'));
 }
 /**
  * Ones with the shape, dtype and device of `t` (options override).
@@ -237,7 +284,7 @@ export function zerosLike(t: Tensor, options: CreateOptions = {}): Tensor {
  * const m = onesLike(x, { dtype: 'bool' });
  */
 export function onesLike(t: Tensor, options: CreateOptions = {}): Tensor {
-  return full(t.shape, 1, likeOptions(t, options));
+  return fillAs('onesLike', likeShape(t), 1, likeOptions(t, options, 'onesLike'));
 }
 /**
  * A tensor like `t`, filled with `value`.
@@ -246,7 +293,7 @@ export function onesLike(t: Tensor, options: CreateOptions = {}): Tensor {
  * const t = fullLike(x, -1);
  */
 export function fullLike(t: Tensor, value: number, options: CreateOptions = {}): Tensor {
-  return full(t.shape, value, likeOptions(t, options));
+  return fillAs('fullLike', likeShape(t), value, likeOptions(t, options, 'fullLike'));
 }
 /**
  * Uniform samples in [0, 1) with the shape, dtype and device of `t`.
@@ -255,7 +302,7 @@ export function fullLike(t: Tensor, value: number, options: CreateOptions = {}):
  * const noise = randLike(x);
  */
 export function randLike(t: Tensor, options: CreateOptions = {}): Tensor {
-  return rand(t.shape, likeOptions(t, options));
+  return sample('randLike', likeShape(t), likeOptions(t, options, 'randLike'), () => random.uniform());
 }
 /**
  * Standard normal samples with the shape, dtype and device of `t`.
@@ -264,7 +311,7 @@ export function randLike(t: Tensor, options: CreateOptions = {}): Tensor {
  * const noise = randnLike(x).mul(0.1);
  */
 export function randnLike(t: Tensor, options: CreateOptions = {}): Tensor {
-  return randn(t.shape, likeOptions(t, options));
+  return sample('randnLike', likeShape(t), likeOptions(t, options, 'randnLike'), () => random.normal());
 }
 
 /**
@@ -275,11 +322,12 @@ export function randnLike(t: Tensor, options: CreateOptions = {}): Tensor {
  * arange(5);                                     // tensor([0, 1, 2, 3, 4])
  * arange(0, 1, 0.25);                            // tensor([0.0000, 0.2500, 0.5000, 0.7500])
  */
-export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
-  const [lo, hi] = end === undefined ? [0, start] : [start, end];
-  for (const v of [lo, hi, step]) {
-    if (!Number.isFinite(v)) throw new EinjitError(`arange bounds must be finite, got ${v}`, { op: 'arange' });
-  }
+export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  const options = createOptionsArg(opts, 'arange');
+  numberArg(start, 'arange', 'start', { finite: true });
+  const [lo, hi] = end === undefined ? [start, start].map((v, i) => (i === 0 ? 0 : v)) as [number, number]
+    : [start, numberArg(end, 'arange', 'end', { finite: true })];
+  numberArg(step, 'arange', 'step', { finite: true });
   if (step === 0) throw new EinjitError('arange step must be nonzero', { op: 'arange' });
   if ((hi - lo) * step < 0) {
     throw new EinjitError('upper bound and larger bound inconsistent with step sign', {
@@ -287,10 +335,12 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
     });
   }
   const n = Math.max(0, Math.ceil((hi - lo) / step));
+  checkShape([n], 'arange', 'the number of values');
   const integral = Number.isInteger(lo) && Number.isInteger(hi) && Number.isInteger(step);
   const dtype = options.dtype ?? (integral ? 'int32' : 'float32');
   const values = hostScratch(n, 'arange');
   for (let i = 0; i < n; i++) values[i] = lo + i * step;
+  checkValuesFit(dtype, [lo, n > 0 ? values[n - 1]! : lo], 'arange');
   return fromHost(hostArray(dtype, values), dtype, [n], options, false, 'arange');
 }
 
@@ -300,8 +350,11 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
  * @example
  * linspace(0, 1, 5);                             // tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
  */
-export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new EinjitError(`number of steps must be non-negative, got ${steps}`, { op: 'linspace' });
+export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
+  const options = createOptionsArg(opts, 'linspace');
+  numberArg(start, 'linspace', 'start', { finite: true });
+  numberArg(end, 'linspace', 'end', { finite: true });
+  checkShape([intArg(steps, 'linspace', 'the number of steps', 0)], 'linspace', 'the number of steps');
   const dtype = options.dtype ?? 'float32';
   const values = hostScratch(steps, 'linspace');
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
@@ -318,8 +371,9 @@ export function linspace(start: number, end: number, steps: number, options: Cre
  * @example
  * eye(2);                                        // tensor([[1., 0.], [0., 1.]])
  */
-export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
-  checkShape([n, m], 'eye');
+export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+  const options = createOptionsArg(opts, 'eye');
+  checkShape([n, m], 'eye', 'the size [n, m]');
   const dtype = options.dtype ?? 'float32';
   const values = hostScratch(n * m, 'eye');
   for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
@@ -334,11 +388,17 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
  * const u = rand([2, 3]);                        // uniform in [0, 1)
  */
 export function rand(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  const s = checkShape(shape, 'rand');
+  return sample('rand', shape, options, () => random.uniform());
+}
+
+/** Samples `draw()` into a fresh tensor of `shape`, under the name of the function the caller called. */
+function sample(op: string, shape: unknown, opts: unknown, draw: () => number): Tensor {
+  const options = createOptionsArg(opts, op);
+  const s = checkShape(shape, op);
   const dtype = options.dtype ?? 'float32';
-  const values = hostScratch(numel(s), 'rand');
-  for (let i = 0; i < values.length; i++) values[i] = random.uniform();
-  return fromHost(hostArray(dtype, values), dtype, s, options, false, 'rand');
+  const values = hostScratch(numel(s), op);
+  for (let i = 0; i < values.length; i++) values[i] = draw();
+  return fromHost(hostArray(dtype, values), dtype, s, options, false, op);
 }
 
 /**
@@ -349,11 +409,7 @@ export function rand(shape: readonly number[], options: CreateOptions = {}): Ten
  * const w = randn([64, 32], { dtype: 'float64', requiresGrad: true });
  */
 export function randn(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  const s = checkShape(shape, 'randn');
-  const dtype = options.dtype ?? 'float32';
-  const values = hostScratch(numel(s), 'randn');
-  for (let i = 0; i < values.length; i++) values[i] = random.normal();
-  return fromHost(hostArray(dtype, values), dtype, s, options, false, 'randn');
+  return sample('randn', shape, options, () => random.normal());
 }
 
 /**
@@ -362,11 +418,15 @@ export function randn(shape: readonly number[], options: CreateOptions = {}): Te
  * @example
  * const labels = randint(0, 10, [8]);            // int32 in [0, 10)
  */
-export function randint(low: number, high: number, shape: readonly number[], options: CreateOptions = {}): Tensor {
+export function randint(low: number, high: number, shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  const options = createOptionsArg(opts, 'randint');
   const s = checkShape(shape, 'randint');
+  numberArg(low, 'randint', 'low', { finite: true });
+  numberArg(high, 'randint', 'high', { finite: true });
   if (!(high > low)) throw new EinjitError(`randint needs low < high, got ${low} and ${high}`, { op: 'randint' });
   const dtype = options.dtype ?? 'int32';
   const values = hostScratch(numel(s), 'randint');
   for (let i = 0; i < values.length; i++) values[i] = low + Math.floor(random.uniform() * (high - low));
+  checkValuesFit(dtype, [low, high - 1], 'randint');
   return fromHost(hostArray(dtype, values), dtype, s, options, false, 'randint');
 }

@@ -3,7 +3,7 @@
  */
 import { Float16Array } from '@petamoriken/float16';
 import type { DType } from '../lower/spec.js';
-import { EinjitError } from '../errors.js';
+import { EinjitError, describeValue } from '../errors.js';
 import { sharedMemoryAvailable } from '../platform/index.js';
 
 export type { DType };
@@ -66,9 +66,9 @@ export function dtypeOfArray(data: unknown): DType | undefined {
 
 export function checkDType(dtype: unknown, op: string): DType {
   if (typeof dtype === 'string' && (DTYPES as readonly string[]).includes(dtype)) return dtype as DType;
-  throw new EinjitError(`unknown dtype ${JSON.stringify(dtype)}`, {
+  throw new EinjitError(`unknown dtype ${describeValue(dtype)}`, {
     op,
-    hint: `use one of ${DTYPES.map((d) => `'${d}'`).join(', ')}`,
+    hint: `use one of ${DTYPES.map((d) => `'${d}'`).join(', ')}${dtype === 'int64' ? "; einjit has no int64, use 'int32'" : ''}`,
   });
 }
 

@@ -2,12 +2,12 @@
  * Runtime ops: each one checks its arguments, works out shapes and dtypes, lowers to a kernel spec and runs it
  * on the operands' backend. Views only compute strides. Autograd hooks in through `autograd/record.ts`.
  */
-import { EinjitError, formatShape } from '../errors.js';
+import { EinjitError, describeValue, formatShape } from '../errors.js';
 import { buildLoop, type LoopOperand } from '../lower/loops.js';
 import { ex, type BinaryOp, type Expr, type GemmSpec, type ReduceOp, type UnaryOp } from '../lower/spec.js';
-import { getBackend, type Device, type Backend, initBackend } from './backend.js';
+import { deferCheck, getBackend, type Device, type Backend, initBackend } from './backend.js';
 import { computeTypeOf, isFloating, promoteOperands, promoteTypes, promoteWithScalar, type DType } from './dtype.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeDim, normalizeDims, numel } from './shape.js';
+import { broadcastShapes, broadcastStrides, checkShape, contiguousStrides, normalizeDim, normalizeDims, numel } from './shape.js';
 import { Tensor, type ReduceDims } from './tensor.js';
 import { record, checkInPlace } from '../autograd/record.js';
 import { grads } from '../autograd/rules.js';
@@ -33,7 +33,8 @@ function operand(t: Tensor, strides?: readonly number[]): LoopOperand {
   return { dtype: t.dtype, offset: t.offset, strides: strides ?? t.strides };
 }
 
-function emptyTensor(backend: Backend, dtype: DType, shape: readonly number[]): Tensor {
+function emptyTensor(backend: Backend, dtype: DType, shape: readonly number[], op = 'allocate'): Tensor {
+  checkShape(shape, op, 'the result shape');
   return new Tensor(backend.allocate(dtype, numel(shape)), shape);
 }
 
@@ -48,7 +49,7 @@ export function mapTensors(label: string, inputs: readonly Tensor[], expr: Expr,
   const device = sameDevice(label, inputs);
   const backend = getBackend(device, label);
   const outShape = shape ?? broadcastShapes(inputs.map((t) => t.shape), label);
-  const out = emptyTensor(backend, outDtype, outShape);
+  const out = emptyTensor(backend, outDtype, outShape, label);
   if (out.size === 0) return out;
   const spec = buildLoop({
     label,
@@ -88,6 +89,14 @@ export function contiguous(t: Tensor): Tensor {
 }
 
 export function expand(t: Tensor, sizes: readonly number[]): Tensor {
+  sizes.forEach((d, i) => {
+    // -1 keeps a size (PyTorch's rule); anything else must be a size checkShape would accept.
+    if (d !== -1 && (typeof d !== 'number' || !Number.isInteger(d) || d < 0)) {
+      throw new EinjitError(`invalid expanded size ${describeValue(d)} at dimension ${i}`, {
+        op: 'expand', shapes: [t.shape], hint: 'sizes are non-negative integers, or -1 to keep an existing size',
+      });
+    }
+  });
   if (sizes.length < t.ndim) {
     throw new EinjitError(
       `the number of sizes provided (${sizes.length}) must be greater or equal to the number of dimensions in the tensor (${t.ndim})`,
@@ -119,6 +128,7 @@ export function expand(t: Tensor, sizes: readonly number[]): Tensor {
       );
     }
   }
+  checkShape(shape, 'expand', 'the expanded shape');
   const v = new Tensor(t.storage, shape, strides, t.offset);
   v._version = t._version;
   record('expand', [t], v, (g) => [grads.sumTo(g, t.shape)], []);
@@ -338,7 +348,10 @@ export function reduce(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolea
     });
   }
   const outDtype = outDtypeOverride ?? reduceDtype(op, a.dtype);
-  const compute = op === 'any' || op === 'all' ? 'bool' : computeTypeOf(a.dtype === 'bool' ? 'int32' : a.dtype);
+  if ((op === 'sum' || op === 'prod') && outDtype === 'int32') return exactIntReduce(op, a, dims, keepdim);
+  const integralIntoFloat = (op === 'sum' || op === 'prod') && outDtype === 'float64' && !isFloating(a.dtype);
+  const compute = op === 'any' || op === 'all' ? 'bool'
+    : integralIntoFloat ? 'float64' : computeTypeOf(a.dtype === 'bool' ? 'int32' : a.dtype);
   const backend = getBackend(a.device, op);
   const outShape = kept.map((i) => a.shape[i]!);
   const out = emptyTensor(backend, outDtype, outShape);
@@ -362,6 +375,39 @@ export function reduce(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolea
   }
   record(op, [a], result, (g) => [grads.reduce(op, g, a, dims, result, keepdim)], grads.savedReduce(op, a, result));
   return result;
+}
+
+/**
+ * An int32 sum or product, exact or refused: einjit has no int64 to widen into (PyTorch's integer sum returns
+ * int64), so a result outside int32 is an EinjitError rather than a wrapped value. On the CPU the reduction
+ * accumulates in float64 (exact for every sum of int32 values up to 2^21 terms and every product until it
+ * leaves int32's range) and is checked at once. WGSL has no float64: there the int32 result is compared at the
+ * next read with a float32 reduction of the same values, and a difference of 2^31 or more (a wrap) is refused.
+ */
+function exactIntReduce(op: 'sum' | 'prod', a: Tensor, dims: readonly number[], keepdim: boolean): Tensor {
+  const refuse = (v: number): EinjitError => new EinjitError(`the int32 ${op} is ${v}, outside int32 (-2147483648..2147483647)`, {
+    op, shapes: [a.shape], hint: "einjit has no int64; cast to 'float64' first (exact up to 2^53)",
+  });
+  if (a.device === 'cpu') {
+    const wide = reduce(op, a, dims, keepdim, 'float64');
+    const values = wide.dataSync();
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (!(v >= -2147483648 && v <= 2147483647)) throw refuse(v);
+    }
+    return cast(wide, 'int32');
+  }
+  const wrapped = reduce(op, a, dims, keepdim, 'int32');
+  if (wrapped.size > 0) {
+    const approx = reduce(op, a, dims, keepdim, 'float32');
+    deferCheck(a.device, async () => {
+      const [w, f] = await Promise.all([wrapped.data(), approx.data()]);
+      for (let i = 0; i < w.length; i++) {
+        if (!(Math.abs(f[i]! - w[i]!) < 2 ** 31)) throw refuse(f[i]!);
+      }
+    });
+  }
+  return wrapped;
 }
 
 export function mean(a: Tensor, dim: ReduceDims, keepdim: boolean): Tensor {
@@ -432,7 +478,7 @@ export function batchedMatmul(label: string, a: Tensor, b: Tensor, batch: readon
   }
   // Integral and bool products: a contraction loop over (batch, m, n | k).
   const outDtype = dtype === 'bool' ? 'bool' : 'int32';
-  const out = emptyTensor(backend, outDtype, outShape);
+  const out = emptyTensor(backend, outDtype, outShape, label);
   if (out.size === 0) return out;
   const ar = a.strides[a.ndim - 2]!, ac = a.strides[a.ndim - 1]!;
   const br = b.strides[b.ndim - 2]!, bc = b.strides[b.ndim - 1]!;

@@ -2,7 +2,7 @@
  * Shape arithmetic: sizes, contiguous strides, broadcasting, dimension normalisation, and the question
  * "can this reshape be a view?" answered the way PyTorch answers it.
  */
-import { EinjitError, formatShape } from '../errors.js';
+import { EinjitError, describeValue, formatShape } from '../errors.js';
 
 export type Shape = readonly number[];
 
@@ -33,17 +33,46 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
   return true;
 }
 
-export function checkShape(shape: unknown, op: string): number[] {
+/**
+ * The most elements one tensor may have: 2^32 - 1, so every element index fits the GPU's u32 arithmetic and
+ * every count is an exact integer. (A backend may still fail to allocate less than this; that is an
+ * EinjitError too.)
+ */
+export const MAX_ELEMENTS = 2 ** 32 - 1;
+
+/**
+ * The one shape validator: an array of integers >= 0, each and their product at most MAX_ELEMENTS (so the
+ * element count is an exact safe integer even when another dimension is 0). Returns a copy.
+ */
+export function checkShape(shape: unknown, op: string, name = 'shape'): number[] {
   if (!Array.isArray(shape)) {
-    throw new EinjitError(`shape must be an array of non-negative integers, got ${String(shape)}`, { op });
+    throw new EinjitError(`${name} must be an array of non-negative integers, got ${describeValue(shape)}`, {
+      op,
+      hint: 'e.g. [2, 3]; a 0-d tensor has shape []',
+    });
   }
-  for (const d of shape) {
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new EinjitError(`shape ${JSON.stringify(shape)} has an invalid dimension ${String(d)}`, {
+      throw new EinjitError(`${name} has an invalid size ${describeValue(d)} at dimension ${i}`, {
         op,
-        hint: 'every dimension must be a finite, non-negative integer',
+        hint: 'every size must be a non-negative integer',
       });
     }
+    if (d > MAX_ELEMENTS) {
+      throw new EinjitError(`${name} has size ${d} at dimension ${i}, more than einjit's limit of ${MAX_ELEMENTS} elements`, {
+        op,
+        hint: 'a tensor holds at most 2^32 - 1 elements',
+      });
+    }
+    count *= d;
+  }
+  if (count > MAX_ELEMENTS) {
+    throw new EinjitError(`${name} [${shape.join(', ')}] has ${count} elements, more than einjit's limit of ${MAX_ELEMENTS}`, {
+      op,
+      hint: 'a tensor holds at most 2^32 - 1 elements; split the work into smaller tensors',
+    });
   }
   return shape.slice() as number[];
 }
@@ -82,8 +111,8 @@ export function broadcastStrides(shape: Shape, strides: readonly number[], targe
 export function normalizeDim(dim: number, ndim: number, op: string, shape?: Shape): number {
   const lo = -Math.max(ndim, 1);
   const hi = Math.max(ndim, 1) - 1;
-  if (!Number.isInteger(dim) || dim < lo || dim > hi) {
-    throw new EinjitError(`dimension out of range (expected to be in range of [${lo}, ${hi}], but got ${dim})`, {
+  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < lo || dim > hi) {
+    throw new EinjitError(`dimension out of range (expected to be in range of [${lo}, ${hi}], but got ${describeValue(dim)})`, {
       op,
       ...(shape ? { shapes: [shape] } : {}),
       hint: `the tensor has ${ndim} dimension${ndim === 1 ? '' : 's'}; negative dims count from the end`,
@@ -93,11 +122,12 @@ export function normalizeDim(dim: number, ndim: number, op: string, shape?: Shap
 }
 
 export function normalizeDims(dims: number | readonly number[] | undefined, ndim: number, op: string, shape?: Shape): number[] {
-  if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
-  const list = typeof dims === 'number' ? [dims] : dims;
+  // null means every dim, as PyTorch's dim=None does.
+  if (dims === undefined || dims === null) return Array.from({ length: ndim }, (_, i) => i);
+  const list: readonly number[] = Array.isArray(dims) ? dims : [dims as number];
   const out = list.map((d) => normalizeDim(d, ndim, op, shape));
   if (new Set(out).size !== out.length) {
-    throw new EinjitError(`dim ${JSON.stringify(list)} appears multiple times in the list of dims`, { op });
+    throw new EinjitError(`dim ${describeValue(list)} appears multiple times in the list of dims`, { op });
   }
   // A 0-d tensor accepts dim 0 or -1 (as PyTorch does) but has no dimension for it to name.
   return ndim === 0 ? [] : out;
@@ -112,8 +142,10 @@ export function inferShape(requested: readonly number[], size: number, op: strin
     if (d === -1) {
       if (infer >= 0) throw new EinjitError('only one dimension can be inferred (-1)', { op, shapes: [from] });
       infer = i;
-    } else if (!Number.isInteger(d) || d < 0) {
-      throw new EinjitError(`invalid shape dimension ${d} in ${formatShape(requested)}`, { op, shapes: [from] });
+    } else if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > MAX_ELEMENTS) {
+      throw new EinjitError(`invalid shape dimension ${describeValue(d)} at position ${i}`, {
+        op, shapes: [from], hint: 'sizes are non-negative integers, with at most one -1 to infer',
+      });
     } else known *= d;
   }
   const out = requested.slice();

@@ -289,11 +289,12 @@ describe('ops', () => {
     expect(values(f)).toEqual([3.5, 4]);
   });
 
-  it('wraps int32 products like two\'s complement arithmetic, as PyTorch\'s int32 does', () => {
+  it('wraps int32 elementwise products like two\'s complement arithmetic, as PyTorch\'s int32 does', () => {
     const a = tensor([2147483647, 65536, -7], { dtype: 'int32' });
     expect(values(a.mul(a))).toEqual([1, 0, 49]);
     expect(values(a.mul(3))).toEqual([2147483645, 196608, -21]);
-    expect(a.prod().item()).toBe(458752);
+    // A reduction is exact or refused (PyTorch widens it to int64, which einjit does not have).
+    expect(() => a.prod()).toThrow(/the int32 prod is -985162418028544, outside int32/);
     expect(matmul(a, a).item()).toBe(50);
     expect(values(a.add(1))).toEqual([-2147483648, 65537, -6]);
   });
