@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * WebGPUBackend: the device layer of the 'webgpu' backend. It owns Dawn's instance, the adapter and the device;
  * allocates, uploads, reads and releases buffers; renders kernel specs to WGSL (loop.ts, gemm.ts), caches their

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * What the JavaScript runtime einjit is loaded in offers: Node built-ins, shared memory, threads, code
  * generation, WebGPU. Detected at run time, never imported statically, so that one build of einjit loads in Node,
