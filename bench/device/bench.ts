@@ -647,7 +647,7 @@ async function main(): Promise<void> {
   await section('sweep', small ? 90 : 60, async (g) => {
     // Every tile shape on every GEMM workload: what the tile chooser's table is set from.
     const rows: Record<string, unknown>[] = [];
-    const shapes: GemmTileChoice[] = ['small', 'large', ...GEMM_SWEEP_SHAPES];
+    const shapes: GemmTileChoice[] = ['auto', 'small', 'large', ...GEMM_SWEEP_SHAPES];
     for (const w of gemms) {
       const host = [fill(extentOf(w.spec, 'a'), 1), fill(extentOf(w.spec, 'b'), 2)];
       const ins = host.map(upload);

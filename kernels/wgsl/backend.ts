@@ -21,6 +21,8 @@ import { accessRange } from './common.js';
 import type { RenderedKernel } from './loop.js';
 import { DEFAULT_LOOP_TUNING, loopCounts, loopGrid, loopKernelKey, loopParamValues, loopVariant, renderLoop } from './loop.js';
 import type { LoopTuning } from './loop.js';
+import { buildLoop } from '../../src/lower/loops.js';
+import { ex } from '../../src/lower/spec.js';
 import { chooseGemmConfig, gemmGrid, gemmKernelKey, gemmParamValues, renderGemm } from './gemm.js';
 import type { GemmTileChoice } from './gemm.js';
 import { LruCache } from '../../src/frontend/lru.js';
@@ -358,6 +360,37 @@ export class WebGPUBackend {
     if (inputs.some((s) => s.buffer === output.buffer)) {
       throw new EinjitError('the output buffer is also an input of the same kernel', { op: name, hint: 'write into a fresh buffer' });
     }
+    if (spec.kind === 'gemm' && plan.splitK > 1) this.runSplitGemm(spec, plan.splitK, storages.slice(0, 2), storages[2]!, device);
+    else this.launch(plan, storages, device);
+  }
+
+  /**
+   * A GEMM with K split over `splits` workgroups per tile of C: the GEMM writes each split's partial sums into a
+   * contiguous workspace [splits, batch..., m, n], and a loop reduction adds them into C through C's own strides.
+   */
+  private runSplitGemm(spec: GemmSpec, splits: number, inputs: Storage[], output: Storage, device: GPUDevice): void {
+    const mn = spec.batch.reduce((a, b) => a * b, 1) * spec.m * spec.n;
+    const batchStrides = spec.batch.map((_, d) => spec.batch.slice(d + 1).reduce((a, b) => a * b, 1) * spec.m * spec.n);
+    const work = this.allocate('float32', splits * mn) as Storage;
+    try {
+      const partial: GemmSpec = { ...spec, c: { offset: 0, batchStrides, rowStride: spec.n, colStride: 1 } };
+      this.launch(this.planGemm(partial), [...inputs, work], device);
+      const sum = buildLoop({
+        label: `${spec.label} (sum of ${splits} K splits)`, outShape: [...spec.batch, spec.m, spec.n], reduceShape: [splits], reduceOp: 'sum',
+        inputs: [{ dtype: 'float32', offset: 0, strides: [...batchStrides, spec.n, 1, mn] }],
+        output: { dtype: 'float32', offset: spec.c.offset, strides: [...spec.c.batchStrides, spec.c.rowStride, spec.c.colStride] },
+        expr: ex.input(0), computeType: 'float32',
+      });
+      this.launch(this.planLoop(sum), [work, output], device);
+    } finally {
+      // Safe to reuse at once: later work is queued after these launches.
+      this.release(work);
+    }
+  }
+
+  /** Encodes and submits one launch of a planned kernel over live storages (inputs, then the output). */
+  private launch(plan: LaunchPlan, storages: readonly Storage[], device: GPUDevice): void {
+    const name = plan.name;
     this.pushScopes(device);
     const kernel = this.kernel(plan.key, plan.rendered, device);
     const values = kernel.rendered.params.pack(plan.values());
@@ -449,7 +482,7 @@ export class WebGPUBackend {
     const name = rendered().name;
     const { outputs } = loopCounts(spec);
     return {
-      key, name, rendered, empty: outputs === 0,
+      key, name, rendered, empty: outputs === 0, splitK: 1,
       values: () => loopParamValues(spec, variant),
       grid: () => loopGrid(spec, variant, name),
     };
@@ -462,7 +495,7 @@ export class WebGPUBackend {
     const name = rendered().name;
     const batch = spec.batch.reduce((a, b) => a * b, 1);
     return {
-      key, name, rendered, empty: batch * spec.m * spec.n === 0,
+      key, name, rendered, empty: batch * spec.m * spec.n === 0, splitK: config.splitK,
       values: () => gemmParamValues(spec, config),
       grid: () => gemmGrid(spec, config, name),
     };
@@ -572,6 +605,8 @@ interface LaunchPlan {
   readonly key: string;
   readonly name: string;
   readonly empty: boolean;
+  /** GEMMs only: workgroups per tile of C along K (more than 1: a workspace and a second pass, runSplitGemm). */
+  readonly splitK: number;
   readonly rendered: () => RenderedKernel;
   readonly values: () => Map<string, number>;
   readonly grid: () => [number, number, number];

@@ -9,6 +9,7 @@ import type { WebGPUBackend } from '../../kernels/wgsl/index.js';
 import { DEFAULT_LOOP_TUNING, chooseGemmConfig, loopVariant, renderGemm, renderLoop } from '../../kernels/wgsl/index.js';
 import { ex } from '../../src/lower/spec.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
+import type { GemmTileChoice } from '../../kernels/wgsl/gemm.js';
 import { referenceGemm, referenceLoop } from './reference.js';
 import { close, gpuAvailable, openBackend } from './setup.js';
 
@@ -63,9 +64,27 @@ const affine: LoopSpec = {
   expr: ex.binary('sub', ex.binary('mul', ex.input(0), ex.const(0.5)), ex.const(3)), computeType: 'float32',
 };
 
+// K ≫ M·N with C transposed: the pipelined kernel with K split over 4 workgroups, scalar stores.
+const splitK: GemmSpec = {
+  kind: 'gemm', label: 'kj,ik->ji (K split, C transposed)', dtype: 'float32', batch: [], m: 20, n: 36, k: 300,
+  a: { offset: 0, batchStrides: [], rowStride: 300, colStride: 1 },
+  b: { offset: 0, batchStrides: [], rowStride: 36, colStride: 1 },
+  c: { offset: 0, batchStrides: [], rowStride: 1, colStride: 20 },
+};
+
+/** GEMM goldens pin their tile choice: the basic kernels as docs/wgsl.md walks through them, and the pipelined ones. */
+const gemmTiles = new Map<string, GemmTileChoice>([
+  ['gemm_matmul', 'small'],
+  ['gemm_transposed_b', 'small'],
+  ['gemm_pipelined', { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, pipelined: true }],
+  ['gemm_pipelined_split', { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, pipelined: true, splitK: 4 }],
+]);
+
 const goldens: readonly (readonly [string, KernelSpec])[] = [
   ['gemm_matmul', matmul],
   ['gemm_transposed_b', attention],
+  ['gemm_pipelined', matmul],
+  ['gemm_pipelined_split', splitK],
   ['loop_permute', permute],
   ['loop_sum', sum],
   ['loop_broadcast_add', broadcastAdd],
@@ -74,8 +93,11 @@ const goldens: readonly (readonly [string, KernelSpec])[] = [
 ];
 
 /** The source as a device without shader-f16 or special limits renders it (these specs use no float16). */
-function render(spec: KernelSpec): string {
-  if (spec.kind === 'gemm') return renderGemm(spec, chooseGemmConfig(spec, 'auto', { maxComputeWorkgroupStorageSize: 16384 })).source;
+function render(name: string, spec: KernelSpec): string {
+  if (spec.kind === 'gemm') {
+    const limits = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256 };
+    return renderGemm(spec, chooseGemmConfig(spec, gemmTiles.get(name) ?? 'auto', limits)).source;
+  }
   return renderLoop(spec, loopVariant(spec, DEFAULT_LOOP_TUNING), false).source;
 }
 
@@ -94,7 +116,7 @@ function storageLength(spec: KernelSpec, which: number): number {
 describe('golden WGSL', () => {
   it.each(goldens)('%s matches its golden file', (name, spec) => {
     const file = new URL(`${name}.wgsl`, dir);
-    const source = render(spec);
+    const source = render(name, spec);
     if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
       if (process.env['UPDATE_GOLDEN'] !== '1') throw new Error(`missing golden ${name}.wgsl; run with UPDATE_GOLDEN=1 to create it`);
       writeFileSync(file, source);
@@ -110,6 +132,7 @@ describe.skipIf(!gpuAvailable)('golden WGSL on the device', () => {
 
   it.each(goldens)('%s compiles without errors and computes the reference result', async (name, spec) => {
     const source = readFileSync(new URL(`${name}.wgsl`, dir), 'utf8');
+    backend.tuning.gemmTiles = gemmTiles.get(name) ?? 'auto';
     expect(backend.kernelSource(spec).source).toBe(source);
     const messages = await backend.compileMessages(source);
     expect(messages.filter((m) => m.type === 'error')).toEqual([]);
