@@ -22,21 +22,17 @@ function data(s: Storage, op: string): TypedArray {
 }
 
 // Live bytes: counted at allocation, uncounted at release or, for storages nobody released, when the garbage
-// collector finalises them (the token records the size and whether release already uncounted it).
+// collector finalises them (release unregisters the storage, so it is never uncounted twice).
 let live = 0;
-interface Token { bytes: number; released: boolean }
-const tokens = new WeakMap<Storage, Token>();
-const finalizer = new FinalizationRegistry<Token>((t) => {
-  if (!t.released) live -= t.bytes;
+const finalizer = new FinalizationRegistry<number>((bytes) => {
+  live -= bytes;
 });
 let poison: number | null = null;
 
 function adopt(dtype: DType, array: TypedArray): CpuStorage {
   const storage: CpuStorage = { device: 'cpu', dtype, length: array.length, data: array };
-  const token = { bytes: array.byteLength, released: false };
-  live += token.bytes;
-  tokens.set(storage, token);
-  finalizer.register(storage, token);
+  live += array.byteLength;
+  finalizer.register(storage, array.byteLength, storage);
   noteAllocation(storage);
   return storage;
 }
@@ -76,11 +72,9 @@ export const cpuBackend: Backend = {
     return data(storage, op);
   },
   release(storage: Storage): void {
-    const token = tokens.get(storage);
-    if (token === undefined || token.released) return;
-    token.released = true;
-    live -= token.bytes;
+    if (!finalizer.unregister(storage)) return;
     const s = storage as CpuStorage;
+    live -= s.data.byteLength;
     s.data = allocateArray(s.dtype, 0);
   },
   liveBytes(): number {
