@@ -157,6 +157,46 @@ describe.each(DEVICES)('storage contract on %s', (device) => {
     });
   }
 
+  it('property: the gradient of a random strided slice is 1 on the elements taken and 0 elsewhere', async () => {
+    poison(device, Number.NaN);
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 1, max: 12 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n }),
+        fc.integer({ min: 0, max: n }), fc.integer({ min: 1, max: 4 }))),
+      async ([n, start, end, step]) => {
+        const x = ones([n], { device, requiresGrad: true });
+        x.slice(0, start, end, step).sum().backward();
+        const expected = Array.from({ length: n }, (_, i) => (i >= start && i < end && (i - start) % step === 0 ? 1 : 0));
+        expect(await values(x.grad!)).toEqual(expected);
+      },
+    ), { numRuns: device === 'cpu' ? 60 : 15 });
+  });
+
+  it('property: conv2d forward and gradients do not depend on what allocate leaves in memory', async () => {
+    // Metamorphic: the same computation under two different poisons must agree bit for bit and be finite.
+    await fc.assert(fc.asyncProperty(
+      fc.record({
+        h: fc.integer({ min: 2, max: 6 }), w: fc.integer({ min: 2, max: 6 }), k: fc.integer({ min: 1, max: 3 }),
+        stride: fc.integer({ min: 1, max: 2 }), padding: fc.integer({ min: 0, max: 2 }), seed: fc.integer({ min: 0, max: 1000 }),
+      }).filter((c) => c.k <= c.h + 2 * c.padding && c.k <= c.w + 2 * c.padding),
+      async (c) => {
+        const run = async (value: number): Promise<number[][]> => {
+          poison(device, value);
+          const xs = Array.from({ length: 2 * c.h * c.w }, (_, i) => ((i * 7 + c.seed) % 11) - 5);
+          const ws = Array.from({ length: 3 * 2 * c.k * c.k }, (_, i) => ((i * 5 + c.seed) % 7) - 3);
+          const x = tensor(xs, { device, shape: [1, 2, c.h, c.w], requiresGrad: true });
+          const w = tensor(ws, { device, shape: [3, 2, c.k, c.k], requiresGrad: true });
+          const y = F.conv2d(x, w, null, { stride: c.stride, padding: c.padding });
+          y.square().sum().backward();
+          return [await values(y), await values(x.grad!), await values(w.grad!)];
+        };
+        const a = await run(Number.NaN);
+        const b = await run(7);
+        expect(a.flat().every(Number.isFinite)).toBe(true);
+        expect(b).toEqual(a);
+      },
+    ), { numRuns: device === 'cpu' ? 40 : 10 });
+  });
+
   it('property: pad of random shapes and pads is the input inside and the value outside', async () => {
     poison(device, 7);
     await fc.assert(fc.asyncProperty(
