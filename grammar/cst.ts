@@ -20,6 +20,7 @@ export interface NumpyTermCstNode extends CstNode {
 
 export type NumpyTermCstChildren = {
   Name?: IToken[];
+  IndexSymbol?: IToken[];
   Ellipsis?: IToken[];
 };
 

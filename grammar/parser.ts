@@ -3,7 +3,7 @@
  * fields so a misspelt rule is a compile error; `performSelfAnalysis` runs once, on the single instance below.
  *
  * Entry rules, one per language:
- *   numpyEinsum    'bij,bjk->bik', 'ij,jk' (implicit output), '...ij->...ji'
+ *   numpyEinsum    'bij,bjk->bik', 'ij,jk' (implicit output), '...ij->...ji', 'a×,×b->ab' (any non-ASCII index)
  *   einopsEinsum   'batch i j, batch j k -> batch i k'
  *   transform      rearrange / reduce / repeat: 'b (h w) c -> b h w c'
  *   packPattern    pack / unpack: 'b * c'
@@ -11,7 +11,7 @@
  * grammar/pattern.ebnf states the same grammar in EBNF.
  */
 import { CstParser, EOF, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
-import { allTokens, Arrow, Comma, Ellipsis, LParen, Name, RParen, Star, tokenize, type LexProblem } from './tokens.js';
+import { allTokens, Arrow, Comma, Ellipsis, LParen, Name, RParen, Star, IndexSymbol, tokenize, type LexProblem } from './tokens.js';
 
 export class PatternParser extends CstParser {
   constructor() {
@@ -34,7 +34,7 @@ export class PatternParser extends CstParser {
 
   numpyTerm = this.RULE('numpyTerm', () => {
     this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(Name) }, { ALT: () => this.CONSUME(Ellipsis) }]);
+      this.OR([{ ALT: () => this.CONSUME(Name) }, { ALT: () => this.CONSUME(IndexSymbol) }, { ALT: () => this.CONSUME(Ellipsis) }]);
     });
   });
 
@@ -137,4 +137,4 @@ export function parsePattern(pattern: string, rule: EntryRule): ParseResult {
   return { cst, tokens: lexed.tokens, otherSpace: lexed.otherSpace, lexProblems: [], parseProblems };
 }
 
-export { Arrow, Comma, Ellipsis, LParen, Name, RParen, Star };
+export { Arrow, Comma, Ellipsis, LParen, Name, RParen, Star, IndexSymbol };

@@ -6,6 +6,8 @@
  * - `Name` is a maximal run of letters, digits and underscores (Unicode-aware, like Python's str.isalnum).
  *   Whether a run is an axis name, a number, or (in numpy einsum) a string of one-letter labels is decided
  *   after parsing, because the answer depends on the language.
+ * - `IndexSymbol` is one character outside ASCII that is neither a letter, a digit nor whitespace ('×', '÷', '∑', an
+ *   emoji): numpy einsum takes it as an index, as opt_einsum does; the einops languages reject it.
  * - `...` is one token, so `. ..` or `..` never form an ellipsis.
  * - Only the plain space separates; it is skipped. Other whitespace (tab, newline, ...) is kept in a token
  *   group of its own: einops and numpy reject it, while pack/unpack (which split on any whitespace) accept it.
@@ -36,6 +38,21 @@ export const Name = createToken({
   label: 'axis name',
 });
 
+const SYMBOL = /[^\x00-\x7f\p{L}\p{N}\s\u0085]/uy;
+
+/** One non-ASCII character that is not a letter, digit or whitespace (a numpy einsum index). */
+export const IndexSymbol = createToken({
+  name: 'IndexSymbol',
+  pattern: {
+    exec: (text: string, offset: number) => {
+      SYMBOL.lastIndex = offset;
+      return SYMBOL.exec(text);
+    },
+  },
+  line_breaks: false,
+  label: 'index symbol',
+});
+
 // ─── Whitespace ─────────────────────────────────────────────────────────────────────────────────────────
 export const Space = createToken({ name: 'Space', pattern: / +/, group: Lexer.SKIPPED });
 
@@ -55,7 +72,7 @@ export const OtherSpace = createToken({
 });
 
 /** Every token, in matching order. */
-export const allTokens: TokenType[] = [Space, OtherSpace, Arrow, Comma, LParen, RParen, Ellipsis, Star, Name];
+export const allTokens: TokenType[] = [Space, OtherSpace, Arrow, Comma, LParen, RParen, Ellipsis, Star, Name, IndexSymbol];
 
 /** The lexer, built once. Optimisations are not required: patterns are short and the result is cached. */
 export const patternLexer = new Lexer(allTokens, {

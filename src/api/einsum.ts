@@ -2,8 +2,9 @@
  * einsum and its family: the public entry points that take a pattern and tensors, check them, plan the
  * contraction, run it on the operands' device and record one autograd node whose gradient is again an einsum.
  */
-import { EinjitError, withErrorContext } from '../errors.js';
-import { checkEinsum, type CheckedEinsum } from '../ir/index.js';
+import { EinjitError, describeValue, withErrorContext } from '../errors.js';
+import * as A from '../runtime/args.js';
+import { checkEinsum, patternOfIndexLists, type CheckedEinsum, type IndexId, type IndexLists } from '../ir/index.js';
 import { checkRunnable, formatReport, planContraction, type ContractionPlan, type PlanOptions } from '../plan/index.js';
 import { runContraction, TracingBackend, type ContractionProgram } from '../lower/contraction.js';
 import type { KernelSpec } from '../lower/spec.js';
@@ -122,7 +123,25 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
   }
   let pattern: unknown;
   let syntax: 'numpy' | 'einops' = 'numpy';
-  if (typeof rest[0] === 'string') {
+  if (rest[0] instanceof Tensor && Array.isArray(rest[1])) {
+    // numpy's sublist format: einsum(a, [0, 1], b, [1, 2], [0, 2]), the output list optional.
+    const inputs: IndexId[][] = [];
+    const tensors: unknown[] = [];
+    let k = 0;
+    for (; k + 1 < rest.length && !Array.isArray(rest[k]) && Array.isArray(rest[k + 1]); k += 2) {
+      tensors.push(rest[k]);
+      inputs.push(rest[k + 1] as IndexId[]);
+    }
+    const output = k < rest.length && Array.isArray(rest[k]) ? (rest[k++] as IndexId[]) : undefined;
+    if (k !== rest.length) {
+      throw new EinjitError(`argument ${k} of einsum breaks the sublist format (operand, indices, operand, indices, ..., [output])`, {
+        op: 'einsum',
+        hint: 'write einsum(a, [0, 1], b, [1, 2], [0, 2]): each operand followed by its index list, then optionally the output list',
+      });
+    }
+    pattern = patternOfIndexLists(output === undefined ? { inputs } : { inputs, output }, 'einsum');
+    rest = tensors;
+  } else if (typeof rest[0] === 'string') {
     pattern = rest[0];
     rest = rest.slice(1);
     if (rest.length === 1 && Array.isArray(rest[0])) rest = rest[0] as unknown[];
@@ -138,9 +157,9 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
   }
   rest.forEach((t, i) => {
     if (!(t instanceof Tensor)) {
-      throw new EinjitError(`operand ${i} of einsum is not a Tensor (got ${t === null ? 'null' : typeof t})`, {
+      throw new EinjitError(`operand ${i} of einsum is not a Tensor (got ${describeValue(t)})`, {
         op: 'einsum',
-        pattern: String(pattern),
+        pattern: pattern as string,
         hint: 'pass tensors made with tensor(...), fromArray(...) or zeros(...)',
       });
     }
@@ -153,13 +172,18 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
  * the pattern last. Implicit output, '...', repeated indices (diagonals, traces) and any number of operands are
  * supported; the contraction order comes from the planner ('auto' unless `optimize` says otherwise).
  *
+ * numpy's sublist format works too: each operand followed by a list of its indices (any JSON values, in any
+ * number; '...' is an ellipsis), then optionally the output's list.
+ *
  * @example
  * const c = einsum('bij,bjk->bik', a, b);              // batched matmul
  * const d = einsum(a, b, 'batch i j, batch j k -> batch i k');
+ * const e = einsum(a, [0, 1, 2], b, [0, 2, 3], [0, 1, 3]);
  */
 export function einsum<const P extends string, const Ops extends EinsumOperands<P>>(pattern: P, ...operands: Ops):
   Tensor<EinsumResultRank<P, Ops>>;
 export function einsum(...args: [...Tensor[], string]): Tensor;
+export function einsum(...args: (Tensor | readonly IndexId[] | EinsumOptions)[]): Tensor;
 export function einsum(...args: unknown[]): Tensor {
   const { pattern, operands, options, syntax } = splitArgs(args);
   const shapes = operands.map((t) => t.shape);
@@ -186,12 +210,18 @@ export interface EinsumPathResult {
 /**
  * Plans an einsum without running it.
  *
+ * The subscripts are a pattern string or index lists (`{ inputs: [[0, 1], [1, 2]], output: [0, 2] }`, any JSON
+ * values as indices, in any number).
+ *
  * @example
  * const { path, report } = einsumPath('ij,jk,kl->il', [[8, 16], [16, 32], [32, 4]], { optimize: 'auto' });
+ * const same = einsumPath({ inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3] }, [[8, 16], [16, 32], [32, 4]]);
  */
-export function einsumPath(pattern: string, shapes: readonly (readonly number[])[], options: PlanOptions = {}): EinsumPathResult {
+export function einsumPath(subscripts: string | IndexLists, shapes: readonly (readonly number[])[], options: PlanOptions = {}): EinsumPathResult {
+  checkSubscripts(subscripts, shapes, options, 'einsumPath');
+  const pattern = patternOf(subscripts, 'einsumPath');
   return withErrorContext({ op: 'einsumPath', pattern, shapes }, () => {
-    const checked = checkEinsum(pattern, shapes, 'einsumPath');
+    const checked = checkEinsum(pattern, shapes, 'einsumPath', typeof subscripts === 'string' ? 'auto' : 'numpy');
     const program = programOf(checked);
     const plan = planContraction(program.inputs, program.output, program.sizes, options);
     return {
@@ -204,6 +234,19 @@ export function einsumPath(pattern: string, shapes: readonly (readonly number[])
       optimizer: plan.optimizer,
     };
   });
+}
+
+/** The argument checks einsumPath, compile and CompiledExpression share. */
+function checkSubscripts(subscripts: unknown, shapes: unknown, options: unknown, op: string): void {
+  if (typeof subscripts !== 'string') A.optionsArg(subscripts, op, 'the subscripts (a pattern string or { inputs, output })');
+  A.shapeListArg(shapes, op);
+  A.optionsArg(options, op);
+}
+
+/** A pattern string as it is, or index lists as their numpy pattern. */
+function patternOf(subscripts: string | IndexLists, op: string): string {
+  if (typeof subscripts === 'string' || subscripts === null || typeof subscripts !== 'object') return subscripts as string;
+  return withErrorContext({ op }, () => patternOfIndexLists(subscripts, op));
 }
 
 export interface CompileOptions extends PlanOptions {
@@ -232,13 +275,16 @@ export class CompiledExpression {
   private readonly options: CompileOptions;
   private traced: KernelSpec[] | null = null;
 
-  constructor(pattern: string, shapes: readonly (readonly number[])[], options: CompileOptions = {}) {
+  constructor(subscripts: string | IndexLists, shapes: readonly (readonly number[])[], options: CompileOptions = {}) {
+    checkSubscripts(subscripts, shapes, options, 'compile');
+    if (options.dtype !== undefined) A.dtypeArg(options.dtype, 'compile');
+    const pattern = patternOf(subscripts, 'compile');
     this.pattern = pattern;
     this.shapes = shapes.map((s) => s.slice());
     this.device = options.device === undefined ? getDefaultDevice() : checkDevice(options.device, 'compile');
     this.dtype = options.dtype ?? 'float32';
     this.options = options;
-    this.checked = checkEinsum(pattern, shapes, 'compile');
+    this.checked = checkEinsum(pattern, shapes, 'compile', typeof subscripts === 'string' ? 'auto' : 'numpy');
     this.program = programOf(this.checked);
     this.plan = planContraction(this.program.inputs, this.program.output, this.program.sizes, planOptions(options));
     checkRunnable(this.plan, this.program.inputs, this.program.output, this.program.sizes, options);
@@ -325,6 +371,8 @@ export class CompiledExpression {
  * console.log(expr.explain());
  * const c = await expr.run(a, b);
  */
-export function compile(pattern: string, shapes: readonly (readonly number[])[], options: CompileOptions = {}): CompiledExpression {
-  return withErrorContext({ op: 'compile', pattern, shapes }, () => new CompiledExpression(pattern, shapes, options));
+export function compile(subscripts: string | IndexLists, shapes: readonly (readonly number[])[], options: CompileOptions = {}): CompiledExpression {
+  checkSubscripts(subscripts, shapes, options, 'compile');
+  const pattern = patternOf(subscripts, 'compile');
+  return withErrorContext({ op: 'compile', pattern, shapes }, () => new CompiledExpression(subscripts, shapes, options));
 }

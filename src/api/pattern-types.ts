@@ -13,6 +13,10 @@ import type { Tensor } from '../runtime/tensor.js';
 export interface TypedEinsumOptions {
   readonly optimize?: string | readonly (readonly number[])[];
   readonly memoryLimit?: 'max_input' | number;
+  readonly minimize?: 'flops' | 'size' | 'write' | 'combo';
+  readonly seed?: number;
+  readonly trials?: number;
+  readonly timeBudgetMs?: number;
 }
 
 type Letter =

@@ -137,6 +137,11 @@ function syntaxError(pattern: string, rule: EntryRule, op: string, p: ParseProbl
     });
   }
   switch (kind) {
+    case 'IndexSymbol':
+      // Only numpy einsum takes these characters as indices; to every other language they are unknown.
+      return new EinjitError(`unknown character '${printable(p.token.image)}'`, {
+        op, pattern, span, hint: "Axis names are letters, digits and '_', separated by single spaces",
+      });
     case 'LParen':
       if (inGroup) {
         return new EinjitError('parentheses cannot nest', {

@@ -1,7 +1,7 @@
 /**
  * CST → AST. A CstVisitor subclass (validated at start-up, so a grammar rule without a visit method fails
  * immediately). Besides building records with spans it checks what is lexical but language-dependent:
- * numpy subscripts are ASCII letters; einops axis names are Python identifiers (not starting or ending with
+ * numpy subscripts are ASCII letters or characters outside ASCII; einops axis names are Python identifiers (not starting or ending with
  * '_'), numbers are anonymous axes, and '...' may not touch a name.
  */
 import type { CstNode, IToken } from 'chevrotain';
@@ -106,20 +106,21 @@ export class PatternVisitor extends BaseVisitor implements PatternCstVisitor<Vis
 
   numpyTerm(ctx: NumpyTermCstChildren, c: VisitContext): ExpressionAst {
     const dims: DimAst[] = [];
-    for (const t of ordered(ctx.Name, ctx.Ellipsis)) {
+    for (const t of ordered(ctx.Name, ctx.IndexSymbol, ctx.Ellipsis)) {
       if (t.tokenType.name === 'Ellipsis') {
         dims.push(Object.freeze({ kind: 'ellipsis', span: tokenSpan(t) }));
         continue;
       }
-      // A run like 'bij' is three one-letter labels.
+      // A run like 'bij' is three one-character labels. Outside ASCII every character is a label (opt_einsum's
+      // rule, so 'À', '×' and '÷' index as 'a' does); inside ASCII only letters are, as in numpy.
       let offset = t.startOffset;
       for (const ch of t.image) {
         const span = Object.freeze({ start: offset, end: offset + ch.length });
         offset += ch.length;
-        if (!/^[A-Za-z]$/.test(ch)) {
+        if (ch.codePointAt(0)! < 0x80 && !/^[A-Za-z]$/.test(ch)) {
           throw new EinjitError(`invalid subscript '${ch}' in the einsum pattern`, {
             op: c.op, pattern: c.pattern, span,
-            hint: "Einsum subscripts are single letters a-z and A-Z (for named axes use einops syntax: 'batch i j, batch j k -> batch i k')",
+            hint: "Einsum subscripts are single letters a-z and A-Z or characters outside ASCII (for named axes use einops syntax: 'batch i j, batch j k -> batch i k')",
           });
         }
         dims.push(Object.freeze({ kind: 'name', name: ch, span }));

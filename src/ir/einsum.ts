@@ -37,8 +37,10 @@ export function clearEinsumCaches(): void {
 
 /**
  * Guesses the syntax of an einsum pattern: numpy if there is no '->' (einops requires one); otherwise einops
- * if a term holds several space-separated words, a word with a digit, '_' or a non-ASCII character, or
- * parentheses; numpy otherwise. Where both readings are possible they mean the same thing ('i j -> j i').
+ * if a term holds several space-separated words, a word with an ASCII character other than a letter ('1', '_'),
+ * or parentheses; numpy otherwise
+ * (so 'Àb,bc->Àc' and 'a×,×b->ab' are numpy, whose indices are single characters of any script). Where both
+ * readings are possible they mean the same thing ('i j -> j i').
  */
 export function detectEinsumSyntax(pattern: string): 'numpy' | 'einops' {
   if (!pattern.includes('->')) return 'numpy';
@@ -46,7 +48,7 @@ export function detectEinsumSyntax(pattern: string): 'numpy' | 'einops' {
   for (const term of pattern.split(/,|->/)) {
     const words = term.split(' ').filter((w) => w.length > 0);
     if (words.length > 1) return 'einops';
-    if (words.some((w) => /[^A-Za-z.]/.test(w))) return 'einops';
+    if (words.some((w) => /[^A-Za-z.\x80-\u{10ffff}]/u.test(w))) return 'einops';
   }
   return 'numpy';
 }
@@ -127,6 +129,11 @@ function numpyTerm(expr: ExpressionAst): LabelItem[] {
   );
 }
 
+/** Code-point order of one-character labels (UTF-16 order would put '😀' before 'Ｚ'; Python sorts by code point). */
+function byCodePoint(a: string, b: string): number {
+  return a.codePointAt(0)! - b.codePointAt(0)!;
+}
+
 function describeOperand(k: number, ast: EinsumAst): string {
   return ast.inputs.length === 1 ? 'the operand' : `operand ${k}`;
 }
@@ -144,9 +151,6 @@ function makeEinsumIR(ast: EinsumAst, ranks: readonly number[], op: string): Ein
     const ells = term.filter((x) => x.kind === 'ellipsis');
     if (ells.length > 1) throw err(`more than one '...' in ${describeOperand(k, ast)}`, ast, op, ells[1]!.span, "each term may contain '...' once");
     for (const x of term) if (x.kind === 'name') seen.add(x.name);
-  }
-  if (einops && seen.size > 52) {
-    throw err(`too many axes in einsum: ${seen.size} distinct names, at most 52`, ast, op, ast.inputs[0]?.span, 'numpy einsum has 52 letters; contract in several steps');
   }
   if (outTerm !== null) {
     const ells = outTerm.filter((x) => x.kind === 'ellipsis');
@@ -211,7 +215,7 @@ function makeEinsumIR(ast: EinsumAst, ranks: readonly number[], op: string): Ein
     // numpy implicit mode: '...' first, then the letters used exactly once, in code-point order (uppercase first).
     const counts = new Map<string, number>();
     for (const t of terms) for (const x of t) if (x.kind === 'name') counts.set(x.name, (counts.get(x.name) ?? 0) + 1);
-    const once = [...counts.entries()].filter(([, n]) => n === 1).map(([name]) => name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const once = [...counts.entries()].filter(([, n]) => n === 1).map(([name]) => name).sort(byCodePoint);
     const none = { start: ast.pattern.length, end: ast.pattern.length };
     output = [...(anyEllipsis ? [{ kind: 'ellipsis' as const, name: '...', span: none }] : []), ...once.map((name) => ({ kind: 'name' as const, name, span: none }))];
   }
@@ -340,4 +344,99 @@ function bindEinsum(build: EinsumBuild, shapes: readonly (readonly number[])[], 
     outputShape: Object.freeze(ir.output.map((id) => sizes[id]!)),
     ir,
   });
+}
+
+// ─── Index lists (numpy's sublist format, opt_einsum's interleaved input) ──────────────────────────────
+
+/** An index in the list format: any JSON value; the string '...' stands for an ellipsis. */
+export type IndexId = string | number | boolean | null | readonly IndexId[] | { readonly [key: string]: IndexId };
+
+/** Operand index lists and, optionally, the output's (numpy's implicit output when absent). */
+export interface IndexLists {
+  readonly inputs: readonly (readonly IndexId[])[];
+  readonly output?: readonly IndexId[];
+}
+
+/** Code points the lexer reads as whitespace (or cannot appear alone): never used as an index symbol. */
+const SKIPPED_CODE_POINTS: readonly (readonly [number, number])[] = [
+  [0x1680, 0x1680], [0x2000, 0x200a], [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000],
+  [0xd800, 0xdfff], [0xfeff, 0xfeff],
+];
+
+/**
+ * The one-character numpy subscript of index number `i`: 'A'-'Z', 'a'-'z' (numpy's sublist mapping), then the
+ * code points from U+00C0 ('À') up, skipping whitespace and surrogates (opt_einsum's `get_symbol` runs through the
+ * same 'À', '×', '÷'). Symbols rise in code point with `i`, so an implicit output lists indices in order of `i`.
+ */
+export function indexSymbol(i: number): string {
+  if (!Number.isSafeInteger(i) || i < 0) throw new EinjitError(`index number ${i} is not a non-negative integer`, { op: 'einsum' });
+  if (i < 26) return String.fromCharCode(65 + i);
+  if (i < 52) return String.fromCharCode(97 + i - 26);
+  let cp = 0xc0 + (i - 52);
+  for (const [lo, hi] of SKIPPED_CODE_POINTS) if (cp >= lo) cp += hi - lo + 1;
+  if (cp > 0x10ffff) throw new EinjitError(`too many distinct indices (${i + 1}) for one-character subscripts`, { op: 'einsum' });
+  return String.fromCodePoint(cp);
+}
+
+/** Sort order of ids: numbers ascending, then strings by code point, then any other JSON value by its text. */
+function compareIds(a: { id: IndexId; key: string }, b: { id: IndexId; key: string }): number {
+  const rank = (x: IndexId): number => (typeof x === 'number' ? 0 : typeof x === 'string' ? 1 : 2);
+  const ra = rank(a.id);
+  const rb = rank(b.id);
+  if (ra !== rb) return ra - rb;
+  if (ra === 0) return (a.id as number) - (b.id as number);
+  const sa = ra === 1 ? (a.id as string) : a.key;
+  const sb = ra === 1 ? (b.id as string) : b.key;
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+function idKey(id: unknown, op: string, where: string): string {
+  const bad = (): EinjitError =>
+    new EinjitError(`${where} holds ${typeof id === 'number' ? String(id) : typeof id}, which is not a JSON value`, {
+      op, hint: "indices are numbers, strings or other JSON values; '...' is an ellipsis",
+    });
+  if (typeof id === 'number' && !Number.isFinite(id)) throw bad();
+  if (typeof id === 'number' || typeof id === 'string' || typeof id === 'boolean' || id === null) return JSON.stringify(id);
+  if (typeof id !== 'object') throw bad();
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(id, (_k, v: unknown) => {
+      if (typeof v === 'number' && !Number.isFinite(v)) throw bad();
+      if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol' || v === undefined) throw bad();
+      return v;
+    });
+  } catch (e) {
+    if (e instanceof EinjitError) throw e;
+    throw bad();
+  }
+  if (text === undefined) throw bad();
+  return text;
+}
+
+/**
+ * The numpy pattern of an einsum given as index lists: each distinct id gets a one-character subscript
+ * (`indexSymbol`) in sorted id order, as opt_einsum maps interleaved input, so an implicit output comes out in
+ * that order too. `inputs: [[0, 1], [1, 2]], output: [0, 2]` is 'ab,bc->ac'.
+ */
+export function patternOfIndexLists(lists: IndexLists, op = 'einsum'): string {
+  if (lists === null || typeof lists !== 'object' || !Array.isArray(lists.inputs)) {
+    throw new EinjitError('index lists must be { inputs: [[...], ...], output?: [...] }', { op });
+  }
+  const terms: (readonly IndexId[])[] = [...lists.inputs];
+  if (lists.output !== undefined) terms.push(lists.output);
+  const ids = new Map<string, IndexId>();
+  terms.forEach((term, k) => {
+    const where = k === lists.inputs.length ? 'the output list' : `the index list of operand ${k}`;
+    if (!Array.isArray(term)) throw new EinjitError(`${where} is not an array`, { op, hint: 'write each operand\'s indices as a list, e.g. [0, 1]' });
+    for (const id of term) {
+      if (id === '...') continue;
+      const key = idKey(id, op, where);
+      if (!ids.has(key)) ids.set(key, id);
+    }
+  });
+  const order = [...ids].map(([key, id]) => ({ key, id })).sort(compareIds);
+  const symbol = new Map(order.map((x, i) => [x.key, indexSymbol(i)]));
+  const text = (term: readonly IndexId[]): string => term.map((id) => (id === '...' ? '...' : symbol.get(idKey(id, op, ''))!)).join('');
+  const inputs = lists.inputs.map(text).join(',');
+  return lists.output === undefined ? inputs : `${inputs}->${text(lists.output)}`;
 }

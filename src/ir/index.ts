@@ -6,7 +6,10 @@ export type {
   Axis, CheckedEinsum, EinsumIR, EinsumItem, EinopsOp, EinopsReduction, OutputAxis, EinopsRecipe, ElementaryAxis,
   TransformDim, TransformIR, WrittenMember, PackResult, PackSplit, UnpackResult,
 } from './types.js';
-export { checkEinsum, buildEinsumIR, detectEinsumSyntax, clearEinsumCaches, type EinsumSyntaxOption } from './einsum.js';
+export {
+  checkEinsum, buildEinsumIR, detectEinsumSyntax, clearEinsumCaches, indexSymbol, patternOfIndexLists,
+  type EinsumSyntaxOption, type IndexId, type IndexLists,
+} from './einsum.js';
 export { checkEinops, buildTransformIR, clearEinopsCaches, REDUCTIONS } from './einops.js';
 export { checkPack, checkUnpack, parseShape, clearPackCaches } from './pack.js';
 export { verify } from './verify.js';

@@ -52,7 +52,7 @@ const CASES: readonly Case[] = [
   { name: 'parentheses in numpy einsum are rejected', call: numpy('(ij)->i', [[2, 3]]), reason: "invalid subscript '('", caret: '(' },
   { name: 'parentheses in pack are rejected', call: () => checkPack('(a) *', [[3, 4]]), reason: 'parentheses are not allowed in a pack pattern' },
   // ─── names ────────────────────────────────────────────────────────────────────────────────────────
-  { name: 'numpy subscripts must be ASCII letters', call: numpy('iα', [[2, 3]]), reason: "invalid subscript 'α'", caret: 'α' },
+  { name: 'ASCII numpy subscripts must be letters', call: numpy('i1', [[2, 3]]), reason: "invalid subscript '1'", caret: '1' },
   { name: 'an axis name may not start with a digit', call: rearrange('2a b -> b 2a', [2, 3]), reason: "invalid axis identifier '2a'", caret: '2a' },
   { name: 'an axis name may not start or end with an underscore', call: rearrange('a_ b -> b a_', [2, 3]), reason: "invalid axis identifier 'a_'" },
   { name: 'an ellipsis touching a name is one invalid name', call: rearrange('a... -> a...', [2, 3]), reason: "invalid axis identifier 'a...'" },
@@ -78,7 +78,6 @@ const CASES: readonly Case[] = [
   { name: 'einops einsum rejects composite axes', call: einops('(a b) -> a b', [[6]]), reason: 'composite axes are not supported in einsum', caret: '(a b)' },
   { name: 'einops einsum rejects anonymous axes', call: einops('i 2 -> i', [[5, 2]]), reason: "anonymous axis '2' is not supported in einsum", caret: '2' },
   { name: 'einops einsum rejects unit axes', call: einops('i j -> i 1', [[5, 3]]), reason: "unit axes ('1', '()') are not supported in einsum", caret: '1' },
-  { name: 'einops einsum has at most 52 axes', call: einops(Array.from({ length: 53 }, (_, i) => `a${i}`).join(' ') + ' ->', [Array<number>(53).fill(1)]), reason: 'too many axes in einsum' },
   // ─── rearrange / reduce / repeat ──────────────────────────────────────────────────────────────────
   { name: 'rearrange rejects an axis only on the left', call: rearrange('b h w -> b w', [2, 3, 4]), reason: "axis 'h' appears only on the left side of 'b h w -> b w'", caret: 'h' },
   { name: 'rearrange rejects an axis only on the right', call: rearrange('a b -> a b c', [2, 3], { c: 2 }), reason: "axis 'c' appears only on the right side", caret: 'c' },

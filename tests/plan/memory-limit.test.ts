@@ -142,7 +142,7 @@ describe('memory limits', () => {
     for (const memoryLimit of [1, 10, 1599]) {
       let err: unknown;
       try {
-        einsum('ab,bc,cd,de,ef->af', ...xs, { memoryLimit });
+        einsum('ab,bc,cd,de,ef->af', xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!, { memoryLimit });
       } catch (e) {
         err = e;
       }
@@ -151,8 +151,8 @@ describe('memory limits', () => {
       expect((err as EinjitError).message).toContain('smallest limit with a pairwise plan is 1600 elements');
       expect(() => compile('ab,bc,cd,de,ef->af', shapes, { memoryLimit })).toThrow(/compile: .*1600 elements/);
     }
-    const limited = einsum('ab,bc,cd,de,ef->af', ...xs, { memoryLimit: 1600 }).toArray() as number[][];
-    const free = einsum('ab,bc,cd,de,ef->af', ...xs).toArray() as number[][];
+    const limited = einsum('ab,bc,cd,de,ef->af', xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!, { memoryLimit: 1600 }).toArray() as number[][];
+    const free = einsum('ab,bc,cd,de,ef->af', xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!).toArray() as number[][];
     free.forEach((row, i) => row.forEach((v, j) => expect(limited[i]![j]).toBeCloseTo(v, 3)));
     // A small forced k-way step still runs (numpy's example above is one).
     expect(einsum('a,b,c->abc', ones([5]), ones([6]), ones([7]), { memoryLimit: 10 }).shape).toEqual([5, 6, 7]);
