@@ -3,6 +3,7 @@
  * count, which dispose/tidy lower at once; no garbage collection is forced here, so a flat count shows the
  * release is deterministic.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EinjitError, keep, nn, ones, optim, tensor, tidy, type Device, type Tensor } from '../../src/index.js';
 import { getBackend } from '../../src/runtime/backend.js';
@@ -56,6 +57,39 @@ describe.each(DEVICES)('deterministic release on %s', (device) => {
     // Only y's storage (one element, padded to 16 bytes on the GPU) is left.
     expect(live(device) - start).toBeLessThanOrEqual(16);
   }, 120_000);
+
+  it('property: tidy frees exactly the tensors it made and does not return, and returned values are right', async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), c: fc.integer({ min: -3, max: 3 }), from: fc.nat() }),
+      fc.record({ kind: fc.constant('mul' as const), c: fc.integer({ min: -2, max: 2 }), from: fc.nat() }),
+      fc.record({ kind: fc.constant('sum2' as const), c: fc.nat(), from: fc.nat() }),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+      async (ops, returned) => {
+        const x = tensor([1, 2, 3], { device });
+        const made: Tensor[] = [];
+        const reference: number[][] = [];
+        const result = tidy(() => {
+          const pick = (i: number): [Tensor, number[]] => (made.length === 0 ? [x, [1, 2, 3]] : [made[i % made.length]!, reference[i % made.length]!]);
+          for (const o of ops) {
+            const [t, r] = pick(o.from);
+            if (o.kind === 'add') { made.push(t.add(o.c)); reference.push(r.map((v) => v + o.c)); }
+            if (o.kind === 'mul') { made.push(t.mul(o.c)); reference.push(r.map((v) => v * o.c)); }
+            if (o.kind === 'sum2') {
+              const [u, q] = pick(o.c);
+              made.push(t.add(u)); reference.push(r.map((v, i) => v + q[i]!));
+            }
+          }
+          return made.filter((_, i) => returned[i]);
+        });
+        for (let i = 0; i < made.length; i++) expect(made[i]!.isDisposed).toBe(!returned[i]);
+        expect(x.isDisposed).toBe(false);
+        const kept = made.map((t, i) => [t, reference[i]!] as const).filter((_, i) => returned[i]);
+        expect(result.length).toBe(kept.length);
+        for (const [t, r] of kept) expect(await values(t)).toEqual(r);
+      },
+    ), { numRuns: device === 'cpu' ? 100 : 20 });
+  });
 
   it('nested scopes: the inner result moves to the outer scope, which frees it unless returned', () => {
     const x = ones([4], { device });
