@@ -22,11 +22,11 @@ interface Network {
 
 const WHITESPACE = /\s/u;
 
-/** Random networks: 53–500 indices, each on one or two of 2–24 operands; a few indices have size 2 or 3. */
+/** Random networks: 53–500 indices, each on one or two of 2–130 operands; a few indices have size 2 or 3. */
 const networkArb: fc.Arbitrary<Network> = fc
   .record({
     nIdx: fc.integer({ min: 53, max: 500 }),
-    nOps: fc.integer({ min: 2, max: 24 }),
+    nOps: fc.integer({ min: 2, max: 130 }),
     seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
   })
   .map(({ nIdx, nOps, seed }) => {
