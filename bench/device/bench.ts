@@ -515,8 +515,10 @@ async function main(): Promise<void> {
     for (const it of items) {
       for (const tile of ['auto', 0, 32, 64] as const) {
         if (!g.ok()) { g.skipped.push(`${it.name} ${tile}`); continue; }
-        if (tile !== 'auto' && it.name === 'copy') continue;
+        if (tile !== 'auto' && tile !== 0 && it.name === 'copy') continue;
         backend.tuning.transposeTile = tile === 'auto' ? 32 : tile;
+        // Variant 0 of the plain copy: the one-element-per-invocation kernel instead of the vec4 copy.
+        backend.tuning.vec4Copy = !(tile === 0 && it.name === 'copy');
         const name = backend.kernelSource(it.spec).name;
         poison(out);
         const ms = await time(() => backend.run(it.spec, [inp], out), () => backend.flush());
@@ -528,6 +530,7 @@ async function main(): Promise<void> {
       }
     }
     backend.tuning.transposeTile = 32;
+    backend.tuning.vec4Copy = true;
     free();
     table(tableRows);
     return rows;

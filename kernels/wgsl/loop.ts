@@ -27,9 +27,10 @@ import type { ComputeMode, ComputeType } from './expr.js';
 import { bindingDecl, foldGrid, hash8, loadAs, storeAs } from './common.js';
 import { gpuDType, storageType } from './dtypes.js';
 import { renderTranspose, transposeDims, transposeGrid, transposeParamValues } from './transpose.js';
+import { copy4Grid, copy4ParamValues, isVec4Copy, renderCopy4 } from './copy.js';
 import type { TransposeTile } from './transpose.js';
 
-export type LoopVariant = 'thread' | 'workgroup' | 'transpose32' | 'transpose64';
+export type LoopVariant = 'thread' | 'workgroup' | 'transpose32' | 'transpose64' | 'copy4';
 
 /** Invocations per workgroup in both variants. */
 export const LOOP_WORKGROUP_SIZE = 256;
@@ -45,10 +46,12 @@ export interface LoopTuning {
   transposeTile: 0 | TransposeTile;
   /** Both tiled loops must be at least this long for the transpose kernel (shorter ones waste most lanes). */
   transposeMinExtent: number;
+  /** Plain contiguous copies move 16 bytes per invocation (copy.ts); false keeps them on the 'thread' kernel. */
+  vec4Copy: boolean;
 }
 
 export const DEFAULT_LOOP_TUNING: LoopTuning = {
-  workgroupReduceMin: 512, workgroupReduceMaxOutputs: 32768, transposeTile: 32, transposeMinExtent: 16,
+  workgroupReduceMin: 512, workgroupReduceMaxOutputs: 32768, transposeTile: 32, transposeMinExtent: 16, vec4Copy: true,
 };
 
 /** The tile edge of a transpose variant, or null for the other variants. */
@@ -80,6 +83,7 @@ function threadCopyWins(spec: LoopSpec, dims: { readonly a: number; readonly b: 
 
 export function loopVariant(spec: LoopSpec, tuning: LoopTuning): LoopVariant {
   if (spec.parallel === spec.sizes.length) {
+    if (tuning.vec4Copy && isVec4Copy(spec)) return 'copy4';
     const tile = tuning.transposeTile;
     const dims = tile !== 0 ? transposeDims(spec, tuning.transposeMinExtent) : null;
     if (tile !== 0 && dims !== null && !threadCopyWins(spec, dims)) return `transpose${tile}`;
@@ -107,7 +111,7 @@ export function loopKernelKey(spec: LoopSpec, variant: LoopVariant, f16: boolean
 }
 
 function loopName(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
-  const reduce = spec.parallel < spec.sizes.length ? `reduce_${spec.reduceOp ?? 'sum'}` : transposeTileOf(variant) !== null ? 'transpose' : 'map';
+  const reduce = spec.parallel < spec.sizes.length ? `reduce_${spec.reduceOp ?? 'sum'}` : transposeTileOf(variant) !== null ? 'transpose' : variant === 'copy4' ? 'copy' : 'map';
   return `${reduce}_${hash8(loopKernelKey(spec, variant, f16))}`;
 }
 
@@ -207,6 +211,7 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
   const name = loopName(spec, variant, f16);
   const tile = transposeTileOf(variant);
   if (tile !== null) return renderTranspose(spec, tile, f16, name);
+  if (variant === 'copy4') return renderCopy4(spec, name);
   const mode = computeMode(gpuDType(spec.computeType, name));
   const T = mode.type;
   const helpers = new Helpers();
@@ -397,6 +402,7 @@ function collectInputs(e: LoopSpec['expr'], out: Set<number>): void {
 export function loopParamValues(spec: LoopSpec, variant: LoopVariant): Map<string, number> {
   const tile = transposeTileOf(variant);
   if (tile !== null) return transposeParamValues(spec, tile);
+  if (variant === 'copy4') return copy4ParamValues(spec);
   const v = new Map<string, number>();
   spec.sizes.forEach((s, d) => v.set(`size${d}`, s));
   spec.inputs.forEach((a: Access, i) => {
@@ -416,6 +422,7 @@ export function loopParamValues(spec: LoopSpec, variant: LoopVariant): Map<strin
 export function loopGrid(spec: LoopSpec, variant: LoopVariant, name: string): [number, number, number] {
   const tile = transposeTileOf(variant);
   if (tile !== null) return transposeGrid(spec, tile, name);
+  if (variant === 'copy4') return copy4Grid(spec, name);
   const { outputs } = loopCounts(spec);
   return foldGrid(variant === 'workgroup' ? outputs : Math.ceil(outputs / LOOP_WORKGROUP_SIZE), name);
 }

@@ -68,7 +68,9 @@ describe.skipIf(!gpuAvailable)('WGSL tiled transpose', () => {
       label: 'copy', outShape: [4, 5], inputs: [{ dtype: 'float32', offset: 0, strides: [5, 1] }],
       output: { dtype: 'float32', offset: 0, strides: [5, 1] }, expr: ex.input(0), computeType: 'float32',
     });
-    expect(loopVariant(contiguous, t)).toBe('thread');
+    // A contiguous copy is not a transpose: the vec4 copy takes it, or the thread kernel without it.
+    expect(loopVariant(contiguous, t)).toBe('copy4');
+    expect(loopVariant(contiguous, { ...t, vec4Copy: false })).toBe('thread');
     const scaled = { ...permute, expr: ex.binary('mul', ex.input(0), ex.const(2)) };
     expect(loopVariant(scaled, t)).toBe('thread');
   });
