@@ -5,7 +5,9 @@
 import { EinjitError, describeValue, withErrorContext } from '../errors.js';
 import * as A from '../runtime/args.js';
 import { checkEinsum, patternOfIndexLists, type CheckedEinsum, type IndexId, type IndexLists } from '../ir/index.js';
-import { checkRunnable, formatReport, planContraction, type ContractionPlan, type PlanOptions } from '../plan/index.js';
+import {
+  checkRunnable, formatReport, linearToSsaPath, pathToTree, planContraction, type ContractionPlan, type PathTree, type PlanOptions,
+} from '../plan/index.js';
 import { runContraction, TracingBackend, type ContractionProgram } from '../lower/contraction.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { getBackend, getDefaultDevice, checkDevice, type Device } from '../runtime/backend.js';
@@ -195,8 +197,12 @@ export function einsum(...args: unknown[]): Tensor {
 }
 
 export interface EinsumPathResult {
-  /** The path in opt_einsum's linear format. */
+  /** The path in opt_einsum's linear format (numpy, opt_einsum and cotengra accept it; so does `optimize`). */
   readonly path: readonly (readonly number[])[];
+  /** The same path in SSA form (opt_einsum's `ssa_path`: step t's result is operand n + t). */
+  readonly ssaPath: readonly (readonly number[])[];
+  /** The same path as a JSON contraction tree (`optimize: { tree }` replays it). */
+  readonly tree: PathTree;
   /** Total cost under opt_einsum's flop convention. */
   readonly cost: number;
   readonly naiveCost: number;
@@ -213,9 +219,13 @@ export interface EinsumPathResult {
  * The subscripts are a pattern string or index lists (`{ inputs: [[0, 1], [1, 2]], output: [0, 2] }`, any JSON
  * values as indices, in any number).
  *
+ * `optimize` also takes a path found elsewhere: opt_einsum's linear path, numpy's `['einsum_path', ...]`, or
+ * `{ tree }` / `{ ssaPath }`; the result carries the path in all three forms.
+ *
  * @example
- * const { path, report } = einsumPath('ij,jk,kl->il', [[8, 16], [16, 32], [32, 4]], { optimize: 'auto' });
+ * const { path, report, tree } = einsumPath('ij,jk,kl->il', [[8, 16], [16, 32], [32, 4]], { optimize: 'auto' });
  * const same = einsumPath({ inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3] }, [[8, 16], [16, 32], [32, 4]]);
+ * const replayed = einsumPath('ij,jk,kl->il', [[8, 16], [16, 32], [32, 4]], { optimize: { tree } });
  */
 export function einsumPath(subscripts: string | IndexLists, shapes: readonly (readonly number[])[], options: PlanOptions = {}): EinsumPathResult {
   checkSubscripts(subscripts, shapes, options, 'einsumPath');
@@ -226,6 +236,8 @@ export function einsumPath(subscripts: string | IndexLists, shapes: readonly (re
     const plan = planContraction(program.inputs, program.output, program.sizes, options);
     return {
       path: plan.path,
+      ssaPath: linearToSsaPath(plan.path, program.inputs.length),
+      tree: pathToTree(plan.path, program.inputs.length),
       cost: plan.cost,
       naiveCost: plan.naiveCost,
       largestIntermediate: plan.largestIntermediate,

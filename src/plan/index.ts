@@ -6,6 +6,7 @@
 import { EinjitError } from '../errors.js';
 import { BudgetExceeded, now } from './budget.js';
 import { replayPath, validatePath } from './cost.js';
+import { explicitPath } from './interop.js';
 import { buildNetwork, ssaToLinear } from './network.js';
 import {
   AUTO_DEFAULT_BUDGET_MS,
@@ -27,6 +28,7 @@ export type {
 export { flopCount, naiveCost, replayCostExact, replayPath, validatePath } from './cost.js';
 export { AUTO_HQ_TABLE, AUTO_TABLE, getOptimizer, optimizerNames, registerOptimizer } from './optimizers.js';
 export { formatReport } from './report.js';
+export { explicitPath, linearToSsaPath, pathToTree, ssaToLinearPath, treeToPath, type PathSpec, type PathTree } from './interop.js';
 
 const OP = 'einsumPath';
 
@@ -102,8 +104,7 @@ function computePlan(
   let path: LinearPath;
   let name: string;
   if (typeof optimize !== 'string') {
-    validatePath(optimize, n);
-    path = optimize;
+    path = explicitPath(optimize, n)!;
     name = 'explicit';
   } else {
     const fn = getOptimizer(optimize);

@@ -6,6 +6,8 @@
  * list of named step records; nothing is read by position.
  */
 
+import type { PathSpec } from './interop.js';
+
 /** One contraction step of a plan. */
 export interface PairwiseStep {
   /**
@@ -49,8 +51,12 @@ export type Objective = 'flops' | 'size' | 'write' | 'combo';
 export type LinearPath = readonly (readonly number[])[];
 
 export interface PlanOptions {
-  /** An algorithm name from the registry (default 'auto') or an explicit linear path. */
-  readonly optimize?: string | LinearPath;
+  /**
+   * An algorithm name from the registry (default 'auto'), or an explicit path: a linear path (opt_einsum's and
+   * numpy's format, also as numpy's `['einsum_path', [0, 1], ...]`), `{ tree }` (a JSON contraction tree),
+   * `{ ssaPath }` or `{ path }`. See src/plan/interop.ts.
+   */
+  readonly optimize?: string | LinearPath | readonly ['einsum_path', ...(readonly number[])[]] | PathSpec;
   /** No step may create an intermediate larger than this many elements ('max_input': the largest input). */
   readonly memoryLimit?: 'max_input' | number;
   /** Wall-clock budget of the search in milliseconds. */

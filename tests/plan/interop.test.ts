@@ -1,0 +1,110 @@
+/**
+ * Paths in and out: opt_einsum's recorded linear paths replay through `optimize`, and every plan exports as a
+ * linear path, an SSA path and a JSON tree that import back to the same contraction.
+ */
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EinjitError } from '../../src/errors.js';
+import { compile, einsum, einsumPath, tensor } from '../../src/index.js';
+import { linearToSsaPath, optimizerNames, pathToTree, planContraction, replayPath, treeToPath } from '../../src/plan/index.js';
+import { loadPathCases, toBigInt } from './cases.js';
+
+const cases = loadPathCases();
+
+interface Net {
+  inputs: number[][];
+  output: number[];
+  sizes: number[];
+}
+
+const netArb: fc.Arbitrary<Net> = fc
+  .record({
+    sizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 2, maxLength: 9 }),
+    nOps: fc.integer({ min: 1, max: 8 }),
+    seed: fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
+  })
+  .map(({ sizes, nOps, seed }) => {
+    let k = 0;
+    const next = (): number => seed[k++ % seed.length]!;
+    const inputs = Array.from({ length: nOps }, () => Array.from({ length: 1 + (next() % 3) }, () => next() % sizes.length));
+    const used = [...new Set(inputs.flat())];
+    return { inputs, output: used.filter(() => next() % 3 === 0), sizes };
+  });
+
+/** The multiset of step results of a plan, as sorted axis-id lists (independent of step order). */
+function resultSets(plan: ReturnType<typeof planContraction>): string[] {
+  return plan.steps.map((s) => JSON.stringify([...s.result].sort((a, b) => a - b))).sort();
+}
+
+describe('importing paths found elsewhere', () => {
+  it("opt_einsum's recorded paths replay through optimize to opt_einsum's recorded cost", () => {
+    let replayed = 0;
+    for (const c of cases) {
+      for (const [alg, run] of c.runs) {
+        if (run.status !== 'ok' || run.path === undefined || run.opt_cost === undefined) continue;
+        const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: run.path });
+        expect(plan.optimizer).toBe('explicit');
+        expect(plan.path).toEqual(run.path);
+        // Costs above 2^53 are compared through the exact replay.
+        if (Number.isSafeInteger(plan.cost)) expect(BigInt(plan.cost), `${c.id} ${alg}`).toBe(toBigInt(run.opt_cost));
+        replayed++;
+      }
+    }
+    expect(replayed).toBeGreaterThan(100);
+  });
+
+  it("numpy's ['einsum_path', ...] form, { path }, { ssaPath } and { tree } name the same contraction", () => {
+    const shapes = [[8, 16], [16, 32], [32, 4]];
+    const want = einsumPath('ij,jk,kl->il', shapes, { optimize: [[1, 2], [0, 1]] });
+    expect(want.ssaPath).toEqual([[1, 2], [0, 3]]);
+    expect(want.tree).toEqual([0, [1, 2]]);
+    for (const optimize of [['einsum_path', [1, 2], [0, 1]] as const, { path: [[1, 2], [0, 1]] }, { ssaPath: [[1, 2], [0, 3]] }, { tree: [0, [1, 2]] }]) {
+      const got = einsumPath('ij,jk,kl->il', shapes, { optimize });
+      expect(got.cost).toBe(want.cost);
+      expect(resultSets(planContraction([[0, 1], [1, 2], [2, 3]], [0, 3], [8, 16, 32, 4], { optimize }))).toEqual(
+        resultSets(planContraction([[0, 1], [1, 2], [2, 3]], [0, 3], [8, 16, 32, 4], { optimize: [[1, 2], [0, 1]] })),
+      );
+    }
+    expect(treeToPath([[0, 2], 1], 3)).toEqual([[0, 2], [1, 0]]);
+  });
+
+  it('einsum and compile run a given tree', () => {
+    const a = tensor([[1, 2], [3, 4]]);
+    const b = tensor([[5, 6], [7, 8]]);
+    const c = tensor([[1, 0], [0, 2]]);
+    const free = einsum('ij,jk,kl->il', a, b, c).toArray();
+    expect(einsum('ij,jk,kl->il', a, b, c, { optimize: { tree: [[0, 2], 1] } }).toArray()).toEqual(free);
+    const expr = compile('ij,jk,kl->il', [[2, 2], [2, 2], [2, 2]], { optimize: { tree: [0, [1, 2]] } });
+    expect(expr.plan.path).toEqual([[1, 2], [0, 1]]);
+  });
+
+  it('refuses malformed trees and SSA paths with an EinjitError', () => {
+    const bad: unknown[] = [{ tree: [0, 0] }, { tree: [0, 3] }, { tree: [0] }, { tree: [] }, { tree: [[0, 1], 'x'] }, { ssaPath: [[0, 1], [0, 2]] }, { ssaPath: [[0, 5]] }, { nothing: 1 }, 5];
+    for (const optimize of bad) {
+      expect(() => planContraction([[0], [0], [0]], [], [2], { optimize: optimize as never }), JSON.stringify(optimize)).toThrow(EinjitError);
+    }
+  });
+});
+
+describe('exporting paths', () => {
+  it('every plan exports as a tree and an SSA path that import back to the same steps and cost', () => {
+    fc.assert(
+      fc.property(netArb, fc.constantFrom(...optimizerNames()), (n, optimize) => {
+        const plan = planContraction(n.inputs, n.output, n.sizes, { optimize });
+        const tree = pathToTree(plan.path, n.inputs.length);
+        const back = treeToPath(tree, n.inputs.length);
+        expect(replayPath(n.inputs, n.output, n.sizes, back).cost).toBe(plan.cost);
+        const viaTree = planContraction(n.inputs, n.output, n.sizes, { optimize: { tree } });
+        expect(viaTree.cost).toBe(plan.cost);
+        expect(resultSets(viaTree)).toEqual(resultSets(plan));
+        const ssa = linearToSsaPath(plan.path, n.inputs.length);
+        expect(planContraction(n.inputs, n.output, n.sizes, { optimize: { ssaPath: ssa } }).path).toEqual(plan.path);
+        // The tree is plain JSON.
+        expect(JSON.parse(JSON.stringify(tree))).toEqual(tree);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
