@@ -11,7 +11,9 @@ import type { Tensor } from '../runtime/tensor.js';
 
 /** Options accepted after the operands (mirrors EinsumOptions without importing it, to avoid a cycle). */
 export interface TypedEinsumOptions {
-  readonly optimize?: string | readonly (readonly number[])[];
+  readonly optimize?: string | readonly (readonly number[])[] | readonly ['einsum_path', ...(readonly number[])[]]
+    | { readonly tree: number | readonly unknown[] } | { readonly ssaPath: readonly (readonly number[])[] }
+    | { readonly path: readonly (readonly number[])[] };
   readonly memoryLimit?: 'max_input' | number;
   readonly minimize?: 'flops' | 'size' | 'write' | 'combo';
   readonly seed?: number;
