@@ -52,7 +52,7 @@ export interface GpuTuning extends LoopTuning {
 }
 
 // WebGPU's numeric flag values (the globals GPUBufferUsage/GPUMapMode/GPUShaderStage do not exist in Node).
-const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
 const MAP_READ = 0x1;
 const STAGE_COMPUTE = 0x4;
 
@@ -63,6 +63,25 @@ const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /** Compiled pipelines kept, least recently used evicted first (keys hold no shapes or constants). */
 export const PIPELINE_CACHE_CAPACITY = 512;
+
+/** Launches encoded into one command encoder before it is submitted. */
+const MAX_BATCH = 256;
+/** Each launch's params take a 256-byte slot (WebGPU's minUniformBufferOffsetAlignment) of one uniform buffer. */
+const PARAM_SLOT = 256;
+const PARAM_ARENA_BYTES = MAX_BATCH * PARAM_SLOT;
+/** Bind groups cached per kernel (a cache that fills up is cleared). */
+const BIND_GROUPS_PER_KERNEL = 512;
+
+interface Batch {
+  readonly encoder: GPUCommandEncoder;
+  /** The compute pass open for untimed launches, or null. */
+  pass: GPUComputePassEncoder | null;
+  /** Kernel names in launch order. */
+  readonly names: string[];
+  paramBytes: number;
+  /** Indices of launches timed with their own pass (timestamps 2i and 2i + 1). */
+  readonly timed: number[];
+}
 
 interface CachedKernel {
   readonly rendered: RenderedKernel;
@@ -112,7 +131,20 @@ export class WebGPUBackend {
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
   private live = 0;
-  private readonly uniforms = new Map<number, GPUBuffer>();
+  // Launch batching (see launch / submitPending).
+  private batch: Batch | null = null;
+  private submitScheduled = false;
+  private readonly paramStage = new Uint8Array(PARAM_ARENA_BYTES);
+  private params: GPUBuffer | null = null;
+  private readonly bindGroups = new WeakMap<CachedKernel, Map<string, GPUBindGroup>>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  // Profiling (startProfile / stopProfile).
+  private launches = 0;
+  private launchesAtStart = 0;
+  private profiling: Map<string, { name: string; count: number; ms?: number }> | null = null;
+  private timestamps: { set: GPUQuerySet; resolve: GPUBuffer } | null = null;
+  private readonly timestampReads = new Set<Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
   private readonly failures: Failure[] = [];
   private lostReason: string | null = null;
@@ -203,12 +235,11 @@ export class WebGPUBackend {
   allocateZeroed(dtype: GpuDType, length: number): GpuStorage {
     const { storage, reused } = this.take(dtype, length, 'allocateZeroed');
     if (reused) {
-      const device = this.device('allocateZeroed');
-      this.pushScopes(device);
-      const encoder = device.createCommandEncoder();
-      encoder.clearBuffer(storage.buffer, 0, storage.bytes);
-      device.queue.submit([encoder.finish()]);
-      this.popScopes(device, 'allocateZeroed');
+      // Into the launch batch, so that it is ordered after the buffer's earlier users and before its later ones.
+      const batch = this.openBatch(this.device('allocateZeroed'));
+      batch.pass?.end();
+      batch.pass = null;
+      batch.encoder.clearBuffer(storage.buffer, 0, storage.bytes);
     }
     return storage;
   }
@@ -252,6 +283,7 @@ export class WebGPUBackend {
     const words = storedAs === 'f32' ? new Float32Array(s.bytes / 4).fill(value)
       : storedAs === 'f16' ? new Uint16Array(s.bytes / 2).fill(floatToHalfBits(value))
         : new Int32Array(s.bytes / 4).fill(Number.isNaN(value) ? -1 : value);
+    this.submitPending(); // a direct queue write: after every launch encoded so far
     this.device('allocate').queue.writeBuffer(s.buffer, 0, words);
   }
 
@@ -260,7 +292,9 @@ export class WebGPUBackend {
     if (!matchesHostArray(dt, data)) {
       throw new EinjitError(`upload of ${dt} expects a ${hostArrayName(dt)}, got ${data.constructor.name}`, { op: 'upload' });
     }
-    const { storage } = this.take(dt, data.length, 'upload');
+    const { storage, reused } = this.take(dt, data.length, 'upload');
+    // A direct queue write: a reused buffer's earlier users must be submitted before it.
+    if (reused) this.submitPending();
     if (data.length > 0) {
       const view = toDeviceBytes(dt, data, this.f16);
       const u8 = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -274,6 +308,7 @@ export class WebGPUBackend {
   async read(storage: GpuStorage): Promise<Float32Array | Int32Array | Uint8Array | Uint16Array> {
     const device = this.device('read');
     const s = this.live_(storage, 'read');
+    this.submitPending();
     const bytes = Math.max(4, Math.ceil((s.length * bytesPerElement(s.dtype, this.f16)) / 4) * 4);
     this.pushScopes(device);
     const staging = device.createBuffer({ size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'einjit readback' });
@@ -307,6 +342,7 @@ export class WebGPUBackend {
       this.pool.set(s.bytes, list);
       this.pooledBytes += s.bytes;
     } else {
+      this.submitPending(); // launches encoded with the buffer must be submitted before it is destroyed
       s.buffer.destroy();
     }
   }
@@ -388,35 +424,188 @@ export class WebGPUBackend {
     }
   }
 
-  /** Encodes and submits one launch of a planned kernel over live storages (inputs, then the output). */
+  /**
+   * Encodes one launch of a planned kernel over live storages (inputs, then the output) into the open batch: one
+   * command encoder and compute pass shared by consecutive launches, submitted together (see submitPending). Its
+   * params go into the batch's slice of one uniform buffer, bound with a dynamic offset; bind groups are cached
+   * per kernel and buffers. Nothing is allocated per launch.
+   */
   private launch(plan: LaunchPlan, storages: readonly Storage[], device: GPUDevice): void {
     const name = plan.name;
-    this.pushScopes(device);
     const kernel = this.kernel(plan.key, plan.rendered, device);
     const values = kernel.rendered.params.pack(plan.values());
-    const uniform = this.uniformBuffer(device, values.byteLength);
-    device.queue.writeBuffer(uniform, 0, values);
-    const bindGroup = device.createBindGroup({
-      layout: kernel.layout,
-      entries: [
-        ...storages.map((s, i) => ({ binding: i, resource: { buffer: s.buffer, size: s.bytes } })),
-        { binding: storages.length, resource: { buffer: uniform, size: values.byteLength } },
-      ],
-    });
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
+    const bytes = values.byteLength;
+    if (this.batch !== null && this.batch.paramBytes + PARAM_SLOT > PARAM_ARENA_BYTES) this.submitPending();
+    const batch = this.openBatch(device);
+    const offset = batch.paramBytes;
+    this.paramStage.set(new Uint8Array(values.buffer, values.byteOffset, bytes), offset);
+    batch.paramBytes += Math.ceil(bytes / PARAM_SLOT) * PARAM_SLOT;
+    const bindGroup = this.bindGroup(kernel, storages, bytes, device);
+    const timed = this.profiling !== null && this.timestamps !== null && batch.names.length < MAX_BATCH;
+    let pass = batch.pass;
+    if (timed) {
+      // Its own pass, so that the pass's timestamps bracket this dispatch alone.
+      pass?.end();
+      const at = 2 * batch.names.length;
+      pass = batch.encoder.beginComputePass({ timestampWrites: { querySet: this.timestamps!.set, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 } });
+      batch.timed.push(batch.names.length);
+    } else if (pass === null) {
+      pass = batch.encoder.beginComputePass();
+    }
     pass.setPipeline(kernel.pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, [offset]);
     const [x, y, z] = plan.grid();
     pass.dispatchWorkgroups(x, y, z);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    this.popScopes(device, name);
+    if (timed) {
+      pass.end();
+      batch.pass = null;
+    } else {
+      batch.pass = pass;
+    }
+    batch.names.push(name);
+    this.launches++;
+    if (this.profiling !== null) {
+      const k = this.profiling.get(name) ?? { name, count: 0, ms: 0 };
+      k.count++;
+      this.profiling.set(name, k);
+    }
+    if (batch.names.length >= MAX_BATCH) this.submitPending();
+  }
+
+  /** The open batch, or a new one (submitted at the end of the current task at the latest). */
+  private openBatch(device: GPUDevice): Batch {
+    if (this.batch !== null) return this.batch;
+    this.batch = { encoder: device.createCommandEncoder(), pass: null, names: [], paramBytes: 0, timed: [] };
+    if (!this.submitScheduled) {
+      this.submitScheduled = true;
+      queueMicrotask(() => {
+        this.submitScheduled = false;
+        if (!this.destroyed) this.submitPending();
+      });
+    }
+    return this.batch;
+  }
+
+  /** A bind group of these storages and the params buffer for `kernel`, created once per kernel and buffers. */
+  private bindGroup(kernel: CachedKernel, storages: readonly Storage[], paramBytes: number, device: GPUDevice): GPUBindGroup {
+    let groups = this.bindGroups.get(kernel);
+    if (groups === undefined) {
+      groups = new Map();
+      this.bindGroups.set(kernel, groups);
+    }
+    const params = this.paramBuffer(device);
+    const key = `${this.bufferId(params)}:${storages.map((st) => `${this.bufferId(st.buffer)}/${st.bytes}`).join(',')}`;
+    let group = groups.get(key);
+    if (group === undefined) {
+      if (groups.size >= BIND_GROUPS_PER_KERNEL) groups.clear();
+      group = device.createBindGroup({
+        layout: kernel.layout,
+        entries: [
+          ...storages.map((st, i) => ({ binding: i, resource: { buffer: st.buffer, size: st.bytes } })),
+          { binding: storages.length, resource: { buffer: params, size: paramBytes } },
+        ],
+      });
+      groups.set(key, group);
+    }
+    return group;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  /** The uniform buffer every launch's params live in, each batch's from offset 0 (written just before its submit). */
+  private paramBuffer(device: GPUDevice): GPUBuffer {
+    this.params ??= device.createBuffer({ size: PARAM_ARENA_BYTES, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'einjit params' });
+    return this.params;
+  }
+
+  /**
+   * Submits the open batch: its params are written to the uniform buffer, then its commands submitted (queue order
+   * puts the write after every earlier batch's work and before this one's). Errors of the batch's launches are
+   * recorded under the first kernel's name, with the others listed. Called before anything that works on the
+   * queue directly (uploads into reused buffers, reads, destroying buffers), by flush, when a batch is full, and
+   * at the end of the task that opened it.
+   */
+  submitPending(): void {
+    const batch = this.batch;
+    if (batch === null || this.dev === null) return;
+    this.batch = null;
+    const device = this.dev;
+    batch.pass?.end();
+    const first = batch.names[0] ?? 'webgpu';
+    const label = batch.names.length <= 1 ? first
+      : `${first}' (batched with ${batch.names.length - 1} more: ${[...new Set(batch.names.slice(1))].slice(0, 4).join(', ')}${batch.names.length > 5 ? ', ...' : ''})`.replace(/'$/, '');
+    this.pushScopes(device);
+    let readback: GPUBuffer | null = null;
+    if (batch.timed.length > 0 && this.timestamps !== null) {
+      const n = 2 * batch.names.length;
+      batch.encoder.resolveQuerySet(this.timestamps.set, 0, n, this.timestamps.resolve, 0);
+      readback = device.createBuffer({ size: n * 8, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'einjit timestamps' });
+      batch.encoder.copyBufferToBuffer(this.timestamps.resolve, 0, readback, 0, n * 8);
+    }
+    if (batch.paramBytes > 0) device.queue.writeBuffer(this.paramBuffer(device), 0, this.paramStage, 0, batch.paramBytes);
+    device.queue.submit([batch.encoder.finish()]);
+    this.popScopes(device, label);
+    if (readback !== null) this.collectTimestamps(readback, batch);
+  }
+
+  /** Adds the batch's kernel times (end − beginning of each timed pass) to the profile once they are readable. */
+  private collectTimestamps(readback: GPUBuffer, batch: Batch): void {
+    const profile = this.profiling;
+    const done: Promise<void> = readback.mapAsync(MAP_READ).then(() => {
+      const t = new BigInt64Array(readback.getMappedRange().slice(0));
+      readback.unmap();
+      readback.destroy();
+      for (const i of batch.timed) {
+        const ms = Number(t[2 * i + 1]! - t[2 * i]!) / 1e6;
+        const k = profile?.get(batch.names[i]!);
+        if (k !== undefined && ms >= 0) k.ms = (k.ms ?? 0) + ms;
+      }
+    }, () => { readback.destroy(); }).finally(() => { this.timestampReads.delete(done); });
+    this.timestampReads.add(done);
+  }
+
+  /**
+   * Starts counting launches (and, where the device has `timestamp-query`, timing each kernel) until
+   * `stopProfile`. Profiles do not nest.
+   */
+  startProfile(): void {
+    if (this.profiling !== null) throw new EinjitError('a profile is already running on this device', { op: 'profile', hint: 'profiles do not nest' });
+    this.submitPending();
+    const device = this.device('profile');
+    if (this.features.includes('timestamp-query') && this.timestamps === null) {
+      this.timestamps = {
+        set: device.createQuerySet({ type: 'timestamp', count: 2 * MAX_BATCH }),
+        resolve: device.createBuffer({ size: 2 * MAX_BATCH * 8, usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC, label: 'einjit timestamps' }),
+      };
+    }
+    this.profiling = new Map();
+    this.launchesAtStart = this.launches;
+  }
+
+  /** Ends the profile: every launch since startProfile by kernel name, with GPU milliseconds where timed. */
+  async stopProfile(): Promise<{ launches: number; timed: boolean; kernels: { name: string; count: number; ms?: number }[] }> {
+    this.submitPending();
+    const device = this.device('profile');
+    await device.queue.onSubmittedWorkDone();
+    while (this.timestampReads.size > 0) await Promise.all([...this.timestampReads]);
+    const profile = this.profiling ?? new Map<string, { name: string; count: number; ms?: number }>();
+    this.profiling = null;
+    const timed = this.timestamps !== null;
+    const kernels = [...profile.values()].map((k) => (timed ? { name: k.name, count: k.count, ms: k.ms ?? 0 } : { name: k.name, count: k.count }));
+    return { launches: this.launches - this.launchesAtStart, timed, kernels };
   }
 
   /** Waits for all queued work and throws the first error recorded since the last flush. */
   async flush(): Promise<void> {
     const device = this.device('flush');
+    this.submitPending();
     await device.queue.onSubmittedWorkDone();
     await this.throwFailures();
   }
@@ -439,9 +628,11 @@ export class WebGPUBackend {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const list of this.pool.values()) for (const b of list) b.destroy();
-    for (const b of this.uniforms.values()) b.destroy();
+    this.batch = null;
+    this.params?.destroy();
+    this.timestamps?.set.destroy();
+    this.timestamps?.resolve.destroy();
     this.pool.clear();
-    this.uniforms.clear();
     this.kernels.clear();
     this.dev?.destroy();
     retired.push(this.gpu, this.adapter);
@@ -514,7 +705,7 @@ export class WebGPUBackend {
       const readOnly = i < rendered.storageBindings - 1;
       entries.push({ binding: i, visibility: STAGE_COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
     }
-    entries.push({ binding: rendered.storageBindings, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } });
+    entries.push({ binding: rendered.storageBindings, visibility: STAGE_COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
     const layout = device.createBindGroupLayout({ entries, label: rendered.name });
     const pipeline = device.createComputePipeline({
       layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
@@ -527,16 +718,6 @@ export class WebGPUBackend {
       if (this.kernels.get(key) === kernel) this.kernels.delete(key);
     });
     return kernel;
-  }
-
-  /** One uniform buffer per size, rewritten before each launch (queue order keeps launches apart). */
-  private uniformBuffer(device: GPUDevice, bytes: number): GPUBuffer {
-    let b = this.uniforms.get(bytes);
-    if (b === undefined) {
-      b = device.createBuffer({ size: bytes, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'einjit params' });
-      this.uniforms.set(bytes, b);
-    }
-    return b;
   }
 
   private pushScopes(device: GPUDevice): void {
