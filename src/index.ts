@@ -18,6 +18,8 @@ export { manualSeed } from './runtime/random.js';
 export { isAvailable, setDefaultDevice, shutdown, deviceInfo } from './runtime/devices.js';
 export type { DeviceInfo } from './runtime/devices.js';
 export { tidy, keep } from './runtime/scope.js';
+export { profile } from './runtime/profile.js';
+export type { Profile, ProfiledKernel } from './runtime/profile.js';
 export type { AdapterDescription, GpuLimits } from '../kernels/wgsl/backend.js';
 export { capabilities } from './platform/index.js';
 export type { Capabilities, Runtime } from './platform/index.js';
