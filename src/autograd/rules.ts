@@ -42,9 +42,14 @@ function binary(op: BinaryOp, g: Tensor, a: Tensor, b: Tensor, out: Tensor): (Te
       gb ? sumTo(g.mul(out).mul(ops.where(a.gt(0), a.log(), 0)), b.shape) : null,
     ];
     case 'max': case 'min': {
-      // Ties split the gradient evenly, as PyTorch's maximum/minimum do.
-      const wa = ops.where(a.eq(b), 0.5, ops.where(op === 'max' ? a.gt(b) : a.lt(b), 1, 0));
-      return [ga ? sumTo(g.mul(wa), a.shape) : null, gb ? sumTo(g.mul(ops.binaryScalarLeft('sub', 1, wa)), b.shape) : null];
+      // PyTorch's rule: the loser gets 0, a tie splits the gradient evenly, and where a side is NaN (neither
+      // wins nor ties) both get it whole.
+      const [aLoses, bLoses] = op === 'max' ? [a.lt(b), a.gt(b)] : [a.gt(b), a.lt(b)];
+      const tie = a.eq(b);
+      return [
+        ga ? sumTo(g.mul(ops.where(tie, 0.5, ops.where(aLoses, 0, 1))), a.shape) : null,
+        gb ? sumTo(g.mul(ops.where(tie, 0.5, ops.where(bLoses, 0, 1))), b.shape) : null,
+      ];
     }
     case 'mod': return [ga ? sumTo(g, a.shape) : null, gb ? sumTo(g.mul(a.floorDivide(b)).neg(), b.shape) : null];
     default: return [ga ? zerosOf(a.shape, g.dtype, g.device) : null, gb ? zerosOf(b.shape, g.dtype, g.device) : null];
@@ -57,8 +62,9 @@ function binaryScalar(op: BinaryOp, g: Tensor, a: Tensor, v: number, out: Tensor
     case 'mul': return g.mul(v);
     case 'div': return g.div(v);
     case 'pow': return v === 0 ? g.mul(0) : g.mul(v).mul(a.pow(v - 1));
-    case 'max': return g.mul(ops.where(a.eq(v), 0.5, ops.where(a.gt(v), 1, 0)));
-    case 'min': return g.mul(ops.where(a.eq(v), 0.5, ops.where(a.lt(v), 1, 0)));
+    // As the tensor rule with b = v: 0 where a loses, 1/2 on a tie, 1 otherwise (NaN on either side included).
+    case 'max': return g.mul(ops.where(a.eq(v), 0.5, ops.where(a.lt(v), 0, 1)));
+    case 'min': return g.mul(ops.where(a.eq(v), 0.5, ops.where(a.gt(v), 0, 1)));
     default: return g.mul(0);
   }
   void out;
@@ -71,8 +77,8 @@ function binaryScalarLeft(op: BinaryOp, g: Tensor, v: number, b: Tensor, out: Te
     case 'mul': return g.mul(v);
     case 'div': return g.mul(out).div(b).neg();
     case 'pow': return g.mul(out).mul(Math.log(v));
-    case 'max': return g.mul(ops.where(b.eq(v), 0.5, ops.where(b.gt(v), 1, 0)));
-    case 'min': return g.mul(ops.where(b.eq(v), 0.5, ops.where(b.lt(v), 1, 0)));
+    case 'max': return g.mul(ops.where(b.eq(v), 0.5, ops.where(b.lt(v), 0, 1)));
+    case 'min': return g.mul(ops.where(b.eq(v), 0.5, ops.where(b.gt(v), 0, 1)));
     case 'mod': return g.mul(ops.binaryScalarLeft('floordiv', v, b)).neg();
     default: return g.mul(0);
   }
