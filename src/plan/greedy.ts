@@ -46,18 +46,22 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
   const out = net.output;
   const sz = net.size;
 
+  // Each live operand's indices also as a list: large networks have thousands of indices but a handful per
+  // operand, so the hot paths walk these lists instead of every word of the bit sets.
+  const idsById: number[][] = [];
   const add = (id: number, s: Bits): void => {
     sets[id] = s;
     sizeById[id] = sizeOf(s, sz);
+    const ids = idsOf(s);
+    idsById[id] = ids;
     alive++;
-    for (const i of idsOf(s)) {
+    for (const i of ids) {
       count[i]!++;
       holders[i]!.add(id);
     }
   };
   const drop = (id: number): void => {
-    const s = sets[id]!;
-    for (const i of idsOf(s)) {
+    for (const i of idsById[id]!) {
       count[i]!--;
       holders[i]!.delete(id);
     }
@@ -69,18 +73,12 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
     const sa = sets[a]!;
     const sb = sets[b]!;
     let p = 1;
-    for (let w = 0; w < sa.length; w++) {
-      const wa = sa[w]!;
-      const wb = sb[w]!;
-      let x = wa | wb;
-      const wo = out[w]!;
-      while (x !== 0) {
-        const low = x & -x;
-        const bit = 31 - Math.clz32(low);
-        const i = w * 32 + bit;
-        if ((wo & low) !== 0 || count[i]! > ((wa >>> bit) & 1) + ((wb >>> bit) & 1)) p *= sz[i]!;
-        x ^= low;
-      }
+    for (const i of idsById[a]!) {
+      if (hasBit(out, i) || count[i]! > (hasBit(sb, i) ? 2 : 1)) p *= sz[i]!;
+    }
+    for (const i of idsById[b]!) {
+      if (hasBit(sa, i)) continue;
+      if (hasBit(out, i) || count[i]! > 1) p *= sz[i]!;
     }
     return p;
   };
@@ -127,7 +125,7 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
   };
   const pushPairsOf = (id: number): void => {
     const seen = new Set<number>();
-    for (const i of idsOf(sets[id]!)) {
+    for (const i of idsById[id]!) {
       for (const other of holders[i]!) {
         if (other === id || seen.has(other)) continue;
         seen.add(other);
@@ -142,7 +140,7 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
   });
   for (const id of initial) {
     const seen = new Set<number>();
-    for (const i of idsOf(sets[id]!)) {
+    for (const i of idsById[id]!) {
       for (const other of holders[i]!) {
         if (other <= id || seen.has(other)) continue;
         seen.add(other);
