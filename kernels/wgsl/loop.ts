@@ -12,10 +12,11 @@
  * Sizes, strides, offsets, counts and the expression's constants are fields of the params uniform, so one
  * pipeline serves every shape and every constant.
  *
- * float32 sums are blocked: each invocation folds its points into a block accumulator that is flushed every
- * SUM_BLOCK points into a second level, that every SUM_BLOCK² points into a third, and that every SUM_BLOCK³
- * into a fourth, so no accumulator adds more than SUM_BLOCK terms for reductions of up to SUM_BLOCK⁴ points per
- * invocation (the workgroup variant then adds 256 partial sums as a tree). docs/wgsl.md states the error bound.
+ * float32 sums are blocked: each invocation's reduce loop (the innermost one in the thread variant) runs in
+ * blocks of SUM_BLOCK points summed into a fresh accumulator, as plain as the unblocked loop; each block sum
+ * goes into a second level, which every SUM_BLOCK blocks goes into a third, which every SUM_BLOCK² blocks goes
+ * into a fourth. No accumulator but the last adds more than SUM_BLOCK terms (the workgroup variant then adds
+ * 256 partial sums as a tree). docs/wgsl.md states the error bound.
  */
 
 import type { Access, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
@@ -122,38 +123,42 @@ interface ReduceCode {
   readonly fold: (v: string, r: string) => string[];
   /** Statements run after the last fold, before `result` is read. */
   readonly finish?: string[];
+  /**
+   * Blocked: the innermost reduce loop runs in blocks of SUM_BLOCK points; `blockInit` starts each block and
+   * `blockEnd` follows it.
+   */
+  readonly blockInit?: string[];
+  readonly blockEnd?: string[];
   /** The final value (of accType) to store. */
   readonly result: string;
 }
 
 /**
- * A float32 sum in four levels: `acc` adds up to SUM_BLOCK points, `acc_mid` up to SUM_BLOCK block sums,
- * `acc_hi` up to SUM_BLOCK of those, `acc_top` the rest; one counter says when a level is flushed.
+ * A float32 sum in four levels: `acc` adds the up to SUM_BLOCK points of one block, `acc_mid` up to SUM_BLOCK
+ * block sums, `acc_hi` up to SUM_BLOCK of those, `acc_top` the rest; a block counter says when to flush.
  */
 function blockedSum(): ReduceCode {
   const B = SUM_BLOCK;
   return {
     accType: 'f32',
-    init: [`var acc = 0.0; // blocked sum: acc, acc_mid and acc_hi each add up to ${B} terms, then pass them on`,
-      'var acc_mid = 0.0;', 'var acc_hi = 0.0;', 'var acc_top = 0.0;', 'var acc_n = 0u;'],
-    fold: (v) => [
-      `acc = acc + ${v};`,
-      'acc_n = acc_n + 1u;',
-      `if ((acc_n & ${B - 1}u) == 0u) {`,
-      '  acc_mid = acc_mid + acc;',
-      '  acc = 0.0;',
-      `  if ((acc_n & ${B * B - 1}u) == 0u) {`,
-      '    acc_hi = acc_hi + acc_mid;',
-      '    acc_mid = 0.0;',
-      `    if ((acc_n & ${B * B * B - 1}u) == 0u) {`,
-      '      acc_top = acc_top + acc_hi;',
-      '      acc_hi = 0.0;',
-      '    }',
+    init: [`var acc_mid = 0.0; // blocked sum: blocks of ${B} points; acc_mid and acc_hi each add up to ${B} terms`,
+      'var acc_hi = 0.0;', 'var acc_top = 0.0;', 'var blocks = 0u;'],
+    blockInit: ['var acc = 0.0;'],
+    fold: (v) => [`acc = acc + ${v};`],
+    blockEnd: [
+      'acc_mid = acc_mid + acc;',
+      'blocks = blocks + 1u;',
+      `if ((blocks & ${B - 1}u) == 0u) {`,
+      '  acc_hi = acc_hi + acc_mid;',
+      '  acc_mid = 0.0;',
+      `  if ((blocks & ${B * B - 1}u) == 0u) {`,
+      '    acc_top = acc_top + acc_hi;',
+      '    acc_hi = 0.0;',
       '  }',
       '}',
     ],
-    finish: ['acc = ((acc + acc_mid) + acc_hi) + acc_top;'],
-    result: 'acc',
+    finish: ['let total = (acc_mid + acc_hi) + acc_top;'],
+    result: 'total',
   };
 }
 
@@ -314,27 +319,62 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
     if (variant === 'thread') {
       const isArg = op === 'argmax' || op === 'argmin';
       if (isArg) body.push('  var r = 0; // row-major index over the reduce loops');
-      reduceDims.forEach((d, j) => body.push(`${'  '.repeat(j + 1)}for (var ${loopVar(d)} = 0; ${loopVar(d)} < ${size[d]}; ${loopVar(d)}++) {`));
-      const depth = reduceDims.length + 1;
+      const blocked = rc.blockInit !== undefined;
+      const last = reduceDims.length - 1;
+      reduceDims.forEach((d, j) => {
+        const at = '  '.repeat(j + 1);
+        const r = loopVar(d);
+        if (blocked && j === last) {
+          body.push(`${at}for (var ${r}_block = 0; ${r}_block < ${size[d]}; ${r}_block += ${SUM_BLOCK}) {`);
+          body.push(`${at}  let ${r}_end = min(${r}_block + ${SUM_BLOCK}, ${size[d]});`);
+          body.push(...ind(rc.blockInit!, j + 2));
+          body.push(`${at}  for (var ${r} = ${r}_block; ${r} < ${r}_end; ${r}++) {`);
+        } else {
+          body.push(`${at}for (var ${r} = 0; ${r} < ${size[d]}; ${r}++) {`);
+        }
+      });
+      const depth = reduceDims.length + 1 + (blocked ? 1 : 0);
       body.push(...valueLines(depth, bases));
       body.push(...ind(rc.fold(exprCode.result, 'r'), depth));
       if (isArg) body.push(`${'  '.repeat(depth)}r++;`);
-      for (let j = reduceDims.length - 1; j >= 0; j--) body.push(`${'  '.repeat(j + 1)}}`);
+      for (let j = reduceDims.length - 1; j >= 0; j--) {
+        if (blocked && j === last) {
+          body.push(`${'  '.repeat(j + 2)}}`);
+          body.push(...ind(rc.blockEnd ?? [], j + 2));
+        }
+        body.push(`${'  '.repeat(j + 1)}}`);
+      }
       body.push(...ind(rc.finish ?? [], 1));
       body.push(`  out[${outAt}] = ${storeAs(rc.result, rc.accType, outDType, f16)};`);
     } else {
       const isArg = op === 'argmax' || op === 'argmin';
-      body.push(`  for (var r = i32(lid); r < ${reduceCount}; r += ${LOOP_WORKGROUP_SIZE}) {`);
-      body.push('    // reduce coordinates of the flat index r');
-      emitCoords('r', reduceDims, 2, 'rest_r');
-      body.push(...valueLines(2, bases));
-      body.push(...ind(rc.fold(exprCode.result, 'r'), 2));
-      body.push('  }');
+      const W = LOOP_WORKGROUP_SIZE;
+      if (rc.blockInit !== undefined) {
+        // Blocks of SUM_BLOCK of this invocation's points (every W-th point of the flat reduce index).
+        body.push(`  for (var r_block = i32(lid); r_block < ${reduceCount}; r_block += ${W * SUM_BLOCK}) {`);
+        body.push(`    let r_end = min(r_block + ${W * SUM_BLOCK}, ${reduceCount});`);
+        body.push(...ind(rc.blockInit, 2));
+        body.push(`    for (var r = r_block; r < r_end; r += ${W}) {`);
+        body.push('      // reduce coordinates of the flat index r');
+        emitCoords('r', reduceDims, 3, 'rest_r');
+        body.push(...valueLines(3, bases));
+        body.push(...ind(rc.fold(exprCode.result, 'r'), 3));
+        body.push('    }');
+        body.push(...ind(rc.blockEnd ?? [], 2));
+        body.push('  }');
+      } else {
+        body.push(`  for (var r = i32(lid); r < ${reduceCount}; r += ${W}) {`);
+        body.push('    // reduce coordinates of the flat index r');
+        emitCoords('r', reduceDims, 2, 'rest_r');
+        body.push(...valueLines(2, bases));
+        body.push(...ind(rc.fold(exprCode.result, 'r'), 2));
+        body.push('  }');
+      }
       body.push(...ind(rc.finish ?? [], 1));
       const S = LOOP_WORKGROUP_SIZE;
       extraDecls += `var<workgroup> partial: array<${T}, ${S}>;\n`;
       if (isArg) extraDecls += `var<workgroup> partial_index: array<i32, ${S}>;\n`;
-      body.push(isArg ? '  partial[lid] = best;\n  partial_index[lid] = best_index;' : '  partial[lid] = acc;');
+      body.push(isArg ? '  partial[lid] = best;\n  partial_index[lid] = best_index;' : `  partial[lid] = ${rc.result};`);
       body.push('  workgroupBarrier();');
       body.push(`  for (var stride = ${S / 2}u; stride > 0u; stride = stride / 2u) {`);
       body.push('    if (lid < stride) {');

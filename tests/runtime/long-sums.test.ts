@@ -22,10 +22,11 @@ const U32 = 2 ** -24;
  */
 const cpuBound = (n: number): number => (15 + 3 + 2 * Math.ceil(Math.log2(Math.max(2, n))) + 2) * U64;
 /**
- * WGSL: three levels of at most 32 terms (3 · 31), a top level of ceil(n / 32768) terms, 3 final additions, a
- * 256-way tree (8), and one rounding of a product when the expression multiplies.
+ * WGSL: three levels of at most 32 terms (3 · 31), a top level of ceil(blocks / 1024) terms (an invocation sums
+ * at most n blocks), 3 final additions, a 256-way tree (8), and one rounding of a product when the expression
+ * multiplies.
  */
-const gpuBound = (n: number): number => (3 * 31 + Math.ceil(n / 32768) + 3 + 8 + 1) * U32;
+const gpuBound = (n: number): number => (3 * 31 + Math.ceil(n / 1024) + 3 + 8 + 1) * U32;
 
 type Family = 'equal' | 'uniform' | 'signed';
 

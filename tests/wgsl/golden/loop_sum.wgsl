@@ -23,29 +23,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // output coordinates
   let p0 = index;
   let in0_base = params.in0_offset + p0 * params.in0_stride0;
-  var acc = 0.0; // blocked sum: acc, acc_mid and acc_hi each add up to 32 terms, then pass them on
-  var acc_mid = 0.0;
+  var acc_mid = 0.0; // blocked sum: blocks of 32 points; acc_mid and acc_hi each add up to 32 terms
   var acc_hi = 0.0;
   var acc_top = 0.0;
-  var acc_n = 0u;
-  for (var r1 = 0; r1 < params.size1; r1++) {
-    let in0_at = in0_base + r1 * params.in0_stride1;
-    let v0 = in0[in0_at];
-    acc = acc + v0;
-    acc_n = acc_n + 1u;
-    if ((acc_n & 31u) == 0u) {
-      acc_mid = acc_mid + acc;
-      acc = 0.0;
-      if ((acc_n & 1023u) == 0u) {
-        acc_hi = acc_hi + acc_mid;
-        acc_mid = 0.0;
-        if ((acc_n & 32767u) == 0u) {
-          acc_top = acc_top + acc_hi;
-          acc_hi = 0.0;
-        }
+  var blocks = 0u;
+  for (var r1_block = 0; r1_block < params.size1; r1_block += 32) {
+    let r1_end = min(r1_block + 32, params.size1);
+    var acc = 0.0;
+    for (var r1 = r1_block; r1 < r1_end; r1++) {
+      let in0_at = in0_base + r1 * params.in0_stride1;
+      let v0 = in0[in0_at];
+      acc = acc + v0;
+    }
+    acc_mid = acc_mid + acc;
+    blocks = blocks + 1u;
+    if ((blocks & 31u) == 0u) {
+      acc_hi = acc_hi + acc_mid;
+      acc_mid = 0.0;
+      if ((blocks & 1023u) == 0u) {
+        acc_top = acc_top + acc_hi;
+        acc_hi = 0.0;
       }
     }
   }
-  acc = ((acc + acc_mid) + acc_hi) + acc_top;
-  out[params.out_offset + p0 * params.out_stride0] = acc;
+  let total = (acc_mid + acc_hi) + acc_top;
+  out[params.out_offset + p0 * params.out_stride0] = total;
 }

@@ -26,33 +26,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // output coordinates
   let p0 = index;
   let in0_base = params.in0_offset + p0 * params.in0_stride0;
-  var acc = 0.0; // blocked sum: acc, acc_mid and acc_hi each add up to 32 terms, then pass them on
-  var acc_mid = 0.0;
+  var acc_mid = 0.0; // blocked sum: blocks of 32 points; acc_mid and acc_hi each add up to 32 terms
   var acc_hi = 0.0;
   var acc_top = 0.0;
-  var acc_n = 0u;
-  for (var r = i32(lid); r < params.reduce_count; r += 256) {
-    // reduce coordinates of the flat index r
-    let r1 = r;
-    let in0_at = in0_base + r1 * params.in0_stride1;
-    let v0 = in0[in0_at];
-    acc = acc + v0;
-    acc_n = acc_n + 1u;
-    if ((acc_n & 31u) == 0u) {
-      acc_mid = acc_mid + acc;
-      acc = 0.0;
-      if ((acc_n & 1023u) == 0u) {
-        acc_hi = acc_hi + acc_mid;
-        acc_mid = 0.0;
-        if ((acc_n & 32767u) == 0u) {
-          acc_top = acc_top + acc_hi;
-          acc_hi = 0.0;
-        }
+  var blocks = 0u;
+  for (var r_block = i32(lid); r_block < params.reduce_count; r_block += 8192) {
+    let r_end = min(r_block + 8192, params.reduce_count);
+    var acc = 0.0;
+    for (var r = r_block; r < r_end; r += 256) {
+      // reduce coordinates of the flat index r
+      let r1 = r;
+      let in0_at = in0_base + r1 * params.in0_stride1;
+      let v0 = in0[in0_at];
+      acc = acc + v0;
+    }
+    acc_mid = acc_mid + acc;
+    blocks = blocks + 1u;
+    if ((blocks & 31u) == 0u) {
+      acc_hi = acc_hi + acc_mid;
+      acc_mid = 0.0;
+      if ((blocks & 1023u) == 0u) {
+        acc_top = acc_top + acc_hi;
+        acc_hi = 0.0;
       }
     }
   }
-  acc = ((acc + acc_mid) + acc_hi) + acc_top;
-  partial[lid] = acc;
+  let total = (acc_mid + acc_hi) + acc_top;
+  partial[lid] = total;
   workgroupBarrier();
   for (var stride = 128u; stride > 0u; stride = stride / 2u) {
     if (lid < stride) {
