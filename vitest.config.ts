@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // The browser suite drives Chromium: its own step (npm run test:browser, .ci/run).
+    exclude: ['tests/browser/**', 'node_modules/**'],
     // One WebGPU probe for the whole run (one printed line when there is no adapter).
     globalSetup: ['tests/setup/webgpu-probe.ts'],
     testTimeout: 60_000,
