@@ -158,6 +158,16 @@ export function asEinjitError(e: unknown, context: ErrorContext): EinjitError {
       hint: 'the tensor is too large for this machine; split the work or use smaller shapes',
     });
   }
+  if ((e instanceof EvalError || (e instanceof Error && e.name === 'CompileError'))
+    && /unsafe-eval|Content Security Policy|Content-Security-Policy|code generation from strings/i.test(e.message)) {
+    // The page's policy refused generated code: not einjit's bug, and the page can change it.
+    const err = new EinjitError(`the page's Content-Security-Policy refuses the generated CPU kernel: ${e.message}`, {
+      ...context,
+      hint: "add 'unsafe-eval' and 'wasm-unsafe-eval' to the page's script-src, or use the webgpu device (it needs neither); capabilities().codegen says whether kernels can be compiled",
+    });
+    (err as { cause?: unknown }).cause = e;
+    return err;
+  }
   const err = new EinjitError(`internal error: ${e instanceof Error ? e.message : String(e)}`, {
     ...context,
     hint: 'this is a bug in einjit; please report it with the pattern and shapes above',
