@@ -121,6 +121,23 @@ async function time(launch: () => void, drain: () => Promise<void>, repeats = 5,
   return median(samples);
 }
 
+/**
+ * GPU milliseconds per launch from the device's timestamps (every kernel of the launch summed, e.g. a split-K
+ * GEMM's two), median of 5 profiles of `n` launches; undefined where the adapter has no timestamp-query.
+ */
+async function gpuTime(backend: WebGPUBackend, launch: () => void, n = 8): Promise<number | undefined> {
+  if (!backend.features.includes('timestamp-query')) return undefined;
+  const samples: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    backend.startProfile();
+    for (let i = 0; i < n; i++) launch();
+    const p = await backend.stopProfile();
+    if (!p.timed) return undefined;
+    samples.push(p.kernels.reduce((s, k) => s + (k.ms ?? 0), 0) / n);
+  }
+  return median(samples);
+}
+
 /** Largest |got − want| / Σ|terms| over sampled outputs of a GEMM, against float64 on the host. */
 function gemmError(spec: GemmSpec, host: readonly Float32Array[], got: Float32Array, samples = 256): number {
   let worst = 0;
@@ -476,7 +493,7 @@ async function main(): Promise<void> {
 
   await section('gemm', small ? 60 : 50, async (g) => {
     const rows: Record<string, unknown>[] = [];
-    const tableRows = [['GEMM', 'kernel', 'ms', 'TFLOP/s', 'error', 'torch ms', 'vs torch', 'tfjs ms', 'vs tfjs']];
+    const tableRows = [['GEMM', 'kernel', 'ms', 'TFLOP/s', 'kernel ms', 'error', 'torch ms', 'vs torch', 'tfjs ms', 'vs tfjs']];
     for (const w of gemms) {
       if (!g.ok()) { g.skipped.push(w.name); continue; }
       const host = [fill(extentOf(w.spec, 'a'), 1), fill(extentOf(w.spec, 'b'), 2)];
@@ -486,6 +503,7 @@ async function main(): Promise<void> {
       const name = backend.kernelSource(w.spec).name;
       const ms = await time(() => backend.run(w.spec, ins, out), () => backend.flush());
       const error = gemmError(w.spec, host, (await backend.read(out)) as Float32Array);
+      const gpuMs = await gpuTime(backend, () => backend.run(w.spec, ins, out));
       free();
       const flops = 2 * w.spec.m * w.spec.n * w.spec.k * w.spec.batch.reduce((a, b) => a * b, 1);
       let tfMs: number | undefined;
@@ -493,8 +511,8 @@ async function main(): Promise<void> {
         try { tfMs = await tfjsMatMul(tf, w); } catch (e) { say(`tfjs failed on ${w.name}: ${e instanceof Error ? e.message : String(e)}`); }
       }
       const tm = torchMs(w.name);
-      rows.push({ name: w.name, kernel: name, ms, tflops: tflops(flops, ms), error, torch_ms: tm, vs_torch: tm === undefined ? undefined : tm / ms, tfjs_ms: tfMs, vs_tfjs: tfMs === undefined ? undefined : tfMs / ms });
-      tableRows.push([w.name, name, f3(ms), f3(tflops(flops, ms)), error.toExponential(1), f3(tm), tm === undefined ? '-' : `${(tm / ms).toFixed(2)}x`, f3(tfMs), tfMs === undefined ? '-' : `${(tfMs / ms).toFixed(2)}x`]);
+      rows.push({ name: w.name, kernel: name, ms, gpu_ms: gpuMs, gpu_tflops: gpuMs === undefined ? undefined : tflops(flops, gpuMs), tflops: tflops(flops, ms), error, torch_ms: tm, vs_torch: tm === undefined ? undefined : tm / ms, tfjs_ms: tfMs, vs_tfjs: tfMs === undefined ? undefined : tfMs / ms });
+      tableRows.push([w.name, name, f3(ms), f3(tflops(flops, ms)), f3(gpuMs), error.toExponential(1), f3(tm), tm === undefined ? '-' : `${(tm / ms).toFixed(2)}x`, f3(tfMs), tfMs === undefined ? '-' : `${(tfMs / ms).toFixed(2)}x`]);
     }
     table(tableRows);
     return rows;
@@ -503,7 +521,7 @@ async function main(): Promise<void> {
   await section('copies', small ? 60 : 40, async (g) => {
     const rows: Record<string, unknown>[] = [];
     const ceiling = copyGbs();
-    const tableRows = [['copy (256 MiB)', 'variant', 'kernel', 'ms', 'GB/s', '% of copy', 'error', 'torch GB/s', 'vs torch']];
+    const tableRows = [['copy (256 MiB)', 'variant', 'kernel', 'ms', 'GB/s', '% of copy', 'kernel GB/s', 'error', 'torch GB/s', 'vs torch']];
     const items: { name: string; spec: LoopSpec; bytes: number; cases?: string[] }[] = [
       { name: 'copy', spec: plainCopy(MiB256), bytes: 8 * MiB256 },
       ...permutes.map((p) => ({ name: p.name, spec: p.spec, bytes: 8 * p.elements, cases: p.cases })),
@@ -523,10 +541,11 @@ async function main(): Promise<void> {
         poison(out);
         const ms = await time(() => backend.run(it.spec, [inp], out), () => backend.flush());
         const error = copyError(it.spec, host, (await backend.read(out)) as Float32Array);
+        const gpuMs = await gpuTime(backend, () => backend.run(it.spec, [inp], out), 4);
         const tm = torchMs(it.name);
         const rate = gbs(it.bytes, ms);
-        rows.push({ name: it.name, variant: tile, kernel: name, ms, gbs: rate, of_copy: ceiling ? rate / ceiling : undefined, error, torch_ms: tm, vs_torch: tm === undefined ? undefined : tm / ms, cases: it.cases });
-        tableRows.push([it.name, String(tile), name, f3(ms), f3(rate), ceiling ? `${((100 * rate) / ceiling).toFixed(0)}%` : '-', String(error), tm === undefined ? '-' : f3(gbs(it.bytes, tm)), tm === undefined ? '-' : `${(tm / ms).toFixed(2)}x`]);
+        rows.push({ name: it.name, variant: tile, kernel: name, ms, gpu_ms: gpuMs, gpu_gbs: gpuMs === undefined ? undefined : gbs(it.bytes, gpuMs), gbs: rate, of_copy: ceiling ? rate / ceiling : undefined, error, torch_ms: tm, vs_torch: tm === undefined ? undefined : tm / ms, cases: it.cases });
+        tableRows.push([it.name, String(tile), name, f3(ms), f3(rate), ceiling ? `${((100 * rate) / ceiling).toFixed(0)}%` : '-', gpuMs === undefined ? '-' : f3(gbs(it.bytes, gpuMs)), String(error), tm === undefined ? '-' : f3(gbs(it.bytes, tm)), tm === undefined ? '-' : `${(tm / ms).toFixed(2)}x`]);
       }
     }
     backend.tuning.transposeTile = 32;

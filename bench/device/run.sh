@@ -13,7 +13,8 @@ mkdir -p "$out"
 ldconfig
 # shellcheck disable=SC1091
 source .device/boot.sh
-[ -d node_modules/webgpu ] || tar -xJf .device/webgpu.tar.xz
+# Dawn's package (an optional peer dependency, packed apart by pack.sh).
+[ -f node_modules/webgpu/package.json ] || tar -xJf .device/webgpu.tar.xz
 nv=/usr/local/nvidia/share
 # boot.sh points Vulkan at NVIDIA's driver file wherever the system has none; keep that only where it exists.
 if [ -f $nv/vulkan/icd.d/nvidia_icd.json ]; then export VK_DRIVER_FILES=$nv/vulkan/icd.d/nvidia_icd.json; else unset VK_DRIVER_FILES; fi
