@@ -22,6 +22,8 @@ import type { RenderedKernel } from './loop.js';
 import { DEFAULT_LOOP_TUNING, loopCounts, loopGrid, loopKernelKey, loopParamValues, loopVariant, renderLoop } from './loop.js';
 import type { LoopTuning } from './loop.js';
 import { buildLoop } from '../../src/lower/loops.js';
+import { DEFAULT_MULTIPASS, splitReduction } from './multipass.js';
+import type { MultipassTuning, SplitReduction } from './multipass.js';
 import { ex } from '../../src/lower/spec.js';
 import { chooseGemmConfig, gemmGrid, gemmKernelKey, gemmParamValues, renderGemm } from './gemm.js';
 import type { GemmTileChoice } from './gemm.js';
@@ -49,6 +51,8 @@ export interface GpuLimits {
 /** Knobs that choose between kernel shapes; shapes are chosen automatically, tests pin them. */
 export interface GpuTuning extends LoopTuning {
   gemmTiles: GemmTileChoice;
+  /** When long reductions into few outputs run in two passes (multipass.ts); null keeps them in one kernel. */
+  multipassReduce: MultipassTuning | null;
 }
 
 // WebGPU's numeric flag values (the globals GPUBufferUsage/GPUMapMode/GPUShaderStage do not exist in Node).
@@ -119,7 +123,7 @@ export class WebGPUBackend {
   /** Whether float16 is stored as f16 (the device has 'shader-f16'); otherwise as f32. */
   readonly f16: boolean;
   readonly features: readonly string[];
-  readonly tuning: GpuTuning = { ...DEFAULT_LOOP_TUNING, gemmTiles: 'auto' };
+  readonly tuning: GpuTuning = { ...DEFAULT_LOOP_TUNING, gemmTiles: 'auto', multipassReduce: DEFAULT_MULTIPASS };
 
   // Dawn tears the instance down under a live device once these are garbage collected (the process then
   // aborts), so the backend holds them for its whole life and drops them only in destroy().
@@ -396,8 +400,21 @@ export class WebGPUBackend {
     if (inputs.some((s) => s.buffer === output.buffer)) {
       throw new EinjitError('the output buffer is also an input of the same kernel', { op: name, hint: 'write into a fresh buffer' });
     }
+    const split = spec.kind === 'loop' && this.tuning.multipassReduce !== null ? splitReduction(spec, this.tuning.multipassReduce) : null;
     if (spec.kind === 'gemm' && plan.splitK > 1) this.runSplitGemm(spec, plan.splitK, storages.slice(0, 2), storages[2]!, device);
+    else if (split !== null) this.runSplitReduction(split, storages.slice(0, -1), storages[storages.length - 1]!, device);
     else this.launch(plan, storages, device);
+  }
+
+  /** A long reduction into few outputs in two passes through a pooled workspace (multipass.ts). */
+  private runSplitReduction(split: SplitReduction, inputs: Storage[], output: Storage, device: GPUDevice): void {
+    const work = this.allocate(split.workspace.dtype as GpuDType, split.workspace.length) as Storage;
+    try {
+      this.launch(this.planLoop(split.first), [...inputs, work], device);
+      this.launch(this.planLoop(split.second), [work, output], device);
+    } finally {
+      this.release(work); // later users of the buffer are queued after these launches
+    }
   }
 
   /**
