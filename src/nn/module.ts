@@ -14,6 +14,7 @@ import type { Device } from '../runtime/backend.js';
 import type { DType } from '../runtime/dtype.js';
 import { isFloating } from '../runtime/dtype.js';
 import { noGrad } from '../autograd/record.js';
+import { keep } from '../runtime/scope.js';
 
 /** A tensor a module learns: a leaf that requires gradients unless told otherwise (PyTorch's nn.Parameter). */
 export class Parameter extends Tensor {
@@ -21,6 +22,8 @@ export class Parameter extends Tensor {
     const t = data.isContiguous ? data : data.contiguous();
     super(t.storage, t.shape, t.strides, t.offset);
     if (requiresGrad) this.requiresGrad = true;
+    // Parameters outlive any tidy() scope they are made in (as TensorFlow.js's variables do).
+    keep(this);
   }
 }
 
@@ -71,6 +74,7 @@ export class Module {
     if (this.slots()[name] instanceof Parameter || this.slots()[name] instanceof Module) {
       throw new EinjitError(`attribute '${name}' already exists as a parameter or module`, { op: 'registerBuffer' });
     }
+    if (tensor !== null) keep(tensor); // buffers, like parameters, outlive tidy() scopes
     this._buffers.set(name, persistent);
     this.slots()[name] = tensor;
   }

@@ -189,6 +189,15 @@ describe.each(DEVICES)('deterministic release on %s', (device) => {
     expect(w.grad).toBeNull();
   });
 
+  it('a module built inside tidy keeps its parameters and buffers', async () => {
+    const bn = tidy(() => new nn.BatchNorm1d(2, { device }));
+    const lin = tidy(() => new nn.Linear(2, 2, { device }));
+    for (const t of [...bn.parameters(), ...lin.parameters(), bn.runningMean, bn.runningVar]) expect(t.isDisposed).toBe(false);
+    expect(await values(bn.runningVar)).toEqual([1, 1]);
+    const y = lin.forward(ones([1, 2], { device }));
+    expect(y.shape).toEqual([1, 2]);
+  });
+
   it('a loss returned from tidy keeps its graph, and a training step inside tidy keeps grads and optimizer state', async () => {
     const lin = new nn.Linear(4, 2, { device });
     const opt = new optim.Adam(lin.parameters(), { lr: 0.1 });
