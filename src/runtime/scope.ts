@@ -7,7 +7,7 @@
  * "Needed by the result" means reachable from the returned value: tensors in it (through arrays, plain objects,
  * Maps and Sets), their `.grad`, and the autograd graph behind them (saved tensors and inputs), so
  * `tidy(() => loss(model(x))).backward()` still works. `keep(t)` exempts a tensor explicitly; gradients that
- * backward stores in `.grad` and optimizer state are kept that way.
+ * backward stores in `.grad`, optimizer state, parameters and module buffers are kept that way.
  */
 import { EinjitError } from '../errors.js';
 import { disposeStorage, type Storage } from './backend.js';
