@@ -6,15 +6,16 @@ import { EinjitError, describeValue, withErrorContext } from '../errors.js';
 import * as A from '../runtime/args.js';
 import { checkEinsum, patternOfIndexLists, type CheckedEinsum, type IndexId, type IndexLists } from '../ir/index.js';
 import {
-  checkRunnable, formatReport, linearToSsaPath, pathToTree, planContraction, type ContractionPlan, type PathTree, type PlanOptions,
+  formatReport, linearToSsaPath, pathToTree, planContraction, slicedExecution, type ContractionPlan, type PathTree, type PlanOptions,
+  type SlicedPlan,
 } from '../plan/index.js';
 import { runContraction, TracingBackend, type ContractionProgram } from '../lower/contraction.js';
 import type { KernelSpec } from '../lower/spec.js';
-import { getBackend, getDefaultDevice, checkDevice, type Device } from '../runtime/backend.js';
+import { getBackend, getDefaultDevice, checkDevice, type Backend, type Device } from '../runtime/backend.js';
 import { Tensor } from '../runtime/tensor.js';
 import { sameDevice } from '../runtime/ops.js';
 import { zerosOf } from '../runtime/creation.js';
-import { record } from '../autograd/record.js';
+import { noGrad, record } from '../autograd/record.js';
 import type { DType } from '../runtime/dtype.js';
 import { numel } from '../runtime/shape.js';
 import type { EinsumOperands, EinsumResultRank } from './pattern-types.js';
@@ -39,15 +40,50 @@ function programOf(checked: CheckedEinsum): ContractionProgram {
  * output gradient with the other operands into operand k's axes.
  */
 export function contract(program: ContractionProgram, operands: readonly Tensor[], options: EinsumOptions = {}, op = 'einsum',
-  planned?: ContractionPlan): Tensor {
+  planned?: ContractionPlan, sliceOf?: SlicedPlan): Tensor {
   const device = sameDevice(op, operands);
   const backend = getBackend(device, op);
   // A compiled expression hands in the plan it made (and shows); everything else plans here.
   const plan = planned ?? planContraction(program.inputs, program.output, program.sizes, planOptions(options));
-  if (planned === undefined) checkRunnable(plan, program.inputs, program.output, program.sizes, options);
-  const out = runContraction(backend, program, plan, operands);
+  const sliced = sliceOf ?? (planned === undefined ? slicedExecution(plan, program.inputs, program.output, program.sizes, options) : undefined);
+  const out = sliced === undefined ? runContraction(backend, program, plan, operands) : runSliced(backend, program, sliced, operands);
   record(op, operands, out, (g) => operands.map((x, k) => (x.requiresGrad ? operandGrad(program, operands, k, g) : null)));
   return out;
+}
+
+/**
+ * Runs a sliced plan: for every value of the sliced axes, the operands narrowed to that value are contracted by
+ * the per-slice plan, and the results summed into the first. Each slice's result is released once added.
+ */
+function runSliced(backend: Backend, program: ContractionProgram, sp: SlicedPlan, operands: readonly Tensor[]): Tensor {
+  const perSlice: ContractionProgram = { ...program, sizes: sp.sizes };
+  const extent = sp.sliced.map((id) => program.sizes[id]!);
+  const at = sp.sliced.map(() => 0);
+  return noGrad(() => {
+    let acc: Tensor | undefined;
+    for (let s = 0; s < sp.slices; s++) {
+      const views = operands.map((x, k) => {
+        let v = x;
+        program.inputs[k]!.forEach((id, d) => {
+          const j = sp.sliced.indexOf(id);
+          // A broadcast dimension (size 1 against a larger axis) is the same for every slice.
+          if (j >= 0 && x.shape[d] !== 1) v = v.narrow(d, at[j]!, 1);
+        });
+        return v;
+      });
+      const part = runContraction(backend, perSlice, sp.plan, views);
+      if (acc === undefined) acc = part;
+      else {
+        acc.add_(part);
+        if (!operands.some((x) => x.storage === part.storage)) part.dispose();
+      }
+      for (let j = 0; j < at.length; j++) {
+        if (++at[j]! < extent[j]!) break;
+        at[j] = 0;
+      }
+    }
+    return acc!;
+  });
 }
 
 /** The planner's share of an options record: every PlanOptions field, nothing else (not device or dtype). */
@@ -211,6 +247,13 @@ export interface EinsumPathResult {
   /** A printout like numpy.einsum_path's. */
   readonly report: string;
   readonly optimizer: string;
+  /**
+   * Set when the memory limit leaves a step too large for one loop nest and einsum/compile run the unlimited
+   * path sliced instead: the sliced axes (by label), the number of slices, the peak intermediate per slice,
+   * the flops over all slices and their ratio to the unsliced plan.
+   */
+  readonly sliced?: { readonly axes: readonly string[]; readonly slices: number; readonly peakPerSlice: number;
+    readonly cost: number; readonly overhead: number; readonly path: readonly (readonly number[])[] };
 }
 
 /**
@@ -244,6 +287,7 @@ export function einsumPath(subscripts: string | IndexLists, shapes: readonly (re
       steps: plan.steps,
       report: formatReport(plan, program.inputs, program.output, program.sizes, program.labels),
       optimizer: plan.optimizer,
+      ...slicingOf(plan, program, options),
     };
   });
 }
@@ -253,6 +297,24 @@ function checkSubscripts(subscripts: unknown, shapes: unknown, options: unknown,
   if (typeof subscripts !== 'string') A.optionsArg(subscripts, op, 'the subscripts (a pattern string or { inputs, output })');
   A.shapeListArg(shapes, op);
   A.optionsArg(options, op);
+}
+
+/** einsumPath's report of the slicing einsum would run (nothing when it runs the plan as it is or refuses). */
+function slicingOf(plan: ContractionPlan, program: ContractionProgram, options: PlanOptions): { sliced?: EinsumPathResult['sliced'] } {
+  let sp: SlicedPlan | undefined;
+  try {
+    sp = slicedExecution(plan, program.inputs, program.output, program.sizes, options);
+  } catch (e) {
+    if (e instanceof EinjitError) return {};
+    throw e;
+  }
+  if (sp === undefined) return {};
+  return {
+    sliced: Object.freeze({
+      axes: Object.freeze(sp.sliced.map((id) => program.labels[id]!)), slices: sp.slices, peakPerSlice: sp.peakPerSlice,
+      cost: sp.cost, overhead: sp.overhead, path: sp.plan.path,
+    }),
+  };
 }
 
 /** A pattern string as it is, or index lists as their numpy pattern. */
@@ -284,6 +346,8 @@ export class CompiledExpression {
   readonly checked: CheckedEinsum;
   readonly program: ContractionProgram;
   readonly plan: ContractionPlan;
+  /** Set when the memory limit is met by slicing: what runs is `sliced.plan`, once per slice. */
+  readonly sliced: SlicedPlan | undefined;
   private readonly options: CompileOptions;
   private traced: KernelSpec[] | null = null;
 
@@ -299,7 +363,7 @@ export class CompiledExpression {
     this.checked = checkEinsum(pattern, shapes, 'compile', typeof subscripts === 'string' ? 'auto' : 'numpy');
     this.program = programOf(this.checked);
     this.plan = planContraction(this.program.inputs, this.program.output, this.program.sizes, planOptions(options));
-    checkRunnable(this.plan, this.program.inputs, this.program.output, this.program.sizes, options);
+    this.sliced = slicedExecution(this.plan, this.program.inputs, this.program.output, this.program.sizes, options);
     getBackend(this.device, 'compile');
   }
 
@@ -328,15 +392,19 @@ export class CompiledExpression {
         }
       });
       // Replays the stored plan: what run() launches is what kernels() and explain() show.
-      return contract(this.program, operands, this.options, 'einsum', this.plan);
+      return contract(this.program, operands, this.options, 'einsum', this.plan, this.sliced);
     });
   }
 
   private specs(): KernelSpec[] {
     if (this.traced === null) {
       const tracer = new TracingBackend(getBackend(this.device, 'compile'));
-      const fakes = this.shapes.map((s) => new Tensor(tracer.allocate(this.dtype, numel(s)), s));
-      runContraction(tracer, this.program, this.plan, fakes);
+      // A sliced expression shows the kernels of one slice (each slice runs them, then adds its result).
+      const sizes = this.sliced?.sizes;
+      const shapes = sizes === undefined ? this.shapes : this.shapes.map((s, k) => s.map((n, d) => Math.min(n, sizes[this.program.inputs[k]![d]!]!)));
+      const fakes = shapes.map((s) => new Tensor(tracer.allocate(this.dtype, numel(s)), s));
+      if (this.sliced === undefined) runContraction(tracer, this.program, this.plan, fakes);
+      else runContraction(tracer, { ...this.program, sizes: this.sliced.sizes }, this.sliced.plan, fakes);
       this.traced = tracer.specs;
     }
     return this.traced;
@@ -365,6 +433,12 @@ export class CompiledExpression {
     lines.push(`  output:    [${c.output.map((id) => `${c.axes[id]!.name}=${c.axes[id]!.size}`).join(', ')}]  shape [${c.outputShape.join(', ')}]`);
     lines.push(`Plan (${this.plan.optimizer}):`);
     lines.push(formatReport(this.plan, this.program.inputs, this.program.output, this.program.sizes, this.program.labels));
+    if (this.sliced !== undefined) {
+      const sp = this.sliced;
+      lines.push(`Sliced (the plan above needs one step too large for a loop nest): ${sp.slices} slices over ` +
+        `[${sp.sliced.map((id) => this.program.labels[id]).join(', ')}], each running the unlimited path; ` +
+        `peak per slice ${sp.peakPerSlice} elements, ${sp.cost.toExponential(3)} flops in all (${sp.overhead.toFixed(3)}× the unsliced plan). Kernels of one slice:`);
+    }
     lines.push('Kernels:');
     this.specs().forEach((spec, i) => {
       lines.push(spec.kind === 'gemm'

@@ -7,6 +7,7 @@ import { EinjitError } from '../errors.js';
 import { BudgetExceeded, now } from './budget.js';
 import { replayPath, validatePath } from './cost.js';
 import { explicitPath } from './interop.js';
+import { type SlicedPlan, sliceForLimit } from './slicing.js';
 import { buildNetwork, ssaToLinear } from './network.js';
 import {
   AUTO_DEFAULT_BUDGET_MS,
@@ -28,6 +29,7 @@ export type {
 export { flopCount, naiveCost, replayCostExact, replayPath, validatePath } from './cost.js';
 export { AUTO_HQ_TABLE, AUTO_TABLE, getOptimizer, optimizerNames, registerOptimizer } from './optimizers.js';
 export { formatReport } from './report.js';
+export { sliceForLimit, type SlicedPlan } from './slicing.js';
 export { explicitPath, linearToSsaPath, pathToTree, ssaToLinearPath, treeToPath, type PathSpec, type PathTree } from './interop.js';
 
 const OP = 'einsumPath';
@@ -158,11 +160,41 @@ function computePlan(
  */
 export const K_WAY_MAX_FLOPS = 2 ** 30;
 
+/** Most slices a sliced execution may take (each is a few kernel launches; more would block as long). */
+export const MAX_SLICES = 4096;
+
 /**
- * Refuses a plan whose memory limit left a step of three or more operands too large to run as one loop nest,
- * naming the smallest limit with which dp (minimising the largest intermediate) finds a pairwise plan. Called
- * by what executes plans (einsum, compile); einsumPath reports such plans as numpy does.
+ * How a plan made under a memory limit runs. Undefined: as it is. When the limit left a step of three or more
+ * operands too large to run as one loop nest, the plan found without the limit is sliced until its
+ * intermediates fit (see slicing.ts) and that is returned; if no slicing of summed indices fits, an EinjitError
+ * names the smallest limit with which dp (minimising the largest intermediate) finds a pairwise plan. Called by
+ * what executes plans (einsum, compile); einsumPath reports the sliced plan beside numpy's.
  */
+export function slicedExecution(
+  plan: ContractionPlan,
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+  options: PlanOptions,
+): SlicedPlan | undefined {
+  if (options.memoryLimit === undefined) return undefined;
+  const step = plan.steps.find((s) => s.operands.length >= 3 && s.flops > K_WAY_MAX_FLOPS);
+  if (step === undefined) return undefined;
+  const limitElements = resolveMemoryLimit(options.memoryLimit, inputs, output, sizes);
+  const { memoryLimit: _dropped, ...unlimited } = options;
+  const sliced = sliceForLimit(inputs, output, sizes, planContraction(inputs, output, sizes, unlimited), limitElements);
+  // Slicing must be cheaper than the loop nest it replaces, and not a loop of countless small launches.
+  if (sliced !== undefined && sliced.slices <= MAX_SLICES && sliced.cost <= K_WAY_MAX_FLOPS) return sliced;
+  const smallest = smallestPairwiseLimit(inputs, output, sizes);
+  const limit = options.memoryLimit === 'max_input' ? `'max_input' (${resolveMemoryLimit('max_input', inputs, output, sizes)} elements)` : `${options.memoryLimit} elements`;
+  throw new EinjitError(
+    `memoryLimit ${limit} leaves a ${step.operands.length}-operand step of ${step.flops.toExponential(2)} flops, one loop nest too large to run, ` +
+      `and slicing summed indices cannot bring the intermediates under it within ${MAX_SLICES} slices and 2^30 flops; the smallest limit with a pairwise plan is ${smallest} elements`,
+    { hint: `raise memoryLimit to at least ${smallest}, or leave it unset` },
+  );
+}
+
+/** Throws what `slicedExecution` throws; for callers that only check. */
 export function checkRunnable(
   plan: ContractionPlan,
   inputs: readonly (readonly number[])[],
@@ -170,16 +202,7 @@ export function checkRunnable(
   sizes: readonly number[],
   options: PlanOptions,
 ): void {
-  if (options.memoryLimit === undefined) return;
-  const step = plan.steps.find((s) => s.operands.length >= 3 && s.flops > K_WAY_MAX_FLOPS);
-  if (step === undefined) return;
-  const smallest = smallestPairwiseLimit(inputs, output, sizes);
-  const limit = options.memoryLimit === 'max_input' ? `'max_input' (${resolveMemoryLimit('max_input', inputs, output, sizes)} elements)` : `${options.memoryLimit} elements`;
-  throw new EinjitError(
-    `memoryLimit ${limit} leaves a ${step.operands.length}-operand step of ${step.flops.toExponential(2)} flops, one loop nest too large to run; ` +
-      `the smallest limit with a pairwise plan is ${smallest} elements`,
-    { hint: `raise memoryLimit to at least ${smallest}, or leave it unset` },
-  );
+  slicedExecution(plan, inputs, output, sizes, options);
 }
 
 /** The largest pairwise intermediate (the output aside) of dp's plan minimising the largest intermediate. */

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EinjitError } from '../../src/errors.js';
-import { compile, einsum, ones, tensor } from '../../src/index.js';
+import { compile, einsum, einsumPath, ones, tensor } from '../../src/index.js';
 import { type ContractionPlan, type PlanOptions, planContraction, replayPath } from '../../src/plan/index.js';
 import { denseEinsum, randomDense, type Dense } from './dense.js';
 
@@ -134,27 +134,56 @@ describe('memory limits', () => {
     );
   });
 
-  it('a limit that leaves a huge k-way step is refused with the smallest limit that has a pairwise plan', () => {
-    // 'ab,bc,cd,de,ef->af' over 40×40 matrices: under 1 element no pair fits, and the one 5-way step would be
-    // 2·40^6 flops of a single loop nest. The size-optimal pairwise plan (a chain) needs 40·40 = 1600 elements.
-    const shapes = [[40, 40], [40, 40], [40, 40], [40, 40], [40, 40]];
-    const xs = shapes.map((s, k) => tensor(Float32Array.from({ length: 1600 }, (_, i) => ((i * (k + 3)) % 7) / 7)).reshape(s));
-    for (const memoryLimit of [1, 10, 1599]) {
+  it('a limit that leaves a huge k-way step and cannot be met by slicing is refused with the smallest limit that has a pairwise plan', () => {
+    // 'ai,bi,ci->abc' over 200×200 matrices: below 8e6 elements no pair fits, the one 3-way step would be
+    // 3·200^4 flops of a single loop nest; slicing i leaves ab (40,000 elements), and even where that fits, 200
+    // slices each writing the 8e6-element output cost more than 2^30 flops. Every pairwise plan holds a 200^3
+    // intermediate (abi).
+    const shapes = [[200, 200], [200, 200], [200, 200]];
+    const xs = shapes.map((s) => ones(s));
+    for (const memoryLimit of [1, 100, 39_999, 7_999_999]) {
       let err: unknown;
       try {
-        einsum('ab,bc,cd,de,ef->af', xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!, { memoryLimit });
+        einsum('ai,bi,ci->abc', xs[0]!, xs[1]!, xs[2]!, { memoryLimit });
       } catch (e) {
         err = e;
       }
       expect(err).toBeInstanceOf(EinjitError);
       expect((err as EinjitError).op).toBe('einsum');
-      expect((err as EinjitError).message).toContain('smallest limit with a pairwise plan is 1600 elements');
-      expect(() => compile('ab,bc,cd,de,ef->af', shapes, { memoryLimit })).toThrow(/compile: .*1600 elements/);
+      expect((err as EinjitError).message).toContain('smallest limit with a pairwise plan is 8000000 elements');
+      expect(() => compile('ai,bi,ci->abc', shapes, { memoryLimit })).toThrow(/compile: .*8000000 elements/);
     }
-    const limited = einsum('ab,bc,cd,de,ef->af', xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!, { memoryLimit: 1600 }).toArray() as number[][];
-    const free = einsum('ab,bc,cd,de,ef->af', xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!).toArray() as number[][];
-    free.forEach((row, i) => row.forEach((v, j) => expect(limited[i]![j]).toBeCloseTo(v, 3)));
     // A small forced k-way step still runs (numpy's example above is one).
     expect(einsum('a,b,c->abc', ones([5]), ones([6]), ones([7]), { memoryLimit: 10 }).shape).toEqual([5, 6, 7]);
+  });
+
+  it('a limit that slicing can meet runs sliced and computes the unsliced result', () => {
+    // 'ab,bc,cd->ad' with a = d = 1024, b = c = 24: under 2,000 elements the only plan left is a 3-way step of
+    // 1.8e9 flops; the unlimited path's intermediate ac (24,576 elements) fits once c is sliced (24 slices).
+    const sizes = { a: 1024, b: 24, c: 24, d: 1024 };
+    const shapes = [[sizes.a, sizes.b], [sizes.b, sizes.c], [sizes.c, sizes.d]];
+    const xs = shapes.map((s, k) => tensor(Float64Array.from({ length: s[0]! * s[1]! }, (_, i) => Math.sin(i * 0.37 + k)), { dtype: 'float64' }).reshape(s));
+    const path = einsumPath('ab,bc,cd->ad', shapes, { memoryLimit: 2000 });
+    expect(path.path).toEqual([[0, 1, 2]]);
+    expect(path.sliced?.axes).toEqual(['c']);
+    expect(path.sliced?.slices).toBe(24);
+    expect(path.sliced?.peakPerSlice).toBeLessThanOrEqual(2000);
+    const sliced = einsum('ab,bc,cd->ad', xs[0]!, xs[1]!, xs[2]!, { memoryLimit: 2000 }).dataSync() as Float64Array;
+    // The oracle: the two matrix products in plain loops.
+    const [A, B, C] = xs.map((x) => x.dataSync() as Float64Array) as [Float64Array, Float64Array, Float64Array];
+    const bc = new Float64Array(sizes.b * sizes.d);
+    for (let b = 0; b < sizes.b; b++) for (let c = 0; c < sizes.c; c++) for (let d = 0; d < sizes.d; d++) bc[b * sizes.d + d]! += B[b * sizes.c + c]! * C[c * sizes.d + d]!;
+    for (let a = 0; a < sizes.a; a += 97) {
+      for (let d = 0; d < sizes.d; d += 13) {
+        let want = 0;
+        for (let b = 0; b < sizes.b; b++) want += A[a * sizes.b + b]! * bc[b * sizes.d + d]!;
+        expect(Math.abs(sliced[a * sizes.d + d]! - want)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(want)));
+      }
+    }
+    // compile makes the same choice, shows it, and shows the kernels of one slice.
+    const expr = compile('ab,bc,cd->ad', shapes, { memoryLimit: 2000, dtype: 'float64' });
+    expect(expr.sliced?.slices).toBe(24);
+    expect(expr.explain()).toContain('24 slices over [c]');
+    expect(expr.kernels().length).toBe(2);
   });
 });
