@@ -83,7 +83,7 @@ export function describeValue(v: unknown): string {
     case 'function': return 'a function';
   }
   if (Array.isArray(v)) {
-    return v.length <= 8 && v.every((x) => typeof x === 'number') ? `[${v.join(', ')}]` : `an array of length ${v.length}`;
+    return v.length <= 8 && v.every((x) => typeof x === 'number') ? `an array [${v.join(', ')}]` : `an array of length ${v.length}`;
   }
   if (ArrayBuffer.isView(v)) return `a ${(v as { constructor?: { name?: string } }).constructor?.name ?? 'typed array'}`;
   const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;

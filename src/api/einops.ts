@@ -6,6 +6,8 @@
  * axes as broadcasts (a view), and reshape to the output (a copy only when the strides demand one).
  */
 import { EinjitError, withErrorContext } from '../errors.js';
+import * as A from '../runtime/args.js';
+import { MAX_ELEMENTS } from '../runtime/shape.js';
 import { checkEinops, checkPack, checkUnpack, parseShape as parseShapeIR, type EinopsRecipe } from '../ir/index.js';
 import { Tensor } from '../runtime/tensor.js';
 import * as ops from '../runtime/ops.js';
@@ -22,9 +24,9 @@ function asTensor(x: TensorInput, op: string, pattern: string): Tensor {
     if (x.length === 0) {
       throw new EinjitError('a list input must contain at least one tensor', { op, pattern, hint: 'pass a tensor or a non-empty list' });
     }
-    return ops.stack(x as Tensor[], 0);
+    return ops.stack(A.tensorListArg(x, op, 'the input list'), 0);
   }
-  throw new EinjitError(`expected a Tensor or a list of tensors, got ${x === null ? 'null' : typeof x}`, { op, pattern });
+  throw new EinjitError(`expected a Tensor or a list of tensors, got ${A.describe(x)}`, { op, pattern });
 }
 
 function applyRecipe(x: Tensor, recipe: EinopsRecipe, reduction: Reduction | null): Tensor {
@@ -71,6 +73,12 @@ function reduceAxes(t: Tensor, axes: number[], reduction: Reduction): Tensor {
   }
 }
 
+/** Axis lengths: an object whose values are sizes (the pattern decides which names it needs). */
+function checkAxesLengths(v: unknown, op: string): void {
+  const o = A.optionsArg<Record<string, unknown>>(v, op, 'axesLengths');
+  for (const k of Object.keys(o)) A.intArg(o[k], op, `axesLengths.${k}`, 0, MAX_ELEMENTS);
+}
+
 /**
  * Reorders, splits and merges axes: `rearrange(x, 'b c (h 2) (w 2) -> b (c h w) 4')`. A list of tensors is
  * stacked on a new leading axis first.
@@ -79,6 +87,7 @@ function reduceAxes(t: Tensor, axes: number[], reduction: Reduction): Tensor {
  * const y = rearrange(x, 'b c h w -> b h w c');
  */
 export function rearrange(x: TensorInput, pattern: string, axesLengths: AxesLengths = {}): Tensor {
+  A.patternArg(pattern, 'rearrange'); checkAxesLengths(axesLengths, 'rearrange');
   return withErrorContext({ op: 'rearrange', pattern }, () => {
     const t = asTensor(x, 'rearrange', pattern);
     return withErrorContext({ shapes: [t.shape] }, () =>
@@ -93,6 +102,8 @@ export function rearrange(x: TensorInput, pattern: string, axesLengths: AxesLeng
  * const pooled = reduce(x, 'b c (h 2) (w 2) -> b c h w', 'max');
  */
 export function reduce(x: TensorInput, pattern: string, reduction: Reduction, axesLengths: AxesLengths = {}): Tensor {
+  A.patternArg(pattern, 'reduce'); checkAxesLengths(axesLengths, 'reduce');
+  if (typeof reduction !== 'function') A.choiceArg(reduction, 'reduce', 'the reduction', ['sum', 'mean', 'max', 'min', 'prod', 'any', 'all']);
   return withErrorContext({ op: 'reduce', pattern }, () => {
     const t = asTensor(x, 'reduce', pattern);
     const name = typeof reduction === 'function' ? 'custom' : reduction;
@@ -110,6 +121,7 @@ export function reduce(x: TensorInput, pattern: string, reduction: Reduction, ax
  * const tiled = repeat(x, 'h w -> (2 h) (3 w)');
  */
 export function repeat(x: TensorInput, pattern: string, axesLengths: AxesLengths = {}): Tensor {
+  A.patternArg(pattern, 'repeat'); checkAxesLengths(axesLengths, 'repeat');
   return withErrorContext({ op: 'repeat', pattern }, () => {
     const t = asTensor(x, 'repeat', pattern);
     return withErrorContext({ shapes: [t.shape] }, () =>
@@ -125,6 +137,7 @@ export function repeat(x: TensorInput, pattern: string, axesLengths: AxesLengths
  * const [packed, shapes] = pack([cls, patches], 'b * c');
  */
 export function pack(tensors: readonly Tensor[], pattern: string): [Tensor, number[][]] {
+  A.tensorListArg(tensors, 'pack'); A.patternArg(pattern, 'pack');
   return withErrorContext({ op: 'pack', pattern }, () => {
     if (!Array.isArray(tensors)) throw new EinjitError('pack expects a list of tensors', { op: 'pack', pattern });
     const shapes = tensors.map((t) => t.shape);
@@ -149,6 +162,9 @@ export function pack(tensors: readonly Tensor[], pattern: string): [Tensor, numb
  * const [cls2, patches2] = unpack(packed, shapes, 'b * c');
  */
 export function unpack(packed: Tensor, packedShapes: readonly (readonly number[])[], pattern: string): Tensor[] {
+  A.tensorArg(packed, 'unpack', 'the packed tensor'); A.patternArg(pattern, 'unpack');
+  if (!Array.isArray(packedShapes)) A.shapeListArg(packedShapes, 'unpack', 'packedShapes');
+  packedShapes.forEach((s, i) => A.intListArg(s, 'unpack', `packedShapes[${i}]`));
   return withErrorContext({ op: 'unpack', pattern, shapes: [packed.shape] }, () => {
     const r = checkUnpack(pattern, packed.shape, packedShapes);
     return r.ranges.map((range, i) => packed.slice(r.axis, range.start, range.stop).reshape(r.outputShapes[i]!));
@@ -162,5 +178,6 @@ export function unpack(packed: Tensor, packedShapes: readonly (readonly number[]
  * parseShape(zeros([2, 3, 32, 32]), 'b c _ _');  // { b: 2, c: 3 }
  */
 export function parseShape(x: Tensor, pattern: string): Record<string, number> {
+  A.tensorArg(x, 'parseShape'); A.patternArg(pattern, 'parseShape');
   return withErrorContext({ op: 'parseShape', pattern, shapes: [x.shape] }, () => ({ ...parseShapeIR(pattern, x.shape) }));
 }

@@ -2,7 +2,8 @@
  * The einsum family people reach for — tensordot, outer, inner, dot, trace, diagonal, kron — as thin frontends
  * that build a contraction over numeric axis ids and hand it to the same compiler as einsum.
  */
-import { EinjitError, withErrorContext } from '../errors.js';
+import { EinjitError, describeValue, withErrorContext } from '../errors.js';
+import * as Args from '../runtime/args.js';
 import type { ContractionProgram } from '../lower/contraction.js';
 import { normalizeDim } from '../runtime/shape.js';
 import { Tensor } from '../runtime/tensor.js';
@@ -24,12 +25,19 @@ function letters(n: number, from = 0): string[] {
  * tensordot(a, b, [[1, 0], [0, 1]]);  // contract a's dims 1,0 with b's 0,1
  */
 export function tensordot(a: Tensor, b: Tensor, axes: number | readonly [number | readonly number[], number | readonly number[]] = 2): Tensor {
+  Args.tensorArg(a, 'tensordot'); Args.tensorArg(b, 'tensordot', 'other');
+  if (typeof axes !== 'number') {
+    if (!Array.isArray(axes) || axes.length !== 2) {
+      throw new EinjitError(`axes must be a count or a pair of axis lists, got ${describeValue(axes)}`, { op: 'tensordot', hint: 'e.g. 1, or [[1], [0]]' });
+    }
+    for (const side of axes) if (typeof side !== 'number') Args.intListArg(side, 'tensordot', 'axes');
+  }
   return withErrorContext({ op: 'tensordot', shapes: [a.shape, b.shape] }, () => {
     let aAxes: number[];
     let bAxes: number[];
     if (typeof axes === 'number') {
       if (!Number.isInteger(axes) || axes < 0 || axes > a.ndim || axes > b.ndim) {
-        throw new EinjitError(`axes must be an integer in 0..${Math.min(a.ndim, b.ndim)}, got ${axes}`, {
+        throw new EinjitError(`axes must be an integer in 0..${Math.min(a.ndim, b.ndim)}, got ${describeValue(axes)}`, {
           hint: 'give how many trailing axes of a meet leading axes of b',
         });
       }
@@ -81,6 +89,7 @@ function expectRank(t: Tensor, ranks: readonly number[], op: string): void {
  * outer(tensor([1, 2]), tensor([3, 4, 5])).shape; // [2, 3]
  */
 export function outer(a: Tensor, b: Tensor): Tensor {
+  Args.tensorArg(a, 'outer'); Args.tensorArg(b, 'outer', 'other');
   expectRank(a, [1], 'outer');
   expectRank(b, [1], 'outer');
   return contract(program([a.shape[0]!, b.shape[0]!], [[0], [1]], [0, 1]), [a, b], {}, 'outer');
@@ -93,6 +102,7 @@ export function outer(a: Tensor, b: Tensor): Tensor {
  * inner(tensor([1, 2, 3]), tensor([4, 5, 6]));   // tensor(32.)
  */
 export function inner(a: Tensor, b: Tensor): Tensor {
+  Args.tensorArg(a, 'inner'); Args.tensorArg(b, 'inner', 'other');
   if (a.ndim === 0 || b.ndim === 0) return a.mul(b);
   return tensordot(a, b, [[a.ndim - 1], [b.ndim - 1]]);
 }
@@ -104,6 +114,7 @@ export function inner(a: Tensor, b: Tensor): Tensor {
  * dot(tensor([1, 2, 3]), tensor([4, 5, 6]));     // tensor(32.)
  */
 export function dot(a: Tensor, b: Tensor): Tensor {
+  Args.tensorArg(a, 'dot'); Args.tensorArg(b, 'dot', 'other');
   if (a.ndim === 0 || b.ndim === 0) return a.mul(b);
   return tensordot(a, b, [[a.ndim - 1], [Math.max(0, b.ndim - 2)]]);
 }
@@ -115,6 +126,7 @@ export function dot(a: Tensor, b: Tensor): Tensor {
  * diagonal(tensor([[1, 2], [3, 4]]));            // tensor([1., 4.]), a view
  */
 export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
+  Args.tensorArg(x, 'diagonal'); Args.intArg(offset, 'diagonal', 'offset');
   const d1 = normalizeDim(dim1, x.ndim, 'diagonal', x.shape);
   const d2 = normalizeDim(dim2, x.ndim, 'diagonal', x.shape);
   if (d1 === d2) throw new EinjitError('diagonal dimensions cannot be identical', { op: 'diagonal', shapes: [x.shape] });
@@ -136,6 +148,7 @@ export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
  * trace(tensor([[1, 2], [3, 4]])).item();        // 5
  */
 export function trace(x: Tensor): Tensor {
+  Args.tensorArg(x, 'trace');
   expectRank(x, [2], 'trace');
   return diagonal(x).sum();
 }
@@ -147,6 +160,7 @@ export function trace(x: Tensor): Tensor {
  * kron(eye(2), ones([2, 2])).shape;              // [4, 4]
  */
 export function kron(a: Tensor, b: Tensor): Tensor {
+  Args.tensorArg(a, 'kron'); Args.tensorArg(b, 'kron', 'other');
   const n = Math.max(a.ndim, b.ndim);
   const A = a.reshape([...Array(n - a.ndim).fill(1), ...a.shape]);
   const B = b.reshape([...Array(n - b.ndim).fill(1), ...b.shape]);

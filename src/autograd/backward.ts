@@ -3,7 +3,7 @@
  * thousands of nodes deep work), then each node's rule in reverse order. Inputs are visited in their declared
  * order, so the order of gradient sums, and hence every bit of the result, is reproducible.
  */
-import { EinjitError, formatShape } from '../errors.js';
+import { EinjitError, describeValue, formatShape } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { onesOf } from '../runtime/creation.js';
 import { contiguousCopy } from '../runtime/ops.js';
@@ -37,7 +37,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     const g: unknown = grad;
     if (typeof g !== 'object' || g === null || !Array.isArray((g as { shape?: unknown }).shape) || !('storage' in g)) {
       const looksLikeOptions = typeof g === 'object' && g !== null && 'retainGraph' in g;
-      throw new EinjitError(`backward's first argument must be the output's gradient (a Tensor), got ${g === null ? 'null' : Array.isArray(g) ? 'an array' : typeof g}`, {
+      throw new EinjitError(`backward's first argument must be the output's gradient (a Tensor), got ${describeValue(g)}`, {
         op: 'backward',
         shapes: [root.shape],
         hint: looksLikeOptions

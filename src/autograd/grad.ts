@@ -1,6 +1,7 @@
 /**
  * Gradient helpers over lists of tensors: clearing accumulated gradients between steps.
  */
+import * as A from '../runtime/args.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { noGrad } from './record.js';
 
@@ -18,8 +19,11 @@ export interface ZeroGradOptions {
  * loss.backward();
  */
 export function zeroGrad(tensors: Iterable<Tensor>, options: ZeroGradOptions = {}): void {
-  const setToNone = options.setToNone ?? true;
-  for (const t of tensors) {
+  const iterable = tensors !== null && typeof tensors === 'object' &&
+    typeof (tensors as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+  const list = A.tensorListArg(iterable ? [...tensors] : tensors, 'zeroGrad');
+  const setToNone = A.boolArg(A.optionsArg<ZeroGradOptions>(options, 'zeroGrad').setToNone, 'zeroGrad', 'setToNone', true);
+  for (const t of list) {
     if (t.grad === null) continue;
     if (setToNone) t.grad = null;
     else {

@@ -2,7 +2,7 @@
  * Recording: every differentiable op calls `record` after computing its output. When gradients are enabled and
  * some input requires them, the output gets a GradNode holding the op's backward rule.
  */
-import { EinjitError } from '../errors.js';
+import { EinjitError, describeValue } from '../errors.js';
 import { isFloating } from '../runtime/dtype.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { GradNode } from './node.js';
@@ -28,6 +28,7 @@ export function isGradEnabled(): boolean {
  * noGrad(() => w.sub_(w.grad!.mul(0.1)));        // an optimizer step, not recorded
  */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new EinjitError(`noGrad expects a function to run, got ${describeValue(fn)}`, { op: 'noGrad', hint: 'noGrad(() => ...)' });
   const before = enabled;
   enabled = false;
   try {

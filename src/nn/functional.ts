@@ -145,7 +145,7 @@ function foldWindows(g: Tensor, shape: readonly number[], k: Windows): Tensor {
  * channel-major then kernel row then kernel column, columns in row-major output order.
  */
 export function unfold(x: Tensor, options: UnfoldOptions): Tensor {
-  A.tensorArg(x, 'unfold'); A.optionsArg(options, 'unfold');
+  A.tensorArg(x, 'unfold'); A.optionsArg(options ?? null, 'unfold');
   expectRank(x, [3, 4], 'unfold', 'a 4-D [N, C, H, W] (or 3-D [C, H, W]) input');
   if (x.ndim === 3) return unfold(x.unsqueeze(0), options).squeeze(0);
   const k = windowsOf(options, 'unfold');
@@ -161,7 +161,7 @@ export interface FoldOptions extends UnfoldOptions {
 
 /** Sums sliding blocks back into an image (col2im), PyTorch's F.fold: [N, C·kh·kw, L] → [N, C, H, W]. */
 export function fold(cols: Tensor, options: FoldOptions): Tensor {
-  A.tensorArg(cols, 'fold'); A.optionsArg(options, 'fold');
+  A.tensorArg(cols, 'fold'); A.optionsArg(options ?? null, 'fold');
   expectRank(cols, [2, 3], 'fold', 'a 3-D [N, C·kh·kw, L] (or 2-D) input');
   if (cols.ndim === 2) return fold(cols.unsqueeze(0), options).squeeze(0);
   const k = windowsOf(options, 'fold');
@@ -281,14 +281,14 @@ function poolWindows(x: Tensor, options: PoolOptions, op: string, padValue: numb
 
 /** Max over each window; padding counts as -∞. */
 export function maxPool2d(x: Tensor, options: PoolOptions): Tensor {
-  A.tensorArg(x, 'maxPool2d'); A.optionsArg(options, 'maxPool2d');
+  A.tensorArg(x, 'maxPool2d'); A.optionsArg(options ?? null, 'maxPool2d');
   const { view } = poolWindows(x, options, 'maxPool2d', -Infinity);
   return view.max([4, 5]);
 }
 
 /** Mean over each window; padding counts as zeros (PyTorch's count_include_pad=True). */
 export function avgPool2d(x: Tensor, options: PoolOptions): Tensor {
-  A.tensorArg(x, 'avgPool2d'); A.optionsArg(options, 'avgPool2d');
+  A.tensorArg(x, 'avgPool2d'); A.optionsArg(options ?? null, 'avgPool2d');
   const { view } = poolWindows(x, options, 'avgPool2d', 0);
   return view.mean([4, 5]);
 }
@@ -371,7 +371,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   bias: Tensor | null, options: BatchNormOptions): Tensor {
   A.tensorArg(x, 'batchNorm');
   for (const [v, name] of [[runningMean, 'runningMean'], [runningVar, 'runningVar'], [weight, 'weight'], [bias, 'bias']] as const) A.optionalTensorArg(v, 'batchNorm', name);
-  A.optionsArg(options, 'batchNorm');
+  A.optionsArg(options ?? null, 'batchNorm');
   if (x.ndim < 2) throw new EinjitError(`batchNorm expects at least 2 dimensions, got ${x.ndim}`, { op: 'batchNorm', shapes: [x.shape] });
   const eps = options.eps ?? 1e-5;
   const momentum = options.momentum ?? 0.1;

@@ -6,11 +6,14 @@ import { EinjitError } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { rand, randn } from '../runtime/creation.js';
 import { noGrad } from '../autograd/record.js';
+import * as A from '../runtime/args.js';
 
 export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu';
 
 /** PyTorch's calculate_gain. */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  A.choiceArg(nonlinearity, 'calculateGain', 'nonlinearity', ['linear', 'conv2d', 'sigmoid', 'tanh', 'relu', 'leaky_relu']);
+  if (param !== undefined) A.numberArg(param, 'calculateGain', 'param');
   switch (nonlinearity) {
     case 'linear': case 'conv2d': case 'sigmoid': return 1;
     case 'tanh': return 5 / 3;
@@ -24,6 +27,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 
 /** fan_in = size(1)·receptive field, fan_out = size(0)·receptive field. */
 export function fans(t: Tensor): { fanIn: number; fanOut: number } {
+  A.tensorArg(t, 'fans');
   if (t.ndim < 2) {
     throw new EinjitError('fan in and fan out can not be computed for a tensor with fewer than 2 dimensions', {
       op: 'init', shapes: [t.shape],
@@ -39,12 +43,15 @@ function write(t: Tensor, value: Tensor | number): Tensor {
 }
 
 export function constant_(t: Tensor, value: number): Tensor {
+  A.tensorArg(t, 'constant_'); A.numberArg(value, 'constant_', 'value');
   return write(t, value);
 }
 export function ones_(t: Tensor): Tensor {
+  A.tensorArg(t, 'ones_');
   return write(t, 1);
 }
 export function zeros_(t: Tensor): Tensor {
+  A.tensorArg(t, 'zeros_');
   return write(t, 0);
 }
 
@@ -54,10 +61,12 @@ function sampleOptions(t: Tensor): { dtype: 'float32' | 'float64'; device: Tenso
 }
 
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
+  A.tensorArg(t, 'uniform_'); A.numberArg(a, 'uniform_', 'a'); A.numberArg(b, 'uniform_', 'b');
   return write(t, noGrad(() => rand(t.shape, sampleOptions(t)).mul(b - a).add(a)));
 }
 
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
+  A.tensorArg(t, 'normal_'); A.numberArg(mean, 'normal_', 'mean'); A.numberArg(std, 'normal_', 'std');
   return write(t, noGrad(() => randn(t.shape, sampleOptions(t)).mul(std).add(mean)));
 }
 
@@ -70,26 +79,31 @@ export interface KaimingOptions {
 
 function kaimingStd(t: Tensor, options: KaimingOptions): number {
   const { fanIn, fanOut } = fans(t);
+  if (options.mode !== undefined) A.choiceArg(options.mode, 'init', 'mode', ['fan_in', 'fan_out']);
   const fan = (options.mode ?? 'fan_in') === 'fan_in' ? fanIn : fanOut;
   return calculateGain(options.nonlinearity ?? 'leaky_relu', options.a ?? 0) / Math.sqrt(fan);
 }
 
 export function kaimingNormal_(t: Tensor, options: KaimingOptions = {}): Tensor {
+  A.tensorArg(t, 'kaimingNormal_'); A.optionsArg(options, 'kaimingNormal_');
   return normal_(t, 0, kaimingStd(t, options));
 }
 
 export function kaimingUniform_(t: Tensor, options: KaimingOptions = {}): Tensor {
+  A.tensorArg(t, 'kaimingUniform_'); A.optionsArg(options, 'kaimingUniform_');
   const bound = Math.sqrt(3) * kaimingStd(t, options);
   return uniform_(t, -bound, bound);
 }
 
 export function xavierUniform_(t: Tensor, gain = 1): Tensor {
+  A.tensorArg(t, 'xavierUniform_'); A.numberArg(gain, 'xavierUniform_', 'gain');
   const { fanIn, fanOut } = fans(t);
   const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform_(t, -bound, bound);
 }
 
 export function xavierNormal_(t: Tensor, gain = 1): Tensor {
+  A.tensorArg(t, 'xavierNormal_'); A.numberArg(gain, 'xavierNormal_', 'gain');
   const { fanIn, fanOut } = fans(t);
   return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
 }

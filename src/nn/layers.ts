@@ -2,6 +2,8 @@
  * Layers: each one a Module holding its parameters and buffers, with forward delegating to nn.functional.
  * Default initialisation follows PyTorch (Linear and Conv: uniform ±1/√fan_in; Embedding: N(0, 1); norms: 1 and 0).
  */
+import { MAX_ELEMENTS } from '../runtime/shape.js';
+import * as A from '../runtime/args.js';
 import { EinjitError } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { empty, full, ones, zeros } from '../runtime/creation.js';
@@ -17,15 +19,16 @@ export interface FactoryOptions {
   readonly device?: Device;
 }
 
-function factory(options: FactoryOptions): { dtype?: DType; device?: Device } {
+function factory(options: FactoryOptions, op: string): { dtype?: DType; device?: Device } {
+  const o = A.optionsArg<FactoryOptions>(options, op);
   return {
-    ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
-    ...(options.device !== undefined ? { device: options.device } : {}),
+    ...(o.dtype !== undefined ? { dtype: A.dtypeArg(o.dtype, op) } : {}),
+    ...(o.device !== undefined ? { device: A.deviceArg(o.device, op) } : {}),
   };
 }
 
 function positiveInt(v: number, name: string, op: string): void {
-  if (!Number.isInteger(v) || v < 1) throw new EinjitError(`${name} must be a positive integer, got ${v}`, { op });
+  A.intArg(v, op, name, 1, MAX_ELEMENTS);
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -42,10 +45,11 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
     super();
+    A.optionsArg(options, this.constructor.name);
     positiveInt(inFeatures, 'inFeatures', 'Linear');
     positiveInt(outFeatures, 'outFeatures', 'Linear');
-    this.weight = new Parameter(empty([outFeatures, inFeatures], factory(options)));
-    this.bias = options.bias === false ? null : new Parameter(empty([outFeatures], factory(options)));
+    this.weight = new Parameter(empty([outFeatures, inFeatures], factory(options, 'Linear')));
+    this.bias = options.bias === false ? null : new Parameter(empty([outFeatures], factory(options, 'Linear')));
     this.resetParameters();
   }
 
@@ -56,6 +60,7 @@ export class Linear extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
     return F.linear(x, this.weight, this.bias);
   }
 
@@ -70,13 +75,15 @@ export class Embedding extends Module {
 
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: FactoryOptions = {}) {
     super();
+    A.optionsArg(options, this.constructor.name);
     positiveInt(numEmbeddings, 'numEmbeddings', 'Embedding');
     positiveInt(embeddingDim, 'embeddingDim', 'Embedding');
-    this.weight = new Parameter(empty([numEmbeddings, embeddingDim], factory(options)));
+    this.weight = new Parameter(empty([numEmbeddings, embeddingDim], factory(options, 'Embedding')));
     init.normal_(this.weight);
   }
 
   override forward(indices: Tensor): Tensor {
+    A.tensorArg(indices, `${this.constructor.name}.forward`);
     return F.embedding(indices, this.weight);
   }
 
@@ -89,38 +96,46 @@ export class Embedding extends Module {
 // Activations and shape
 
 export class ReLU extends Module {
-  override forward(x: Tensor): Tensor { return F.relu(x); }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.relu(x); }
 }
 export class GELU extends Module {
-  override forward(x: Tensor): Tensor { return F.gelu(x); }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.gelu(x); }
 }
 export class Sigmoid extends Module {
-  override forward(x: Tensor): Tensor { return F.sigmoid(x); }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.sigmoid(x); }
 }
 export class Tanh extends Module {
-  override forward(x: Tensor): Tensor { return F.tanh(x); }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.tanh(x); }
 }
 export class Softmax extends Module {
-  constructor(readonly dim = -1) { super(); }
-  override forward(x: Tensor): Tensor { return F.softmax(x, this.dim); }
+  constructor(readonly dim = -1) {
+    super();
+    A.dimArg(dim, 'Softmax');
+  }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.softmax(x, this.dim); }
 }
 export class Identity extends Module {
-  override forward(x: Tensor): Tensor { return x; }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return x; }
 }
 
 /** Flattens dimensions startDim..endDim (by default all but the batch). */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
-  override forward(x: Tensor): Tensor { return x.flatten(this.startDim, this.endDim); }
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+    A.dimArg(startDim, 'Flatten', 'startDim');
+    A.dimArg(endDim, 'Flatten', 'endDim');
+  }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return x.flatten(this.startDim, this.endDim); }
 }
 
 /** Zeroes elements with probability p while training; the identity in eval mode. */
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
+    A.numberArg(p, 'Dropout', 'p');
     if (!(p >= 0 && p <= 1)) throw new EinjitError(`dropout probability has to be between 0 and 1, but got ${p}`, { op: 'Dropout' });
   }
-  override forward(x: Tensor): Tensor { return F.dropout(x, this.p, this.training); }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.dropout(x, this.p, this.training); }
   override extraRepr(): string { return `p=${this.p}`; }
 }
 
@@ -147,10 +162,11 @@ class BatchNorm extends Module {
 
   constructor(readonly numFeatures: number, private readonly _ranks: readonly number[], options: NormOptions = {}) {
     super();
+    A.optionsArg(options, this.constructor.name);
     positiveInt(numFeatures, 'numFeatures', this.constructor.name);
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
-    const f = factory(options);
+    const f = factory(options, this.constructor.name);
     const affine = options.affine ?? true;
     this.weight = affine ? new Parameter(ones([numFeatures], f)) : null;
     this.bias = affine ? new Parameter(zeros([numFeatures], f)) : null;
@@ -167,6 +183,7 @@ class BatchNorm extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
     if (!this._ranks.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
       throw new EinjitError(
         `expected a ${this._ranks.join('-D or ')}-D input with ${this.numFeatures} channels in dim 1`,
@@ -216,15 +233,17 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape.slice();
+    A.optionsArg(options, this.constructor.name);
+    this.normalizedShape = A.shapeArg(typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape, 'LayerNorm', 'normalizedShape');
     this.eps = options.eps ?? 1e-5;
-    const f = factory(options);
+    const f = factory(options, this.constructor.name);
     const affine = options.elementwiseAffine ?? true;
     this.weight = affine ? new Parameter(ones(this.normalizedShape, f)) : null;
     this.bias = affine && options.bias !== false ? new Parameter(zeros(this.normalizedShape, f)) : null;
   }
 
   override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
 }
@@ -240,8 +259,10 @@ export interface Conv2dOptions extends FactoryOptions {
   readonly bias?: boolean;
 }
 
-function pairOf(v: F.Pair): [number, number] {
-  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
+function pairOf(v: F.Pair, name: string, op: string): [number, number] {
+  const p = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : null;
+  if (p === null) throw new EinjitError(`${name} must be an integer or a pair of integers, got ${A.describe(v)}`, { op });
+  return [A.intArg(p[0], op, name, 0, MAX_ELEMENTS), A.intArg(p[1], op, name, 0, MAX_ELEMENTS)];
 }
 
 /** 2-D convolution, weight [out, in/groups, kh, kw] (PyTorch's nn.Conv2d), computed as unfold + einsum. */
@@ -256,10 +277,11 @@ export class Conv2d extends Module {
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: F.Pair, options: Conv2dOptions = {}) {
     super();
-    this.kernelSize = pairOf(kernelSize);
-    this.stride = pairOf(options.stride ?? 1);
-    this.padding = pairOf(options.padding ?? 0);
-    this.dilation = pairOf(options.dilation ?? 1);
+    A.optionsArg(options, this.constructor.name);
+    this.kernelSize = pairOf(kernelSize, 'kernelSize', this.constructor.name);
+    this.stride = pairOf(options.stride ?? 1, 'stride', this.constructor.name);
+    this.padding = pairOf(options.padding ?? 0, 'padding', this.constructor.name);
+    this.dilation = pairOf(options.dilation ?? 1, 'dilation', this.constructor.name);
     this.groups = options.groups ?? 1;
     positiveInt(inChannels, 'inChannels', 'Conv2d');
     positiveInt(outChannels, 'outChannels', 'Conv2d');
@@ -267,7 +289,7 @@ export class Conv2d extends Module {
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new EinjitError(`inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${this.groups})`, { op: 'Conv2d' });
     }
-    const f = factory(options);
+    const f = factory(options, this.constructor.name);
     this.weight = new Parameter(empty([outChannels, inChannels / this.groups, ...this.kernelSize], f));
     this.bias = options.bias === false ? null : new Parameter(empty([outChannels], f));
     this.resetParameters();
@@ -281,6 +303,7 @@ export class Conv2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
     return F.conv2d(x, this.weight, this.bias, {
       stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups,
     });
@@ -311,6 +334,7 @@ export class Conv1d extends Module {
 
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv1dOptions = {}) {
     super();
+    A.optionsArg(options, this.constructor.name);
     this.stride = options.stride ?? 1;
     this.padding = options.padding ?? 0;
     this.dilation = options.dilation ?? 1;
@@ -321,7 +345,7 @@ export class Conv1d extends Module {
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new EinjitError(`inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${this.groups})`, { op: 'Conv1d' });
     }
-    const f = factory(options);
+    const f = factory(options, this.constructor.name);
     this.weight = new Parameter(empty([outChannels, inChannels / this.groups, kernelSize], f));
     this.bias = options.bias === false ? null : new Parameter(empty([outChannels], f));
     const bound = 1 / Math.sqrt((inChannels / this.groups) * kernelSize);
@@ -330,6 +354,7 @@ export class Conv1d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
     return F.conv1d(x, this.weight, this.bias, {
       stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups,
     });
@@ -343,35 +368,50 @@ export interface PoolLayerOptions {
 }
 
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: F.Pair, readonly options: PoolLayerOptions = {}) { super(); }
-  override forward(x: Tensor): Tensor { return F.maxPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
+  constructor(readonly kernelSize: F.Pair, readonly options: PoolLayerOptions = {}) {
+    super();
+    A.optionsArg(options, 'MaxPool2d');
+  }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.maxPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
 }
 
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: F.Pair, readonly options: Omit<PoolLayerOptions, 'dilation'> = {}) { super(); }
-  override forward(x: Tensor): Tensor { return F.avgPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
+  constructor(readonly kernelSize: F.Pair, readonly options: Omit<PoolLayerOptions, 'dilation'> = {}) {
+    super();
+    A.optionsArg(options, 'AvgPool2d');
+  }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.avgPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
 }
 
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: F.Pair) { super(); }
-  override forward(x: Tensor): Tensor { return F.adaptiveAvgPool2d(x, this.outputSize); }
+  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.adaptiveAvgPool2d(x, this.outputSize); }
 }
 
 // -------------------------------------------------------------------------------------------------------------
 // Losses
 
 export class CrossEntropyLoss extends Module {
-  constructor(readonly options: F.CrossEntropyOptions = {}) { super(); }
+  constructor(readonly options: F.CrossEntropyOptions = {}) {
+    super();
+    const o = A.optionsArg<F.CrossEntropyOptions>(options, 'CrossEntropyLoss');
+    if (o.reduction !== undefined) A.choiceArg(o.reduction, 'CrossEntropyLoss', 'reduction', F.REDUCTIONS);
+  }
   /** Loss of logits against targets. */
   override forward(logits: Tensor, target?: Tensor): Tensor {
+    A.tensorArg(logits, `${this.constructor.name}.forward`);
     if (target === undefined) throw new EinjitError('CrossEntropyLoss.forward needs (logits, target)', { op: 'CrossEntropyLoss' });
     return F.crossEntropy(logits, target, this.options);
   }
 }
 
 export class MSELoss extends Module {
-  constructor(readonly reduction: F.Reduction = 'mean') { super(); }
+  constructor(readonly reduction: F.Reduction = 'mean') {
+    super();
+    A.choiceArg(reduction, 'MSELoss', 'reduction', F.REDUCTIONS);
+  }
   override forward(input: Tensor, target?: Tensor): Tensor {
+    A.tensorArg(input, `${this.constructor.name}.forward`);
     if (target === undefined) throw new EinjitError('MSELoss.forward needs (input, target)', { op: 'MSELoss' });
     return F.mseLoss(input, target, this.reduction);
   }
@@ -379,5 +419,6 @@ export class MSELoss extends Module {
 
 /** A full tensor as a Parameter, for custom modules: `nn.parameterFull([3, 4], 0.5)`. */
 export function parameterFull(shape: readonly number[], value: number, options: FactoryOptions = {}): Parameter {
-  return new Parameter(full(shape, value, factory(options)));
+  A.optionsArg(options, 'parameterFull');
+  return new Parameter(full(shape, value, factory(options, 'parameterFull')));
 }

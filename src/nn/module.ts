@@ -8,6 +8,7 @@
  * and assigns them like any field. State-dict keys are PyTorch's: camelCase fields become snake_case keys
  * (`runningMean` → `running_mean`), children are joined with dots (`layer1.0.bn1.running_mean`).
  */
+import * as A from '../runtime/args.js';
 import { EinjitError, formatShape } from '../errors.js';
 import { Tensor } from '../runtime/tensor.js';
 import type { Device } from '../runtime/backend.js';
@@ -19,6 +20,8 @@ import { keep } from '../runtime/scope.js';
 /** A tensor a module learns: a leaf that requires gradients unless told otherwise (PyTorch's nn.Parameter). */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
+    A.tensorArg(data, 'Parameter', 'data');
+    A.boolArg(requiresGrad, 'Parameter', 'requiresGrad', true);
     const t = data.isContiguous ? data : data.contiguous();
     super(t.storage, t.shape, t.strides, t.offset);
     if (requiresGrad) this.requiresGrad = true;
@@ -29,6 +32,7 @@ export class Parameter extends Tensor {
 
 /** `runningMean` → `running_mean`, `numBatchesTracked` → `num_batches_tracked`. */
 export function snakeCase(name: string): string {
+  A.stringArg(name, 'snakeCase', 'name');
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
 }
 
@@ -68,6 +72,9 @@ export class Module {
 
   /** Registers a buffer stored in the property `name` (null registers the name with no tensor yet). */
   registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
+    A.stringArg(name, 'registerBuffer', 'name');
+    A.optionalTensorArg(tensor, 'registerBuffer', 'tensor');
+    A.boolArg(persistent, 'registerBuffer', 'persistent', true);
     if (name.includes('.') || name === '') {
       throw new EinjitError(`buffer name ${JSON.stringify(name)} must be non-empty and contain no '.'`, { op: 'registerBuffer' });
     }
@@ -81,11 +88,19 @@ export class Module {
 
   /** Assigns a parameter under a computed name (assignment `this.weight = new Parameter(...)` does the same). */
   registerParameter(name: string, param: Parameter | null): void {
+    A.stringArg(name, 'registerParameter', 'name');
+    if (param !== null && !(param instanceof Parameter)) {
+      throw new EinjitError(`param must be a Parameter or null, got ${A.describe(param)}`, { op: 'registerParameter', hint: 'wrap a tensor with new nn.Parameter(t)' });
+    }
     this.slots()[name] = param;
   }
 
   /** Assigns a child module under a computed name ('0', '1', ... in Sequential). */
   addModule(name: string, module: Module | null): void {
+    A.stringArg(name, 'addModule', 'name');
+    if (module !== null && !(module instanceof Module)) {
+      throw new EinjitError(`module must be a Module or null, got ${A.describe(module)}`, { op: 'addModule' });
+    }
     this.slots()[name] = module;
   }
 
@@ -197,6 +212,8 @@ export class Module {
    * any missing or unexpected key is an error; a shape mismatch always is. The error lists every difference.
    */
   loadStateDict(state: StateDict | ReadonlyMap<string, Tensor>, strict = true): LoadResult {
+    if (!(state instanceof Map)) A.optionsArg(state ?? null, 'loadStateDict', 'the state dict');
+    A.boolArg(strict, 'loadStateDict', 'strict', true);
     const entries = state instanceof Map ? new Map(state) : new Map(Object.entries(state as StateDict));
     const slots = this.stateSlots();
     const known = new Set(slots.map(([k]) => k));
@@ -241,6 +258,7 @@ export class Module {
 
   /** Sets training mode here and in every descendant. */
   train(mode = true): this {
+    A.boolArg(mode, 'Module.train', 'mode', true);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
@@ -273,12 +291,14 @@ export class Module {
 
   /** Moves every parameter and buffer to `device` (parameters are replaced by new leaves there). */
   async to(device: Device): Promise<this> {
+    A.deviceArg(device, 'Module.to');
     await this.remap((t) => t.to(device));
     return this;
   }
 
   /** Casts floating-point parameters and buffers to `dtype` (integer buffers such as counters keep theirs). */
   cast(dtype: DType): this {
+    A.dtypeArg(dtype, 'Module.cast');
     if (!isFloating(dtype)) {
       throw new EinjitError(`modules can only be cast to a floating-point dtype, got ${dtype}`, { op: 'Module.cast' });
     }
@@ -353,10 +373,12 @@ export class ModuleList extends Module {
 
   constructor(modules: readonly Module[] = []) {
     super();
+    if (!Array.isArray(modules)) throw new EinjitError(`modules must be an array of Modules, got ${A.describe(modules)}`, { op: this.constructor.name });
     for (const m of modules) this.append(m);
   }
 
   append(module: Module): this {
+    if (!(module instanceof Module)) throw new EinjitError(`expected a Module, got ${A.describe(module)}`, { op: `${this.constructor.name}.append` });
     this.addModule(String(this._length++), module);
     return this;
   }
@@ -367,6 +389,7 @@ export class ModuleList extends Module {
 
   /** The i-th child (negative counts from the end). */
   at(index: number): Module {
+    A.intArg(index, `${this.constructor.name}.at`, 'index');
     const i = index < 0 ? index + this._length : index;
     const m = (this as unknown as Record<string, unknown>)[String(i)];
     if (!(m instanceof Module)) {

@@ -5,7 +5,8 @@
  * checkpoint converted with `safetensors.torch.save_file(model.state_dict(), ...)` loads unchanged; writes
  * F32, F64, F16, I32 and BOOL.
  */
-import { EinjitError } from '../errors.js';
+import { optionsArg } from '../runtime/args.js';
+import { EinjitError, describeValue } from '../errors.js';
 import { Tensor } from '../runtime/tensor.js';
 import { tensor } from '../runtime/creation.js';
 import type { DType, TypedArray } from '../runtime/dtype.js';
@@ -376,6 +377,7 @@ export function loadMetadata(bytes: Uint8Array): Record<string, string> | undefi
 
 /** Serialises named tensors (any device; read with await) into safetensors bytes. */
 export async function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<Uint8Array> {
+  optionsArg(tensors ?? null, 'saveSafetensors', 'tensors'); optionsArg(metadata, 'saveSafetensors', 'metadata');
   const names = Object.keys(tensors);
   const header = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) {
@@ -455,9 +457,13 @@ async function sourceBytes(source: SafetensorsSource): Promise<Uint8Array> {
         hint: 'in a browser pass the bytes instead: loadFile(await fetch(url)), a Blob/File, or an ArrayBuffer',
       });
     }
-    return new Uint8Array(await fs.readFile(source));
+    try {
+      return new Uint8Array(await fs.readFile(source));
+    } catch (e) {
+      throw new EinjitError(`cannot read '${String(source)}': ${e instanceof Error ? e.message : String(e)}`, { op: 'loadFile' });
+    }
   }
-  throw new EinjitError(`cannot read safetensors from ${Object.prototype.toString.call(source)}`, {
+  throw new EinjitError(`cannot read safetensors from ${describeValue(source)}`, {
     op: 'loadFile',
     hint: 'pass a path, a URL, an ArrayBuffer, a typed array, a Blob or a Response',
   });

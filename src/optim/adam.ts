@@ -3,7 +3,7 @@
  *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε).
  * Adam adds wd·p to the gradient (L2); AdamW shrinks the parameter by lr·wd first (decoupled weight decay).
  */
-import { EinjitError } from '../errors.js';
+import { EinjitError, describeValue } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 
@@ -39,11 +39,14 @@ function adamStep(p: Tensor, grad: Tensor, state: Record<string, Tensor | number
 }
 
 function checkOptions(o: AdamOptions | undefined, name: string): void {
-  if (o === undefined || typeof o.lr !== 'number') {
+  if (o === undefined || o === null || typeof o !== 'object' || typeof o.lr !== 'number') {
     throw new EinjitError(`${name} needs a learning rate: new optim.${name}(params, { lr: 1e-3 })`, { op: name });
   }
-  const [b1, b2] = o.betas ?? [0.9, 0.999];
-  if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new EinjitError(`invalid betas: [${b1}, ${b2}]`, { op: name });
+  const betas: unknown = o.betas ?? [0.9, 0.999];
+  const [b1, b2] = Array.isArray(betas) ? betas as unknown[] : [];
+  if (!(typeof b1 === 'number' && typeof b2 === 'number' && b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) {
+    throw new EinjitError(`invalid betas: ${describeValue(betas)}`, { op: name, hint: 'a pair of numbers in [0, 1)' });
+  }
 }
 
 export class Adam extends Optimizer<AdamOptions> {

@@ -2,7 +2,8 @@
  * Optimizers update parameters in place from their `.grad`, under noGrad. Each keeps per-parameter state
  * (momentum buffers, moment estimates) and a list of parameter groups whose `lr` schedulers change.
  */
-import { EinjitError } from '../errors.js';
+import { EinjitError, describeValue } from '../errors.js';
+import * as A from '../runtime/args.js';
 import { Tensor } from '../runtime/tensor.js';
 import { noGrad } from '../autograd/record.js';
 import { keep } from '../runtime/scope.js';
@@ -21,6 +22,13 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected readonly state = new Map<Tensor, Record<string, Tensor | number>>();
 
   constructor(params: ParamsInput<O>, defaults: O, name: string) {
+    name = typeof name === 'string' ? name : 'Optimizer';
+    const iterable = (v: unknown): v is Iterable<unknown> =>
+      v !== null && typeof v === 'object' && typeof (v as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+    if (!iterable(params)) {
+      throw new EinjitError(`params must be a list of tensors or of parameter groups, got ${describeValue(params)}`, { op: name, hint: 'pass model.parameters()' });
+    }
+    A.optionsArg(defaults, name, 'the options');
     const list = [...(params as Iterable<unknown>)];
     const groups: ParamGroup<O>[] = [];
     const isGroup = (v: unknown): v is { params: Iterable<Tensor> } & Partial<O> =>
@@ -28,6 +36,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     if (list.length > 0 && list.every(isGroup)) {
       for (const g of list as ({ params: Iterable<Tensor> } & Partial<O>)[]) {
         const { params: ps, ...rest } = g;
+        if (!iterable(ps)) throw new EinjitError(`a parameter group's params must be a list of tensors, got ${describeValue(ps)}`, { op: name });
         groups.push({ params: [...ps], options: { ...defaults, ...(rest as unknown as Partial<O>) } });
       }
     } else {
@@ -36,7 +45,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     for (const g of groups) {
       for (const p of g.params) {
         if (!(p instanceof Tensor)) {
-          throw new EinjitError(`${name} expects tensors as parameters, got ${p === null ? 'null' : typeof p}`, {
+          throw new EinjitError(`${name} expects tensors as parameters, got ${describeValue(p)}`, {
             op: name, hint: 'pass model.parameters()',
           });
         }
@@ -46,7 +55,8 @@ export abstract class Optimizer<O extends { lr: number }> {
           });
         }
       }
-      if (!(g.options.lr >= 0)) throw new EinjitError(`invalid learning rate: ${g.options.lr}`, { op: name });
+      const lr: unknown = g.options.lr;
+      if (typeof lr !== 'number' || !(lr >= 0)) throw new EinjitError(`invalid learning rate: ${describeValue(lr)}`, { op: name });
     }
     if (groups.every((g) => g.params.length === 0)) {
       throw new EinjitError(`${name} got an empty parameter list`, { op: name, hint: 'pass model.parameters()' });

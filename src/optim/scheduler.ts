@@ -1,8 +1,9 @@
 /**
  * Learning-rate schedulers: call `step()` once per epoch (or per iteration) after `optimizer.step()`.
  */
-import { EinjitError } from '../errors.js';
-import type { Optimizer } from './optimizer.js';
+import { EinjitError, describeValue } from '../errors.js';
+import { Optimizer } from './optimizer.js';
+import * as A from '../runtime/args.js';
 
 export abstract class LRScheduler {
   readonly baseLrs: number[];
@@ -10,6 +11,9 @@ export abstract class LRScheduler {
   lastEpoch = 0;
 
   constructor(readonly optimizer: Optimizer<{ lr: number }>) {
+    if (!(optimizer instanceof Optimizer)) {
+      throw new EinjitError(`expected an optimizer, got ${describeValue(optimizer)}`, { op: new.target.name, hint: 'pass optim.SGD(...), optim.Adam(...) or optim.AdamW(...)' });
+    }
     this.baseLrs = optimizer.paramGroups.map((g) => g.options.lr);
   }
 
@@ -34,6 +38,7 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
 
   constructor(optimizer: Optimizer<{ lr: number }>, options: { stepSize: number; gamma?: number }) {
+    A.optionsArg(options, 'StepLR');
     super(optimizer);
     if (!(Number.isInteger(options.stepSize) && options.stepSize > 0)) {
       throw new EinjitError(`stepSize must be a positive integer, got ${options.stepSize}`, { op: 'StepLR' });
@@ -53,6 +58,7 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
 
   constructor(optimizer: Optimizer<{ lr: number }>, options: { tMax: number; etaMin?: number }) {
+    A.optionsArg(options, 'CosineAnnealingLR');
     super(optimizer);
     if (!(options.tMax > 0)) throw new EinjitError(`tMax must be positive, got ${options.tMax}`, { op: 'CosineAnnealingLR' });
     this.tMax = options.tMax;

@@ -18,7 +18,7 @@ export interface SGDOptions {
 
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: ParamsInput<SGDOptions>, options: SGDOptions) {
-    if (options === undefined || typeof options.lr !== 'number') {
+    if (options === undefined || options === null || typeof options !== 'object' || typeof options.lr !== 'number') {
       throw new EinjitError('SGD needs a learning rate: new optim.SGD(params, { lr: 0.01 })', { op: 'SGD' });
     }
     if (options.nesterov === true && (!((options.momentum ?? 0) > 0) || (options.dampening ?? 0) !== 0)) {

@@ -1,7 +1,7 @@
 /**
  * Free-function forms of tensor ops (torch.cat, torch.stack, torch.where, ...).
  */
-import { EinjitError } from '../errors.js';
+import { tensorArg, tensorListArg } from './args.js';
 import * as ops from './ops.js';
 import type { Tensor } from './tensor.js';
 
@@ -32,8 +32,8 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
  * vstack([tensor([1, 2]), tensor([3, 4])]);      // tensor([[1., 2.], [3., 4.]])
  */
 export function vstack(tensors: readonly Tensor[]): Tensor {
-  if (tensors.length === 0) throw new EinjitError('vstack expects a non-empty list of tensors', { op: 'vstack' });
-  return ops.cat(tensors.map((t) => (t.ndim === 0 ? t.reshape([1, 1]) : t.ndim === 1 ? t.unsqueeze(0) : t)), 0);
+  tensorListArg(tensors, 'vstack', 'tensors', { nonEmpty: true });
+  return ops.cat(tensors.map((t) => (t.ndim === 0 ? t.reshape([1, 1]) : t.ndim === 1 ? t.unsqueeze(0) : t)), 0, 'vstack');
 }
 
 /**
@@ -43,9 +43,9 @@ export function vstack(tensors: readonly Tensor[]): Tensor {
  * hstack([tensor([1, 2]), tensor([3])]);         // tensor([1., 2., 3.])
  */
 export function hstack(tensors: readonly Tensor[]): Tensor {
-  if (tensors.length === 0) throw new EinjitError('hstack expects a non-empty list of tensors', { op: 'hstack' });
+  tensorListArg(tensors, 'hstack', 'tensors', { nonEmpty: true });
   const ts = tensors.map((t) => (t.ndim === 0 ? t.reshape([1]) : t));
-  return ops.cat(ts, ts[0]!.ndim === 1 ? 0 : 1);
+  return ops.cat(ts, ts[0]!.ndim === 1 ? 0 : 1, 'hstack');
 }
 
 /**
@@ -65,5 +65,6 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
  * matmul(ones([8, 2, 3]), ones([3, 4])).shape;   // [8, 2, 4]
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  tensorArg(a, 'matmul'); tensorArg(b, 'matmul', 'other');
   return ops.matmul(a, b);
 }

@@ -10,6 +10,7 @@ import { computeTypeOf, isFloating, promoteOperands, promoteTypes, promoteWithSc
 import { broadcastShapes, broadcastStrides, checkShape, contiguousStrides, normalizeDim, normalizeDims, numel } from './shape.js';
 import { Tensor, type ReduceDims } from './tensor.js';
 import { record, checkInPlace } from '../autograd/record.js';
+import * as A from './args.js';
 import { grads } from '../autograd/rules.js';
 
 // -------------------------------------------------------------------------------------------------------------
@@ -140,13 +141,13 @@ export function sliceView(t: Tensor, dim: number, start: number | undefined, end
   if (t.ndim === 0) {
     throw new EinjitError('slice() cannot be applied to a 0-dim tensor', { op: 'slice', shapes: [t.shape], hint: 'unsqueeze(0) it first' });
   }
-  if (!Number.isInteger(step) || step === 0) {
-    throw new EinjitError(`slice step must be a non-zero integer, got ${step}`, { op: 'slice', shapes: [t.shape] });
+  if (typeof step !== 'number' || !Number.isInteger(step) || step === 0) {
+    throw new EinjitError(`slice step must be a non-zero integer, got ${describeValue(step)}`, { op: 'slice', shapes: [t.shape] });
   }
   const n = t.shape[dim]!;
   const clamp = (v: number | undefined, dflt: number, lo: number, hi: number): number => {
     if (v === undefined) return dflt;
-    if (!Number.isInteger(v)) throw new EinjitError(`slice bounds must be integers, got ${v}`, { op: 'slice' });
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new EinjitError(`slice bounds must be integers, got ${describeValue(v)}`, { op: 'slice' });
     const x = v < 0 ? v + n : v;
     return Math.min(Math.max(x, lo), hi);
   };
@@ -169,6 +170,11 @@ export function sliceView(t: Tensor, dim: number, start: number | undefined, end
 }
 
 export function indexView(t: Tensor, specs: readonly (number | string | null)[]): Tensor {
+  specs.forEach((s, i) => {
+    if (s !== null && typeof s !== 'number' && typeof s !== 'string') {
+      throw new EinjitError(`index ${i} must be a number, a 'start:stop:step' string, '...' or null, got ${describeValue(s)}`, { op: 'index' });
+    }
+  });
   const ellipses = specs.filter((s) => s === '...').length;
   if (ellipses > 1) throw new EinjitError("an index can only have a single ellipsis ('...')", { op: 'index' });
   const consuming = specs.filter((s) => s !== null && s !== '...').length;
@@ -202,6 +208,7 @@ export function indexView(t: Tensor, specs: readonly (number | string | null)[])
 }
 
 export async function toDevice(t: Tensor, device: Device): Promise<Tensor> {
+  A.deviceArg(device, 'to');
   if (t.device === device) return t;
   const target = await initBackend(device);
   const src = contiguous(t);
@@ -220,6 +227,8 @@ const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt'
 const LOGICAL: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'xor']);
 
 export function mulScalarLike(other: Tensor | number, alpha: number): Tensor | number {
+  A.tensorOrScalarArg(other, 'add', 'other');
+  A.numberArg(alpha, 'add', 'alpha');
   return typeof other === 'number' ? other * alpha : other.mul(alpha);
 }
 
@@ -227,7 +236,7 @@ export function mulScalarLike(other: Tensor | number, alpha: number): Tensor | n
 export function checkTensors(op: string, values: readonly unknown[]): void {
   values.forEach((v, i) => {
     if (!(v instanceof Tensor)) {
-      throw new EinjitError(`argument ${i} must be a Tensor, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`, {
+      throw new EinjitError(`argument ${i} must be a Tensor, got ${describeValue(v)}`, {
         op,
         hint: 'wrap JS data with tensor(...) first',
       });
@@ -236,7 +245,7 @@ export function checkTensors(op: string, values: readonly unknown[]): void {
 }
 
 export function binary(op: BinaryOp, a: Tensor, b: Tensor | number | boolean): Tensor {
-  if (typeof b !== 'number' && typeof b !== 'boolean') checkTensors(op, [b]);
+  A.tensorOrScalarArg(b, op);
   if (typeof b !== 'object') return binaryScalar(op, a, typeof b === 'boolean' ? Number(b) : b, typeof b === 'boolean');
   let promoted = promoteOperands(a.dtype, a.ndim === 0, b.dtype, b.ndim === 0);
   if (op === 'div' && !isFloating(promoted)) promoted = 'float32';
@@ -285,6 +294,8 @@ export function unary(op: UnaryOp, a: Tensor): Tensor {
 }
 
 export function clamp(a: Tensor, min?: number, max?: number): Tensor {
+  if (min !== undefined) A.numberArg(min, 'clamp', 'min');
+  if (max !== undefined) A.numberArg(max, 'clamp', 'max');
   if (min === undefined && max === undefined) {
     throw new EinjitError('at least one of min or max must be given', { op: 'clamp' });
   }
@@ -296,6 +307,7 @@ export function clamp(a: Tensor, min?: number, max?: number): Tensor {
 }
 
 export function cast(a: Tensor, dtype: DType): Tensor {
+  A.dtypeArg(dtype, 'cast');
   if (a.dtype === dtype) return a;
   const out = mapTensors(`cast to ${dtype}`, [a], ex.cast(dtype, ex.input(0)), dtype, computeTypeOf(dtype));
   record('cast', [a], out, (g) => [isFloating(a.dtype) ? cast(g, a.dtype) : null], []);
@@ -304,6 +316,7 @@ export function cast(a: Tensor, dtype: DType): Tensor {
 
 /** `cond ? a : b`, broadcast. */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  A.tensorArg(cond, 'where', 'condition'); A.tensorOrScalarArg(a, 'where', 'input'); A.tensorOrScalarArg(b, 'where', 'other');
   const ts: Tensor[] = [cond];
   const dtypeOf = (v: Tensor | number): DType | null => (typeof v === 'number' ? null : v.dtype);
   const da = dtypeOf(a);
@@ -338,6 +351,7 @@ function reduceDtype(op: ReduceOp, dtype: DType): DType {
 
 /** Reduces `dims` of `a` with `op` into `outDtype` (default: PyTorch's result dtype for the op). */
 export function reduce(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolean, outDtypeOverride?: DType): Tensor {
+  A.boolArg(keepdim, op, 'keepdim', false);
   const dims = normalizeDims(dim, a.ndim, op, a.shape);
   const kept = a.shape.map((_, i) => i).filter((i) => !dims.includes(i));
   if ((op === 'max' || op === 'min' || op === 'argmax' || op === 'argmin') && dims.some((d) => a.shape[d] === 0)) {
@@ -411,6 +425,7 @@ function exactIntReduce(op: 'sum' | 'prod', a: Tensor, dims: readonly number[], 
 }
 
 export function mean(a: Tensor, dim: ReduceDims, keepdim: boolean): Tensor {
+  A.boolArg(keepdim, 'mean', 'keepdim', false);
   if (!isFloating(a.dtype)) {
     throw new EinjitError(`mean(): could not infer output dtype. Input dtype must be floating point, got ${a.dtype}`, {
       op: 'mean',
@@ -426,6 +441,7 @@ export function mean(a: Tensor, dim: ReduceDims, keepdim: boolean): Tensor {
 }
 
 export function variance(a: Tensor, dim: ReduceDims, keepdim: boolean, correction: number): Tensor {
+  A.boolArg(keepdim, 'var', 'keepdim', false); A.numberArg(correction, 'var', 'correction', { finite: true });
   if (a.dtype === 'float16') return cast(variance(cast(a, 'float32'), dim, keepdim, correction), 'float16');
   const dims = normalizeDims(dim, a.ndim, 'var', a.shape);
   const count = dims.reduce((n, d) => n * a.shape[d]!, 1);
@@ -434,6 +450,8 @@ export function variance(a: Tensor, dim: ReduceDims, keepdim: boolean, correctio
 }
 
 export function argReduce(op: 'argmax' | 'argmin', a: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  if (dim !== undefined) A.dimArg(dim, op);
+  A.boolArg(keepdim, op, 'keepdim', false);
   if (dim !== undefined && a.ndim === 0) normalizeDim(dim, 0, op, a.shape);
   if (dim === undefined || a.ndim === 0) {
     const flat = reduce(op, contiguous(a).reshape([a.size]), 0, false);
@@ -539,6 +557,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 export function mm(a: Tensor, b: Tensor): Tensor {
+  checkTensors('mm', [a, b]);
   if (a.ndim !== 2 || b.ndim !== 2) {
     throw new EinjitError(`mm expects two 2-D tensors, got ${a.ndim}-D and ${b.ndim}-D`, {
       op: 'mm', shapes: [a.shape, b.shape], hint: 'use matmul for vectors or batches',
@@ -549,6 +568,7 @@ export function mm(a: Tensor, b: Tensor): Tensor {
 }
 
 export function bmm(a: Tensor, b: Tensor): Tensor {
+  checkTensors('bmm', [a, b]);
   if (a.ndim !== 3 || b.ndim !== 3) {
     throw new EinjitError(`bmm expects two 3-D tensors, got ${a.ndim}-D and ${b.ndim}-D`, {
       op: 'bmm', shapes: [a.shape, b.shape], hint: 'use matmul, which broadcasts batch dimensions',
@@ -566,9 +586,9 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
 // -------------------------------------------------------------------------------------------------------------
 // Joining and writing
 
-export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new EinjitError('cat expects a non-empty list of tensors', { op: 'cat' });
-  checkTensors('cat', tensors);
+export function cat(tensors: readonly Tensor[], dim = 0, op = 'cat'): Tensor {
+  A.tensorListArg(tensors, op, 'tensors', { nonEmpty: true });
+  A.dimArg(dim, op);
   const first = tensors[0]!;
   if (tensors.some((t) => t.ndim === 0)) {
     throw new EinjitError('zero-dimensional tensors cannot be concatenated', {
@@ -613,8 +633,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 }
 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new EinjitError('stack expects a non-empty list of tensors', { op: 'stack' });
-  checkTensors('stack', tensors);
+  A.tensorListArg(tensors, 'stack', 'tensors', { nonEmpty: true });
+  A.dimArg(dim, 'stack');
   const first = tensors[0]!;
   for (const t of tensors) {
     if (t.ndim !== first.ndim || t.shape.some((n, i) => n !== first.shape[i])) {
@@ -631,6 +651,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** Writes `value`, broadcast to `dst`'s shape, through `dst`'s strides (the base sees the write). */
 export function assign(dst: Tensor, value: Tensor | number): void {
+  A.tensorOrScalarArg(value, 'copy_', 'value');
   checkInPlace(dst);
   const backend = getBackend(dst.device, 'copy_');
   const compute = computeTypeOf(dst.dtype);

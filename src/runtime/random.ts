@@ -2,6 +2,7 @@
  * The global random generator: xoshiro128** seeded through splitmix32, so `manualSeed(42)` makes every later
  * random call reproducible on every device (samples are drawn on the host, then uploaded).
  */
+import { EinjitError, describeValue } from '../errors.js';
 
 class Generator {
   private s = new Uint32Array(4);
@@ -77,5 +78,8 @@ export const random = new Generator(Date.now());
  * const b = rand([3]);                            // equal to a
  */
 export function manualSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) {
+    throw new EinjitError(`the seed must be an integer, got ${describeValue(seed)}`, { op: 'manualSeed' });
+  }
   random.seed(seed);
 }

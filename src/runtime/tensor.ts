@@ -4,7 +4,8 @@
  * The class holds no element loops. Views (reshape, permute, slicing, expand, ...) only compute new strides;
  * everything that touches elements lowers to a kernel spec in ops.ts and runs on the tensor's backend.
  */
-import { EinjitError, formatShape } from '../errors.js';
+import { EinjitError, describeValue, formatShape } from '../errors.js';
+import * as A from './args.js';
 import type { Backend, Device, Storage } from './backend.js';
 import { disposeStorage, getBackend, isDisposed } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
@@ -72,6 +73,7 @@ export class Tensor<R extends number = number> {
    * einsum patterns can compute the rank of results that use '...'.
    */
   withRank<N extends number>(rank: N): Tensor<N> {
+    A.intArg(rank, 'withRank', 'rank', 0);
     if (this.ndim !== rank) {
       throw new EinjitError(`expected a tensor of rank ${rank}, got rank ${this.ndim}`, {
         op: 'withRank',
@@ -117,6 +119,7 @@ export class Tensor<R extends number = number> {
     return this._requiresGrad;
   }
   set requiresGrad(value: boolean) {
+    A.boolArg(value, 'requiresGrad', 'requiresGrad', false);
     if (value && !isFloating(this.dtype)) {
       throw new EinjitError(`only floating-point tensors can require gradients, this one is ${this.dtype}`, {
         op: 'requiresGrad',
@@ -157,6 +160,7 @@ export class Tensor<R extends number = number> {
    * A scalar needs no argument; otherwise pass the gradient of this tensor.
    */
   backward(grad?: Tensor, options?: BackwardOptions): void {
+    A.optionsArg(options, 'backward');
     runBackward(this, grad, options);
   }
 
@@ -165,9 +169,14 @@ export class Tensor<R extends number = number> {
 
   /** The elements in row-major order as a fresh typed array (CPU tensors only; use `await data()` on a GPU). */
   dataSync(): TypedArray {
+    return this.readHost('dataSync');
+  }
+
+  /** dataSync() under the name of the method the caller called (item, toArray). */
+  private readHost(op: string): TypedArray {
     const t = this.device === 'cpu' && this.isContiguous && this.offset === 0 && this.storage.length === this.size
       ? this : ops.contiguousCopy(this);
-    const live = t.backend.readSync(t.storage, 'dataSync');
+    const live = t.backend.readSync(t.storage, op);
     return t === this ? (live.slice() as TypedArray) : live;
   }
 
@@ -180,7 +189,7 @@ export class Tensor<R extends number = number> {
 
   /** Nested JS arrays (numbers; booleans for bool tensors). CPU only. */
   toArray(): NestedArray {
-    const flat = this.dataSync();
+    const flat = this.readHost('toArray');
     const asValue = this.dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
     const build = (dim: number, start: number): NestedArray => {
       if (dim === this.ndim) return asValue(flat[start]!);
@@ -201,7 +210,7 @@ export class Tensor<R extends number = number> {
         hint: 'item() needs exactly one element; index or reduce first',
       });
     }
-    return this.dataSync()[0]!;
+    return this.readHost('item')[0]!;
   }
 
   toString(): string {
@@ -300,6 +309,7 @@ export class Tensor<R extends number = number> {
     return ops.expand(this, flattenArgs(sizes));
   }
   expandAs(other: Tensor): Tensor {
+    A.tensorArg(other, 'expandAs', 'other');
     return this.expand(other.shape.slice());
   }
 
@@ -314,7 +324,7 @@ export class Tensor<R extends number = number> {
 
   unflatten(dim: number, sizes: readonly number[]): Tensor {
     const d = normalizeDim(dim, this.ndim, 'unflatten', this.shape);
-    const inner = inferShape(sizes, this.shape[d]!, 'unflatten', this.shape);
+    const inner = inferShape(A.intListArg(sizes, 'unflatten', 'sizes'), this.shape[d]!, 'unflatten', this.shape);
     return this.view([...this.shape.slice(0, d), ...inner, ...this.shape.slice(d + 1)]);
   }
 
@@ -330,8 +340,8 @@ export class Tensor<R extends number = number> {
     }
     const d = normalizeDim(dim, this.ndim, 'select', this.shape);
     const n = this.shape[d]!;
-    if (!Number.isInteger(index) || index < -n || index >= n) {
-      throw new EinjitError(`index ${index} is out of bounds for dimension ${d} with size ${n}`, {
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < -n || index >= n) {
+      throw new EinjitError(`index ${describeValue(index)} is out of bounds for dimension ${d} with size ${n}`, {
         op: 'select',
         shapes: [this.shape],
         hint: `valid indices are -${n}..${n - 1}`,
@@ -349,8 +359,8 @@ export class Tensor<R extends number = number> {
     const d = normalizeDim(dim, this.ndim, 'narrow', this.shape);
     const n = this.shape[d]!;
     const s = start < 0 ? start + n : start;
-    if (!Number.isInteger(start) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
-      throw new EinjitError(`start (${start}) + length (${length}) exceeds dimension size (${n})`, {
+    if (typeof start !== 'number' || typeof length !== 'number' || !Number.isInteger(start) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
+      throw new EinjitError(`start (${describeValue(start)}) + length (${describeValue(length)}) exceeds dimension size (${n})`, {
         op: 'narrow',
         shapes: [this.shape],
         hint: `dimension ${d} has ${n} elements; start must be in -${n}..${n} and start + length <= ${n}`,

@@ -3,6 +3,8 @@
  * frequent adjacent pairs merged greedily (ties go to the pair seen first, as Python's Counter.most_common does),
  * plus an end-of-text token. The vocabulary is the sorted characters, then the merges, then `<|endoftext|>`.
  */
+import * as A from '../../runtime/args.js';
+import { EinjitError } from '../../errors.js';
 export class SimpleBPETokenizer {
   readonly eotToken: string;
   eotId: number | null = null;
@@ -12,6 +14,8 @@ export class SimpleBPETokenizer {
   idToToken = new Map<number, string>();
 
   constructor(readonly numMerges = 5, eotToken = '<|endoftext|>') {
+    A.intArg(numMerges, 'SimpleBPETokenizer', 'numMerges', 0, 1_000_000);
+    A.stringArg(eotToken, 'SimpleBPETokenizer', 'eotToken');
     this.eotToken = eotToken;
   }
 
@@ -40,6 +44,8 @@ export class SimpleBPETokenizer {
   }
 
   train(corpus: readonly string[]): void {
+    if (!Array.isArray(corpus)) A.stringArg(corpus, 'SimpleBPETokenizer.train', 'corpus (an array of strings)');
+    corpus.forEach((c, i) => A.stringArg(c, 'SimpleBPETokenizer.train', `corpus[${i}]`));
     const text = corpus.join('').toLowerCase();
     let seq = [...text];
     const merges: [string, string][] = [];
@@ -73,6 +79,8 @@ export class SimpleBPETokenizer {
   }
 
   encode(input: string, forceLastEot = true): number[] {
+    A.stringArg(input, 'SimpleBPETokenizer.encode', 'input');
+    A.boolArg(forceLastEot, 'SimpleBPETokenizer.encode', 'forceLastEot', true);
     const text = input.split(this.eotToken).join('');
     let seq = [...text];
     for (const ch of new Set(seq)) this.addToken(ch);
@@ -98,6 +106,7 @@ export class SimpleBPETokenizer {
   }
 
   decode(input: readonly number[]): string {
+    A.intListArg(input, 'SimpleBPETokenizer.decode', 'input');
     let ids = input;
     if (ids.length > 0 && this.eotId !== null && ids[ids.length - 1] === this.eotId) ids = ids.slice(0, -1);
     return ids.map((i) => this.idToToken.get(i) ?? '').join('');
@@ -112,6 +121,9 @@ export const SEED_TEXTS: readonly string[] = [
 
 /** The seed's token stream: for each text, the end-of-text id then the text's (lower-cased) encoding. */
 export function seedTokens(tok: SimpleBPETokenizer, texts: readonly string[] = SEED_TEXTS): number[] {
+  if (!(tok instanceof SimpleBPETokenizer)) throw new EinjitError(`expected a SimpleBPETokenizer, got ${A.describe(tok)}`, { op: 'seedTokens' });
+  if (!Array.isArray(texts)) A.stringArg(texts, 'seedTokens', 'texts (an array of strings)');
+  texts.forEach((c, i) => A.stringArg(c, 'seedTokens', `texts[${i}]`));
   const out: number[] = [];
   for (const t of texts) {
     out.push(tok.eotId!);

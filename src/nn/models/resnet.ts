@@ -3,6 +3,8 @@
  * 1×1 stride-2 downsample with batch norm, global average pool, linear head). Field names and order match
  * torchvision's, so state-dict keys and shapes are the same: a converted torchvision checkpoint loads unchanged.
  */
+import * as A from '../../runtime/args.js';
+import { EinjitError } from '../../errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import { Module, Sequential } from '../module.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU, type FactoryOptions } from '../layers.js';
@@ -37,6 +39,7 @@ export class BasicBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
     let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
     out = this.bn2.forward(this.conv2.forward(out));
     const identity = this.downsample === null ? x : this.downsample.forward(x);
@@ -65,6 +68,11 @@ export class ResNet extends Module {
 
   constructor(layers: readonly [number, number, number, number], options: ResNetOptions = {}) {
     super();
+    if (!Array.isArray(layers) || layers.length !== 4) {
+      throw new EinjitError(`layers must list the block count of each of the 4 stages, got ${A.describe(layers)}`, { op: 'ResNet', hint: 'e.g. [2, 2, 2, 2] (resnet18)' });
+    }
+    layers.forEach((n, i) => A.intArg(n, 'ResNet', `layers[${i}]`, 0, 64));
+    A.optionsArg(options, 'ResNet');
     const f: FactoryOptions = {
       ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
       ...(options.device !== undefined ? { device: options.device } : {}),
@@ -105,6 +113,7 @@ export class ResNet extends Module {
 
   /** [N, 3, H, W] images → [N, numClasses] logits. */
   override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
     let y = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x))));
     y = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(y))));
     y = this.avgpool.forward(y).flatten(1);

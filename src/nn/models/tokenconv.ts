@@ -9,6 +9,7 @@
  * target among them. `causal: true` pads on the left only, so position j sees inputs 2j-4..2j and the model can
  * generate text.
  */
+import * as A from '../../runtime/args.js';
 import { EinjitError } from '../../errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import { Module } from '../module.js';
@@ -39,6 +40,9 @@ export class TokenConvNet extends Module {
 
   constructor(options: TokenConvNetOptions) {
     super();
+    A.optionsArg(options ?? null, 'TokenConvNet');
+    A.intArg(options.vocabSize, 'TokenConvNet', 'vocabSize', 1, 1 << 24);
+    A.intArg(options.nEmbd, 'TokenConvNet', 'nEmbd', 1, 1 << 16);
     const { vocabSize, nEmbd } = options;
     this.vocabSize = vocabSize;
     this.nEmbd = nEmbd;
@@ -59,6 +63,7 @@ export class TokenConvNet extends Module {
 
   /** Token ids [B, T] (int32) → logits [B, ⌈T/2⌉, vocab]. */
   override forward(idx: Tensor): Tensor {
+    A.tensorArg(idx, `${this.constructor.name}.forward`);
     if (idx.ndim !== 2) throw new EinjitError('expected token ids [B, T]', { op: 'TokenConvNet', shapes: [idx.shape] });
     const x = this.wte.forward(idx).permute([0, 2, 1]).unsqueeze(2); // [B, C, 1, T]
     const causalPad = (t: Tensor): Tensor => (this.causal ? F.pad(t, [2, 0]) : t);
