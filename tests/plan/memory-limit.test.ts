@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EinjitError } from '../../src/errors.js';
 import { compile, einsum, einsumPath, ones, tensor } from '../../src/index.js';
-import { type ContractionPlan, type PlanOptions, planContraction, replayPath } from '../../src/plan/index.js';
+import { type ContractionPlan, type PlanOptions, planContraction, replayPath, sliceForLimit } from '../../src/plan/index.js';
 import { denseEinsum, randomDense, type Dense } from './dense.js';
 
 interface Net {
@@ -187,3 +187,73 @@ describe('memory limits', () => {
     expect(expr.kernels().length).toBe(2);
   });
 });
+
+describe('slicing', () => {
+  it('sliced plans fit the limit per slice, and their slices sum to the einsum', () => {
+    let slicedRuns = 0;
+    fc.assert(
+      fc.property(netArb, fc.double({ min: 0, max: 1, noNaN: true }), (n, where) => {
+        const base = planContraction(n.inputs, n.output, n.sizes, { optimize: 'greedy' });
+        const peak = Math.max(1, ...base.steps.slice(0, -1).map((s) => s.resultSize));
+        const limit = Math.max(1, Math.floor(peak * where));
+        const sp = sliceForLimit(n.inputs, n.output, n.sizes, base, limit);
+        if (sp === undefined) return;
+        if (sp.slices > 1) slicedRuns++;
+        expect(sp.peakPerSlice).toBeLessThanOrEqual(limit);
+        for (const s of sp.plan.steps.slice(0, -1)) expect(s.resultSize).toBeLessThanOrEqual(limit);
+        expect(sp.slices).toBe(sp.sliced.reduce((p, id) => p * n.sizes[id]!, 1));
+        for (const id of sp.sliced) expect(n.output).not.toContain(id);
+        // Sum the slices with the dense oracle: each slice fixes the sliced indices to one value.
+        let s = 3;
+        const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+        const tensors = n.inputs.map((ids) => randomDense(ids, n.sizes, rand));
+        const direct = denseEinsum(tensors, n.output, n.sizes);
+        const total = new Float64Array(direct.data.length);
+        const at = sp.sliced.map(() => 0);
+        for (let k = 0; k < sp.slices; k++) {
+          const pick = (t: Dense): Dense => {
+            // The slice of t where each sliced index takes its current value.
+            const fixed = new Map(sp.sliced.map((id, j) => [id, at[j]!]));
+            const shape = t.ids.map((id) => n.sizes[id]!);
+            const outShape = t.ids.map((id) => (fixed.has(id) ? 1 : n.sizes[id]!));
+            const count = outShape.reduce((p, x) => p * x, 1);
+            const data = new Float64Array(count);
+            for (let e = 0; e < count; e++) {
+              let rest = e;
+              let src = 0;
+              for (let d = t.ids.length - 1, mul = 1; d >= 0; d--) {
+                const i = rest % outShape[d]!;
+                rest = Math.floor(rest / outShape[d]!);
+                const id = t.ids[d]!;
+                src += (fixed.has(id) ? fixed.get(id)! : i) * mul;
+                mul *= shape[d]!;
+              }
+              data[e] = t.data[src]!;
+            }
+            return { ids: t.ids, data };
+          };
+          const part = executeWith(sp.plan, tensors.map(pick), sp.sizes);
+          part.data.forEach((v, e) => (total[e]! += v));
+          for (let j = 0; j < at.length; j++) {
+            if (++at[j]! < n.sizes[sp.sliced[j]!]!) break;
+            at[j] = 0;
+          }
+        }
+        direct.data.forEach((v, e) => expect(Math.abs(total[e]! - v)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(v))));
+      }),
+      { numRuns: 200 },
+    );
+    // The property is about sliced plans: enough of the random cases must actually slice.
+    expect(slicedRuns).toBeGreaterThan(20);
+  });
+});
+
+function executeWith(plan: ContractionPlan, tensors: Dense[], sizes: readonly number[]): Dense {
+  const current = [...tensors];
+  plan.steps.forEach((step, s) => {
+    const operands = plan.path[s]!.map((p) => current[p]!);
+    for (const p of [...plan.path[s]!].sort((a, b) => b - a)) current.splice(p, 1);
+    current.push(denseEinsum(operands, step.result, sizes));
+  });
+  return current[0]!;
+}
