@@ -9,6 +9,7 @@ import { allocateArray, type DType, type TypedArray } from '../../src/runtime/dt
 import { EinjitError } from '../../src/errors.js';
 import { renderLoop, runLoop } from './loop.js';
 import { gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
+import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
 
 export interface CpuStorage extends Storage {
   readonly device: 'cpu';
@@ -84,7 +85,11 @@ export const cpuBackend: Backend = {
     poison = value;
   },
   source(spec: KernelSpec): string {
-    return spec.kind === 'loop' ? renderLoop(spec) : gemmSource(spec);
+    const source = spec.kind === 'loop' ? renderLoop(spec) : gemmSource(spec);
+    if (codegenAllowed() && wasmAllowed()) return source;
+    // What runs instead where the page's policy refuses generated code (explain() and source() show it).
+    return `// einjit runs this kernel without generated code: this page's Content-Security-Policy refuses ${codegenAllowed() ? "WebAssembly compilation ('wasm-unsafe-eval')" : "'unsafe-eval'"},\n` +
+      `// so ${spec.kind === 'loop' ? 'the interpreter (kernels/cpu/interpret.ts) evaluates this loop nest with the same arithmetic' : 'the direct strided loop computes this product'}; the generated source would be:\n${source}`;
   },
   destroy(): void {
     // The worker pool starts again lazily on the next large GEMM.

@@ -27,6 +27,7 @@ import {
 } from './gemm-pool.js';
 import { PlainMemory, wasmApi, type WasmMemory } from './wasm/api.js';
 import { generateGemmWasm } from './wasm/gemm-kernel.js';
+import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
 
 export type { FloatArray } from './gemm-js.js';
 
@@ -490,7 +491,9 @@ export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatAr
       return;
     case 'js':
     case 'wasm':
-      if (!packedGemm(spec, a, b, c, route === 'wasm')) directGemm(spec, a, b, c);
+      // The packed kernels are generated code (JS and WebAssembly); where a Content-Security-Policy refuses it,
+      // the direct strided loop computes the same product.
+      if (!codegenAllowed() || !wasmAllowed() || !packedGemm(spec, a, b, c, route === 'wasm')) directGemm(spec, a, b, c);
   }
 }
 

@@ -16,6 +16,8 @@ import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
 import { exprConstants, specKey } from '../../src/lower/spec.js';
 import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
 import { LruCache } from '../../src/frontend/lru.js';
+import { codegenAllowed } from '../../src/platform/index.js';
+import { interpretLoop } from './interpret.js';
 
 type AnyArray = { [i: number]: number; readonly length: number };
 export type LoopKernel = (ins: readonly AnyArray[], out: AnyArray, params: readonly number[]) => void;
@@ -354,6 +356,9 @@ const helpers = {
   f16round: (a: number): number => f16round(a),
 };
 
+/** The scalar helpers, for the interpreter (interpret.ts) that stands in where generated code is refused. */
+export const loopHelpers = helpers;
+
 /** erf with ~1e-15 relative error: series near zero, continued fraction (erfc) in the tails. */
 export function erf(x: number): number {
   if (x !== x) return x;
@@ -396,9 +401,14 @@ export function compileLoop(spec: LoopSpec): LoopKernel {
   const key = dims === null ? specKey(spec) : `${specKey(spec)}|transpose:${dims.a},${dims.b}`;
   let fn = cache.get(key);
   if (fn === undefined) {
-    const names = Object.keys(helpers);
-    const factory = new Function(...names, `return function kernel(ins, out, p) {\n${renderLoop(spec)}\n};`);
-    fn = factory(...names.map((n) => helpers[n as keyof typeof helpers])) as LoopKernel;
+    if (codegenAllowed()) {
+      const names = Object.keys(helpers);
+      const factory = new Function(...names, `return function kernel(ins, out, p) {\n${renderLoop(spec)}\n};`);
+      fn = factory(...names.map((n) => helpers[n as keyof typeof helpers])) as LoopKernel;
+    } else {
+      // A Content-Security-Policy without 'unsafe-eval': the same arithmetic, interpreted.
+      fn = interpretLoop(spec);
+    }
     cache.set(key, fn);
   }
   return fn;

@@ -13,6 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPresent, launch } from './chromium.js';
 import { serve } from './server.js';
 
+// The callbacks below run inside the page; this file is type-checked without the DOM library.
+interface PageElement { textContent: string | null; dataset: Record<string, string | undefined>; classList: { contains(c: string): boolean } }
+declare const document: { getElementById(id: string): PageElement | null };
+
 const repo = resolve(import.meta.dirname, '../..');
 const artifacts = resolve(repo, process.env['EINJIT_ARTIFACTS'] ?? 'artifacts');
 const present = chromiumPresent();
@@ -71,7 +75,7 @@ async function runOn(device: 'cpu' | 'webgpu'): Promise<number[]> {
   const text = await page.textContent('#result');
   expect(await page.$eval('#result', (el) => el.classList.contains('error')), text ?? '').toBe(false);
   expect(text).toContain(`device ${device}`);
-  return JSON.parse((await page.$eval('#result', (el) => (el as HTMLElement).dataset['values'])) ?? '[]') as number[];
+  return JSON.parse((await page.$eval('#result', (el) => (el as unknown as PageElement).dataset['values'])) ?? '[]') as number[];
 }
 
 describe.skipIf(!present)('the playground', () => {

@@ -1,0 +1,250 @@
+/**
+ * LoopSpecs without generated code: where the page's Content-Security-Policy refuses `new Function` (no
+ * 'unsafe-eval'), `compileLoop` returns a kernel built here instead. The expression becomes a tree of closures,
+ * built once per spec; the loop nest is walked with an odometer over the same parameter array the generated
+ * kernels read (`loopParams`). The arithmetic is the generated kernels' own, operation for operation (the same
+ * helpers, `Math.imul` for int32 products, the same NaN rules in max/min and argmax/argmin, and the same pairwise
+ * order of floating-point sums: blocks of SUM_BLOCK points on 8 accumulators, combined through a binary counter),
+ * so an interpreted kernel gives the generated kernel's results, only slower. tests/kernels/interpret.test.ts
+ * holds the two to that; a change to the generated kernels' arithmetic needs the same change here.
+ */
+import type { DType, Expr, LoopSpec } from '../../src/lower/spec.js';
+import { exprConstants } from '../../src/lower/spec.js';
+import { loopHelpers as h, SUM_BLOCK, type LoopKernel } from './loop.js';
+
+type Scalar = (v: Float64Array, c: readonly number[]) => number;
+
+function expr(e: Expr, computeType: DType | undefined, slots: { next: number }): Scalar {
+  switch (e.kind) {
+    case 'input': {
+      const i = e.index;
+      return (v) => v[i]!;
+    }
+    case 'const': {
+      const k = slots.next++;
+      return (_v, c) => c[k]!;
+    }
+    case 'unary': {
+      const a = expr(e.arg, computeType, slots);
+      switch (e.op) {
+        case 'neg': return (v, c) => -a(v, c);
+        case 'abs': return (v, c) => Math.abs(a(v, c));
+        case 'exp': return (v, c) => Math.exp(a(v, c));
+        case 'log': return (v, c) => Math.log(a(v, c));
+        case 'sqrt': return (v, c) => Math.sqrt(a(v, c));
+        case 'rsqrt': return (v, c) => 1 / Math.sqrt(a(v, c));
+        case 'relu': return (v, c) => h.relu(a(v, c));
+        case 'sigmoid': return (v, c) => 1 / (1 + Math.exp(-a(v, c)));
+        case 'tanh': return (v, c) => Math.tanh(a(v, c));
+        case 'gelu': return (v, c) => h.gelu(a(v, c));
+        case 'erf': return (v, c) => h.erf(a(v, c));
+        case 'sin': return (v, c) => Math.sin(a(v, c));
+        case 'cos': return (v, c) => Math.cos(a(v, c));
+        case 'floor': return (v, c) => Math.floor(a(v, c));
+        case 'ceil': return (v, c) => Math.ceil(a(v, c));
+        case 'round': return (v, c) => h.roundHalfEven(a(v, c));
+        case 'sign': return (v, c) => h.sign(a(v, c));
+        case 'reciprocal': return (v, c) => 1 / a(v, c);
+        case 'not': return (v, c) => (a(v, c) === 0 ? 1 : 0);
+        case 'square': return (v, c) => h.square(a(v, c));
+        case 'isnan': return (v, c) => {
+          const x = a(v, c);
+          return x !== x ? 1 : 0;
+        };
+      }
+      break;
+    }
+    case 'binary': {
+      const l = expr(e.lhs, computeType, slots);
+      const r = expr(e.rhs, computeType, slots);
+      switch (e.op) {
+        case 'add': return (v, c) => l(v, c) + r(v, c);
+        case 'sub': return (v, c) => l(v, c) - r(v, c);
+        case 'mul': return computeType === 'int32' ? (v, c) => Math.imul(l(v, c), r(v, c)) : (v, c) => l(v, c) * r(v, c);
+        case 'div': return (v, c) => l(v, c) / r(v, c);
+        case 'pow': return (v, c) => Math.pow(l(v, c), r(v, c));
+        case 'max': return (v, c) => Math.max(l(v, c), r(v, c));
+        case 'min': return (v, c) => Math.min(l(v, c), r(v, c));
+        case 'mod': return (v, c) => h.remainder(l(v, c), r(v, c));
+        case 'floordiv': return (v, c) => Math.floor(l(v, c) / r(v, c));
+        case 'eq': return (v, c) => (l(v, c) === r(v, c) ? 1 : 0);
+        case 'ne': return (v, c) => (l(v, c) !== r(v, c) ? 1 : 0);
+        case 'lt': return (v, c) => (l(v, c) < r(v, c) ? 1 : 0);
+        case 'le': return (v, c) => (l(v, c) <= r(v, c) ? 1 : 0);
+        case 'gt': return (v, c) => (l(v, c) > r(v, c) ? 1 : 0);
+        case 'ge': return (v, c) => (l(v, c) >= r(v, c) ? 1 : 0);
+        case 'and': return (v, c) => (l(v, c) !== 0 && r(v, c) !== 0 ? 1 : 0);
+        case 'or': return (v, c) => (l(v, c) !== 0 || r(v, c) !== 0 ? 1 : 0);
+        case 'xor': return (v, c) => ((l(v, c) !== 0) !== (r(v, c) !== 0) ? 1 : 0);
+      }
+      break;
+    }
+    case 'select': {
+      const cond = expr(e.cond, computeType, slots);
+      const then = expr(e.then, computeType, slots);
+      const otherwise = expr(e.otherwise, computeType, slots);
+      return (v, c) => (cond(v, c) !== 0 ? then(v, c) : otherwise(v, c));
+    }
+    case 'cast': {
+      // As renderExpr does: the argument of a cast is not computed in the kernel's compute type.
+      const a = expr(e.arg, undefined, slots);
+      switch (e.to) {
+        case 'int32': return (v, c) => Math.trunc(a(v, c)) | 0;
+        case 'bool': return (v, c) => (a(v, c) !== 0 ? 1 : 0);
+        case 'float32': return (v, c) => Math.fround(a(v, c));
+        case 'float16': return (v, c) => h.f16round(a(v, c));
+        case 'float64': return a;
+      }
+    }
+  }
+  throw new Error(`unhandled expression ${JSON.stringify(e)}`);
+}
+
+type AnyArray = { [i: number]: number; readonly length: number };
+
+/** The kernel `compileLoop` returns where generated code is refused. Same signature and parameters. */
+export function interpretLoop(spec: LoopSpec): LoopKernel {
+  const nLoops = spec.sizes.length;
+  const nIn = spec.inputs.length;
+  const parallel = spec.parallel;
+  const reduced = nLoops - parallel;
+  const op = reduced > 0 ? spec.reduceOp ?? 'sum' : null;
+  const pairwise = op === 'sum' && (spec.computeType === 'float32' || spec.computeType === 'float64' || spec.computeType === 'float16');
+  const f = expr(spec.expr, spec.computeType, { next: 0 });
+  const nConst = exprConstants(spec.expr).length;
+  const boolOut = spec.output.dtype === 'bool';
+
+  return (ins: readonly AnyArray[], out: AnyArray, p: readonly number[]): void => {
+    // Unpack the parameters exactly as loopParams lays them out.
+    let at = 0;
+    const n = p.slice(at, (at += nLoops));
+    const xo: number[] = [];
+    const xs: number[][] = [];
+    for (let k = 0; k < nIn; k++) {
+      xo.push(p[at++]!);
+      xs.push(p.slice(at, (at += nLoops)));
+    }
+    const oo = p[at++]!;
+    const os = p.slice(at, (at += parallel));
+    const consts = p.slice(at, at + nConst);
+    const v = new Float64Array(nIn);
+    const idx = new Array<number>(nLoops).fill(0);
+    const store = (o: number, x: number): void => {
+      out[o] = boolOut ? (x !== 0 ? 1 : 0) : x;
+    };
+    // Value of the expression at the point whose input positions are ptr.
+    const ptr = new Array<number>(nIn).fill(0);
+    const valueAt = (): number => {
+      for (let k = 0; k < nIn; k++) v[k] = ins[k]![ptr[k]!]!;
+      return f(v, consts);
+    };
+    // Positions of the inputs at the current reduce point, from the current parallel base.
+    const base = new Array<number>(nIn).fill(0);
+    const setPtr = (): void => {
+      for (let k = 0; k < nIn; k++) {
+        let q = base[k]!;
+        for (let d = parallel; d < nLoops; d++) q += idx[d]! * xs[k]![d]!;
+        ptr[k] = q;
+      }
+    };
+    const outerTotal = n.slice(0, parallel).reduce((a, b) => a * b, 1);
+    if (outerTotal === 0) return;
+    const innerSizes = n.slice(parallel);
+    const innerTotal = innerSizes.reduce((a, b) => a * b, 1);
+    // Odometer over the parallel loops.
+    for (let d = 0; d < parallel; d++) idx[d] = 0;
+    for (let t = 0; t < outerTotal; t++) {
+      let o = oo;
+      for (let d = 0; d < parallel; d++) o += idx[d]! * os[d]!;
+      for (let k = 0; k < nIn; k++) {
+        let q = xo[k]!;
+        for (let d = 0; d < parallel; d++) q += idx[d]! * xs[k]![d]!;
+        base[k] = q;
+      }
+      if (op === null) {
+        setPtr();
+        store(o, valueAt());
+      } else if (pairwise) {
+        store(o, pairwiseFold(n, parallel, nLoops, idx, setPtr, valueAt, innerTotal));
+      } else {
+        const r = fold(op, idx, parallel, nLoops, n, setPtr, valueAt, innerTotal, spec.computeType);
+        // The generated kernels store an arg index as it is, and every other fold through storeValue.
+        if (op === 'argmax' || op === 'argmin') out[o] = r;
+        else store(o, r);
+      }
+      for (let d = parallel - 1; d >= 0; d--) {
+        if (++idx[d]! < n[d]!) break;
+        idx[d] = 0;
+      }
+    }
+  };
+}
+
+function advance(idx: number[], from: number, to: number, n: readonly number[]): void {
+  for (let d = to - 1; d >= from; d--) {
+    if (++idx[d]! < n[d]!) return;
+    idx[d] = 0;
+  }
+}
+
+function fold(op: string, idx: number[], parallel: number, nLoops: number, n: readonly number[], setPtr: () => void,
+  valueAt: () => number, total: number, computeType: DType): number {
+  for (let d = parallel; d < nLoops; d++) idx[d] = 0;
+  let acc = op === 'prod' || op === 'all' ? 1 : op === 'max' ? -Infinity : op === 'min' ? Infinity : 0;
+  let best = op === 'argmin' ? Infinity : -Infinity;
+  let bi = 0;
+  for (let r = 0; r < total; r++) {
+    setPtr();
+    const v = valueAt();
+    switch (op) {
+      case 'sum': acc += v; break;
+      case 'prod': acc = computeType === 'int32' ? Math.imul(acc, v) : acc * v; break;
+      case 'max': if (v > acc || v !== v) acc = v; break;
+      case 'min': if (v < acc || v !== v) acc = v; break;
+      case 'argmax': if (v > best || (v !== v && best === best)) { best = v; bi = r; } break;
+      case 'argmin': if (v < best || (v !== v && best === best)) { best = v; bi = r; } break;
+      case 'any': if (v !== 0) acc = 1; break;
+      case 'all': if (v === 0) acc = 0; break;
+    }
+    advance(idx, parallel, nLoops, n);
+  }
+  return op === 'argmax' || op === 'argmin' ? bi : acc;
+}
+
+/** The generated kernels' pairwise sum: the same blocks, accumulators and binary counter. */
+function pairwiseFold(n: readonly number[], parallel: number, nLoops: number, idx: number[], setPtr: () => void,
+  valueAt: () => number, total: number): number {
+  const L = nLoops - 1;
+  const inner = n[L]!;
+  const stk: number[] = [];
+  let blocks = 0;
+  for (let d = parallel; d < nLoops; d++) idx[d] = 0;
+  const outer = inner === 0 ? 0 : total / inner;
+  for (let t = 0; t < outer; t++) {
+    for (let b0 = 0; b0 < inner; b0 += SUM_BLOCK) {
+      const bn = Math.min(SUM_BLOCK, inner - b0);
+      const a = [0, 0, 0, 0, 0, 0, 0, 0];
+      let i = 0;
+      for (; i + 8 <= bn; i += 8) {
+        for (let j = 0; j < 8; j++) {
+          idx[L] = b0 + i + j;
+          setPtr();
+          a[j]! += valueAt();
+        }
+      }
+      for (; i < bn; i++) {
+        idx[L] = b0 + i;
+        setPtr();
+        a[0]! += valueAt();
+      }
+      let s = ((a[0]! + a[1]!) + (a[2]! + a[3]!)) + ((a[4]! + a[5]!) + (a[6]! + a[7]!));
+      for (let k = blocks++; (k & 1) === 1; k >>>= 1) s = stk.pop()! + s;
+      stk.push(s);
+    }
+    idx[L] = inner - 1;
+    advance(idx, parallel, nLoops, n);
+  }
+  let acc = 0;
+  while (stk.length > 0) acc += stk.pop()!;
+  return acc;
+}
