@@ -173,6 +173,23 @@ console.log(JSON.stringify({ c: c.toArray(), shared: capabilities().sharedMemory
     expect(got.caret).toMatch(/\^/);
   });
 
+  it('bundles for the browser with esbuild, no shims, and reports the size', async () => {
+    const esbuild = await import('esbuild');
+    writeFileSync(join(consumer, 'page.js'), "import { einsum, tensor, deviceInfo } from 'einjit';\n" +
+      "const info = await deviceInfo('webgpu');\n" +
+      "document.body.textContent = String(einsum('ij,jk->ik', tensor([[1, 2]]), tensor([[3], [4]])).toArray()) + ' ' + info.available;\n");
+    const r = await esbuild.build({
+      entryPoints: [join(consumer, 'page.js')], bundle: true, platform: 'browser', format: 'esm', minify: true,
+      write: false, absWorkingDir: consumer, logLevel: 'silent',
+    });
+    const { gzipSync } = await import('node:zlib');
+    const bytes = r.outputFiles[0]!.contents;
+    console.log(`[tarball] browser bundle of a page using einsum: ${(bytes.length / 1024).toFixed(0)} KiB minified, ` +
+      `${(gzipSync(bytes).length / 1024).toFixed(0)} KiB gzipped`);
+    expect(r.errors).toEqual([]);
+    expect(new TextDecoder().decode(bytes)).not.toMatch(/from\s*["']node:/);
+  });
+
   it("reports what require('einjit') does on this Node", () => {
     const r = run(process.execPath, ['-e', "const m = require('einjit'); console.log(typeof m.einsum)"], consumer);
     console.log(`[tarball] require('einjit') on Node ${process.versions.node}: ` +
