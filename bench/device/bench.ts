@@ -531,10 +531,12 @@ async function main(): Promise<void> {
     const inp = upload(host);
     const out = alloc(most);
     for (const it of items) {
-      for (const tile of ['auto', 0, 32, 64] as const) {
+      for (const tile of ['auto', 0, 32, 64, '32cap'] as const) {
         if (!g.ok()) { g.skipped.push(`${it.name} ${tile}`); continue; }
         if (tile !== 'auto' && tile !== 0 && it.name === 'copy') continue;
-        backend.tuning.transposeTile = tile === 'auto' ? 32 : tile;
+        backend.tuning.transposeTile = tile === 'auto' || tile === '32cap' ? 32 : tile;
+        // '32cap': 32x32 tiles on at most 2048 workgroups, each moving several tiles.
+        backend.tuning.transposeGridCap = tile === '32cap' ? 2048 : 0;
         // Variant 0 of the plain copy: the one-element-per-invocation kernel instead of the vec4 copy.
         backend.tuning.vec4Copy = !(tile === 0 && it.name === 'copy');
         const name = backend.kernelSource(it.spec).name;
@@ -549,6 +551,7 @@ async function main(): Promise<void> {
       }
     }
     backend.tuning.transposeTile = 32;
+    backend.tuning.transposeGridCap = 0;
     backend.tuning.vec4Copy = true;
     free();
     table(tableRows);

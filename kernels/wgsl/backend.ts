@@ -19,10 +19,11 @@ import {
 } from './dtypes.js';
 import { accessRange } from './common.js';
 import type { RenderedKernel } from './loop.js';
-import { DEFAULT_LOOP_TUNING, loopCounts, loopGrid, loopKernelKey, loopParamValues, loopVariant, renderLoop } from './loop.js';
+import { DEFAULT_LOOP_TUNING, loopCounts, loopGrid, loopKernelKey, loopParamValues, loopVariant, renderLoop, transposeTileOf } from './loop.js';
 import type { LoopTuning } from './loop.js';
 import { buildLoop } from '../../src/lower/loops.js';
 import { DEFAULT_MULTIPASS, splitReduction } from './multipass.js';
+import { transposeGrid } from './transpose.js';
 import type { MultipassTuning, SplitReduction } from './multipass.js';
 import { ex } from '../../src/lower/spec.js';
 import { chooseGemmConfig, gemmGrid, gemmKernelKey, gemmParamValues, renderGemm } from './gemm.js';
@@ -51,6 +52,8 @@ export interface GpuLimits {
 /** Knobs that choose between kernel shapes; shapes are chosen automatically, tests pin them. */
 export interface GpuTuning extends LoopTuning {
   gemmTiles: GemmTileChoice;
+  /** At most this many workgroups for a tiled transpose, each moving several tiles; 0: one per tile. */
+  transposeGridCap: number;
   /** When long reductions into few outputs run in two passes (multipass.ts); null keeps them in one kernel. */
   multipassReduce: MultipassTuning | null;
 }
@@ -123,7 +126,7 @@ export class WebGPUBackend {
   /** Whether float16 is stored as f16 (the device has 'shader-f16'); otherwise as f32. */
   readonly f16: boolean;
   readonly features: readonly string[];
-  readonly tuning: GpuTuning = { ...DEFAULT_LOOP_TUNING, gemmTiles: 'auto', multipassReduce: DEFAULT_MULTIPASS };
+  readonly tuning: GpuTuning = { ...DEFAULT_LOOP_TUNING, gemmTiles: 'auto', multipassReduce: DEFAULT_MULTIPASS, transposeGridCap: 0 };
 
   // Dawn tears the instance down under a live device once these are garbage collected (the process then
   // aborts), so the backend holds them for its whole life and drops them only in destroy().
@@ -692,7 +695,10 @@ export class WebGPUBackend {
     return {
       key, name, rendered, empty: outputs === 0, splitK: 1,
       values: () => loopParamValues(spec, variant),
-      grid: () => loopGrid(spec, variant, name),
+      grid: () => {
+        const tile = transposeTileOf(variant);
+        return tile !== null && this.tuning.transposeGridCap > 0 ? transposeGrid(spec, tile, name, this.tuning.transposeGridCap) : loopGrid(spec, variant, name);
+      },
     };
   }
 

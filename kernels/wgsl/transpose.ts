@@ -70,9 +70,10 @@ export function renderTranspose(spec: LoopSpec, tile: TransposeTile, f16: boolea
   if (outDType === 'float16' && !f16) helpers.use('round_f16');
 
   const body: string[] = [];
-  body.push('  // Which tile this workgroup moves (the grid may be folded; the return is workgroup-uniform).');
-  body.push('  let tile = i32(wid.y * nwg.x + wid.x);');
-  body.push(`  if (tile >= ${tileCount}) { return; }`);
+  body.push('  // The tiles this workgroup moves: its linear id, then every (grid size)-th tile after it (the grid may be');
+  body.push('  // folded, or smaller than the tile count; the loop bound is workgroup-uniform, so the barriers are valid).');
+  body.push('  let grid = i32(nwg.x * nwg.y);');
+  body.push(`  for (var tile = i32(wid.y * nwg.x + wid.x); tile < ${tileCount}; tile += grid) {`);
   body.push(`  let a0 = (tile % ${tilesA}) * TILE;`);
   body.push(`  var rest = tile / ${tilesA};`);
   body.push(`  let b0 = (rest % ${tilesB}) * TILE;`);
@@ -106,6 +107,8 @@ export function renderTranspose(spec: LoopSpec, tile: TransposeTile, f16: boolea
   body.push(`    if (qa < ${size[a]} && qb < ${size[b]}) {`);
   body.push(`      out[out_base + qa * ${outStride[a]} + qb * ${outStride[b]}] = ${storeAs(`tile_mem[tx * (TILE + 1) + ty + j]`, T, outDType, f16)};`);
   body.push('    }');
+  body.push('  }');
+  body.push('  workgroupBarrier(); // the next tile overwrites tile_mem');
   body.push('  }');
 
   const header = [
@@ -161,6 +164,11 @@ export function transposeParamValues(spec: LoopSpec, tile: TransposeTile): Map<s
   return v;
 }
 
-export function transposeGrid(spec: LoopSpec, tile: TransposeTile, name: string): [number, number, number] {
-  return foldGrid(tiles(spec, tile).count, name);
+/**
+ * One workgroup per tile, or at most `cap` workgroups (each then moves every cap-th tile: the workgroup's set-up,
+ * including the zeroing of workgroup memory WebGPU implementations add, is paid once for several tiles).
+ */
+export function transposeGrid(spec: LoopSpec, tile: TransposeTile, name: string, cap = 0): [number, number, number] {
+  const count = tiles(spec, tile).count;
+  return foldGrid(cap > 0 ? Math.min(count, cap) : count, name);
 }

@@ -112,4 +112,22 @@ describe.skipIf(!gpuAvailable)('WGSL tiled transpose', () => {
       backend.tuning.transposeTile = DEFAULT_LOOP_TUNING.transposeTile;
     }
   }, 120_000);
+
+  it('a capped grid: each workgroup moves every cap-th tile, all tiles moved once', async () => {
+    for (const cap of [1, 3, 7]) {
+      backend.tuning.transposeGridCap = cap;
+      try {
+        const pick = rng(900 + cap);
+        let tiled = 0;
+        for (let r = 0; r < 4; r++) {
+          const c = randomCase(pick, copy('float32'), pick(2, 4), 70);
+          if (loopVariant(c.spec, backend.tuning).startsWith('transpose')) tiled++;
+          await check(backend, c);
+        }
+        expect(tiled).toBeGreaterThan(0);
+      } finally {
+        backend.tuning.transposeGridCap = 0;
+      }
+    }
+  }, 120_000);
 });
