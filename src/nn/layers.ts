@@ -419,6 +419,6 @@ export class MSELoss extends Module {
 
 /** A full tensor as a Parameter, for custom modules: `nn.parameterFull([3, 4], 0.5)`. */
 export function parameterFull(shape: readonly number[], value: number, options: FactoryOptions = {}): Parameter {
-  A.optionsArg(options, 'parameterFull');
+  A.shapeArg(shape, 'parameterFull'); A.optionsArg(options, 'parameterFull');
   return new Parameter(full(shape, value, factory(options, 'parameterFull')));
 }

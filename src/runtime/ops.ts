@@ -362,10 +362,10 @@ export function reduce(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolea
     });
   }
   const outDtype = outDtypeOverride ?? reduceDtype(op, a.dtype);
-  if ((op === 'sum' || op === 'prod') && outDtype === 'int32') return exactIntReduce(op, a, dims, keepdim);
-  const integralIntoFloat = (op === 'sum' || op === 'prod') && outDtype === 'float64' && !isFloating(a.dtype);
+  if ((op === 'sum' || op === 'prod') && outDtype === 'int32' && outDtypeOverride === undefined) return exactIntReduce(op, a, dims, keepdim);
+  const integralIntoFloat = (op === 'sum' || op === 'prod') && isFloating(outDtype) && !isFloating(a.dtype);
   const compute = op === 'any' || op === 'all' ? 'bool'
-    : integralIntoFloat ? 'float64' : computeTypeOf(a.dtype === 'bool' ? 'int32' : a.dtype);
+    : integralIntoFloat ? computeTypeOf(outDtype) : computeTypeOf(a.dtype === 'bool' ? 'int32' : a.dtype);
   const backend = getBackend(a.device, op);
   const outShape = kept.map((i) => a.shape[i]!);
   const out = emptyTensor(backend, outDtype, outShape);
