@@ -36,6 +36,8 @@ export function loopParams(spec: LoopSpec): number[] {
 
 /** Points of the innermost reduce loop summed as one block (by 8 accumulators) in a floating-point sum. */
 export const SUM_BLOCK = 128;
+/** Floating-point sums of at most this many points use one accumulator (within the pairwise bound). */
+const SHORT_SUM = 16;
 
 /** Whether the spec's reduction is a floating-point sum, which the kernel sums pairwise. */
 function pairwiseSum(spec: LoopSpec): boolean {
@@ -118,7 +120,19 @@ export function renderLoop(spec: LoopSpec): string {
   } else if (pairwiseSum(spec)) {
     // Blocks of SUM_BLOCK points of the innermost reduce loop, 8 accumulators each; block sums go through a
     // binary counter: block b is added to the pending sums of the blocks it completes a power-of-two run with.
+    // Reductions of at most SHORT_SUM points take one plain accumulator: as exact, without the block set-up.
     lines.push('const stk = new Float64Array(64); // pending block sums, one per set bit of the block count');
+    const reduceExtents = Array.from({ length: nLoops - spec.parallel }, (_, j) => `n${spec.parallel + j}`);
+    lines.push(`const fewPoints = ${reduceExtents.join(' * ')} <= ${SHORT_SUM};`);
+    body.push(`${indent(depth++)}if (fewPoints) {`);
+    body.push(`${indent(depth)}let acc = 0;`);
+    const base = depth;
+    for (let d = spec.parallel; d < nLoops; d++) emitLoop(d, depth++);
+    emitValue(nLoops - 1, depth);
+    body.push(`${indent(depth)}acc += v;`);
+    while (depth > base) body.push(`${indent(--depth)}}`);
+    body.push(`${indent(depth)}out[${outPtr}] = ${storeValue('acc', spec)};`);
+    body.push(`${indent(depth - 1)}} else {`);
     body.push(`${indent(depth)}let top = 0, blocks = 0;`);
     for (let d = spec.parallel; d < nLoops - 1; d++) emitLoop(d, depth++);
     const L = nLoops - 1;
@@ -147,6 +161,7 @@ export function renderLoop(spec: LoopSpec): string {
     body.push(`${indent(depth)}let acc = 0;`);
     body.push(`${indent(depth)}while (top > 0) acc += stk[--top];`);
     body.push(`${indent(depth)}out[${outPtr}] = ${storeValue('acc', spec)};`);
+    body.push(`${indent(--depth)}}`);
   } else {
     body.push(`${indent(depth)}${reduceInit(reduceOp)}`);
     for (let d = spec.parallel; d < nLoops; d++) emitLoop(d, depth++);
