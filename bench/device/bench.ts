@@ -21,6 +21,7 @@ import { WebGPUBackend } from '../../kernels/wgsl/index.js';
 import type { GpuStorage } from '../../kernels/wgsl/index.js';
 import type { GemmTileChoice } from '../../kernels/wgsl/gemm.js';
 import { GEMM_SWEEP_SHAPES } from '../../kernels/wgsl/gemm.js';
+import { splitReduction } from '../../kernels/wgsl/multipass.js';
 import { ex } from '../../src/lower/spec.js';
 import { buildLoop } from '../../src/lower/loops.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
@@ -570,7 +571,8 @@ async function main(): Promise<void> {
     const tableRows = [['reduction', 'kernel', 'ms', 'GB/s', 'rel. error', 'torch ms', 'vs torch']];
     for (const s of specs) {
       if (!g.ok()) { g.skipped.push(s.name); continue; }
-      const name = backend.kernelSource(s.spec).name;
+      const split = backend.tuning.multipassReduce === null ? null : splitReduction(s.spec, backend.tuning.multipassReduce);
+      const name = split === null ? backend.kernelSource(s.spec).name : `2 passes, ${split.parts} parts: ${backend.kernelSource(split.first).name} + ${backend.kernelSource(split.second).name}`;
       poison(out);
       const ms = await time(() => backend.run(s.spec, [inp], out), () => backend.flush());
       const got = (await backend.read(out)) as Float32Array;
