@@ -471,6 +471,9 @@ export function gemmRoute(spec: GemmSpec): 'empty' | 'zero' | 'direct' | 'js' | 
   if (m === 0 || n === 0 || spec.batch.some((d) => d === 0)) return 'empty';
   if (k === 0) return 'zero';
   if (m * n * k < options.smallMacs) return 'direct';
+  // The packed kernels are generated JS and WebAssembly: where a Content-Security-Policy refuses either, the
+  // direct strided loop computes the product.
+  if (!codegenAllowed() || !wasmAllowed()) return 'direct';
   if (options.path === 'js') return 'js';
   const wasmSimd = getState().wasmSimd;
   if (options.path === 'wasm' && !wasmSimd) throw new Error('einjit gemm: WebAssembly SIMD is not available here');
@@ -491,9 +494,7 @@ export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatAr
       return;
     case 'js':
     case 'wasm':
-      // The packed kernels are generated code (JS and WebAssembly); where a Content-Security-Policy refuses it,
-      // the direct strided loop computes the same product.
-      if (!codegenAllowed() || !wasmAllowed() || !packedGemm(spec, a, b, c, route === 'wasm')) directGemm(spec, a, b, c);
+      if (!packedGemm(spec, a, b, c, route === 'wasm')) directGemm(spec, a, b, c);
   }
 }
 

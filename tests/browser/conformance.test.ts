@@ -31,6 +31,7 @@ interface Report {
   webgpu: { available: boolean; reason?: string; adapter?: { vendor: string; architecture: string; software: boolean } };
   outcomes: Outcome[];
   cpuSource: string;
+  gemm: { wasmSimd: boolean; sharedMemory: boolean; workers: number; errors: number };
 }
 
 let root = '';
@@ -76,6 +77,7 @@ async function runPage(mode: Mode, query = ''): Promise<{ report: Report; errors
 }
 
 function summary(mode: Mode, report: Report): string {
+  if (report.error !== undefined) return `[einjit browser] ${mode}: the page failed: ${report.error}`;
   const a = report.webgpu.adapter;
   return `[einjit browser] ${mode}: crossOriginIsolated=${report.crossOriginIsolated}, sharedMemory=${report.capabilities.sharedMemory}, ` +
     `threads=${report.capabilities.threads}, codegen=${report.capabilities.codegen}, wasm=${report.capabilities.wasm}, webgpu=` +
@@ -96,6 +98,9 @@ describe.skipIf(!present)('einjit in headless Chromium', () => {
     expect(errors).toEqual([]);
     expect(report.crossOriginIsolated).toBe(true);
     expect(report.cpuSource).not.toContain('without generated code');
+    // A 192³ GEMM ran on the Web Worker pool over shared WebAssembly memory, and is exact.
+    expect(report.gemm).toEqual({ wasmSimd: true, sharedMemory: true, workers: expect.any(Number), errors: 0 });
+    expect(report.gemm.workers).toBeGreaterThan(0);
     expect(report.capabilities.sharedMemory).toBe(true);
     expect(report.capabilities.workers).toBe('web-worker');
     expect(report.webgpu.available, report.webgpu.reason).toBe(true);
@@ -115,6 +120,7 @@ describe.skipIf(!present)('einjit in headless Chromium', () => {
     expect(report.capabilities.sharedMemory).toBe(false);
     expect(report.capabilities.threads).toBe(1);
     expect(report.capabilities.notes.join(' ')).toContain('not cross-origin isolated');
+    expect(report.gemm).toEqual({ wasmSimd: true, sharedMemory: false, workers: 0, errors: 0 });
     expect(report.webgpu.available, report.webgpu.reason).toBe(true);
     expect(report.outcomes.map((o) => o.device)).toEqual(['cpu', 'webgpu']);
     for (const o of report.outcomes) expect(o.failures).toEqual([]);
@@ -136,6 +142,7 @@ describe.skipIf(!present)('einjit in headless Chromium', () => {
     expect(cpu.passed).toBeGreaterThan(300);
     expect(report.cpuSource).toContain('without generated code');
     expect(report.cpuSource).toContain('interpreter');
+    expect(report.gemm.errors).toBe(0);
     // The page itself reports nothing but the policy refusals einjit's probes cause.
     for (const e of errors) expect(e).toMatch(/Content Security Policy|unsafe-eval/);
   }, 300_000);

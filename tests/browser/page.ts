@@ -8,6 +8,7 @@ import {
   capabilities, compile, deviceInfo, einsum, pack, parseShape, rearrange, reduce, repeat, tensor, unpack,
   type Device, type Tensor,
 } from '../../src/index.js';
+import { gemmCapabilities } from '../../kernels/cpu/gemm.js';
 import einsumJson from '../conformance/einsum.json' with { type: 'json' };
 import einopsJson from '../conformance/einops.json' with { type: 'json' };
 
@@ -152,9 +153,24 @@ async function main(): Promise<void> {
   const outcomes: Outcome[] = [];
   if (stride('cpu') > 0) outcomes.push(await runDevice('cpu'));
   if (gpu.available && stride('webgpu') > 0) outcomes.push(await runDevice('webgpu'));
+  // A GEMM large enough for the worker pool, checked against a naive product computed here.
+  const n = 192;
+  const av = Array.from({ length: n * n }, (_, i) => ((i * 7) % 11) - 5);
+  const bv = Array.from({ length: n * n }, (_, i) => ((i * 5) % 13) - 6);
+  const big = einsum('ij,jk->ik', tensor(av, { shape: [n, n] }), tensor(bv, { shape: [n, n] })).dataSync();
+  let bigErrors = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < n; t++) s += av[i * n + t]! * bv[t * n + j]!;
+      if (big[i * n + j] !== s) bigErrors++;
+    }
+  }
+  // (The packed GEMM's state is generated code: under a strict CSP it is never built, and neither is asked for.)
+  const gemm = capabilities().codegen ? { ...gemmCapabilities(), errors: bigErrors } : { errors: bigErrors };
   // What explain()/source() say about the CPU kernels of a matmul and a sum.
   const cpuSource = compile('ij,jk->ik', [[40, 40], [40, 40]]).source() + '\n' + compile('ij->i', [[3, 4]]).source();
-  const report = { capabilities: caps, webgpu: gpu, crossOriginIsolated: page.crossOriginIsolated, outcomes, cpuSource };
+  const report = { capabilities: caps, webgpu: gpu, crossOriginIsolated: page.crossOriginIsolated, outcomes, cpuSource, gemm };
   out.textContent = JSON.stringify(report, null, 2);
   page.__einjit = { done: true, ...report };
 }
