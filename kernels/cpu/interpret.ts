@@ -4,13 +4,14 @@
  * built once per spec; the loop nest is walked with an odometer over the same parameter array the generated
  * kernels read (`loopParams`). The arithmetic is the generated kernels' own, operation for operation (the same
  * helpers, `Math.imul` for int32 products, the same NaN rules in max/min and argmax/argmin, and the same pairwise
- * order of floating-point sums: blocks of SUM_BLOCK points on 8 accumulators, combined through a binary counter),
+ * order of floating-point sums: one accumulator up to SHORT_SUM points, else blocks of SUM_BLOCK points on 8
+ * accumulators combined through a binary counter),
  * so an interpreted kernel gives the generated kernel's results, only slower. tests/kernels/interpret.test.ts
  * holds the two to that; a change to the generated kernels' arithmetic needs the same change here.
  */
 import type { DType, Expr, LoopSpec } from '../../src/lower/spec.js';
 import { exprConstants } from '../../src/lower/spec.js';
-import { loopHelpers as h, SUM_BLOCK, type LoopKernel } from './loop.js';
+import { loopHelpers as h, SHORT_SUM, SUM_BLOCK, type LoopKernel } from './loop.js';
 
 type Scalar = (v: Float64Array, c: readonly number[]) => number;
 
@@ -164,7 +165,7 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
       if (op === null) {
         setPtr();
         store(o, valueAt());
-      } else if (pairwise) {
+      } else if (pairwise && innerTotal > SHORT_SUM) {
         store(o, pairwiseFold(n, parallel, nLoops, idx, setPtr, valueAt, innerTotal));
       } else {
         const r = fold(op, idx, parallel, nLoops, n, setPtr, valueAt, innerTotal, spec.computeType);

@@ -37,7 +37,7 @@ export function loopParams(spec: LoopSpec): number[] {
 /** Points of the innermost reduce loop summed as one block (by 8 accumulators) in a floating-point sum. */
 export const SUM_BLOCK = 128;
 /** Floating-point sums of at most this many points use one accumulator (within the pairwise bound). */
-const SHORT_SUM = 16;
+export const SHORT_SUM = 16;
 
 /** Whether the spec's reduction is a floating-point sum, which the kernel sums pairwise. */
 function pairwiseSum(spec: LoopSpec): boolean {
