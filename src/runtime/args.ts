@@ -74,10 +74,6 @@ export function numberArg(v: unknown, op: string, name: string, options: { finit
   return v;
 }
 
-export function optionalNumberArg(v: unknown, op: string, name: string, fallback: number, options: { finite?: boolean } = {}): number {
-  return v === undefined ? fallback : numberArg(v, op, name, options);
-}
-
 /** An integer within [min, max] (both inclusive; defaults: any safe integer). */
 export function intArg(v: unknown, op: string, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -94,10 +90,6 @@ export function intListArg(v: unknown, op: string, name: string): number[] {
   return v.map((d, i) => intArg(d, op, `${name}[${i}]`));
 }
 
-export function optionalIntArg(v: unknown, op: string, name: string, fallback: number, min?: number, max?: number): number {
-  return v === undefined ? fallback : intArg(v, op, name, min, max);
-}
-
 export function boolArg(v: unknown, op: string, name: string, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (typeof v === 'boolean') return v;
@@ -108,13 +100,6 @@ export function boolArg(v: unknown, op: string, name: string, fallback: boolean)
 export function dimArg(v: unknown, op: string, name = 'dim'): number {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   return fail(op, `${name} must be an integer`, v, 'negative dims count from the end');
-}
-
-/** undefined (every dim), one dim, or a list of dims. */
-export function dimsArg(v: unknown, op: string, name = 'dim'): number | number[] | undefined {
-  if (v === undefined) return undefined;
-  if (Array.isArray(v)) return v.map((d, i) => dimArg(d, op, `${name}[${i}]`));
-  return dimArg(v, op, name);
 }
 
 /** One of a fixed set of strings (reductions, modes, nonlinearity names). */
@@ -159,8 +144,3 @@ export function createOptionsArg(v: unknown, op: string): CheckedCreateOptions {
   };
 }
 
-/** A function argument (a user reduction, noGrad's body). */
-export function functionArg<F extends (...args: never[]) => unknown>(v: unknown, op: string, name: string): F {
-  if (typeof v === 'function') return v as F;
-  return fail(op, `${name} must be a function`, v);
-}
