@@ -104,6 +104,10 @@ export const GEMM_SWEEP_SHAPES: readonly GemmTileShape[] = [
   { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, pipelined: true, splitK: 64 },
   { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4 },
   { BM: 64, BN: 128, BK: 16, TM: 4, TN: 8 },
+  // Larger register tiles (8x16, 16x8 per invocation) and a 128-invocation workgroup.
+  { BM: 128, BN: 256, BK: 8, TM: 8, TN: 16, pipelined: true },
+  { BM: 256, BN: 128, BK: 8, TM: 16, TN: 8, pipelined: true },
+  { BM: 128, BN: 64, BK: 16, TM: 8, TN: 8, pipelined: true },
 ];
 
 /** Workgroup memory a tile shape needs, in bytes. */
