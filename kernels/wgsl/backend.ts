@@ -10,7 +10,7 @@
  */
 
 import type * as Dawn from 'webgpu';
-import { defaultEnvVar, navigatorGpu, nodeBuiltin, runtime } from '../../src/platform/index.js';
+import { defaultEnvVar, envVar, navigatorGpu, nodeBuiltin, runtime } from '../../src/platform/index.js';
 import { EinjitError } from '../../src/errors.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
 import type { GpuDType, HostArray } from './dtypes.js';
@@ -849,6 +849,9 @@ async function createInstance(): Promise<GPU> {
         ? 'use a browser with WebGPU enabled (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows) over https or localhost, or use the cpu device'
         : 'use the cpu device',
     });
+  }
+  if (envVar('EINJIT_WEBGPU') === 'off') {
+    throw new EinjitError('WebGPU is turned off (EINJIT_WEBGPU=off)', { op: 'webgpu', hint: 'unset EINJIT_WEBGPU to load Dawn from the webgpu package' });
   }
   // lavapipe complains on start-up without a runtime dir.
   defaultEnvVar('XDG_RUNTIME_DIR', () => nodeBuiltin<{ tmpdir(): string }>('node:os')?.tmpdir());

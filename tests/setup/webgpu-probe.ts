@@ -58,5 +58,8 @@ export default function setup(project: TestProject): void {
   project.provide('webgpuProbe', result);
   if (!result.available && process.env['CI'] !== 'true') {
     console.log(`[einjit tests] WebGPU tests skipped: ${result.reason}`);
+    // Tests that run user-facing code (the examples, the docs) ask for the GPU themselves; with no adapter, Dawn
+    // stays unloaded there too, so its driver loader does not print its warnings once per file.
+    process.env['EINJIT_WEBGPU'] = 'off';
   }
 }
