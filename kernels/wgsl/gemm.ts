@@ -69,15 +69,29 @@ const LARGE = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 } as const;
 
 /**
  * The tile chooser's table ('auto'). Big pipelined tiles while they still give the GPU enough workgroups; else
- * medium ones, with K split over several workgroups when even those are too few (1024³ with big tiles, skinny
- * products, K ≫ M·N). Every entry is a parameter the device sweep (bench/device) times against the others.
+ * medium ones, with K split over several workgroups when even those are far too few (skinny products, K ≫ M·N).
+ * Every entry is a parameter the device sweep (bench/device) times against the others.
+ *
+ * Measured on an NVIDIA H200 (Dawn/Vulkan, driver 580.159), 2026-12-04 18:11 UTC, first device run:
+ * - auto as below: GEMM 4096³ 4.56 ms kernel time (30.1 TFLOP/s), 2048³ 0.606 ms (28.3), attention
+ *   4×8×1024²×64 0.180 ms (23.9), batched 64×512³ 0.745 ms (23.1), all on the big pipelined tile. That run's
+ *   sweep timed wall clock after the nn section and came out 1.2–5× below the GEMM section for the same kernels,
+ *   so it cannot rank shapes closer than that (at 2048³ it put the basic 128×64×16 kernel at 21.8 TFLOP/s and
+ *   the big tile at 11.0); the sweep now uses kernel timestamps. Only the larger effects below are used.
+ * - skinny 256×256×65536 (16 medium tiles): split 16 and 64 ran at 19.8 and 19.4 TFLOP/s, split 2 at 3.4,
+ *   unsplit at 1.7 — splitting pays 10× where the tiles are this few.
+ * - tall 8192×64×1024 (128 medium tiles): unsplit 15.2 TFLOP/s, split 2 9.2; 1024³ (256 tiles): unsplit 6.5,
+ *   split 2 5.6 (same sweep, wall times) — the extra pass costs more than the added workgroups give there, so
+ *   splits start below `splitBelowWorkgroups` (half the SMs), not below the target.
  */
 export const GEMM_CHOOSER = {
   big: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, pipelined: true } as GemmTileShape,
   /** Big tiles only when they give at least this many workgroups. */
   bigMinWorkgroups: 256,
   medium: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, pipelined: true } as GemmTileShape,
-  /** Split K when the medium tiles give fewer workgroups than this (two per SM of a 132-SM GPU)... */
+  /** Split K only when the medium tiles give fewer workgroups than this (half the SMs of a 132-SM GPU)... */
+  splitBelowWorkgroups: 66,
+  /** ...into enough splits to give about this many workgroups (two per SM)... */
   splitTargetWorkgroups: 264,
   /** ...keeping at least this much of K per split, and at most this many splits. */
   splitMinK: 256,
@@ -149,7 +163,7 @@ function autoTiles(spec: GemmSpec, limits: GemmLimits): GemmTileShape {
   if (tileBytes(t.medium) > limits.maxComputeWorkgroupStorageSize) return SMALL;
   if (tileBytes(t.big) <= limits.maxComputeWorkgroupStorageSize && tiles(t.big) >= t.bigMinWorkgroups) return t.big;
   const have = tiles(t.medium);
-  if (have >= t.splitTargetWorkgroups || spec.k < 2 * t.splitMinK) return t.medium;
+  if (have >= t.splitBelowWorkgroups || spec.k < 2 * t.splitMinK) return t.medium;
   const split = Math.min(t.maxSplit, Math.ceil(t.splitTargetWorkgroups / have), Math.floor(spec.k / t.splitMinK));
   return split >= 2 ? { ...t.medium, splitK: split } : t.medium;
 }

@@ -54,7 +54,7 @@ describe('GEMM tile chooser', () => {
         expect(c.splitK).toBeLessThanOrEqual(GEMM_CHOOSER.maxSplit);
         if (c.splitK > 1) {
           const tiles = Math.ceil(m / c.BM) * Math.ceil(n / c.BN) * batch;
-          expect(tiles).toBeLessThan(GEMM_CHOOSER.splitTargetWorkgroups);
+          expect(tiles).toBeLessThan(GEMM_CHOOSER.splitBelowWorkgroups);
           // Every split gets at least splitMinK of K, and the chunks cover K.
           expect(k / c.splitK).toBeGreaterThanOrEqual(GEMM_CHOOSER.splitMinK);
           expect(splitChunk(k, c) * c.splitK).toBeGreaterThanOrEqual(k);
@@ -62,8 +62,10 @@ describe('GEMM tile chooser', () => {
       }), { seed: SEED, numRuns: 300 });
   });
 
-  it('a skinny K ≫ M·N product is split; a 4096³ product takes the big tiles unsplit', () => {
+  it('a skinny K ≫ M·N product is split; 1024³, a tall product and 4096³ are not', () => {
     expect(chooseGemmConfig(layout(256, 256, 65536, [], true, true, true), 'auto', H200).splitK).toBeGreaterThan(1);
+    expect(chooseGemmConfig(layout(1024, 1024, 1024, [], true, true, true), 'auto', H200).splitK).toBe(1);
+    expect(chooseGemmConfig(layout(8192, 64, 1024, [], true, true, true), 'auto', H200).splitK).toBe(1);
     const big = chooseGemmConfig(layout(4096, 4096, 4096, [], true, true, true), 'auto', H200);
     expect([big.BM, big.BN, big.splitK]).toEqual([GEMM_CHOOSER.big.BM, GEMM_CHOOSER.big.BN, 1]);
   });
