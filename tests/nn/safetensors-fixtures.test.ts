@@ -54,6 +54,18 @@ const STRICTER: Record<string, { entry: string; why: string; inData?: true }> = 
 
 const DTYPE: Record<string, string> = { F32: 'float32', F64: 'float64', F16: 'float16', I32: 'int32', I64: 'int32', BOOL: 'bool' };
 
+/** What einjit's message must say for each kind of refusal the reference reports (matched on its text). */
+const SAME_REASON: [RegExp, RegExp][] = [
+  [/header too small/, /too short for a safetensors header/],
+  [/header too large/, /above the limit of 100000000/],
+  [/invalid header length/, /the header claims \d+ bytes but the file has/],
+  [/invalid UTF-8/, /not valid UTF-8/],
+  [/incomplete metadata/, /belong to no tensor|outside the \d+-byte data section/],
+  [/invalid offset for tensor/, /overlapping entry|leaving bytes|end before they begin/],
+  [/invalid shape, data type, or offset|overflow computing buffer size/, /needs \d+|not a safe integer/],
+  [/invalid JSON in header/, /character \d+ of the header|must be a JSON object|appears twice|not a safetensors dtype/],
+];
+
 function exact(v: Exact): number {
   if (v === 'nan') return NaN;
   if (v === 'inf') return Infinity;
@@ -106,6 +118,10 @@ describe('safetensors files written and judged by the reference implementation',
         expect(message).not.toMatch(/internal error/);
         expect(message).toMatch(/^safetensors: /);
         if (entry !== null) expect(message).toContain(JSON.stringify(entry));
+        // A refusal for the reference's reason, not merely some refusal.
+        const reason = stricter === undefined ? SAME_REASON.find(([upstream]) => upstream.test(f.upstream.error!)) : undefined;
+        if (stricter === undefined) expect(reason, `no reason known for the reference's ${f.upstream.error}`).toBeDefined();
+        if (reason !== undefined) expect(message).toMatch(reason[1]);
         // Everything but a value einjit cannot hold is a fault of the header, which loadMetadata checks too.
         if (stricter?.inData !== true) expect(() => nn.safetensors.loadMetadata(bytes())).toThrow(EinjitError);
       });
