@@ -103,7 +103,8 @@ export function rearrange(x: TensorInput, pattern: string, axesLengths: AxesLeng
  */
 export function reduce(x: TensorInput, pattern: string, reduction: Reduction, axesLengths: AxesLengths = {}): Tensor {
   A.patternArg(pattern, 'reduce'); checkAxesLengths(axesLengths, 'reduce');
-  if (typeof reduction !== 'function') A.choiceArg(reduction, 'reduce', 'the reduction', ['sum', 'mean', 'max', 'min', 'prod', 'any', 'all']);
+  // The name itself is checked with the pattern (einops also takes 'rearrange' and 'repeat' here).
+  if (typeof reduction !== 'function') A.stringArg(reduction, 'reduce', 'the reduction');
   return withErrorContext({ op: 'reduce', pattern }, () => {
     const t = asTensor(x, 'reduce', pattern);
     const name = typeof reduction === 'function' ? 'custom' : reduction;
