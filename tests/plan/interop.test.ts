@@ -9,28 +9,11 @@ import { EinjitError } from '../../src/errors.js';
 import { compile, einsum, einsumPath, tensor } from '../../src/index.js';
 import { linearToSsaPath, optimizerNames, pathToTree, planContraction, replayPath, treeToPath } from '../../src/plan/index.js';
 import { loadPathCases, toBigInt } from './cases.js';
+import { netArb as netArbOf } from './networks.js';
 
 const cases = loadPathCases();
 
-interface Net {
-  inputs: number[][];
-  output: number[];
-  sizes: number[];
-}
-
-const netArb: fc.Arbitrary<Net> = fc
-  .record({
-    sizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 2, maxLength: 9 }),
-    nOps: fc.integer({ min: 1, max: 8 }),
-    seed: fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
-  })
-  .map(({ sizes, nOps, seed }) => {
-    let k = 0;
-    const next = (): number => seed[k++ % seed.length]!;
-    const inputs = Array.from({ length: nOps }, () => Array.from({ length: 1 + (next() % 3) }, () => next() % sizes.length));
-    const used = [...new Set(inputs.flat())];
-    return { inputs, output: used.filter(() => next() % 3 === 0), sizes };
-  });
+const netArb = netArbOf({ maxSize: 5, minAxes: 2, maxAxes: 9, minOps: 1, maxOps: 8, perOp: { base: 1, spread: 3 }, distinct: false, draws: 60 });
 
 /** The multiset of step results of a plan, as sorted axis-id lists (independent of step order). */
 function resultSets(plan: ReturnType<typeof planContraction>): string[] {

@@ -10,28 +10,10 @@ import { EinjitError } from '../../src/errors.js';
 import { compile, einsum, einsumPath, ones, tensor } from '../../src/index.js';
 import { type ContractionPlan, type PlanOptions, planContraction, replayPath, sliceForLimit } from '../../src/plan/index.js';
 import { denseEinsum, randomDense, type Dense } from './dense.js';
-
-interface Net {
-  inputs: number[][];
-  output: number[];
-  sizes: number[];
-}
+import { type Net, netArb as netArbOf } from './networks.js';
 
 /** Random networks of 3–8 operands over up to 9 indices of sizes 1–5, each index on 1–3 operands. */
-const netArb: fc.Arbitrary<Net> = fc
-  .record({
-    sizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 2, maxLength: 9 }),
-    nOps: fc.integer({ min: 3, max: 8 }),
-    seed: fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
-  })
-  .map(({ sizes, nOps, seed }) => {
-    let k = 0;
-    const next = (): number => seed[k++ % seed.length]!;
-    const inputs = Array.from({ length: nOps }, () => [...new Set(Array.from({ length: 1 + (next() % 3) }, () => next() % sizes.length))]);
-    const used = [...new Set(inputs.flat())];
-    const output = used.filter(() => next() % 3 === 0);
-    return { inputs, output, sizes };
-  });
+const netArb = netArbOf({ maxSize: 5, minAxes: 2, maxAxes: 9, minOps: 3, maxOps: 8, perOp: { base: 1, spread: 3 }, distinct: true, draws: 60 });
 
 const ALL = ['optimal', 'branch-all', 'branch-2', 'branch-1', 'greedy', 'dp', 'random-greedy', 'auto', 'auto-hq'];
 /** Exact under a limit for these sizes (auto and auto-hq run optimal up to 10 operands). */

@@ -4,29 +4,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planContraction } from '../../src/plan/index.js';
 import { type Dense, denseEinsum, randomDense } from './dense.js';
+import { type Net, netArb } from './networks.js';
 
-interface Expr {
-  inputs: number[][];
-  output: number[];
-  sizes: number[];
-}
-
-const exprArb: fc.Arbitrary<Expr> = fc
-  .record({
-    sizes: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 6 }),
-    nOps: fc.integer({ min: 1, max: 6 }),
-    seed: fc.array(fc.nat(), { minLength: 40, maxLength: 40 }),
-  })
-  .map(({ sizes, nOps, seed }) => {
-    let k = 0;
-    const next = (): number => seed[k++ % seed.length]!;
-    const inputs = Array.from({ length: nOps }, () =>
-      Array.from({ length: next() % 4 }, () => next() % sizes.length),
-    );
-    const used = [...new Set(inputs.flat())];
-    const output = used.filter(() => next() % 3 === 0);
-    return { inputs, output, sizes };
-  });
+type Expr = Net;
+const exprArb = netArb({ maxSize: 3, maxAxes: 6, minOps: 1, maxOps: 6, perOp: { base: 0, spread: 4 }, distinct: false, draws: 40 });
 
 const ALGORITHMS = ['optimal', 'branch-all', 'branch-2', 'branch-1', 'greedy', 'dp', 'random-greedy', 'auto', 'auto-hq'];
 
