@@ -3,31 +3,8 @@
  * (Apart from the other safetensors tests because they build headers of 10^5 to 10^8 bytes.)
  */
 import { describe, expect, it } from 'vitest';
-import { EinjitError } from '../../src/index.js';
 import { nn } from './nn.js';
-
-/** A file from a raw header text and data bytes, the header padded with spaces to 8 bytes. */
-function raw(header: string, data: Uint8Array = new Uint8Array(0), declared?: bigint): Uint8Array {
-  const text = new TextEncoder().encode(header);
-  const padded = new Uint8Array(Math.ceil(text.length / 8) * 8).fill(0x20);
-  padded.set(text);
-  const out = new Uint8Array(8 + padded.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, declared ?? BigInt(padded.length), true);
-  out.set(padded, 8);
-  out.set(data, 8 + padded.length);
-  return out;
-}
-
-function refusal(bytes: Uint8Array): EinjitError {
-  let caught: unknown;
-  try {
-    nn.safetensors.loadSafetensors(bytes);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'the file was read').toBeInstanceOf(EinjitError);
-  return caught as EinjitError;
-}
+import { raw, refusal } from './safetensors-bytes.js';
 
 describe('safetensors header limits', () => {
   it('refuses a declared header above 100,000,000 bytes before reading it', () => {

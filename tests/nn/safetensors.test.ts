@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { tensor, EinjitError } from '../../src/index.js';
 import { nn } from './nn.js';
+import { raw, refusal } from './safetensors-bytes.js';
 
 /** A safetensors file written byte by byte, as the Python library lays it out. */
 function handMade(entries: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[]): Uint8Array {
@@ -81,29 +82,6 @@ describe('safetensors', () => {
     expect(() => nn.safetensors.loadSafetensors(new Uint8Array(4))).toThrow(EinjitError);
   });
 });
-
-/** A file from a raw header text and data bytes, the header padded with spaces to 8 bytes. */
-function raw(header: string, data: Uint8Array = new Uint8Array(0), declared?: bigint): Uint8Array {
-  const text = new TextEncoder().encode(header);
-  const padded = new Uint8Array(Math.ceil(text.length / 8) * 8).fill(0x20);
-  padded.set(text);
-  const out = new Uint8Array(8 + padded.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, declared ?? BigInt(padded.length), true);
-  out.set(padded, 8);
-  out.set(data, 8 + padded.length);
-  return out;
-}
-
-function refusal(bytes: Uint8Array): EinjitError {
-  let caught: unknown;
-  try {
-    nn.safetensors.loadSafetensors(bytes);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'the file was read').toBeInstanceOf(EinjitError);
-  return caught as EinjitError;
-}
 
 describe('safetensors header limits', () => {
   it('names the entry in every refusal of a malformed entry', () => {
