@@ -323,7 +323,15 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   p('  }');
   p('}');
 
-  const source = [
+  return { name, source: gemmModule(header, bindings, params, consts, WX, WY, body), params, storageBindings: 3 };
+}
+
+/** A GEMM kernel's WGSL module: header comments, bindings, the params struct, constants and `main` around `body`. */
+function gemmModule(
+  header: readonly string[], bindings: readonly string[], params: { render(binding: number): string },
+  consts: readonly string[], wx: number, wy: number, body: readonly string[],
+): string {
+  return [
     ...header,
     '',
     ...bindings,
@@ -331,13 +339,12 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     '',
     ...consts,
     '',
-    `@compute @workgroup_size(${WX}, ${WY})`,
+    `@compute @workgroup_size(${wx}, ${wy})`,
     'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {',
     ...body,
     '}',
     '',
   ].join('\n');
-  return { name, source, params, storageBindings: 3 };
 }
 
 /**
@@ -583,21 +590,7 @@ function renderGemmPipelined(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   p('  }');
   p('}');
 
-  const source = [
-    ...header,
-    '',
-    ...bindings,
-    params.render(3),
-    '',
-    ...consts,
-    '',
-    `@compute @workgroup_size(${WX}, ${WY})`,
-    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {',
-    ...body,
-    '}',
-    '',
-  ].join('\n');
-  return { name, source, params, storageBindings: 3 };
+  return { name, source: gemmModule(header, bindings, params, consts, WX, WY, body), params, storageBindings: 3 };
 }
 
 /**
