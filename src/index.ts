@@ -30,7 +30,7 @@ export { cat, stack, vstack, hstack, where, matmul } from './runtime/functional.
 export { einsum, einsumPath, compile, CompiledExpression } from './api/einsum.js';
 export type { EinsumOptions, EinsumPathResult, CompileOptions, KernelSource } from './api/einsum.js';
 export type { IndexId, IndexLists } from './ir/index.js';
-export type { PathSpec, PathTree } from './plan/index.js';
+export type { PathSpec, PathTree, PlanOptions } from './plan/index.js';
 export { rearrange, reduce, repeat, pack, unpack, parseShape } from './api/einops.js';
 export type { Reduction, AxesLengths } from './api/einops.js';
 export { tensordot, outer, inner, dot, diagonal, trace, kron } from './api/family.js';
