@@ -23,7 +23,11 @@ function data(s: Storage, op: string): TypedArray {
 }
 
 // Live bytes: counted at allocation, uncounted at release or, for storages nobody released, when the garbage
-// collector finalises them (release unregisters the storage, so it is never uncounted twice).
+// collector finalises them (release unregisters the storage, so it is never uncounted twice). Counting starts at
+// the first liveBytes() call: registering every storage with a FinalizationRegistry cost about 5 µs per small op
+// (the registration and the extra garbage-collector work), which a program that never asks should not pay.
+// Storages made before that call are never counted, so the figure stays consistent.
+let counting = false;
 let live = 0;
 const finalizer = new FinalizationRegistry<number>((bytes) => {
   live -= bytes;
@@ -32,8 +36,10 @@ let poison: number | null = null;
 
 function adopt(dtype: DType, array: TypedArray): CpuStorage {
   const storage: CpuStorage = { device: 'cpu', dtype, length: array.length, data: array };
-  live += array.byteLength;
-  finalizer.register(storage, array.byteLength, storage);
+  if (counting) {
+    live += array.byteLength;
+    finalizer.register(storage, array.byteLength, storage);
+  }
   noteAllocation(storage);
   return storage;
 }
@@ -73,12 +79,12 @@ export const cpuBackend: Backend = {
     return data(storage, op);
   },
   release(storage: Storage): void {
-    if (!finalizer.unregister(storage)) return;
     const s = storage as CpuStorage;
-    live -= s.data.byteLength;
-    s.data = allocateArray(s.dtype, 0);
+    if (finalizer.unregister(storage)) live -= s.data.byteLength;
+    if (s.data.length > 0) s.data = allocateArray(s.dtype, 0);
   },
   liveBytes(): number {
+    counting = true;
     return live;
   },
   setPoison(value: number | null): void {

@@ -42,7 +42,10 @@ export interface Backend {
   readSync(storage: Storage, op: string): TypedArray;
   /** Frees the storage now (a GPU buffer goes back to the pool); the storage must not be used again. */
   release(storage: Storage): void;
-  /** Bytes held by storages that are neither released nor garbage-collected. */
+  /**
+   * Bytes held by storages that are neither released nor garbage-collected. The CPU counts only storages made
+   * after the first call (counting every storage costs small ops several µs), so call it once before measuring.
+   */
   liveBytes(): number;
   /**
    * Test hook: fill every storage `allocate` returns with `value` (NaN, 7, ...) so a caller that relies on
