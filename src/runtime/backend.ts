@@ -59,10 +59,13 @@ export interface Backend {
 }
 
 const backends = new Map<Device, Backend>();
+/** Devices shut down and not started again, so a later use can say so instead of "not initialised". */
+const shutDown = new Set<Device>();
 const initializers = new Map<Device, () => Promise<Backend>>();
 
 export function registerBackend(backend: Backend): void {
   backends.set(backend.device, backend);
+  shutDown.delete(backend.device);
 }
 
 /** Registers an asynchronous initializer, run once by `initBackend`. */
@@ -81,6 +84,7 @@ export async function initBackend(device: Device): Promise<Backend> {
     if (init === undefined) throw new EinjitError(`no backend is registered for device '${device}'`, { op: 'init' });
     p = init().then((b) => {
       backends.set(device, b);
+      shutDown.delete(device);
       return b;
     });
     pending.set(device, p);
@@ -98,6 +102,12 @@ export function checkDevice(device: unknown, op: string): Device {
 export function getBackend(device: Device, op: string): Backend {
   const b = backends.get(device);
   if (b !== undefined) return b;
+  if (shutDown.has(device)) {
+    throw new EinjitError(`the '${device}' device was shut down`, {
+      op,
+      hint: `tensors do not outlive shutdown(); start the device again with 'await setDefaultDevice('${device}')' and recreate them there`,
+    });
+  }
   throw new EinjitError(`the '${device}' device is not initialised`, {
     op,
     hint: `call 'await isAvailable('${device}')' or 'await setDefaultDevice('${device}')' first; GPU start-up is asynchronous`,
@@ -109,7 +119,10 @@ export function shutdownBackends(): void {
   for (const [device, b] of backends) {
     b.destroy?.();
     deferred.delete(device);
-    if (device !== 'cpu') backends.delete(device);
+    if (device !== 'cpu') {
+      backends.delete(device);
+      shutDown.add(device);
+    }
   }
   pending.clear();
   if (defaultDevice !== 'cpu' && !backends.has(defaultDevice)) defaultDevice = 'cpu';

@@ -184,7 +184,7 @@ export class Tensor<R extends number = number> {
   async data(): Promise<TypedArray> {
     if (this.device === 'cpu') return this.dataSync();
     const t = this.isContiguous && this.offset === 0 && this.storage.length === this.size ? this : ops.contiguousCopy(this);
-    return t.backend.read(t.storage);
+    return getBackend(t.device, 'data').read(t.storage);
   }
 
   /** Nested JS arrays (numbers; booleans for bool tensors). CPU only. */

@@ -24,6 +24,8 @@ describe('docs/errors.md runtime errors', () => {
 
   for (const b of blocks) {
     it.skipIf(b.webgpu && !DEVICES.includes('webgpu'))(`example at line ${b.line} throws what the page shows`, async () => {
+      // A GPU example runs on a started device (an earlier example may have shut it down).
+      if (b.webgpu) await einjit.isAvailable('webgpu');
       const names = Object.keys(einjit).filter((k) => k !== 'default');
       const run = new AsyncFunction(...names, b.code);
       let error: unknown;
