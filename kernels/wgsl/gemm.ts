@@ -219,13 +219,8 @@ export function gemmKernelKey(spec: GemmSpec, config: GemmConfig): string {
   return `${specKey(spec)}|${configTag(config)}`;
 }
 
-export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
-  if (c.pipelined) return renderGemmPipelined(spec, c);
-  const nb = spec.batch.length;
-  const name = `gemm_b${nb}_${configTag(c)}`;
-  const WX = c.BN / c.TN;
-  const WY = c.BM / c.TM;
-  const threads = WX * WY;
+/** The params fields both GEMM renderers share (sizes, batch dims, operand offsets and strides, tile counts). */
+function gemmParams(nb: number, c: GemmConfig): ParamsLayout {
   const params = new ParamsLayout();
   params.field('m');
   params.field('n');
@@ -241,6 +236,17 @@ export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   if (c.b.vec4 === null) params.field('b_fast_n', '1: neighbouring invocations load along n, 0: along k');
   params.field('tiles_n', `ceil(n / ${c.BN})`);
   params.field('tiles_m', `ceil(m / ${c.BM})`);
+  return params;
+}
+
+export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
+  if (c.pipelined) return renderGemmPipelined(spec, c);
+  const nb = spec.batch.length;
+  const name = `gemm_b${nb}_${configTag(c)}`;
+  const WX = c.BN / c.TN;
+  const WY = c.BM / c.TM;
+  const threads = WX * WY;
+  const params = gemmParams(nb, c);
   params.field('tile_count', 'tiles_n * tiles_m * batch size');
 
   const describe = (o: OperandLoad, free: string): string =>
@@ -462,21 +468,7 @@ function renderGemmPipelined(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   const threads = WX * WY;
   const GM = c.TM / 4;
   const GN = c.TN / 4;
-  const params = new ParamsLayout();
-  params.field('m');
-  params.field('n');
-  params.field('k');
-  for (let d = 0; d < nb; d++) params.field(`batch${d}`, `batch dim ${d}`);
-  for (const x of ['a', 'b', 'c']) {
-    params.field(`${x}_offset`);
-    for (let d = 0; d < nb; d++) params.field(`${x}_batch_stride${d}`);
-    params.field(`${x}_row_stride`, x === 'a' ? 'along m' : x === 'b' ? 'along k' : 'along m');
-    params.field(`${x}_col_stride`, x === 'a' ? 'along k' : x === 'b' ? 'along n' : 'along n');
-  }
-  if (c.a.vec4 === null) params.field('a_fast_m', '1: neighbouring invocations load along m, 0: along k');
-  if (c.b.vec4 === null) params.field('b_fast_n', '1: neighbouring invocations load along n, 0: along k');
-  params.field('tiles_n', `ceil(n / ${c.BN})`);
-  params.field('tiles_m', `ceil(m / ${c.BM})`);
+  const params = gemmParams(nb, c);
   params.field('tiles_per_split', 'tiles_n * tiles_m * batch size');
   params.field('tile_count', 'tiles_per_split * splits');
   params.field('k_chunk', `K per split, a multiple of ${c.BK}`);
