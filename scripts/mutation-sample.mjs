@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+/**
+ * Mutation testing by random sample, for modules too large to run whole on a small machine.
+ *
+ *   node scripts/mutation-sample.mjs plan <module>    writes stryker/sample-<module>.config.json
+ *   node scripts/mutation-sample.mjs score <module>   reads reports/mutation/sample-<module>.json, prints the estimate
+ *   node scripts/mutation-sample.mjs tests <module>   prints the module's STRYKER_TESTS
+ *
+ * `plan` lists every mutant StrykerJS would make in the module (its own instrumenter, same version, same default
+ * mutators), groups the single-line mutants by line, shuffles those lines with a fixed seed and takes lines until
+ * the sample holds at least TARGET mutants. The config's `mutate` entries are the chosen `file:line-line` ranges,
+ * so Stryker makes exactly the mutants on those lines. Mutants that span several lines (a removed multi-line
+ * block, a multi-line condition) cannot be selected by a line range without also selecting everything inside
+ * them; they are left out of the sample and their share of the module is printed and recorded with it.
+ *
+ * `score` treats the sample as a simple random sample of lines (clusters of mutants) and gives the ratio
+ * estimate of the module's score, (killed + timed out) / (all but compile/runtime errors and ignored), with a
+ * 95 % normal interval from the ratio estimator's variance, finite-population corrected.
+ */
+import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Instrumenter } from '@stryker-mutator/instrumenter';
+
+const SEED = 20261204;
+const TARGET = 70;
+
+/** Per module: the files whose mutants form the population, and the test files run against them. */
+const MODULES = {
+  ir: {
+    files: () => ts('src/ir').filter((f) => f !== 'src/ir/verify.ts'),
+    tests: ['tests/frontend/checked-ir.test.ts', 'tests/frontend/errors.test.ts', 'tests/frontend/cache.test.ts', 'tests/frontend/conformance.test.ts', 'tests/frontend/properties.test.ts', 'tests/frontend/verify-broken.test.ts'],
+  },
+  plan: {
+    files: () => ts('src/plan'),
+    tests: ['tests/plan/api.test.ts', 'tests/plan/properties.test.ts', 'tests/plan/paths-conformance.test.ts', 'tests/plan/interop.test.ts', 'tests/plan/memory-limit.test.ts'],
+  },
+  lower: {
+    files: () => ts('src/lower'),
+    tests: ['tests/einsum/gemm-lowering.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts'],
+  },
+  autograd: {
+    files: () => ts('src/autograd'),
+    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts'],
+  },
+  nn: {
+    files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts'],
+    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts'],
+  },
+  cpu: {
+    files: () => ts('kernels/cpu'),
+    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts'],
+  },
+  wgsl: {
+    files: () => ts('kernels/wgsl'),
+    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts'],
+  },
+};
+
+function ts(dir) {
+  return readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort().map((f) => `${dir}/${f}`);
+}
+
+/** mulberry32: a small seeded generator, so the same seed picks the same lines on every machine. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const quiet = { debug() {}, info() {}, trace() {}, warn: console.warn, error: console.error, isDebugEnabled: () => false, isInfoEnabled: () => false, isTraceEnabled: () => false };
+
+async function population(files) {
+  const instrumenter = new Instrumenter(quiet);
+  const { mutants } = await instrumenter.instrument(
+    files.map((name) => ({ name, content: readFileSync(name, 'utf8'), mutate: true })),
+    { plugins: null, excludedMutations: [], ignorers: [] },
+  );
+  return mutants;
+}
+
+async function plan(name) {
+  const mod = MODULES[name];
+  const mutants = await population(mod.files());
+  const single = mutants.filter((m) => m.location.start.line === m.location.end.line);
+  const byLine = new Map();
+  for (const m of single) {
+    const key = `${m.fileName}:${m.location.start.line + 1}`;
+    byLine.set(key, (byLine.get(key) ?? 0) + 1);
+  }
+  const lines = [...byLine.keys()].sort();
+  const next = rng(SEED);
+  for (let i = lines.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [lines[i], lines[j]] = [lines[j], lines[i]];
+  }
+  const chosen = [];
+  let count = 0;
+  for (const l of lines) {
+    if (count >= TARGET) break;
+    chosen.push(l);
+    count += byLine.get(l);
+  }
+  chosen.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const base = JSON.parse(readFileSync('stryker/verify.config.json', 'utf8'));
+  const config = {
+    ...base,
+    mutate: chosen.map((l) => `${l}-${l.split(':')[1]}`),
+    jsonReporter: { fileName: `reports/mutation/sample-${name}.json` },
+    sample: undefined,
+  };
+  delete config.sample;
+  writeFileSync(`stryker/sample-${name}.config.json`, JSON.stringify(config, null, 2) + '\n');
+  const meta = {
+    module: name, seed: SEED, target: TARGET, files: mod.files(), tests: mod.tests,
+    mutants: mutants.length, singleLineMutants: single.length, lines: lines.length, chosenLines: chosen.length, chosenMutants: count,
+  };
+  writeFileSync(`stryker/sample-${name}.meta.json`, JSON.stringify(meta, null, 2) + '\n');
+  console.log(`${name}: ${mutants.length} mutants, ${single.length} on one line (${pct(single.length / mutants.length)}) over ${lines.length} lines; sampled ${chosen.length} lines, ${count} mutants`);
+}
+
+function pct(x) {
+  return `${(100 * x).toFixed(1)} %`;
+}
+
+function score(name) {
+  const meta = JSON.parse(readFileSync(`stryker/sample-${name}.meta.json`, 'utf8'));
+  const report = JSON.parse(readFileSync(`reports/mutation/sample-${name}.json`, 'utf8'));
+  const perLine = new Map();
+  const tally = {};
+  const survivors = [];
+  for (const [file, { mutants }] of Object.entries(report.files)) {
+    for (const m of mutants) {
+      tally[m.status] = (tally[m.status] ?? 0) + 1;
+      const key = `${file}:${m.location.start.line}`;
+      const cell = perLine.get(key) ?? { k: 0, m: 0 };
+      if (m.status === 'Killed' || m.status === 'Timeout') { cell.k++; cell.m++; }
+      else if (m.status === 'Survived' || m.status === 'NoCoverage') {
+        cell.m++;
+        survivors.push(`${file}:${m.location.start.line}:${m.location.start.column} ${m.status} ${m.mutatorName} -> ${JSON.stringify(m.replacement ?? '')}`);
+      }
+      perLine.set(key, cell);
+    }
+  }
+  const n = meta.chosenLines;
+  const N = meta.lines;
+  const cells = [...perLine.values()];
+  while (cells.length < n) cells.push({ k: 0, m: 0 });
+  const K = cells.reduce((s, c) => s + c.k, 0);
+  const M = cells.reduce((s, c) => s + c.m, 0);
+  const R = K / M;
+  const mbar = M / n;
+  const s2 = cells.reduce((s, c) => s + (c.k - R * c.m) ** 2, 0) / (n - 1);
+  const se = Math.sqrt(((1 - n / N) * s2) / (n * mbar * mbar));
+  const lo = Math.max(0, R - 1.96 * se);
+  const hi = Math.min(1, R + 1.96 * se);
+  console.log(`${name}: ${K}/${M} detected = ${pct(R)}, 95 % interval ${pct(lo)} – ${pct(hi)} (${n} of ${N} lines; ${meta.singleLineMutants} of ${meta.mutants} mutants are on one line)`);
+  console.log(`  statuses: ${JSON.stringify(tally)}`);
+  for (const s of survivors.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) console.log(`  ${s}`);
+}
+
+const [cmd, name] = process.argv.slice(2);
+if (!(name in MODULES)) throw new Error(`module must be one of ${Object.keys(MODULES).join(', ')}`);
+mkdirSync('reports/mutation', { recursive: true });
+if (cmd === 'plan') await plan(name);
+else if (cmd === 'score') score(name);
+else if (cmd === 'tests') console.log(MODULES[name].tests.join(','));
+else throw new Error('usage: mutation-sample.mjs plan|score|tests <module>');
