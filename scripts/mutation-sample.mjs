@@ -2,9 +2,13 @@
 /**
  * Mutation testing by random sample, for modules too large to run whole on a small machine.
  *
- *   node scripts/mutation-sample.mjs plan <module>    writes stryker/sample-<module>.config.json
+ *   node scripts/mutation-sample.mjs run <module>     plan, run Stryker on the sample, score (npm run mutation:<module>)
+ *   node scripts/mutation-sample.mjs plan <module>    writes reports/mutation/sample-<module>.config.json (+ .meta.json)
  *   node scripts/mutation-sample.mjs score <module>   reads reports/mutation/sample-<module>.json, prints the estimate
  *   node scripts/mutation-sample.mjs tests <module>   prints the module's STRYKER_TESTS
+ *
+ * The sample is drawn from the source as it is when `plan` runs (line numbers move with every edit), so plan and
+ * run on the same commit; docs/testing.md records the commit each score was measured on.
  *
  * `plan` lists every mutant StrykerJS would make in the module (its own instrumenter, same version, same default
  * mutators), groups the single-line mutants by line, shuffles those lines with a fixed seed and takes lines until
@@ -18,7 +22,7 @@
  * 95 % normal interval from the ratio estimator's variance, finite-population corrected.
  */
 import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Instrumenter } from '@stryker-mutator/instrumenter';
 
 const SEED = 20261204;
@@ -111,15 +115,14 @@ async function plan(name) {
     ...base,
     mutate: chosen.map((l) => `${l}-${l.split(':')[1]}`),
     jsonReporter: { fileName: `reports/mutation/sample-${name}.json` },
-    sample: undefined,
   };
-  delete config.sample;
-  writeFileSync(`stryker/sample-${name}.config.json`, JSON.stringify(config, null, 2) + '\n');
+  delete config.$schema;
+  writeFileSync(`reports/mutation/sample-${name}.config.json`, JSON.stringify(config, null, 2) + '\n');
   const meta = {
     module: name, seed: SEED, target: TARGET, files: mod.files(), tests: mod.tests,
     mutants: mutants.length, singleLineMutants: single.length, lines: lines.length, chosenLines: chosen.length, chosenMutants: count,
   };
-  writeFileSync(`stryker/sample-${name}.meta.json`, JSON.stringify(meta, null, 2) + '\n');
+  writeFileSync(`reports/mutation/sample-${name}.meta.json`, JSON.stringify(meta, null, 2) + '\n');
   console.log(`${name}: ${mutants.length} mutants, ${single.length} on one line (${pct(single.length / mutants.length)}) over ${lines.length} lines; sampled ${chosen.length} lines, ${count} mutants`);
 }
 
@@ -128,7 +131,7 @@ function pct(x) {
 }
 
 function score(name) {
-  const meta = JSON.parse(readFileSync(`stryker/sample-${name}.meta.json`, 'utf8'));
+  const meta = JSON.parse(readFileSync(`reports/mutation/sample-${name}.meta.json`, 'utf8'));
   const report = JSON.parse(readFileSync(`reports/mutation/sample-${name}.json`, 'utf8'));
   const perLine = new Map();
   const tally = {};
@@ -166,7 +169,13 @@ function score(name) {
 const [cmd, name] = process.argv.slice(2);
 if (!(name in MODULES)) throw new Error(`module must be one of ${Object.keys(MODULES).join(', ')}`);
 mkdirSync('reports/mutation', { recursive: true });
-if (cmd === 'plan') await plan(name);
+if (cmd === 'run') {
+  await plan(name);
+  const env = { ...process.env, STRYKER_TESTS: MODULES[name].tests.join(',') };
+  const r = spawnSync('npx', ['stryker', 'run', `reports/mutation/sample-${name}.config.json`], { stdio: 'inherit', env });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+  score(name);
+} else if (cmd === 'plan') await plan(name);
 else if (cmd === 'score') score(name);
 else if (cmd === 'tests') console.log(MODULES[name].tests.join(','));
 else throw new Error('usage: mutation-sample.mjs plan|score|tests <module>');
