@@ -2,16 +2,18 @@
  * LoopSpecs without generated code: where the page's Content-Security-Policy refuses `new Function` (no
  * 'unsafe-eval'), `compileLoop` returns a kernel built here instead. The expression becomes a tree of closures,
  * built once per spec; the loop nest is walked with an odometer over the same parameter array the generated
- * kernels read (`loopParams`). The arithmetic is the generated kernels' own, operation for operation (the same
- * helpers, `Math.imul` for int32 products, the same NaN rules in max/min and argmax/argmin, and the same pairwise
- * order of floating-point sums: one accumulator up to SHORT_SUM points, else blocks of SUM_BLOCK points on 8
- * accumulators combined through a binary counter),
- * so an interpreted kernel gives the generated kernel's results, only slower. tests/kernels/interpret.test.ts
- * holds the two to that; a change to the generated kernels' arithmetic needs the same change here.
+ * kernels read (`loopParams`). The arithmetic is the generated kernels' own, operation for operation: each op's
+ * row in the op table (ops.ts) holds the generated source beside the function called here; int32 products use
+ * `Math.imul`, max/min and argmax/argmin follow the same NaN rules, and floating-point sums use the same pairwise
+ * order (one accumulator up to SHORT_SUM points, else blocks of SUM_BLOCK points on 8 accumulators combined
+ * through a binary counter), so an interpreted kernel gives the generated kernel's results, only slower.
+ * tests/kernels/interpret.test.ts holds the two to that; a change to the generated kernels' arithmetic needs the
+ * same change here.
  */
 import type { DType, Expr, LoopSpec } from '../../src/lower/spec.js';
 import { exprConstants } from '../../src/lower/spec.js';
-import { loopHelpers as h, SHORT_SUM, SUM_BLOCK, type LoopKernel } from './loop.js';
+import { SHORT_SUM, SUM_BLOCK, type LoopKernel } from './loop.js';
+import { CAST, UNARY, binaryIn } from './ops.js';
 
 type Scalar = (v: Float64Array, c: readonly number[]) => number;
 
@@ -27,58 +29,14 @@ function expr(e: Expr, computeType: DType | undefined, slots: { next: number }):
     }
     case 'unary': {
       const a = expr(e.arg, computeType, slots);
-      switch (e.op) {
-        case 'neg': return (v, c) => -a(v, c);
-        case 'abs': return (v, c) => Math.abs(a(v, c));
-        case 'exp': return (v, c) => Math.exp(a(v, c));
-        case 'log': return (v, c) => Math.log(a(v, c));
-        case 'sqrt': return (v, c) => Math.sqrt(a(v, c));
-        case 'rsqrt': return (v, c) => 1 / Math.sqrt(a(v, c));
-        case 'relu': return (v, c) => h.relu(a(v, c));
-        case 'sigmoid': return (v, c) => 1 / (1 + Math.exp(-a(v, c)));
-        case 'tanh': return (v, c) => Math.tanh(a(v, c));
-        case 'gelu': return (v, c) => h.gelu(a(v, c));
-        case 'erf': return (v, c) => h.erf(a(v, c));
-        case 'sin': return (v, c) => Math.sin(a(v, c));
-        case 'cos': return (v, c) => Math.cos(a(v, c));
-        case 'floor': return (v, c) => Math.floor(a(v, c));
-        case 'ceil': return (v, c) => Math.ceil(a(v, c));
-        case 'round': return (v, c) => h.roundHalfEven(a(v, c));
-        case 'sign': return (v, c) => h.sign(a(v, c));
-        case 'reciprocal': return (v, c) => 1 / a(v, c);
-        case 'not': return (v, c) => (a(v, c) === 0 ? 1 : 0);
-        case 'square': return (v, c) => h.square(a(v, c));
-        case 'isnan': return (v, c) => {
-          const x = a(v, c);
-          return x !== x ? 1 : 0;
-        };
-      }
-      break;
+      const f = UNARY[e.op].fn;
+      return (v, c) => f(a(v, c));
     }
     case 'binary': {
       const l = expr(e.lhs, computeType, slots);
       const r = expr(e.rhs, computeType, slots);
-      switch (e.op) {
-        case 'add': return (v, c) => l(v, c) + r(v, c);
-        case 'sub': return (v, c) => l(v, c) - r(v, c);
-        case 'mul': return computeType === 'int32' ? (v, c) => Math.imul(l(v, c), r(v, c)) : (v, c) => l(v, c) * r(v, c);
-        case 'div': return (v, c) => l(v, c) / r(v, c);
-        case 'pow': return (v, c) => Math.pow(l(v, c), r(v, c));
-        case 'max': return (v, c) => Math.max(l(v, c), r(v, c));
-        case 'min': return (v, c) => Math.min(l(v, c), r(v, c));
-        case 'mod': return (v, c) => h.remainder(l(v, c), r(v, c));
-        case 'floordiv': return (v, c) => Math.floor(l(v, c) / r(v, c));
-        case 'eq': return (v, c) => (l(v, c) === r(v, c) ? 1 : 0);
-        case 'ne': return (v, c) => (l(v, c) !== r(v, c) ? 1 : 0);
-        case 'lt': return (v, c) => (l(v, c) < r(v, c) ? 1 : 0);
-        case 'le': return (v, c) => (l(v, c) <= r(v, c) ? 1 : 0);
-        case 'gt': return (v, c) => (l(v, c) > r(v, c) ? 1 : 0);
-        case 'ge': return (v, c) => (l(v, c) >= r(v, c) ? 1 : 0);
-        case 'and': return (v, c) => (l(v, c) !== 0 && r(v, c) !== 0 ? 1 : 0);
-        case 'or': return (v, c) => (l(v, c) !== 0 || r(v, c) !== 0 ? 1 : 0);
-        case 'xor': return (v, c) => ((l(v, c) !== 0) !== (r(v, c) !== 0) ? 1 : 0);
-      }
-      break;
+      const f = binaryIn(e.op, computeType).fn;
+      return (v, c) => f(l(v, c), r(v, c));
     }
     case 'select': {
       const cond = expr(e.cond, computeType, slots);
@@ -89,16 +47,11 @@ function expr(e: Expr, computeType: DType | undefined, slots: { next: number }):
     case 'cast': {
       // As renderExpr does: the argument of a cast is not computed in the kernel's compute type.
       const a = expr(e.arg, undefined, slots);
-      switch (e.to) {
-        case 'int32': return (v, c) => Math.trunc(a(v, c)) | 0;
-        case 'bool': return (v, c) => (a(v, c) !== 0 ? 1 : 0);
-        case 'float32': return (v, c) => Math.fround(a(v, c));
-        case 'float16': return (v, c) => h.f16round(a(v, c));
-        case 'float64': return a;
-      }
+      if (e.to === 'float64') return a;
+      const f = CAST[e.to].fn;
+      return (v, c) => f(a(v, c));
     }
   }
-  throw new Error(`unhandled expression ${JSON.stringify(e)}`);
 }
 
 type AnyArray = { [i: number]: number; readonly length: number };

@@ -11,13 +11,13 @@
  * counter (a stack of pending partial sums), across every reduce loop. The rounding error of a sum of n terms is
  * then at most about (SUM_BLOCK / 8 + 2·log2(n / SUM_BLOCK)) · eps · Σ|x| instead of n · eps · Σ|x|.
  */
-import { f16round } from '@petamoriken/float16';
 import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
 import { exprConstants, specKey } from '../../src/lower/spec.js';
 import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
 import { LruCache } from '../../src/frontend/lru.js';
 import { codegenAllowed } from '../../src/platform/index.js';
 import { interpretLoop } from './interpret.js';
+import { CAST, UNARY, binaryIn, scalarHelpers as helpers } from './ops.js';
 
 type AnyArray = { [i: number]: number; readonly length: number };
 export type LoopKernel = (ins: readonly AnyArray[], out: AnyArray, params: readonly number[]) => void;
@@ -279,125 +279,18 @@ export function renderExpr(e: Expr, computeType?: DType, slots?: { next: number 
       if (e.value === Infinity) return 'Infinity';
       if (e.value === -Infinity) return '(-Infinity)';
       return Object.is(e.value, -0) ? '(-0)' : e.value < 0 ? `(${e.value})` : String(e.value);
-    case 'unary': {
-      const a = renderExpr(e.arg, computeType, slots);
-      switch (e.op) {
-        case 'neg': return `(-${a})`;
-        case 'abs': return `Math.abs(${a})`;
-        case 'exp': return `Math.exp(${a})`;
-        case 'log': return `Math.log(${a})`;
-        case 'sqrt': return `Math.sqrt(${a})`;
-        case 'rsqrt': return `(1 / Math.sqrt(${a}))`;
-        case 'relu': return `relu(${a})`;
-        case 'sigmoid': return `(1 / (1 + Math.exp(-${a})))`;
-        case 'tanh': return `Math.tanh(${a})`;
-        case 'gelu': return `gelu(${a})`;
-        case 'erf': return `erf(${a})`;
-        case 'sin': return `Math.sin(${a})`;
-        case 'cos': return `Math.cos(${a})`;
-        case 'floor': return `Math.floor(${a})`;
-        case 'ceil': return `Math.ceil(${a})`;
-        case 'round': return `roundHalfEven(${a})`;
-        case 'sign': return `sign(${a})`;
-        case 'reciprocal': return `(1 / ${a})`;
-        case 'not': return `(${a} === 0 ? 1 : 0)`;
-        case 'square': return `square(${a})`;
-        case 'isnan': return `(${a} !== ${a} ? 1 : 0)`;
-      }
-      break;
-    }
+    case 'unary': return UNARY[e.op].js(renderExpr(e.arg, computeType, slots));
     case 'binary': {
       const l = renderExpr(e.lhs, computeType, slots);
-      const r = renderExpr(e.rhs, computeType, slots);
-      switch (e.op) {
-        case 'add': return `(${l} + ${r})`;
-        case 'sub': return `(${l} - ${r})`;
-        case 'mul': return computeType === 'int32' ? `Math.imul(${l}, ${r})` : `(${l} * ${r})`;
-        case 'div': return `(${l} / ${r})`;
-        case 'pow': return `Math.pow(${l}, ${r})`;
-        case 'max': return `Math.max(${l}, ${r})`;
-        case 'min': return `Math.min(${l}, ${r})`;
-        case 'mod': return `remainder(${l}, ${r})`;
-        case 'floordiv': return `Math.floor(${l} / ${r})`;
-        case 'eq': return `(${l} === ${r} ? 1 : 0)`;
-        case 'ne': return `(${l} !== ${r} ? 1 : 0)`;
-        case 'lt': return `(${l} < ${r} ? 1 : 0)`;
-        case 'le': return `(${l} <= ${r} ? 1 : 0)`;
-        case 'gt': return `(${l} > ${r} ? 1 : 0)`;
-        case 'ge': return `(${l} >= ${r} ? 1 : 0)`;
-        case 'and': return `((${l} !== 0 && ${r} !== 0) ? 1 : 0)`;
-        case 'or': return `((${l} !== 0 || ${r} !== 0) ? 1 : 0)`;
-        case 'xor': return `(((${l} !== 0) !== (${r} !== 0)) ? 1 : 0)`;
-      }
-      break;
+      return binaryIn(e.op, computeType).js(l, renderExpr(e.rhs, computeType, slots));
     }
     case 'select': {
       const [c, t, o] = [e.cond, e.then, e.otherwise].map((x) => renderExpr(x, computeType, slots));
       return `(${c} !== 0 ? ${t} : ${o})`;
     }
-    case 'cast': {
-      // The operand of a cast has its own type, which the spec does not state: plain JS arithmetic is exact for it.
-      const a = renderExpr(e.arg, undefined, slots);
-      switch (e.to) {
-        case 'int32': return `(Math.trunc(${a}) | 0)`;
-        case 'bool': return `(${a} !== 0 ? 1 : 0)`;
-        case 'float32': return `Math.fround(${a})`;
-        case 'float16': return `f16round(${a})`;
-        case 'float64': return a;
-      }
-    }
+    // The operand of a cast has its own type, which the spec does not state: plain JS arithmetic is exact for it.
+    case 'cast': return CAST[e.to].js(renderExpr(e.arg, undefined, slots));
   }
-  throw new Error(`unhandled expression ${JSON.stringify(e)}`);
-}
-
-// Scalar helpers the generated code may call. Kept tiny and exact.
-const helpers = {
-  relu: (a: number): number => (a > 0 || a !== a ? a : 0),
-  sign: (a: number): number => (a > 0 ? 1 : a < 0 ? -1 : a),
-  square: (a: number): number => a * a,
-  remainder: (a: number, b: number): number => {
-    const r = a % b;
-    return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
-  },
-  roundHalfEven: (a: number): number => {
-    const f = Math.floor(a);
-    const d = a - f;
-    const r = d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
-    // Rounding keeps the sign of zero: round(-0.4) is -0, as in PyTorch.
-    return r === 0 && a < 0 ? -0 : r;
-  },
-  erf,
-  gelu: (a: number): number => 0.5 * a * (1 + erf(a / Math.SQRT2)),
-  f16round: (a: number): number => f16round(a),
-};
-
-/** The scalar helpers, for the interpreter (interpret.ts) that stands in where generated code is refused. */
-export const loopHelpers = helpers;
-
-/** erf with ~1e-15 relative error: series near zero, continued fraction (erfc) in the tails. */
-export function erf(x: number): number {
-  if (x !== x) return x;
-  const ax = Math.abs(x);
-  if (ax < 2.5) {
-    // Maclaurin series: erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1))
-    let term = ax;
-    let sum = ax;
-    const x2 = ax * ax;
-    for (let n = 1; n < 80; n++) {
-      term *= -x2 / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    const r = (2 / Math.sqrt(Math.PI)) * sum;
-    return x < 0 ? -r : r;
-  }
-  if (ax > 6) return x < 0 ? -1 : 1;
-  // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) evaluated bottom-up.
-  let f = ax;
-  for (let n = 60; n >= 1; n--) f = ax + (n / 2) / f;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return x < 0 ? erfc - 1 : 1 - erfc;
 }
 
 /** Compiled kernels kept, least recently used evicted first (a training step uses a few dozen). */

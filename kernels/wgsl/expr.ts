@@ -226,72 +226,14 @@ export function renderExpr(
     }
   };
 
+  const ctx: OpContext = { T, helpers, rounded, fromBool };
   const unary = (op: UnaryOp, x: string): string => {
-    if (op === 'not') return fromBool(`${x} == ${T === 'f32' ? '0.0' : '0'}`);
-    if (op === 'isnan') return T === 'f32' ? fromBool(`${helpers.use('is_nan')}(${x})`) : '0';
-    if (T === 'i32') {
-      switch (op) {
-        case 'neg': return rounded(negate(x));
-        case 'abs': return `abs(${x})`;
-        case 'relu': return `max(${x}, 0)`;
-        case 'sign': return `sign(${x})`;
-        case 'square': return rounded(`${x} * ${x}`);
-        case 'floor': case 'ceil': case 'round': return x;
-        default: return rounded(`i32(${floatUnary(op, `f32(${x})`)})`);
-      }
-    }
-    return rounded(floatUnary(op, x));
+    const row = UNARY[op];
+    if (T === 'i32') return row.i32 !== undefined ? row.i32(x, ctx) : rounded(`i32(${row.f32(`f32(${x})`, helpers)})`);
+    return row.keepsValueSet === true ? row.f32(x, helpers) : rounded(row.f32(x, helpers));
   };
 
-  const floatUnary = (op: UnaryOp, x: string): string => {
-    switch (op) {
-      case 'neg': return negate(x);
-      case 'abs': return `abs(${x})`;
-      case 'exp': return `exp(${x})`;
-      case 'log': return `${helpers.use('log_f')}(${x})`;
-      case 'sqrt': return `${(helpers.use('log_f'), 'sqrt_f')}(${x})`;
-      case 'rsqrt': return `${(helpers.use('log_f'), 'rsqrt_f')}(${x})`;
-      case 'relu': return `select(${x}, 0.0, ${x} < 0.0)`;
-      case 'sigmoid': return `${helpers.use('sigmoid_f')}(${x})`;
-      case 'tanh': return `${helpers.use('tanh_f')}(${x})`;
-      case 'gelu': return `${helpers.use('gelu_f')}(${x})`;
-      case 'erf': return `${helpers.use('erf_f')}(${x})`;
-      case 'sin': return `sin(${x})`;
-      case 'cos': return `cos(${x})`;
-      case 'floor': return `floor(${x})`;
-      case 'ceil': return `ceil(${x})`;
-      case 'round': return `round(${x})`;
-      case 'sign': return `sign(${x})`;
-      case 'reciprocal': return `1.0 / ${x}`;
-      case 'square': return `${x} * ${x}`;
-      case 'not': return `f32(${x} == 0.0)`;
-      case 'isnan': return `f32(${helpers.use('is_nan')}(${x}))`;
-    }
-  };
-
-  const binary = (op: BinaryOp, a: string, b: string): string => {
-    switch (op) {
-      case 'add': return rounded(`${a} + ${b}`);
-      case 'sub': return rounded(`${a} - ${b}`);
-      case 'mul': return rounded(`${a} * ${b}`);
-      case 'div': return rounded(`${a} / ${b}`);
-      case 'pow':
-        return T === 'f32' ? rounded(`${helpers.use('pow_f')}(${a}, ${b})`) : rounded(`i32(${helpers.use('pow_f')}(f32(${a}), f32(${b})))`);
-      case 'max': return T === 'f32' ? (helpers.use('max_nan'), `max_nan(${a}, ${b})`) : `max(${a}, ${b})`;
-      case 'min': return T === 'f32' ? (helpers.use('max_nan'), `min_nan(${a}, ${b})`) : `min(${a}, ${b})`;
-      case 'mod': return rounded(T === 'f32' ? `${helpers.use('mod_f')}(${a}, ${b})` : `${helpers.use('mod_i')}(${a}, ${b})`);
-      case 'floordiv': return rounded(T === 'f32' ? `floor(${a} / ${b})` : `${helpers.use('floordiv_i')}(${a}, ${b})`);
-      case 'eq': return fromBool(`${a} == ${b}`);
-      case 'ne': return fromBool(`${a} != ${b}`);
-      case 'lt': return fromBool(`${a} < ${b}`);
-      case 'le': return fromBool(`${a} <= ${b}`);
-      case 'gt': return fromBool(`${a} > ${b}`);
-      case 'ge': return fromBool(`${a} >= ${b}`);
-      case 'and': return fromBool(`${truthy(a, T)} && ${truthy(b, T)}`);
-      case 'or': return fromBool(`${truthy(a, T)} || ${truthy(b, T)}`);
-      case 'xor': return fromBool(`${truthy(a, T)} != ${truthy(b, T)}`);
-    }
-  };
+  const binary = (op: BinaryOp, a: string, b: string): string => BINARY[op](a, b, ctx);
 
   const cast = (to: DType, x: string): string => {
     switch (to) {
@@ -305,6 +247,74 @@ export function renderExpr(
   const result = visit(expr);
   return { lines, result };
 }
+
+/** What a binary row (and an integer unary row) needs from the expression being rendered. */
+interface OpContext {
+  readonly T: ComputeType;
+  readonly helpers: Helpers;
+  /** Rounds an arithmetic result to the compute dtype's value set (float16, bool). */
+  readonly rounded: (rhs: string) => string;
+  /** A WGSL bool as 0/1 of the compute type. */
+  readonly fromBool: (cond: string) => string;
+}
+
+interface UnaryRow {
+  /** The op on an f32 operand. */
+  readonly f32: (x: string, helpers: Helpers) => string;
+  /** The op on an i32 operand where it is not the f32 op on f32(x) converted back. */
+  readonly i32?: (x: string, c: OpContext) => string;
+  /** The result is 0/1 or NaN-test output, already in the value set, so it is not rounded. */
+  readonly keepsValueSet?: boolean;
+}
+
+/** One row per unary op; the type checker names a missing one. */
+const UNARY: { readonly [Op in UnaryOp]: UnaryRow } = {
+  neg: { f32: (x) => negate(x), i32: (x, c) => c.rounded(negate(x)) },
+  abs: { f32: (x) => `abs(${x})`, i32: (x) => `abs(${x})` },
+  exp: { f32: (x) => `exp(${x})` },
+  log: { f32: (x, h) => `${h.use('log_f')}(${x})` },
+  sqrt: { f32: (x, h) => `${(h.use('log_f'), 'sqrt_f')}(${x})` },
+  rsqrt: { f32: (x, h) => `${(h.use('log_f'), 'rsqrt_f')}(${x})` },
+  relu: { f32: (x) => `select(${x}, 0.0, ${x} < 0.0)`, i32: (x) => `max(${x}, 0)` },
+  sigmoid: { f32: (x, h) => `${h.use('sigmoid_f')}(${x})` },
+  tanh: { f32: (x, h) => `${h.use('tanh_f')}(${x})` },
+  gelu: { f32: (x, h) => `${h.use('gelu_f')}(${x})` },
+  erf: { f32: (x, h) => `${h.use('erf_f')}(${x})` },
+  sin: { f32: (x) => `sin(${x})` },
+  cos: { f32: (x) => `cos(${x})` },
+  floor: { f32: (x) => `floor(${x})`, i32: (x) => x },
+  ceil: { f32: (x) => `ceil(${x})`, i32: (x) => x },
+  round: { f32: (x) => `round(${x})`, i32: (x) => x },
+  sign: { f32: (x) => `sign(${x})`, i32: (x) => `sign(${x})` },
+  reciprocal: { f32: (x) => `1.0 / ${x}` },
+  not: {
+    f32: (x) => `f32(${x} == 0.0)`, i32: (x, c) => c.fromBool(`${x} == 0`), keepsValueSet: true,
+  },
+  square: { f32: (x) => `${x} * ${x}`, i32: (x, c) => c.rounded(`${x} * ${x}`) },
+  isnan: { f32: (x, h) => `f32(${h.use('is_nan')}(${x}))`, i32: () => '0', keepsValueSet: true },
+};
+
+/** One row per binary op; the type checker names a missing one. */
+const BINARY: { readonly [Op in BinaryOp]: (a: string, b: string, c: OpContext) => string } = {
+  add: (a, b, c) => c.rounded(`${a} + ${b}`),
+  sub: (a, b, c) => c.rounded(`${a} - ${b}`),
+  mul: (a, b, c) => c.rounded(`${a} * ${b}`),
+  div: (a, b, c) => c.rounded(`${a} / ${b}`),
+  pow: (a, b, c) => c.rounded(c.T === 'f32' ? `${c.helpers.use('pow_f')}(${a}, ${b})` : `i32(${c.helpers.use('pow_f')}(f32(${a}), f32(${b})))`),
+  max: (a, b, c) => (c.T === 'f32' ? (c.helpers.use('max_nan'), `max_nan(${a}, ${b})`) : `max(${a}, ${b})`),
+  min: (a, b, c) => (c.T === 'f32' ? (c.helpers.use('max_nan'), `min_nan(${a}, ${b})`) : `min(${a}, ${b})`),
+  mod: (a, b, c) => c.rounded(c.T === 'f32' ? `${c.helpers.use('mod_f')}(${a}, ${b})` : `${c.helpers.use('mod_i')}(${a}, ${b})`),
+  floordiv: (a, b, c) => c.rounded(c.T === 'f32' ? `floor(${a} / ${b})` : `${c.helpers.use('floordiv_i')}(${a}, ${b})`),
+  eq: (a, b, c) => c.fromBool(`${a} == ${b}`),
+  ne: (a, b, c) => c.fromBool(`${a} != ${b}`),
+  lt: (a, b, c) => c.fromBool(`${a} < ${b}`),
+  le: (a, b, c) => c.fromBool(`${a} <= ${b}`),
+  gt: (a, b, c) => c.fromBool(`${a} > ${b}`),
+  ge: (a, b, c) => c.fromBool(`${a} >= ${b}`),
+  and: (a, b, c) => c.fromBool(`${truthy(a, c.T)} && ${truthy(b, c.T)}`),
+  or: (a, b, c) => c.fromBool(`${truthy(a, c.T)} || ${truthy(b, c.T)}`),
+  xor: (a, b, c) => c.fromBool(`${truthy(a, c.T)} != ${truthy(b, c.T)}`),
+};
 
 function roundToHalf(x: number): number {
   return halfBitsToFloat(floatToHalfBits(x));

@@ -1,7 +1,13 @@
 /**
- * Gradient rules, one per primitive, each built from public tensor ops so the compiler and its caches serve the
- * backward pass too. A rule returns null for an input that does not require a gradient, so gradients nobody
- * needs are never computed.
+ * Gradient rules, one row per primitive, each built from public tensor ops so the compiler and its caches serve
+ * the backward pass too. A row holds what the op saves for its backward pass beside the gradient itself
+ * (micrograd's forward-beside-backward), and the tables are typed by the op unions of src/lower/spec.ts, so a new
+ * op does not compile until it has a row: a gradient, or the explicit NOT_DIFFERENTIABLE marker for ops whose
+ * result is bool or int32 (those leave the graph). Ops that are piecewise constant (floor, sign, floordiv) have a
+ * row whose gradient is zero, as PyTorch's.
+ *
+ * Tensor-tensor rules return one thunk per operand, so a gradient nobody needs is never computed; the caller
+ * (`binaryGrads`) sums broadcast dimensions away.
  */
 import type { BinaryOp, ReduceOp, UnaryOp } from '../lower/spec.js';
 import type { Tensor } from '../runtime/tensor.js';
@@ -29,84 +35,187 @@ function scatterInto(g: Tensor, shape: readonly number[], view: (z: Tensor) => T
   return z;
 }
 
-function binary(op: BinaryOp, g: Tensor, a: Tensor, b: Tensor, out: Tensor): (Tensor | null)[] {
-  const ga = needs(a);
-  const gb = needs(b);
-  switch (op) {
-    case 'add': return [ga ? sumTo(g, a.shape) : null, gb ? sumTo(g, b.shape) : null];
-    case 'sub': return [ga ? sumTo(g, a.shape) : null, gb ? sumTo(g.neg(), b.shape) : null];
-    case 'mul': return [ga ? sumTo(g.mul(b), a.shape) : null, gb ? sumTo(g.mul(a), b.shape) : null];
-    case 'div': return [ga ? sumTo(g.div(b), a.shape) : null, gb ? sumTo(g.mul(out).div(b).neg(), b.shape) : null];
-    case 'pow': return [
-      ga ? sumTo(g.mul(b).mul(a.pow(b.sub(1))), a.shape) : null,
-      gb ? sumTo(g.mul(out).mul(ops.where(a.gt(0), a.log(), 0)), b.shape) : null,
-    ];
-    case 'max': case 'min': {
-      // PyTorch's rule: the loser gets 0, a tie splits the gradient evenly, and where a side is NaN (neither
-      // wins nor ties) both get it whole.
-      const [aLoses, bLoses] = op === 'max' ? [a.lt(b), a.gt(b)] : [a.gt(b), a.lt(b)];
-      const tie = a.eq(b);
-      return [
-        ga ? sumTo(g.mul(ops.where(tie, 0.5, ops.where(aLoses, 0, 1))), a.shape) : null,
-        gb ? sumTo(g.mul(ops.where(tie, 0.5, ops.where(bLoses, 0, 1))), b.shape) : null,
-      ];
-    }
-    case 'mod': return [ga ? sumTo(g, a.shape) : null, gb ? sumTo(g.mul(a.floorDivide(b)).neg(), b.shape) : null];
-    default: return [ga ? zerosOf(a.shape, g.dtype, g.device) : null, gb ? zerosOf(b.shape, g.dtype, g.device) : null];
-  }
+/** Marks an op with no gradient: its result is bool or int32, so it is never recorded. */
+export const NOT_DIFFERENTIABLE = 'not differentiable';
+export type NotDifferentiable = typeof NOT_DIFFERENTIABLE;
+
+/** What a rule reads at backward time besides the output gradient: inputs by name, or `out`, the op's result. */
+type Saves<Name extends string> = readonly (Name | 'out')[];
+
+/** `a op b`, broadcast. */
+interface TensorRule {
+  readonly saves: Saves<'a' | 'b'>;
+  readonly grad: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => readonly [() => Tensor, () => Tensor];
+}
+/** `a op v` for a number v. */
+interface ScalarRule {
+  readonly saves: Saves<'a'>;
+  readonly grad: (g: Tensor, a: Tensor, v: number, out: Tensor) => Tensor;
+}
+/** `v op b` for a number v. */
+interface ScalarLeftRule {
+  readonly saves: Saves<'b'>;
+  readonly grad: (g: Tensor, v: number, b: Tensor, out: Tensor) => Tensor;
+}
+export interface BinaryRule {
+  readonly tensor: TensorRule;
+  readonly scalar: ScalarRule;
+  readonly scalarLeft: ScalarLeftRule;
 }
 
-function binaryScalar(op: BinaryOp, g: Tensor, a: Tensor, v: number, out: Tensor): Tensor {
-  switch (op) {
-    case 'add': case 'sub': case 'mod': return g;
-    case 'mul': return g.mul(v);
-    case 'div': return g.div(v);
-    case 'pow': return v === 0 ? g.mul(0) : g.mul(v).mul(a.pow(v - 1));
-    // As the tensor rule with b = v: 0 where a loses, 1/2 on a tie, 1 otherwise (NaN on either side included).
-    case 'max': return g.mul(ops.where(a.eq(v), 0.5, ops.where(a.lt(v), 0, 1)));
-    case 'min': return g.mul(ops.where(a.eq(v), 0.5, ops.where(a.gt(v), 0, 1)));
-    default: return g.mul(0);
-  }
-  void out;
+// PyTorch's maximum/minimum rule: the loser gets 0, a tie splits the gradient evenly, and where a side is NaN
+// (neither wins nor ties) both get it whole. With a number on one side it is the same rule with that side fixed.
+const extremum = (op: 'max' | 'min'): BinaryRule => {
+  const loses = (x: Tensor, y: Tensor | number): Tensor => (op === 'max' ? x.lt(y) : x.gt(y));
+  const weight = (x: Tensor, y: Tensor | number): Tensor => ops.where(x.eq(y), 0.5, ops.where(loses(x, y), 0, 1));
+  return {
+    tensor: {
+      saves: ['a', 'b'],
+      grad: (g, a, b) => [() => g.mul(weight(a, b)), () => g.mul(ops.where(a.eq(b), 0.5, ops.where(loses(b, a), 0, 1)))],
+    },
+    scalar: { saves: ['a'], grad: (g, a, v) => g.mul(weight(a, v)) },
+    scalarLeft: { saves: ['b'], grad: (g, v, b) => g.mul(weight(b, v)) },
+  };
+};
+
+/** Piecewise constant (floordiv): zero wherever it is defined. */
+const zeroBinary: BinaryRule = {
+  tensor: { saves: ['a', 'b'], grad: (g, a, b) => [() => zerosOf(a.shape, g.dtype, g.device), () => zerosOf(b.shape, g.dtype, g.device)] },
+  scalar: { saves: [], grad: (g) => g.mul(0) },
+  scalarLeft: { saves: [], grad: (g) => g.mul(0) },
+};
+
+export const BINARY_RULES: { readonly [Op in BinaryOp]: BinaryRule | NotDifferentiable } = {
+  add: {
+    tensor: { saves: [], grad: (g) => [() => g, () => g] },
+    scalar: { saves: [], grad: (g) => g },
+    scalarLeft: { saves: [], grad: (g) => g },
+  },
+  sub: {
+    tensor: { saves: [], grad: (g) => [() => g, () => g.neg()] },
+    scalar: { saves: [], grad: (g) => g },
+    scalarLeft: { saves: [], grad: (g) => g.neg() },
+  },
+  mul: {
+    tensor: { saves: ['a', 'b'], grad: (g, a, b) => [() => g.mul(b), () => g.mul(a)] },
+    scalar: { saves: [], grad: (g, _a, v) => g.mul(v) },
+    scalarLeft: { saves: [], grad: (g, v) => g.mul(v) },
+  },
+  div: {
+    tensor: { saves: ['b', 'out'], grad: (g, _a, b, out) => [() => g.div(b), () => g.mul(out).div(b).neg()] },
+    scalar: { saves: [], grad: (g, _a, v) => g.div(v) },
+    scalarLeft: { saves: ['b', 'out'], grad: (g, _v, b, out) => g.mul(out).div(b).neg() },
+  },
+  pow: {
+    tensor: {
+      saves: ['a', 'b', 'out'],
+      grad: (g, a, b, out) => [() => g.mul(b).mul(a.pow(b.sub(1))), () => g.mul(out).mul(ops.where(a.gt(0), a.log(), 0))],
+    },
+    scalar: { saves: ['a'], grad: (g, a, v) => (v === 0 ? g.mul(0) : g.mul(v).mul(a.pow(v - 1))) },
+    scalarLeft: { saves: ['out'], grad: (g, v, _b, out) => g.mul(out).mul(Math.log(v)) },
+  },
+  max: extremum('max'),
+  min: extremum('min'),
+  // PyTorch's remainder: d/da = 1, d/db = -floor(a / b).
+  mod: {
+    tensor: { saves: ['a', 'b'], grad: (g, a, b) => [() => g, () => g.mul(a.floorDivide(b)).neg()] },
+    scalar: { saves: [], grad: (g) => g },
+    scalarLeft: { saves: ['b'], grad: (g, v, b) => g.mul(ops.binaryScalarLeft('floordiv', v, b)).neg() },
+  },
+  floordiv: zeroBinary,
+  eq: NOT_DIFFERENTIABLE, ne: NOT_DIFFERENTIABLE, lt: NOT_DIFFERENTIABLE, le: NOT_DIFFERENTIABLE,
+  gt: NOT_DIFFERENTIABLE, ge: NOT_DIFFERENTIABLE,
+  and: NOT_DIFFERENTIABLE, or: NOT_DIFFERENTIABLE, xor: NOT_DIFFERENTIABLE,
+};
+
+export interface UnaryRule {
+  readonly saves: Saves<'a'>;
+  readonly grad: (g: Tensor, a: Tensor, out: Tensor) => Tensor;
 }
 
-function binaryScalarLeft(op: BinaryOp, g: Tensor, v: number, b: Tensor, out: Tensor): Tensor {
-  switch (op) {
-    case 'add': return g;
-    case 'sub': return g.neg();
-    case 'mul': return g.mul(v);
-    case 'div': return g.mul(out).div(b).neg();
-    case 'pow': return g.mul(out).mul(Math.log(v));
-    case 'max': return g.mul(ops.where(b.eq(v), 0.5, ops.where(b.lt(v), 0, 1)));
-    case 'min': return g.mul(ops.where(b.eq(v), 0.5, ops.where(b.gt(v), 0, 1)));
-    case 'mod': return g.mul(ops.binaryScalarLeft('floordiv', v, b)).neg();
-    default: return g.mul(0);
-  }
-}
+/** Piecewise constant (floor, ceil, round, sign): zero wherever it is defined. */
+const zeroUnary: UnaryRule = { saves: [], grad: (g) => g.mul(0) };
 
-function unary(op: UnaryOp, g: Tensor, a: Tensor, out: Tensor): Tensor {
-  switch (op) {
-    case 'neg': return g.neg();
-    case 'abs': return g.mul(a.sign());
-    case 'exp': return g.mul(out);
-    case 'log': return g.div(a);
-    case 'sqrt': return g.div(out.mul(2));
-    case 'rsqrt': return g.mul(out.pow(3)).mul(-0.5);
-    case 'relu': return g.mul(a.gt(0));
-    case 'sigmoid': return g.mul(out).mul(ops.binaryScalarLeft('sub', 1, out));
-    case 'tanh': return g.mul(ops.binaryScalarLeft('sub', 1, out.mul(out)));
-    case 'gelu': {
+export const UNARY_RULES: { readonly [Op in UnaryOp]: UnaryRule | NotDifferentiable } = {
+  neg: { saves: [], grad: (g) => g.neg() },
+  abs: { saves: ['a'], grad: (g, a) => g.mul(a.sign()) },
+  exp: { saves: ['out'], grad: (g, _a, out) => g.mul(out) },
+  log: { saves: ['a'], grad: (g, a) => g.div(a) },
+  sqrt: { saves: ['out'], grad: (g, _a, out) => g.div(out.mul(2)) },
+  rsqrt: { saves: ['out'], grad: (g, _a, out) => g.mul(out.pow(3)).mul(-0.5) },
+  relu: { saves: ['a'], grad: (g, a) => g.mul(a.gt(0)) },
+  sigmoid: { saves: ['out'], grad: (g, _a, out) => g.mul(out).mul(ops.binaryScalarLeft('sub', 1, out)) },
+  tanh: { saves: ['out'], grad: (g, _a, out) => g.mul(ops.binaryScalarLeft('sub', 1, out.mul(out))) },
+  gelu: {
+    saves: ['a'],
+    grad: (g, a) => {
       const cdf = a.div(Math.SQRT2).erf().add(1).mul(0.5);
       const pdf = a.mul(a).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
       return g.mul(cdf.add(a.mul(pdf)));
-    }
-    case 'erf': return g.mul(a.mul(a).neg().exp().mul(2 / Math.sqrt(Math.PI)));
-    case 'sin': return g.mul(a.cos());
-    case 'cos': return g.mul(a.sin()).neg();
-    case 'reciprocal': return g.mul(out).mul(out).neg();
-    case 'square': return g.mul(a).mul(2);
-    default: return g.mul(0);
-  }
+    },
+  },
+  erf: { saves: ['a'], grad: (g, a) => g.mul(a.mul(a).neg().exp().mul(2 / Math.sqrt(Math.PI))) },
+  sin: { saves: ['a'], grad: (g, a) => g.mul(a.cos()) },
+  cos: { saves: ['a'], grad: (g, a) => g.mul(a.sin()).neg() },
+  floor: zeroUnary,
+  ceil: zeroUnary,
+  round: zeroUnary,
+  sign: zeroUnary,
+  reciprocal: { saves: ['out'], grad: (g, _a, out) => g.mul(out).mul(out).neg() },
+  not: NOT_DIFFERENTIABLE,
+  square: { saves: ['a'], grad: (g, a) => g.mul(a).mul(2) },
+  isnan: NOT_DIFFERENTIABLE,
+};
+
+export interface ReduceRule {
+  readonly saves: Saves<'a'>;
+  /** `gk` and `ok` are the gradient and the output with the reduced dims kept (size 1). */
+  readonly grad: (gk: Tensor, a: Tensor, ok: Tensor, dims: readonly number[]) => Tensor;
+}
+
+// The gradient is split evenly between tied extremes (PyTorch's rule for amax/amin and full max/min).
+const extremumReduce: ReduceRule = {
+  saves: ['a', 'out'],
+  grad: (gk, a, ok, dims) => {
+    const mask = a.eq(ok).cast(gk.dtype);
+    return gk.mul(mask).div(mask.sum(dims.slice(), true));
+  },
+};
+
+export const REDUCE_RULES: { readonly [Op in ReduceOp]: ReduceRule | NotDifferentiable } = {
+  sum: { saves: [], grad: (gk, a) => gk.expand(a.shape.slice()) },
+  prod: {
+    saves: ['a', 'out'],
+    // prod of the others: out / a where a != 0; with one zero in the slice, the zero gets the product of the
+    // rest and the others 0; with two or more zeros, everything gets 0 (PyTorch's rule).
+    grad: (gk, a, ok, dims) => {
+      const isZero = a.eq(0);
+      const zeros = isZero.sum(dims.slice(), true);
+      const rest = ops.where(isZero, 1, a).prod(dims.slice(), true);
+      const others = ops.where(zeros.eq(0), ok.div(ops.where(isZero, 1, a)), ops.where(zeros.eq(1).logicalAnd(isZero), rest, 0));
+      return gk.mul(others);
+    },
+  },
+  max: extremumReduce,
+  min: extremumReduce,
+  argmax: NOT_DIFFERENTIABLE, argmin: NOT_DIFFERENTIABLE, any: NOT_DIFFERENTIABLE, all: NOT_DIFFERENTIABLE,
+};
+
+/** The tensors a row names, in the order it names them (what backward checks the versions of). */
+function pick<Name extends string>(saves: Saves<Name>, named: Record<Name | 'out', Tensor>): Tensor[] {
+  return saves.map((name) => named[name]);
+}
+
+/** Gradients of `a op b` for the operands that require them, with broadcast dimensions summed away. */
+function binaryGrads(rule: TensorRule, g: Tensor, a: Tensor, b: Tensor, out: Tensor): (Tensor | null)[] {
+  const [da, db] = rule.grad(g, a, b, out);
+  return [needs(a) ? sumTo(da(), a.shape) : null, needs(b) ? sumTo(db(), b.shape) : null];
+}
+
+/** The gradient of a reduction over `dims`, reshaped to the kept dims first when `keepdim` was false. */
+function reduceGrad(rule: ReduceRule, g: Tensor, a: Tensor, dims: readonly number[], out: Tensor, keepdim: boolean): Tensor {
+  const keptShape = a.shape.map((n, i) => (dims.includes(i) ? 1 : n));
+  return rule.grad(keepdim ? g : g.reshape(keptShape), a, keepdim ? out : out.reshape(keptShape), dims);
 }
 
 function where(g: Tensor, cond: Tensor, a: Tensor | null, b: Tensor | null): (Tensor | null)[] {
@@ -114,30 +223,6 @@ function where(g: Tensor, cond: Tensor, a: Tensor | null, b: Tensor | null): (Te
     needs(a) ? sumTo(ops.where(cond, g, 0), a.shape) : null,
     needs(b) ? sumTo(ops.where(cond, 0, g), b.shape) : null,
   ];
-}
-
-function reduce(op: ReduceOp, g: Tensor, a: Tensor, dims: readonly number[], out: Tensor, keepdim: boolean): Tensor | null {
-  const keptShape = a.shape.map((n, i) => (dims.includes(i) ? 1 : n));
-  const gk = keepdim ? g : g.reshape(keptShape);
-  const ok = keepdim ? out : out.reshape(keptShape);
-  switch (op) {
-    case 'sum': return gk.expand(a.shape.slice());
-    case 'prod': {
-      // prod of the others: out / a where a != 0; with one zero in the slice, the zero gets the product of the
-      // rest and the others 0; with two or more zeros, everything gets 0 (PyTorch's rule).
-      const isZero = a.eq(0);
-      const zeros = isZero.sum(dims.slice(), true);
-      const rest = ops.where(isZero, 1, a).prod(dims.slice(), true);
-      const others = ops.where(zeros.eq(0), ok.div(ops.where(isZero, 1, a)), ops.where(zeros.eq(1).logicalAnd(isZero), rest, 0));
-      return gk.mul(others);
-    }
-    case 'max': case 'min': {
-      // The gradient is split evenly between tied extremes (PyTorch's rule for amax/amin and full max/min).
-      const mask = a.eq(ok).cast(g.dtype);
-      return gk.mul(mask).div(mask.sum(dims.slice(), true));
-    }
-    default: return null;
-  }
 }
 
 function matmul(g: Tensor, A: Tensor, B: Tensor): (Tensor | null)[] {
@@ -156,51 +241,4 @@ function cat(g: Tensor, tensors: readonly Tensor[], dim: number): (Tensor | null
   });
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// What each rule reads besides the output gradient. These are the tensors whose versions backward checks (an
-// in-place write to one of them in between is an error) and whose loss makes a second backward impossible;
-// a rule that reads only shapes saves nothing, so its node can run again, as in PyTorch.
-
-/** Tensors read by the gradient of `a op b` (out = the op's result). */
-function savedBinary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): Tensor[] {
-  switch (op) {
-    case 'add': case 'sub': return [];
-    case 'div': return [b, out];
-    case 'pow': return [a, b, out];
-    default: return [a, b];
-  }
-}
-
-/** Tensors read by the gradient of `a op scalar`. */
-function savedBinaryScalar(op: BinaryOp, a: Tensor): Tensor[] {
-  return op === 'pow' || op === 'max' || op === 'min' ? [a] : [];
-}
-
-/** Tensors read by the gradient of `scalar op b`. */
-function savedBinaryScalarLeft(op: BinaryOp, b: Tensor, out: Tensor): Tensor[] {
-  switch (op) {
-    case 'div': return [b, out];
-    case 'pow': return [out];
-    case 'max': case 'min': case 'mod': return [b];
-    default: return [];
-  }
-}
-
-/** Tensors read by the gradient of a unary op. */
-function savedUnary(op: UnaryOp, a: Tensor, out: Tensor): Tensor[] {
-  switch (op) {
-    case 'exp': case 'sqrt': case 'rsqrt': case 'sigmoid': case 'tanh': case 'reciprocal': return [out];
-    case 'abs': case 'log': case 'relu': case 'gelu': case 'erf': case 'sin': case 'cos': case 'square': return [a];
-    default: return [];
-  }
-}
-
-/** Tensors read by the gradient of a reduction. */
-function savedReduce(op: ReduceOp, a: Tensor, out: Tensor): Tensor[] {
-  return op === 'prod' || op === 'max' || op === 'min' ? [a, out] : [];
-}
-
-export const grads = {
-  sumTo, scatterInto, binary, binaryScalar, binaryScalarLeft, unary, where, reduce, matmul, cat,
-  savedBinary, savedBinaryScalar, savedBinaryScalarLeft, savedUnary, savedReduce,
-};
+export const grads = { sumTo, scatterInto, where, matmul, cat, pick, binaryGrads, reduceGrad };

@@ -19,13 +19,73 @@
 
 export type DType = 'float32' | 'float64' | 'float16' | 'int32' | 'bool';
 
-export type UnaryOp =
-  | 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'erf' | 'sin' | 'cos'
-  | 'floor' | 'ceil' | 'round' | 'sign' | 'reciprocal' | 'not' | 'square' | 'isnan';
+/**
+ * What the runtime needs to know about an elementwise op besides its kernel: one row per op, and the op unions
+ * are this table's keys, so a new op starts here and the type checker then names every renderer table and the
+ * autograd table that lack its row.
+ */
+export interface UnaryTraits {
+  /** An integer or bool input is computed (and returned) as float32 (`exp`, `sin`, ...). */
+  readonly floatResult: boolean;
+  /** The result is bool (`not`, `isnan`). */
+  readonly boolResult: boolean;
+}
 
-export type BinaryOp =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'mod' | 'floordiv'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or' | 'xor';
+export const UNARY_OPS = {
+  neg: { floatResult: false, boolResult: false },
+  abs: { floatResult: false, boolResult: false },
+  exp: { floatResult: true, boolResult: false },
+  log: { floatResult: true, boolResult: false },
+  sqrt: { floatResult: true, boolResult: false },
+  rsqrt: { floatResult: true, boolResult: false },
+  relu: { floatResult: false, boolResult: false },
+  sigmoid: { floatResult: true, boolResult: false },
+  tanh: { floatResult: true, boolResult: false },
+  gelu: { floatResult: true, boolResult: false },
+  erf: { floatResult: true, boolResult: false },
+  sin: { floatResult: true, boolResult: false },
+  cos: { floatResult: true, boolResult: false },
+  floor: { floatResult: false, boolResult: false },
+  ceil: { floatResult: false, boolResult: false },
+  round: { floatResult: false, boolResult: false },
+  sign: { floatResult: false, boolResult: false },
+  reciprocal: { floatResult: true, boolResult: false },
+  not: { floatResult: false, boolResult: true },
+  square: { floatResult: false, boolResult: false },
+  isnan: { floatResult: false, boolResult: true },
+} as const satisfies Record<string, UnaryTraits>;
+
+export type UnaryOp = keyof typeof UNARY_OPS;
+
+export interface BinaryTraits {
+  /** `eq`, `lt`, ...: the operands are compared in their promoted type and the result is bool. */
+  readonly comparison: boolean;
+  /** `and`, `or`, `xor`: the operands are read as truth values in their own dtype and the result is bool. */
+  readonly logical: boolean;
+}
+
+export const BINARY_OPS = {
+  add: { comparison: false, logical: false },
+  sub: { comparison: false, logical: false },
+  mul: { comparison: false, logical: false },
+  div: { comparison: false, logical: false },
+  pow: { comparison: false, logical: false },
+  max: { comparison: false, logical: false },
+  min: { comparison: false, logical: false },
+  mod: { comparison: false, logical: false },
+  floordiv: { comparison: false, logical: false },
+  eq: { comparison: true, logical: false },
+  ne: { comparison: true, logical: false },
+  lt: { comparison: true, logical: false },
+  le: { comparison: true, logical: false },
+  gt: { comparison: true, logical: false },
+  ge: { comparison: true, logical: false },
+  and: { comparison: false, logical: true },
+  or: { comparison: false, logical: true },
+  xor: { comparison: false, logical: true },
+} as const satisfies Record<string, BinaryTraits>;
+
+export type BinaryOp = keyof typeof BINARY_OPS;
 
 /** Scalar expression evaluated at each point of a loop nest. Values of bool operands are 0 or 1. */
 export type Expr =
@@ -41,7 +101,8 @@ export type Expr =
  * How the trailing reduce loops fold values. `argmax`/`argmin` write the row-major index over the reduce loops
  * of the first extreme value (PyTorch's tie rule); NaN wins max/min as in PyTorch.
  */
-export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
+export const REDUCE_OPS = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin', 'any', 'all'] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 /** One operand of a kernel: where its first element is and how each loop moves through it. */
 export interface Access {

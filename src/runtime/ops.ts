@@ -4,14 +4,14 @@
  */
 import { EinjitError, describeValue, formatShape } from '../errors.js';
 import { buildLoop, type LoopOperand } from '../lower/loops.js';
-import { ex, type BinaryOp, type Expr, type GemmSpec, type ReduceOp, type UnaryOp } from '../lower/spec.js';
+import { BINARY_OPS, UNARY_OPS, ex, type BinaryOp, type Expr, type GemmSpec, type ReduceOp, type UnaryOp } from '../lower/spec.js';
 import { deferCheck, getBackend, type Device, type Backend, initBackend } from './backend.js';
 import { computeTypeOf, isFloating, promoteOperands, promoteTypes, promoteWithScalar, type DType } from './dtype.js';
 import { broadcastShapes, broadcastStrides, checkShape, contiguousStrides, normalizeDim, normalizeDims, numel } from './shape.js';
 import { Tensor, type ReduceDims } from './tensor.js';
 import { record, checkInPlace } from '../autograd/record.js';
 import * as A from './args.js';
-import { grads } from '../autograd/rules.js';
+import { BINARY_RULES, NOT_DIFFERENTIABLE, REDUCE_RULES, UNARY_RULES, grads } from '../autograd/rules.js';
 
 // -------------------------------------------------------------------------------------------------------------
 // Plumbing
@@ -223,8 +223,8 @@ export async function toDevice(t: Tensor, device: Device): Promise<Tensor> {
 // -------------------------------------------------------------------------------------------------------------
 // Elementwise
 
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
-const LOGICAL: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'xor']);
+const isComparison = (op: BinaryOp): boolean => BINARY_OPS[op].comparison;
+const isLogical = (op: BinaryOp): boolean => BINARY_OPS[op].logical;
 
 export function mulScalarLike(other: Tensor | number, alpha: number): Tensor | number {
   A.tensorOrScalarArg(other, 'add', 'other');
@@ -249,12 +249,15 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor | number | boolean): T
   if (typeof b !== 'object') return binaryScalar(op, a, typeof b === 'boolean' ? Number(b) : b, typeof b === 'boolean');
   let promoted = promoteOperands(a.dtype, a.ndim === 0, b.dtype, b.ndim === 0);
   if (op === 'div' && !isFloating(promoted)) promoted = 'float32';
-  const compute = LOGICAL.has(op) ? 'bool' : computeTypeOf(promoted);
-  const outDtype = COMPARISONS.has(op) || LOGICAL.has(op) ? 'bool' : promoted;
-  const ct = LOGICAL.has(op) ? a.dtype : compute;
-  const expr = ex.binary(op, read(0, a.dtype, LOGICAL.has(op) ? a.dtype : ct), read(1, b.dtype, LOGICAL.has(op) ? b.dtype : ct));
-  const out = mapTensors(op, [a, b], expr, outDtype, LOGICAL.has(op) ? compute : ct);
-  record(op, [a, b], out, (g) => grads.binary(op, g, a, b, out), grads.savedBinary(op, a, b, out));
+  const compute = isLogical(op) ? 'bool' : computeTypeOf(promoted);
+  const outDtype = isComparison(op) || isLogical(op) ? 'bool' : promoted;
+  const ct = isLogical(op) ? a.dtype : compute;
+  const expr = ex.binary(op, read(0, a.dtype, isLogical(op) ? a.dtype : ct), read(1, b.dtype, isLogical(op) ? b.dtype : ct));
+  const out = mapTensors(op, [a, b], expr, outDtype, isLogical(op) ? compute : ct);
+  const rule = BINARY_RULES[op];
+  if (rule !== NOT_DIFFERENTIABLE) {
+    record(op, [a, b], out, (g) => grads.binaryGrads(rule.tensor, g, a, b, out), grads.pick(rule.tensor.saves, { a, b, out }));
+  }
   return out;
 }
 
@@ -262,10 +265,13 @@ function binaryScalar(op: BinaryOp, a: Tensor, value: number, isBool: boolean): 
   let promoted = isBool ? a.dtype : promoteWithScalar(a.dtype, value);
   if (op === 'div' && !isFloating(promoted)) promoted = 'float32';
   const compute = computeTypeOf(promoted);
-  const outDtype = COMPARISONS.has(op) || LOGICAL.has(op) ? 'bool' : promoted;
-  const expr = ex.binary(op, read(0, a.dtype, LOGICAL.has(op) ? a.dtype : compute), ex.const(value));
-  const out = mapTensors(`${op} scalar`, [a], expr, outDtype, LOGICAL.has(op) ? a.dtype : compute);
-  record(op, [a], out, (g) => [grads.binaryScalar(op, g, a, value, out)], grads.savedBinaryScalar(op, a));
+  const outDtype = isComparison(op) || isLogical(op) ? 'bool' : promoted;
+  const expr = ex.binary(op, read(0, a.dtype, isLogical(op) ? a.dtype : compute), ex.const(value));
+  const out = mapTensors(`${op} scalar`, [a], expr, outDtype, isLogical(op) ? a.dtype : compute);
+  const rule = BINARY_RULES[op];
+  if (rule !== NOT_DIFFERENTIABLE) {
+    record(op, [a], out, (g) => [rule.scalar.grad(g, a, value, out)], grads.pick(rule.scalar.saves, { a, out }));
+  }
   return out;
 }
 
@@ -275,21 +281,21 @@ export function binaryScalarLeft(op: BinaryOp, value: number, b: Tensor): Tensor
   if (op === 'div' && !isFloating(promoted)) promoted = 'float32';
   const compute = computeTypeOf(promoted);
   const expr = ex.binary(op, ex.const(value), read(0, b.dtype, compute));
-  const out = mapTensors(`scalar ${op}`, [b], expr, COMPARISONS.has(op) ? 'bool' : promoted, compute);
-  record(op, [b], out, (g) => [grads.binaryScalarLeft(op, g, value, b, out)], grads.savedBinaryScalarLeft(op, b, out));
+  const out = mapTensors(`scalar ${op}`, [b], expr, isComparison(op) ? 'bool' : promoted, compute);
+  const rule = BINARY_RULES[op];
+  if (rule !== NOT_DIFFERENTIABLE) {
+    record(op, [b], out, (g) => [rule.scalarLeft.grad(g, value, b, out)], grads.pick(rule.scalarLeft.saves, { b, out }));
+  }
   return out;
 }
 
-const FLOAT_UNARY: ReadonlySet<UnaryOp> = new Set([
-  'exp', 'log', 'sqrt', 'rsqrt', 'sigmoid', 'tanh', 'gelu', 'erf', 'sin', 'cos', 'reciprocal',
-]);
-
 export function unary(op: UnaryOp, a: Tensor): Tensor {
-  const outDtype: DType = op === 'not' || op === 'isnan' ? 'bool'
-    : FLOAT_UNARY.has(op) && !isFloating(a.dtype) ? 'float32' : a.dtype;
+  const traits = UNARY_OPS[op];
+  const outDtype: DType = traits.boolResult ? 'bool' : traits.floatResult && !isFloating(a.dtype) ? 'float32' : a.dtype;
   const compute = op === 'not' ? a.dtype : computeTypeOf(outDtype === 'bool' ? a.dtype : outDtype);
   const out = mapTensors(op, [a], ex.unary(op, read(0, a.dtype, compute)), outDtype, compute);
-  record(op, [a], out, (g) => [grads.unary(op, g, a, out)], grads.savedUnary(op, a, out));
+  const rule = UNARY_RULES[op];
+  if (rule !== NOT_DIFFERENTIABLE) record(op, [a], out, (g) => [rule.grad(g, a, out)], grads.pick(rule.saves, { a, out }));
   return out;
 }
 
@@ -387,7 +393,10 @@ export function reduce(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolea
     const shape = a.shape.map((n, i) => (dims.includes(i) ? 1 : n));
     result = new Tensor(out.storage, shape, contiguousStrides(shape), 0);
   }
-  record(op, [a], result, (g) => [grads.reduce(op, g, a, dims, result, keepdim)], grads.savedReduce(op, a, result));
+  const rule = REDUCE_RULES[op];
+  if (rule !== NOT_DIFFERENTIABLE) {
+    record(op, [a], result, (g) => [grads.reduceGrad(rule, g, a, dims, result, keepdim)], grads.pick(rule.saves, { a, out: result }));
+  }
   return result;
 }
 

@@ -1,0 +1,133 @@
+/**
+ * The CPU backend's op tables: for every elementwise op, the JavaScript the loop renderer emits (`js`) beside the
+ * function the no-eval interpreter calls (`fn`), one row per op. The tables are typed by the op unions of
+ * src/lower/spec.ts, so a new op fails to compile until it has its row here, and the two renderings of one op
+ * sit on one line, where a reader sees that they agree.
+ */
+import { f16round } from '@petamoriken/float16';
+import type { BinaryOp, DType, UnaryOp } from '../../src/lower/spec.js';
+
+/** Scalar helpers the generated code may call (by these names) and the interpreter calls directly. Tiny and exact. */
+export const scalarHelpers = {
+  relu: (a: number): number => (a > 0 || a !== a ? a : 0),
+  sign: (a: number): number => (a > 0 ? 1 : a < 0 ? -1 : a),
+  square: (a: number): number => a * a,
+  remainder: (a: number, b: number): number => {
+    const r = a % b;
+    return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
+  },
+  roundHalfEven: (a: number): number => {
+    const f = Math.floor(a);
+    const d = a - f;
+    const r = d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+    // Rounding keeps the sign of zero: round(-0.4) is -0, as in PyTorch.
+    return r === 0 && a < 0 ? -0 : r;
+  },
+  erf,
+  gelu: (a: number): number => 0.5 * a * (1 + erf(a / Math.SQRT2)),
+  f16round: (a: number): number => f16round(a),
+};
+
+const h = scalarHelpers;
+
+interface UnaryRow {
+  /** Source of the op applied to the rendered operand `a`. */
+  readonly js: (a: string) => string;
+  readonly fn: (a: number) => number;
+}
+
+export const UNARY: { readonly [Op in UnaryOp]: UnaryRow } = {
+  neg: { js: (a) => `(-${a})`, fn: (a) => -a },
+  abs: { js: (a) => `Math.abs(${a})`, fn: Math.abs },
+  exp: { js: (a) => `Math.exp(${a})`, fn: Math.exp },
+  log: { js: (a) => `Math.log(${a})`, fn: Math.log },
+  sqrt: { js: (a) => `Math.sqrt(${a})`, fn: Math.sqrt },
+  rsqrt: { js: (a) => `(1 / Math.sqrt(${a}))`, fn: (a) => 1 / Math.sqrt(a) },
+  relu: { js: (a) => `relu(${a})`, fn: h.relu },
+  sigmoid: { js: (a) => `(1 / (1 + Math.exp(-${a})))`, fn: (a) => 1 / (1 + Math.exp(-a)) },
+  tanh: { js: (a) => `Math.tanh(${a})`, fn: Math.tanh },
+  gelu: { js: (a) => `gelu(${a})`, fn: h.gelu },
+  erf: { js: (a) => `erf(${a})`, fn: h.erf },
+  sin: { js: (a) => `Math.sin(${a})`, fn: Math.sin },
+  cos: { js: (a) => `Math.cos(${a})`, fn: Math.cos },
+  floor: { js: (a) => `Math.floor(${a})`, fn: Math.floor },
+  ceil: { js: (a) => `Math.ceil(${a})`, fn: Math.ceil },
+  round: { js: (a) => `roundHalfEven(${a})`, fn: h.roundHalfEven },
+  sign: { js: (a) => `sign(${a})`, fn: h.sign },
+  reciprocal: { js: (a) => `(1 / ${a})`, fn: (a) => 1 / a },
+  not: { js: (a) => `(${a} === 0 ? 1 : 0)`, fn: (a) => (a === 0 ? 1 : 0) },
+  square: { js: (a) => `square(${a})`, fn: h.square },
+  isnan: { js: (a) => `(${a} !== ${a} ? 1 : 0)`, fn: (a) => (a !== a ? 1 : 0) },
+};
+
+interface BinaryRow {
+  readonly js: (l: string, r: string) => string;
+  readonly fn: (l: number, r: number) => number;
+  /** int32 arithmetic where it differs from float64's (a product wraps as int32 does). */
+  readonly int32?: { readonly js: (l: string, r: string) => string; readonly fn: (l: number, r: number) => number };
+}
+
+export const BINARY: { readonly [Op in BinaryOp]: BinaryRow } = {
+  add: { js: (l, r) => `(${l} + ${r})`, fn: (l, r) => l + r },
+  sub: { js: (l, r) => `(${l} - ${r})`, fn: (l, r) => l - r },
+  mul: {
+    js: (l, r) => `(${l} * ${r})`, fn: (l, r) => l * r,
+    int32: { js: (l, r) => `Math.imul(${l}, ${r})`, fn: Math.imul },
+  },
+  div: { js: (l, r) => `(${l} / ${r})`, fn: (l, r) => l / r },
+  pow: { js: (l, r) => `Math.pow(${l}, ${r})`, fn: Math.pow },
+  max: { js: (l, r) => `Math.max(${l}, ${r})`, fn: Math.max },
+  min: { js: (l, r) => `Math.min(${l}, ${r})`, fn: Math.min },
+  mod: { js: (l, r) => `remainder(${l}, ${r})`, fn: h.remainder },
+  floordiv: { js: (l, r) => `Math.floor(${l} / ${r})`, fn: (l, r) => Math.floor(l / r) },
+  eq: { js: (l, r) => `(${l} === ${r} ? 1 : 0)`, fn: (l, r) => (l === r ? 1 : 0) },
+  ne: { js: (l, r) => `(${l} !== ${r} ? 1 : 0)`, fn: (l, r) => (l !== r ? 1 : 0) },
+  lt: { js: (l, r) => `(${l} < ${r} ? 1 : 0)`, fn: (l, r) => (l < r ? 1 : 0) },
+  le: { js: (l, r) => `(${l} <= ${r} ? 1 : 0)`, fn: (l, r) => (l <= r ? 1 : 0) },
+  gt: { js: (l, r) => `(${l} > ${r} ? 1 : 0)`, fn: (l, r) => (l > r ? 1 : 0) },
+  ge: { js: (l, r) => `(${l} >= ${r} ? 1 : 0)`, fn: (l, r) => (l >= r ? 1 : 0) },
+  and: { js: (l, r) => `((${l} !== 0 && ${r} !== 0) ? 1 : 0)`, fn: (l, r) => (l !== 0 && r !== 0 ? 1 : 0) },
+  or: { js: (l, r) => `((${l} !== 0 || ${r} !== 0) ? 1 : 0)`, fn: (l, r) => (l !== 0 || r !== 0 ? 1 : 0) },
+  xor: { js: (l, r) => `(((${l} !== 0) !== (${r} !== 0)) ? 1 : 0)`, fn: (l, r) => ((l !== 0) !== (r !== 0) ? 1 : 0) },
+};
+
+/** The row's arithmetic in the given compute type. */
+export function binaryIn(op: BinaryOp, computeType: DType | undefined): Pick<BinaryRow, 'js' | 'fn'> {
+  const row = BINARY[op];
+  return computeType === 'int32' && row.int32 !== undefined ? row.int32 : row;
+}
+
+/** Conversion to each dtype's value set: truncation toward zero for int32, `!= 0` for bool. */
+export const CAST: { readonly [To in DType]: UnaryRow } = {
+  int32: { js: (a) => `(Math.trunc(${a}) | 0)`, fn: (a) => Math.trunc(a) | 0 },
+  bool: { js: (a) => `(${a} !== 0 ? 1 : 0)`, fn: (a) => (a !== 0 ? 1 : 0) },
+  float32: { js: (a) => `Math.fround(${a})`, fn: Math.fround },
+  float16: { js: (a) => `f16round(${a})`, fn: h.f16round },
+  float64: { js: (a) => a, fn: (a) => a },
+};
+
+/** erf with ~1e-15 relative error: series near zero, continued fraction (erfc) in the tails. */
+export function erf(x: number): number {
+  if (x !== x) return x;
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    // Maclaurin series: erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1))
+    let term = ax;
+    let sum = ax;
+    const x2 = ax * ax;
+    for (let n = 1; n < 80; n++) {
+      term *= -x2 / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    const r = (2 / Math.sqrt(Math.PI)) * sum;
+    return x < 0 ? -r : r;
+  }
+  if (ax > 6) return x < 0 ? -1 : 1;
+  // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) evaluated bottom-up.
+  let f = ax;
+  for (let n = 60; n >= 1; n--) f = ax + (n / 2) / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x < 0 ? erfc - 1 : 1 - erfc;
+}
