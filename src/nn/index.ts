@@ -15,6 +15,7 @@ export {
   type FactoryOptions, type LinearOptions, type NormOptions, type LayerNormOptions, type Conv2dOptions, type Conv1dOptions,
   type PoolLayerOptions,
 } from './layers.js';
+export { Rearrange, Reduce, EinMix } from './einops-layers.js';
 export * as functional from './functional.js';
 export * as init from './init.js';
 export * as models from './models/index.js';
