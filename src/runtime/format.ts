@@ -5,6 +5,9 @@
 import type { Tensor } from './tensor.js';
 import { isFloating } from './dtype.js';
 
+/** Node's `util.inspect.custom`, by its registered name, so the browser build needs no node:util. */
+export const INSPECT_CUSTOM: unique symbol = Symbol.for('nodejs.util.inspect.custom');
+
 const THRESHOLD = 1000;
 const EDGE = 3;
 const LINE_WIDTH = 80;

@@ -14,7 +14,7 @@ import {
   contiguousStrides, inferShape, isContiguous, normalizeDim, normalizeDims, numel, viewStrides, type Shape,
 } from './shape.js';
 import * as ops from './ops.js';
-import { formatTensor } from './format.js';
+import { formatTensor, INSPECT_CUSTOM } from './format.js';
 import type { GradNode } from '../autograd/node.js';
 import { grads } from '../autograd/rules.js';
 import { backward as runBackward, type BackwardOptions } from '../autograd/backward.js';
@@ -214,6 +214,11 @@ export class Tensor<R extends number = number> {
   }
 
   toString(): string {
+    return formatTensor(this);
+  }
+
+  /** `console.log(t)` and `util.inspect(t)` in Node print what toString() does. */
+  [INSPECT_CUSTOM](): string {
     return formatTensor(this);
   }
 
