@@ -83,6 +83,13 @@ export function replayPath(
   // intermediate as laid out.
   const asWritten: (readonly number[])[] = inputs.map((t) => [...t]);
   const outSet = new Set(output);
+  // How many operands still waiting hold each axis id (so that a step's removed axes cost O(its size), not
+  // O(every operand)).
+  const holding = new Map<number, number>();
+  const hold = (term: readonly number[], delta: number): void => {
+    for (const i of term) holding.set(i, (holding.get(i) ?? 0) + delta);
+  };
+  for (const t of terms) hold(t, 1);
   const steps: PairwiseStep[] = [];
   let cost = 0;
   let largest = 1;
@@ -92,18 +99,19 @@ export function replayPath(
     const union = distinct(stepInputs.flat());
     const desc = [...positions].sort((a, b) => b - a);
     for (const p of desc) {
+      hold(terms[p]!, -1);
       terms.splice(p, 1);
       asWritten.splice(p, 1);
     }
-    const waiting = new Set<number>(outSet);
-    for (const t of terms) for (const i of t) waiting.add(i);
-    const kept = union.filter((i) => waiting.has(i));
-    const removed = union.filter((i) => !waiting.has(i));
+    const waiting = (i: number): boolean => outSet.has(i) || (holding.get(i) ?? 0) > 0;
+    const kept = union.filter(waiting);
+    const removed = union.filter((i) => !waiting(i));
     const last = s === path.length - 1;
     const result = last ? distinct(output) : kept;
     const flops = flopCount(union, removed.length > 0, positions.length, sizes);
     const resultSize = productOf(result, sizes);
     terms.push(result);
+    hold(result, 1);
     asWritten.push(result);
     steps.push({ operands: [...positions], inputs: stepInputs, result, removed, flops, resultSize });
     cost += flops;
@@ -129,17 +137,24 @@ export function replayCostExact(
 ): bigint {
   const terms: number[][] = inputs.map(distinct);
   const outSet = new Set(output);
+  const holding = new Map<number, number>();
+  const hold = (term: readonly number[], delta: number): void => {
+    for (const i of term) holding.set(i, (holding.get(i) ?? 0) + delta);
+  };
+  for (const t of terms) hold(t, 1);
   let cost = 0n;
   for (const positions of path) {
     const union = distinct(positions.flatMap((p) => terms[p]!));
-    for (const p of [...positions].sort((a, b) => b - a)) terms.splice(p, 1);
-    const waiting = new Set<number>(outSet);
-    for (const t of terms) for (const i of t) waiting.add(i);
-    const kept = union.filter((i) => waiting.has(i));
+    for (const p of [...positions].sort((a, b) => b - a)) {
+      hold(terms[p]!, -1);
+      terms.splice(p, 1);
+    }
+    const kept = union.filter((i) => outSet.has(i) || (holding.get(i) ?? 0) > 0);
     let prod = 1n;
     for (const i of union) prod *= BigInt(sizes[i] ?? 1);
     cost += prod * BigInt(Math.max(1, positions.length - 1) + (kept.length < union.length ? 1 : 0));
     terms.push(kept);
+    hold(kept, 1);
   }
   return cost;
 }

@@ -14,7 +14,7 @@
 import { type Bits, hasBit, idsOf, keyOf, sizeOf } from './bits.js';
 import { checkDeadline } from './budget.js';
 import { MinHeap, makeRng } from './heap.js';
-import { type Network, type SsaPath, objectiveValue, scoreSsa } from './network.js';
+import { type Network, type PathScore, type SsaPath, objectiveValue } from './network.js';
 import type { Objective } from './types.js';
 
 export interface GreedyParams {
@@ -36,7 +36,15 @@ interface Candidate {
 
 /** One greedy run; returns an SSA path. */
 export function greedySsa(net: Network, p: GreedyParams): SsaPath {
+  return greedyRun(net, p).ssa;
+}
+
+/** One greedy run: the SSA path and its totals (what `scoreSsa` would compute, counted as the path is built). */
+export function greedyRun(net: Network, p: GreedyParams): { ssa: SsaPath; score: PathScore } {
   const ssa: SsaPath = [];
+  let flops = 0;
+  let largest = 1;
+  let write = 0;
   const sets: (Bits | undefined)[] = [];
   const sizeById: number[] = [];
   let alive = 0;
@@ -82,26 +90,50 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
     }
     return p;
   };
-  /** The result of contracting the operands now: indices still needed by the output or another operand. */
+  // Scratch for resultOf: a stamp per index (seen in this step) and its occurrences among the step's operands.
+  const mark = new Int32Array(net.nIdx);
+  const occ = new Int32Array(net.nIdx);
+  let stamp = 0;
+  let lastUnion = 1;
+  let lastRemoved = false;
+  /**
+   * The result of contracting the operands now: indices still needed by the output or another operand. Sets
+   * `lastUnion` (size of the union of the operands) and `lastRemoved` (whether an index is summed away).
+   */
   const resultOf = (ids: readonly number[]): Bits => {
-    const union = new Uint32Array(net.words);
+    stamp++;
+    const seen: number[] = [];
+    let union = 1;
     for (const id of ids) {
-      const s = sets[id]!;
-      for (let w = 0; w < union.length; w++) union[w]! |= s[w]!;
+      for (const i of idsById[id]!) {
+        if (mark[i] !== stamp) {
+          mark[i] = stamp;
+          occ[i] = 0;
+          seen.push(i);
+          union *= sz[i]!;
+        }
+        occ[i]!++;
+      }
     }
     const r = new Uint32Array(net.words);
-    for (const i of idsOf(union)) {
-      let occ = 0;
-      for (const id of ids) if (hasBit(sets[id]!, i)) occ++;
-      if (hasBit(out, i) || count[i]! > occ) r[i >>> 5]! |= 1 << (i & 31);
+    let removed = false;
+    for (const i of seen) {
+      if (hasBit(out, i) || count[i]! > occ[i]!) r[i >>> 5]! |= 1 << (i & 31);
+      else removed = true;
     }
+    lastUnion = union;
+    lastRemoved = removed;
     return r;
   };
   const contract = (ids: number[]): number => {
     const r = resultOf(ids);
+    flops += lastUnion * (Math.max(1, ids.length - 1) + (lastRemoved ? 1 : 0));
     for (const id of ids) drop(id);
     const id = nextId++;
     add(id, r);
+    const rs = sizeById[id]!;
+    if (rs > largest) largest = rs;
+    write += rs;
     ssa.push(ids);
     return id;
   };
@@ -123,12 +155,15 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
     if (r > p.memoryLimit) return undefined;
     return r - p.alpha * (sizeById[a]! + sizeById[b]!);
   };
+  // A stamp per operand id: paired with the current operand already.
+  const pairedAt = new Int32Array(2 * net.n);
+  let pairStamp = 0;
   const pushPairsOf = (id: number): void => {
-    const seen = new Set<number>();
+    pairStamp++;
     for (const i of idsById[id]!) {
       for (const other of holders[i]!) {
-        if (other === id || seen.has(other)) continue;
-        seen.add(other);
+        if (other === id || pairedAt[other] === pairStamp) continue;
+        pairedAt[other] = pairStamp;
         const score = scoreOf(id, other);
         if (score !== undefined) heap.push(score, { a: Math.min(id, other), b: Math.max(id, other), score });
       }
@@ -139,11 +174,11 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
     if (set !== undefined) initial.push(id);
   });
   for (const id of initial) {
-    const seen = new Set<number>();
+    pairStamp++;
     for (const i of idsById[id]!) {
       for (const other of holders[i]!) {
-        if (other <= id || seen.has(other)) continue;
-        seen.add(other);
+        if (other <= id || pairedAt[other] === pairStamp) continue;
+        pairedAt[other] = pairStamp;
         const score = scoreOf(id, other);
         if (score !== undefined) heap.push(score, { a: id, b: other, score });
       }
@@ -210,7 +245,7 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
       bySize.push(sizeById[id]!, id);
     }
   }
-  return ssa;
+  return { ssa, score: { flops, size: largest, write } };
 }
 
 const GREEDY_ALPHAS = [1, 0.5, 0];
@@ -220,8 +255,8 @@ export function greedyBest(net: Network, memoryLimit: number, objective: Objecti
   let best: SsaPath | undefined;
   let bestValue = Infinity;
   for (const alpha of GREEDY_ALPHAS) {
-    const ssa = greedySsa(net, { alpha, temperature: 0, nbranch: 1, rng: Math.random, memoryLimit });
-    const value = objectiveValue(scoreSsa(net, ssa), objective);
+    const { ssa, score } = greedyRun(net, { alpha, temperature: 0, nbranch: 1, rng: Math.random, memoryLimit });
+    const value = objectiveValue(score, objective);
     if (best === undefined || value < bestValue) {
       best = ssa;
       bestValue = value;
@@ -255,9 +290,10 @@ export function randomGreedy(net: Network, o: RandomGreedyOptions): { ssa: SsaPa
       t === 0
         ? { alpha: 1, temperature: 0, nbranch: 1, rng, memoryLimit: o.memoryLimit }
         : { alpha: rng() * 1.5, temperature: 0.05 + rng() * 0.5, nbranch: 8, rng, memoryLimit: o.memoryLimit };
-    const ssa = greedySsa(net, params);
-    const value = objectiveValue(scoreSsa(net, ssa), o.objective);
-    if (value < bestValue) {
+    const { ssa, score } = greedyRun(net, params);
+    const value = objectiveValue(score, o.objective);
+    // (On huge networks every cost can overflow to Infinity; the first trial is kept then.)
+    if (best === undefined || value < bestValue) {
       best = ssa;
       bestValue = value;
     }

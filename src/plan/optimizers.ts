@@ -13,6 +13,7 @@ import { greedyBest, greedySsa, randomGreedy } from './greedy.js';
 import { makeRng } from './heap.js';
 import { type Network, type SsaPath, type Tree, buildNetwork, leaf, node, objectiveValue, scoreSsa, ssaToLinear, treeToSsa } from './network.js';
 import { reconfigure } from './reconfigure.js';
+import { rotateAnneal } from './rotate.js';
 import type { LinearPath, OptimizerOptions, PathOptimizer } from './types.js';
 
 /** All operands in one step: what every algorithm returns when the memory limit admits no pairwise plan. */
@@ -88,21 +89,31 @@ export const AUTO_HQ_TABLE: readonly AutoRow[] = [
 export const AUTO_DEFAULT_BUDGET_MS = 40;
 export const AUTO_HQ_DEFAULT_BUDGET_MS = 1000;
 /** Randomised restarts of anneal (auto: a quarter for 31-60 operands, 2 above, where one takes several ms). */
-export const AUTO_RESTARTS = 16;
+export const AUTO_RESTARTS = 8;
 /** Up to this many operands, anneal keeps restarting while 70% of its budget is not spent. */
 const AUTO_EXTRA_RESTARTS_UP_TO = 30;
-export const AUTO_HQ_RESTARTS = 256;
+export const AUTO_HQ_RESTARTS = 128;
+/** Rotation moves per restart (see rotate.ts) and their starting temperature (natural-log cost units). */
+const ROTATION_MOVES = 5000;
+const ROTATION_TEMPERATURE = 0.15;
 
 function anneal(net: Network, o: OptimizerOptions, hq: boolean, strict: boolean): SsaPath {
   const start = now();
   const span = Math.max(0, o.deadline - start);
   const score = (ssa: SsaPath): number => objectiveValue(scoreSsa(net, ssa), 'flops');
-  let best = greedyBest(net, o.memoryLimit);
+  const greedy = greedyBest(net, o.memoryLimit);
+  let best = greedy;
   let bestValue = score(best);
   // k-way steps (forced by a memory limit) are not reconfigured.
   const polish = (ssa: SsaPath, maxLeaves: number, maxPasses: number, deadline: number): SsaPath => {
     if (ssa.some((step) => step.length > 2)) return ssa;
     return treeToSsa(reconfigure(net, ssaTree(ssa, net.n), { maxLeaves, maxPasses, memoryLimit: o.memoryLimit, deadline }), net.n);
+  };
+  // Rotations ignore memory limits, so they run only without one.
+  const rotate = (ssa: SsaPath, rng: () => number): SsaPath => {
+    if (o.memoryLimit !== Infinity || ssa.some((step) => step.length !== 2)) return ssa;
+    const rotated = rotateAnneal(net, ssaTree(ssa, net.n), { rng, moves: ROTATION_MOVES, temperature: ROTATION_TEMPERATURE });
+    return treeToSsa(rotated.tree, net.n);
   };
   const consider = (ssa: SsaPath): void => {
     const value = score(ssa);
@@ -112,8 +123,9 @@ function anneal(net: Network, o: OptimizerOptions, hq: boolean, strict: boolean)
     }
   };
   consider(polish(best, 6, 3, strict ? start + span * 0.3 : Infinity));
-  // Restarts: a randomised greedy path, quickly reconfigured. A fixed number first, so that the result does
-  // not depend on the machine's speed unless the budget cuts them short; then more while time is left.
+  // Restarts: the greedy path, then randomised greedy paths, each annealed by rotations and quickly
+  // reconfigured. A fixed number first, so that the result does not depend on the machine's speed unless the
+  // budget cuts them short; then more while time is left.
   const rng = makeRng(o.seed);
   const restartsUntil = start + span * (hq ? 0.8 : 0.7);
   const restarts = hq ? AUTO_HQ_RESTARTS : net.n <= 30 ? AUTO_RESTARTS : net.n <= 60 ? AUTO_RESTARTS / 4 : 2;
@@ -124,9 +136,12 @@ function anneal(net: Network, o: OptimizerOptions, hq: boolean, strict: boolean)
     // slows auto rather than worsening it.
     if (trial < restarts ? strict && !inTime : !inTime || net.n > AUTO_EXTRA_RESTARTS_UP_TO) break;
     const params = { alpha: rng() * 1.5, temperature: 0.05 + rng() * 0.5, nbranch: 8, rng, memoryLimit: o.memoryLimit };
-    consider(polish(greedySsa(net, params), 6, 3, strict || trial >= restarts ? restartsUntil : Infinity));
+    const first = trial === 0 ? greedy : greedySsa(net, params);
+    consider(polish(rotate(first, rng), 6, 3, strict || trial >= restarts ? restartsUntil : Infinity));
   }
-  // Then the best path, reconfigured with larger regions until nothing improves or time is up.
+  // Then the best path, reconfigured with larger regions until nothing improves or time is up (without a
+  // caller's budget, the first two passes run even past it, like the fixed restarts).
+  if (!strict) consider(polish(best, hq ? 9 : 8, 2, Infinity));
   consider(polish(best, hq ? 9 : 8, 16, o.deadline));
   return best;
 }

@@ -1,0 +1,128 @@
+/**
+ * The planner on tensor networks: `auto` on every network of tests/conformance/paths.json against the best
+ * known cost, and every scalable optimizer on generated networks of 10 to 1,000 tensors.
+ *
+ *   npx tsx bench/networks.bench.ts             both parts
+ *   npx tsx bench/networks.bench.ts corpus      auto on the conformance networks only
+ *   npx tsx bench/networks.bench.ts large       the generated networks only
+ *
+ * Times are per call with the plan cache cleared, after a warm-up: wall-clock ms and this process's CPU ms
+ * (the machine is shared; CPU time is what the planner spent). Costs are the planner's own (opt_einsum's
+ * convention), as log10 flops; "× best" is a cost over the best any optimizer found in the same run (or, for the
+ * corpus, over the best known cost recorded from opt_einsum and numpy). opt_einsum is not run here; its
+ * recorded costs are the corpus's.
+ */
+
+import os from 'node:os';
+
+import { clearPlanCache, planContraction } from '../src/plan/index.js';
+import { type PathCase, loadPathCases } from '../tests/plan/cases.js';
+import { type GenNetwork, lattice, mpsOverlap, randomCircuit, randomRegular } from './network-gen.js';
+
+interface Timed {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly cost: number;
+  readonly largest: number;
+  readonly optimizer: string;
+}
+
+function timed(net: { inputs: number[][]; output: number[]; sizes: number[] }, optimize: string, extra: object = {}): Timed {
+  clearPlanCache();
+  const u0 = process.cpuUsage();
+  const t0 = performance.now();
+  const plan = planContraction(net.inputs, net.output, net.sizes, { optimize, seed: 1, ...extra });
+  const wallMs = performance.now() - t0;
+  const u = process.cpuUsage(u0);
+  return { wallMs, cpuMs: (u.user + u.system) / 1000, cost: plan.cost, largest: plan.largestIntermediate, optimizer: plan.optimizer };
+}
+
+const quantile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+
+function corpus(): void {
+  const cases = loadPathCases().filter((c) => c.nOperands >= 3);
+  // Warm up the JIT on the largest networks.
+  for (const c of cases.slice(-12)) timed(c, 'auto');
+  const rows: { c: PathCase; t: Timed; ratio: number }[] = [];
+  for (const c of cases) {
+    const t = timed(c, 'auto');
+    rows.push({ c, t, ratio: t.cost / c.bestKnown });
+  }
+  const within = rows.filter((r) => r.ratio <= 1.1).length;
+  const worst = [...rows].sort((a, b) => b.ratio - a.ratio).slice(0, 5);
+  const slow = [...rows].sort((a, b) => b.t.wallMs - a.t.wallMs).slice(0, 5);
+  console.log(`\n## auto on the ${rows.length} conformance networks of 3+ operands (seed 1)\n`);
+  console.log(`within 1.1× of the best known cost: ${within}/${rows.length}; below it on ${rows.filter((r) => r.ratio < 1 - 1e-9).length}`);
+  console.log(`cost / best known: geo-mean ${Math.exp(rows.reduce((s, r) => s + Math.log(r.ratio), 0) / rows.length).toFixed(4)}, ` +
+    `worst ${worst.map((r) => `${r.ratio.toFixed(3)} (${r.c.id})`).join(', ')}`);
+  for (const [label, key] of [['wall', 'wallMs'], ['CPU', 'cpuMs']] as const) {
+    const xs = rows.map((r) => r.t[key]);
+    console.log(`${label} ms per call: median ${quantile(xs, 0.5).toFixed(1)}, p90 ${quantile(xs, 0.9).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}`);
+  }
+  const byN = (lo: number, hi: number): string => {
+    const xs = rows.filter((r) => r.c.nOperands >= lo && r.c.nOperands <= hi).map((r) => r.t.wallMs);
+    return xs.length === 0 ? '-' : `${xs.length} networks, max ${Math.max(...xs).toFixed(1)} ms, median ${quantile(xs, 0.5).toFixed(1)} ms`;
+  };
+  console.log(`by size (wall): 3-10 operands ${byN(3, 10)}; 11-30 ${byN(11, 30)}; 31+ ${byN(31, 1e9)}`);
+  console.log(`slowest: ${slow.map((r) => `${r.c.id} (${r.c.nOperands} operands) ${r.t.wallMs.toFixed(1)} ms wall / ${r.t.cpuMs.toFixed(1)} CPU`).join('; ')}`);
+  const rr = rows.filter((r) => ['random_regular-029', 'random_regular-032', 'random_regular-033'].includes(r.c.id));
+  console.log(`the three former misses: ${rr.map((r) => `${r.c.id} ${r.ratio.toFixed(3)} in ${r.t.wallMs.toFixed(1)} ms`).join('; ')}`);
+}
+
+interface Column {
+  readonly name: string;
+  readonly optimize: string;
+  /** Largest tensor count the optimizer runs on in this benchmark. */
+  readonly upTo: number;
+  readonly extra?: object;
+}
+
+const COLUMNS: readonly Column[] = [
+  { name: 'greedy', optimize: 'greedy', upTo: Infinity },
+  { name: 'random-greedy (32 trials)', optimize: 'random-greedy', upTo: Infinity },
+  { name: 'auto', optimize: 'auto', upTo: Infinity },
+  { name: 'dp (≤ 30 tensors, 10 s)', optimize: 'dp', upTo: 30, extra: { timeBudgetMs: 10_000 } },
+];
+
+function large(): void {
+  const nets: GenNetwork[] = [];
+  for (const n of [10, 30, 100, 300, 1000]) for (const d of [3, 4]) nets.push(randomRegular(n, d, n + d));
+  nets.push(lattice(10, 10, 2), lattice(25, 40, 2), mpsOverlap(100, 16, 2), mpsOverlap(500, 8, 2), randomCircuit(4, 5, 10, 1));
+  // Warm up.
+  for (const net of [randomRegular(200, 3, 99), lattice(8, 8, 2)]) for (const c of COLUMNS.slice(0, 3)) timed(net, c.optimize);
+  console.log('\n## optimizers on generated networks (seed 1; index sizes 2-8 for the random regular graphs)\n');
+  console.log('| network | tensors | optimizer | wall ms | CPU ms | log10 cost | log2 largest | × best |');
+  console.log('|---|--:|---|--:|--:|--:|--:|--:|');
+  for (const net of nets) {
+    const results: { col: Column; t: Timed | string }[] = [];
+    for (const col of COLUMNS) {
+      if (net.inputs.length > col.upTo) continue;
+      try {
+        results.push({ col, t: timed(net, col.optimize, col.extra) });
+      } catch (e) {
+        results.push({ col, t: (e as Error).message.slice(0, 60) });
+      }
+    }
+    const best = Math.min(...results.map((r) => (typeof r.t === 'string' ? Infinity : r.t.cost)));
+    for (const { col, t } of results) {
+      if (typeof t === 'string') {
+        console.log(`| ${net.name} | ${net.inputs.length} | ${col.name} | – | – | ${t} | | |`);
+        continue;
+      }
+      const ratio = Number.isFinite(best) ? (t.cost / best).toFixed(3) : '(overflow)';
+      console.log(`| ${net.name} | ${net.inputs.length} | ${col.name} | ${t.wallMs.toFixed(1)} | ${t.cpuMs.toFixed(1)} | ` +
+        `${Math.log10(t.cost).toFixed(2)} | ${Math.log2(t.largest).toFixed(1)} | ${ratio} |`);
+    }
+  }
+}
+
+const which = process.argv[2];
+console.log(`# planner networks benchmark — ${new Date().toISOString()}`);
+console.log(`CPU: ${os.cpus()[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
+  `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+if (which === undefined || which === 'corpus') corpus();
+if (which === undefined || which === 'large') large();
+console.log(`\nload average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
