@@ -87,14 +87,18 @@ describe('the packed tarball', () => {
     expect(paths).toContain('dist/src/index.d.ts');
     expect(paths).toContain('dist/src/index.d.ts.map');
     expect(paths).toContain('dist/src/cli.js');
+    expect(paths).toContain('dist/src/testing/index.js');
+    expect(paths).toContain('dist/src/testing/index.d.ts');
   });
 
-  it('has no install-time build, webgpu only as an optional peer, and runtime dependencies shipped code imports', () => {
+  it('has no install-time build, webgpu and fast-check only as optional peers, and runtime dependencies shipped code imports', () => {
     const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Record<string, Record<string, unknown>>;
     expect(pkg['scripts']?.['prepare']).toBeUndefined();
     expect(pkg['scripts']?.['postinstall']).toBeUndefined();
-    expect(pkg['peerDependencies']).toEqual({ webgpu: expect.any(String) });
-    expect(pkg['peerDependenciesMeta']).toEqual({ webgpu: { optional: true } });
+    // fast-check is the optional peer of the einjit/testing entry point only.
+    expect(pkg['peerDependencies']).toEqual({ webgpu: expect.any(String), 'fast-check': expect.any(String) });
+    expect(pkg['peerDependenciesMeta']).toEqual({ webgpu: { optional: true }, 'fast-check': { optional: true } });
+    expect(existsSync(join(consumer, 'node_modules', 'fast-check'))).toBe(false);
     expect(existsSync(join(consumer, 'node_modules', 'webgpu'))).toBe(false);
     // Every runtime dependency is imported by some shipped JavaScript file, or (a types-only package) referenced
     // by a shipped declaration file.
