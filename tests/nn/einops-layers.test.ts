@@ -200,6 +200,47 @@ describe('EinMix parameters and state dict', () => {
   });
 });
 
+describe("EinMix decomposes as einops' own tests expect (test_einmix_decomposition)", () => {
+  type Inner = { _pre: nn.Rearrange | null; _post: nn.Rearrange | null };
+  const cases: [string, string, string | null, Record<string, number>, string, number[], number[] | null, string | null, string | null][] = [
+    ['a b c d e -> e d c b a', 'd a b', null, { d: 2, a: 3, b: 5 }, 'abcde,dab->edcba', [2, 3, 5], null, null, null],
+    ['a b c d e -> e d c b a', 'd a b', 'a b c d e', { a: 1, b: 2, c: 3, d: 4, e: 5 }, 'abcde,dab->edcba', [4, 1, 2], [5, 4, 3, 2, 1], null, null],
+    ['... -> ...', '', '', {}, '...,->...', [], [], null, null],
+    ['b a ...  -> b c ...', 'b a c', null, { a: 1, b: 2, c: 3 }, 'ba...,bac->bc...', [2, 1, 3], null, null, null],
+    ['(b a) ... -> b c (...)', 'b a c', null, { a: 1, b: 2, c: 3 }, 'ba...,bac->bc...', [2, 1, 3], null, '(b a) ... -> b a ...', 'b c ... -> b c (...)'],
+    ['b ... (a c) -> b ... (a d)', 'c d', 'a d', { a: 1, c: 3, d: 4 }, 'b...ac,cd->b...ad', [3, 4], [1, 1, 4], 'b ... (a c) -> b ... a c', 'b ... a d -> b ... (a d)'],
+    ['a ... (b c) -> a (... d b)', 'c d b', 'd b', { b: 2, c: 3, d: 4 }, 'a...bc,cdb->a...db', [3, 4, 2], [1, 4, 2], 'a ... (b c) -> a ... b c', 'a ... d b -> a (... d b)'],
+  ];
+  it.each(cases)('%s', (pattern, weightShape, biasShape, lengths, einsumPattern, wShape, bShape, pre, post) => {
+    const mix = new nn.EinMix(pattern, weightShape, biasShape, lengths);
+    expect(mix.einsumPattern).toBe(einsumPattern);
+    expect(mix.weight.shape).toEqual(wShape);
+    expect(mix.bias === null ? null : mix.bias.shape).toEqual(bShape);
+    expect((mix as unknown as Inner)._pre?.pattern ?? null).toBe(pre);
+    expect((mix as unknown as Inner)._post?.pattern ?? null).toBe(post);
+  });
+
+  it("runs the last one, with '...' inside the output group, against a loop", async () => {
+    manualSeed(8);
+    const [A, E, B, C, D] = [2, 3, 2, 3, 4];
+    const mix = new nn.EinMix('a ... (b c) -> a (... d b)', 'c d b', 'd b', { b: B, c: C, d: D }, { dtype: 'float64' });
+    const xs = [A, E, B * C];
+    const data = randomData(A * E * B * C, 9);
+    const w = await values(mix.weight);
+    const bias = await values(mix.bias!);
+    const y = mix.forward(tensor(data, { shape: xs, dtype: 'float64' }));
+    expect(y.shape).toEqual([A, E * D * B]);
+    const expected: number[] = [];
+    for (const [a, k] of multiIndices([A, E * D * B])) {
+      const e = Math.floor(k! / (D * B)), d = Math.floor(k! / B) % D, b = k! % B;
+      let s = at(bias, [1, D, B], [0, d, b]);
+      for (let c = 0; c < C; c++) s += at(data, xs, [a!, e, b * C + c]) * at(w, [C, D, B], [c, d, b]);
+      expected.push(s);
+    }
+    expectClose(await values(y), expected, 1e-12);
+  });
+});
+
 describe('a bad pattern fails when the layer is built', () => {
   const cases: [string, () => unknown, RegExp][] = [
     ['rearrange dropping an axis', () => new nn.Rearrange('a b -> a'), /Rearrange: axis 'b' appears only on the left side/],
@@ -221,6 +262,8 @@ describe('a bad pattern fails when the layer is built', () => {
     ['EinMix: a bias axis without a length', () => new nn.EinMix('a b -> a c d', 'b c d', 'a', { b: 2, c: 3, d: 1 }), /sizes are not provided for bias axes 'a'/],
     ['EinMix: bias before the ellipsis', () => new nn.EinMix('... b -> c ...', 'b c', 'c', { b: 2, c: 3 }), /bias dimensions should go after the ellipsis/],
     ['EinMix: an axis twice on one side', () => new nn.EinMix('a a -> a', 'a', null, { a: 2 }), /twice/],
+    ["einops' restriction: a missing weight length", () => new nn.EinMix('a b c d e -> e d c b a', 'd a b', null, { d: 2, a: 3 }), /weight axis 'b' is not given/],
+    ["einops' restriction: '(...)' on the left", () => new nn.EinMix('(...) a -> ... a', 'a', null, { a: 1 }), /'...' inside parentheses on the left/],
     ['EinMix: a syntax error in the weight shape', () => new nn.EinMix('a b -> a c', 'b c ->', null, { b: 2, c: 3 }), /EinMix: in the weight shape/],
   ];
   it.each(cases)('%s', (_, build, message) => {
