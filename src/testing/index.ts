@@ -16,7 +16,8 @@
  * }));
  * ```
  */
-import '../runtime/devices.js';
+// The public API module sets up the devices, so this entry point works on its own too.
+import '../index.js';
 
 export { prng, multiIndices } from './random.js';
 export { referenceEinsum, type DenseArray, type ReferenceEinsumOptions } from './reference.js';
