@@ -141,8 +141,9 @@ export function greedyRun(net: Network, p: GreedyParams): { ssa: SsaPath; score:
   // 1. Hadamard products of identical operands.
   const byKey = new Map<string, number>();
   for (let i = 0; i < net.n; i++) add(i, net.inputs[i]!);
+  const keys = inputKeys(net);
   for (let i = 0; i < net.n; i++) {
-    const key = keyOf(net.inputs[i]!);
+    const key = keys[i]!;
     const prev = byKey.get(key);
     if (prev === undefined) byKey.set(key, i);
     else if (sizeOf(resultOf([prev, i]), sz) <= p.memoryLimit) byKey.set(key, contract([prev, i]));
@@ -246,6 +247,17 @@ export function greedyRun(net: Network, p: GreedyParams): { ssa: SsaPath; score:
     }
   }
   return { ssa, score: { flops, size: largest, write } };
+}
+
+/** Each input's index set as a string key, computed once per network (every greedy trial groups by it). */
+const keyCache = new WeakMap<Network, readonly string[]>();
+function inputKeys(net: Network): readonly string[] {
+  let keys = keyCache.get(net);
+  if (keys === undefined) {
+    keys = net.inputs.map((s) => keyOf(s));
+    keyCache.set(net, keys);
+  }
+  return keys;
 }
 
 const GREEDY_ALPHAS = [1, 0.5, 0];

@@ -25,47 +25,57 @@ export class MinHeap<T> {
     const n = this.items.length;
     if (n === 0) return undefined;
     const top = this.items[0]!;
-    this.swap(0, n - 1);
-    this.keys.pop();
-    this.order.pop();
-    this.items.pop();
-    if (n > 1) this.down(0);
+    const key = this.keys.pop()!;
+    const order = this.order.pop()!;
+    const item = this.items.pop()!;
+    if (n > 1) this.down(0, key, order, item);
     return top;
   }
 
-  private less(i: number, j: number): boolean {
-    const a = this.keys[i]!;
-    const b = this.keys[j]!;
-    return a < b || (a === b && this.order[i]! < this.order[j]!);
-  }
-
-  private swap(i: number, j: number): void {
-    [this.keys[i], this.keys[j]] = [this.keys[j]!, this.keys[i]!];
-    [this.order[i], this.order[j]] = [this.order[j]!, this.order[i]!];
-    [this.items[i], this.items[j]] = [this.items[j]!, this.items[i]!];
-  }
-
+  /** Moves the entry at i up to its place (sifting a hole, which lands every entry where swaps would). */
   private up(i: number): void {
+    const keys = this.keys;
+    const orders = this.order;
+    const items = this.items;
+    const key = keys[i]!;
+    const order = orders[i]!;
+    const item = items[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
+      const pk = keys[p]!;
+      if (!(key < pk || (key === pk && order < orders[p]!))) break;
+      keys[i] = pk;
+      orders[i] = orders[p]!;
+      items[i] = items[p]!;
       i = p;
     }
+    keys[i] = key;
+    orders[i] = order;
+    items[i] = item;
   }
 
-  private down(i: number): void {
-    const n = this.items.length;
+  /** Places (key, order, item) at the hole i and sifts it down. */
+  private down(i: number, key: number, order: number, item: T): void {
+    const keys = this.keys;
+    const orders = this.order;
+    const items = this.items;
+    const n = items.length;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < n && this.less(l, m)) m = l;
-      if (r < n && this.less(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
+      let m = l;
+      if (r < n && (keys[r]! < keys[l]! || (keys[r] === keys[l] && orders[r]! < orders[l]!))) m = r;
+      const mk = keys[m]!;
+      if (!(mk < key || (mk === key && orders[m]! < order))) break;
+      keys[i] = mk;
+      orders[i] = orders[m]!;
+      items[i] = items[m]!;
       i = m;
     }
+    keys[i] = key;
+    orders[i] = order;
+    items[i] = item;
   }
 }
 
