@@ -128,6 +128,15 @@ function anneal(net: Network, o: OptimizerOptions, hq: boolean, strict: boolean)
   // budget cuts them short; then more while time is left.
   const rng = makeRng(o.seed);
   const restartsUntil = start + span * (hq ? 0.8 : 0.7);
+  // Beyond 30 operands only a few restarts fit, and a batch of plain random-greedy trials (no rotations, no
+  // reconfiguration; a few milliseconds each) finds far better starts on large random networks: its best is
+  // reconfigured too, and the restarts below begin from it.
+  let batch: SsaPath | undefined;
+  if (net.n > AUTO_EXTRA_RESTARTS_UP_TO) {
+    const trials = hq ? 128 : 32;
+    batch = randomGreedy(net, { trials, seed: o.seed, memoryLimit: o.memoryLimit, deadline: strict ? restartsUntil : Infinity, objective: 'flops', soft: true }).ssa;
+    consider(polish(batch, 6, 3, strict ? restartsUntil : Infinity));
+  }
   const restarts = hq ? AUTO_HQ_RESTARTS : net.n <= 30 ? AUTO_RESTARTS : net.n <= 60 ? AUTO_RESTARTS / 4 : 2;
   for (let trial = 0; ; trial++) {
     const t = now();
@@ -136,7 +145,7 @@ function anneal(net: Network, o: OptimizerOptions, hq: boolean, strict: boolean)
     // slows auto rather than worsening it.
     if (trial < restarts ? strict && !inTime : !inTime || net.n > AUTO_EXTRA_RESTARTS_UP_TO) break;
     const params = { alpha: rng() * 1.5, temperature: 0.05 + rng() * 0.5, nbranch: 8, rng, memoryLimit: o.memoryLimit };
-    const first = trial === 0 ? greedy : greedySsa(net, params);
+    const first = trial === 0 ? greedy : trial === 1 && batch !== undefined ? batch : greedySsa(net, params);
     consider(polish(rotate(first, rng), 6, 3, strict || trial >= restarts ? restartsUntil : Infinity));
   }
   // Then the best path, reconfigured with larger regions until nothing improves or time is up (without a
