@@ -58,6 +58,16 @@ function corpus(): void {
   console.log(`within 1.1× of the best known cost: ${within}/${rows.length}; below it on ${rows.filter((r) => r.ratio < 1 - 1e-9).length}`);
   console.log(`cost / best known: geo-mean ${Math.exp(rows.reduce((s, r) => s + Math.log(r.ratio), 0) / rows.length).toFixed(4)}, ` +
     `worst ${worst.map((r) => `${r.ratio.toFixed(3)} (${r.c.id})`).join(', ')}`);
+  // Against opt_einsum's own auto and greedy, as recorded in the corpus (opt_einsum is not run here).
+  for (const peer of ['auto', 'greedy', 'random-greedy-128']) {
+    const ratios = rows
+      .map((r) => ({ r, run: r.c.runs.get(peer) }))
+      .filter(({ run }) => run?.status === 'ok' && run.opt_cost !== undefined)
+      .map(({ r, run }) => r.t.cost / Number(run!.opt_cost));
+    const geo = Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length);
+    console.log(`einjit auto / opt_einsum ${peer} (recorded): geo-mean ${geo.toFixed(4)}, worst ${Math.max(...ratios).toFixed(3)}, ` +
+      `cheaper on ${ratios.filter((x) => x < 1 - 1e-9).length} of ${ratios.length}`);
+  }
   for (const [label, key] of [['wall', 'wallMs'], ['CPU', 'cpuMs']] as const) {
     const xs = rows.map((r) => r.t[key]);
     console.log(`${label} ms per call: median ${quantile(xs, 0.5).toFixed(1)}, p90 ${quantile(xs, 0.9).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}`);
@@ -112,7 +122,8 @@ function large(): void {
         console.log(`| ${net.name} | ${net.inputs.length} | ${col.name} | – | – | ${t} | | |`);
         continue;
       }
-      const ratio = Number.isFinite(best) ? (t.cost / best).toFixed(3) : '(overflow)';
+      const r = t.cost / best;
+      const ratio = !Number.isFinite(best) ? '(overflow)' : !Number.isFinite(r) ? '∞ (cost overflows)' : r < 1000 ? r.toFixed(3) : r.toExponential(1);
       console.log(`| ${net.name} | ${net.inputs.length} | ${col.name} | ${t.wallMs.toFixed(1)} | ${t.cpuMs.toFixed(1)} | ` +
         `${Math.log10(t.cost).toFixed(2)} | ${Math.log2(t.largest).toFixed(1)} | ${ratio} |`);
     }
