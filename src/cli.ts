@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EinjitError } from './errors.js';
 import { explainPattern, type ExplainRequest } from './explain.js';
+import './backends.js';
 import { shutdown } from './runtime/devices.js';
 
 function parseShapes(text: string): number[][] {

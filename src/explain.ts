@@ -6,7 +6,8 @@ import { EinjitError } from './errors.js';
 import { compile } from './api/einsum.js';
 import { rearrange, reduce, repeat, type Reduction } from './api/einops.js';
 import { checkEinops, checkEinsum, printEinsum, printTransform } from './ir/index.js';
-import { captureKernels, checkDevice, getBackend, initBackend } from './runtime/backend.js';
+import { checkDevice, getBackend, initBackend } from './runtime/backend.js';
+import { captureKernels } from './runtime/recording.js';
 import { zeros } from './runtime/creation.js';
 import { formatShape } from './errors.js';
 

@@ -2,7 +2,8 @@
  * einjit: einsum and einops patterns compiled to fast kernels, with a small tensor runtime, autograd and nn
  * layers on top. This module is the public API and nothing else.
  */
-import './runtime/devices.js';
+// The composition root registers the backends.
+import './backends.js';
 
 export { EinjitError } from './errors.js';
 export { Tensor } from './runtime/tensor.js';
@@ -20,7 +21,7 @@ export type { DeviceInfo } from './runtime/devices.js';
 export { tidy, keep } from './runtime/scope.js';
 export { profile } from './runtime/profile.js';
 export type { Profile, ProfiledKernel } from './runtime/profile.js';
-export type { AdapterDescription, GpuLimits } from '../kernels/wgsl/backend.js';
+export type { AdapterDescription, GpuLimits } from './lower/backend.js';
 export { capabilities } from './platform/index.js';
 export type { Capabilities, Runtime } from './platform/index.js';
 export { getDefaultDevice } from './runtime/backend.js';

@@ -2,10 +2,8 @@
  * The CPU backend: storage is a typed array (over a SharedArrayBuffer when einjit allocates it), loop specs
  * run as generated JavaScript, GEMM specs through the packed GEMM.
  */
-import type { KernelSpec } from '../../src/lower/spec.js';
-import { checkNotDisposed, type Backend, type Storage } from '../../src/runtime/backend.js';
-import { noteAllocation } from '../../src/runtime/scope.js';
-import { allocateArray, type DType, type TypedArray } from '../../src/runtime/dtype.js';
+import type { DType, KernelSpec } from '../../src/lower/spec.js';
+import { allocateArray, type Backend, type Storage, type StorageHooks, type TypedArray } from '../../src/lower/backend.js';
 import { EinjitError } from '../../src/errors.js';
 import { renderLoop, runLoop } from './loop.js';
 import { gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
@@ -15,11 +13,6 @@ export interface CpuStorage extends Storage {
   readonly device: 'cpu';
   /** The elements; replaced by an empty array when the storage is released, so the memory can go. */
   data: TypedArray;
-}
-
-function data(s: Storage, op: string): TypedArray {
-  checkNotDisposed(s, op);
-  return (s as CpuStorage).data;
 }
 
 // Live bytes: counted at allocation, uncounted at release or, for storages nobody released, when the garbage
@@ -34,71 +27,77 @@ const finalizer = new FinalizationRegistry<number>((bytes) => {
 });
 let poison: number | null = null;
 
-function adopt(dtype: DType, array: TypedArray): CpuStorage {
-  const storage: CpuStorage = { device: 'cpu', dtype, length: array.length, data: array };
-  if (counting) {
-    live += array.byteLength;
-    finalizer.register(storage, array.byteLength, storage);
-  }
-  noteAllocation(storage);
-  return storage;
-}
-
-export const cpuBackend: Backend = {
-  device: 'cpu',
-  allocate(dtype: DType, length: number): CpuStorage {
-    const array = allocateArray(dtype, length);
-    if (poison !== null) array.fill(poison as never);
-    return adopt(dtype, array);
-  },
-  allocateZeroed(dtype: DType, length: number): CpuStorage {
-    // A fresh ArrayBuffer is zero-filled.
-    return adopt(dtype, allocateArray(dtype, length));
-  },
-  fromArray(dtype: DType, src: TypedArray, share: boolean): CpuStorage {
-    if (share) return adopt(dtype, src);
-    const copy = allocateArray(dtype, src.length);
-    (copy as { set(a: ArrayLike<number>): void }).set(src as ArrayLike<number>);
-    return adopt(dtype, copy);
-  },
-  run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
-    const ins = inputs.map((x) => data(x, spec.label));
-    const out = data(output, spec.label);
-    if (spec.kind === 'loop') {
-      runLoop(spec, ins, out);
-      return;
+/** The CPU backend; `hooks` are the runtime's (dispose scopes, disposal checks). */
+export function createCpuBackend(hooks: StorageHooks): Backend {
+  const data = (s: Storage, op: string): TypedArray => {
+    hooks.checkUsable(s, op);
+    return (s as CpuStorage).data;
+  };
+  const adopt = (dtype: DType, array: TypedArray): CpuStorage => {
+    const storage: CpuStorage = { device: 'cpu', dtype, length: array.length, data: array };
+    if (counting) {
+      live += array.byteLength;
+      finalizer.register(storage, array.byteLength, storage);
     }
-    const [a, b] = ins;
-    if (a === undefined || b === undefined) throw new EinjitError('a GEMM needs two operands', { op: spec.label });
-    runGemm(spec, a as Float32Array | Float64Array, b as Float32Array | Float64Array, out as Float32Array | Float64Array);
-  },
-  async read(storage: Storage): Promise<TypedArray> {
-    return data(storage, 'data');
-  },
-  readSync(storage: Storage, op: string): TypedArray {
-    return data(storage, op);
-  },
-  release(storage: Storage): void {
-    const s = storage as CpuStorage;
-    if (finalizer.unregister(storage)) live -= s.data.byteLength;
-    if (s.data.length > 0) s.data = allocateArray(s.dtype, 0);
-  },
-  liveBytes(): number {
-    counting = true;
-    return live;
-  },
-  setPoison(value: number | null): void {
-    poison = value;
-  },
-  source(spec: KernelSpec): string {
-    const source = spec.kind === 'loop' ? renderLoop(spec) : gemmSource(spec);
-    if (codegenAllowed() && wasmAllowed()) return source;
-    // What runs instead where the page's policy refuses generated code (explain() and source() show it).
-    return `// einjit runs this kernel without generated code: this page's Content-Security-Policy refuses ${codegenAllowed() ? "WebAssembly compilation ('wasm-unsafe-eval')" : "'unsafe-eval'"},\n` +
-      `// so ${spec.kind === 'loop' ? 'the interpreter (kernels/cpu/interpret.ts) evaluates this loop nest with the same arithmetic' : 'the direct strided loop computes this product'}; the generated source would be:\n${source}`;
-  },
-  destroy(): void {
-    // The worker pool starts again lazily on the next large GEMM.
-    shutdownGemmPool();
-  },
-};
+    hooks.allocated(storage);
+    return storage;
+  };
+  return {
+    device: 'cpu',
+    allocate(dtype: DType, length: number): CpuStorage {
+      const array = allocateArray(dtype, length);
+      if (poison !== null) array.fill(poison as never);
+      return adopt(dtype, array);
+    },
+    allocateZeroed(dtype: DType, length: number): CpuStorage {
+      // A fresh ArrayBuffer is zero-filled.
+      return adopt(dtype, allocateArray(dtype, length));
+    },
+    fromArray(dtype: DType, src: TypedArray, share: boolean): CpuStorage {
+      if (share) return adopt(dtype, src);
+      const copy = allocateArray(dtype, src.length);
+      (copy as { set(a: ArrayLike<number>): void }).set(src as ArrayLike<number>);
+      return adopt(dtype, copy);
+    },
+    run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
+      const ins = inputs.map((x) => data(x, spec.label));
+      const out = data(output, spec.label);
+      if (spec.kind === 'loop') {
+        runLoop(spec, ins, out);
+        return;
+      }
+      const [a, b] = ins;
+      if (a === undefined || b === undefined) throw new EinjitError('a GEMM needs two operands', { op: spec.label });
+      runGemm(spec, a as Float32Array | Float64Array, b as Float32Array | Float64Array, out as Float32Array | Float64Array);
+    },
+    async read(storage: Storage): Promise<TypedArray> {
+      return data(storage, 'data');
+    },
+    readSync(storage: Storage, op: string): TypedArray {
+      return data(storage, op);
+    },
+    release(storage: Storage): void {
+      const s = storage as CpuStorage;
+      if (finalizer.unregister(storage)) live -= s.data.byteLength;
+      if (s.data.length > 0) s.data = allocateArray(s.dtype, 0);
+    },
+    liveBytes(): number {
+      counting = true;
+      return live;
+    },
+    setPoison(value: number | null): void {
+      poison = value;
+    },
+    source(spec: KernelSpec): string {
+      const source = spec.kind === 'loop' ? renderLoop(spec) : gemmSource(spec);
+      if (codegenAllowed() && wasmAllowed()) return source;
+      // What runs instead where the page's policy refuses generated code (explain() and source() show it).
+      return `// einjit runs this kernel without generated code: this page's Content-Security-Policy refuses ${codegenAllowed() ? "WebAssembly compilation ('wasm-unsafe-eval')" : "'unsafe-eval'"},\n` +
+        `// so ${spec.kind === 'loop' ? 'the interpreter (kernels/cpu/interpret.ts) evaluates this loop nest with the same arithmetic' : 'the direct strided loop computes this product'}; the generated source would be:\n${source}`;
+    },
+    destroy(): void {
+      // The worker pool starts again lazily on the next large GEMM.
+      shutdownGemmPool();
+    },
+  };
+}

@@ -14,7 +14,7 @@
 import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
 import { exprConstants, specKey } from '../../src/lower/spec.js';
 import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
-import { LruCache } from '../../src/frontend/lru.js';
+import { LruCache } from '../../src/util/lru.js';
 import { codegenAllowed } from '../../src/platform/index.js';
 import { interpretLoop } from './interpret.js';
 import { CAST, UNARY, binaryIn, scalarHelpers as helpers } from './ops.js';

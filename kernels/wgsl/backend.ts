@@ -10,6 +10,7 @@
  */
 
 import type * as Dawn from 'webgpu';
+import type { AdapterDescription, GpuLimits } from '../../src/lower/backend.js';
 import { defaultEnvVar, envVar, navigatorGpu, nodeBuiltin, runtime } from '../../src/platform/index.js';
 import { EinjitError } from '../../src/errors.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
@@ -28,7 +29,7 @@ import type { MultipassTuning, SplitReduction } from './multipass.js';
 import { ex } from '../../src/lower/spec.js';
 import { chooseGemmConfig, gemmGrid, gemmKernelKey, gemmParamValues, renderGemm } from './gemm.js';
 import type { GemmTileChoice } from './gemm.js';
-import { LruCache } from '../../src/frontend/lru.js';
+import { LruCache } from '../../src/util/lru.js';
 
 export type { GpuDType } from './dtypes.js';
 
@@ -37,16 +38,6 @@ export interface GpuStorage {
   readonly buffer: GPUBuffer;
   readonly dtype: GpuDType;
   readonly length: number;
-}
-
-/** The adapter limits the device was created with (all of them requested, not the WebGPU defaults). */
-export interface GpuLimits {
-  readonly maxStorageBufferBindingSize: number;
-  readonly maxBufferSize: number;
-  readonly maxComputeWorkgroupStorageSize: number;
-  readonly maxComputeInvocationsPerWorkgroup: number;
-  readonly maxStorageBuffersPerShaderStage: number;
-  readonly maxComputeWorkgroupsPerDimension: number;
 }
 
 /** Knobs that choose between kernel shapes; shapes are chosen automatically, tests pin them. */
@@ -873,15 +864,6 @@ async function createInstance(): Promise<GPU> {
     });
   }
   return dawn.create([]);
-}
-
-/** The adapter as WebGPU describes it, and whether it is a software rasterizer (lavapipe, SwiftShader, WARP). */
-export interface AdapterDescription {
-  readonly vendor: string;
-  readonly architecture: string;
-  readonly device: string;
-  readonly description: string;
-  readonly software: boolean;
 }
 
 export function adapterDescription(info: GPUAdapterInfo, fallback = false): AdapterDescription {

@@ -36,9 +36,9 @@ export function bytesPerElement(dtype: GpuDType, f16: boolean): number {
 /** Narrows a spec dtype to one the GPU stores, refusing float64 with the fix. */
 export function gpuDType(dtype: DType, op: string): GpuDType {
   if (dtype === 'float64') {
-    throw new EinjitError('float64 is not supported on the webgpu backend (WGSL has no 64-bit float)', {
+    throw new EinjitError('float64 tensors cannot live on the webgpu device: WGSL has no 64-bit floats', {
       op,
-      hint: 'cast the tensor to float32 first, or run this op on the cpu backend',
+      hint: "cast first: x.cast('float32'), or keep float64 work on the cpu",
     });
   }
   return dtype;

@@ -9,7 +9,8 @@ import {
   formatReport, linearToSsaPath, pathToTree, planContraction, slicedExecution, type ContractionPlan, type PathTree, type PlanOptions,
   type SlicedPlan,
 } from '../plan/index.js';
-import { runContraction, TracingBackend, type ContractionProgram } from '../lower/contraction.js';
+import { runContraction, type ContractionProgram } from '../runtime/contraction.js';
+import { RecordingBackend } from '../runtime/recording.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { getBackend, getDefaultDevice, checkDevice, type Backend, type Device } from '../runtime/backend.js';
 import { Tensor } from '../runtime/tensor.js';
@@ -398,7 +399,7 @@ export class CompiledExpression {
 
   private specs(): KernelSpec[] {
     if (this.traced === null) {
-      const tracer = new TracingBackend(getBackend(this.device, 'compile'));
+      const tracer = new RecordingBackend(getBackend(this.device, 'compile'), false);
       // A sliced expression shows the kernels of one slice (each slice runs them, then adds its result).
       const sizes = this.sliced?.sizes;
       const shapes = sizes === undefined ? this.shapes : this.shapes.map((s, k) => s.map((n, d) => Math.min(n, sizes[this.program.inputs[k]![d]!]!)));

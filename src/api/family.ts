@@ -4,7 +4,7 @@
  */
 import { EinjitError, describeValue, withErrorContext } from '../errors.js';
 import * as Args from '../runtime/args.js';
-import type { ContractionProgram } from '../lower/contraction.js';
+import type { ContractionProgram } from '../runtime/contraction.js';
 import { normalizeDim } from '../runtime/shape.js';
 import { Tensor } from '../runtime/tensor.js';
 import * as ops from '../runtime/ops.js';

@@ -6,7 +6,7 @@ import type { IToken } from 'chevrotain';
 import { EinjitError, type Span } from '../errors.js';
 import { parsePattern, type EntryRule, type ParseProblem, type ParseResult } from '../../grammar/index.js';
 import type { EinsumAst, PackAst, PatternAst, ShapeAst, TransformAst } from './ast.js';
-import { LruCache } from './lru.js';
+import { LruCache } from '../util/lru.js';
 import { patternVisitor, type VisitContext } from './visitor.js';
 
 const astCache = new LruCache<string, PatternAst>(1024);

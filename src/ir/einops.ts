@@ -5,7 +5,7 @@
  */
 import { EinjitError, type Span } from '../errors.js';
 import type { ExpressionAst, TransformAst } from '../frontend/ast.js';
-import { LruCache } from '../frontend/lru.js';
+import { LruCache } from '../util/lru.js';
 import { parseTransform } from '../frontend/parse.js';
 import { axisNameProblem } from '../frontend/visitor.js';
 import { assertShape, entryError, isDim, shapesContext } from './shapes.js';

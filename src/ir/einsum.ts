@@ -5,7 +5,7 @@
  */
 import { EinjitError, type Span } from '../errors.js';
 import type { EinsumAst, ExpressionAst } from '../frontend/ast.js';
-import { LruCache } from '../frontend/lru.js';
+import { LruCache } from '../util/lru.js';
 import { parseEinopsEinsum, parseNumpyEinsum } from '../frontend/parse.js';
 import { assertShapes, entryError, shapesContext, shapesKey } from './shapes.js';
 import type { CheckedEinsum, EinsumIR, EinsumItem } from './types.js';

@@ -3,7 +3,7 @@
  */
 import { EinjitError, formatShape, type Span } from '../errors.js';
 import type { PackAst } from '../frontend/ast.js';
-import { LruCache } from '../frontend/lru.js';
+import { LruCache } from '../util/lru.js';
 import { parsePack, parseShapePattern } from '../frontend/parse.js';
 import { assertShape, assertShapes, entryError, isDim, product, shapesContext, shapesKey } from './shapes.js';
 import type { PackResult, PackSplit, UnpackResult } from './types.js';

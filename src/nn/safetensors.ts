@@ -9,7 +9,8 @@ import { optionsArg } from '../runtime/args.js';
 import { EinjitError, describeValue } from '../errors.js';
 import { Tensor } from '../runtime/tensor.js';
 import { tensor } from '../runtime/creation.js';
-import type { DType, TypedArray } from '../runtime/dtype.js';
+import type { DType } from '../runtime/dtype.js';
+import type { TypedArray } from '../lower/backend.js';
 import { Float16Array } from '@petamoriken/float16';
 import { nodeBuiltin } from '../platform/index.js';
 

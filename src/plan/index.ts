@@ -3,6 +3,7 @@
  * cheapest sequence of pairwise contractions, as named step records. Plans are cached by their arguments.
  */
 
+import { LruCache } from '../util/lru.js';
 import { EinjitError } from '../errors.js';
 import { BudgetExceeded, now } from './budget.js';
 import { replayPath, validatePath } from './cost.js';
@@ -42,9 +43,9 @@ const DEFAULT_BUDGET_MS: Readonly<Record<string, number>> = {
 };
 const FALLBACK_BUDGET_MS = 60_000;
 
-/** Plans kept, most recently used last. */
+/** Plans kept, least recently used evicted first. */
 const CACHE_CAPACITY = 256;
-const cache = new Map<string, ContractionPlan>();
+const cache = new LruCache<string, ContractionPlan>(CACHE_CAPACITY);
 
 /** Empties the plan cache. */
 export function clearPlanCache(): void {
@@ -82,14 +83,9 @@ export function planContraction(
   const key = JSON.stringify([inputs, output, sizes, options.optimize ?? 'auto', options.memoryLimit ?? null,
     options.timeBudgetMs ?? null, options.seed ?? 0, options.minimize ?? 'flops', options.trials ?? 32]);
   const hit = cache.get(key);
-  if (hit !== undefined) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
+  if (hit !== undefined) return hit;
   const plan = computePlan(inputs, output, sizes, options);
   cache.set(key, plan);
-  if (cache.size > CACHE_CAPACITY) cache.delete(cache.keys().next().value!);
   return plan;
 }
 

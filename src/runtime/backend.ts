@@ -1,62 +1,12 @@
 /**
- * The Backend interface and the registry of backends.
- *
- * A backend owns storage on one device and runs kernel specs over it. The runtime never touches elements:
- * every op lowers to a KernelSpec and calls `run`. Backends are found lazily and cached (einops' habit), so
- * importing einjit never starts a GPU.
+ * The registry of backends. The contract itself (Backend, Storage, Device) is src/lower/backend.ts; the
+ * backends are created and registered by the composition root, src/backends.ts. Backends are started lazily
+ * and cached (einops' habit), so importing einjit never starts a GPU.
  */
-import type { KernelSpec } from '../lower/spec.js';
-import type { DType, TypedArray } from './dtype.js';
+import type { Backend, Device, Storage } from '../lower/backend.js';
 import { EinjitError, describeValue } from '../errors.js';
 
-export type Device = 'cpu' | 'webgpu';
-export const DEVICES: readonly Device[] = ['cpu', 'webgpu'];
-
-/** A block of elements owned by a backend. Tensors are views (shape, strides, offset) over one storage. */
-export interface Storage {
-  readonly device: Device;
-  readonly dtype: DType;
-  /** Elements. */
-  readonly length: number;
-}
-
-/**
- * Storage contract: `allocate` returns storage whose contents are unspecified (the GPU reuses released buffers
- * as they are), for outputs a kernel writes in full; `allocateZeroed` returns storage whose every element is 0
- * (false for bool), for outputs written only in part or accumulated into (zeros, pads, scatter-style
- * gradients). A caller that reads an element it did not write must use `allocateZeroed`.
- */
-export interface Backend {
-  readonly device: Device;
-  /** Storage with unspecified contents: every element must be written before it is read. */
-  allocate(dtype: DType, length: number): Storage;
-  /** Storage whose every element is 0. */
-  allocateZeroed(dtype: DType, length: number): Storage;
-  /** Storage holding a copy of `data` (or, when `share` is true and the backend can, `data` itself). */
-  fromArray(dtype: DType, data: TypedArray, share: boolean): Storage;
-  /** Enqueues one kernel; on the CPU it runs at once. */
-  run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void;
-  /** The storage's elements (a copy on the GPU; the live array on the CPU). */
-  read(storage: Storage): Promise<TypedArray>;
-  /** Synchronous access, where the device allows it; otherwise throws EinjitError. */
-  readSync(storage: Storage, op: string): TypedArray;
-  /** Frees the storage now (a GPU buffer goes back to the pool); the storage must not be used again. */
-  release(storage: Storage): void;
-  /**
-   * Bytes held by storages that are neither released nor garbage-collected. The CPU counts only storages made
-   * after the first call (counting every storage costs small ops several µs), so call it once before measuring.
-   */
-  liveBytes(): number;
-  /**
-   * Test hook: fill every storage `allocate` returns with `value` (NaN, 7, ...) so a caller that relies on
-   * zeros from `allocate` reads poison; null turns it off. `allocateZeroed` is unaffected.
-   */
-  setPoison?(value: number | null): void;
-  /** The generated source (JS or WGSL) of the kernel that would run this spec. */
-  source(spec: KernelSpec): string;
-  /** Releases the device (GPU) or worker threads (CPU) so the process can exit; the backend is unusable after. */
-  destroy?(): void;
-}
+export type { Backend, Device, Storage };
 
 const backends = new Map<Device, Backend>();
 /** Devices shut down and not started again, so a later use can say so instead of "not initialised". */
@@ -202,21 +152,27 @@ export function setDefaultDeviceSync(device: Device): void {
 }
 
 /**
- * Runs `fn` while recording every kernel spec the device's backend is asked to run (the specs still run).
- * `einjit explain` uses it to show the kernels behind an einops call.
+ * Runs `fn` with the given backends standing in for their devices' registered ones (RecordingBackends that
+ * forward to them, for `explain` and `profile`), and puts the registered ones back when `fn` returns or, for a
+ * promise, settles.
  */
-export function captureKernels<T>(device: Device, fn: () => T): { result: T; specs: KernelSpec[] } {
-  const backend = backends.get(device);
-  if (backend === undefined) return { result: fn(), specs: [] };
-  const specs: KernelSpec[] = [];
-  const original = backend.run;
-  backend.run = (spec, inputs, output) => {
-    specs.push(spec);
-    original.call(backend, spec, inputs, output);
+export function withBackends<T>(standIns: readonly Backend[], fn: () => T): T {
+  const registered = standIns.map((b) => [b.device, backends.get(b.device)] as const);
+  for (const b of standIns) backends.set(b.device, b);
+  const restore = (): void => {
+    for (const [device, b] of registered) {
+      if (b !== undefined) backends.set(device, b);
+      else backends.delete(device);
+    }
   };
+  let result: T;
   try {
-    return { result: fn(), specs };
-  } finally {
-    backend.run = original;
+    result = fn();
+  } catch (e) {
+    restore();
+    throw e;
   }
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
 }

@@ -1,21 +1,11 @@
 /**
- * Device selection: the CPU backend is always there; the WebGPU backend starts lazily (Dawn is loaded only
- * when a program asks for 'webgpu').
+ * Device selection: the CPU backend is always there; the WebGPU backend starts lazily (the composition root,
+ * src/backends.ts, registers both).
  */
-import { cpuBackend } from '../../kernels/cpu/backend.js';
-import type { AdapterDescription, GpuLimits, WebGPUBackend } from '../../kernels/wgsl/backend.js';
+import type { AdapterDescription, GpuLimits } from '../lower/backend.js';
 import { capabilities } from '../platform/index.js';
 import { EinjitError } from '../errors.js';
-import {
-  checkDevice, initBackend, shutdownBackends, peekBackend, registerBackend, registerBackendInitializer, setDefaultDeviceSync, type Backend,
-  type Device,
-} from './backend.js';
-
-registerBackend(cpuBackend);
-registerBackendInitializer('webgpu', async (): Promise<Backend> => {
-  const { createWebGPUBackend } = await import('./webgpu.js');
-  return createWebGPUBackend();
-});
+import { checkDevice, initBackend, shutdownBackends, peekBackend, setDefaultDeviceSync, type Backend, type Device } from './backend.js';
 
 /**
  * Whether a device can be used here; for 'webgpu' this starts the GPU (once), so a later
@@ -83,9 +73,7 @@ export async function deviceInfo(device: Device): Promise<DeviceInfo> {
     lastFailure.set(device, reason);
     return { device, available: false, reason };
   }
-  const gpu = (backend as { gpu?: WebGPUBackend }).gpu;
-  if (gpu === undefined) return { device, available: true };
-  return { device, available: true, adapter: gpu.adapterDetails, limits: gpu.limits, features: gpu.features };
+  return { device, available: true, ...backend.details?.() };
 }
 
 /**

@@ -4,54 +4,12 @@
 import { Float16Array } from '@petamoriken/float16';
 import type { DType } from '../lower/spec.js';
 import { EinjitError, describeValue } from '../errors.js';
-import { sharedMemoryAvailable } from '../platform/index.js';
 
 export type { DType };
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'int32', 'bool'];
 
-/** The flat array a CPU tensor of each dtype lives in. float16 is stored as IEEE binary16 bits. */
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Float16Array;
-
 export function isFloating(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
-}
-
-export function bytesPerElement(dtype: DType): number {
-  switch (dtype) {
-    case 'float64': return 8;
-    case 'float32': case 'int32': return 4;
-    case 'float16': return 2;
-    case 'bool': return 1;
-  }
-}
-
-/**
- * Allocates zeroed storage for `length` elements. Memory comes from a SharedArrayBuffer so the CPU backend's
- * worker pool can read and write it in place, or from a plain ArrayBuffer where shared memory is not available
- * (a page that is not cross-origin isolated: see `capabilities()`).
- */
-export function allocateArray(dtype: DType, length: number): TypedArray {
-  let buffer: ArrayBufferLike;
-  try {
-    const bytes = length * bytesPerElement(dtype);
-    buffer = sharedMemoryAvailable() ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
-  } catch (e) {
-    throw new EinjitError(`cannot allocate ${length} ${dtype} elements (${length * bytesPerElement(dtype)} bytes): ${e instanceof Error ? e.message : String(e)}`, {
-      op: 'allocate',
-      hint: 'the tensor is too large for memory; use a smaller shape',
-    });
-  }
-  return arrayOver(dtype, buffer, 0, length);
-}
-
-export function arrayOver(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(buffer, byteOffset, length);
-    case 'float64': return new Float64Array(buffer, byteOffset, length);
-    case 'int32': return new Int32Array(buffer, byteOffset, length);
-    case 'bool': return new Uint8Array(buffer, byteOffset, length);
-    case 'float16': return new Float16Array(buffer, byteOffset, length);
-  }
 }
 
 /** The dtype a typed array holds, for `fromArray` and `tensor(typedArray)`. */
@@ -108,9 +66,4 @@ export function promoteWithScalar(t: DType, value: number | boolean): DType {
 /** Which dtype arithmetic on `dtype` is carried out in: float16 computes in float32 as PyTorch's CPU does. */
 export function computeTypeOf(dtype: DType): DType {
   return dtype === 'float16' ? 'float32' : dtype;
-}
-
-/** PyTorch's names, for printing (`dtype=torch.float64`) and for parity docs. */
-export function torchName(dtype: DType): string {
-  return `torch.${dtype}`;
 }

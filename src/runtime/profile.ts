@@ -3,9 +3,8 @@
  * kernel where the WebGPU device has `timestamp-query`. The same report serves eager code and (later) jitted code.
  */
 import { EinjitError } from '../errors.js';
-import type { DType } from './dtype.js';
-import { peekBackend, type Backend, type Device } from './backend.js';
-import type { WebGPUBackend } from '../../kernels/wgsl/index.js';
+import { peekBackend, withBackends, type Device } from './backend.js';
+import { RecordingBackend } from './recording.js';
 
 /** One kernel in a profile: how often it ran and, on a GPU with timestamps, for how long in all. */
 export interface ProfiledKernel {
@@ -30,7 +29,6 @@ export interface Profile<T> {
   readonly kernels: readonly ProfiledKernel[];
 }
 
-const BYTES: Readonly<Record<DType, number>> = { float64: 8, float32: 4, int32: 4, float16: 2, bool: 1 };
 let active = false;
 
 /**
@@ -46,47 +44,36 @@ export async function profile<T>(fn: () => T | Promise<T>): Promise<Profile<Awai
   if (typeof fn !== 'function') throw new EinjitError(`profile expects a function, got ${fn === null ? 'null' : typeof fn}`, { op: 'profile' });
   if (active) throw new EinjitError('profile() is already running', { op: 'profile', hint: 'profiles do not nest: profile the outer function only' });
   active = true;
-  const counts = new Map<string, { name: string; device: Device; count: number }>();
-  let bytes = 0;
-  const restores: (() => void)[] = [];
-  const gpu = (peekBackend('webgpu') as (Backend & { gpu?: WebGPUBackend }) | undefined)?.gpu;
   try {
-    for (const device of ['cpu', 'webgpu'] as const) {
-      const backend = peekBackend(device);
-      if (backend === undefined) continue;
-      const { allocate, allocateZeroed, fromArray, run } = backend;
-      // Interposed for the duration of fn and restored after: counting, then the backend's own method.
-      backend.allocate = (dtype, length) => { bytes += BYTES[dtype] * length; return allocate.call(backend, dtype, length); };
-      backend.allocateZeroed = (dtype, length) => { bytes += BYTES[dtype] * length; return allocateZeroed.call(backend, dtype, length); };
-      backend.fromArray = (dtype, data, share) => { bytes += BYTES[dtype] * data.length; return fromArray.call(backend, dtype, data, share); };
-      if (device === 'cpu') {
-        backend.run = (spec, inputs, output) => {
-          const key = spec.label;
-          const k = counts.get(key) ?? { name: key, device, count: 0 };
-          k.count++;
-          counts.set(key, k);
-          run.call(backend, spec, inputs, output);
-        };
-      }
-      restores.push(() => Object.assign(backend, { allocate, allocateZeroed, fromArray, run }));
-    }
-    gpu?.startProfile();
+    // Every started device runs through a forwarding recorder while fn runs: its launches (counted here for
+    // devices that do not time themselves) and the bytes it allocates.
+    const recorders = (['cpu', 'webgpu'] as const).flatMap((device) => {
+      const target = peekBackend(device);
+      return target === undefined ? [] : [{ device, target, recorder: new RecordingBackend(target, true) }];
+    });
+    const timers = recorders.filter((r) => r.target.startTiming !== undefined);
+    for (const { target } of timers) target.startTiming!();
     let result: Awaited<T>;
     try {
-      result = await fn();
+      result = await withBackends(recorders.map((r) => r.recorder), async () => await fn());
     } catch (e) {
-      await gpu?.stopProfile().catch(() => undefined);
+      for (const { target } of timers) await target.stopTiming!().catch(() => undefined);
       throw e;
-    } finally {
-      for (const r of restores) r();
     }
-    const kernels: ProfiledKernel[] = [...counts.values()];
+    const kernels: ProfiledKernel[] = [];
     let timed = false;
-    if (gpu !== undefined) {
-      const g = await gpu.stopProfile();
-      timed = g.timed && g.kernels.length > 0;
-      for (const k of g.kernels) kernels.push({ ...k, device: 'webgpu' });
+    for (const { device, target, recorder } of recorders) {
+      if (target.stopTiming !== undefined) {
+        const t = await target.stopTiming();
+        timed ||= t.timed && t.kernels.length > 0;
+        for (const k of t.kernels) kernels.push({ ...k, device });
+        continue;
+      }
+      const counts = new Map<string, number>();
+      for (const spec of recorder.specs) counts.set(spec.label, (counts.get(spec.label) ?? 0) + 1);
+      for (const [name, count] of counts) kernels.push({ name, device, count });
     }
+    const bytes = recorders.reduce((sum, r) => sum + r.recorder.bytesAllocated, 0);
     kernels.sort((a, b) => b.count - a.count);
     return { result, launches: kernels.reduce((s, k) => s + k.count, 0), bytesAllocated: bytes, timed, kernels };
   } finally {

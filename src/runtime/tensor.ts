@@ -8,7 +8,8 @@ import { EinjitError, describeValue, formatShape } from '../errors.js';
 import * as A from './args.js';
 import type { Backend, Device, Storage } from './backend.js';
 import { disposeStorage, getBackend, isDisposed } from './backend.js';
-import type { DType, TypedArray } from './dtype.js';
+import type { DType } from './dtype.js';
+import type { TypedArray } from '../lower/backend.js';
 import { isFloating } from './dtype.js';
 import {
   contiguousStrides, inferShape, isContiguous, normalizeDim, normalizeDims, numel, viewStrides, type Shape,

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile, tensor } from '../../src/index.js';
 import { optimizerNames, planContraction } from '../../src/plan/index.js';
-import { captureKernels, getBackend } from '../../src/runtime/backend.js';
+import { getBackend } from '../../src/runtime/backend.js';
+import { captureKernels } from '../../src/runtime/recording.js';
 import type { PlanOptions } from '../../src/plan/index.js';
 
 function launched(pattern: string, shapes: number[][], options: PlanOptions): { shown: string[]; ran: string[] } {

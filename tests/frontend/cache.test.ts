@@ -3,7 +3,7 @@
  * the parsed pattern; the caches are bounded.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LruCache } from '../../src/frontend/index.js';
+import { LruCache } from '../../src/util/lru.js';
 import { checkEinops, checkEinsum, checkPack, checkUnpack, clearFrontendCaches, parseCount, parseShape } from '../../src/ir/index.js';
 
 describe('frontend caches', () => {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EinjitError, capabilities, einsum, nn, tensor } from '../../src/index.js';
 import { asEinjitError } from '../../src/errors.js';
-import { allocateArray } from '../../src/runtime/dtype.js';
+import { allocateArray } from '../../src/lower/backend.js';
 
 const g = globalThis as { crossOriginIsolated?: boolean };
 

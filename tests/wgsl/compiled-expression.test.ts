@@ -6,13 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, randn } from '../../src/index.js';
 import { getBackend } from '../../src/runtime/backend.js';
+import { webgpuDeviceOf } from '../../kernels/wgsl/webgpu.js';
 import { DEVICES } from '../helpers/devices.js';
 
 describe.skipIf(!DEVICES.includes('webgpu'))('compiled expressions on webgpu', () => {
   it('explains, shows complete WGSL modules that compile, and runs', async () => {
-    const gpu = (getBackend('webgpu', 'test') as unknown as {
-      gpu: { compileMessages(source: string): Promise<{ type: string; message: string }[]> };
-    }).gpu;
+    const gpu = webgpuDeviceOf(getBackend('webgpu', 'test'));
     const pattern = 'bij,bjk,bkl->bil';
     const shapes = [[2, 32, 64], [2, 64, 48], [2, 48, 16]];
     const expr = compile(pattern, shapes, { device: 'webgpu', optimize: 'optimal' });

@@ -11,11 +11,12 @@ import { ex } from '../../src/lower/spec.js';
 import type { Expr, LoopSpec, UnaryOp } from '../../src/lower/spec.js';
 import { tensor } from '../../src/index.js';
 import { getBackend } from '../../src/runtime/backend.js';
+import { webgpuDeviceOf } from '../../kernels/wgsl/webgpu.js';
 import { DEVICES } from '../helpers/devices.js';
 import { gpuAvailable, openBackend, readNumbers } from './setup.js';
 
 function runtimeGpu(): WebGPUBackend {
-  return (getBackend('webgpu', 'test') as unknown as { gpu: WebGPUBackend }).gpu;
+  return webgpuDeviceOf(getBackend('webgpu', 'test'));
 }
 
 describe.skipIf(!DEVICES.includes('webgpu'))('scalar constants on webgpu tensors', () => {

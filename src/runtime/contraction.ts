@@ -1,5 +1,5 @@
 /**
- * Lowering a contraction plan to kernels, and running them.
+ * Running a contraction plan: its steps lowered to kernels and run on a backend.
  *
  * Each operand first becomes a Term: a strided view with one dimension per distinct axis (a repeated axis, a
  * diagonal, is a single dimension whose stride is the sum of the repeated ones; a size-1 dimension broadcast
@@ -13,14 +13,14 @@
  *
  * Axes that only one operand of a step carries and that the step sums away are reduced from that operand
  * before the GEMM. The executor is given its backend explicitly, so the same code runs the real thing and a
- * tracing dry run that only collects the specs (for `compile(...).source()`).
+ * dry run through a RecordingBackend that only collects the specs (for `compile(...).source()`).
  */
-import type { Backend, Storage } from '../runtime/backend.js';
-import { computeTypeOf, promoteTypes, type DType } from '../runtime/dtype.js';
-import { Tensor } from '../runtime/tensor.js';
-import { contiguousStrides, numel } from '../runtime/shape.js';
-import { buildLoop } from './loops.js';
-import { ex, type Expr, type GemmSpec, type KernelSpec } from './spec.js';
+import type { Backend } from '../lower/backend.js';
+import { computeTypeOf, promoteTypes, type DType } from './dtype.js';
+import { Tensor } from './tensor.js';
+import { contiguousStrides, numel } from './shape.js';
+import { buildLoop } from '../lower/loops.js';
+import { ex, type Expr, type GemmSpec } from '../lower/spec.js';
 import type { ContractionPlan } from '../plan/index.js';
 
 /** A contraction over numeric axis ids: what an einsum is once parsed, checked and its ellipses expanded. */
@@ -299,41 +299,4 @@ function fill(backend: Backend, dtype: DType, shape: readonly number[], value: n
   });
   backend.run(spec, [], t.storage);
   return t;
-}
-
-/**
- * A backend stand-in that allocates nothing and records every spec it is asked to run: `compile().source()`
- * and `explain()` lower the plan through it to show the kernels without computing anything.
- */
-export class TracingBackend implements Backend {
-  readonly specs: KernelSpec[] = [];
-  constructor(readonly target: Backend) {}
-  get device(): Backend['device'] {
-    return this.target.device;
-  }
-  allocate(dtype: DType, length: number): Storage {
-    return { device: this.target.device, dtype, length };
-  }
-  allocateZeroed(dtype: DType, length: number): Storage {
-    return this.allocate(dtype, length);
-  }
-  fromArray(dtype: DType, data: { length: number }): Storage {
-    return { device: this.target.device, dtype, length: data.length };
-  }
-  run(spec: KernelSpec): void {
-    this.specs.push(spec);
-  }
-  read(): never {
-    throw new Error('a tracing backend holds no data');
-  }
-  readSync(): never {
-    throw new Error('a tracing backend holds no data');
-  }
-  release(): void {}
-  liveBytes(): number {
-    return 0;
-  }
-  source(spec: KernelSpec): string {
-    return this.target.source(spec);
-  }
 }

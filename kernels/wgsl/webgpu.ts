@@ -1,14 +1,14 @@
 /**
- * Adapts kernels/wgsl's WebGPUBackend to the runtime's Backend interface: storage conversion for bool and
- * float16, and the release of GPU buffers when their tensors are garbage-collected.
+ * The WebGPU backend as the backend contract (src/lower/backend.ts) sees it: the device layer (backend.ts)
+ * wrapped with storage conversion for bool and float16, and the release of GPU buffers when their tensors are
+ * garbage-collected.
  */
 import { Float16Array } from '@petamoriken/float16';
-import { WebGPUBackend, type GpuStorage } from '../../kernels/wgsl/index.js';
-import type { KernelSpec } from '../lower/spec.js';
-import { EinjitError } from '../errors.js';
-import { checkNotDisposed, runDeferredChecks, type Backend, type Storage } from './backend.js';
-import { noteAllocation } from './scope.js';
-import { allocateArray, type DType, type TypedArray } from './dtype.js';
+import { WebGPUBackend, type GpuStorage } from './backend.js';
+import { gpuDType } from './dtypes.js';
+import type { DType, KernelSpec } from '../../src/lower/spec.js';
+import { allocateArray, type Backend, type Storage, type StorageHooks, type TypedArray } from '../../src/lower/backend.js';
+import { EinjitError } from '../../src/errors.js';
 
 interface WebGPUStorage extends Storage {
   readonly device: 'webgpu';
@@ -17,29 +17,32 @@ interface WebGPUStorage extends Storage {
   readonly owner: Backend;
 }
 
-function gpuDType(dtype: DType, op: string): 'float32' | 'int32' | 'bool' | 'float16' {
-  if (dtype === 'float64') {
-    throw new EinjitError('float64 tensors cannot live on the webgpu device: WGSL has no 64-bit floats', {
-      op,
-      hint: "cast first: x.cast('float32'), or keep float64 work on the cpu",
-    });
-  }
-  return dtype;
+const devices = new WeakMap<Backend, WebGPUBackend>();
+
+/**
+ * The device layer under a backend made by createWebGPUBackend, for tools and tests that look below the contract
+ * (Dawn's compiler messages for a module, the pipeline count).
+ */
+export function webgpuDeviceOf(backend: Backend): WebGPUBackend {
+  const gpu = devices.get(backend);
+  if (gpu === undefined) throw new EinjitError(`the '${backend.device}' backend is not a webgpu backend`);
+  return gpu;
 }
 
-export async function createWebGPUBackend(): Promise<Backend> {
+/** Starts the GPU; `hooks` are the runtime's (dispose scopes, disposal checks, deferred checks before reads). */
+export async function createWebGPUBackend(hooks: StorageHooks): Promise<Backend> {
   const gpu = await WebGPUBackend.create();
   // Buffers are destroyed when the last tensor over them is collected (or by release()).
   const registry = new FinalizationRegistry<GpuStorage>((s) => gpu.release(s));
   const wrap = (s: GpuStorage, dtype: DType): WebGPUStorage => {
     const storage: WebGPUStorage = { device: 'webgpu', dtype, length: s.length, gpu: s, owner: backend };
     registry.register(storage, s, storage);
-    noteAllocation(storage);
+    hooks.allocated(storage);
     return storage;
   };
   // A storage a kernel or a read may use: not disposed, and made by this backend (not by one shut down since).
   const usable = (storage: Storage, op: string): GpuStorage => {
-    checkNotDisposed(storage, op);
+    hooks.checkUsable(storage, op);
     const s = storage as WebGPUStorage;
     if (s.owner !== backend) {
       throw new EinjitError('this tensor belongs to a webgpu device that was shut down', {
@@ -49,9 +52,8 @@ export async function createWebGPUBackend(): Promise<Backend> {
     }
     return s.gpu;
   };
-  const backend: Backend & { gpu: WebGPUBackend } = {
+  const backend: Backend = {
     device: 'webgpu',
-    gpu,
     allocate(dtype: DType, length: number): Storage {
       return wrap(gpu.allocate(gpuDType(dtype, 'allocate'), length), dtype);
     },
@@ -71,7 +73,7 @@ export async function createWebGPUBackend(): Promise<Backend> {
     async read(storage: Storage): Promise<TypedArray> {
       const gs = usable(storage, 'data');
       // Checks of GPU-resident values queued since the last read (index ranges) fail before any value returns.
-      await runDeferredChecks('webgpu');
+      await hooks.beforeRead('webgpu');
       const raw = await gpu.read(gs);
       const out = allocateArray(storage.dtype, storage.length);
       if (storage.dtype === 'float16') {
@@ -103,9 +105,19 @@ export async function createWebGPUBackend(): Promise<Backend> {
     source(spec: KernelSpec): string {
       return gpu.kernelSource(spec).source;
     },
+    details() {
+      return { adapter: gpu.adapterDetails, limits: gpu.limits, features: gpu.features };
+    },
+    startTiming(): void {
+      gpu.startProfile();
+    },
+    stopTiming() {
+      return gpu.stopProfile();
+    },
     destroy(): void {
       gpu.destroy();
     },
   };
+  devices.set(backend, gpu);
   return backend;
 }
