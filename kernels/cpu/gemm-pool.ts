@@ -54,7 +54,7 @@ export interface KernelDescriptor {
   readonly jsSource: string | null;
 }
 
-export const RUNTIME_SOURCE = String.raw`
+const RUNTIME_SOURCE = String.raw`
 const SEQ = 0, TICKET = 1, DONE = 2, NUNITS = 3, TABLE = 4, KERNEL = 5, FAILED = 6, KC = 7, AVAIL = 8;
 
 function makeEnv(memory, descriptors) {

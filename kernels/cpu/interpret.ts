@@ -12,8 +12,7 @@
  */
 import type { DType, Expr, LoopSpec } from '../../src/lower/spec.js';
 import { exprConstants } from '../../src/lower/spec.js';
-import { SHORT_SUM, SUM_BLOCK, type LoopKernel } from './loop.js';
-import { CAST, UNARY, binaryIn } from './ops.js';
+import { CAST, SHORT_SUM, SUM_BLOCK, UNARY, binaryIn, type LoopKernel } from './ops.js';
 
 type Scalar = (v: Float64Array, c: readonly number[]) => number;
 

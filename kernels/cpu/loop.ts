@@ -17,10 +17,7 @@ import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
 import { LruCache } from '../../src/util/lru.js';
 import { codegenAllowed } from '../../src/platform/index.js';
 import { interpretLoop } from './interpret.js';
-import { CAST, UNARY, binaryIn, scalarHelpers as helpers } from './ops.js';
-
-type AnyArray = { [i: number]: number; readonly length: number };
-export type LoopKernel = (ins: readonly AnyArray[], out: AnyArray, params: readonly number[]) => void;
+import { CAST, SHORT_SUM, SUM_BLOCK, UNARY, binaryIn, scalarHelpers as helpers, type AnyArray, type LoopKernel } from './ops.js';
 
 /**
  * The parameter array a kernel reads: extents, then each input's offset and strides, then the output's, then
@@ -34,11 +31,6 @@ export function loopParams(spec: LoopSpec): number[] {
   return p;
 }
 
-/** Points of the innermost reduce loop summed as one block (by 8 accumulators) in a floating-point sum. */
-export const SUM_BLOCK = 128;
-/** Floating-point sums of at most this many points use one accumulator (within the pairwise bound). */
-export const SHORT_SUM = 16;
-
 /** Whether the spec's reduction is a floating-point sum, which the kernel sums pairwise. */
 function pairwiseSum(spec: LoopSpec): boolean {
   return spec.parallel < spec.sizes.length && (spec.reduceOp ?? 'sum') === 'sum' &&
@@ -48,7 +40,7 @@ function pairwiseSum(spec: LoopSpec): boolean {
 /** Edge of the square blocks the transpose kernel copies (64×64 elements: 16 KiB of float32 on each side). */
 export const TRANSPOSE_BLOCK = 64;
 /** Both blocked loops must be at least this long; shorter ones gain nothing from blocking. */
-export const TRANSPOSE_MIN_EXTENT = 8;
+const TRANSPOSE_MIN_EXTENT = 8;
 
 /** The two loops a blocked transpose walks: `a` (input stride 1) and `b` (output stride 1). */
 /** Where a spec is a permute the CPU copies in blocks (see transposeDims). */
@@ -270,7 +262,7 @@ function reduceFold(op: ReduceOp, computeType?: DType): string {
  * `slots`, constants read the kernel's parameters `c0, c1, ...` (numbered in exprConstants order from
  * `slots.next`); without, they are literals.
  */
-export function renderExpr(e: Expr, computeType?: DType, slots?: { next: number }): string {
+function renderExpr(e: Expr, computeType?: DType, slots?: { next: number }): string {
   switch (e.kind) {
     case 'input': return `v${e.index}`;
     case 'const':

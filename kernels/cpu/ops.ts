@@ -7,6 +7,18 @@
 import { f16round } from '@petamoriken/float16';
 import type { BinaryOp, DType, UnaryOp } from '../../src/lower/spec.js';
 
+export type AnyArray = { [i: number]: number; readonly length: number };
+/** A loop spec made runnable, by the renderer (loop.ts) or the interpreter (interpret.ts): the same signature. */
+export type LoopKernel = (ins: readonly AnyArray[], out: AnyArray, params: readonly number[]) => void;
+
+/**
+ * The summation order both renderers share: points of the innermost reduce loop summed as one block (by 8
+ * accumulators) in a floating-point sum.
+ */
+export const SUM_BLOCK = 128;
+/** Floating-point sums of at most this many points use one accumulator (within the pairwise bound). */
+export const SHORT_SUM = 16;
+
 /** Scalar helpers the generated code may call (by these names) and the interpreter calls directly. Tiny and exact. */
 export const scalarHelpers = {
   relu: (a: number): number => (a > 0 || a !== a ? a : 0),
@@ -67,7 +79,7 @@ interface BinaryRow {
   readonly int32?: { readonly js: (l: string, r: string) => string; readonly fn: (l: number, r: number) => number };
 }
 
-export const BINARY: { readonly [Op in BinaryOp]: BinaryRow } = {
+const BINARY: { readonly [Op in BinaryOp]: BinaryRow } = {
   add: { js: (l, r) => `(${l} + ${r})`, fn: (l, r) => l + r },
   sub: { js: (l, r) => `(${l} - ${r})`, fn: (l, r) => l - r },
   mul: {
@@ -107,7 +119,7 @@ export const CAST: { readonly [To in DType]: UnaryRow } = {
 };
 
 /** erf with ~1e-15 relative error: series near zero, continued fraction (erfc) in the tails. */
-export function erf(x: number): number {
+function erf(x: number): number {
   if (x !== x) return x;
   const ax = Math.abs(x);
   if (ax < 2.5) {

@@ -866,7 +866,7 @@ async function createInstance(): Promise<GPU> {
   return dawn.create([]);
 }
 
-export function adapterDescription(info: GPUAdapterInfo, fallback = false): AdapterDescription {
+function adapterDescription(info: GPUAdapterInfo, fallback = false): AdapterDescription {
   const fields = [info.vendor, info.architecture, info.device, info.description].map((s) => s ?? '');
   const software = fallback || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true
     || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render|\bwarp\b/i.test(fields.join(' '));
@@ -889,4 +889,3 @@ function padTo4(u8: Uint8Array): Uint8Array {
   return out;
 }
 
-export type { HostArray };

@@ -14,7 +14,7 @@ import { ParamsLayout } from './params.js';
 import { bindingDecl, foldGrid } from './common.js';
 
 /** Invocations per copy4 workgroup. */
-export const COPY_WORKGROUP_SIZE = 256;
+const COPY_WORKGROUP_SIZE = 256;
 
 /** Whether `spec` is a copy the vec4 kernel can move (see the module comment). */
 export function isVec4Copy(spec: LoopSpec): boolean {

@@ -125,7 +125,7 @@ export const GEMM_SWEEP_SHAPES: readonly GemmTileShape[] = [
 ];
 
 /** Workgroup memory a tile shape needs, in bytes. */
-export function tileBytes(t: GemmTileShape): number {
+function tileBytes(t: GemmTileShape): number {
   return (t.pipelined === true ? 2 : 1) * (t.BM + t.BN) * t.BK * 4;
 }
 

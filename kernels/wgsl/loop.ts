@@ -34,10 +34,10 @@ import type { TransposeTile } from './transpose.js';
 export type LoopVariant = 'thread' | 'workgroup' | 'transpose32' | 'transpose64' | 'copy4';
 
 /** Invocations per workgroup in both variants. */
-export const LOOP_WORKGROUP_SIZE = 256;
+const LOOP_WORKGROUP_SIZE = 256;
 
 /** Terms each level of a float32 sum's blocked accumulation adds before it is flushed to the next. */
-export const SUM_BLOCK = 32;
+const SUM_BLOCK = 32;
 
 export interface LoopTuning {
   /** Reduce extents at least this long, with fewer than `workgroupReduceMaxOutputs` outputs, use one workgroup per output. */

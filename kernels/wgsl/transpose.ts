@@ -19,12 +19,12 @@ import { bindingDecl, foldGrid, loadAs, storeAs } from './common.js';
 import { gpuDType, storageType } from './dtypes.js';
 
 /** Invocations per transpose workgroup. */
-export const TRANSPOSE_WORKGROUP_SIZE = 256;
+const TRANSPOSE_WORKGROUP_SIZE = 256;
 
 export type TransposeTile = 32 | 64;
 
 import { transposeDims } from '../../src/lower/loops.js';
-export { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
+export { transposeDims } from '../../src/lower/loops.js';
 
 export interface RenderedTranspose {
   readonly name: string;

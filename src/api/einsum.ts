@@ -88,7 +88,7 @@ function runSliced(backend: Backend, program: ContractionProgram, sp: SlicedPlan
 }
 
 /** The planner's share of an options record: every PlanOptions field, nothing else (not device or dtype). */
-export function planOptions(options: PlanOptions): PlanOptions {
+function planOptions(options: PlanOptions): PlanOptions {
   const out: { -readonly [K in keyof PlanOptions]: PlanOptions[K] } = {};
   if (options.optimize !== undefined) out.optimize = options.optimize;
   if (options.memoryLimit !== undefined) out.memoryLimit = options.memoryLimit;

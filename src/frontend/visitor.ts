@@ -91,7 +91,7 @@ export function axisNameProblem(name: string, allowUnderscore: boolean): string 
   return undefined;
 }
 
-export class PatternVisitor extends BaseVisitor implements PatternCstVisitor<VisitContext, unknown> {
+class PatternVisitor extends BaseVisitor implements PatternCstVisitor<VisitContext, unknown> {
   constructor() {
     super();
     this.validateVisitor();

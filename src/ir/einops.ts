@@ -13,7 +13,7 @@ import type {
   EinopsOp, EinopsRecipe, ElementaryAxis, OutputAxis, TransformDim, TransformIR, WrittenMember,
 } from './types.js';
 
-export const REDUCTIONS: readonly string[] = Object.freeze(['min', 'max', 'sum', 'mean', 'prod', 'any', 'all']);
+const REDUCTIONS: readonly string[] = Object.freeze(['min', 'max', 'sum', 'mean', 'prod', 'any', 'all']);
 
 // ─── One side, as einops' ParsedExpression sees it ─────────────────────────────────────────────────────
 

@@ -368,7 +368,7 @@ const SKIPPED_CODE_POINTS: readonly (readonly [number, number])[] = [
  * code points from U+00C0 ('À') up, skipping whitespace and surrogates (opt_einsum's `get_symbol` runs through the
  * same 'À', '×', '÷'). Symbols rise in code point with `i`, so an implicit output lists indices in order of `i`.
  */
-export function indexSymbol(i: number): string {
+function indexSymbol(i: number): string {
   if (!Number.isSafeInteger(i) || i < 0) throw new EinjitError(`index number ${i} is not a non-negative integer`, { op: 'einsum' });
   if (i < 26) return String.fromCharCode(65 + i);
   if (i < 52) return String.fromCharCode(97 + i - 26);

@@ -2,16 +2,10 @@
  * The IR layer: AST → IR (rank-specialised) → checked IR (sizes bound), for einsum (both syntaxes),
  * rearrange/reduce/repeat, pack/unpack and parse_shape; the invariant checker; printers.
  */
-export type {
-  Axis, CheckedEinsum, EinsumIR, EinsumItem, EinopsOp, EinopsReduction, OutputAxis, EinopsRecipe, ElementaryAxis,
-  TransformDim, TransformIR, WrittenMember, PackResult, PackSplit, UnpackResult,
-} from './types.js';
-export {
-  checkEinsum, buildEinsumIR, detectEinsumSyntax, clearEinsumCaches, indexSymbol, patternOfIndexLists,
-  type EinsumSyntaxOption, type IndexId, type IndexLists,
-} from './einsum.js';
-export { checkEinops, buildTransformIR, clearEinopsCaches, REDUCTIONS } from './einops.js';
-export { checkPack, checkUnpack, parseShape, clearPackCaches } from './pack.js';
+export type { CheckedEinsum, EinopsOp, EinopsRecipe } from './types.js';
+export { checkEinsum, buildEinsumIR, detectEinsumSyntax, patternOfIndexLists, type IndexId, type IndexLists } from './einsum.js';
+export { checkEinops, buildTransformIR } from './einops.js';
+export { checkPack, checkUnpack, parseShape } from './pack.js';
 export { verify } from './verify.js';
 export { printEinsum, printTransform } from './print.js';
 export { parseCount } from '../frontend/parse.js';

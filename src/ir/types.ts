@@ -55,7 +55,7 @@ export interface CheckedEinsum {
 // ─── rearrange / reduce / repeat ────────────────────────────────────────────────────────────────────────
 
 export type EinopsOp = 'rearrange' | 'reduce' | 'repeat';
-export type EinopsReduction = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'any' | 'all';
+type EinopsReduction = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'any' | 'all';
 
 /** An elementary axis of a transform. */
 export interface ElementaryAxis {

@@ -143,7 +143,7 @@ export function allocateArray(dtype: DType, length: number): TypedArray {
   return arrayOver(dtype, buffer, 0, length);
 }
 
-export function arrayOver(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray {
+function arrayOver(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(buffer, byteOffset, length);
     case 'float64': return new Float64Array(buffer, byteOffset, length);

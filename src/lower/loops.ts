@@ -52,7 +52,7 @@ function toAccess(o: LoopOperand): Access {
  * Drops unit loops and merges adjacent loops of the same kind (parallel or reduce) that every operand walks as
  * one. argmax/argmin keep their reduce loops intact except for merging, which preserves the row-major index.
  */
-export function simplifyLoops(spec: LoopSpec): LoopSpec {
+function simplifyLoops(spec: LoopSpec): LoopSpec {
   const sizes: number[] = [];
   const ins: number[][] = spec.inputs.map(() => []);
   const out: number[] = [];

@@ -164,7 +164,7 @@ export function specKey(spec: KernelSpec): string {
     `:${ins}->${spec.output.dtype}:${spec.computeType}:${exprKey(spec.expr)}`;
 }
 
-export function exprKey(e: Expr): string {
+function exprKey(e: Expr): string {
   switch (e.kind) {
     case 'input': return `$${e.index}`;
     // A constant's value is a parameter of the launch (exprConstants), so only its position is in the key.

@@ -527,16 +527,16 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
 // -------------------------------------------------------------------------------------------------------------
 // Losses
 
-export type Reduction = 'mean' | 'sum' | 'none';
+export type LossReduction = 'mean' | 'sum' | 'none';
 /** The reductions every loss accepts; anything else is refused, never read as 'mean'. */
-export const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
+export const LOSS_REDUCTIONS: readonly LossReduction[] = ['mean', 'sum', 'none'];
 
 export interface CrossEntropyOptions {
   /** Targets equal to this class are skipped (PyTorch's default, -100). */
   readonly ignoreIndex?: number;
   /** Mixes the one-hot target with the uniform distribution: (1-ε)·onehot + ε/C. */
   readonly labelSmoothing?: number;
-  readonly reduction?: Reduction;
+  readonly reduction?: LossReduction;
 }
 
 /**
@@ -546,7 +546,7 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   A.tensorArg(logits, 'crossEntropy', 'logits'); A.tensorArg(target, 'crossEntropy', 'target');
   const o = A.optionsArg<CrossEntropyOptions>(options, 'crossEntropy');
-  if (o.reduction !== undefined) A.choiceArg(o.reduction, 'crossEntropy', 'reduction', REDUCTIONS);
+  if (o.reduction !== undefined) A.choiceArg(o.reduction, 'crossEntropy', 'reduction', LOSS_REDUCTIONS);
   if (o.ignoreIndex !== undefined) A.intArg(o.ignoreIndex, 'crossEntropy', 'ignoreIndex');
   if (o.labelSmoothing !== undefined) A.numberArg(o.labelSmoothing, 'crossEntropy', 'labelSmoothing');
   const ignoreIndex = options.ignoreIndex ?? -100;
@@ -567,7 +567,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
     }
     const smoothed = eps > 0 ? tp.mul(1 - eps).add(eps / c) : tp;
     const per = logp.mul(smoothed).sum(-1).neg();
-    return reduce(per, reduction, null);
+    return reduceLoss(per, reduction, null);
   }
   const expected = classShape;
   if (!sameShape(target.shape, expected)) {
@@ -583,10 +583,10 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
   const hot = hotOf(safe, c, lg.dtype === 'float64' ? 'float64' : 'float32').cast(lg.dtype);
   const weights = eps > 0 ? hot.mul(1 - eps).add(eps / c) : hot;
   const per = logp.mul(weights).sum(-1).neg().mul(valid.cast(lg.dtype));
-  return reduce(per, reduction, valid);
+  return reduceLoss(per, reduction, valid);
 }
 
-function reduce(per: Tensor, reduction: Reduction, valid: Tensor | null): Tensor {
+function reduceLoss(per: Tensor, reduction: LossReduction, valid: Tensor | null): Tensor {
   if (reduction === 'none') return per;
   if (reduction === 'sum') return per.sum();
   if (valid === null) return per.mean();
@@ -594,15 +594,15 @@ function reduce(per: Tensor, reduction: Reduction, valid: Tensor | null): Tensor
 }
 
 /** Mean squared error. */
-export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
-  A.tensorArg(input, 'mseLoss'); A.tensorArg(target, 'mseLoss', 'target'); A.choiceArg(reduction, 'mseLoss', 'reduction', REDUCTIONS);
+export function mseLoss(input: Tensor, target: Tensor, reduction: LossReduction = 'mean'): Tensor {
+  A.tensorArg(input, 'mseLoss'); A.tensorArg(target, 'mseLoss', 'target'); A.choiceArg(reduction, 'mseLoss', 'reduction', LOSS_REDUCTIONS);
   const d = input.sub(target);
-  return reduce(d.mul(d), reduction, null);
+  return reduceLoss(d.mul(d), reduction, null);
 }
 
 /** Negative log-likelihood of log-probabilities [N, C] at int32 targets [N]. */
-export function nllLoss(logProbs: Tensor, classes: Tensor, reduction: Reduction = 'mean'): Tensor {
-  A.tensorArg(logProbs, 'nllLoss', 'logProbs'); A.tensorArg(classes, 'nllLoss', 'target'); A.choiceArg(reduction, 'nllLoss', 'reduction', REDUCTIONS);
+export function nllLoss(logProbs: Tensor, classes: Tensor, reduction: LossReduction = 'mean'): Tensor {
+  A.tensorArg(logProbs, 'nllLoss', 'logProbs'); A.tensorArg(classes, 'nllLoss', 'target'); A.choiceArg(reduction, 'nllLoss', 'reduction', LOSS_REDUCTIONS);
   if (logProbs.ndim < 1) {
     throw new EinjitError('nllLoss expects log-probabilities with a class dimension, got a 0-D tensor', { op: 'nllLoss', shapes: [logProbs.shape] });
   }
@@ -610,5 +610,5 @@ export function nllLoss(logProbs: Tensor, classes: Tensor, reduction: Reduction 
   const target = asIndices(classes, 'nllLoss');
   checkIndices(target, c, 'nllLoss', 'classes');
   const per = logProbs.mul(hotOf(target, c, 'float32').cast(logProbs.dtype)).sum(-1).neg();
-  return reduce(per, reduction, null);
+  return reduceLoss(per, reduction, null);
 }

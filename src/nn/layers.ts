@@ -395,7 +395,7 @@ export class CrossEntropyLoss extends Module {
   constructor(readonly options: F.CrossEntropyOptions = {}) {
     super();
     const o = A.optionsArg<F.CrossEntropyOptions>(options, 'CrossEntropyLoss');
-    if (o.reduction !== undefined) A.choiceArg(o.reduction, 'CrossEntropyLoss', 'reduction', F.REDUCTIONS);
+    if (o.reduction !== undefined) A.choiceArg(o.reduction, 'CrossEntropyLoss', 'reduction', F.LOSS_REDUCTIONS);
   }
   /** Loss of logits against targets. */
   override forward(logits: Tensor, target?: Tensor): Tensor {
@@ -406,9 +406,9 @@ export class CrossEntropyLoss extends Module {
 }
 
 export class MSELoss extends Module {
-  constructor(readonly reduction: F.Reduction = 'mean') {
+  constructor(readonly reduction: F.LossReduction = 'mean') {
     super();
-    A.choiceArg(reduction, 'MSELoss', 'reduction', F.REDUCTIONS);
+    A.choiceArg(reduction, 'MSELoss', 'reduction', F.LOSS_REDUCTIONS);
   }
   override forward(input: Tensor, target?: Tensor): Tensor {
     A.tensorArg(input, `${this.constructor.name}.forward`);

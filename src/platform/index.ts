@@ -111,7 +111,7 @@ export function sharedMemoryAvailable(): boolean {
 }
 
 /** Logical processors: Node's `os.availableParallelism()`, else `navigator.hardwareConcurrency`, else 1. */
-export function hardwareThreads(): number {
+function hardwareThreads(): number {
   const os = nodeBuiltin<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
   if (os !== undefined) return os.availableParallelism?.() ?? os.cpus().length;
   const n = g.navigator?.hardwareConcurrency;

@@ -108,7 +108,7 @@ function likeShape(t: unknown): readonly number[] {
  * make an int64 tensor of `tensor([1e10])`; a silent 1410065408 is worse than an error). Fractions truncate
  * toward zero, as a cast does.
  */
-export function checkValuesFit(dtype: DType, values: ArrayLike<number>, op: string): void {
+function checkValuesFit(dtype: DType, values: ArrayLike<number>, op: string): void {
   if (dtype !== 'int32') return;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;

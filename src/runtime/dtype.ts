@@ -6,7 +6,7 @@ import type { DType } from '../lower/spec.js';
 import { EinjitError, describeValue } from '../errors.js';
 
 export type { DType };
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'int32', 'bool'];
+const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'int32', 'bool'];
 
 export function isFloating(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';

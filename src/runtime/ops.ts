@@ -45,7 +45,7 @@ function read(k: number, from: DType, type: DType): Expr {
 }
 
 /** Runs an elementwise expression over broadcast inputs into a new contiguous tensor. */
-export function mapTensors(label: string, inputs: readonly Tensor[], expr: Expr, outDtype: DType, computeType: DType,
+function mapTensors(label: string, inputs: readonly Tensor[], expr: Expr, outDtype: DType, computeType: DType,
   shape?: readonly number[]): Tensor {
   const device = sameDevice(label, inputs);
   const backend = getBackend(device, label);
@@ -233,7 +233,7 @@ export function mulScalarLike(other: Tensor | number, alpha: number): Tensor | n
 }
 
 /** Refuses anything that is not a Tensor where one is required (plain arrays, null) with an EinjitError. */
-export function checkTensors(op: string, values: readonly unknown[]): void {
+function checkTensors(op: string, values: readonly unknown[]): void {
   values.forEach((v, i) => {
     if (!(v instanceof Tensor)) {
       throw new EinjitError(`argument ${i} must be a Tensor, got ${describeValue(v)}`, {
@@ -473,7 +473,7 @@ export function argReduce(op: 'argmax' | 'argmin', a: Tensor, dim: number | unde
 // Matrix products
 
 /** C[..., m, n] = A[..., m, k] B[..., k, n] with batch dims already broadcast to `batch`. */
-export function batchedMatmul(label: string, a: Tensor, b: Tensor, batch: readonly number[]): Tensor {
+function batchedMatmul(label: string, a: Tensor, b: Tensor, batch: readonly number[]): Tensor {
   const device = sameDevice(label, [a, b]);
   const backend = getBackend(device, label);
   const m = a.shape[a.ndim - 2]!;

@@ -519,4 +519,3 @@ function flattenArgs(args: readonly (number | readonly number[])[]): number[] {
   return args.flat() as number[];
 }
 
-export type { Shape };
