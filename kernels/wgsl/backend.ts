@@ -19,15 +19,15 @@ import {
   bytesPerElement, floatToHalfBits, fromDeviceBytes, gpuDType, hostArrayName, matchesHostArray, storageType, toDeviceBytes,
 } from './dtypes.js';
 import { accessRange } from './common.js';
-import type { RenderedKernel } from './loop.js';
-import { DEFAULT_LOOP_TUNING, loopCounts, loopGrid, loopKernelKey, loopParamValues, loopVariant, renderLoop, transposeTileOf } from './loop.js';
+import type { KernelVariant, RenderedKernel } from './kernel.js';
+import { DEFAULT_LOOP_TUNING, loopCounts, loopKernel } from './loop.js';
 import type { LoopTuning } from './loop.js';
 import { buildLoop } from '../../src/lower/loops.js';
 import { DEFAULT_MULTIPASS, splitReduction } from './multipass.js';
 import { transposeGrid } from './transpose.js';
 import type { MultipassTuning, SplitReduction } from './multipass.js';
 import { ex } from '../../src/lower/spec.js';
-import { chooseGemmConfig, gemmGrid, gemmKernelKey, gemmParamValues, renderGemm } from './gemm.js';
+import { chooseGemmConfig, gemmKernel } from './gemm.js';
 import type { GemmTileChoice } from './gemm.js';
 import { LruCache } from '../../src/util/lru.js';
 
@@ -101,7 +101,8 @@ interface Failure {
  */
 const retired: unknown[] = [];
 
-class Storage implements GpuStorage {
+/** This backend's GpuStorage: a GPUBuffer from the pool, with the dtype and length the caller asked for. */
+class DeviceBuffer implements GpuStorage {
   released = false;
   constructor(
     readonly buffer: GPUBuffer, readonly dtype: GpuDType, readonly length: number, readonly bytes: number,
@@ -252,7 +253,7 @@ export class WebGPUBackend {
 
   private poison: number | null = null;
 
-  private take(dtype: GpuDType, length: number, op: string): { storage: Storage; reused: boolean } {
+  private take(dtype: GpuDType, length: number, op: string): { storage: DeviceBuffer; reused: boolean } {
     const device = this.device(op);
     const dt = gpuDType(dtype, op);
     if (!Number.isSafeInteger(length) || length < 0) throw new EinjitError(`cannot allocate ${length} elements`, { op });
@@ -273,10 +274,10 @@ export class WebGPUBackend {
       this.popScopes(device, op);
     }
     this.live += bytes;
-    return { storage: new Storage(buffer, dt, length, bytes, this), reused };
+    return { storage: new DeviceBuffer(buffer, dt, length, bytes, this), reused };
   }
 
-  private fillPoison(s: Storage, value: number): void {
+  private fillPoison(s: DeviceBuffer, value: number): void {
     const storedAs = storageType(s.dtype, this.f16);
     const words = storedAs === 'f32' ? new Float32Array(s.bytes / 4).fill(value)
       : storedAs === 'f16' ? new Uint16Array(s.bytes / 2).fill(floatToHalfBits(value))
@@ -305,7 +306,7 @@ export class WebGPUBackend {
   /** Copies the buffer back; throws any error recorded so far first. Resolves in queue order. */
   async read(storage: GpuStorage): Promise<Float32Array | Int32Array | Uint8Array | Uint16Array> {
     const device = this.device('read');
-    const s = this.live_(storage, 'read');
+    const s = this.checkLive(storage, 'read');
     this.submitPending();
     const bytes = Math.max(4, Math.ceil((s.length * bytesPerElement(s.dtype, this.f16)) / 4) * 4);
     this.pushScopes(device);
@@ -331,7 +332,7 @@ export class WebGPUBackend {
   }
 
   release(storage: GpuStorage): void {
-    const s = this.live_(storage, 'release');
+    const s = this.checkLive(storage, 'release');
     s.released = true;
     this.live -= s.bytes;
     if (this.pooledBytes + s.bytes <= POOL_LIMIT_BYTES && !this.destroyed) {
@@ -369,8 +370,8 @@ export class WebGPUBackend {
 
   /** The complete WGSL module `run` would launch for this spec (it compiles on its own). */
   kernelSource(spec: KernelSpec): { name: string; source: string } {
-    const { rendered } = this.plan(spec);
-    const r = rendered();
+    const kernel = this.kernelFor(spec);
+    const r = this.kernels.get(kernel.key)?.rendered ?? kernel.render();
     return { name: r.name, source: r.source };
   }
 
@@ -380,12 +381,12 @@ export class WebGPUBackend {
    */
   run(spec: KernelSpec, inputs: readonly GpuStorage[], output: GpuStorage): void {
     const device = this.device('run');
-    const plan = this.plan(spec);
-    const name = plan.name;
+    const kernel = this.kernelFor(spec);
+    const name = kernel.name;
     if (spec.kind === 'loop') this.checkLoop(spec, inputs, output, name);
     else this.checkGemm(spec, inputs, output, name);
-    if (plan.empty) return;
-    const storages = [...inputs, output].map((s) => this.live_(s, name));
+    if (kernel.empty) return;
+    const storages = [...inputs, output].map((s) => this.checkLive(s, name));
     if (storages.length > this.limits.maxStorageBuffersPerShaderStage) {
       throw new EinjitError(`${storages.length} storage buffers exceed this device's limit of ${this.limits.maxStorageBuffersPerShaderStage}`, {
         op: name, hint: 'split the expression into several kernels',
@@ -395,17 +396,17 @@ export class WebGPUBackend {
       throw new EinjitError('the output buffer is also an input of the same kernel', { op: name, hint: 'write into a fresh buffer' });
     }
     const split = spec.kind === 'loop' && this.tuning.multipassReduce !== null ? splitReduction(spec, this.tuning.multipassReduce) : null;
-    if (spec.kind === 'gemm' && plan.splitK > 1) this.runSplitGemm(spec, plan.splitK, storages.slice(0, 2), storages[2]!, device);
+    if (spec.kind === 'gemm' && kernel.splitK > 1) this.runSplitGemm(spec, kernel.splitK, storages.slice(0, 2), storages[2]!, device);
     else if (split !== null) this.runSplitReduction(split, storages.slice(0, -1), storages[storages.length - 1]!, device);
-    else this.launch(plan, storages, device);
+    else this.launch(kernel, storages, device);
   }
 
   /** A long reduction into few outputs in two passes through a pooled workspace (multipass.ts). */
-  private runSplitReduction(split: SplitReduction, inputs: Storage[], output: Storage, device: GPUDevice): void {
-    const work = this.allocate(split.workspace.dtype as GpuDType, split.workspace.length) as Storage;
+  private runSplitReduction(split: SplitReduction, inputs: DeviceBuffer[], output: DeviceBuffer, device: GPUDevice): void {
+    const work = this.allocate(split.workspace.dtype as GpuDType, split.workspace.length) as DeviceBuffer;
     try {
-      this.launch(this.planLoop(split.first), [...inputs, work], device);
-      this.launch(this.planLoop(split.second), [work, output], device);
+      this.launch(this.loopKernel(split.first), [...inputs, work], device);
+      this.launch(this.loopKernel(split.second), [work, output], device);
     } finally {
       this.release(work); // later users of the buffer are queued after these launches
     }
@@ -415,20 +416,20 @@ export class WebGPUBackend {
    * A GEMM with K split over `splits` workgroups per tile of C: the GEMM writes each split's partial sums into a
    * contiguous workspace [splits, batch..., m, n], and a loop reduction adds them into C through C's own strides.
    */
-  private runSplitGemm(spec: GemmSpec, splits: number, inputs: Storage[], output: Storage, device: GPUDevice): void {
+  private runSplitGemm(spec: GemmSpec, splits: number, inputs: DeviceBuffer[], output: DeviceBuffer, device: GPUDevice): void {
     const mn = spec.batch.reduce((a, b) => a * b, 1) * spec.m * spec.n;
     const batchStrides = spec.batch.map((_, d) => spec.batch.slice(d + 1).reduce((a, b) => a * b, 1) * spec.m * spec.n);
-    const work = this.allocate('float32', splits * mn) as Storage;
+    const work = this.allocate('float32', splits * mn) as DeviceBuffer;
     try {
       const partial: GemmSpec = { ...spec, c: { offset: 0, batchStrides, rowStride: spec.n, colStride: 1 } };
-      this.launch(this.planGemm(partial), [...inputs, work], device);
+      this.launch(gemmKernel(partial, chooseGemmConfig(partial, this.tuning.gemmTiles, this.limits)), [...inputs, work], device);
       const sum = buildLoop({
         label: `${spec.label} (sum of ${splits} K splits)`, outShape: [...spec.batch, spec.m, spec.n], reduceShape: [splits], reduceOp: 'sum',
         inputs: [{ dtype: 'float32', offset: 0, strides: [...batchStrides, spec.n, 1, mn] }],
         output: { dtype: 'float32', offset: spec.c.offset, strides: [...spec.c.batchStrides, spec.c.rowStride, spec.c.colStride] },
         expr: ex.input(0), computeType: 'float32',
       });
-      this.launch(this.planLoop(sum), [work, output], device);
+      this.launch(this.loopKernel(sum), [work, output], device);
     } finally {
       // Safe to reuse at once: later work is queued after these launches.
       this.release(work);
@@ -436,15 +437,15 @@ export class WebGPUBackend {
   }
 
   /**
-   * Encodes one launch of a planned kernel over live storages (inputs, then the output) into the open batch: one
+   * Encodes one launch of a kernel over live storages (inputs, then the output) into the open batch: one
    * command encoder and compute pass shared by consecutive launches, submitted together (see submitPending). Its
    * params go into the batch's slice of one uniform buffer, bound with a dynamic offset; bind groups are cached
    * per kernel and buffers. Nothing is allocated per launch.
    */
-  private launch(plan: LaunchPlan, storages: readonly Storage[], device: GPUDevice): void {
-    const name = plan.name;
-    const kernel = this.kernel(plan.key, plan.rendered, device);
-    const values = kernel.rendered.params.pack(plan.values());
+  private launch(variant: KernelVariant, storages: readonly DeviceBuffer[], device: GPUDevice): void {
+    const name = variant.name;
+    const kernel = this.pipeline(variant, device);
+    const values = kernel.rendered.params.pack(variant.params());
     const bytes = values.byteLength;
     if (this.batch !== null && this.batch.paramBytes + PARAM_SLOT > PARAM_ARENA_BYTES) this.submitPending();
     const batch = this.openBatch(device);
@@ -465,7 +466,7 @@ export class WebGPUBackend {
     }
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup, [offset]);
-    const [x, y, z] = plan.grid();
+    const [x, y, z] = variant.grid();
     pass.dispatchWorkgroups(x, y, z);
     if (timed) {
       pass.end();
@@ -498,7 +499,7 @@ export class WebGPUBackend {
   }
 
   /** A bind group of these storages and the params buffer for `kernel`, created once per kernel and buffers. */
-  private bindGroup(kernel: CachedKernel, storages: readonly Storage[], paramBytes: number, device: GPUDevice): GPUBindGroup {
+  private bindGroup(kernel: CachedKernel, storages: readonly DeviceBuffer[], paramBytes: number, device: GPUDevice): GPUBindGroup {
     let groups = this.bindGroups.get(kernel);
     if (groups === undefined) {
       groups = new Map();
@@ -662,8 +663,9 @@ export class WebGPUBackend {
     return this.dev;
   }
 
-  private live_(storage: GpuStorage, op: string): Storage {
-    if (!(storage instanceof Storage)) throw new EinjitError('not a buffer of this backend', { op });
+  /** The storage as this backend's buffer, if it is one of this device's and not released. */
+  private checkLive(storage: GpuStorage, op: string): DeviceBuffer {
+    if (!(storage instanceof DeviceBuffer)) throw new EinjitError('not a buffer of this backend', { op });
     if (storage.owner !== this) {
       throw new EinjitError('this buffer belongs to a webgpu device that was shut down', {
         op, hint: 'tensors do not outlive shutdown(): copy them to the cpu before it (await t.to("cpu")), or recreate them',
@@ -673,43 +675,21 @@ export class WebGPUBackend {
     return storage;
   }
 
-  private plan(spec: KernelSpec): LaunchPlan {
-    return spec.kind === 'loop' ? this.planLoop(spec) : this.planGemm(spec);
+  /** The kernel variant that runs `spec` on this device under its tuning. */
+  private kernelFor(spec: KernelSpec): KernelVariant {
+    return spec.kind === 'loop' ? this.loopKernel(spec) : gemmKernel(spec, chooseGemmConfig(spec, this.tuning.gemmTiles, this.limits));
   }
 
-  private planLoop(spec: LoopSpec): LaunchPlan {
-    const variant = loopVariant(spec, this.tuning);
-    const key = loopKernelKey(spec, variant, this.f16);
-    const rendered = (): RenderedKernel => this.kernels.get(key)?.rendered ?? renderLoop(spec, variant, this.f16);
-    const name = rendered().name;
-    const { outputs } = loopCounts(spec);
-    return {
-      key, name, rendered, empty: outputs === 0, splitK: 1,
-      values: () => loopParamValues(spec, variant),
-      grid: () => {
-        const tile = transposeTileOf(variant);
-        return tile !== null && this.tuning.transposeGridCap > 0 ? transposeGrid(spec, tile, name, this.tuning.transposeGridCap) : loopGrid(spec, variant, name);
-      },
-    };
+  private loopKernel(spec: LoopSpec): KernelVariant {
+    return loopKernel(spec, this.tuning, this.f16, this.tuning.transposeGridCap);
   }
 
-  private planGemm(spec: GemmSpec): LaunchPlan {
-    const config = chooseGemmConfig(spec, this.tuning.gemmTiles, this.limits);
-    const key = gemmKernelKey(spec, config);
-    const rendered = (): RenderedKernel => this.kernels.get(key)?.rendered ?? renderGemm(spec, config);
-    const name = rendered().name;
-    const batch = spec.batch.reduce((a, b) => a * b, 1);
-    return {
-      key, name, rendered, empty: batch * spec.m * spec.n === 0, splitK: config.splitK,
-      values: () => gemmParamValues(spec, config),
-      grid: () => gemmGrid(spec, config, name),
-    };
-  }
-
-  private kernel(key: string, render: () => RenderedKernel, device: GPUDevice): CachedKernel {
+  /** The compiled pipeline of a kernel variant: from the cache, or rendered and compiled now. */
+  private pipeline(variant: KernelVariant, device: GPUDevice): CachedKernel {
+    const key = variant.key;
     const cached = this.kernels.get(key);
     if (cached !== undefined) return cached;
-    const rendered = render();
+    const rendered = variant.render();
     // Its own error scope: a kernel that fails to compile is reported under its name and not cached, so every
     // later launch reports the compiler's message rather than "invalid due to a previous error".
     this.pushScopes(device);
@@ -794,17 +774,6 @@ export class WebGPUBackend {
     checkAccess('B', 'float32', spec.b.offset, strides(spec.b), sizes(spec.k, spec.n), inputs[1]!, name);
     checkAccess('C', 'float32', spec.c.offset, strides(spec.c), sizes(spec.m, spec.n), output, name);
   }
-}
-
-interface LaunchPlan {
-  readonly key: string;
-  readonly name: string;
-  readonly empty: boolean;
-  /** GEMMs only: workgroups per tile of C along K (more than 1: a workspace and a second pass, runSplitGemm). */
-  readonly splitK: number;
-  readonly rendered: () => RenderedKernel;
-  readonly values: () => Map<string, number>;
-  readonly grid: () => [number, number, number];
 }
 
 function checkAccess(

@@ -17,7 +17,7 @@ import { specKey } from '../../src/lower/spec.js';
 import { EinjitError } from '../../src/errors.js';
 import { ParamsLayout } from './params.js';
 import { bindingDecl, foldGrid, MAX_GRID_DIM } from './common.js';
-import type { RenderedKernel } from './loop.js';
+import type { KernelVariant, RenderedKernel } from './kernel.js';
 
 /** The compiled-in shape of a GEMM kernel's tiles (what the tile chooser picks, and what a sweep can pin). */
 export interface GemmTileShape {
@@ -215,8 +215,25 @@ function configTag(c: GemmConfig): string {
   return c.pipelined ? `p${base}_c${c.cVec4 ? '4' : 's'}` : base;
 }
 
-export function gemmKernelKey(spec: GemmSpec, config: GemmConfig): string {
+function gemmKernelKey(spec: GemmSpec, config: GemmConfig): string {
   return `${specKey(spec)}|${configTag(config)}`;
+}
+
+function gemmName(spec: GemmSpec, c: GemmConfig): string {
+  return `gemm_b${spec.batch.length}_${configTag(c)}`;
+}
+
+/** The GEMM kernel for `spec` under the tile configuration `config` (chooseGemmConfig). */
+export function gemmKernel(spec: GemmSpec, config: GemmConfig): KernelVariant {
+  const name = gemmName(spec, config);
+  return {
+    key: gemmKernelKey(spec, config), name,
+    empty: spec.batch.reduce((a, b) => a * b, 1) * spec.m * spec.n === 0,
+    splitK: config.splitK,
+    render: () => renderGemm(spec, config),
+    params: () => gemmParamValues(spec, config),
+    grid: () => gemmGrid(spec, config, name),
+  };
 }
 
 /** The params fields both GEMM renderers share (sizes, batch dims, operand offsets and strides, tile counts). */
@@ -239,10 +256,10 @@ function gemmParams(nb: number, c: GemmConfig): ParamsLayout {
   return params;
 }
 
-export function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
+function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   if (c.pipelined) return renderGemmPipelined(spec, c);
   const nb = spec.batch.length;
-  const name = `gemm_b${nb}_${configTag(c)}`;
+  const name = gemmName(spec, c);
   const WX = c.BN / c.TN;
   const WY = c.BM / c.TM;
   const threads = WX * WY;
@@ -405,7 +422,7 @@ function loadTile(
   return lines;
 }
 
-export function gemmParamValues(spec: GemmSpec, c: GemmConfig): Map<string, number> {
+function gemmParamValues(spec: GemmSpec, c: GemmConfig): Map<string, number> {
   const v = new Map<string, number>();
   v.set('m', spec.m);
   v.set('n', spec.n);
@@ -440,7 +457,7 @@ export function splitChunk(k: number, c: GemmConfig): number {
   return Math.max(c.BK, Math.ceil(Math.ceil(k / c.BK) / c.splitK) * c.BK);
 }
 
-export function gemmGrid(spec: GemmSpec, c: GemmConfig, name: string): [number, number, number] {
+function gemmGrid(spec: GemmSpec, c: GemmConfig, name: string): [number, number, number] {
   const tilesN = Math.ceil(spec.n / c.BN);
   const tilesM = Math.ceil(spec.m / c.BM);
   const batch = spec.batch.reduce((a, b) => a * b, 1) * (c.pipelined ? c.splitK : 1);
@@ -462,7 +479,7 @@ export function gemmGrid(spec: GemmSpec, c: GemmConfig, name: string): [number, 
  */
 function renderGemmPipelined(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   const nb = spec.batch.length;
-  const name = `gemm_b${nb}_${configTag(c)}`;
+  const name = gemmName(spec, c);
   const WX = c.BN / c.TN;
   const WY = c.BM / c.TM;
   const threads = WX * WY;

@@ -1,6 +1,6 @@
-/** The WebGPU backend: device layer (backend.ts) and the two WGSL renderers (loop.ts, gemm.ts). */
+/** The WebGPU backend: device layer (backend.ts) and the kernel variants of the two spec kinds (loop.ts, gemm.ts; kernel.ts is their common shape). */
 export { WebGPUBackend } from './backend.js';
 export type { GpuStorage } from './backend.js';
 export type { GpuDType } from './dtypes.js';
-export { renderLoop, loopVariant, DEFAULT_LOOP_TUNING } from './loop.js';
-export { renderGemm, chooseGemmConfig } from './gemm.js';
+export { loopKernel, loopVariant, DEFAULT_LOOP_TUNING } from './loop.js';
+export { gemmKernel, chooseGemmConfig } from './gemm.js';

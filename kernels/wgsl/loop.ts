@@ -23,6 +23,8 @@ import type { Access, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
 import { exprConstants, specKey } from '../../src/lower/spec.js';
 import { EinjitError } from '../../src/errors.js';
 import { ParamsLayout } from './params.js';
+import type { KernelVariant, RenderedKernel } from './kernel.js';
+import type { GpuDType } from './dtypes.js';
 import { Helpers, computeMode, constantParam, constantRead, literal, renderExpr, truthy } from './expr.js';
 import type { ComputeMode, ComputeType } from './expr.js';
 import { bindingDecl, foldGrid, hash8, loadAs, storeAs } from './common.js';
@@ -56,7 +58,7 @@ export const DEFAULT_LOOP_TUNING: LoopTuning = {
 };
 
 /** The tile edge of a transpose variant, or null for the other variants. */
-export function transposeTileOf(variant: LoopVariant): TransposeTile | null {
+function transposeTileOf(variant: LoopVariant): TransposeTile | null {
   return variant === 'transpose32' ? 32 : variant === 'transpose64' ? 64 : null;
 }
 
@@ -94,16 +96,8 @@ export function loopVariant(spec: LoopSpec, tuning: LoopTuning): LoopVariant {
   return reduced >= tuning.workgroupReduceMin && outputs < tuning.workgroupReduceMaxOutputs ? 'workgroup' : 'thread';
 }
 
-export interface RenderedKernel {
-  readonly name: string;
-  readonly source: string;
-  readonly params: ParamsLayout;
-  /** Storage bindings (inputs, then the output); the params uniform follows them. */
-  readonly storageBindings: number;
-}
-
 /** The pipeline cache key: the spec key, the variant and, when the spec touches float16, how float16 is stored. */
-export function loopKernelKey(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
+function loopKernelKey(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
   const half = [...spec.inputs, spec.output].some((a) => a.dtype === 'float16') || spec.computeType === 'float16';
   // A transpose bakes in which loops it tiles (chosen from the strides).
   const dims = transposeTileOf(variant) !== null ? transposeDims(spec) : null;
@@ -111,9 +105,43 @@ export function loopKernelKey(spec: LoopSpec, variant: LoopVariant, f16: boolean
   return `${specKey(spec)}|${variant}${tiled}${half ? (f16 ? '|f16' : '|f16-as-f32') : ''}`;
 }
 
-function loopName(spec: LoopSpec, variant: LoopVariant, f16: boolean): string {
-  const reduce = spec.parallel < spec.sizes.length ? `reduce_${spec.reduceOp ?? 'sum'}` : transposeTileOf(variant) !== null ? 'transpose' : variant === 'copy4' ? 'copy' : 'map';
-  return `${reduce}_${hash8(loopKernelKey(spec, variant, f16))}`;
+/**
+ * The kernel for `spec` in the variant `loopVariant` chooses (or the one given, for tests that pin it).
+ * `transposeGridCap` caps a transpose's grid (its workgroups then loop over the tiles); 0 leaves it whole.
+ */
+export function loopKernel(
+  spec: LoopSpec, tuning: LoopTuning, f16: boolean, transposeGridCap = 0, variant: LoopVariant = loopVariant(spec, tuning),
+): KernelVariant {
+  const key = loopKernelKey(spec, variant, f16);
+  const kind = spec.parallel < spec.sizes.length ? `reduce_${spec.reduceOp ?? 'sum'}`
+    : variant === 'transpose32' || variant === 'transpose64' ? 'transpose' : variant === 'copy4' ? 'copy' : 'map';
+  const name = `${kind}_${hash8(key)}`;
+  const base = { key, name, empty: loopCounts(spec).outputs === 0, splitK: 1 };
+  switch (variant) {
+    case 'transpose32':
+    case 'transpose64': {
+      const tile = variant === 'transpose32' ? 32 : 64;
+      return {
+        ...base,
+        render: () => renderTranspose(spec, tile, f16, name),
+        params: () => transposeParamValues(spec, tile),
+        grid: () => transposeGrid(spec, tile, name, transposeGridCap),
+      };
+    }
+    case 'copy4':
+      return { ...base, render: () => renderCopy4(spec, name), params: () => copy4ParamValues(spec), grid: () => copy4Grid(spec, name) };
+    case 'thread':
+    case 'workgroup':
+      return {
+        ...base,
+        render: () => renderNest(spec, variant, f16, name),
+        params: () => nestParamValues(spec, variant),
+        grid: () => {
+          const { outputs } = loopCounts(spec);
+          return foldGrid(variant === 'workgroup' ? outputs : Math.ceil(outputs / LOOP_WORKGROUP_SIZE), name);
+        },
+      };
+  }
 }
 
 interface ReduceCode {
@@ -211,24 +239,60 @@ function argWinsFn(op: 'argmax' | 'argmin', T: ComputeType): string {
   return [`fn ${op}_wins(v: ${T}, r: i32, best: ${T}, best_r: i32) -> bool {`, ...nanCase, `  return v ${cmp} best;`, '}', ''].join('\n');
 }
 
-/** Renders the complete WGSL module for `spec`. */
-export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): RenderedKernel {
-  const name = loopName(spec, variant, f16);
-  const tile = transposeTileOf(variant);
-  if (tile !== null) return renderTranspose(spec, tile, f16, name);
-  if (variant === 'copy4') return renderCopy4(spec, name);
+type NestVariant = 'thread' | 'workgroup';
+
+/** Indents WGSL lines by `depth` levels. */
+function ind(lines: readonly string[], depth: number): string[] {
+  return lines.map((l) => '  '.repeat(depth) + l);
+}
+
+/**
+ * What the thread and workgroup loop nests share: the params fields, the coordinates of a flat index, the
+ * addresses and the expression. Built once by `nest`, read by the two reduction emitters.
+ */
+interface Nest {
+  readonly spec: LoopSpec;
+  readonly name: string;
+  readonly f16: boolean;
+  readonly mode: ComputeMode;
+  readonly helpers: Helpers;
+  readonly params: ParamsLayout;
+  readonly inDTypes: readonly GpuDType[];
+  readonly outDType: GpuDType;
+  /** The params field of each loop's extent. */
+  readonly size: readonly string[];
+  readonly outCount: string;
+  /** The workgroup variant's count of points per output ('' in the thread variant). */
+  readonly reduceCount: string;
+  readonly parallelDims: readonly number[];
+  readonly reduceDims: readonly number[];
+  /** The inputs the expression reads, in order. */
+  readonly usedInputs: readonly number[];
+  /** The expression's result (a WGSL expression of the compute type). */
+  readonly value: string;
+  /** The output element's address, from the parallel coordinates. */
+  readonly outAt: string;
+  readonly body: string[];
+  /** The loop variable of dim d: p<d> for parallel loops, r<d> for reduce loops. */
+  loopVar(d: number): string;
+  /** Declares the loop variables of `dims` from the flat index `linear` (row-major), into the body. */
+  emitCoords(linear: string, dims: readonly number[], depth: number, rest: string): void;
+  /** Input i's address from its offset and the parallel coordinates. */
+  inBase(i: number): string;
+  /** The addresses of the inputs read (adding the reduce coordinates to `bases`) and the expression's lines. */
+  valueLines(depth: number, bases: (i: number) => string): string[];
+}
+
+function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string): Nest {
   const mode = computeMode(gpuDType(spec.computeType, name));
   const T = mode.type;
   const helpers = new Helpers();
   const params = new ParamsLayout();
   const rank = spec.sizes.length;
   const reducing = spec.parallel < rank;
-  const op: ReduceOp | null = reducing ? (spec.reduceOp ?? null) : null;
-  if (reducing && op === null) throw new EinjitError('a loop spec with reduce loops needs a reduceOp', { op: name });
   const inDTypes = spec.inputs.map((a) => gpuDType(a.dtype, name));
   const outDType = gpuDType(spec.output.dtype, name);
 
-  // ---- params ----
   const size = spec.sizes.map((_, d) => params.field(`size${d}`, d < spec.parallel ? 'parallel loop' : 'reduce loop'));
   const inOffset: string[] = [];
   const inStride: string[][] = [];
@@ -241,17 +305,9 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
   const outCount = params.field('out_count', 'output elements');
   const reduceCount = variant === 'workgroup' ? params.field('reduce_count', 'points reduced into each output') : '';
 
-  // ---- bindings ----
-  const bindings = spec.inputs.map((_, i) =>
-    bindingDecl(i, `in${i}`, 'read', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}`));
-  bindings.push(bindingDecl(spec.inputs.length, 'out', 'read_write', storageType(outDType, f16), `output, ${outDType}`));
-
-  // ---- body ----
   const body: string[] = [];
-  const ind = (lines: readonly string[], depth: number): string[] => lines.map((l) => '  '.repeat(depth) + l);
   const loopVar = (d: number): string => (d < spec.parallel ? `p${d}` : `r${d}`);
-
-  const emitCoords = (linear: string, dims: number[], depth: number, rest: string): void => {
+  const emitCoords = (linear: string, dims: readonly number[], depth: number, rest: string): void => {
     // Row-major: the last dim varies fastest.
     if (dims.length === 1) { body.push(...ind([`let ${loopVar(dims[0]!)} = ${linear};`], depth)); return; }
     body.push(...ind([`var ${rest} = ${linear};`], depth));
@@ -269,19 +325,39 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
   // bool compute holds 0/1: an int32 or float operand is normalised as it is loaded.
   const load = (i: number): string =>
     mode.asBool && inDTypes[i] !== 'bool' ? `i32(in${i}[in${i}_at] != 0)` : loadAs(`in${i}[in${i}_at]`, inDTypes[i]!, f16, T);
-  const usedInputs = new Set<number>();
-  collectInputs(spec.expr, usedInputs);
-  for (const i of usedInputs) {
+  const used = new Set<number>();
+  collectInputs(spec.expr, used);
+  for (const i of used) {
     if (i >= spec.inputs.length) throw new EinjitError(`expression reads input ${i} but the spec has ${spec.inputs.length}`, { op: name });
   }
+  const usedInputs = [...used].sort((a, b) => a - b);
   const constantField = (k: number): string =>
     constantRead(params.field(`c${k}`, `constant ${k}${T === 'f32' ? ' (f32 bits)' : ''}`), T);
   const exprCode = renderExpr(spec.expr, mode, helpers, load, 'v', constantField);
   const inputAddress = (i: number, base: string): string =>
     `let in${i}_at = ${reducing ? dot(base, inStride[i]!, reduceDims) : base};`;
-  const valueLines = (depth: number, bases: (i: number) => string): string[] =>
-    ind([...[...usedInputs].sort((a, b) => a - b).map((i) => inputAddress(i, bases(i))), ...exprCode.lines], depth);
   if (outDType === 'float16' && !f16) helpers.use('round_f16');
+  return {
+    spec, name, f16, mode, helpers, params, inDTypes, outDType, size, outCount, reduceCount, parallelDims, reduceDims,
+    usedInputs, value: exprCode.result, outAt: dot(outOffset, outStride, parallelDims), body, loopVar, emitCoords,
+    inBase: (i) => dot(inOffset[i]!, inStride[i]!, parallelDims),
+    valueLines: (depth, bases) => ind([...usedInputs.map((i) => inputAddress(i, bases(i))), ...exprCode.lines], depth),
+  };
+}
+
+/** Renders the complete WGSL module of a 'thread' or 'workgroup' loop nest. */
+function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string): RenderedKernel {
+  const n = nest(spec, variant, f16, name);
+  const { mode, body, params, inDTypes, outDType } = n;
+  const T = mode.type;
+  const rank = spec.sizes.length;
+  const reducing = spec.parallel < rank;
+  const op: ReduceOp | null = reducing ? (spec.reduceOp ?? null) : null;
+  if (reducing && op === null) throw new EinjitError('a loop spec with reduce loops needs a reduceOp', { op: name });
+
+  const bindings = spec.inputs.map((_, i) =>
+    bindingDecl(i, `in${i}`, 'read', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}`));
+  bindings.push(bindingDecl(spec.inputs.length, 'out', 'read_write', storageType(outDType, f16), `output, ${outDType}`));
 
   const header = [
     `// einjit loop kernel ${name}: ${spec.label}`,
@@ -296,103 +372,25 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
   let extraDecls = '';
   if (variant === 'thread') {
     body.push(`  let index = i32((wid.y * nwg.x + wid.x) * ${LOOP_WORKGROUP_SIZE}u + lid);`);
-    body.push(`  if (index >= ${outCount}) { return; }`);
+    body.push(`  if (index >= ${n.outCount}) { return; }`);
   } else {
     body.push('  let index = i32(wid.y * nwg.x + wid.x); // this workgroup\'s output element');
-    body.push(`  if (index >= ${outCount}) { return; }`);
+    body.push(`  if (index >= ${n.outCount}) { return; }`);
   }
   if (spec.parallel > 0) {
     body.push('  // output coordinates');
-    emitCoords('index', parallelDims, 1, 'rest');
+    n.emitCoords('index', n.parallelDims, 1, 'rest');
   }
-  const inBase = (i: number): string => dot(inOffset[i]!, inStride[i]!, parallelDims);
-  const outAt = dot(outOffset, outStride, parallelDims);
   if (!reducing) {
-    body.push(...valueLines(1, inBase));
-    body.push(`  out[${outAt}] = ${storeAs(exprCode.result, T, outDType, f16)};`);
+    body.push(...n.valueLines(1, n.inBase));
+    body.push(`  out[${n.outAt}] = ${storeAs(n.value, T, outDType, f16)};`);
   } else {
-    const rc = reduceCode(op!, mode, helpers);
+    const rc = reduceCode(op!, mode, n.helpers);
     if (op === 'argmax' || op === 'argmin') extraDecls += argWinsFn(op, T);
-    for (const i of [...usedInputs].sort((a, b) => a - b)) body.push(`  let in${i}_base = ${inBase(i)};`);
-    const bases = (i: number): string => `in${i}_base`;
+    for (const i of n.usedInputs) body.push(`  let in${i}_base = ${n.inBase(i)};`);
     body.push(...ind(rc.init, 1));
-    if (variant === 'thread') {
-      const isArg = op === 'argmax' || op === 'argmin';
-      if (isArg) body.push('  var r = 0; // row-major index over the reduce loops');
-      const blocked = rc.blockInit !== undefined;
-      const last = reduceDims.length - 1;
-      reduceDims.forEach((d, j) => {
-        const at = '  '.repeat(j + 1);
-        const r = loopVar(d);
-        if (blocked && j === last) {
-          body.push(`${at}for (var ${r}_block = 0; ${r}_block < ${size[d]}; ${r}_block += ${SUM_BLOCK}) {`);
-          body.push(`${at}  let ${r}_end = min(${r}_block + ${SUM_BLOCK}, ${size[d]});`);
-          body.push(...ind(rc.blockInit!, j + 2));
-          body.push(`${at}  for (var ${r} = ${r}_block; ${r} < ${r}_end; ${r}++) {`);
-        } else {
-          body.push(`${at}for (var ${r} = 0; ${r} < ${size[d]}; ${r}++) {`);
-        }
-      });
-      const depth = reduceDims.length + 1 + (blocked ? 1 : 0);
-      body.push(...valueLines(depth, bases));
-      body.push(...ind(rc.fold(exprCode.result, 'r'), depth));
-      if (isArg) body.push(`${'  '.repeat(depth)}r++;`);
-      for (let j = reduceDims.length - 1; j >= 0; j--) {
-        if (blocked && j === last) {
-          body.push(`${'  '.repeat(j + 2)}}`);
-          body.push(...ind(rc.blockEnd ?? [], j + 2));
-        }
-        body.push(`${'  '.repeat(j + 1)}}`);
-      }
-      body.push(...ind(rc.finish ?? [], 1));
-      body.push(`  out[${outAt}] = ${storeAs(rc.result, rc.accType, outDType, f16)};`);
-    } else {
-      const isArg = op === 'argmax' || op === 'argmin';
-      const W = LOOP_WORKGROUP_SIZE;
-      if (rc.blockInit !== undefined) {
-        // Blocks of SUM_BLOCK of this invocation's points (every W-th point of the flat reduce index).
-        body.push(`  for (var r_block = i32(lid); r_block < ${reduceCount}; r_block += ${W * SUM_BLOCK}) {`);
-        body.push(`    let r_end = min(r_block + ${W * SUM_BLOCK}, ${reduceCount});`);
-        body.push(...ind(rc.blockInit, 2));
-        body.push(`    for (var r = r_block; r < r_end; r += ${W}) {`);
-        body.push('      // reduce coordinates of the flat index r');
-        emitCoords('r', reduceDims, 3, 'rest_r');
-        body.push(...valueLines(3, bases));
-        body.push(...ind(rc.fold(exprCode.result, 'r'), 3));
-        body.push('    }');
-        body.push(...ind(rc.blockEnd ?? [], 2));
-        body.push('  }');
-      } else {
-        body.push(`  for (var r = i32(lid); r < ${reduceCount}; r += ${W}) {`);
-        body.push('    // reduce coordinates of the flat index r');
-        emitCoords('r', reduceDims, 2, 'rest_r');
-        body.push(...valueLines(2, bases));
-        body.push(...ind(rc.fold(exprCode.result, 'r'), 2));
-        body.push('  }');
-      }
-      body.push(...ind(rc.finish ?? [], 1));
-      const S = LOOP_WORKGROUP_SIZE;
-      extraDecls += `var<workgroup> partial: array<${T}, ${S}>;\n`;
-      if (isArg) extraDecls += `var<workgroup> partial_index: array<i32, ${S}>;\n`;
-      body.push(isArg ? '  partial[lid] = best;\n  partial_index[lid] = best_index;' : `  partial[lid] = ${rc.result};`);
-      body.push('  workgroupBarrier();');
-      body.push(`  for (var stride = ${S / 2}u; stride > 0u; stride = stride / 2u) {`);
-      body.push('    if (lid < stride) {');
-      if (isArg) {
-        body.push(
-          `      if (${op}_wins(partial[lid + stride], partial_index[lid + stride], partial[lid], partial_index[lid])) {`,
-          '        partial[lid] = partial[lid + stride];',
-          '        partial_index[lid] = partial_index[lid + stride];',
-          '      }',
-        );
-      } else {
-        body.push(`      ${combine(op!, mode, helpers)}`);
-      }
-      body.push('    }', '    workgroupBarrier();', '  }');
-      body.push('  if (lid == 0u) {');
-      body.push(`    out[${outAt}] = ${storeAs(isArg ? 'partial_index[0]' : 'partial[0]', isArg ? 'i32' : T, outDType, f16)};`);
-      body.push('  }');
-    }
+    if (variant === 'thread') threadReduction(n, op!, rc);
+    else extraDecls += workgroupReduction(n, op!, rc);
   }
 
   const usesF16 = f16 && (inDTypes.includes('float16') || outDType === 'float16');
@@ -403,7 +401,7 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
     ...bindings,
     params.render(spec.inputs.length + 1),
     '',
-    ...(helpers.render() ? [helpers.render()] : []),
+    ...(n.helpers.render() ? [n.helpers.render()] : []),
     ...(extraDecls ? [extraDecls] : []),
     `@compute @workgroup_size(${LOOP_WORKGROUP_SIZE})`,
     `fn main(${builtins}) {`,
@@ -412,6 +410,96 @@ export function renderLoop(spec: LoopSpec, variant: LoopVariant, f16: boolean): 
     '',
   ].join('\n');
   return { name, source, params, storageBindings: spec.inputs.length + 1 };
+}
+
+const inBaseName = (i: number): string => `in${i}_base`;
+
+/** One invocation walks every reduce loop of its output (the innermost one in blocks for a float32 sum). */
+function threadReduction(n: Nest, op: ReduceOp, rc: ReduceCode): void {
+  const { body, reduceDims, size } = n;
+  const isArg = op === 'argmax' || op === 'argmin';
+  if (isArg) body.push('  var r = 0; // row-major index over the reduce loops');
+  const blocked = rc.blockInit !== undefined;
+  const last = reduceDims.length - 1;
+  reduceDims.forEach((d, j) => {
+    const at = '  '.repeat(j + 1);
+    const r = n.loopVar(d);
+    if (blocked && j === last) {
+      body.push(`${at}for (var ${r}_block = 0; ${r}_block < ${size[d]}; ${r}_block += ${SUM_BLOCK}) {`);
+      body.push(`${at}  let ${r}_end = min(${r}_block + ${SUM_BLOCK}, ${size[d]});`);
+      body.push(...ind(rc.blockInit!, j + 2));
+      body.push(`${at}  for (var ${r} = ${r}_block; ${r} < ${r}_end; ${r}++) {`);
+    } else {
+      body.push(`${at}for (var ${r} = 0; ${r} < ${size[d]}; ${r}++) {`);
+    }
+  });
+  const depth = reduceDims.length + 1 + (blocked ? 1 : 0);
+  body.push(...n.valueLines(depth, inBaseName));
+  body.push(...ind(rc.fold(n.value, 'r'), depth));
+  if (isArg) body.push(`${'  '.repeat(depth)}r++;`);
+  for (let j = reduceDims.length - 1; j >= 0; j--) {
+    if (blocked && j === last) {
+      body.push(`${'  '.repeat(j + 2)}}`);
+      body.push(...ind(rc.blockEnd ?? [], j + 2));
+    }
+    body.push(`${'  '.repeat(j + 1)}}`);
+  }
+  body.push(...ind(rc.finish ?? [], 1));
+  body.push(`  out[${n.outAt}] = ${storeAs(rc.result, rc.accType, n.outDType, n.f16)};`);
+}
+
+/**
+ * A workgroup per output: its invocations stride over the flat reduce index, then combine their partial results
+ * in workgroup memory as a tree. Returns the workgroup-memory declarations.
+ */
+function workgroupReduction(n: Nest, op: ReduceOp, rc: ReduceCode): string {
+  const { body, reduceCount } = n;
+  const T = n.mode.type;
+  const isArg = op === 'argmax' || op === 'argmin';
+  const W = LOOP_WORKGROUP_SIZE;
+  if (rc.blockInit !== undefined) {
+    // Blocks of SUM_BLOCK of this invocation's points (every W-th point of the flat reduce index).
+    body.push(`  for (var r_block = i32(lid); r_block < ${reduceCount}; r_block += ${W * SUM_BLOCK}) {`);
+    body.push(`    let r_end = min(r_block + ${W * SUM_BLOCK}, ${reduceCount});`);
+    body.push(...ind(rc.blockInit, 2));
+    body.push(`    for (var r = r_block; r < r_end; r += ${W}) {`);
+    body.push('      // reduce coordinates of the flat index r');
+    n.emitCoords('r', n.reduceDims, 3, 'rest_r');
+    body.push(...n.valueLines(3, inBaseName));
+    body.push(...ind(rc.fold(n.value, 'r'), 3));
+    body.push('    }');
+    body.push(...ind(rc.blockEnd ?? [], 2));
+    body.push('  }');
+  } else {
+    body.push(`  for (var r = i32(lid); r < ${reduceCount}; r += ${W}) {`);
+    body.push('    // reduce coordinates of the flat index r');
+    n.emitCoords('r', n.reduceDims, 2, 'rest_r');
+    body.push(...n.valueLines(2, inBaseName));
+    body.push(...ind(rc.fold(n.value, 'r'), 2));
+    body.push('  }');
+  }
+  body.push(...ind(rc.finish ?? [], 1));
+  let decls = `var<workgroup> partial: array<${T}, ${W}>;\n`;
+  if (isArg) decls += `var<workgroup> partial_index: array<i32, ${W}>;\n`;
+  body.push(isArg ? '  partial[lid] = best;\n  partial_index[lid] = best_index;' : `  partial[lid] = ${rc.result};`);
+  body.push('  workgroupBarrier();');
+  body.push(`  for (var stride = ${W / 2}u; stride > 0u; stride = stride / 2u) {`);
+  body.push('    if (lid < stride) {');
+  if (isArg) {
+    body.push(
+      `      if (${op}_wins(partial[lid + stride], partial_index[lid + stride], partial[lid], partial_index[lid])) {`,
+      '        partial[lid] = partial[lid + stride];',
+      '        partial_index[lid] = partial_index[lid + stride];',
+      '      }',
+    );
+  } else {
+    body.push(`      ${combine(op, n.mode, n.helpers)}`);
+  }
+  body.push('    }', '    workgroupBarrier();', '  }');
+  body.push('  if (lid == 0u) {');
+  body.push(`    out[${n.outAt}] = ${storeAs(isArg ? 'partial_index[0]' : 'partial[0]', isArg ? 'i32' : T, n.outDType, n.f16)};`);
+  body.push('  }');
+  return decls;
 }
 
 function combine(op: ReduceOp, mode: ComputeMode, helpers: Helpers): string {
@@ -438,11 +526,8 @@ function collectInputs(e: LoopSpec['expr'], out: Set<number>): void {
   }
 }
 
-/** The params values of one launch, by field name. */
-export function loopParamValues(spec: LoopSpec, variant: LoopVariant): Map<string, number> {
-  const tile = transposeTileOf(variant);
-  if (tile !== null) return transposeParamValues(spec, tile);
-  if (variant === 'copy4') return copy4ParamValues(spec);
+/** The params values of one launch of a loop nest, by field name. */
+function nestParamValues(spec: LoopSpec, variant: NestVariant): Map<string, number> {
   const v = new Map<string, number>();
   spec.sizes.forEach((s, d) => v.set(`size${d}`, s));
   spec.inputs.forEach((a: Access, i) => {
@@ -458,12 +543,3 @@ export function loopParamValues(spec: LoopSpec, variant: LoopVariant): Map<strin
   exprConstants(spec.expr).forEach((c, k) => v.set(`c${k}`, constantParam(c, mode)));
   return v;
 }
-
-export function loopGrid(spec: LoopSpec, variant: LoopVariant, name: string): [number, number, number] {
-  const tile = transposeTileOf(variant);
-  if (tile !== null) return transposeGrid(spec, tile, name);
-  if (variant === 'copy4') return copy4Grid(spec, name);
-  const { outputs } = loopCounts(spec);
-  return foldGrid(variant === 'workgroup' ? outputs : Math.ceil(outputs / LOOP_WORKGROUP_SIZE), name);
-}
-

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebGPUBackend } from '../../kernels/wgsl/index.js';
-import { DEFAULT_LOOP_TUNING, chooseGemmConfig, loopVariant, renderGemm, renderLoop } from '../../kernels/wgsl/index.js';
+import { DEFAULT_LOOP_TUNING, chooseGemmConfig, gemmKernel, loopKernel } from '../../kernels/wgsl/index.js';
 import { ex } from '../../src/lower/spec.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
 import type { GemmTileChoice } from '../../kernels/wgsl/gemm.js';
@@ -96,9 +96,9 @@ const goldens: readonly (readonly [string, KernelSpec])[] = [
 function render(name: string, spec: KernelSpec): string {
   if (spec.kind === 'gemm') {
     const limits = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256 };
-    return renderGemm(spec, chooseGemmConfig(spec, gemmTiles.get(name) ?? 'auto', limits)).source;
+    return gemmKernel(spec, chooseGemmConfig(spec, gemmTiles.get(name) ?? 'auto', limits)).render().source;
   }
-  return renderLoop(spec, loopVariant(spec, DEFAULT_LOOP_TUNING), false).source;
+  return loopKernel(spec, DEFAULT_LOOP_TUNING, false).render().source;
 }
 
 function storageLength(spec: KernelSpec, which: number): number {
