@@ -16,7 +16,7 @@ import { EinjitError } from '../../src/errors.js';
 import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
 import type { GpuDType, HostArray } from './dtypes.js';
 import {
-  bytesPerElement, floatToHalfBits, fromDeviceBytes, gpuDType, hostArrayName, matchesHostArray, storageType, toDeviceBytes,
+  bytesPerElement, fromDeviceBytes, halfBits, gpuDType, hostArrayName, matchesHostArray, storageType, toDeviceBytes,
 } from './dtypes.js';
 import { accessRange } from './common.js';
 import type { KernelVariant, RenderedKernel } from './kernel.js';
@@ -280,7 +280,7 @@ export class WebGPUBackend {
   private fillPoison(s: DeviceBuffer, value: number): void {
     const storedAs = storageType(s.dtype, this.f16);
     const words = storedAs === 'f32' ? new Float32Array(s.bytes / 4).fill(value)
-      : storedAs === 'f16' ? new Uint16Array(s.bytes / 2).fill(floatToHalfBits(value))
+      : storedAs === 'f16' ? new Uint16Array(s.bytes / 2).fill(halfBits([value])[0]!)
         : new Int32Array(s.bytes / 4).fill(Number.isNaN(value) ? -1 : value);
     this.submitPending(); // a direct queue write: after every launch encoded so far
     this.device('allocate').queue.writeBuffer(s.buffer, 0, words);

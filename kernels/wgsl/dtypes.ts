@@ -11,6 +11,7 @@
  * - float64 does not exist in WGSL: every entry point refuses it.
  */
 
+import { Float16Array } from '@petamoriken/float16';
 import { EinjitError } from '../../src/errors.js';
 import type { DType } from '../../src/lower/spec.js';
 
@@ -62,49 +63,17 @@ export function matchesHostArray(dtype: GpuDType, data: HostArray): boolean {
   }
 }
 
-// ---- float16 bits <-> float32 (round to nearest even), for devices without 'shader-f16' ----
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-export function halfBitsToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-export function floatToHalfBits(x: number): number {
-  f32Scratch[0] = x;
-  const bits = u32Scratch[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  const frac = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (frac !== 0 ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = frac | 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let r = m >>> shift;
-    const rest = m & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (r & 1) === 1)) r += 1;
-    return sign | r;
-  }
-  let r = (e << 10) | (frac >>> 13);
-  const rest = frac & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (r & 1) === 1)) r += 1;
-  return sign | r;
+/** float16 values as their IEEE bits (round to nearest even, one rounding from the given number). */
+export function halfBits(values: ArrayLike<number>): Uint16Array {
+  const half = Float16Array.from(values);
+  return new Uint16Array(half.buffer, half.byteOffset, half.length);
 }
 
 /** Host data → the bytes the buffer holds (padded by the caller). */
 export function toDeviceBytes(dtype: GpuDType, data: HostArray, f16: boolean): ArrayBufferView {
   if (dtype === 'bool') return Uint32Array.from(data as Uint8Array, (v) => (v !== 0 ? 1 : 0));
-  if (dtype === 'float16' && !f16) return Float32Array.from(data as Uint16Array, halfBitsToFloat);
+  // A device without 'shader-f16' stores float16 as f32: widen the bits (exact).
+  if (dtype === 'float16' && !f16) return Float32Array.from(new Float16Array((data as Uint16Array).buffer, data.byteOffset, data.length));
   return data;
 }
 
@@ -115,6 +84,6 @@ export function fromDeviceBytes(dtype: GpuDType, bytes: ArrayBuffer, length: num
     case 'int32': return new Int32Array(bytes, 0, length).slice();
     case 'bool': return Uint8Array.from(new Uint32Array(bytes, 0, length), (v) => (v !== 0 ? 1 : 0));
     case 'float16':
-      return f16 ? new Uint16Array(bytes, 0, length).slice() : Uint16Array.from(new Float32Array(bytes, 0, length), floatToHalfBits);
+      return f16 ? new Uint16Array(bytes, 0, length).slice() : halfBits(new Float32Array(bytes, 0, length));
   }
 }

@@ -8,7 +8,7 @@
  */
 
 import type { BinaryOp, DType, Expr, UnaryOp } from '../../src/lower/spec.js';
-import { floatToHalfBits, halfBitsToFloat } from './dtypes.js';
+import { f16round } from '@petamoriken/float16';
 
 export type ComputeType = 'f32' | 'i32';
 
@@ -139,7 +139,7 @@ export function constantParam(value: number, mode: ComputeMode): number {
     const v = Number.isFinite(value) ? Math.trunc(value) : 0;
     return Math.max(-2147483648, Math.min(2147483647, v));
   }
-  F32[0] = mode.roundF16 ? roundToHalf(value) : value;
+  F32[0] = mode.roundF16 ? f16round(value) : value;
   return I32[0]!;
 }
 
@@ -204,7 +204,7 @@ export function renderExpr(
       }
       case 'const':
         if (constant !== undefined) return bind(constant(slot++));
-        return literal(mode.asBool ? (e.value !== 0 ? 1 : 0) : mode.roundF16 ? roundToHalf(e.value) : e.value, T, helpers);
+        return literal(mode.asBool ? (e.value !== 0 ? 1 : 0) : mode.roundF16 ? f16round(e.value) : e.value, T, helpers);
       case 'unary': {
         const x = runtime(visit(e.arg));
         return bind(unary(e.op, x));
@@ -315,10 +315,6 @@ const BINARY: { readonly [Op in BinaryOp]: (a: string, b: string, c: OpContext) 
   or: (a, b, c) => c.fromBool(`${truthy(a, c.T)} || ${truthy(b, c.T)}`),
   xor: (a, b, c) => c.fromBool(`${truthy(a, c.T)} != ${truthy(b, c.T)}`),
 };
-
-function roundToHalf(x: number): number {
-  return halfBitsToFloat(floatToHalfBits(x));
-}
 
 /** `-x`, parenthesised when x is itself a negative literal. */
 function negate(x: string): string {
