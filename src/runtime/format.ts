@@ -1,6 +1,8 @@
 /**
  * `toString()` that prints like PyTorch: `tensor([[1., 2.],\n        [3., 4.]])`, four decimals for
- * non-integral floats, scientific notation for wide ranges, summarised with '...' past 1000 elements.
+ * non-integral floats, scientific notation for wide ranges, summarised with '...' past 1000 elements. The
+ * suffixes name things as einjit's API does (`dtype=float64`, `requiresGrad=true`), so a printed tensor shows
+ * what to write to make it.
  */
 import type { Tensor } from './tensor.js';
 import { isFloating } from './dtype.js';
@@ -15,14 +17,14 @@ const LINE_WIDTH = 80;
 export function formatTensor(t: Tensor): string {
   const suffix: string[] = [];
   if (t.device !== 'cpu') suffix.push(`device='${t.device}'`);
-  if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') suffix.push(`dtype=torch.${t.dtype}`);
+  if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') suffix.push(`dtype=${t.dtype}`);
   if (t.gradFn !== null) suffix.push(`grad_fn=<${t.gradFn.op}>`);
-  else if (t.requiresGrad) suffix.push('requires_grad=True');
+  else if (t.requiresGrad) suffix.push('requiresGrad=true');
   const tail = suffix.length > 0 ? `, ${suffix.join(', ')}` : '';
   if (t.device !== 'cpu') return `tensor(<${t.size} elements on ${t.device}; await t.to('cpu') to print>, shape=[${t.shape.join(', ')}]${tail})`;
   if (t.size === 0) {
     // An empty tensor has no elements to tell its dtype by, so every dtype but the default float32 is named.
-    const dtypeSuffix = t.dtype === 'int32' || t.dtype === 'bool' ? [`dtype=torch.${t.dtype}`] : [];
+    const dtypeSuffix = t.dtype === 'int32' || t.dtype === 'bool' ? [`dtype=${t.dtype}`] : [];
     return addSuffixes('tensor([]', [...(t.ndim !== 1 ? [`size=(${t.shape.join(', ')})`] : []), ...dtypeSuffix, ...suffix]);
   }
   const flat = t.dataSync();

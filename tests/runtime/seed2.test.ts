@@ -16,7 +16,14 @@ import {
 const int = (data: Parameters<typeof tensor>[0]): Tensor => tensor(data, { dtype: 'int32' });
 /** torch.arange(0., 12.) */
 const arangeFloat = (end: number): Tensor => arange(0, end, 1, { dtype: 'float32' });
-const str = (t: Tensor): string => t.toString();
+/**
+ * What PyTorch would print for einjit's printout: einjit's suffixes use its own names (`dtype=float16`,
+ * `requiresGrad=true`), PyTorch's `dtype=torch.float16` and `requires_grad=True`. Mapped here so the expected
+ * strings stay the notebook's own.
+ */
+const str = (t: Tensor): string => t.toString()
+  .replace(/\bdtype=(\w+)/g, 'dtype=torch.$1')
+  .replace(/\brequiresGrad=true\b/g, 'requires_grad=True');
 
 describe('seed 2: creating tensors', () => {
   it('scalar = torch.tensor(7)', () => {

@@ -146,21 +146,21 @@ describe('printing like PyTorch', () => {
     ['a 0-d float', () => tensor(3.5), 'tensor(3.5000)'],
     ['a 0-d int', () => tensor(7, { dtype: 'int32' }), 'tensor(7)'],
     ['int32 with no dtype suffix', () => tensor([[7, 8], [9, 10]], { dtype: 'int32' }), 'tensor([[ 7,  8],\n        [ 9, 10]])'],
-    ['float64 with a dtype suffix', () => tensor([0, 1, 2], { dtype: 'float64' }), 'tensor([0., 1., 2.], dtype=torch.float64)'],
-    ['float16 with a dtype suffix', () => tensor([1, 2, 3]).half(), 'tensor([1., 2., 3.], dtype=torch.float16)'],
+    ['float64 with a dtype suffix', () => tensor([0, 1, 2], { dtype: 'float64' }), 'tensor([0., 1., 2.], dtype=float64)'],
+    ['float16 with a dtype suffix', () => tensor([1, 2, 3]).half(), 'tensor([1., 2., 3.], dtype=float16)'],
     ['nan and inf', () => tensor([1, Infinity, -Infinity, NaN]), 'tensor([1., inf, -inf, nan])'],
     ['ties rounded to even', () => tensor([1.03125, 2]), 'tensor([1.0312, 2.0000])'],
     ['an empty tensor', () => zeros([0]), 'tensor([])'],
     ['an empty 2-D tensor', () => zeros([2, 0]), 'tensor([], size=(2, 0))'],
-    ['an empty int32 tensor', () => arange(0), 'tensor([], dtype=torch.int32)'],
-    ['requires_grad', () => tensor([1, 2], { requiresGrad: true }), 'tensor([1., 2.], requires_grad=True)'],
+    ['an empty int32 tensor', () => arange(0), 'tensor([], dtype=int32)'],
+    ['requiresGrad', () => tensor([1, 2], { requiresGrad: true }), 'tensor([1., 2.], requiresGrad=true)'],
     ['a 3-D tensor with blank lines between blocks', () => arange(0, 8, 1, { dtype: 'float32' }).reshape(2, 2, 2),
       'tensor([[[0., 1.],\n         [2., 3.]],\n\n        [[4., 5.],\n         [6., 7.]]])'],
     ['nine four-decimal columns per row in 2-D', () => full([2, 10], 0.5),
       'tensor([[0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000,\n         0.5000],\n' +
       '        [0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000,\n         0.5000]])'],
     ['a dtype suffix moved to its own line past 80 columns', () => full([9], 0.5, { dtype: 'float64' }),
-      'tensor([0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000],\n       dtype=torch.float64)'],
+      'tensor([0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000, 0.5000],\n       dtype=float64)'],
   ];
   for (const [what, make, expected] of cases) {
     it(`prints ${what}`, () => {
