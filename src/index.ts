@@ -8,6 +8,7 @@ import './backends.js';
 export { EinjitError } from './errors.js';
 export { Tensor } from './runtime/tensor.js';
 export type { NestedArray } from './runtime/tensor.js';
+export type { NormOrder } from './runtime/composite.js';
 export type { DType } from './runtime/dtype.js';
 export type { Device } from './runtime/backend.js';
 export {

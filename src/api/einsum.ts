@@ -13,7 +13,7 @@ import { runContraction, type ContractionProgram } from '../runtime/contraction.
 import { RecordingBackend } from '../runtime/recording.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { getBackend, getDefaultDevice, checkDevice, type Backend, type Device } from '../runtime/backend.js';
-import { Tensor } from '../runtime/tensor.js';
+import { Tensor, installEinsum } from '../runtime/tensor.js';
 import { sameDevice } from '../runtime/ops.js';
 import { zerosOf } from '../runtime/creation.js';
 import { noGrad, record } from '../autograd/record.js';
@@ -463,3 +463,6 @@ export function compile(subscripts: string | IndexLists, shapes: readonly (reado
   const pattern = patternOf(subscripts, 'compile');
   return withErrorContext({ op: 'compile', pattern, shapes }, () => new CompiledExpression(subscripts, shapes, options));
 }
+
+// `a.einsum('ij,jk->ik', b)`: the method calls this einsum with its tensor first.
+installEinsum((pattern, operands) => einsum(pattern, ...operands));

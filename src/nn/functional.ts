@@ -13,11 +13,11 @@ import { full, zerosOf, arange, rand } from '../runtime/creation.js';
 import { record, noGrad } from '../autograd/record.js';
 import { isFloating } from '../runtime/dtype.js';
 import { einsum } from '../api/einsum.js';
-import { stack } from '../runtime/functional.js';
 import { deferCheck } from '../runtime/backend.js';
 import { keep } from '../runtime/scope.js';
 import * as A from '../runtime/args.js';
 import { MAX_ELEMENTS } from '../runtime/shape.js';
+import { checkIndices } from '../runtime/indices.js';
 
 export type Pair = number | readonly [number, number];
 
@@ -341,16 +341,13 @@ export function tanh(x: Tensor): Tensor {
 }
 
 export function softmax(x: Tensor, dim = -1): Tensor {
-  A.tensorArg(x, 'softmax'); A.dimArg(dim, 'softmax');
-  const shifted = x.sub(x.detach().max(dim, true));
-  const e = shifted.exp();
-  return e.div(e.sum(dim, true));
+  A.tensorArg(x, 'softmax');
+  return x.softmax(dim);
 }
 
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
-  A.tensorArg(x, 'logSoftmax'); A.dimArg(dim, 'logSoftmax');
-  const shifted = x.sub(x.detach().max(dim, true));
-  return shifted.sub(shifted.exp().sum(dim, true).log());
+  A.tensorArg(x, 'logSoftmax');
+  return x.logSoftmax(dim);
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -444,41 +441,6 @@ export function oneHot(indices: Tensor, numClasses: number, dtype: 'float32' | '
 function hotOf(idx: Tensor, numClasses: number, dtype: 'float32' | 'float64' | 'int32'): Tensor {
   const classes = arange(0, numClasses, 1, { dtype: 'int32', device: idx.device });
   return idx.unsqueeze(-1).eq(classes).cast(dtype);
-}
-
-/**
- * Refuses indices outside 0..n-1 on every device. On the CPU the check runs now. On a GPU the indices' minimum
- * and maximum are computed there and checked at the device's next read (`deferCheck`), before any value is
- * returned: the error then names the op, the bad index and the valid range, as on the CPU.
- */
-function checkIndices(indices: Tensor, n: number, op: string, what: string): void {
-  if (indices.dtype !== 'int32') {
-    throw new EinjitError(`${op} expects int32 indices, got ${indices.dtype}`, { op, hint: 'cast with .int()' });
-  }
-  if (indices.size === 0) return;
-  const shape = indices.shape;
-  if (indices.device === 'cpu') {
-    const lo = indices.min().item();
-    const hi = indices.max().item();
-    if (lo < 0 || hi >= n) throw indexRangeError(op, what, lo, hi, n, shape, false);
-    return;
-  }
-  const range = keep(noGrad(() => stack([indices.min(), indices.max()])));
-  deferCheck(indices.device, async () => {
-    const [lo, hi] = Array.from(await range.data(), Number) as [number, number];
-    range.dispose();
-    if (lo < 0 || hi >= n) throw indexRangeError(op, what, lo, hi, n, shape, true);
-  });
-}
-
-function indexRangeError(op: string, what: string, lo: number, hi: number, n: number, shape: readonly number[],
-  deferred: boolean): EinjitError {
-  const bad = lo < 0 ? lo : hi;
-  return new EinjitError(
-    `index ${bad} is out of range for ${n} ${what} (the indices span ${lo}..${hi})` +
-    (deferred ? '; found on the GPU at the next read, so every value computed from these indices is wrong' : ''),
-    { op, shapes: [shape], hint: `valid indices are 0..${n - 1}` },
-  );
 }
 
 /**

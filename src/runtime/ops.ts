@@ -299,16 +299,19 @@ export function unary(op: UnaryOp, a: Tensor): Tensor {
   return out;
 }
 
-export function clamp(a: Tensor, min?: number, max?: number): Tensor {
-  if (min !== undefined) A.numberArg(min, 'clamp', 'min');
-  if (max !== undefined) A.numberArg(max, 'clamp', 'max');
-  if (min === undefined && max === undefined) {
-    throw new EinjitError('at least one of min or max must be given', { op: 'clamp' });
+export function clamp(a: Tensor, min?: Tensor | number | null, max?: Tensor | number | null, op = 'clamp'): Tensor {
+  // A bound is a number, a tensor that broadcasts, or absent (undefined or null, PyTorch's None).
+  const bound = (v: Tensor | number | null | undefined, name: string): Tensor | number | null =>
+    v === undefined || v === null ? null : typeof v === 'number' ? A.numberArg(v, op, name) : A.tensorArg(v, op, name);
+  const lo = bound(min, 'min');
+  const hi = bound(max, 'max');
+  if (lo === null && hi === null) {
+    throw new EinjitError('at least one of min or max must be given', { op, hint: `e.g. x.${op}(0) or x.${op}(null, 1)` });
   }
   // Selects rather than maximum/minimum, so a value on a bound passes its whole gradient (PyTorch's clamp rule).
   let r = a;
-  if (min !== undefined) r = where(r.lt(min), min, r);
-  if (max !== undefined) r = where(r.gt(max), max, r);
+  if (lo !== null) r = where(r.lt(lo), lo, r);
+  if (hi !== null) r = where(r.gt(hi), hi, r);
   return r;
 }
 

@@ -15,6 +15,8 @@ import {
   contiguousStrides, inferShape, isContiguous, normalizeDim, normalizeDims, numel, viewStrides, type Shape,
 } from './shape.js';
 import * as ops from './ops.js';
+import * as C from './composite.js';
+import type { NormOrder } from './composite.js';
 import { formatTensor, INSPECT_CUSTOM } from './format.js';
 import type { GradNode } from '../autograd/node.js';
 import { grads } from '../autograd/rules.js';
@@ -22,6 +24,17 @@ import { backward as runBackward, type BackwardOptions } from '../autograd/backw
 
 export type NestedArray = number | boolean | readonly NestedArray[];
 export type ReduceDims = number | readonly number[] | undefined;
+
+/**
+ * The einsum that `Tensor.einsum` calls. api/einsum.ts installs it when it loads (the package index loads it):
+ * the API imports the runtime, so the runtime cannot import the API.
+ */
+let einsumOf: ((pattern: string, operands: readonly Tensor[]) => Tensor) | null = null;
+
+/** @internal */
+export function installEinsum(fn: (pattern: string, operands: readonly Tensor[]) => Tensor): void {
+  einsumOf = fn;
+}
 
 /**
  * A tensor. The type parameter R is its rank when the type checker knows it (from a tuple shape literal,
@@ -448,7 +461,10 @@ export class Tensor<R extends number = number> {
   reciprocal(): Tensor { return ops.unary('reciprocal', this); }
   square(): Tensor { return ops.unary('square', this); }
   isnan(): Tensor { return ops.unary('isnan', this); }
-  clamp(min?: number, max?: number): Tensor { return ops.clamp(this, min, max); }
+  /** Limits values to [min, max]; either bound may be left out (undefined or null), or be a broadcast tensor. */
+  clamp(min?: Tensor | number | null, max?: Tensor | number | null): Tensor { return ops.clamp(this, min, max); }
+  /** clamp, by numpy's name. */
+  clip(min?: Tensor | number | null, max?: Tensor | number | null): Tensor { return ops.clamp(this, min, max, 'clip'); }
 
   /** A copy converted to another dtype (this itself when it already has it). */
   cast(dtype: DType): Tensor { return ops.cast(this, dtype); }
@@ -484,6 +500,72 @@ export class Tensor<R extends number = number> {
   mm(other: Tensor): Tensor { return ops.mm(this, other); }
   /** 3-D batched matrix product only. */
   bmm(other: Tensor): Tensor { return ops.bmm(this, other); }
+
+  /**
+   * einsum with this tensor as the first operand: `a.einsum('ij,jk->ik', b)` is `einsum('ij,jk->ik', a, b)`.
+   * The pattern uses numpy/torch letters; for einops' named axes call `einsum(a, b, 'i j, j k -> i k')`.
+   */
+  einsum(pattern: string, ...others: Tensor[]): Tensor {
+    A.patternArg(pattern, 'einsum');
+    if (einsumOf === null) {
+      throw new EinjitError('einsum is not loaded', { op: 'einsum', hint: "import from 'einjit', whose index loads einsum" });
+    }
+    return einsumOf(pattern, [this, ...others]);
+  }
+  /** Outer product of two 1-D tensors: [n] and [m] give [n, m]. */
+  outer(other: Tensor): Tensor { return C.outer(this, other); }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // PyTorch methods built from the ops above (composite.ts): gradients come from the ops they are made of
+
+  /** softmax along `dim` (the last by default), shifted by the maximum so large values do not overflow. */
+  softmax(dim = -1): Tensor { return C.softmax(this, dim); }
+  /** log(softmax(x)) along `dim`, computed without forming softmax (stable for large negative values). */
+  logSoftmax(dim = -1): Tensor { return C.logSoftmax(this, dim); }
+  /**
+   * Vector p-norm over `dim` (every element by default): p a number, Infinity (max |x|), -Infinity (min |x|),
+   * 0 (count of non-zeros) or 'fro' (the default, the 2-norm).
+   */
+  norm(p: NormOrder = 'fro', dim?: ReduceDims, keepdim = false): Tensor { return C.norm(this, p, dim, keepdim); }
+  /** Running sum along `dim`. */
+  cumsum(dim: number): Tensor { return C.cumsum(this, dim); }
+  /** Running product along `dim`. */
+  cumprod(dim: number): Tensor { return C.cumprod(this, dim); }
+  /**
+   * Sorts along `dim` (the last by default), stably: equal elements keep their order, ascending or descending.
+   * NaN counts as the largest value. Returns the values and their int32 indices: `const [values, indices] = x.sort()`.
+   */
+  sort(dim = -1, descending = false): [values: Tensor, indices: Tensor] { return C.sort(this, dim, descending); }
+  /** The int32 indices that sort along `dim` (stable). */
+  argsort(dim = -1, descending = false): Tensor { return C.argsort(this, dim, descending); }
+  /**
+   * The k largest (`largest` false: smallest) elements along `dim` and their int32 indices, always in sorted
+   * order (`sorted` is accepted for PyTorch's signature); ties go to the earlier element.
+   */
+  topk(k: number, dim = -1, largest = true, sorted = true): [values: Tensor, indices: Tensor] {
+    return C.topk(this, k, dim, largest, sorted);
+  }
+  /** Picks along `dim` by int32 `index` (of this tensor's rank): out[i][j] = x[i][index[i][j]] for dim 1. */
+  gather(dim: number, index: Tensor): Tensor { return C.gather(this, dim, index); }
+  /**
+   * A copy with `src` (or a number) written at `index` along `dim`: out[i][index[i][j]] = src[i][j] for dim 1.
+   * Where indices repeat, the last write wins.
+   */
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor { return C.scatter(this, dim, index, src); }
+  /** A copy with `src` added at `index` along `dim`: out[i][index[i][j]] += src[i][j] for dim 1. */
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return C.scatterAdd(this, dim, index, src); }
+  /** A copy with `value` where the bool `mask` (broadcast to this shape) is true. */
+  maskedFill(mask: Tensor, value: Tensor | number): Tensor { return C.maskedFill(this, mask, value); }
+  /** The lower triangle of the last two dims (column - row <= diagonal); the rest is 0. */
+  tril(diagonal = 0): Tensor { return C.tril(this, diagonal); }
+  /** The upper triangle of the last two dims (column - row >= diagonal); the rest is 0. */
+  triu(diagonal = 0): Tensor { return C.triu(this, diagonal); }
+  /** Shifts elements along `dims`, wrapping around; without dims, over the flattened tensor. */
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor { return C.roll(this, shifts, dims); }
+  /** Reverses the order along the given dims: `x.flip(0)`, `x.flip(0, 1)`, `x.flip([0, 1])`. A copy. */
+  flip(...dims: (number | readonly number[])[]): Tensor { return C.flip(this, flattenArgs(dims)); }
+  /** Repeats each element along `dim` (the flattened tensor without one): `repeats` times, or a count per element. */
+  repeatInterleave(repeats: number | readonly number[], dim?: number): Tensor { return C.repeatInterleave(this, repeats, dim); }
 
   // ---------------------------------------------------------------------------------------------------------
   // In place
