@@ -4,9 +4,10 @@
  * its own and gets its gradient from the ops it is made of.
  *
  * Sorting and index ops have no kernel either. `sort` ranks each element by counting the elements of its row
- * that come before it (an n×n comparison per row); `gather`, `scatter` and `scatterAdd` move elements through a
- * one-hot comparison of the indices with 0..n-1 (an m×n select per row). Both cost O(n²) per row in time and
- * memory: fine for rows of a few thousand elements, the wrong tool for sorting millions.
+ * that come before it (an n×n comparison per row: O(n²) time and memory, fine for rows of a few thousand
+ * elements, the wrong tool for sorting millions); `topk` with a small k takes the best element k times instead
+ * (O(k·n)). `gather`, `scatter` and `scatterAdd` move elements through a one-hot comparison of the m indices
+ * with 0..n-1 (O(m·n) per row).
  */
 import { EinjitError, describeValue, formatShape } from '../errors.js';
 import * as A from './args.js';
@@ -130,6 +131,35 @@ function sortOrder(t: Tensor, descending: boolean): Tensor {
   return ops.reduce('sum', ops.where(lands, at.unsqueeze(-1), 0), -2, false, 'int32');
 }
 
+/**
+ * The first k positions of the same order, found in k rounds: each takes, among the elements not yet taken, the
+ * first of the best. O(k·n) per row instead of sortOrder's O(n²), which is what makes topk over a vocabulary of
+ * tens of thousands affordable.
+ */
+function leadingOrder(t: Tensor, k: number, descending: boolean): Tensor {
+  const v = t.detach();
+  const at = positions(v.shape[v.ndim - 1]!, v.device);
+  const nan = v.isnan();
+  // Stands in for taken elements and NaN when the best number is looked for; never chosen itself (see bestReal).
+  const worst = isFloating(v.dtype) ? (descending ? -Infinity : Infinity) : (descending ? -2147483648 : 2147483647);
+  let taken = full(v.shape.slice(), false, { dtype: 'bool', device: v.device });
+  const picks: Tensor[] = [];
+  for (let r = 0; r < k; r++) {
+    const free = taken.logicalNot();
+    const freeNan = free.logicalAnd(nan);
+    const freeReal = free.logicalAnd(nan.logicalNot());
+    const candidates = ops.where(freeReal, v, worst);
+    const best = descending ? candidates.max(-1, true) : candidates.min(-1, true);
+    const bestReal = freeReal.logicalAnd(v.eq(best));
+    // NaN ranks above every number: taken first descending, after the last number ascending.
+    const nanNow = descending ? freeNan.any(-1, true) : freeReal.any(-1, true).logicalNot();
+    const pick = ops.where(nanNow, freeNan, bestReal).argmax(-1, true);   // the first candidate: ties keep their order
+    picks.push(pick);
+    taken = taken.logicalOr(at.eq(pick));
+  }
+  return ops.cat(picks, -1);
+}
+
 /** Stable sort along `dim`: the sorted values and, as int32, where each came from. */
 export function sort(x: Tensor, dim: number, descending: boolean): [Tensor, Tensor] {
   A.boolArg(descending, 'sort', 'descending', false);
@@ -157,8 +187,12 @@ export function topk(x: Tensor, k: number, dim: number, largest: boolean, sorted
     const [values, indices] = sort(x.reshape([1]), 0, largest);
     return k === 1 ? [values.reshape([]), indices.reshape([])] : [values.slice(0, 0, 0), indices.slice(0, 0, 0)];
   }
-  const [values, indices] = sort(x, d, largest);
-  return [values.slice(d, 0, k).contiguous(), indices.slice(d, 0, k).contiguous()];
+  const t = x.transpose(d, -1);
+  // k rounds cost O(k·n) per row and a kernel launch or ten each; the full sort O(n²) in a few launches.
+  const order = k === 0 ? full([...t.shape.slice(0, -1), 0], 0, { dtype: 'int32', device: x.device })
+    : k <= 64 && k * k <= n ? leadingOrder(t, k, largest) : sortOrder(t, largest).slice(-1, 0, k);
+  const indices = order.transpose(d, -1).contiguous();
+  return [pick(x, d, indices), indices];
 }
 
 // -------------------------------------------------------------------------------------------------------------

@@ -281,6 +281,33 @@ describe.each(DEVICES)('PyTorch methods on %s', (device: Device) => {
       await expectArr(v1, { data: [5], shape: [1] });
     });
 
+    it('topk with NaN, ±inf and repeated values, by rounds (small k) and by the full sort', async () => {
+      const N: Arr = { data: [NaN, 1, -Infinity, NaN, Infinity, 1, -2, -Infinity, 0], shape: [9] };
+      for (const k of [1, 2, 3, 5, 9]) {
+        for (const largest of [true, false]) {
+          const [values, indices] = onDevice(N, device).topk(k, 0, largest);
+          const order = stableOrder(N.data, largest).slice(0, k);
+          await expectArr(indices, { data: order, shape: [k] }, 0);
+          await expectArr(values, { data: order.map((i) => N.data[i]!), shape: [k] }, 0);
+        }
+      }
+      const I: Arr = { data: [4, -7, 4, 2147483647, -2147483648, 0, 4, -7, 1], shape: [9] };
+      for (const largest of [true, false]) {
+        const [values, indices] = intsOn(I, device).topk(3, 0, largest);
+        const order = stableOrder(I.data, largest).slice(0, 3);
+        await expectArr(indices, { data: order, shape: [3] }, 0);
+        await expectArr(values, { data: order.map((i) => I.data[i]!), shape: [3] }, 0);
+      }
+    });
+
+    it('topk of long rows (a vocabulary of 20000) without an n×n comparison', async () => {
+      const L = randomArr([2, 20000], 36, 0, 500, true);
+      const [values, indices] = intsOn(L, device).cast('float32').topk(5, -1);
+      const order = (f: number[]): number[] => stableOrder(f, true).slice(0, 5);
+      await expectArr(indices, mapFibers(L, 1, 5, order), 0);
+      await expectArr(values, mapFibers(L, 1, 5, (f) => order(f).map((i) => f[i]!)), 0);
+    });
+
     it('refuses k past the dim, a negative k and a dim out of range', async () => {
       await expectRefused(() => t.topk(10), 'topk', /k out of range: k = 10 but dimension 1 has 9 elements/);
       expect((await errorOf(() => t.topk(-1))).op).toBe('topk');
