@@ -71,8 +71,9 @@ export function norm(x: Tensor, p: NormOrder, dim: ReduceDims, keepdim: boolean)
   const order = p === 'fro' ? 2 : p;
   if (order === Infinity) return x.abs().max(dims, keepdim);
   if (order === -Infinity) return x.abs().min(dims, keepdim);
-  // The count of non-zero elements: piecewise constant, so outside the graph (PyTorch's gradient is 0).
-  if (order === 0) return x.detach().ne(0).cast(x.dtype).sum(dims, keepdim);
+  // The count of non-zero elements (NaN counts): piecewise constant, its gradient 0 as PyTorch's. The zeros
+  // come from x·0, only where x is 0, so the result stays in the graph without inf·0 turning into NaN.
+  if (order === 0) return ops.where(x.ne(0), 1, x.mul(0)).sum(dims, keepdim);
   if (order === 1) return x.abs().sum(dims, keepdim);
   const s = order === 2 ? x.square().sum(dims, keepdim) : x.abs().pow(order).sum(dims, keepdim);
   // The root's derivative is infinite at an all-zero slice, where PyTorch defines the gradient as 0: the root

@@ -528,6 +528,12 @@ describe('gradients of the PyTorch methods (gradcheck, float64)', () => {
     const zero = tensor(new Float64Array(3), { shape: [3] }).requiresGrad_();
     zero.norm().backward();
     expect(Array.from(zero.grad!.dataSync())).toEqual([0, 0, 0]);
+    // The count of non-zeros has gradient 0 everywhere, inf and NaN included (PyTorch's).
+    const mixed = tensor(new Float64Array([0, 2, Infinity, NaN, -1]), { shape: [5] }).requiresGrad_();
+    const count = mixed.norm(0);
+    expect(count.item()).toBe(4);
+    count.backward();
+    expect(Array.from(mixed.grad!.dataSync())).toEqual([0, 0, 0, 0, 0]);
   });
 
   it('cumsum and cumprod (zeros included)', () => {
