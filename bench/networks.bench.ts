@@ -3,7 +3,7 @@
  * known cost, and every scalable optimizer on generated networks of 10 to 1,000 tensors.
  *
  *   npx tsx bench/networks.bench.ts             both parts
- *   npx tsx bench/networks.bench.ts corpus      auto on the conformance networks only
+ *   npx tsx bench/networks.bench.ts corpus      auto (and hyper against it) on the conformance networks only
  *   npx tsx bench/networks.bench.ts large       the generated networks only
  *
  * Times are per call with the plan cache cleared, after a warm-up: wall-clock ms and this process's CPU ms
@@ -78,8 +78,27 @@ function corpus(): void {
   };
   console.log(`by size (wall): 3-10 operands ${byN(3, 10)}; 11-30 ${byN(11, 30)}; 31+ ${byN(31, 1e9)}`);
   console.log(`slowest: ${slow.map((r) => `${r.c.id} (${r.c.nOperands} operands) ${r.t.wallMs.toFixed(1)} ms wall / ${r.t.cpuMs.toFixed(1)} CPU`).join('; ')}`);
+  hyperVsAuto(rows);
   const rr = rows.filter((r) => ['random_regular-029', 'random_regular-032', 'random_regular-033'].includes(r.c.id));
   console.log(`the three former misses: ${rr.map((r) => `${r.c.id} ${r.ratio.toFixed(3)} in ${r.t.wallMs.toFixed(1)} ms`).join('; ')}`);
+}
+
+/** hyper (default budget and trials) on the same networks: its cost over auto's and over the best known. */
+function hyperVsAuto(rows: readonly { c: PathCase; t: Timed; ratio: number }[]): void {
+  const vsAuto: number[] = [];
+  const vsBest: number[] = [];
+  const wall: number[] = [];
+  for (const { c, t } of rows) {
+    const h = timed(c, 'hyper');
+    vsAuto.push(h.cost / t.cost);
+    vsBest.push(h.cost / c.bestKnown);
+    wall.push(h.wallMs);
+  }
+  const geo = (xs: readonly number[]): number => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
+  console.log(`\nhyper / auto: geo-mean ${geo(vsAuto).toFixed(4)}, worst ${Math.max(...vsAuto).toFixed(4)}, ` +
+    `better on ${vsAuto.filter((r) => r < 1).length} of ${vsAuto.length}; hyper / best known: geo-mean ${geo(vsBest).toFixed(4)}, ` +
+    `worst ${Math.max(...vsBest).toFixed(3)}, within 1.1× on ${vsBest.filter((r) => r <= 1.1).length}; ` +
+    `wall ms median ${quantile(wall, 0.5).toFixed(1)}, max ${Math.max(...wall).toFixed(1)}`);
 }
 
 interface Column {
@@ -94,6 +113,7 @@ const COLUMNS: readonly Column[] = [
   { name: 'greedy', optimize: 'greedy', upTo: Infinity },
   { name: 'random-greedy (32 trials)', optimize: 'random-greedy', upTo: Infinity },
   { name: 'auto', optimize: 'auto', upTo: Infinity },
+  { name: 'hyper (250 ms, 32 trials)', optimize: 'hyper', upTo: Infinity },
   { name: 'dp (≤ 30 tensors, 10 s)', optimize: 'dp', upTo: 30, extra: { timeBudgetMs: 10_000 } },
 ];
 

@@ -15,11 +15,14 @@ import {
   AUTO_HQ_DEFAULT_BUDGET_MS,
   autoSearch,
   getOptimizer,
+  hyperOf,
 } from './optimizers.js';
-import type { ContractionPlan, LinearPath, OptimizerOptions, PlanOptions } from './types.js';
+import { HYPER_DEFAULT_BUDGET_MS } from './hyper.js';
+import type { ContractionPlan, HyperTrial, LinearPath, OptimizerOptions, PlanOptions } from './types.js';
 
 export type {
   ContractionPlan,
+  HyperTrial,
   LinearPath,
   Objective,
   OptimizerOptions,
@@ -40,6 +43,7 @@ const DEFAULT_BUDGET_MS: Readonly<Record<string, number>> = {
   auto: AUTO_DEFAULT_BUDGET_MS,
   'auto-hq': AUTO_HQ_DEFAULT_BUDGET_MS,
   optimal: 10_000,
+  hyper: HYPER_DEFAULT_BUDGET_MS,
 };
 const FALLBACK_BUDGET_MS = 60_000;
 
@@ -101,6 +105,7 @@ function computePlan(
   const memoryLimit = resolveMemoryLimit(options.memoryLimit, inputs, output, sizes);
   let path: LinearPath;
   let name: string;
+  let trials: readonly HyperTrial[] | undefined;
   if (typeof optimize !== 'string') {
     path = explicitPath(optimize, n)!;
     name = 'explicit';
@@ -130,6 +135,12 @@ function computePlan(
           const found = autoSearch(net, o, optimize === 'auto-hq', options.timeBudgetMs !== undefined);
           path = ssaToLinear(found.ssa, n);
           name = `${optimize}:${found.chosen}`;
+        } else if (optimize === 'hyper') {
+          // Handled here rather than through the registry so that the plan can carry the trials.
+          const strict = options.timeBudgetMs !== undefined && options.timeBudgetMs < HYPER_DEFAULT_BUDGET_MS;
+          const found = hyperOf(buildNetwork(inputs, output, sizes), o, strict);
+          path = ssaToLinear(found.ssa, n);
+          trials = found.trials;
         } else {
           path = fn(inputs, output, sizes, o);
         }
@@ -146,7 +157,7 @@ function computePlan(
     }
   }
   const replay = replayPath(inputs, output, sizes, path);
-  return deepFreeze({ ...replay, optimizer: name });
+  return deepFreeze(trials === undefined ? { ...replay, optimizer: name } : { ...replay, optimizer: name, trials });
 }
 
 /**

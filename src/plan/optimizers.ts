@@ -11,6 +11,7 @@ import { dpTree } from './dp.js';
 import { solveExact } from './exact.js';
 import { greedyBest, greedySsa, randomGreedy } from './greedy.js';
 import { makeRng } from './heap.js';
+import { hyperSearch } from './hyper.js';
 import { type Network, type SsaPath, type Tree, buildNetwork, leaf, node, objectiveValue, scoreSsa, ssaToLinear, treeToSsa } from './network.js';
 import { reconfigure } from './reconfigure.js';
 import { rotateAnneal } from './rotate.js';
@@ -207,7 +208,21 @@ const OPTIMIZERS = new Map<string, PathOptimizer>([
   ],
   ['auto', fromSsa((net, o) => autoSearch(net, o, false, false).ssa)],
   ['auto-hq', fromSsa((net, o) => autoSearch(net, o, true, false).ssa)],
+  ['hyper', fromSsa((net, o) => hyperOf(net, o).ssa)],
 ]);
+
+/**
+ * hyper, starting from auto's path found with auto's default effort at most, so that hyper spends its budget on
+ * its own trials. With `strict` false (no caller's budget, or one of at least hyper's default) auto's fixed
+ * restarts run even past the deadline, as auto's own do: a loaded machine then slows the search rather than
+ * changing its result, which keeps a seed's path reproducible.
+ */
+export function hyperOf(net: Network, o: OptimizerOptions, strict = true): ReturnType<typeof hyperSearch> {
+  return hyperSearch(net, o, (start) => {
+    const deadline = Math.min(start.deadline, now() + AUTO_DEFAULT_BUDGET_MS);
+    return autoSearch(net, { ...start, deadline }, false, strict).ssa;
+  });
+}
 
 /** Names of the registered algorithms. */
 export function optimizerNames(): string[] {

@@ -56,5 +56,15 @@ export function formatReport(
     rule,
     ...rows.map((r) => `${r[0]!.padStart(4).padEnd(10)}${r[1]!.padEnd(w1)}${r[2]!}`),
   ];
-  return [...head, ...table].join('\n');
+  return [...head, ...table, ...trialRows(plan)].join('\n');
+}
+
+/** hyper's trials, one row each: method, sampled parameters, objective value, time. */
+function trialRows(plan: ContractionPlan): string[] {
+  if (plan.trials === undefined) return [];
+  const rows = plan.trials.map((t, i) => {
+    const params = Object.entries(t.params).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toPrecision(3)}`).join(' ');
+    return `${String(i).padStart(4)}  ${t.method.padEnd(14)}${formatScientific(t.cost).padEnd(12)}${t.ms.toFixed(1).padStart(8)} ms  ${params}`;
+  });
+  return ['', `Hyper trials (${plan.trials.length}):`, `   #  ${'method'.padEnd(14)}${'cost'.padEnd(12)}${'time'.padStart(11)}  parameters`, ...rows];
 }

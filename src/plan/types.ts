@@ -41,6 +41,16 @@ export interface ContractionPlan {
   readonly memoryWritten: number;
   /** The algorithm that produced the path; `auto` names the one it chose, e.g. 'auto:optimal'. */
   readonly optimizer: string;
+  /** What `hyper` tried, in order (absent for the other algorithms). */
+  readonly trials?: readonly HyperTrial[];
+}
+
+/** One trial of the `hyper` search: the method, its sampled parameters, the objective value found, its time. */
+export interface HyperTrial {
+  readonly method: string;
+  readonly params: Readonly<Record<string, number>>;
+  readonly cost: number;
+  readonly ms: number;
 }
 
 /** What a search minimises. 'flops' is the reported cost; 'size' the largest intermediate; 'write' the memory
@@ -61,11 +71,11 @@ export interface PlanOptions {
   readonly memoryLimit?: 'max_input' | number;
   /** Wall-clock budget of the search in milliseconds. */
   readonly timeBudgetMs?: number;
-  /** Seed of the randomised searches (random-greedy, auto's restarts). */
+  /** Seed of the randomised searches (random-greedy, auto's restarts, hyper's sampling). */
   readonly seed?: number;
   /** Objective of dp (default 'flops'). */
   readonly minimize?: Objective;
-  /** Number of random-greedy trials (default 32). */
+  /** Number of random-greedy trials, and the most trials `hyper` runs (default 32). */
   readonly trials?: number;
 }
 

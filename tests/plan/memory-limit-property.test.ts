@@ -23,6 +23,7 @@ const OPTIMIZERS: readonly (readonly [string, number])[] = [
   ['dp', 20],
   ['auto', 40],
   ['auto-hq', 10],
+  ['hyper', 20],
 ];
 
 const small = netArb({ maxSize: 4, minAxes: 2, maxAxes: 12, minOps: 3, maxOps: 10, perOp: { base: 1, spread: 3 }, distinct: true, draws: 80 });

@@ -1,0 +1,82 @@
+/**
+ * optimize: 'hyper' — a seeded search over random-greedy (sampled α and temperature) and subtree
+ * reconfiguration, starting from auto's and greedy's paths:
+ * - on every network of tests/conformance/paths.json its cost is at most auto's (see the margin below) and its
+ *   path replays to it;
+ * - the same seed gives the same path and trials, other seeds sample other parameters;
+ * - a time budget is honoured (a generous bound, the machine may be loaded);
+ * - the trials (method, parameters, cost, time) are in the plan and in the report.
+ */
+
+import { describe, expect, it } from 'vitest';
+import { clearPlanCache, formatReport, optimizerNames, planContraction, replayPath } from '../../src/plan/index.js';
+import { loadPathCases } from './cases.js';
+
+const cases = loadPathCases();
+const largest = (k: number) => [...cases].sort((a, b) => b.nOperands - a.nOperands || a.id.localeCompare(b.id))[k]!;
+const mid = cases.find((c) => c.nOperands === 20)!;
+
+describe("optimize: 'hyper'", () => {
+  it('is registered', () => {
+    expect(optimizerNames()).toContain('hyper');
+  });
+
+  it("costs at most auto's on every network of paths.json", () => {
+    for (const c of cases) {
+      const auto = planContraction(c.inputs, c.output, c.sizes, { optimize: 'auto' });
+      const hyper = planContraction(c.inputs, c.output, c.sizes, { optimize: 'hyper' });
+      expect(replayPath(c.inputs, c.output, c.sizes, hyper.path).cost, c.id).toBe(hyper.cost);
+      // It keeps the cheapest of its trials, the first of which are auto's path and greedy's (with two operands
+      // or fewer there is nothing to search and no trials).
+      if (c.nOperands <= 2) expect(hyper.trials).toBeUndefined();
+      else expect(hyper.cost, c.id).toBe(Math.min(...hyper.trials!.map((t) => t.cost)));
+      if (c.nOperands > 2) expect(hyper.trials!.slice(0, 2).map((t) => t.method)).toEqual(['auto', 'greedy']);
+      // Up to 10 operands auto is the exact search; above, its anneal stops on the clock, so two runs of it can
+      // differ in the last digits and hyper (which reruns it) is compared with a 1e-4 margin there.
+      const margin = c.nOperands <= 10 ? 1 : 1 + 1e-4;
+      expect(hyper.cost, `${c.id} ${c.name}`).toBeLessThanOrEqual(auto.cost * margin);
+    }
+  }, 120_000);
+
+  it('is reproducible with a seed, and other seeds sample other parameters', () => {
+    const run = (seed: number) => {
+      clearPlanCache();
+      return planContraction(mid.inputs, mid.output, mid.sizes, { optimize: 'hyper', seed, trials: 16, timeBudgetMs: 20_000 });
+    };
+    const a = run(5);
+    const b = run(5);
+    expect(b.path).toEqual(a.path);
+    expect(b.trials!.map((t) => [t.method, t.params])).toEqual(a.trials!.map((t) => [t.method, t.params]));
+    const c = run(6);
+    expect(c.trials!.map((t) => t.params)).not.toEqual(a.trials!.map((t) => t.params));
+  });
+
+  it('honours its time budget', () => {
+    for (const c of [largest(0), largest(1)]) {
+      clearPlanCache();
+      const t0 = performance.now();
+      const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: 'hyper', timeBudgetMs: 50, trials: 1_000_000 });
+      expect(performance.now() - t0, `${c.nOperands} operands`).toBeLessThan(500);
+      expect(plan.trials!.length).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('reports its trials in the plan and the report', () => {
+    const plan = planContraction(mid.inputs, mid.output, mid.sizes, { optimize: 'hyper', trials: 12 });
+    const trials = plan.trials!;
+    expect(trials.length).toBe(14);
+    expect(trials.slice(0, 2).map((t) => t.method)).toEqual(['auto', 'greedy']);
+    for (const t of trials) {
+      expect(['auto', 'greedy', 'random-greedy', 'reconfigure']).toContain(t.method);
+      expect(t.ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(trials.some((t) => t.method === 'random-greedy' && t.params.alpha !== undefined && t.params.temperature! > 0)).toBe(true);
+    // The plan is the cheapest trial.
+    expect(plan.cost).toBe(Math.min(...trials.map((t) => t.cost)));
+    const report = formatReport(plan, mid.inputs, mid.output, mid.sizes, mid.labels);
+    expect(report).toContain('Hyper trials (14)');
+    expect(report).toContain('random-greedy');
+    // Other algorithms report none.
+    expect(planContraction(mid.inputs, mid.output, mid.sizes, { optimize: 'greedy' }).trials).toBeUndefined();
+  });
+});
