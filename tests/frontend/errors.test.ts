@@ -92,6 +92,7 @@ const CASES: readonly Case[] = [
   { name: 'reduce cannot create axes', call: reduce('a b -> a c', [3, 4]), reason: "axis 'c' appears only on the right side" },
   { name: 'repeat cannot remove axes', call: repeat('a b -> a', [3, 4]), reason: "axis 'b' appears only on the left side" },
   { name: 'repeat needs the length of every new axis', call: repeat('a -> a b', [3]), reason: "no length given for the new axis 'b'", caret: 'b' },
+  { name: 'repeat names a new axis without a length even after a numbered one', call: repeat('a -> a 2 b', [3]), reason: "no length given for the new axis 'b'", caret: 'b' },
   { name: 'the input rank must match the pattern', call: rearrange('a b c -> a b c', [2, 3]), reason: 'the input has 2 dimensions but the left side of the pattern has 3' },
   { name: 'the input needs at least the named dimensions', call: rearrange('a b c d ... -> a b c d ...', [2, 3, 4]), reason: 'has at least 4' },
   { name: 'a length for an unused axis is rejected', call: rearrange('a b -> b a', [2, 3], { c: 3 }), reason: "axis 'c' has a length but does not appear" },

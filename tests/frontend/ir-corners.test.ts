@@ -1,7 +1,7 @@
 /**
  * Corners of the IR layer that the broader frontend tests pass over: numpy's implicit output with an ellipsis,
- * rank lists that read alike without separators, parse_shape given something that is not a shape, and printing
- * a transform whose '...' sits between other dimensions.
+ * rank lists and patterns that read alike without separators, parse_shape given something that is not a shape,
+ * and printing a transform whose '...' sits between other dimensions or that holds a unit axis '()'.
  */
 import { describe, expect, it } from 'vitest';
 import { EinjitError } from '../../src/errors.js';
@@ -35,6 +35,14 @@ describe('the einsum IR cache', () => {
     expect(b.inputs.map((d) => d.length)).toEqual([11, 1]);
     expect(b.outputShape).toEqual([...ones(10), 2]);
   });
+
+  it("keeps a pattern apart from its ranks ('x1 -> x1' with rank 1 against 'x1 -> x' with rank 11)", () => {
+    clearFrontendCaches();
+    const ones = (n: number): number[] => Array.from({ length: n }, () => 1);
+    expect(checkEinsum('x1 -> x1', [[5]]).outputShape).toEqual([5]);
+    // Joined without a separator both read 'x1 -> x11'; the second is not a valid call and must not hit the first.
+    expect(() => checkEinsum('x1 -> x', [ones(11)])).toThrow(EinjitError);
+  });
 });
 
 describe('parse_shape given something that is not a shape', () => {
@@ -62,5 +70,10 @@ describe('printing a transform', () => {
     expect(printTransform(checkEinops('rearrange', 'b ... c -> c ... b', [2, 3, 4, 5]).ir)).toBe('b ... c -> c ... b');
     expect(printTransform(checkEinops('rearrange', 'b ... c -> c ... b', [2, 5]).ir)).toBe('b ... c -> c ... b');
     expect(printTransform(checkEinops('reduce', '... (h 2) -> ... h', [3, 4, 6], {}, 'max').ir)).toBe('... (h 2) -> ... h');
+  });
+
+  it("prints a unit axis '()' where it was written", () => {
+    expect(printTransform(checkEinops('rearrange', 'a b -> a () b', [2, 3]).ir)).toBe('a b -> a () b');
+    expect(printTransform(checkEinops('rearrange', 'a () b -> b a', [2, 1, 3]).ir)).toBe('a () b -> b a');
   });
 });
