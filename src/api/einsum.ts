@@ -4,7 +4,8 @@
  */
 import { EinjitError, describeValue, withErrorContext } from '../errors.js';
 import * as A from '../runtime/args.js';
-import { checkEinsum, patternOfIndexLists, type CheckedEinsum, type IndexId, type IndexLists } from '../ir/index.js';
+import { checkEinsum, detectEinsumSyntax, patternOfIndexLists, type CheckedEinsum, type IndexId, type IndexLists } from '../ir/index.js';
+import { checkOpenedEinsum, mayHaveGroups, resolveEinsumGroups, type EinsumGroups } from '../ir/einsum-groups.js';
 import {
   formatReport, linearToSsaPath, pathToTree, planContraction, slicedExecution, type ContractionPlan, type PathTree, type PlanOptions,
   type SlicedPlan,
@@ -23,9 +24,60 @@ import type { EinsumOperands, EinsumResultRank } from './pattern-types.js';
 
 /**
  * The planner's options (see {@link PlanOptions}): `optimize` (an algorithm name such as 'auto', 'optimal', 'dp',
- * 'greedy', or an explicit opt_einsum linear path), `memoryLimit`, `minimize`, `seed`, `trials`, `timeBudgetMs`.
+ * 'greedy', or an explicit opt_einsum linear path), `memoryLimit`, `minimize`, `seed`, `trials`, `timeBudgetMs`;
+ * and `sizes`, the lengths of axes inside composite axes of an einops-style pattern (rearrange's keyword sizes).
  */
-export type EinsumOptions = PlanOptions;
+export interface EinsumOptions extends PlanOptions {
+  readonly sizes?: Readonly<Record<string, number>>;
+}
+
+/** A checked einsum, and the composite axes opened to reach it (null when the pattern has none). */
+interface Opened {
+  readonly checked: CheckedEinsum;
+  readonly groups: EinsumGroups | null;
+}
+
+/**
+ * Checks a pattern whose einops form may hold composite axes: they are opened (ir/einsum-groups.ts) and the
+ * opened pattern is checked on the split shapes. numpy patterns go straight to the ordinary check.
+ */
+function checkWithGroups(pattern: string, shapes: readonly (readonly number[])[], op: string, syntax: 'auto' | 'numpy' | 'einops',
+  sizes: EinsumOptions['sizes']): Opened {
+  const einops = typeof pattern === 'string' && (syntax === 'einops' || (syntax === 'auto' && detectEinsumSyntax(pattern) === 'einops'));
+  if (sizes !== undefined) {
+    if (sizes === null || typeof sizes !== 'object' || Array.isArray(sizes)) {
+      throw new EinjitError(`sizes must be an object of axis lengths (got ${describeValue(sizes)})`, { op, pattern, hint: "write { sizes: { h: 2 } }" });
+    }
+    if (!einops) throw new EinjitError('sizes apply to einops-style patterns (named axes)', { op, pattern, hint: "write the pattern with named axes, e.g. 'b (h w), h w -> b'" });
+  }
+  const groups = einops && (sizes !== undefined || mayHaveGroups(pattern)) ? resolveEinsumGroups(pattern, shapes, sizes ?? {}, op) : null;
+  if (groups === null) return { checked: checkEinsum(pattern, shapes, op, syntax), groups: null };
+  return { checked: checkOpenedEinsum(groups, pattern, shapes, op), groups };
+}
+
+/** The operands with their composite dimensions split (views where the strides allow, copies otherwise). */
+function splitOperands(groups: EinsumGroups | null, operands: readonly Tensor[]): Tensor[] {
+  if (groups === null) return operands.slice();
+  return operands.map((x, k) => {
+    const want = groups.shapes[k]!;
+    return want.length === x.shape.length && want.every((n, d) => n === x.shape[d]) ? x : x.reshape(want);
+  });
+}
+
+/** The opened einsum's result with the output's composite axes merged back. */
+function mergeOutput(groups: EinsumGroups | null, out: Tensor): Tensor {
+  if (groups === null || groups.outputGroups.every((n) => n === 1 || n === -1)) return out;
+  const ellipsis = out.shape.length - groups.outputGroups.reduce((s, n) => s + (n > 0 ? n : 0), 0);
+  const shape: number[] = [];
+  let d = 0;
+  for (const n of groups.outputGroups) {
+    const take = n === -1 ? ellipsis : n;
+    if (n === -1) for (let i = 0; i < take; i++) shape.push(out.shape[d + i]!);
+    else shape.push(out.shape.slice(d, d + take).reduce((p, m) => p * m, 1));
+    d += take;
+  }
+  return out.reshape(shape);
+}
 
 function programOf(checked: CheckedEinsum): ContractionProgram {
   return {
@@ -222,14 +274,15 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
 export function einsum<const P extends string, const Ops extends EinsumOperands<P>>(pattern: P, ...operands: Ops):
   Tensor<EinsumResultRank<P, Ops>>;
 export function einsum(...args: [...Tensor[], string]): Tensor;
+export function einsum(...args: [...Tensor[], string, EinsumOptions]): Tensor;
 export function einsum(...args: (Tensor | readonly IndexId[] | EinsumOptions)[]): Tensor;
 export function einsum(...args: unknown[]): Tensor {
   const { pattern, operands, options, syntax } = splitArgs(args);
   const shapes = operands.map((t) => t.shape);
   return withErrorContext({ op: 'einsum', pattern, shapes }, () => {
     // Pattern first reads numpy/torch letters; pattern last reads einops' named axes (as the libraries do).
-    const checked = checkEinsum(pattern, shapes, 'einsum', syntax);
-    return contract(programOf(checked), operands, options);
+    const { checked, groups } = checkWithGroups(pattern, shapes, 'einsum', syntax, options.sizes);
+    return mergeOutput(groups, contract(programOf(checked), splitOperands(groups, operands), options));
   });
 }
 
@@ -271,11 +324,11 @@ export interface EinsumPathResult {
  * const same = einsumPath({ inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3] }, [[8, 16], [16, 32], [32, 4]]);
  * const replayed = einsumPath('ij,jk,kl->il', [[8, 16], [16, 32], [32, 4]], { optimize: { tree } });
  */
-export function einsumPath(subscripts: string | IndexLists, shapes: readonly (readonly number[])[], options: PlanOptions = {}): EinsumPathResult {
+export function einsumPath(subscripts: string | IndexLists, shapes: readonly (readonly number[])[], options: EinsumOptions = {}): EinsumPathResult {
   checkSubscripts(subscripts, shapes, options, 'einsumPath');
   const pattern = patternOf(subscripts, 'einsumPath');
   return withErrorContext({ op: 'einsumPath', pattern, shapes }, () => {
-    const checked = checkEinsum(pattern, shapes, 'einsumPath', typeof subscripts === 'string' ? 'auto' : 'numpy');
+    const { checked } = checkWithGroups(pattern, shapes, 'einsumPath', typeof subscripts === 'string' ? 'auto' : 'numpy', options.sizes);
     const program = programOf(checked);
     const plan = planContraction(program.inputs, program.output, program.sizes, options);
     return {
@@ -324,7 +377,7 @@ function patternOf(subscripts: string | IndexLists, op: string): string {
   return withErrorContext({ op }, () => patternOfIndexLists(subscripts, op));
 }
 
-export interface CompileOptions extends PlanOptions {
+export interface CompileOptions extends EinsumOptions {
   readonly device?: Device;
   readonly dtype?: DType;
 }
@@ -345,6 +398,8 @@ export class CompiledExpression {
   readonly device: Device;
   readonly dtype: DType;
   readonly checked: CheckedEinsum;
+  /** The composite axes opened for `checked` (null when the pattern has none); run splits and merges by them. */
+  readonly groups: EinsumGroups | null;
   readonly program: ContractionProgram;
   readonly plan: ContractionPlan;
   /** Set when the memory limit is met by slicing: what runs is `sliced.plan`, once per slice. */
@@ -361,7 +416,9 @@ export class CompiledExpression {
     this.device = options.device === undefined ? getDefaultDevice() : checkDevice(options.device, 'compile');
     this.dtype = options.dtype ?? 'float32';
     this.options = options;
-    this.checked = checkEinsum(pattern, shapes, 'compile', typeof subscripts === 'string' ? 'auto' : 'numpy');
+    const opened = checkWithGroups(pattern, shapes, 'compile', typeof subscripts === 'string' ? 'auto' : 'numpy', options.sizes);
+    this.checked = opened.checked;
+    this.groups = opened.groups;
     this.program = programOf(this.checked);
     this.plan = planContraction(this.program.inputs, this.program.output, this.program.sizes, planOptions(options));
     this.sliced = slicedExecution(this.plan, this.program.inputs, this.program.output, this.program.sizes, options);
@@ -393,7 +450,8 @@ export class CompiledExpression {
         }
       });
       // Replays the stored plan: what run() launches is what kernels() and explain() show.
-      return contract(this.program, operands, this.options, 'einsum', this.plan, this.sliced);
+      const out = contract(this.program, splitOperands(this.groups, operands), this.options, 'einsum', this.plan, this.sliced);
+      return mergeOutput(this.groups, out);
     });
   }
 
@@ -402,7 +460,8 @@ export class CompiledExpression {
       const tracer = new RecordingBackend(getBackend(this.device, 'compile'), false);
       // A sliced expression shows the kernels of one slice (each slice runs them, then adds its result).
       const sizes = this.sliced?.sizes;
-      const shapes = sizes === undefined ? this.shapes : this.shapes.map((s, k) => s.map((n, d) => Math.min(n, sizes[this.program.inputs[k]![d]!]!)));
+      const opened = this.checked.shapes;
+      const shapes = sizes === undefined ? opened : opened.map((s, k) => s.map((n, d) => Math.min(n, sizes[this.program.inputs[k]![d]!]!)));
       const fakes = shapes.map((s) => new Tensor(tracer.allocate(this.dtype, numel(s)), s));
       if (this.sliced === undefined) runContraction(tracer, this.program, this.plan, fakes);
       else runContraction(tracer, { ...this.program, sizes: this.sliced.sizes }, this.sliced.plan, fakes);

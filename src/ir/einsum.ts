@@ -101,7 +101,7 @@ function err(reason: string, ast: EinsumAst, op: string, span: Span | undefined,
   return new EinjitError(reason, { op, pattern: ast.pattern, ...(span !== undefined ? { span } : {}), ...(hint !== undefined ? { hint: hint.charAt(0).toUpperCase() + hint.slice(1) } : {}) });
 }
 
-/** einops-only rules: no anonymous, unit or composite axes; '(...)' is an axis named '…' (as in einops). */
+/** einops-only rules: no anonymous or unit axes, composite axes already opened; '(...)' is an axis named '…' (as in einops). */
 function einopsTerm(expr: ExpressionAst, ast: EinsumAst, op: string): LabelItem[] {
   const items: LabelItem[] = [];
   for (const dim of expr.dims) {
@@ -115,7 +115,12 @@ function einopsTerm(expr: ExpressionAst, ast: EinsumAst, op: string): LabelItem[
       const anon = members.find((m) => m.kind === 'number');
       if (anon !== undefined) throw err(`anonymous axis '${(anon as { value: number }).value}' is not supported in einsum`, ast, op, anon.span, 'give the axis a name');
       if (members.length === 0) throw err("unit axes ('1', '()') are not supported in einsum", ast, op, dim.span, 'remove the axis, or squeeze the operand first');
-      if (members.length > 1) throw err('composite axes are not supported in einsum', ast, op, dim.span, 'rearrange the operand first, then call einsum');
+      if (members.some((m) => m.kind === 'ellipsis') && members.length > 1) {
+        throw err("'...' inside a composite axis is not supported in einsum", ast, op, dim.span, "write '...' outside the parentheses");
+      }
+      // einsum, einsumPath and compile open composite axes (ir/einsum-groups.ts) before this check; a group here
+      // means the caller asked for the check of one axis per dimension.
+      if (members.length > 1) throw err('composite axes are opened by einsum, einsumPath and compile, not by checkEinsum', ast, op, dim.span, 'call einsum, einsumPath or compile, or rearrange the operand first');
       const m = members[0]!;
       items.push({ kind: 'name', name: m.kind === 'name' ? m.name : '…', span: m.span });
     }

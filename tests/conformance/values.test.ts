@@ -181,10 +181,15 @@ describe('einops conformance (einops 0.9) with values', () => {
           // Accepted on purpose (see extensions.ts): the named axes read as the oracle's letters would.
           const got = run() as Tensor;
           const words = c.pattern.split('->')[0].trim().split(/\s+/);
-          const out = c.pattern.split('->')[1].trim().split(/\s+/).filter((w: string) => w.length > 0);
+          const right: string = c.pattern.split('->')[1];
+          const out = right.replace(/[()]/g, ' ').trim().split(/\s+/).filter((w: string) => w.length > 0);
           const symbol = (w: string): string => String.fromCodePoint(0xc0 + words.indexOf(w));
           const want = referenceEinsum(`${words.map(symbol).join('')}->${out.map(symbol).join('')}`, [{ shape: c.inputs[0].shape, data: new Float32Array(numel(c.inputs[0].shape)) }]);
-          expect(got.shape).toEqual(want.shape);
+          // A composite output axis is the product of its members' lengths.
+          const groups = (right.match(/\([^)]*\)|[^\s()]+/g) ?? []).map((g) => g.replace(/[()]/g, ' ').trim().split(/\s+/).filter((w) => w.length > 0).length);
+          let d = 0;
+          const merged = groups.map((n) => want.shape.slice(d, (d += n)).reduce((p: number, m: number) => p * m, 1));
+          expect(got.shape).toEqual(merged);
           return;
         }
         expect(run).toThrow(EinjitError);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { EinjitError } from '../../src/errors.js';
 import { checkEinops, checkEinsum, checkPack, checkUnpack, parseShape } from '../../src/ir/index.js';
+import { resolveEinsumGroups } from '../../src/ir/einsum-groups.js';
 
 interface Case {
   /** What the caller did wrong, as a sentence. */
@@ -31,6 +32,7 @@ const reduce = (p: string, shape: number[], r = 'sum', lengths: Record<string, n
 const repeat = (p: string, shape: number[], lengths: Record<string, number> = {}) => () => checkEinops('repeat', p, shape, lengths);
 const numpy = (p: string, shapes: number[][]) => () => checkEinsum(p, shapes, 'einsum', 'numpy');
 const einops = (p: string, shapes: number[][]) => () => checkEinsum(p, shapes, 'einsum', 'einops');
+const grouped = (p: string, shapes: number[][], sizes: Record<string, number> = {}) => () => resolveEinsumGroups(p, shapes, sizes);
 
 const CASES: readonly Case[] = [
   // ─── lexing and parsing ───────────────────────────────────────────────────────────────────────────
@@ -75,7 +77,12 @@ const CASES: readonly Case[] = [
   { name: 'a repeated axis must have equal dimensions', call: numpy('ii', [[2, 3]]), reason: "axis 'i' is repeated in operand 0 with different sizes (2 != 3)" },
   { name: 'an axis with two different sizes is rejected', call: numpy('ij,jk', [[2, 3], [4, 5]]), reason: "axis 'j' has size 3 in operand 0 but 4 in operand 1", caret: 'j' },
   { name: 'ellipsis dimensions must broadcast', call: numpy('...,...', [[2], [3]]), reason: "'...' dimension 0 has size 2 in operand 0 but 3 in operand 1" },
-  { name: 'einops einsum rejects composite axes', call: einops('(a b) -> a b', [[6]]), reason: 'composite axes are not supported in einsum', caret: '(a b)' },
+  { name: 'checkEinsum leaves composite axes to einsum', call: einops('(a b) -> a b', [[6]]), reason: 'composite axes are opened by einsum, einsumPath and compile', caret: '(a b)' },
+  { name: 'a composite axis of einsum may have one unknown length', call: grouped('b (h w) c -> b h', [[2, 6, 2]]), reason: "composite axis (h w) has 2 axes of unknown length ('h', 'w')", caret: '(h w)' },
+  { name: 'a composite axis of einsum must divide by its known lengths', call: grouped('b (h w) c -> b h', [[2, 6, 2]], { h: 4 }), reason: 'composite axis (h w) of length 6 is not divisible by 4', caret: '(h w)' },
+  { name: "a composite axis of einsum must equal its axes' product", call: grouped('b (h w), h w -> b', [[2, 6], [2, 4]]), reason: 'composite axis (h w) has length 6 but its axes multiply to 8', caret: '(h w)' },
+  { name: 'an einsum size must name an axis of the pattern', call: grouped('b (h w) -> b', [[2, 6]], { h: 2, z: 3 }), reason: "axis 'z' is given a size but does not appear in the pattern" },
+  { name: 'an einsum size must agree with a plain dimension', call: grouped('b (h w), h -> b', [[2, 6], [3]], { h: 2 }), reason: "axis 'h' has length 3 but is given size 2", caret: 'h' },
   { name: 'einops einsum rejects anonymous axes', call: einops('i 2 -> i', [[5, 2]]), reason: "anonymous axis '2' is not supported in einsum", caret: '2' },
   { name: 'einops einsum rejects unit axes', call: einops('i j -> i 1', [[5, 3]]), reason: "unit axes ('1', '()') are not supported in einsum", caret: '1' },
   // ─── rearrange / reduce / repeat ──────────────────────────────────────────────────────────────────
