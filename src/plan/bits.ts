@@ -3,14 +3,10 @@
  *
  * Every planner algorithm works on sets of indices: the union of two operands, the indices kept, those summed
  * away. A set is a `Uint32Array` of `words` entries; all sets of one network have the same width. The functions
- * return new arrays and never modify their arguments, except those named `...Into`.
+ * return new arrays and never modify their arguments.
  */
 
 export type Bits = Uint32Array;
-
-export function emptyBits(words: number): Bits {
-  return new Uint32Array(words);
-}
 
 export function bitsOf(ids: Iterable<number>, words: number): Bits {
   const b = new Uint32Array(words);
@@ -28,35 +24,9 @@ export function or(a: Bits, b: Bits): Bits {
   return r;
 }
 
-export function orInto(target: Bits, b: Bits): void {
-  for (let w = 0; w < target.length; w++) target[w]! |= b[w]!;
-}
-
-export function and(a: Bits, b: Bits): Bits {
-  const r = new Uint32Array(a.length);
-  for (let w = 0; w < a.length; w++) r[w] = a[w]! & b[w]!;
-  return r;
-}
-
-export function andNot(a: Bits, b: Bits): Bits {
-  const r = new Uint32Array(a.length);
-  for (let w = 0; w < a.length; w++) r[w] = a[w]! & ~b[w]!;
-  return r;
-}
-
-export function isEmpty(a: Bits): boolean {
-  for (let w = 0; w < a.length; w++) if (a[w] !== 0) return false;
-  return true;
-}
-
 export function intersects(a: Bits, b: Bits): boolean {
   for (let w = 0; w < a.length; w++) if ((a[w]! & b[w]!) !== 0) return true;
   return false;
-}
-
-export function equalBits(a: Bits, b: Bits): boolean {
-  for (let w = 0; w < a.length; w++) if (a[w] !== b[w]) return false;
-  return true;
 }
 
 /** True when every element of `a` is in `b`. */

@@ -25,12 +25,12 @@ function productOf(ids: Iterable<number>, sizes: readonly number[]): number {
 }
 
 /** opt_einsum's flop_count: prod(union) × (max(1, k − 1) + [inner]). */
-export function flopCount(union: Iterable<number>, inner: boolean, numTerms: number, sizes: readonly number[]): number {
+function flopCount(union: Iterable<number>, inner: boolean, numTerms: number, sizes: readonly number[]): number {
   return productOf(union, sizes) * (Math.max(1, numTerms - 1) + (inner ? 1 : 0));
 }
 
 /** Cost of evaluating the whole einsum as one loop nest (opt_einsum's 'naive' count, informative only). */
-export function naiveCost(inputs: readonly (readonly number[])[], sizes: readonly number[]): number {
+function naiveCost(inputs: readonly (readonly number[])[], sizes: readonly number[]): number {
   const all = new Set<number>();
   let total = 0;
   for (const term of inputs) {

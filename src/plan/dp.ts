@@ -383,7 +383,7 @@ function joinComponents(net: Network, parts: readonly Entry[], o: DpOptions): Tr
 }
 
 /** Replaces leaf i of `tree` by `subtrees[i]`. */
-export function graft(tree: Tree, subtrees: readonly Tree[]): Tree {
+function graft(tree: Tree, subtrees: readonly Tree[]): Tree {
   if (tree.kind === 'leaf') {
     const sub = subtrees[tree.input]!;
     // A leaf the exact search reduces first stays reduced (subtrees are leaves only for one-operand parts).

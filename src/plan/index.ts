@@ -20,21 +20,12 @@ import {
 import { HYPER_DEFAULT_BUDGET_MS } from './hyper.js';
 import type { ContractionPlan, HyperTrial, LinearPath, OptimizerOptions, PlanOptions } from './types.js';
 
-export type {
-  ContractionPlan,
-  HyperTrial,
-  LinearPath,
-  Objective,
-  OptimizerOptions,
-  PairwiseStep,
-  PathOptimizer,
-  PlanOptions,
-} from './types.js';
-export { flopCount, naiveCost, replayCostExact, replayPath, validatePath } from './cost.js';
-export { AUTO_HQ_TABLE, AUTO_TABLE, getOptimizer, optimizerNames, registerOptimizer } from './optimizers.js';
+export type { ContractionPlan, PlanOptions } from './types.js';
+export { replayCostExact, replayPath, validatePath } from './cost.js';
+export { optimizerNames } from './optimizers.js';
 export { formatReport } from './report.js';
 export { sliceForLimit, type SlicedPlan } from './slicing.js';
-export { explicitPath, linearToSsaPath, pathToTree, ssaToLinearPath, treeToPath, type PathSpec, type PathTree } from './interop.js';
+export { linearToSsaPath, pathToTree, treeToPath, type PathSpec, type PathTree } from './interop.js';
 
 const OP = 'einsumPath';
 
@@ -165,10 +156,10 @@ function computePlan(
  * as one loop nest over the union of its operands' indices, synchronously, and past about 10^9 iterations that
  * is seconds to hours of a blocked event loop.
  */
-export const K_WAY_MAX_FLOPS = 2 ** 30;
+const K_WAY_MAX_FLOPS = 2 ** 30;
 
 /** Most slices a sliced execution may take (each is a few kernel launches; more would block as long). */
-export const MAX_SLICES = 4096;
+const MAX_SLICES = 4096;
 
 /**
  * How a plan made under a memory limit runs. Undefined: as it is. When the limit left a step of three or more
@@ -199,17 +190,6 @@ export function slicedExecution(
       `and slicing summed indices cannot bring the intermediates under it within ${MAX_SLICES} slices and 2^30 flops; the smallest limit with a pairwise plan is ${smallest} elements`,
     { hint: `raise memoryLimit to at least ${smallest}, or leave it unset` },
   );
-}
-
-/** Throws what `slicedExecution` throws; for callers that only check. */
-export function checkRunnable(
-  plan: ContractionPlan,
-  inputs: readonly (readonly number[])[],
-  output: readonly number[],
-  sizes: readonly number[],
-  options: PlanOptions,
-): void {
-  slicedExecution(plan, inputs, output, sizes, options);
 }
 
 /** The largest pairwise intermediate (the output aside) of dp's plan minimising the largest intermediate. */

@@ -35,7 +35,7 @@ export function linearToSsaPath(path: LinearPath, n: number): number[][] {
 }
 
 /** The linear form of an SSA path (opt_einsum's `ssa_to_linear`). */
-export function ssaToLinearPath(ssa: readonly (readonly number[])[], n: number): number[][] {
+function ssaToLinearPath(ssa: readonly (readonly number[])[], n: number): number[][] {
   const hint = 'an SSA path names inputs 0..n-1 and the result of step t as n + t, each once';
   if (!Array.isArray(ssa)) fail('the SSA path must be an array of steps', hint);
   const used = new Set<number>();

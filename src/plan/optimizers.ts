@@ -23,9 +23,9 @@ function allAtOnce(n: number): SsaPath {
 }
 
 /** The largest operand count `optimal` accepts (operand groups are 32-bit masks). */
-export const OPTIMAL_MAX_OPERANDS = 30;
+const OPTIMAL_MAX_OPERANDS = 30;
 
-export function optimalSsa(net: Network, o: OptimizerOptions, algorithm = 'optimal'): SsaPath {
+function optimalSsa(net: Network, o: OptimizerOptions, algorithm = 'optimal'): SsaPath {
   if (net.n > OPTIMAL_MAX_OPERANDS) {
     throw new EinjitError(`optimal searches at most ${OPTIMAL_MAX_OPERANDS} operands, this expression has ${net.n}`, {
       op: 'einsumPath',
@@ -44,7 +44,7 @@ export function optimalSsa(net: Network, o: OptimizerOptions, algorithm = 'optim
   return solved === undefined ? allAtOnce(net.n) : treeToSsa(solved.tree, net.n);
 }
 
-export function dpSsa(net: Network, o: OptimizerOptions, algorithm = 'dp'): SsaPath {
+function dpSsa(net: Network, o: OptimizerOptions, algorithm = 'dp'): SsaPath {
   const tree = dpTree(net, { objective: o.minimize, memoryLimit: o.memoryLimit, deadline: o.deadline, algorithm });
   const ssa = tree === undefined ? allAtOnce(net.n) : treeToSsa(tree, net.n);
   if (o.memoryLimit === Infinity) return ssa;
@@ -75,12 +75,12 @@ interface AutoRow {
  * re-solves of regions of up to 6 subtrees); the cheapest is then reconfigured with regions of 8 until nothing
  * improves or the budget is spent. See docs/planner.md.
  */
-export const AUTO_TABLE: readonly AutoRow[] = [
+const AUTO_TABLE: readonly AutoRow[] = [
   { upTo: 10, use: 'optimal' },
   { upTo: Infinity, use: 'anneal' },
 ];
 
-export const AUTO_HQ_TABLE: readonly AutoRow[] = [
+const AUTO_HQ_TABLE: readonly AutoRow[] = [
   { upTo: 12, use: 'optimal' },
   { upTo: 20, use: 'dp' },
   { upTo: Infinity, use: 'anneal' },
@@ -90,10 +90,10 @@ export const AUTO_HQ_TABLE: readonly AutoRow[] = [
 export const AUTO_DEFAULT_BUDGET_MS = 40;
 export const AUTO_HQ_DEFAULT_BUDGET_MS = 1000;
 /** Randomised restarts of anneal (auto: a quarter for 31-60 operands, 2 above, where one takes several ms). */
-export const AUTO_RESTARTS = 8;
+const AUTO_RESTARTS = 8;
 /** Up to this many operands, anneal keeps restarting while 70% of its budget is not spent. */
 const AUTO_EXTRA_RESTARTS_UP_TO = 30;
-export const AUTO_HQ_RESTARTS = 128;
+const AUTO_HQ_RESTARTS = 128;
 /** Rotation moves per restart (see rotate.ts) and their starting temperature (natural-log cost units). */
 const ROTATION_MOVES = 5000;
 const ROTATION_TEMPERATURE = 0.15;
@@ -229,11 +229,6 @@ export function optimizerNames(): string[] {
   return [...OPTIMIZERS.keys()];
 }
 
-/** Adds (or replaces) an algorithm under a name. */
-export function registerOptimizer(name: string, fn: PathOptimizer): void {
-  OPTIMIZERS.set(name, fn);
-}
-
 /** The algorithm registered under `name`; an EinjitError listing the valid names otherwise. */
 export function getOptimizer(name: string): PathOptimizer {
   const fn = OPTIMIZERS.get(name);
@@ -246,4 +241,3 @@ export function getOptimizer(name: string): PathOptimizer {
   return fn;
 }
 
-export type { LinearPath };

@@ -3,7 +3,7 @@
 import type { ContractionPlan } from './types.js';
 
 /** 12345 → '1.235e+04' (numpy's format: three decimals, a signed two-digit exponent). */
-export function formatScientific(x: number): string {
+function formatScientific(x: number): string {
   const [mant, exp] = x.toExponential(3).split('e');
   const e = Number(exp);
   return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
