@@ -11,7 +11,10 @@ import type { DType, KernelSpec } from './spec.js';
 import { EinjitError } from '../errors.js';
 import { sharedMemoryAvailable } from '../platform/index.js';
 
-export type Device = 'cpu' | 'webgpu';
+/** Every device name einjit knows; a new backend adds its name here and one line in src/backends.ts. */
+export const DEVICE_NAMES = ['cpu', 'webgpu'] as const;
+
+export type Device = (typeof DEVICE_NAMES)[number];
 
 /** A block of elements owned by a backend. Tensors are views (shape, strides, offset) over one storage. */
 export interface Storage {

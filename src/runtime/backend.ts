@@ -3,7 +3,7 @@
  * backends are created and registered by the composition root, src/backends.ts. Backends are started lazily
  * and cached (einops' habit), so importing einjit never starts a GPU.
  */
-import type { Backend, Device, Storage } from '../lower/backend.js';
+import { DEVICE_NAMES, type Backend, type Device, type Storage } from '../lower/backend.js';
 import { EinjitError, describeValue } from '../errors.js';
 
 export type { Backend, Device, Storage };
@@ -44,8 +44,8 @@ export async function initBackend(device: Device): Promise<Backend> {
 }
 
 export function checkDevice(device: unknown, op: string): Device {
-  if (device === 'cpu' || device === 'webgpu') return device;
-  throw new EinjitError(`unknown device ${describeValue(device)}`, { op, hint: `use 'cpu' or 'webgpu'` });
+  if ((DEVICE_NAMES as readonly unknown[]).includes(device)) return device as Device;
+  throw new EinjitError(`unknown device ${describeValue(device)}`, { op, hint: `use ${DEVICE_NAMES.map((d) => `'${d}'`).join(' or ')}` });
 }
 
 /** The backend of a device that is ready for synchronous use. */
