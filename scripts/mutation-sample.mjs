@@ -32,7 +32,7 @@ const TARGET = 70;
 const MODULES = {
   ir: {
     files: () => ts('src/ir').filter((f) => f !== 'src/ir/verify.ts'),
-    tests: ['tests/frontend/checked-ir.test.ts', 'tests/frontend/errors.test.ts', 'tests/frontend/cache.test.ts', 'tests/frontend/conformance.test.ts', 'tests/frontend/properties.test.ts', 'tests/frontend/verify-broken.test.ts'],
+    tests: ['tests/frontend/checked-ir.test.ts', 'tests/frontend/errors.test.ts', 'tests/frontend/cache.test.ts', 'tests/frontend/conformance.test.ts', 'tests/frontend/properties.test.ts', 'tests/frontend/verify-broken.test.ts', 'tests/frontend/ir-corners.test.ts'],
   },
   plan: {
     files: () => ts('src/plan'),
