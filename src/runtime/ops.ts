@@ -226,10 +226,11 @@ export async function toDevice(t: Tensor, device: Device): Promise<Tensor> {
 const isComparison = (op: BinaryOp): boolean => BINARY_OPS[op].comparison;
 const isLogical = (op: BinaryOp): boolean => BINARY_OPS[op].logical;
 
-export function mulScalarLike(other: Tensor | number, alpha: number): Tensor | number {
-  A.tensorOrScalarArg(other, 'add', 'other');
-  A.numberArg(alpha, 'add', 'alpha');
-  return typeof other === 'number' ? other * alpha : other.mul(alpha);
+/** `other · alpha` for add/sub's alpha; a boolean scalar counts as 0 or 1, as PyTorch's does. */
+export function mulScalarLike(other: Tensor | number, alpha: number, op: 'add' | 'sub'): Tensor | number {
+  const o = A.tensorOrScalarArg(other, op, 'other');
+  A.numberArg(alpha, op, 'alpha');
+  return o instanceof Tensor ? o.mul(alpha) : Number(o) * alpha;
 }
 
 /** Refuses anything that is not a Tensor where one is required (plain arrays, null) with an EinjitError. */

@@ -418,10 +418,10 @@ export class Tensor<R extends number = number> {
   // Elementwise
 
   add(other: Tensor | number, alpha?: number): Tensor {
-    return ops.binary('add', this, alpha === undefined ? other : ops.mulScalarLike(other, alpha));
+    return ops.binary('add', this, alpha === undefined ? other : ops.mulScalarLike(other, alpha, 'add'));
   }
   sub(other: Tensor | number, alpha?: number): Tensor {
-    return ops.binary('sub', this, alpha === undefined ? other : ops.mulScalarLike(other, alpha));
+    return ops.binary('sub', this, alpha === undefined ? other : ops.mulScalarLike(other, alpha, 'sub'));
   }
   mul(other: Tensor | number): Tensor { return ops.binary('mul', this, other); }
   div(other: Tensor | number): Tensor { return ops.binary('div', this, other); }

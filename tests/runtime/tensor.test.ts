@@ -691,3 +691,19 @@ describe('gradients match finite differences', () => {
     gradcheck((x, w, b) => x.matmul(w).add(b).tanh().mean(), [[4, 3], [3, 2], [2]], 'any', 7);
   });
 });
+
+describe('add and sub with alpha', () => {
+  it('take a boolean scalar as 0 or 1, as PyTorch does (the fuzzer found add(false, 0) throwing a TypeError)', () => {
+    const x = tensor([1.5, -2, 4]);
+    expect(Array.from(x.add(true, 2).dataSync())).toEqual([3.5, 0, 6]);
+    expect(Array.from(x.add(false, 7).dataSync())).toEqual([1.5, -2, 4]);
+    expect(Array.from(x.sub(true, 0.5).dataSync())).toEqual([1, -2.5, 3.5]);
+    expect(Array.from(x.add(tensor([1, 1, 1]), -1).dataSync())).toEqual([0.5, -3, 3]);
+  });
+
+  it("refuses a non-scalar other or alpha with an EinjitError naming the method", () => {
+    const x = tensor([1, 2]);
+    expect(() => x.sub('a' as unknown as number, 2)).toThrow(/sub/);
+    expect(() => x.add(1, 'b' as unknown as number)).toThrow(EinjitError);
+  });
+});
