@@ -693,11 +693,11 @@ describe('gradients match finite differences', () => {
 });
 
 describe('add and sub with alpha', () => {
-  it('take a boolean scalar as 0 or 1, as PyTorch does (the fuzzer found add(false, 0) throwing a TypeError)', () => {
+  it('take a boolean scalar from JavaScript callers as 0 or 1, as PyTorch does (the fuzzer found add(false, 0) throwing a TypeError)', () => {
     const x = tensor([1.5, -2, 4]);
-    expect(Array.from(x.add(true, 2).dataSync())).toEqual([3.5, 0, 6]);
-    expect(Array.from(x.add(false, 7).dataSync())).toEqual([1.5, -2, 4]);
-    expect(Array.from(x.sub(true, 0.5).dataSync())).toEqual([1, -2.5, 3.5]);
+    expect(Array.from(x.add(true as unknown as number, 2).dataSync())).toEqual([3.5, 0, 6]);
+    expect(Array.from(x.add(false as unknown as number, 7).dataSync())).toEqual([1.5, -2, 4]);
+    expect(Array.from(x.sub(true as unknown as number, 0.5).dataSync())).toEqual([1, -2.5, 3.5]);
     expect(Array.from(x.add(tensor([1, 1, 1]), -1).dataSync())).toEqual([0.5, -3, 3]);
   });
 
