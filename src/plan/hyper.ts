@@ -12,7 +12,7 @@
 import { now } from './budget.js';
 import { greedyBest, greedyRun } from './greedy.js';
 import { makeRng } from './heap.js';
-import { type Network, type SsaPath, type Tree, leaf, node, objectiveValue, scoreSsa, treeToSsa } from './network.js';
+import { type Network, type SsaPath, type Tree, leaf, node, objectiveValue, scoreSsa, ssaTree, treeToSsa } from './network.js';
 import { reconfigure } from './reconfigure.js';
 import type { HyperTrial, OptimizerOptions } from './types.js';
 
@@ -75,14 +75,3 @@ export function hyperSearch(net: Network, o: OptimizerOptions, auto: (o: Optimiz
   return { ssa: best!, trials };
 }
 
-/** The tree of an SSA path (a single-operand step marks its input as reduced first). */
-function ssaTree(ssa: SsaPath, n: number): Tree {
-  const trees: Tree[] = Array.from({ length: n }, (_, i) => leaf(i));
-  for (const step of ssa) {
-    if (step.length === 1) {
-      const t = trees[step[0]!]!;
-      trees.push(t.kind === 'leaf' ? leaf(t.input, true) : t);
-    } else trees.push(node(...step.map((id) => trees[id]!)));
-  }
-  return trees[trees.length - 1]!;
-}

@@ -178,3 +178,15 @@ export function scoreSsa(net: Network, ssa: SsaPath): PathScore {
   }
   return { flops, size, write };
 }
+
+/** The tree of an SSA path (a single-operand step marks its input as reduced first). */
+export function ssaTree(ssa: SsaPath, n: number): Tree {
+  const trees: Tree[] = Array.from({ length: n }, (_, i) => leaf(i));
+  for (const step of ssa) {
+    if (step.length === 1) {
+      const t = trees[step[0]!]!;
+      trees.push(t.kind === 'leaf' ? leaf(t.input, true) : t);
+    } else trees.push(node(...step.map((id) => trees[id]!)));
+  }
+  return trees[trees.length - 1]!;
+}

@@ -12,7 +12,7 @@ import { solveExact } from './exact.js';
 import { greedyBest, greedySsa, randomGreedy } from './greedy.js';
 import { makeRng } from './heap.js';
 import { hyperSearch } from './hyper.js';
-import { type Network, type SsaPath, type Tree, buildNetwork, leaf, node, objectiveValue, scoreSsa, ssaToLinear, treeToSsa } from './network.js';
+import { type Network, type SsaPath, type Tree, buildNetwork, leaf, node, objectiveValue, scoreSsa, ssaToLinear, ssaTree, treeToSsa } from './network.js';
 import { reconfigure } from './reconfigure.js';
 import { rotateAnneal } from './rotate.js';
 import type { LinearPath, OptimizerOptions, PathOptimizer } from './types.js';
@@ -154,18 +154,6 @@ function anneal(net: Network, o: OptimizerOptions, hq: boolean, strict: boolean)
   if (!strict) consider(polish(best, hq ? 9 : 8, 2, Infinity));
   consider(polish(best, hq ? 9 : 8, 16, o.deadline));
   return best;
-}
-
-/** The tree of an SSA path (a single-operand step marks its input as reduced first). */
-function ssaTree(ssa: SsaPath, n: number): Tree {
-  const trees: Tree[] = Array.from({ length: n }, (_, i) => leaf(i));
-  for (const step of ssa) {
-    if (step.length === 1) {
-      const t = trees[step[0]!]!;
-      trees.push(t.kind === 'leaf' ? leaf(t.input, true) : t);
-    } else trees.push(node(...step.map((id) => trees[id]!)));
-  }
-  return trees[trees.length - 1]!;
 }
 
 /** Runs the auto table; returns the path and the name of what it chose. */

@@ -1,19 +1,11 @@
 /**
  * float16 on a device without 'shader-f16' is stored as f32: every one of the 65,536 bit patterns widens to its
  * exact value, and f32 values narrow back to the nearest float16 (ties to even). The expected values come from
- * the IEEE 754 binary16 formula written here, not from the codec under test.
+ * the IEEE 754 binary16 formula (setup.ts's halfValue), not from the codec under test.
  */
 import { describe, expect, it } from 'vitest';
 import { fromDeviceBytes, toDeviceBytes } from '../../kernels/wgsl/dtypes.js';
-
-function halfValue(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
+import { halfValue } from './setup.js';
 
 const allBits = Uint16Array.from({ length: 65536 }, (_, i) => i);
 
