@@ -67,6 +67,7 @@ function verifyTransformIR(ir: TransformIR): void {
   check(new Set(right).size === right.length, 'each axis appears at most once on the right');
   ir.axes.forEach((a, id) => {
     const side = left.includes(id) ? (right.includes(id) ? 'both' : 'left') : right.includes(id) ? 'right' : 'none';
+    check(side !== 'none', `axis ${a.name} appears on a side`);
     check(side === a.side, `axis ${a.name} side is recorded correctly`);
     check((a.kind === 'anonymous') === (a.value !== null), `axis ${a.name} has a value iff anonymous`);
   });

@@ -214,7 +214,12 @@ describe('verify: transform IR', () => {
 
   it('refuses an axis on neither side recorded as on one', () => {
     const ir = broken(reduce.ir, (x) => { x.axes.push({ name: 'z', kind: 'named', value: null, side: 'left' }); });
-    expectViolation(ir, 'axis z side is recorded correctly');
+    expectViolation(ir, 'axis z appears on a side');
+  });
+
+  it("refuses an axis on neither side even when its side says 'none' (a mutant that survived)", () => {
+    const ir = broken(reduce.ir, (x) => { x.axes.push({ name: 'z', kind: 'named', value: null, side: 'none' }); });
+    expectViolation(ir, 'axis z appears on a side');
   });
 
   it('refuses a value on a named axis, and none on an anonymous one', () => {
