@@ -301,6 +301,8 @@ export interface EinsumPathResult {
   /** A printout like numpy.einsum_path's. */
   readonly report: string;
   readonly optimizer: string;
+  /** `optimize: 'hyper'` only: every trial it ran (method, sampled parameters, cost, milliseconds), as in the report. */
+  readonly trials?: ContractionPlan['trials'];
   /**
    * Set when the memory limit leaves a step too large for one loop nest and einsum/compile run the unlimited
    * path sliced instead: the sliced axes (by label), the number of slices, the peak intermediate per slice,
@@ -341,6 +343,7 @@ export function einsumPath(subscripts: string | IndexLists, shapes: readonly (re
       steps: plan.steps,
       report: formatReport(plan, program.inputs, program.output, program.sizes, program.labels),
       optimizer: plan.optimizer,
+      ...(plan.trials !== undefined ? { trials: plan.trials } : {}),
       ...slicingOf(plan, program, options),
     };
   });

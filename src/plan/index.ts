@@ -60,7 +60,9 @@ function resolveMemoryLimit(
     return Math.max(...inputs.map(sizeOfTerm), sizeOfTerm(output));
   }
   if (typeof limit !== 'number' || !(limit >= 0)) {
-    throw new EinjitError(`memoryLimit must be 'max_input' or a number of elements, got ${String(limit)}`, { op: OP });
+    throw new EinjitError(`memoryLimit must be 'max_input' or a number of elements, got ${String(limit)}`, {
+      op: OP, hint: "pass a count of elements (e.g. 1e6), 'max_input' for opt_einsum's rule, or leave it unset for no limit",
+    });
   }
   return limit;
 }

@@ -11,6 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { clearPlanCache, formatReport, optimizerNames, planContraction, replayPath } from '../../src/plan/index.js';
 import { loadPathCases } from './cases.js';
+import { einsumPath } from '../../src/index.js';
+import { EinjitError } from '../../src/errors.js';
 
 const cases = loadPathCases();
 const largest = (k: number) => [...cases].sort((a, b) => b.nOperands - a.nOperands || a.id.localeCompare(b.id))[k]!;
@@ -78,5 +80,28 @@ describe("optimize: 'hyper'", () => {
     expect(report).toContain('random-greedy');
     // Other algorithms report none.
     expect(planContraction(mid.inputs, mid.output, mid.sizes, { optimize: 'greedy' }).trials).toBeUndefined();
+  });
+});
+
+describe('hyper through einsumPath', () => {
+  it('returns its trials as a field, and none for other optimizers', () => {
+    const shapes = [[4, 5], [5, 6], [6, 7], [7, 3], [3, 8]];
+    const hyper = einsumPath('ab,bc,cd,de,ef->af', shapes, { optimize: 'hyper', trials: 6, seed: 3 });
+    expect(hyper.trials!.length).toBeGreaterThanOrEqual(2);
+    expect(hyper.trials![0]!.method).toBe('auto');
+    expect(hyper.cost).toBe(Math.min(...hyper.trials!.map((t) => t.cost)));
+    expect(hyper.report).toContain(`Hyper trials (${hyper.trials!.length})`);
+    expect(einsumPath('ab,bc,cd,de,ef->af', shapes, { optimize: 'greedy' }).trials).toBeUndefined();
+  });
+
+  it('refuses a memoryLimit that is not a count or max_input, with a hint', () => {
+    let err: unknown;
+    try {
+      einsumPath('ab,bc->ac', [[2, 3], [3, 4]], { memoryLimit: -1 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EinjitError);
+    expect((err as EinjitError).hint).toMatch(/max_input/);
   });
 });
