@@ -457,25 +457,26 @@ function workgroupReduction(n: Nest, op: ReduceOp, rc: ReduceCode): string {
   const T = n.mode.type;
   const isArg = op === 'argmax' || op === 'argmin';
   const W = LOOP_WORKGROUP_SIZE;
+  // The body of the strided loop over the flat reduce index r, at `depth`.
+  const point = (depth: number): void => {
+    body.push(`${'  '.repeat(depth)}// reduce coordinates of the flat index r`);
+    n.emitCoords('r', n.reduceDims, depth, 'rest_r');
+    body.push(...n.valueLines(depth, inBaseName));
+    body.push(...ind(rc.fold(n.value, 'r'), depth));
+  };
   if (rc.blockInit !== undefined) {
     // Blocks of SUM_BLOCK of this invocation's points (every W-th point of the flat reduce index).
     body.push(`  for (var r_block = i32(lid); r_block < ${reduceCount}; r_block += ${W * SUM_BLOCK}) {`);
     body.push(`    let r_end = min(r_block + ${W * SUM_BLOCK}, ${reduceCount});`);
     body.push(...ind(rc.blockInit, 2));
     body.push(`    for (var r = r_block; r < r_end; r += ${W}) {`);
-    body.push('      // reduce coordinates of the flat index r');
-    n.emitCoords('r', n.reduceDims, 3, 'rest_r');
-    body.push(...n.valueLines(3, inBaseName));
-    body.push(...ind(rc.fold(n.value, 'r'), 3));
+    point(3);
     body.push('    }');
     body.push(...ind(rc.blockEnd ?? [], 2));
     body.push('  }');
   } else {
     body.push(`  for (var r = i32(lid); r < ${reduceCount}; r += ${W}) {`);
-    body.push('    // reduce coordinates of the flat index r');
-    n.emitCoords('r', n.reduceDims, 2, 'rest_r');
-    body.push(...n.valueLines(2, inBaseName));
-    body.push(...ind(rc.fold(n.value, 'r'), 2));
+    point(2);
     body.push('  }');
   }
   body.push(...ind(rc.finish ?? [], 1));
