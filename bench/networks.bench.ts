@@ -31,7 +31,7 @@ function timed(net: { inputs: number[][]; output: number[]; sizes: number[] }, o
   clearPlanCache();
   const u0 = process.cpuUsage();
   const t0 = performance.now();
-  const plan = planContraction(net.inputs, net.output, net.sizes, { optimize, seed: 1, ...extra });
+  const plan = planContraction(net, { optimize, seed: 1, ...extra });
   const wallMs = performance.now() - t0;
   const u = process.cpuUsage(u0);
   return { wallMs, cpuMs: (u.user + u.system) / 1000, cost: plan.cost, largest: plan.largestIntermediate, optimizer: plan.optimizer };

@@ -33,7 +33,7 @@ function timeOne(c: PathCase, optimize: string): { ms: number; cost: number } {
   for (let r = 0; r < 5 && spent < 200; r++) {
     clearPlanCache();
     const t0 = performance.now();
-    const plan = planContraction(c.inputs, c.output, c.sizes, { optimize, timeBudgetMs: 120_000 });
+    const plan = planContraction(c, { optimize, timeBudgetMs: 120_000 });
     const ms = performance.now() - t0;
     spent += ms;
     best = Math.min(best, ms);

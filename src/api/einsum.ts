@@ -79,7 +79,8 @@ function mergeOutput(groups: EinsumGroups | null, out: Tensor): Tensor {
   return out.reshape(shape);
 }
 
-function programOf(checked: CheckedEinsum): ContractionProgram {
+/** The checked einsum as the contraction record the planner, the report and the executor share (labels always set). */
+function programOf(checked: CheckedEinsum): Required<ContractionProgram> {
   return {
     sizes: checked.axes.map((a) => a.size),
     labels: checked.axes.map((a) => a.name),
@@ -97,8 +98,8 @@ export function contract(program: ContractionProgram, operands: readonly Tensor[
   const device = sameDevice(op, operands);
   const backend = getBackend(device, op);
   // A compiled expression hands in the plan it made (and shows); everything else plans here.
-  const plan = planned ?? planContraction(program.inputs, program.output, program.sizes, planOptions(options));
-  const sliced = sliceOf ?? (planned === undefined ? slicedExecution(plan, program.inputs, program.output, program.sizes, options) : undefined);
+  const plan = planned ?? planContraction(program, planOptions(options));
+  const sliced = sliceOf ?? (planned === undefined ? slicedExecution(plan, program, options) : undefined);
   const out = sliced === undefined ? runContraction(backend, program, plan, operands) : runSliced(backend, program, sliced, operands);
   record(op, operands, out, (g) => operands.map((x, k) => (x.requiresGrad ? operandGrad(program, operands, k, g) : null)));
   return out;
@@ -332,7 +333,7 @@ export function einsumPath(subscripts: string | IndexLists, shapes: readonly (re
   return withErrorContext({ op: 'einsumPath', pattern, shapes }, () => {
     const { checked } = checkWithGroups(pattern, shapes, 'einsumPath', typeof subscripts === 'string' ? 'auto' : 'numpy', options.sizes);
     const program = programOf(checked);
-    const plan = planContraction(program.inputs, program.output, program.sizes, options);
+    const plan = planContraction(program, options);
     return {
       path: plan.path,
       ssaPath: linearToSsaPath(plan.path, program.inputs.length),
@@ -341,7 +342,7 @@ export function einsumPath(subscripts: string | IndexLists, shapes: readonly (re
       naiveCost: plan.naiveCost,
       largestIntermediate: plan.largestIntermediate,
       steps: plan.steps,
-      report: formatReport(plan, program.inputs, program.output, program.sizes, program.labels),
+      report: formatReport(plan, program),
       optimizer: plan.optimizer,
       ...(plan.trials !== undefined ? { trials: plan.trials } : {}),
       ...slicingOf(plan, program, options),
@@ -357,10 +358,10 @@ function checkSubscripts(subscripts: unknown, shapes: unknown, options: unknown,
 }
 
 /** einsumPath's report of the slicing einsum would run (nothing when it runs the plan as it is or refuses). */
-function slicingOf(plan: ContractionPlan, program: ContractionProgram, options: PlanOptions): { sliced?: EinsumPathResult['sliced'] } {
+function slicingOf(plan: ContractionPlan, program: Required<ContractionProgram>, options: PlanOptions): { sliced?: EinsumPathResult['sliced'] } {
   let sp: SlicedPlan | undefined;
   try {
-    sp = slicedExecution(plan, program.inputs, program.output, program.sizes, options);
+    sp = slicedExecution(plan, program, options);
   } catch (e) {
     if (e instanceof EinjitError) return {};
     throw e;
@@ -403,7 +404,7 @@ export class CompiledExpression {
   readonly checked: CheckedEinsum;
   /** The composite axes opened for `checked` (null when the pattern has none); run splits and merges by them. */
   readonly groups: EinsumGroups | null;
-  readonly program: ContractionProgram;
+  readonly program: Required<ContractionProgram>;
   readonly plan: ContractionPlan;
   /** Set when the memory limit is met by slicing: what runs is `sliced.plan`, once per slice. */
   readonly sliced: SlicedPlan | undefined;
@@ -423,8 +424,8 @@ export class CompiledExpression {
     this.checked = opened.checked;
     this.groups = opened.groups;
     this.program = programOf(this.checked);
-    this.plan = planContraction(this.program.inputs, this.program.output, this.program.sizes, planOptions(options));
-    this.sliced = slicedExecution(this.plan, this.program.inputs, this.program.output, this.program.sizes, options);
+    this.plan = planContraction(this.program, planOptions(options));
+    this.sliced = slicedExecution(this.plan, this.program, options);
     getBackend(this.device, 'compile');
   }
 
@@ -495,7 +496,7 @@ export class CompiledExpression {
     });
     lines.push(`  output:    [${c.output.map((id) => `${c.axes[id]!.name}=${c.axes[id]!.size}`).join(', ')}]  shape [${c.outputShape.join(', ')}]`);
     lines.push(`Plan (${this.plan.optimizer}):`);
-    lines.push(formatReport(this.plan, this.program.inputs, this.program.output, this.program.sizes, this.program.labels));
+    lines.push(formatReport(this.plan, this.program));
     if (this.sliced !== undefined) {
       const sp = this.sliced;
       lines.push(`Sliced (the plan above needs one step too large for a loop nest): ${sp.slices} slices over ` +

@@ -21,6 +21,21 @@ import { HYPER_DEFAULT_BUDGET_MS } from './hyper.js';
 import type { ContractionPlan, HyperTrial, LinearPath, OptimizerOptions, PlanOptions } from './types.js';
 
 export type { ContractionPlan, PlanOptions } from './types.js';
+
+/**
+ * A contraction over numeric axis ids: what an einsum is once parsed, checked and its ellipses expanded. The one
+ * record the API hands the planner, the report and the executor (the runtime's ContractionProgram is this type).
+ */
+export interface Contraction {
+  /** One axis id per dimension of each operand (a repeated id is a diagonal). */
+  readonly inputs: readonly (readonly number[])[];
+  /** Distinct axis ids of the result, in order. */
+  readonly output: readonly number[];
+  /** Size of each axis id (size-1 broadcasts already resolved). */
+  readonly sizes: readonly number[];
+  /** Axis names, for the report and kernel labels; an unnamed id prints as its number. */
+  readonly labels?: readonly string[];
+}
 export { replayCostExact, replayPath, validatePath } from './cost.js';
 export { optimizerNames } from './optimizers.js';
 export { formatReport } from './report.js';
@@ -47,12 +62,7 @@ export function clearPlanCache(): void {
   cache.clear();
 }
 
-function resolveMemoryLimit(
-  limit: PlanOptions['memoryLimit'],
-  inputs: readonly (readonly number[])[],
-  output: readonly number[],
-  sizes: readonly number[],
-): number {
+function resolveMemoryLimit(limit: PlanOptions['memoryLimit'], { inputs, output, sizes }: Contraction): number {
   if (limit === undefined) return Infinity;
   if (limit === 'max_input') {
     // opt_einsum's rule: the largest of the operands and the output, as stored (a repeated axis counts twice).
@@ -68,34 +78,26 @@ function resolveMemoryLimit(
 }
 
 /**
- * Plans the contraction of `inputs` into `output`. `sizes[id]` is the extent of axis `id`. The path comes from
- * `options.optimize` (an algorithm name, default 'auto', or an explicit linear path).
+ * Plans `contraction`: its `inputs` into its `output`, `sizes[id]` the extent of axis `id` (labels play no part).
+ * The path comes from `options.optimize` (an algorithm name, default 'auto', or an explicit linear path).
  */
-export function planContraction(
-  inputs: readonly (readonly number[])[],
-  output: readonly number[],
-  sizes: readonly number[],
-  options: PlanOptions = {},
-): ContractionPlan {
+export function planContraction(contraction: Contraction, options: PlanOptions = {}): ContractionPlan {
+  const { inputs, output, sizes } = contraction;
   const key = JSON.stringify([inputs, output, sizes, options.optimize ?? 'auto', options.memoryLimit ?? null,
     options.timeBudgetMs ?? null, options.seed ?? 0, options.minimize ?? 'flops', options.trials ?? 32]);
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const plan = computePlan(inputs, output, sizes, options);
+  const plan = computePlan(contraction, options);
   cache.set(key, plan);
   return plan;
 }
 
-function computePlan(
-  inputs: readonly (readonly number[])[],
-  output: readonly number[],
-  sizes: readonly number[],
-  options: PlanOptions,
-): ContractionPlan {
+function computePlan(contraction: Contraction, options: PlanOptions): ContractionPlan {
+  const { inputs, output, sizes } = contraction;
   const n = inputs.length;
   if (n === 0) throw new EinjitError('an einsum needs at least one operand', { op: OP });
   const optimize = options.optimize ?? 'auto';
-  const memoryLimit = resolveMemoryLimit(options.memoryLimit, inputs, output, sizes);
+  const memoryLimit = resolveMemoryLimit(options.memoryLimit, contraction);
   let path: LinearPath;
   let name: string;
   let trials: readonly HyperTrial[] | undefined;
@@ -170,23 +172,18 @@ const MAX_SLICES = 4096;
  * names the smallest limit with which dp (minimising the largest intermediate) finds a pairwise plan. Called by
  * what executes plans (einsum, compile); einsumPath reports the sliced plan beside numpy's.
  */
-export function slicedExecution(
-  plan: ContractionPlan,
-  inputs: readonly (readonly number[])[],
-  output: readonly number[],
-  sizes: readonly number[],
-  options: PlanOptions,
-): SlicedPlan | undefined {
+export function slicedExecution(plan: ContractionPlan, contraction: Contraction, options: PlanOptions): SlicedPlan | undefined {
   if (options.memoryLimit === undefined) return undefined;
   const step = plan.steps.find((s) => s.operands.length >= 3 && s.flops > K_WAY_MAX_FLOPS);
   if (step === undefined) return undefined;
-  const limitElements = resolveMemoryLimit(options.memoryLimit, inputs, output, sizes);
+  const limitElements = resolveMemoryLimit(options.memoryLimit, contraction);
   const { memoryLimit: _dropped, ...unlimited } = options;
-  const sliced = sliceForLimit(inputs, output, sizes, planContraction(inputs, output, sizes, unlimited), limitElements);
+  const sliced = sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, planContraction(contraction, unlimited),
+    limitElements);
   // Slicing must be cheaper than the loop nest it replaces, and not a loop of countless small launches.
   if (sliced !== undefined && sliced.slices <= MAX_SLICES && sliced.cost <= K_WAY_MAX_FLOPS) return sliced;
-  const smallest = smallestPairwiseLimit(inputs, output, sizes);
-  const limit = options.memoryLimit === 'max_input' ? `'max_input' (${resolveMemoryLimit('max_input', inputs, output, sizes)} elements)` : `${options.memoryLimit} elements`;
+  const smallest = smallestPairwiseLimit(contraction);
+  const limit = options.memoryLimit === 'max_input' ? `'max_input' (${resolveMemoryLimit('max_input', contraction)} elements)` : `${options.memoryLimit} elements`;
   throw new EinjitError(
     `memoryLimit ${limit} leaves a ${step.operands.length}-operand step of ${step.flops.toExponential(2)} flops, one loop nest too large to run, ` +
       `and slicing summed indices cannot bring the intermediates under it within ${MAX_SLICES} slices and 2^30 flops; the smallest limit with a pairwise plan is ${smallest} elements`,
@@ -195,13 +192,13 @@ export function slicedExecution(
 }
 
 /** The largest pairwise intermediate (the output aside) of dp's plan minimising the largest intermediate. */
-function smallestPairwiseLimit(inputs: readonly (readonly number[])[], output: readonly number[], sizes: readonly number[]): number {
+function smallestPairwiseLimit(contraction: Contraction): number {
   let plan: ContractionPlan;
   try {
-    plan = planContraction(inputs, output, sizes, { optimize: 'dp', minimize: 'size', timeBudgetMs: 2000 });
+    plan = planContraction(contraction, { optimize: 'dp', minimize: 'size', timeBudgetMs: 2000 });
   } catch (e) {
     if (!(e instanceof EinjitError)) throw e;
-    plan = planContraction(inputs, output, sizes, { optimize: 'greedy', minimize: 'size' });
+    plan = planContraction(contraction, { optimize: 'greedy', minimize: 'size' });
   }
   return Math.max(1, ...plan.steps.slice(0, -1).map((s) => s.resultSize));
 }

@@ -1,5 +1,6 @@
 /** A plan printed the way numpy.einsum_path prints one. */
 
+import type { Contraction } from './index.js';
 import type { ContractionPlan } from './types.js';
 
 /** 12345 → '1.235e+04' (numpy's format: three decimals, a signed two-digit exponent). */
@@ -9,22 +10,17 @@ function formatScientific(x: number): string {
   return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
 }
 
-function term(ids: readonly number[], labels: readonly string[]): string {
+function term(ids: readonly number[], labels: readonly string[] = []): string {
   return ids.map((i) => labels[i] ?? `(${i})`).join('');
 }
 
 /**
  * The report: the complete contraction, naive and optimised scaling and FLOP counts, the theoretical speed-up,
  * the largest intermediate, then one row per step with its scaling (distinct indices touched), the step as an
- * einsum, and the operands that remain after it. `labels[id]` names axis id `id`.
+ * einsum, and the operands that remain after it. `contraction.labels[id]` names axis id `id` (else `(id)`).
  */
-export function formatReport(
-  plan: ContractionPlan,
-  inputs: readonly (readonly number[])[],
-  output: readonly number[],
-  _sizes: readonly number[],
-  labels: readonly string[],
-): string {
+export function formatReport(plan: ContractionPlan, contraction: Contraction): string {
+  const { inputs, output, labels } = contraction;
   const all = new Set(inputs.flat());
   const optimizedScaling = Math.max(0, ...plan.steps.map((s) => new Set(s.inputs.flat()).size));
   const speedup = plan.cost > 0 ? plan.naiveCost / plan.cost : 1;

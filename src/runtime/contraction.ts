@@ -21,19 +21,10 @@ import { Tensor } from './tensor.js';
 import { contiguousStrides, numel } from './shape.js';
 import { buildLoop } from '../lower/loops.js';
 import { ex, type Expr, type GemmSpec } from '../lower/spec.js';
-import type { ContractionPlan } from '../plan/index.js';
+import type { Contraction, ContractionPlan } from '../plan/index.js';
 
-/** A contraction over numeric axis ids: what an einsum is once parsed, checked and its ellipses expanded. */
-export interface ContractionProgram {
-  /** Size of each axis id. */
-  readonly sizes: readonly number[];
-  /** Axis names, for kernel labels. */
-  readonly labels: readonly string[];
-  /** One axis id per dimension of each operand (a repeated id is a diagonal). */
-  readonly inputs: readonly (readonly number[])[];
-  /** Distinct axis ids of the result, in order. */
-  readonly output: readonly number[];
-}
+/** The planner's contraction record: the executor runs the same one the planner planned and the report printed. */
+export type ContractionProgram = Contraction;
 
 /** An operand during execution: a strided view with one dimension per distinct axis. */
 interface Term {
@@ -88,7 +79,7 @@ function toTerm(t: Tensor, ids: readonly number[], sizes: readonly number[]): Te
 }
 
 function label(program: ContractionProgram, ids: readonly number[]): string {
-  const names = ids.map((id) => program.labels[id] ?? `#${id}`);
+  const names = ids.map((id) => program.labels?.[id] ?? `#${id}`);
   return names.every((n) => n.length === 1) ? names.join('') : names.join(' ');
 }
 

@@ -21,7 +21,7 @@ describe('registry', () => {
   it('rejects an unknown name with an EinjitError that lists the valid names', () => {
     let err: unknown;
     try {
-      planContraction(chain.inputs, chain.output, chain.sizes, { optimize: 'fastest' });
+      planContraction(chain, { optimize: 'fastest' });
     } catch (e) {
       err = e;
     }
@@ -35,7 +35,7 @@ describe('registry', () => {
 
 describe('explicit paths', () => {
   it('accepts a valid path and replays it', () => {
-    const plan = planContraction(chain.inputs, chain.output, chain.sizes, { optimize: [[1, 2], [0, 1]] });
+    const plan = planContraction(chain, { optimize: [[1, 2], [0, 1]] });
     expect(plan.optimizer).toBe('explicit');
     expect(plan.steps[0]!.inputs).toEqual([[1, 2], [2, 3]]);
     expect(plan.steps[0]!.result).toEqual([1, 3]);
@@ -48,29 +48,29 @@ describe('explicit paths', () => {
   it('rejects malformed paths', () => {
     for (const bad of [[[0, 3]], [[0, 0], [0, 1]], [[0, 1]], [[]], [[0, 1], [0, 1], [1]]]) {
       expect(() => validatePath(bad, 3)).toThrow(EinjitError);
-      expect(() => planContraction(chain.inputs, chain.output, chain.sizes, { optimize: bad })).toThrow(EinjitError);
+      expect(() => planContraction(chain, { optimize: bad })).toThrow(EinjitError);
     }
   });
 });
 
 describe('small expressions', () => {
   it('a single operand is one step with path [[0]]', () => {
-    const plan = planContraction([[0, 1]], [0], [3, 4]);
+    const plan = planContraction({ inputs: [[0, 1]], output: [0], sizes: [3, 4] });
     expect(plan.path).toEqual([[0]]);
     expect(plan.cost).toBe(2 * 3 * 4);
-    const t = planContraction([[0, 1]], [1, 0], [3, 4]);
+    const t = planContraction({ inputs: [[0, 1]], output: [1, 0], sizes: [3, 4] });
     expect(t.cost).toBe(12);
     expect(t.steps[0]!.result).toEqual([1, 0]);
   });
 
   it('two operands are one step whatever the algorithm', () => {
     for (const optimize of ['optimal', 'greedy', 'auto']) {
-      expect(planContraction([[0, 1], [1, 2]], [0, 2], [2, 3, 4], { optimize }).path).toEqual([[0, 1]]);
+      expect(planContraction({ inputs: [[0, 1], [1, 2]], output: [0, 2], sizes: [2, 3, 4] }, { optimize }).path).toEqual([[0, 1]]);
     }
   });
 
   it('an operand with a repeated axis keeps it in the step record (a diagonal)', () => {
-    const plan = planContraction([[0, 0, 1], [1, 2], [2]], [0], [3, 4, 5], { optimize: 'optimal' });
+    const plan = planContraction({ inputs: [[0, 0, 1], [1, 2], [2]], output: [0], sizes: [3, 4, 5] }, { optimize: 'optimal' });
     expect(plan.steps.flatMap((s) => s.inputs)).toContainEqual([0, 0, 1]);
   });
 });
@@ -78,7 +78,7 @@ describe('small expressions', () => {
 describe('time budgets', () => {
   it('optimal on a 50-tensor network stops quickly with an EinjitError', () => {
     const t0 = performance.now();
-    expect(() => planContraction(big.inputs, big.output, big.sizes, { optimize: 'optimal', timeBudgetMs: 50 })).toThrow(EinjitError);
+    expect(() => planContraction(big, { optimize: 'optimal', timeBudgetMs: 50 })).toThrow(EinjitError);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
@@ -87,7 +87,7 @@ describe('time budgets', () => {
       const t0 = performance.now();
       let err: unknown;
       try {
-        planContraction(big.inputs, big.output, big.sizes, { optimize, timeBudgetMs: 50 });
+        planContraction(big, { optimize, timeBudgetMs: 50 });
       } catch (e) {
         err = e;
       }
@@ -99,7 +99,7 @@ describe('time budgets', () => {
 
   it('auto with a tight budget returns a valid path', () => {
     for (const optimize of ['auto', 'auto-hq']) {
-      const plan = planContraction(big.inputs, big.output, big.sizes, { optimize, timeBudgetMs: 1, seed: 5 });
+      const plan = planContraction(big, { optimize, timeBudgetMs: 1, seed: 5 });
       expect(plan.steps.length).toBe(big.inputs.length - 1);
       expect(plan.cost).toBeGreaterThan(0);
     }
@@ -110,7 +110,7 @@ describe('memory limits', () => {
   it("contracts everything left in one step when no pair fits (opt_einsum's behaviour)", () => {
     // 'a,b,c->abc' with at most 10 elements per intermediate: every pairwise result is larger.
     for (const optimize of ['optimal', 'greedy', 'dp', 'branch-2', 'random-greedy', 'auto']) {
-      const plan = planContraction([[0], [1], [2]], [0, 1, 2], [5, 6, 7], { optimize, memoryLimit: 10 });
+      const plan = planContraction({ inputs: [[0], [1], [2]], output: [0, 1, 2], sizes: [5, 6, 7] }, { optimize, memoryLimit: 10 });
       expect(plan.path).toEqual([[0, 1, 2]]);
       expect(plan.cost).toBe(2 * 5 * 6 * 7);
     }
@@ -120,7 +120,7 @@ describe('memory limits', () => {
     const c = cases.find((x) => x.id === 'random_regular-021')!;
     const limit = 5000;
     for (const optimize of ['greedy', 'branch-1', 'random-greedy', 'auto', 'dp']) {
-      const plan = planContraction(c.inputs, c.output, c.sizes, { optimize, memoryLimit: limit });
+      const plan = planContraction(c, { optimize, memoryLimit: limit });
       for (const step of plan.steps) if (step.operands.length === 2) expect(step.resultSize).toBeLessThanOrEqual(limit);
     }
   });
@@ -128,15 +128,15 @@ describe('memory limits', () => {
 
 describe('cache and report', () => {
   it('returns the same frozen plan for the same arguments', () => {
-    const a = planContraction(chain.inputs, chain.output, chain.sizes, { optimize: 'greedy' });
-    const b = planContraction(chain.inputs, chain.output, chain.sizes, { optimize: 'greedy' });
+    const a = planContraction(chain, { optimize: 'greedy' });
+    const b = planContraction(chain, { optimize: 'greedy' });
     expect(b).toBe(a);
     expect(Object.isFrozen(a.steps[0])).toBe(true);
   });
 
   it('prints like numpy.einsum_path', () => {
-    const plan = planContraction(chain.inputs, chain.output, chain.sizes, { optimize: 'optimal' });
-    const report = formatReport(plan, chain.inputs, chain.output, chain.sizes, ['i', 'j', 'k', 'l']);
+    const plan = planContraction(chain, { optimize: 'optimal' });
+    const report = formatReport(plan, { ...chain, labels: ['i', 'j', 'k', 'l'] });
     expect(report).toContain('Complete contraction:  ij,jk,kl->il');
     expect(report).toContain('Naive scaling:  4');
     expect(report).toContain('Optimized FLOP count:  5.120e+03');

@@ -25,8 +25,8 @@ describe("optimize: 'hyper'", () => {
 
   it("costs at most auto's on every network of paths.json", () => {
     for (const c of cases) {
-      const auto = planContraction(c.inputs, c.output, c.sizes, { optimize: 'auto' });
-      const hyper = planContraction(c.inputs, c.output, c.sizes, { optimize: 'hyper' });
+      const auto = planContraction(c, { optimize: 'auto' });
+      const hyper = planContraction(c, { optimize: 'hyper' });
       expect(replayPath(c.inputs, c.output, c.sizes, hyper.path).cost, c.id).toBe(hyper.cost);
       // It keeps the cheapest of its trials, the first of which are auto's path and greedy's (with two operands
       // or fewer there is nothing to search and no trials).
@@ -43,7 +43,7 @@ describe("optimize: 'hyper'", () => {
   it('is reproducible with a seed, and other seeds sample other parameters', () => {
     const run = (seed: number) => {
       clearPlanCache();
-      return planContraction(mid.inputs, mid.output, mid.sizes, { optimize: 'hyper', seed, trials: 16, timeBudgetMs: 20_000 });
+      return planContraction(mid, { optimize: 'hyper', seed, trials: 16, timeBudgetMs: 20_000 });
     };
     const a = run(5);
     const b = run(5);
@@ -57,14 +57,14 @@ describe("optimize: 'hyper'", () => {
     for (const c of [largest(0), largest(1)]) {
       clearPlanCache();
       const t0 = performance.now();
-      const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: 'hyper', timeBudgetMs: 50, trials: 1_000_000 });
+      const plan = planContraction(c, { optimize: 'hyper', timeBudgetMs: 50, trials: 1_000_000 });
       expect(performance.now() - t0, `${c.nOperands} operands`).toBeLessThan(500);
       expect(plan.trials!.length).toBeGreaterThanOrEqual(2);
     }
   });
 
   it('reports its trials in the plan and the report', () => {
-    const plan = planContraction(mid.inputs, mid.output, mid.sizes, { optimize: 'hyper', trials: 12 });
+    const plan = planContraction(mid, { optimize: 'hyper', trials: 12 });
     const trials = plan.trials!;
     expect(trials.length).toBe(14);
     expect(trials.slice(0, 2).map((t) => t.method)).toEqual(['auto', 'greedy']);
@@ -75,11 +75,11 @@ describe("optimize: 'hyper'", () => {
     expect(trials.some((t) => t.method === 'random-greedy' && t.params.alpha !== undefined && t.params.temperature! > 0)).toBe(true);
     // The plan is the cheapest trial.
     expect(plan.cost).toBe(Math.min(...trials.map((t) => t.cost)));
-    const report = formatReport(plan, mid.inputs, mid.output, mid.sizes, mid.labels);
+    const report = formatReport(plan, mid);
     expect(report).toContain('Hyper trials (14)');
     expect(report).toContain('random-greedy');
     // Other algorithms report none.
-    expect(planContraction(mid.inputs, mid.output, mid.sizes, { optimize: 'greedy' }).trials).toBeUndefined();
+    expect(planContraction(mid, { optimize: 'greedy' }).trials).toBeUndefined();
   });
 });
 

@@ -26,7 +26,7 @@ describe('importing paths found elsewhere', () => {
     for (const c of cases) {
       for (const [alg, run] of c.runs) {
         if (run.status !== 'ok' || run.path === undefined || run.opt_cost === undefined) continue;
-        const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: run.path });
+        const plan = planContraction(c, { optimize: run.path });
         expect(plan.optimizer).toBe('explicit');
         expect(plan.path).toEqual(run.path);
         // Costs above 2^53 are compared through the exact replay.
@@ -45,8 +45,8 @@ describe('importing paths found elsewhere', () => {
     for (const optimize of [['einsum_path', [1, 2], [0, 1]] as const, { path: [[1, 2], [0, 1]] }, { ssaPath: [[1, 2], [0, 3]] }, { tree: [0, [1, 2]] }]) {
       const got = einsumPath('ij,jk,kl->il', shapes, { optimize });
       expect(got.cost).toBe(want.cost);
-      expect(resultSets(planContraction([[0, 1], [1, 2], [2, 3]], [0, 3], [8, 16, 32, 4], { optimize }))).toEqual(
-        resultSets(planContraction([[0, 1], [1, 2], [2, 3]], [0, 3], [8, 16, 32, 4], { optimize: [[1, 2], [0, 1]] })),
+      expect(resultSets(planContraction({ inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3], sizes: [8, 16, 32, 4] }, { optimize }))).toEqual(
+        resultSets(planContraction({ inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3], sizes: [8, 16, 32, 4] }, { optimize: [[1, 2], [0, 1]] })),
       );
     }
     expect(treeToPath([[0, 2], 1], 3)).toEqual([[0, 2], [1, 0]]);
@@ -65,7 +65,7 @@ describe('importing paths found elsewhere', () => {
   it('refuses malformed trees and SSA paths with an EinjitError', () => {
     const bad: unknown[] = [{ tree: [0, 0] }, { tree: [0, 3] }, { tree: [0] }, { tree: [] }, { tree: [[0, 1], 'x'] }, { ssaPath: [[0, 1], [0, 2]] }, { ssaPath: [[0, 5]] }, { nothing: 1 }, 5];
     for (const optimize of bad) {
-      expect(() => planContraction([[0], [0], [0]], [], [2], { optimize: optimize as never }), JSON.stringify(optimize)).toThrow(EinjitError);
+      expect(() => planContraction({ inputs: [[0], [0], [0]], output: [], sizes: [2] }, { optimize: optimize as never }), JSON.stringify(optimize)).toThrow(EinjitError);
     }
   });
 });
@@ -74,15 +74,15 @@ describe('exporting paths', () => {
   it('every plan exports as a tree and an SSA path that import back to the same steps and cost', () => {
     fc.assert(
       fc.property(netArb, fc.constantFrom(...optimizerNames()), (n, optimize) => {
-        const plan = planContraction(n.inputs, n.output, n.sizes, { optimize });
+        const plan = planContraction(n, { optimize });
         const tree = pathToTree(plan.path, n.inputs.length);
         const back = treeToPath(tree, n.inputs.length);
         expect(replayPath(n.inputs, n.output, n.sizes, back).cost).toBe(plan.cost);
-        const viaTree = planContraction(n.inputs, n.output, n.sizes, { optimize: { tree } });
+        const viaTree = planContraction(n, { optimize: { tree } });
         expect(viaTree.cost).toBe(plan.cost);
         expect(resultSets(viaTree)).toEqual(resultSets(plan));
         const ssa = linearToSsaPath(plan.path, n.inputs.length);
-        expect(planContraction(n.inputs, n.output, n.sizes, { optimize: { ssaPath: ssa } }).path).toEqual(plan.path);
+        expect(planContraction(n, { optimize: { ssaPath: ssa } }).path).toEqual(plan.path);
         // The tree is plain JSON.
         expect(JSON.parse(JSON.stringify(tree))).toEqual(tree);
       }),

@@ -64,7 +64,7 @@ function check(n: Net, where: number): void {
   const limit = Math.round(where * where * Math.max(...terms) * 4);
   for (const [optimize, upTo] of OPTIMIZERS) {
     if (n.inputs.length > upTo) continue;
-    const plan = planContraction(n.inputs, n.output, n.sizes, { optimize, memoryLimit: limit, seed: 3 });
+    const plan = planContraction(n, { optimize, memoryLimit: limit, seed: 3 });
     expect(violation(n, plan, limit), `${optimize}, limit ${limit}`).toBeUndefined();
     expect(replayPath(n.inputs, n.output, n.sizes, plan.path).cost, optimize).toBe(plan.cost);
     // The plan's own record agrees: no pairwise intermediate over the limit.
@@ -88,7 +88,7 @@ describe('memoryLimit is honoured by every optimizer', () => {
       fc.property(large, (n) => {
         const limit = Math.max(...[...n.inputs, n.output].map((t) => t.reduce((p, i) => p * n.sizes[i]!, 1)));
         for (const optimize of ['greedy', 'random-greedy', 'branch-1', 'auto']) {
-          const plan = planContraction(n.inputs, n.output, n.sizes, { optimize, memoryLimit: 'max_input' });
+          const plan = planContraction(n, { optimize, memoryLimit: 'max_input' });
           expect(violation(n, plan, limit), optimize).toBeUndefined();
         }
       }),
@@ -100,7 +100,7 @@ describe('memoryLimit is honoured by every optimizer', () => {
     const inputs = [[0, 1], [1, 2], [2, 3]];
     for (const [optimize] of OPTIMIZERS) {
       for (const memoryLimit of [-1, Number.NaN, 'all' as unknown as number]) {
-        expect(() => planContraction(inputs, [0, 3], [2, 3, 4, 5], { optimize, memoryLimit }), `${optimize} ${String(memoryLimit)}`).toThrow(EinjitError);
+        expect(() => planContraction({ inputs, output: [0, 3], sizes: [2, 3, 4, 5] }, { optimize, memoryLimit }), `${optimize} ${String(memoryLimit)}`).toThrow(EinjitError);
       }
     }
   });
@@ -108,7 +108,7 @@ describe('memoryLimit is honoured by every optimizer', () => {
   it('a limit below every pairwise intermediate leaves one step over every operand', () => {
     // 'ab,bc,cd->ad' with every index of size 3: each pairwise result holds 9 or more elements.
     for (const [optimize] of OPTIMIZERS) {
-      const plan = planContraction([[0, 1], [1, 2], [2, 3]], [0, 3], [3, 3, 3, 3], { optimize, memoryLimit: 8 });
+      const plan = planContraction({ inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3], sizes: [3, 3, 3, 3] }, { optimize, memoryLimit: 8 });
       expect(plan.path, optimize).toEqual([[0, 1, 2]]);
       // 3^4 index combinations × (3 − 1 operands + 1 for the summed indices) = 243 flops.
       expect(plan.cost, optimize).toBe(243);

@@ -46,7 +46,7 @@ describe('memory limits', () => {
     const inputs = [[e, f, c], [d, b, c], [a, c, f], [f, d]];
     const sizes = [2, 3, 4, 5, 4, 3];
     for (const optimize of ['optimal', 'dp', 'auto', 'auto-hq']) {
-      const plan = planContraction(inputs, [a, b, e], sizes, { optimize, memoryLimit: 'max_input' });
+      const plan = planContraction({ inputs, output: [a, b, e], sizes }, { optimize, memoryLimit: 'max_input' });
       expect(plan.cost).toBe(1224);
       expect(plan.path[0]).toEqual([1, 3]);
       expect([...plan.path[1]!].sort()).toEqual([0, 1, 2]);
@@ -62,13 +62,13 @@ describe('memory limits', () => {
         const hi = Math.max(...terms) * 4;
         const limit = Math.round(lo + where * (hi - lo));
         const plans = new Map<string, ContractionPlan>();
-        for (const optimize of ALL) plans.set(optimize, planContraction(n.inputs, n.output, n.sizes, { optimize, memoryLimit: limit }));
+        for (const optimize of ALL) plans.set(optimize, planContraction(n, { optimize, memoryLimit: limit }));
         for (const [name, plan] of plans) expect(feasible(plan, limit), name).toBe(true);
         const others: { name: string; cost: number }[] = [...plans].map(([name, p]) => ({ name, cost: p.cost }));
         // (branch-all without a limit is left out: on networks of 8 operands with many equal index sets its
         // exhaustive search takes minutes.)
         for (const optimize of ALL.filter((a) => a !== 'branch-all')) {
-          const free = planContraction(n.inputs, n.output, n.sizes, { optimize });
+          const free = planContraction(n, { optimize });
           if (feasible(free, limit)) others.push({ name: `${optimize} (unlimited)`, cost: free.cost });
         }
         for (const exact of EXACT) {
@@ -88,11 +88,11 @@ describe('memory limits', () => {
         const terms = [...n.inputs, n.output].map((t) => elements(n, t));
         const lo = Math.min(...terms);
         const limit = Math.round(lo + where * (Math.max(...terms) * 4 - lo));
-        const dp = planContraction(n.inputs, n.output, n.sizes, { optimize: 'dp', memoryLimit: limit });
+        const dp = planContraction(n, { optimize: 'dp', memoryLimit: limit });
         expect(feasible(dp, limit)).toBe(true);
-        const free = planContraction(n.inputs, n.output, n.sizes, { optimize: 'dp' });
+        const free = planContraction(n, { optimize: 'dp' });
         if (feasible(free, limit)) expect(dp.cost).toBeLessThanOrEqual(free.cost);
-        const greedy = planContraction(n.inputs, n.output, n.sizes, { optimize: 'greedy', memoryLimit: limit });
+        const greedy = planContraction(n, { optimize: 'greedy', memoryLimit: limit });
         expect(dp.cost).toBeLessThanOrEqual(greedy.cost);
       }),
       { numRuns: 300 },
@@ -102,7 +102,7 @@ describe('memory limits', () => {
   it('limited plans compute the einsum', () => {
     fc.assert(
       fc.property(netArb, fc.constantFrom(...ALL), fc.constantFrom<PlanOptions['memoryLimit']>('max_input', 1, 8, 30), (n, optimize, memoryLimit) => {
-        const plan = planContraction(n.inputs, n.output, n.sizes, { optimize, memoryLimit });
+        const plan = planContraction(n, { optimize, memoryLimit });
         expect(replayPath(n.inputs, n.output, n.sizes, plan.path).cost).toBe(plan.cost);
         let s = 7;
         const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
@@ -175,7 +175,7 @@ describe('slicing', () => {
     let slicedRuns = 0;
     fc.assert(
       fc.property(netArb, fc.double({ min: 0, max: 1, noNaN: true }), (n, where) => {
-        const base = planContraction(n.inputs, n.output, n.sizes, { optimize: 'greedy' });
+        const base = planContraction(n, { optimize: 'greedy' });
         const peak = Math.max(1, ...base.steps.slice(0, -1).map((s) => s.resultSize));
         const limit = Math.max(1, Math.floor(peak * where));
         const sp = sliceForLimit(n.inputs, n.output, n.sizes, base, limit);

@@ -37,7 +37,7 @@ function checkPlan(c: PathCase, plan: ContractionPlan): void {
 
 beforeAll(() => {
   // Warm the JIT so that the auto timing below measures the planner, not the first compilation.
-  for (const c of cases.slice(-12)) planContraction(c.inputs, c.output, c.sizes, { optimize: 'auto', seed: 99 });
+  for (const c of cases.slice(-12)) planContraction(c, { optimize: 'auto', seed: 99 });
 });
 
 describe('cost model: recorded opt_einsum and numpy paths replay to their recorded costs', () => {
@@ -55,7 +55,7 @@ describe('cost model: recorded opt_einsum and numpy paths replay to their record
           expect(Math.abs(replay.naiveCost - expected) / expected, alg).toBeLessThan(1e-12);
         }
         // An explicit path goes through the planner unchanged.
-        const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: run.path });
+        const plan = planContraction(c, { optimize: run.path });
         expect(plan.cost).toBe(replay.cost);
         checked++;
       }
@@ -67,7 +67,7 @@ describe('cost model: recorded opt_einsum and numpy paths replay to their record
 describe('optimal: reaches the best known cost (≤ 10 operands)', () => {
   for (const c of cases.filter((x) => x.nOperands <= 10)) {
     it(`${c.id} ${c.name}`, () => {
-      const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: 'optimal' });
+      const plan = planContraction(c, { optimize: 'optimal' });
       checkPlan(c, plan);
       expect(BigInt(plan.cost) <= c.bestKnownExact || plan.cost <= c.bestKnown).toBe(true);
     });
@@ -79,7 +79,7 @@ describe("dp: reaches opt_einsum's dp cost wherever opt_einsum's dp finished", (
     const run = c.runs.get('dp');
     if (run?.status !== 'ok') continue;
     it(`${c.id} ${c.name}`, () => {
-      const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: 'dp', timeBudgetMs: 120_000 });
+      const plan = planContraction(c, { optimize: 'dp', timeBudgetMs: 120_000 });
       checkPlan(c, plan);
       expect(plan.cost).toBeLessThanOrEqual(Number(run.opt_cost) * (1 + 1e-12));
     });
@@ -93,7 +93,7 @@ describe("dp: reaches opt_einsum's dp cost wherever opt_einsum's dp finished", (
 describe('auto: within 1.1× of the best known cost on every network', () => {
   for (const c of cases) {
     it(`${c.id} ${c.name}`, () => {
-      const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: 'auto', seed: 1 });
+      const plan = planContraction(c, { optimize: 'auto', seed: 1 });
       checkPlan(c, plan);
       expect(plan.optimizer.startsWith('auto:')).toBe(true);
       // The cost of the returned path, replayed exactly (BigInt), against the corpus's best known cost.
@@ -115,17 +115,17 @@ describe('greedy, random-greedy and branch: valid paths, no worse than opt_einsu
   for (const c of cases) {
     it(`${c.id} ${c.name}`, () => {
       for (const alg of ['greedy', 'random-greedy', 'branch-1']) {
-        const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: alg });
+        const plan = planContraction(c, { optimize: alg });
         checkPlan(c, plan);
         record(alg, c, plan);
       }
       const b2 = c.runs.get('branch-2');
       if (b2?.status === 'ok' && (b2.time_s ?? 0) < 0.05) {
-        const plan = planContraction(c.inputs, c.output, c.sizes, { optimize: 'branch-2' });
+        const plan = planContraction(c, { optimize: 'branch-2' });
         checkPlan(c, plan);
         record('branch-2', c, plan);
       }
-      if (c.nOperands <= 6) checkPlan(c, planContraction(c.inputs, c.output, c.sizes, { optimize: 'branch-all' }));
+      if (c.nOperands <= 6) checkPlan(c, planContraction(c, { optimize: 'branch-all' }));
     });
   }
   it('geometric mean of cost ratios to opt_einsum is at most 1 for greedy and random-greedy', () => {

@@ -30,7 +30,7 @@ describe('plans of random small einsums', () => {
   it('report a cost equal to the sum of their steps, and compute the einsum', () => {
     fc.assert(
       fc.property(exprArb, fc.constantFrom(...ALGORITHMS), (e, alg) => {
-        const plan = planContraction(e.inputs, e.output, e.sizes, { optimize: alg, seed: 3 });
+        const plan = planContraction(e, { optimize: alg, seed: 3 });
         expect(plan.cost).toBe(plan.steps.reduce((s, step) => s + step.flops, 0));
         expect(plan.path.length).toBe(plan.steps.length);
         const rand = lcg(e.inputs.length * 7 + e.sizes.length);
@@ -47,9 +47,9 @@ describe('plans of random small einsums', () => {
   it('optimal costs no more than any other algorithm', () => {
     fc.assert(
       fc.property(exprArb, (e) => {
-        const best = planContraction(e.inputs, e.output, e.sizes, { optimize: 'optimal' }).cost;
+        const best = planContraction(e, { optimize: 'optimal' }).cost;
         for (const alg of ALGORITHMS) {
-          const cost = planContraction(e.inputs, e.output, e.sizes, { optimize: alg }).cost;
+          const cost = planContraction(e, { optimize: alg }).cost;
           expect(best).toBeLessThanOrEqual(cost);
         }
       }),
@@ -62,7 +62,7 @@ describe('plans of random small einsums', () => {
       fc.property(exprArb, fc.constantFrom(...ALGORITHMS), (e, alg) => {
         const sizeOf = (t: readonly number[]): number => t.reduce((p, i) => p * e.sizes[i]!, 1);
         const limit = Math.max(...e.inputs.map(sizeOf), sizeOf(e.output));
-        const plan = planContraction(e.inputs, e.output, e.sizes, { optimize: alg, memoryLimit: 'max_input' });
+        const plan = planContraction(e, { optimize: alg, memoryLimit: 'max_input' });
         for (const step of plan.steps) {
           if (step.operands.length <= 2 && plan.steps.length > 1) expect(step.resultSize).toBeLessThanOrEqual(limit);
         }
