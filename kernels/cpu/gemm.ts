@@ -12,8 +12,8 @@
  * 3. The macro-kernel walks the K slices (kc deep, so a B micro-panel kc × NR stays in the 48 KiB L1d), and for
  *    every NR-column panel runs the register-blocked micro-kernel down all the A panels, writing the first slice
  *    and adding the next ones into a padded C staging buffer; the staging buffer is finally copied into C
- *    through its strides. The macro-kernel is generated WebAssembly SIMD (f32x4 / f64x2) where available, and
- *    generated scalar JavaScript otherwise.
+ *    through its strides. The macro-kernel is generated WebAssembly SIMD (f32x4 / f64x2) where available, with
+ *    relaxed SIMD's fused multiply-add where the engine validates it, and generated scalar JavaScript otherwise.
  * 4. Large products are split into units (runs of B panels) claimed by the main thread and a lazily started
  *    worker pool through atomics on the shared memory (see gemm-pool.ts); the job is published before packing, so
  *    helpers start on the first sub-products while the main thread packs the next ones.
@@ -27,14 +27,24 @@ import {
 } from './gemm-pool.js';
 import { PlainMemory, wasmApi, type WasmMemory } from './wasm/api.js';
 import { generateGemmWasm } from './wasm/gemm-kernel.js';
-import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
+import {
+  codegenAllowed, enableRelaxedSimd, envVar, relaxedSimdAvailable, wasmAllowed,
+} from '../../src/platform/index.js';
+import { EinjitError } from '../../src/errors.js';
 
 export type { FloatArray } from './gemm-js.js';
 
-export type GemmPath = 'auto' | 'js' | 'wasm';
+/**
+ * Which macro-kernel packed products use: 'auto' is the relaxed-SIMD FMA kernel where relaxed SIMD validates, else
+ * the Wasm SIMD mul+add kernel where SIMD validates, else JS; 'wasm' forces mul+add, 'relaxed' the FMA kernel.
+ */
+export type GemmPath = 'auto' | 'js' | 'wasm' | 'relaxed';
+
+/** The Wasm micro-kernels: 128-bit SIMD multiply then add, or relaxed SIMD's fused multiply-add. */
+export type WasmKernel = 'simd' | 'relaxed';
 
 export interface GemmOptions {
-  /** Which macro-kernel packed products use: 'auto' is Wasm SIMD where available, else JS. */
+  /** Which macro-kernel packed products use (see GemmPath). */
   readonly path: GemmPath;
   /** Threads for large products, the main thread included (1 = never start workers). */
   readonly threads: number;
@@ -74,7 +84,7 @@ const TILES: Record<'js' | 'wasm', Record<'float32' | 'float64', GemmTile>> = {
   },
 };
 
-let options: GemmOptions = {
+const DEFAULTS: GemmOptions = {
   path: 'auto',
   threads: defaultThreads(),
   smallMacs: 32 * 32 * 32,
@@ -83,6 +93,39 @@ let options: GemmOptions = {
   roundElements: 1 << 23,
   kc: 0,
 };
+
+const FORCED: Record<string, Partial<GemmOptions>> = {
+  auto: {},
+  js: { path: 'js', smallMacs: 0 },
+  simd: { path: 'wasm', smallMacs: 0 },
+  relaxed: { path: 'relaxed', smallMacs: 0 },
+  direct: { smallMacs: Infinity },
+};
+
+/**
+ * EINJIT_CPU_GEMM forces one kernel for every product with k > 0, small ones included (so a test suite of small
+ * shapes exercises it): 'simd' (mul+add), 'relaxed' (fused multiply-add; sets the V8 flag where one exists),
+ * 'js', or 'direct' (the strided loop); 'auto' or unset chooses by shape and platform. An unknown value is
+ * reported by the first product, not at import.
+ */
+function fromEnv(): { options: GemmOptions; error: EinjitError | null } {
+  const value = envVar('EINJIT_CPU_GEMM');
+  if (value === undefined || value === '') return { options: DEFAULTS, error: null };
+  const forced = Object.prototype.hasOwnProperty.call(FORCED, value) ? FORCED[value] : undefined;
+  if (forced === undefined) {
+    return {
+      options: DEFAULTS,
+      error: new EinjitError(`EINJIT_CPU_GEMM='${value}' names no GEMM kernel`, {
+        op: 'gemm', hint: `set it to one of ${Object.keys(FORCED).join(', ')}, or unset it`,
+      }),
+    };
+  }
+  if (value === 'relaxed') enableRelaxedSimd();
+  return { options: { ...DEFAULTS, ...forced }, error: null };
+}
+
+const chosen = fromEnv();
+let options: GemmOptions = chosen.options;
 
 /** Changes how products run (tests force each path; benchmarks pick thread counts). Returns the old options. */
 export function configureGemm(change: Partial<GemmOptions>): GemmOptions {
@@ -95,6 +138,9 @@ interface State {
   readonly memory: WasmMemory;
   readonly shared: boolean;
   readonly wasmSimd: boolean;
+  /** Whether the relaxed-SIMD modules validated; `relaxedProbe` is the platform's answer they were built under. */
+  readonly relaxed: boolean;
+  readonly relaxedProbe: boolean;
   readonly descriptors: readonly (KernelDescriptor | null)[];
   readonly env: unknown;
   pool: GemmPool | null;
@@ -108,8 +154,11 @@ interface State {
 
 let state: State | null = null;
 
-function kernelIndex(dtype: 'float32' | 'float64', wasm: boolean): number {
-  return (dtype === 'float64' ? 2 : 0) + (wasm ? 1 : 0);
+type Macro = 'js' | WasmKernel;
+const MACROS: readonly Macro[] = ['js', 'simd', 'relaxed'];
+
+function kernelIndex(dtype: 'float32' | 'float64', macro: Macro): number {
+  return (dtype === 'float64' ? MACROS.length : 0) + MACROS.indexOf(macro);
 }
 
 function createMemory(): { memory: WasmMemory; shared: boolean } {
@@ -125,44 +174,53 @@ function createMemory(): { memory: WasmMemory; shared: boolean } {
   return { memory: new wasmApi.Memory({ initial: 1, maximum: MAX_PAGES }), shared: false };
 }
 
-function wasmBytes(dtype: 'float32' | 'float64', shared: boolean): Uint8Array {
+function wasmModule(dtype: 'float32' | 'float64', kernel: WasmKernel, shared: boolean): { bytes: Uint8Array; text: string } {
   const t = TILES.wasm[dtype];
-  return generateGemmWasm({ dtype, mr: t.mr, nr: t.nr, unroll: t.unroll },
-    { minPages: 1, maxPages: MAX_PAGES, shared }).bytes;
+  return generateGemmWasm({ dtype, mr: t.mr, nr: t.nr, unroll: t.unroll, fma: kernel === 'relaxed' },
+    { minPages: 1, maxPages: MAX_PAGES, shared });
 }
 
 function getState(): State {
-  if (state !== null) return state;
+  // The relaxed kernels are compiled only if the platform's probe says relaxed SIMD validates; when the probe
+  // changes (enableRelaxedSimd() after the first product), the state is built again with them.
+  const relaxedProbe = relaxedSimdAvailable();
+  if (state !== null && state.relaxedProbe === relaxedProbe) return state;
+  shutdownGemmPool();
   const { memory, shared } = createMemory();
   const descriptors: (KernelDescriptor | null)[] = [];
   let wasmSimd = true;
+  let relaxed = relaxedProbe;
   for (const dtype of ['float32', 'float64'] as const) {
     const bytes = dtype === 'float32' ? 4 : 8;
     const js = TILES.js[dtype];
     descriptors.push({ wasm: false, bytes, mr: js.mr, nr: js.nr, kc: js.kc, wasmBytes: null, wasmModule: null,
       jsSource: jsMacroSource(js) });
     const w = TILES.wasm[dtype];
-    const code = wasmBytes(dtype, shared);
-    const ok = wasmApi !== undefined && !(memory instanceof PlainMemory) && wasmApi.validate(code);
-    wasmSimd &&= ok;
-    const wasmModule = ok && wasmApi !== undefined ? new wasmApi.Module(code) : null;
-    descriptors.push(wasmModule !== null
-      ? { wasm: true, bytes, mr: w.mr, nr: w.nr, kc: w.kc, wasmBytes: code, wasmModule, jsSource: null }
-      : null);
+    for (const kernel of ['simd', 'relaxed'] as const) {
+      const code = kernel === 'simd' || relaxedProbe ? wasmModule(dtype, kernel, shared).bytes : null;
+      const ok = code !== null && wasmApi !== undefined && !(memory instanceof PlainMemory) && wasmApi.validate(code);
+      if (kernel === 'simd') wasmSimd &&= ok;
+      else relaxed &&= ok;
+      const module = ok && wasmApi !== undefined ? new wasmApi.Module(code) : null;
+      descriptors.push(module !== null
+        ? { wasm: true, bytes, mr: w.mr, nr: w.nr, kc: w.kc, wasmBytes: code, wasmModule: module, jsSource: null }
+        : null);
+    }
   }
   const env = loadRuntime().makeEnv(memory, descriptors);
   const buffer = memory.buffer;
   state = {
-    memory, shared, wasmSimd, descriptors, env, pool: null, poolHelpers: 0, byteLength: buffer.byteLength,
+    memory, shared, wasmSimd, relaxed: relaxed && wasmSimd, relaxedProbe, descriptors, env, pool: null,
+    poolHelpers: 0, byteLength: buffer.byteLength,
     f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer),
   };
   return state;
 }
 
 /** What this platform offers the GEMM. */
-export function gemmCapabilities(): { wasmSimd: boolean; sharedMemory: boolean; workers: number } {
+export function gemmCapabilities(): { wasmSimd: boolean; relaxedSimd: boolean; sharedMemory: boolean; workers: number } {
   const s = getState();
-  return { wasmSimd: s.wasmSimd, sharedMemory: s.shared, workers: s.pool?.size ?? 0 };
+  return { wasmSimd: s.wasmSimd, relaxedSimd: s.relaxed, sharedMemory: s.shared, workers: s.pool?.size ?? 0 };
 }
 
 /** Terminates the worker pool; the next large product starts a new one. */
@@ -370,10 +428,10 @@ function copyOut(sub: SubProduct, M: FloatArray, c: FloatArray, crs: number, ccs
   }
 }
 
-function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, wasm: boolean): boolean {
+function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, macro: Macro): boolean {
   const s = getState();
   const { m, n, k, dtype } = spec;
-  const tile = wasm ? TILES.wasm[dtype] : TILES.js[dtype];
+  const tile = macro === 'js' ? TILES.js[dtype] : TILES.wasm[dtype];
   const { mr, nr } = tile;
   const bytes = dtype === 'float32' ? 4 : 8;
   const kp = roundUp(k, tile.unroll);
@@ -388,7 +446,7 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   while (size() > options.roundElements && mch > mr) mch = roundUp(Math.ceil(mch / 2), mr);
   if (size() > roundElements) return false;
 
-  const kernel = kernelIndex(dtype, wasm);
+  const kernel = kernelIndex(dtype, macro);
   const ao = batchOffsets(spec.batch, spec.a.batchStrides, spec.a.offset);
   const bo = batchOffsets(spec.batch, spec.b.batchStrides, spec.b.offset);
   const co = batchOffsets(spec.batch, spec.c.batchStrides, spec.c.offset);
@@ -465,8 +523,12 @@ function zeroC(spec: GemmSpec, c: FloatArray): void {
   }
 }
 
-/** Which kernel a product of this shape takes under the current options. */
+/**
+ * Which kernel a product of this shape takes under the current options ('wasm': one of the Wasm micro-kernels,
+ * which `wasmKernel()` names).
+ */
 export function gemmRoute(spec: GemmSpec): 'empty' | 'zero' | 'direct' | 'js' | 'wasm' {
+  if (chosen.error !== null) throw chosen.error;
   const { m, n, k } = spec;
   if (m === 0 || n === 0 || spec.batch.some((d) => d === 0)) return 'empty';
   if (k === 0) return 'zero';
@@ -475,9 +537,45 @@ export function gemmRoute(spec: GemmSpec): 'empty' | 'zero' | 'direct' | 'js' | 
   // direct strided loop computes the product.
   if (!codegenAllowed() || !wasmAllowed()) return 'direct';
   if (options.path === 'js') return 'js';
-  const wasmSimd = getState().wasmSimd;
-  if (options.path === 'wasm' && !wasmSimd) throw new Error('einjit gemm: WebAssembly SIMD is not available here');
-  return wasmSimd ? 'wasm' : 'js';
+  const s = getState();
+  if (options.path === 'wasm' && !s.wasmSimd) {
+    throw new EinjitError('WebAssembly SIMD is not available here, so the Wasm GEMM kernel cannot be forced', {
+      op: 'gemm', hint: "use the 'js' kernel or 'auto'",
+    });
+  }
+  if (options.path === 'relaxed' && !s.relaxed) {
+    throw new EinjitError('WebAssembly relaxed SIMD does not validate here, so the fused multiply-add GEMM kernel cannot be forced', {
+      op: 'gemm', hint: "call enableRelaxedSimd() first (Node 20), or run node with --experimental-wasm-relaxed-simd; or use 'wasm' or 'auto'",
+    });
+  }
+  return s.wasmSimd ? 'wasm' : 'js';
+}
+
+/** The Wasm micro-kernel packed products run under the current options: relaxed SIMD's FMA where it validates. */
+export function wasmKernel(): WasmKernel {
+  if (options.path === 'wasm') return 'simd';
+  return getState().relaxed ? 'relaxed' : 'simd';
+}
+
+/** A short name of the kernel a product runs, as `source()` shows it. */
+function kernelName(spec: GemmSpec): string {
+  let route: ReturnType<typeof gemmRoute>;
+  try {
+    route = gemmRoute(spec);
+  } catch (e) {
+    return `none: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const t = TILES.wasm[spec.dtype];
+  const j = TILES.js[spec.dtype];
+  switch (route) {
+    case 'empty': return 'none (empty product)';
+    case 'zero': return 'none (k = 0: C is zero-filled)';
+    case 'direct': return 'direct strided loop (a small product, or no generated code allowed)';
+    case 'js': return `packed JavaScript ${j.mr}x${j.nr} micro-kernel`;
+    case 'wasm': return wasmKernel() === 'relaxed'
+      ? `packed WebAssembly relaxed-SIMD FMA ${t.mr}x${t.nr} micro-kernel (${spec.dtype === 'float32' ? 'f32x4' : 'f64x2'}.relaxed_madd)`
+      : `packed WebAssembly SIMD mul+add ${t.mr}x${t.nr} micro-kernel`;
+  }
 }
 
 /** C = A·B for every batch point (C is overwritten). Synchronous; large products use every configured thread. */
@@ -494,7 +592,7 @@ export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatAr
       return;
     case 'js':
     case 'wasm':
-      if (!packedGemm(spec, a, b, c, route === 'wasm')) directGemm(spec, a, b, c);
+      if (!packedGemm(spec, a, b, c, route === 'js' ? 'js' : wasmKernel())) directGemm(spec, a, b, c);
   }
 }
 
@@ -503,22 +601,23 @@ export function gemmSource(spec: GemmSpec): string {
   const dtype = spec.dtype;
   const js = TILES.js[dtype];
   const w = TILES.wasm[dtype];
-  const wasm = generateGemmWasm({ dtype, mr: w.mr, nr: w.nr, unroll: w.unroll },
-    { minPages: 1, maxPages: MAX_PAGES, shared: true });
+  const kernel = wasmKernel();
+  const wasm = wasmModule(dtype, kernel, true);
   const tile = (t: GemmTile): string =>
     `MR=${t.mr} NR=${t.nr} K unroll=${t.unroll} KC=${t.kc} MC<=${t.mch} NC<=${t.nch}`;
   return [
     `// ${spec.label}`,
     `// GEMM ${dtype}: C[b,m,n] = sum_k A[b,m,k] * B[b,k,n], batch [${spec.batch.join(', ')}], ` +
       `m=${spec.m} n=${spec.n} k=${spec.k}`,
+    `// kernel: ${kernelName(spec)}`,
     `// small products (m*n*k < ${options.smallMacs}) run a direct strided loop; larger ones pack A/B panels.`,
-    `// WebAssembly SIMD tile: ${tile(w)}`,
+    `// WebAssembly ${kernel === 'relaxed' ? 'relaxed-SIMD (fused multiply-add)' : 'SIMD (mul+add)'} tile: ${tile(w)}`,
     `// JavaScript tile:       ${tile(js)}`,
     '',
     '// JavaScript macro-kernel (fallback and reference)',
     jsMacroSource(js),
     '',
-    '/* WebAssembly SIMD macro-kernel (byte addresses into the shared linear memory)',
+    `/* WebAssembly ${kernel === 'relaxed' ? 'relaxed-SIMD' : 'SIMD'} macro-kernel (byte addresses into the shared linear memory)`,
     wasm.text,
     '*/',
   ].join('\n');

@@ -28,6 +28,11 @@ export interface Capabilities {
   readonly codegen: boolean;
   /** Whether WebAssembly modules can be compiled (a CSP without 'wasm-unsafe-eval' refuses it). */
   readonly wasm: boolean;
+  /**
+   * Whether WebAssembly relaxed SIMD validates here, so the CPU GEMM runs its fused multiply-add kernel (browsers
+   * and Node ≥ 22 have it; Node 20 only after {@link enableRelaxedSimd} or `--experimental-wasm-relaxed-simd`).
+   */
+  readonly relaxedSimd: boolean;
   /** Where WebGPU would come from: the page's `navigator.gpu`, the optional `webgpu` package (Dawn) in Node, or nowhere. */
   readonly webgpu: 'navigator.gpu' | 'webgpu-package' | 'none';
   /** One sentence per reduced capability, saying what it costs and how to lift it; empty when nothing is reduced. */
@@ -148,6 +153,66 @@ export function wasmAllowed(): boolean {
   return wasmCompile;
 }
 
+// The smallest module that uses relaxed SIMD: (func (param v128 v128 v128) (result v128) f32x4.relaxed_madd).
+const RELAXED_PROBE = [0, 97, 115, 109, 1, 0, 0, 0,
+  1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, // type: (v128, v128, v128) -> v128
+  3, 2, 1, 0, // one function of that type
+  10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]; // local.get 0..2, 0xfd 261 (relaxed_madd)
+
+let relaxed: boolean | undefined;
+/**
+ * Whether WebAssembly relaxed SIMD validates here (probed once with `WebAssembly.validate`, never assumed from the
+ * runtime's version; {@link enableRelaxedSimd} probes again after setting the V8 flag).
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxed === undefined) {
+    try {
+      relaxed = g.WebAssembly?.validate?.(new Uint8Array(RELAXED_PROBE)) === true;
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
+}
+
+/** What {@link enableRelaxedSimd} did. */
+export interface RelaxedSimdStatus {
+  /** Whether relaxed SIMD validates now (the CPU GEMM then picks its fused multiply-add kernel by itself). */
+  readonly relaxedSimd: boolean;
+  /** One sentence: what was found or set. */
+  readonly message: string;
+}
+
+/**
+ * Opts in to WebAssembly relaxed SIMD where the engine has it behind a flag (Node 20: V8's
+ * `--experimental-wasm-relaxed-simd`, set here with `v8.setFlagsFromString`), then probes again. Call it at
+ * start-up, before the first large CPU product compiles the GEMM's modules (if they were compiled already, the
+ * next product compiles them again). Node documents setting V8 flags after start-up as unsupported; starting
+ * node with `--experimental-wasm-relaxed-simd` does the same without it. Where relaxed SIMD is built in
+ * (browsers, Node ≥ 22) it does nothing; where it is absent and no flag exists it changes nothing and says so.
+ *
+ * @example
+ * enableRelaxedSimd().message;   // 'set V8 flag --experimental-wasm-relaxed-simd: relaxed SIMD validates now, ...'
+ */
+export function enableRelaxedSimd(): RelaxedSimdStatus {
+  if (relaxedSimdAvailable()) {
+    return { relaxedSimd: true, message: 'relaxed SIMD already validates here: nothing to set' };
+  }
+  const v8 = nodeBuiltin<{ setFlagsFromString?: (flags: string) => void }>('node:v8');
+  if (typeof v8?.setFlagsFromString !== 'function') {
+    return { relaxedSimd: false, message: 'relaxed SIMD is not available here and this runtime has no V8 flags to set: the CPU GEMM keeps its mul+add SIMD kernel' };
+  }
+  try {
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    // Reported below: the probe still fails.
+  }
+  relaxed = undefined;
+  return relaxedSimdAvailable()
+    ? { relaxedSimd: true, message: 'set V8 flag --experimental-wasm-relaxed-simd: relaxed SIMD validates now, and the CPU GEMM uses its fused multiply-add kernel' }
+    : { relaxedSimd: false, message: 'set V8 flag --experimental-wasm-relaxed-simd, but relaxed SIMD still does not validate: the CPU GEMM keeps its mul+add SIMD kernel' };
+}
+
 /** Whether the runtime provides `navigator.gpu` (browsers, Deno). */
 export function navigatorGpu(): GPU | undefined {
   const gpu = g.navigator?.gpu;
@@ -199,6 +264,7 @@ export function capabilities(): Capabilities {
     workers,
     codegen: cg,
     wasm,
+    relaxedSimd: wasm && relaxedSimdAvailable(),
     webgpu,
     notes,
   };

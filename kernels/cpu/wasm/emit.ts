@@ -52,6 +52,10 @@ const SIMD_OPS = {
   'f32x4.mul': 0xe6,
   'f64x2.add': 0xf0,
   'f64x2.mul': 0xf2,
+  // Relaxed SIMD (a separate proposal: engines without it refuse the module, so it is feature-detected).
+  // relaxed_madd(a, b, c) = a·b + c, fused or not at the engine's choice (fused on x86 with FMA and on ARM).
+  'f32x4.relaxed_madd': 0x105,
+  'f64x2.relaxed_madd': 0x107,
 } as const;
 export type SimdOp = keyof typeof SIMD_OPS;
 

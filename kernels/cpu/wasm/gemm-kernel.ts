@@ -23,6 +23,11 @@ export interface WasmTile {
   readonly nr: number;
   /** K-loop unroll factor. */
   readonly unroll: number;
+  /**
+   * Accumulate with relaxed SIMD's `relaxed_madd` (one fused multiply-add, one rounding) instead of `mul` then
+   * `add`; the module then validates only where the engine has relaxed SIMD.
+   */
+  readonly fma?: boolean;
 }
 
 /** Bytes of the memory import's page limits: the kernels import `env.mem`. */
@@ -40,6 +45,7 @@ export function generateGemmWasm(tile: WasmTile, memory: WasmMemoryLimits): { by
   if (!Number.isInteger(nv) || nv < 1) throw new Error(`gemm wasm: NR=${nr} is not a multiple of ${lanes}`);
   const add = tile.dtype === 'float32' ? 'f32x4.add' : 'f64x2.add';
   const mul = tile.dtype === 'float32' ? 'f32x4.mul' : 'f64x2.mul';
+  const madd = tile.dtype === 'float32' ? 'f32x4.relaxed_madd' : 'f64x2.relaxed_madd';
   const splat = tile.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
   const alignLog2 = bytes === 4 ? 2 : 3;
 
@@ -55,7 +61,8 @@ export function generateGemmWasm(tile: WasmTile, memory: WasmMemoryLimits): { by
   for (let v = 0; v < nv; v++) f.local(`b${v}`, ValType.V128);
   f.local('av', ValType.V128);
 
-  f.comment(`${tile.dtype} tile ${mr}x${nr}, ${mr * nv} accumulators, K unrolled by ${unroll}`);
+  f.comment(`${tile.dtype} tile ${mr}x${nr}, ${mr * nv} accumulators, K unrolled by ${unroll}, ` +
+    `${tile.fma === true ? `fused multiply-add (${madd})` : `${mul} then ${add}`}`);
   f.get('c').set('cj').get('np').set('j');
   f.open('loop', 'columns');
   f.get('a').set('ai').get('cj').set('ci').get('mp').set('i');
@@ -71,7 +78,10 @@ export function generateGemmWasm(tile: WasmTile, memory: WasmMemoryLimits): { by
     f.get('bp').get('ldb').op('i32.add').set('bp');
     for (let r = 0; r < mr; r++) {
       f.get('ap').simd(splat, { offset: (u * mr + r) * bytes, alignLog2 }).set('av');
-      for (let v = 0; v < nv; v++) f.get(acc(r, v)).get('av').get(`b${v}`).simd(mul).simd(add).set(acc(r, v));
+      for (let v = 0; v < nv; v++) {
+        if (tile.fma === true) f.get('av').get(`b${v}`).get(acc(r, v)).simd(madd).set(acc(r, v));
+        else f.get(acc(r, v)).get('av').get(`b${v}`).simd(mul).simd(add).set(acc(r, v));
+      }
     }
   }
   f.get('ap').i32(unroll * mr * bytes).op('i32.add').set('ap');
