@@ -15,9 +15,9 @@ import { RecordingBackend } from '../runtime/recording.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { getBackend, getDefaultDevice, checkDevice, type Backend, type Device } from '../runtime/backend.js';
 import { Tensor, installEinsum } from '../runtime/tensor.js';
-import { sameDevice } from '../runtime/ops.js';
-import { zerosOf } from '../runtime/creation.js';
+import { sameDevice, viewOf } from '../runtime/ops.js';
 import { noGrad, record } from '../autograd/record.js';
+import { grads } from '../autograd/rules.js';
 import type { DType } from '../runtime/dtype.js';
 import { numel } from '../runtime/shape.js';
 import type { EinsumOperands, EinsumResultRank } from './pattern-types.js';
@@ -186,22 +186,28 @@ function operandGrad(program: ContractionProgram, operands: readonly Tensor[], k
   // G's dims are the operand's distinct axes in first-appearance order.
   const broadcast = (id: number, d: number): boolean => x.shape[d] === 1 && program.sizes[id]! !== 1;
   if (distinct.length < ids.length) {
-    // A diagonal: the gradient lives on the diagonal of a zero tensor with every axis at its full size.
+    // A diagonal: the gradient lives on the diagonal of a zero tensor with every axis at its full size, written
+    // by a recorded scatter so that it is differentiable again (createGraph).
     const full = ids.map((id) => program.sizes[id]!);
-    const z = zerosOf(full, G.dtype, G.device);
-    const strides: number[] = distinct.map(() => 0);
-    ids.forEach((id, d) => {
-      const at = distinct.indexOf(id);
-      strides[at] = strides[at]! + z.strides[d]!;
-    });
-    const diag = new Tensor(z.storage, distinct.map((id) => program.sizes[id]!), strides, 0);
-    diag._version = z._version;
-    diag.copy_(G);
-    G = z;
+    G = grads.scatterInto(G, full, (z) => repeatedDiagonal(z, ids, distinct, program.sizes));
   }
   // Broadcast dims of the operand (size 1 against a larger axis) sum their gradient back to size 1.
   const bdims = ids.map((id, d) => (broadcast(id, d) ? d : -1)).filter((d) => d >= 0);
   return bdims.length > 0 ? G.sum(bdims, true) : G.contiguous();
+}
+
+/**
+ * The view of `t` (one dim per entry of `ids`) along its repeated axes: each distinct axis once, walking the sum
+ * of its repeats' strides. Its gradient scatters back onto the same diagonal.
+ */
+function repeatedDiagonal(t: Tensor, ids: readonly number[], distinct: readonly number[], sizes: readonly number[]): Tensor {
+  const strides: number[] = distinct.map(() => 0);
+  ids.forEach((id, d) => {
+    const at = distinct.indexOf(id);
+    strides[at] = strides[at]! + t.strides[d]!;
+  });
+  return viewOf(t, distinct.map((id) => sizes[id]!), strides, t.offset, 'diagonal',
+    (g) => grads.scatterInto(g, t.shape, (z) => repeatedDiagonal(z, ids, distinct, sizes)));
 }
 
 /** Splits einsum's flexible arguments into the pattern and the tensors. */

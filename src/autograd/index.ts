@@ -1,4 +1,5 @@
 /**
- * Autograd: the tape (GradNode, record), the backward pass and the gradient helpers.
+ * Autograd: the tape (GradNode, record), the backward pass, the gradient helpers and the functional API.
  */
 export { zeroGrad } from './grad.js';
+export { grad, vjp, hvp, type GradOptions, type FunctionalOptions, type Gradients } from './functional.js';

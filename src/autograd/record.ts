@@ -38,6 +38,19 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * @internal Runs `fn` with recording on, even inside noGrad (PyTorch's `torch.enable_grad()`): the functional
+ * API and gradgradcheck differentiate inside calls that may have switched it off.
+ */
+export function enableGrad<T>(fn: () => T): T {
+  const before = setGradEnabled(true);
+  try {
+    return fn();
+  } finally {
+    setGradEnabled(before);
+  }
+}
+
 /** @internal used by the backward pass and optimizers. */
 export function setGradEnabled(value: boolean): boolean {
   const before = enabled;

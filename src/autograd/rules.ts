@@ -13,6 +13,7 @@ import type { BinaryOp, ReduceOp, UnaryOp } from '../lower/spec.js';
 import type { Tensor } from '../runtime/tensor.js';
 import * as ops from '../runtime/ops.js';
 import { zerosOf } from '../runtime/creation.js';
+import { record } from './record.js';
 
 const needs = (t: Tensor | null): t is Tensor => t !== null && t.requiresGrad;
 
@@ -28,10 +29,15 @@ function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   return summed.reshape(shape.slice());
 }
 
-/** The gradient of a view that picks some of the base's elements: zeros with `g` written where the view looks. */
+/**
+ * The gradient of a view that picks some of the base's elements: zeros with `g` written where the view looks.
+ * The write is recorded as an op of its own whose gradient is the same view of its gradient (a scatter and its
+ * view are each other's adjoints), so under createGraph the gradient of a view is differentiable again.
+ */
 function scatterInto(g: Tensor, shape: readonly number[], view: (z: Tensor) => Tensor): Tensor {
   const z = zerosOf(shape, g.dtype, g.device);
   view(z).copy_(g);
+  record('scatter', [g], z, (gz) => [view(gz)], []);
   return z;
 }
 

@@ -171,7 +171,9 @@ export class Tensor<R extends number = number> {
 
   /**
    * Computes gradients of this tensor with respect to every leaf that requires them, adding into `.grad`.
-   * A scalar needs no argument; otherwise pass the gradient of this tensor.
+   * A scalar needs no argument; otherwise pass the gradient of this tensor. Options: `retainGraph` keeps the
+   * graph for another backward; `createGraph` records the backward pass, so the gradients can be differentiated
+   * again (it implies retainGraph unless that is given).
    */
   backward(grad?: Tensor, options?: BackwardOptions): void {
     A.optionsArg(options, 'backward');

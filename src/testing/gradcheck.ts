@@ -8,13 +8,16 @@
  * the input (so through the input's own strides), and the change of ⟨y, v⟩ is summed element by element, which
  * keeps the rounding error near ulp(y)/eps instead of ulp(⟨y, v⟩)/eps.
  *
- * Second-order checks (gradgradcheck) need backward passes that are themselves recorded, which einjit does not
- * have yet, so there is none here.
+ * gradgradcheck checks second-order gradients the way PyTorch's does: the vector-Jacobian product
+ * (x, u) ↦ uᵀ·J_f(x), computed by a recorded backward pass (grad with createGraph), is itself gradchecked, so
+ * the gradient of every backward rule the function uses is compared with finite differences of that rule.
  */
 import { EinjitError } from '../errors.js';
 import { Tensor } from '../runtime/tensor.js';
-import { tensor } from '../runtime/creation.js';
-import { noGrad } from '../autograd/record.js';
+import { tensor, zerosOf } from '../runtime/creation.js';
+import { cat } from '../runtime/ops.js';
+import { enableGrad, noGrad } from '../autograd/record.js';
+import { grad } from '../autograd/functional.js';
 import { AssertionError } from './assert.js';
 import { multiIndices, prng } from './random.js';
 
@@ -105,7 +108,8 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tens
   const next = prng(options.seed ?? 12345);
   for (let i = 0; i < vData.length; i++) vData[i] = 0.5 + next();
   const v = tensor(vData, { shape: y.shape.slice(), dtype: 'float64' });
-  y.cast('float64').backward(v);
+  // An output that does not require grad has a zero gradient, which the numeric side must then confirm.
+  if (y.requiresGrad) y.cast('float64').backward(v);
   const analytic = leaves.map((leaf, i) => {
     if (constant.has(i)) return [];
     if (leaf.grad === null) return new Array<number>(leaf.size).fill(0);
@@ -150,4 +154,48 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tens
     );
   }
   return { analytic, numeric };
+}
+
+/**
+ * Checks the second-order gradients of `fn` at `inputs` (float64 CPU tensors, any strides), as PyTorch's
+ * gradgradcheck: with a random cotangent u of fn's output shape (values in [0.5, 1.5) from `seed` + 1), the
+ * vector-Jacobian product (inputs, u) ↦ uᵀ·J_fn(inputs), computed by a recorded backward pass, is gradchecked
+ * with respect to the inputs and to u. The result's last entry is u's. Inputs in `constant` are neither
+ * differentiated once nor twice. Throws an AssertionError naming the worst element.
+ *
+ * @example
+ * gradgradcheck((x, w) => x.matmul(w).tanh(), [randomTensor([2, 3], 1), randomTensor([3, 2], 2)]);
+ */
+export function gradgradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: GradcheckOptions = {}): GradcheckResult {
+  if (typeof fn !== 'function') throw new EinjitError('gradgradcheck needs a function of tensors', { op: 'gradgradcheck', hint: 'pass (x, y) => ... returning a Tensor' });
+  const constant = new Set(options.constant ?? []);
+  const n = inputs.length;
+  const varying = inputs.map((_, i) => i).filter((i) => !constant.has(i));
+  if (varying.length === 0) throw new EinjitError('gradgradcheck: every input is constant, nothing to check', { op: 'gradgradcheck' });
+  const y0 = noGrad(() => fn(...inputs.map((x) => x.detach())));
+  if (!(y0 instanceof Tensor)) throw new EinjitError('gradgradcheck: fn must return a Tensor', { op: 'gradgradcheck', hint: 'return the tensor whose gradient is checked' });
+  const u = randomTensor(y0.shape, (options.seed ?? 12345) + 1, 0.5, 1.5);
+
+  // The vector-Jacobian product as a function of the inputs and u, flattened into one vector. gradcheck calls it
+  // with leaves that require grad (the analytic side) and under noGrad with plain tensors (the numeric side), so
+  // it records regardless and makes leaves of the inputs that are not.
+  const vjpOf = (...xs: Tensor[]): Tensor => enableGrad(() => {
+    const ins = xs.slice(0, n).map((x, i) => {
+      if (constant.has(i) || x.requiresGrad) return x;
+      const leaf = x.detach();
+      leaf.requiresGrad = true;
+      return leaf;
+    });
+    const wrt = varying.map((i) => ins[i]!);
+    const y = fn(...ins).cast('float64');
+    const gs = y.requiresGrad ? grad([y], wrt, { gradOutputs: [xs[n]!], createGraph: true, allowUnused: true }) : wrt.map(() => null);
+    return cat(gs.map((g, k) => (g ?? zerosOf(wrt[k]!.shape, 'float64', 'cpu')).reshape([-1])), 0);
+  });
+  try {
+    return gradcheck(vjpOf, [...inputs, u], options);
+  } catch (e) {
+    if (!(e instanceof AssertionError)) throw e;
+    throw new AssertionError(e.message.replace(/^gradcheck failed: input (\d+)/, (_, i: string) =>
+      `gradgradcheck failed: the gradient of the vector-Jacobian product with respect to ${Number(i) === n ? 'the cotangent' : `input ${i}`}`));
+  }
 }

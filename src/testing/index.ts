@@ -1,7 +1,8 @@
 /**
  * einjit/testing: the tools einjit's own suite property-tests with, for users' property tests of code built on
  * einjit. Arbitraries (fast-check) for valid einsum and einops calls with matching shapes and tensors, an
- * independent float64 einsum oracle, assertClose with tolerances by dtype, and a finite-difference gradcheck.
+ * independent float64 einsum oracle, assertClose with tolerances by dtype, and finite-difference gradcheck and
+ * gradgradcheck.
  *
  * fast-check is an optional peer dependency of this entry point only: install it (`npm i -D fast-check`) to
  * import `einjit/testing`; the main `einjit` entry point never loads it.
@@ -22,7 +23,7 @@ import '../index.js';
 export { prng, multiIndices } from './random.js';
 export { referenceEinsum, type DenseArray, type ReferenceEinsumOptions } from './reference.js';
 export { assertClose, toleranceFor, DEFAULT_TOLERANCES, AssertionError, type AssertCloseOptions, type Tolerance } from './assert.js';
-export { gradcheck, randomTensor, nonContiguous, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
+export { gradcheck, gradgradcheck, randomTensor, nonContiguous, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export {
   numpyEinsumCase, einopsEinsumCase, einsumCase, applyEinsum, einopsTransformCase, packCase, tensorOf, withLayout, einsumCall,
   einopsCall, LAYOUTS,

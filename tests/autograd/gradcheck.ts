@@ -4,7 +4,7 @@
  */
 import type { NestedArray, Tensor } from '../../src/index.js';
 
-export { gradcheck, nonContiguous, randomTensor, type GradcheckOptions, type GradcheckResult } from '../../src/testing/gradcheck.js';
+export { gradcheck, gradgradcheck, nonContiguous, randomTensor, type GradcheckOptions, type GradcheckResult } from '../../src/testing/gradcheck.js';
 export { prng } from '../helpers/random.js';
 
 /** Nested arrays of a tensor, for readable expectations. */
