@@ -50,6 +50,13 @@ module.exports = {
       to: { path: '^(src/(runtime|api|autograd|nn|optim)/|kernels/)' },
     },
     {
+      name: 'jit-sits-above-the-runtime',
+      comment: 'jit traces and replays what the runtime launches; the layers below it never depend on it.',
+      severity: 'error',
+      from: { path: '^(src/(lower|runtime|autograd|ir|plan|frontend|util|platform)/|kernels/)' },
+      to: { path: '^src/jit/' },
+    },
+    {
       name: 'no-cycles-outside-the-tensor-core',
       comment:
         'Tensor, its ops and autograd call each other by design (a method records a node whose rule calls methods), ' +

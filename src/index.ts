@@ -22,6 +22,8 @@ export type { DeviceInfo } from './runtime/devices.js';
 export { tidy, keep } from './runtime/scope.js';
 export { profile } from './runtime/profile.js';
 export type { Profile, ProfiledKernel } from './runtime/profile.js';
+export { jit } from './jit/jit.js';
+export type { Jitted, JitStats } from './jit/jit.js';
 export type { AdapterDescription, GpuLimits } from './lower/backend.js';
 export { capabilities, enableRelaxedSimd } from './platform/index.js';
 export type { Capabilities, RelaxedSimdStatus, Runtime } from './platform/index.js';

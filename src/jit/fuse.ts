@@ -1,0 +1,281 @@
+/**
+ * The first fusion of a jit graph: an elementwise LoopSpec whose output only one later elementwise LoopSpec
+ * reads is folded into that consumer's expression, and its output buffer is never materialised.
+ *
+ * The result is an ordinary LoopSpec (more inputs, a bigger expression), so both renderers run fused kernels
+ * without knowing about fusion. How the consumer's loops index the producer's output is composed exactly:
+ * the producer writes its buffer densely, so a buffer element is a number in the mixed radix of the producer's
+ * loops; each consumer loop is split where it crosses a producer loop's boundary, and then walks one producer
+ * loop linearly, which gives the producer's inputs strides over the consumer's loops. Anything that does not
+ * compose that way (a strided or partial write, a read that carries across producer loops) stays unfused.
+ */
+import type { Access, Expr, LoopSpec } from '../lower/spec.js';
+import type { Graph, Launch } from './trace.js';
+
+/**
+ * Inputs a fused kernel may read. WebGPU guarantees 8 storage buffers per shader stage, and the output takes
+ * one; a chain that would need more stays split.
+ */
+const MAX_FUSED_INPUTS = 7;
+
+/** A LoopSpec with no reduce loops. */
+function isMap(spec: Launch['spec']): spec is LoopSpec {
+  return spec.kind === 'loop' && spec.parallel === spec.sizes.length;
+}
+
+/** Folds producers into consumers until no pair qualifies; `keep` holds the buffers that must stay (outputs). */
+export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph {
+  let launches = graph.launches.slice();
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let c = 0; c < launches.length && !changed; c++) {
+      const consumer = launches[c]!;
+      if (!isMap(consumer.spec)) continue;
+      for (const b of new Set(consumer.inputs)) {
+        const p = producerToFold(launches, c, b, graph, keep);
+        if (p === null) continue;
+        const fused = fold(launches[p]!, consumer, b, graph.buffers[b]!.length);
+        if (fused === null) continue;
+        launches = launches.flatMap((l, i) => (i === p ? [] : i === c ? [fused] : [l]));
+        changed = true;
+        break;
+      }
+    }
+  }
+  return { buffers: graph.buffers, launches };
+}
+
+/**
+ * The index of the launch whose output `b` may be folded into launch `c`: `b` is an intermediate of the graph
+ * with exactly one writer (an elementwise loop before `c`), read by `c` alone, and nothing between the two
+ * launches writes what the producer reads, so computing it later reads the same values.
+ */
+function producerToFold(launches: readonly Launch[], c: number, b: number, graph: Graph, keep: ReadonlySet<number>): number | null {
+  const buf = graph.buffers[b]!;
+  if (keep.has(b) || buf.origin.kind !== 'alloc') return null;
+  const writers = launches.flatMap((l, i) => (l.output === b ? [i] : []));
+  if (writers.length !== 1) return null;
+  const p = writers[0]!;
+  const producer = launches[p]!;
+  if (p > c || !isMap(producer.spec) || producer.device !== launches[c]!.device) return null;
+  if (launches.some((l, i) => i !== c && l.inputs.includes(b))) return null;
+  // The consumer itself may write what the producer reads (an in-place update, x.sub_(g)) when each point reads
+  // the element it writes; fold checks that once the reads are composed.
+  const read = new Set(producer.inputs);
+  for (let i = p + 1; i < c; i++) if (read.has(launches[i]!.output)) return null;
+  return p;
+}
+
+/** The consumer with every read of `b` replaced by the producer's expression, or null when it does not compose. */
+function fold(producer: Launch, consumer: Launch, b: number, length: number): Launch | null {
+  const P = producer.spec as LoopSpec;
+  const C = consumer.spec as LoopSpec;
+  // Empty loops compute nothing; leaving them alone keeps the split arithmetic free of zero extents.
+  if (P.sizes.includes(0) || C.sizes.includes(0)) return null;
+  const value = storedValue(P, C);
+  if (value === null) return null;
+  const layout = denseLayout(P);
+  // The producer must write every element of the buffer, or the consumer could read one nobody wrote.
+  if (layout === null || layout.length !== length) return null;
+  const positions = consumer.inputs.flatMap((id, i) => (id === b ? [i] : []));
+  // Split every consumer loop at the producer-loop boundaries each read of b crosses.
+  const units: number[][] = [];
+  for (let d = 0; d < C.sizes.length; d++) {
+    const cuts = new Set([1, C.sizes[d]!]);
+    for (const i of positions) {
+      const s = C.inputs[i]!.strides[d]!;
+      if (s < 0) return null;
+      if (s === 0 || C.sizes[d]! <= 1) continue;
+      for (const w of layout.boundaries) {
+        if (w <= s || w >= s * C.sizes[d]!) continue;
+        if (w % s !== 0) return null;
+        cuts.add(w / s);
+      }
+    }
+    const sorted = [...cuts].sort((x, y) => x - y);
+    if (sorted.some((u, k) => k > 0 && u % sorted[k - 1]! !== 0)) return null;
+    units.push(sorted);
+  }
+  // The split loops: per original loop d, sub-loops outermost first, each with its unit (stride multiplier).
+  const loops = units.flatMap((u, d) => {
+    const out: { d: number; unit: number; size: number }[] = [];
+    for (let k = u.length - 2; k >= 0; k--) out.push({ d, unit: u[k]!, size: u[k + 1]! / u[k]! });
+    if (out.length === 0) out.push({ d, unit: 1, size: C.sizes[d]! });
+    return out;
+  });
+  const split = (a: Access): Access => ({ ...a, strides: loops.map((l) => a.strides[l.d]! * l.unit) });
+
+  const inputs: { buffer: number; access: Access }[] = [];
+  const slot = new Map<number, number>();
+  C.inputs.forEach((a, i) => {
+    if (consumer.inputs[i] === b) return;
+    slot.set(i, inputs.length);
+    inputs.push({ buffer: consumer.inputs[i]!, access: split(a) });
+  });
+  const replaced = new Map<number, Expr>();
+  for (const i of positions) {
+    const walk = composeRead(layout, C.inputs[i]!, loops);
+    if (walk === null) return null;
+    const base = inputs.length;
+    P.inputs.forEach((a, j) => {
+      inputs.push({ buffer: producer.inputs[j]!, access: { dtype: a.dtype, ...walk(a) } });
+    });
+    replaced.set(i, value(renumber(P.expr, (j) => base + j)));
+  }
+  const output = split(C.output);
+  const samePoint = (a: Access): boolean =>
+    a.offset === output.offset && a.strides.every((s, k) => s === output.strides[k]);
+  if (inputs.some((x, k) => k >= slot.size && x.buffer === consumer.output && !samePoint(x.access))) return null;
+  const expr = substitute(C.expr, (i) => replaced.get(i) ?? { kind: 'input', index: slot.get(i)! });
+  const deduped = dedupe(inputs, expr);
+  if (deduped.inputs.length > MAX_FUSED_INPUTS) return null;
+  const spec: LoopSpec = mergeLoops({
+    ...C,
+    label: `fused ${[...producer.ops, ...consumer.ops].join(', ')}`,
+    sizes: loops.map((l) => l.size),
+    parallel: loops.length,
+    inputs: deduped.inputs.map((x) => x.access),
+    output,
+    expr: deduped.expr,
+  });
+  return {
+    spec,
+    device: consumer.device,
+    inputs: deduped.inputs.map((x) => x.buffer),
+    output: consumer.output,
+    ops: [...producer.ops, ...consumer.ops],
+  };
+}
+
+/**
+ * The producer's value as the consumer reads it back from the buffer: the same compute type (so the expression
+ * is evaluated as it was), and the store either exact (the buffer holds the compute type) or a bool, whose
+ * store is the `cast` to bool both renderers implement.
+ */
+function storedValue(P: LoopSpec, C: LoopSpec): ((e: Expr) => Expr) | null {
+  if (P.computeType !== C.computeType) return null;
+  if (P.output.dtype === P.computeType) return (e) => e;
+  if (P.output.dtype === 'bool') return (e) => ({ kind: 'cast', to: 'bool', arg: e });
+  return null;
+}
+
+interface DenseLayout {
+  /** Producer loops (extent > 1) by output stride, innermost first: element weight and extent. */
+  readonly loops: readonly { readonly index: number; readonly weight: number; readonly size: number }[];
+  /** Every loop's first weight and its end (weight · size). */
+  readonly boundaries: readonly number[];
+  readonly length: number;
+}
+
+/** The producer's output as a mixed-radix number over its loops, when it writes every element once from 0. */
+function denseLayout(P: LoopSpec): DenseLayout | null {
+  if (P.output.offset !== 0) return null;
+  const loops = P.sizes.map((size, index) => ({ index, weight: P.output.strides[index]!, size }))
+    .filter((l) => l.size > 1)
+    .sort((x, y) => x.weight - y.weight);
+  let expected = 1;
+  for (const l of loops) {
+    if (l.weight !== expected) return null;
+    expected *= l.size;
+  }
+  return { loops, boundaries: [...new Set(loops.flatMap((l) => [l.weight, l.weight * l.size]))], length: expected };
+}
+
+/**
+ * How a read of the producer's buffer (`access`, over the split consumer loops) walks the producer's loops, as a
+ * map from a producer input's access to the same element's access over the consumer's loops; null when a read
+ * would carry from one producer loop into the next (then it is not linear in the consumer's loops).
+ */
+function composeRead(
+  layout: DenseLayout, access: Access, loops: readonly { d: number; unit: number; size: number }[],
+): ((a: Access) => Omit<Access, 'dtype'>) | null {
+  // The producer-loop digits of the read's first element, and the largest digit any point adds to each.
+  const start = new Map<number, number>();
+  let rest = access.offset;
+  for (let k = layout.loops.length - 1; k >= 0; k--) {
+    const l = layout.loops[k]!;
+    start.set(l.index, Math.floor(rest / l.weight));
+    rest %= l.weight;
+  }
+  if (rest !== 0 || access.offset >= Math.max(layout.length, 1)) return null;
+  const reach = new Map<number, number>();
+  const owner: (number | null)[] = [];
+  const perUnit: number[] = [];
+  for (const l of loops) {
+    const w = access.strides[l.d]! * l.unit;
+    if (w === 0 || l.size <= 1) {
+      owner.push(null);
+      perUnit.push(0);
+      continue;
+    }
+    const pl = layout.loops.find((x) => x.weight <= w && w < x.weight * x.size);
+    if (pl === undefined || w % pl.weight !== 0) return null;
+    owner.push(pl.index);
+    perUnit.push(w / pl.weight);
+    reach.set(pl.index, (reach.get(pl.index) ?? 0) + (w / pl.weight) * (l.size - 1));
+  }
+  for (const l of layout.loops) {
+    if ((start.get(l.index) ?? 0) + (reach.get(l.index) ?? 0) > l.size - 1) return null;
+  }
+  return (a) => ({
+    offset: a.offset + layout.loops.reduce((sum, l) => sum + (start.get(l.index) ?? 0) * a.strides[l.index]!, 0),
+    strides: loops.map((_, k) => (owner[k] === null ? 0 : a.strides[owner[k]!]! * perUnit[k]!)),
+  });
+}
+
+function renumber(e: Expr, to: (index: number) => number): Expr {
+  return substitute(e, (i) => ({ kind: 'input', index: to(i) }));
+}
+
+function substitute(e: Expr, f: (index: number) => Expr): Expr {
+  switch (e.kind) {
+    case 'input': return f(e.index);
+    case 'const': return e;
+    case 'unary': return { ...e, arg: substitute(e.arg, f) };
+    case 'cast': return { ...e, arg: substitute(e.arg, f) };
+    case 'binary': return { ...e, lhs: substitute(e.lhs, f), rhs: substitute(e.rhs, f) };
+    case 'select': return { ...e, cond: substitute(e.cond, f), then: substitute(e.then, f), otherwise: substitute(e.otherwise, f) };
+  }
+}
+
+/** One input per distinct (buffer, access): `x * x` after fusion reads x once. */
+function dedupe(inputs: readonly { buffer: number; access: Access }[], expr: Expr): { inputs: typeof inputs; expr: Expr } {
+  const kept: { buffer: number; access: Access }[] = [];
+  const index = new Map<string, number>();
+  const to = inputs.map((x) => {
+    const key = `${x.buffer}:${x.access.dtype}:${x.access.offset}:${x.access.strides.join(',')}`;
+    let k = index.get(key);
+    if (k === undefined) {
+      k = kept.length;
+      index.set(key, k);
+      kept.push(x);
+    }
+    return k;
+  });
+  return { inputs: kept, expr: renumber(expr, (i) => to[i]!) };
+}
+
+/** Drops unit loops and merges neighbours every operand walks as one (what simplifyLoops does for a map). */
+function mergeLoops(spec: LoopSpec): LoopSpec {
+  const ops = [...spec.inputs, spec.output];
+  const sizes: number[] = [];
+  const strides: number[][] = ops.map(() => []);
+  spec.sizes.forEach((n, d) => {
+    if (n === 1) return;
+    const last = sizes.length - 1;
+    if (last >= 0 && ops.every((a, k) => strides[k]![last] === a.strides[d]! * n)) {
+      sizes[last] = sizes[last]! * n;
+      ops.forEach((a, k) => { strides[k]![last] = a.strides[d]!; });
+      return;
+    }
+    sizes.push(n);
+    ops.forEach((a, k) => strides[k]!.push(a.strides[d]!));
+  });
+  return {
+    ...spec,
+    sizes,
+    parallel: sizes.length,
+    inputs: spec.inputs.map((a, k) => ({ ...a, strides: strides[k]! })),
+    output: { ...spec.output, strides: strides[ops.length - 1]! },
+  };
+}

@@ -1,0 +1,249 @@
+/**
+ * `jit(fn)`: trace a tensor function once per input signature, fuse its elementwise chains, and replay the
+ * resulting schedule of kernel specs on later calls without running the function's JavaScript.
+ *
+ * A trace is one eager run of `fn` with a recording backend standing in for every started device (trace.ts), so
+ * the first call returns eager results and the graph holds exactly the specs eager execution launched. Replay
+ * allocates the buffers the schedule still needs, launches the (fused) specs over the new arguments' storages,
+ * and wraps the returned buffers as tensors with the traced shapes and strides.
+ */
+import type { Storage } from '../lower/backend.js';
+import { DEVICE_NAMES, type Backend, type Device } from '../lower/backend.js';
+import { EinjitError } from '../errors.js';
+import { disposeStorage, getBackend, peekBackend, withBackends } from '../runtime/backend.js';
+import { Tensor } from '../runtime/tensor.js';
+import { isGradEnabled } from '../autograd/record.js';
+import { LruCache } from '../util/lru.js';
+import { buildGraph, bufferBytes, hostReadError, tracers, type Graph, type OutputView } from './trace.js';
+import { fuseElementwise } from './fuse.js';
+
+/** What a jitted function's most recent schedule costs against the eager run it was traced from. */
+export interface JitStats {
+  /** Signatures traced so far (each trace is one eager run of the function). */
+  readonly traces: number;
+  /** Kernel launches of one eager call and of one replay. */
+  readonly eagerLaunches: number;
+  readonly launches: number;
+  /** Bytes of the buffers a call allocates and does not return: eager, and per replay. */
+  readonly eagerIntermediateBytes: number;
+  readonly intermediateBytes: number;
+}
+
+/** A function compiled by `jit`: call it as the original; `explain`, `source` and `stats` describe its schedule. */
+export type Jitted<F extends (...args: never[]) => unknown> = F & {
+  /** The fused kernels of the last call's schedule, the ops each absorbed, and launches and bytes against eager. */
+  explain(): string;
+  /** The generated source (JS or WGSL) of every kernel of the last call's schedule. */
+  source(): string;
+  /** Launches and intermediate bytes of the last call's schedule against eager; null before the first call. */
+  stats(): JitStats | null;
+};
+
+/** Schedules kept per jitted function (one per input signature), least recently used evicted first. */
+const SIGNATURES_KEPT = 64;
+
+/** A leaf of an argument or result tree that is a tensor: its position in the flat list. */
+class Slot {
+  constructor(readonly index: number) {}
+}
+
+interface Compiled {
+  readonly eager: Graph;
+  readonly graph: Graph;
+  /** Buffers allocated (or uploaded) per replay. */
+  readonly materialised: readonly number[];
+  readonly returned: ReadonlySet<number>;
+  readonly outputs: readonly OutputView[];
+  readonly template: unknown;
+}
+
+/**
+ * Compiles `fn` into a function that traces it on the first call per input signature and replays the fused
+ * kernel schedule afterwards. `fn` takes tensors (in arrays and plain objects, beside numbers, strings and
+ * booleans, which are part of the signature) and returns the same. The signature is every tensor argument's
+ * shape, dtype, device, strides, offset and storage size, which arguments share a storage, whether gradients are
+ * enabled, and the non-tensor values; a new one retraces. Inside `fn`, host reads (`item()`, `toArray()`,
+ * `dataSync()`, `data()`, moving between devices) are an EinjitError: they would freeze a value into the trace.
+ * Tensors that require gradients are refused (jit does not trace autograd yet): call it under `noGrad`.
+ *
+ * @example
+ * const gelu = jit((x: Tensor) => x.mul(0.5).mul(x.mul(0.7978845608).mul(x.square().mul(0.044715).add(1)).tanh().add(1)));
+ * gelu(randn([1024]));                      // traces: eager kernels, recorded
+ * gelu(randn([1024]));                      // replays one fused kernel
+ */
+export function jit<F extends (...args: never[]) => unknown>(fn: F): Jitted<F> {
+  if (typeof fn !== 'function') {
+    throw new EinjitError(`jit expects a function, got ${fn === null ? 'null' : typeof fn}`, { op: 'jit', hint: 'jit((x) => x.exp().add(1))' });
+  }
+  const cache = new LruCache<string, Compiled>(SIGNATURES_KEPT);
+  let last: Compiled | null = null;
+  let traces = 0;
+  const jitted = (...args: unknown[]): unknown => {
+    const tensors: Tensor[] = [];
+    const template = flatten(args, tensors, 'argument');
+    refuseGradients(tensors, 'argument');
+    const key = signature(template, tensors);
+    const known = cache.get(key);
+    if (known !== undefined) {
+      last = known;
+      return replay(known, tensors);
+    }
+    const { compiled, result } = trace(fn as unknown as (...a: unknown[]) => unknown, args, tensors);
+    traces++;
+    cache.set(key, compiled);
+    last = compiled;
+    return result;
+  };
+  return Object.assign(jitted as unknown as F, {
+    explain: (): string => (last === null ? 'jit: not called yet (the first call traces)' : explain(last, traces)),
+    source: (): string => (last === null ? '' : last.graph.launches.map((l) => getBackend(l.device, 'jit').source(l.spec)).join('\n\n')),
+    stats: (): JitStats | null => (last === null ? null : { traces, ...costs(last) }),
+  });
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Arguments, results and signatures
+
+/** The tree with tensors replaced by Slots (collected in `tensors`); refuses values jit cannot key on. */
+function flatten(v: unknown, tensors: Tensor[], what: string): unknown {
+  if (v instanceof Tensor) {
+    tensors.push(v);
+    return new Slot(tensors.length - 1);
+  }
+  if (Array.isArray(v)) return v.map((x) => flatten(x, tensors, what));
+  if (v === null || v === undefined || ['number', 'string', 'boolean', 'bigint'].includes(typeof v)) return v;
+  if (typeof v === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(v))) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, flatten(x, tensors, what)]));
+  }
+  const got = v instanceof Promise ? 'a Promise' : typeof v === 'function' ? 'a function' : `a ${(v as object).constructor?.name ?? 'object'}`;
+  throw new EinjitError(`a jitted function's ${what} may hold tensors, arrays, plain objects and primitives, got ${got}`, {
+    op: 'jit',
+    hint: v instanceof Promise
+      ? 'the jitted function must be synchronous: await outside it'
+      : 'pass other values through a closure; jit keys its cache on the arguments\' shapes and primitive values',
+  });
+}
+
+function rebuild(template: unknown, tensors: readonly Tensor[]): unknown {
+  if (template instanceof Slot) return tensors[template.index];
+  if (Array.isArray(template)) return template.map((x) => rebuild(x, tensors));
+  if (template !== null && typeof template === 'object') {
+    return Object.fromEntries(Object.entries(template).map(([k, x]) => [k, rebuild(x, tensors)]));
+  }
+  return template;
+}
+
+function refuseGradients(tensors: readonly Tensor[], what: string): void {
+  if (!tensors.some((t) => t.requiresGrad)) return;
+  throw new EinjitError(`a jitted function's ${what} requires gradients; jit does not trace autograd yet`, {
+    op: 'jit',
+    hint: 'call the jitted function under noGrad(() => ...) (inference, or an optimizer update written with in-place ops), or call the function without jit where you need gradients',
+  });
+}
+
+/** Everything a trace depends on besides the values: the tree, each tensor's layout, aliasing, grad mode. */
+function signature(template: unknown, tensors: readonly Tensor[]): string {
+  const firstOver = new Map<Storage, number>();
+  const layouts = tensors.map((t, i) => {
+    if (!firstOver.has(t.storage)) firstOver.set(t.storage, i);
+    return `${t.dtype}@${t.device}[${t.shape.join(',')}]/${t.strides.join(',')}+${t.offset}#${t.storage.length}=${firstOver.get(t.storage)}`;
+  });
+  return `${isGradEnabled() ? 'grad' : 'nograd'}|${describe(template)}|${layouts.join('|')}`;
+}
+
+function describe(v: unknown): string {
+  if (v instanceof Slot) return `T${v.index}`;
+  if (Array.isArray(v)) return `[${v.map(describe).join(',')}]`;
+  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${describe(x)}`).join(',')}}`;
+  // Object.is keeps -0 apart from 0 and makes NaN one value; typeof keeps 1 apart from '1' and 1n.
+  return `${typeof v}:${Object.is(v, -0) ? '-0' : String(v)}`;
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Trace and replay
+
+function trace(fn: (...a: unknown[]) => unknown, args: unknown[], inputs: readonly Tensor[]): { compiled: Compiled; result: unknown } {
+  const targets = DEVICE_NAMES.map((d) => peekBackend(d)).filter((b): b is Backend => b !== undefined);
+  const { standIns, record } = tracers(targets);
+  let result: unknown;
+  try {
+    result = withBackends(standIns, () => fn(...args));
+  } catch (e) {
+    const read = record().hostRead;
+    throw read !== null ? hostReadError(read) : e;
+  }
+  const rec = record();
+  if (rec.hostRead !== null) throw hostReadError(rec.hostRead);
+  const outs: Tensor[] = [];
+  const template = flatten(result, outs, 'result');
+  refuseGradients(outs, 'result');
+  const { graph, bufferOf } = buildGraph(rec, inputs.map((t) => t.storage), outs.map((t) => t.storage));
+  const outputs = outs.map((t) => ({ buffer: bufferOf(t.storage), shape: t.shape, strides: t.strides, offset: t.offset }));
+  const returned = new Set(outputs.map((o) => o.buffer));
+  const fused = fuseElementwise(graph, returned);
+  const used = new Set([...fused.launches.flatMap((l) => [...l.inputs, l.output]), ...returned]);
+  const materialised = fused.buffers
+    .filter((b) => used.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'))
+    .map((b) => b.id);
+  return { compiled: { eager: graph, graph: fused, materialised, returned, outputs, template }, result };
+}
+
+function replay(c: Compiled, inputs: readonly Tensor[]): unknown {
+  const storages: Storage[] = [];
+  const backends = new Map<Device, Backend>();
+  const backend = (d: Device): Backend => {
+    let b = backends.get(d);
+    if (b === undefined) backends.set(d, (b = getBackend(d, 'jit')));
+    return b;
+  };
+  for (const b of c.graph.buffers) {
+    if (b.origin.kind === 'input') storages[b.id] = inputs[b.origin.leaf]!.storage;
+    else if (b.origin.kind === 'external') storages[b.id] = b.origin.storage;
+  }
+  for (const id of c.materialised) {
+    const b = c.graph.buffers[id]!;
+    const o = b.origin;
+    storages[id] = o.kind === 'upload' ? backend(b.device).fromArray(b.dtype, o.data, false)
+      : o.kind === 'alloc' && o.zeroed ? backend(b.device).allocateZeroed(b.dtype, b.length)
+      : backend(b.device).allocate(b.dtype, b.length);
+  }
+  for (const l of c.graph.launches) backend(l.device).run(l.spec, l.inputs.map((i) => storages[i]!), storages[l.output]!);
+  const outs = c.outputs.map((v) => new Tensor(storages[v.buffer]!, v.shape, v.strides, v.offset));
+  // Intermediates go back at once (to the GPU's pool), as a tidy() around the eager call would release them.
+  for (const id of c.materialised) if (!c.returned.has(id)) disposeStorage(storages[id]!);
+  return rebuild(c.template, outs);
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Inspection
+
+function intermediateBytes(g: Graph, returned: ReadonlySet<number>): number {
+  const used = new Set(g.launches.flatMap((l) => [...l.inputs, l.output]));
+  return g.buffers
+    .filter((b) => used.has(b.id) && !returned.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'))
+    .reduce((sum, b) => sum + bufferBytes(b), 0);
+}
+
+function costs(c: Compiled): Omit<JitStats, 'traces'> {
+  return {
+    eagerLaunches: c.eager.launches.length,
+    launches: c.graph.launches.length,
+    eagerIntermediateBytes: intermediateBytes(c.eager, c.returned),
+    intermediateBytes: intermediateBytes(c.graph, c.returned),
+  };
+}
+
+function explain(c: Compiled, traces: number): string {
+  const s = costs(c);
+  const lines = [
+    `jit: ${traces} signature${traces === 1 ? '' : 's'} traced; the last call's schedule:`,
+    `launches: ${s.launches} (eager ${s.eagerLaunches})`,
+    `intermediate bytes: ${s.intermediateBytes} (eager ${s.eagerIntermediateBytes})`,
+  ];
+  c.graph.launches.forEach((l, i) => {
+    const shape = l.spec.kind === 'gemm' ? `gemm ${l.spec.m}x${l.spec.k}x${l.spec.n}` : `loop [${l.spec.sizes.join(', ')}]`;
+    const what = l.ops.length > 1 ? `fused ${l.ops.length} ops: ${l.ops.join(', ')}` : l.ops[0]!;
+    lines.push(`  ${i + 1}. ${l.device} ${shape}  ${what}`);
+  });
+  return lines.join('\n');
+}

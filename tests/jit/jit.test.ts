@@ -1,0 +1,253 @@
+/**
+ * jit's contract: which calls retrace, that a replay does not run the function's JavaScript, what is refused
+ * inside a trace (host reads, gradients), what fusion does to launch counts and intermediates, and the cases
+ * where a chain must stay split (a value also returned, read twice, read through a reshape that cuts across
+ * the producer's loops) or may fuse in place (x.sub_(...)). Expected values are plain float64 loops.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  EinjitError, jit, noGrad, profile, randn, tensor, zeros, type Tensor,
+} from '../../src/index.js';
+import { DEVICES } from '../helpers/devices.js';
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** Float64 reference of an elementwise function over a tensor's row-major values. */
+function mapF64(t: Tensor, f: (x: number, i: number) => number): Float64Array {
+  return Float64Array.from(t.dataSync(), (x, i) => f(Number(x), i));
+}
+
+async function expectClose(t: Tensor, want: ArrayLike<number>, tol = 1e-5): Promise<void> {
+  const got = await t.data();
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(Number(got[i]) - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) {
+      throw new Error(`element ${i}: got ${got[i]}, expected ${want[i]}`);
+    }
+  }
+}
+
+async function launches(fn: () => unknown): Promise<number> {
+  return (await profile(fn)).launches;
+}
+
+describe('retracing', () => {
+  it('replays without running the function, and retraces on a new shape, dtype, layout, offset, alias, grad mode or primitive', () => {
+    let calls = 0;
+    const f = jit((x: Tensor, y: Tensor, k: number) => {
+      calls++;
+      return x.mul(k).add(y);
+    });
+    const x = randn([3, 4]);
+    const y = randn([3, 4]);
+    f(x, y, 2);
+    f(randn([3, 4]), randn([3, 4]), 2);
+    f(x, y, 2);
+    expect([calls, f.stats()!.traces]).toEqual([1, 1]);
+    const retraces: [string, () => unknown][] = [
+      ['shape', () => f(randn([4, 3]), randn([4, 3]), 2)],
+      ['dtype', () => f(randn([3, 4], { dtype: 'float64' }), randn([3, 4], { dtype: 'float64' }), 2)],
+      ['strides', () => f(randn([4, 3]).transpose(0, 1), y, 2)],
+      ['offset', () => f(randn([4, 4]).narrow(0, 1, 3), y, 2)],
+      ['storage size', () => f(randn([4, 4]).narrow(0, 0, 3), y, 2)],
+      ['aliasing', () => f(x, x, 2)],
+      ['primitive', () => f(x, y, 3)],
+      ['grad mode', () => noGrad(() => f(x, y, 2))],
+    ];
+    for (const [what, call] of retraces) {
+      const before = f.stats()!.traces;
+      call();
+      expect(f.stats()!.traces, what).toBe(before + 1);
+      call();
+      expect(f.stats()!.traces, `${what}, called again`).toBe(before + 1);
+    }
+    expect(calls).toBe(1 + retraces.length);
+  });
+
+  it('replays compute from the new arguments, and keep the argument and result trees', async () => {
+    const f = jit((args: { a: Tensor; b: [Tensor, number] }) => ({ sum: args.a.add(args.b[0]).mul(args.b[1]), tag: 'x', a: args.a }));
+    for (let i = 0; i < 3; i++) {
+      const a = randn([5]);
+      const b = randn([5]);
+      const r = f({ a, b: [b, 0.5] }) as { sum: Tensor; tag: string; a: Tensor };
+      const bv = b.dataSync();
+      await expectClose(r.sum, mapF64(a, (v, j) => (v + Number(bv[j])) * 0.5));
+      expect(r.tag).toBe('x');
+      // A returned argument is that argument's storage, not a copy.
+      expect(r.a.storage).toBe(a.storage);
+    }
+    expect(f.stats()!.traces).toBe(1);
+  });
+
+  it('reads closed-over tensors at every replay and repeats in-place updates of them', async () => {
+    const w = tensor([1, 2, 3]);
+    const step = jit((g: Tensor) => w.sub_(g.mul(0.5)));
+    const g = tensor([2, 4, 6]);
+    for (let i = 1; i <= 3; i++) {
+      const r = step(g) as Tensor;
+      expect(r.storage).toBe(w.storage);
+      await expectClose(w, [1 - i, 2 - 2 * i, 3 - 3 * i]);
+    }
+    // The update is one kernel: g * 0.5 is folded into the in-place subtraction, which reads and writes w at the same point.
+    expect(step.stats()!.launches).toBe(1);
+    expect(await launches(() => step(g))).toBe(1);
+  });
+
+  it('keeps tensors made from host values inside the function as constants of the trace', async () => {
+    const f = jit((x: Tensor) => x.add(tensor([10, 20])));
+    f(tensor([1, 2]));
+    await expectClose(f(tensor([3, 4])) as Tensor, [13, 24]);
+  });
+});
+
+describe('what a trace refuses', () => {
+  it('host reads inside the function, with a hint, and caches nothing', () => {
+    const reads: [string, (x: Tensor) => unknown][] = [
+      ['item', (x) => x.sum().item()],
+      ['toArray', (x) => x.toArray()],
+      ['dataSync', (x) => x.dataSync()],
+      // A read the function does not even await is refused when the function returns (on the CPU, data() reads
+      // through dataSync).
+      ['(data|dataSync)', (x) => { x.data().catch(() => undefined); return x.exp(); }],
+    ];
+    for (const [op, body] of reads) {
+      const f = jit(body);
+      const call = (): unknown => f(randn([2]));
+      expect(call, op).toThrow(EinjitError);
+      expect(call, op).toThrow(new RegExp(`${op}\\(\\) reads tensor values on the host inside a jitted function`));
+      try {
+        call();
+      } catch (e) {
+        expect((e as EinjitError).hint).toMatch(/return the tensor and read it outside/);
+      }
+      expect(f.stats(), op).toBeNull();
+    }
+  });
+
+  it('gradients: an argument or a result that requires grad, pointing at noGrad', () => {
+    const w = randn([3], { requiresGrad: true });
+    const f = jit((x: Tensor) => x.mul(2));
+    expect(() => f(randn([3], { requiresGrad: true }))).toThrow(/argument requires gradients; jit does not trace autograd yet/);
+    const g = jit((x: Tensor) => x.mul(w));
+    expect(() => g(randn([3]))).toThrow(/result requires gradients/);
+    expect(() => g(randn([3]))).toThrow(EinjitError);
+    // Under noGrad the same function traces and replays.
+    const r = noGrad(() => { g(randn([3])); return g(tensor([1, 1, 1])) as Tensor; });
+    expect(Array.from(r.dataSync())).toEqual(Array.from(w.dataSync()));
+  });
+
+  it('values it cannot key on: functions and promises, and a non-function', () => {
+    expect(() => jit((x: Tensor, _k: unknown) => x)(randn([1]), () => 1)).toThrow(/got a function/);
+    expect(() => jit(async (x: Tensor) => x)(randn([1]))).toThrow(/must be synchronous/);
+    expect(() => jit(3 as never)).toThrow(/jit expects a function, got number/);
+  });
+});
+
+describe.each(DEVICES)('fusion on %s', (device) => {
+  const rand = (shape: number[]): Tensor => randn(shape, { device });
+
+  it('a GELU chain is one kernel with no intermediates, against a float64 loop', async () => {
+    const gelu = (x: Tensor): Tensor => x.mul(0.5).mul(x.add(x.pow(3).mul(0.044715)).mul(GELU_C).tanh().add(1));
+    const f = jit(gelu);
+    const x = rand([37, 19]);
+    f(x);
+    const eager = await launches(() => gelu(x));
+    const jitted = await launches(() => f(x));
+    expect(jitted).toBe(1);
+    expect(eager).toBeGreaterThan(5);
+    const s = f.stats()!;
+    expect([s.launches, s.eagerLaunches, s.intermediateBytes]).toEqual([1, eager, 0]);
+    expect(s.eagerIntermediateBytes).toBe((eager - 1) * 37 * 19 * 4);
+    const xs = await x.to('cpu');
+    await expectClose(f(x) as Tensor, mapF64(xs, (v) => 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v ** 3)))));
+  });
+
+  it('broadcasts fuse: (x · y[j]).exp() + z[i] is one kernel', async () => {
+    const f = jit((x: Tensor, y: Tensor, z: Tensor) => x.mul(y).exp().add(z));
+    const [x, y, z] = [rand([4, 6]), rand([6]), rand([4, 1])];
+    f(x, y, z);
+    expect(f.stats()!.launches).toBe(1);
+    const [xv, yv, zv] = await Promise.all([x.data(), y.data(), z.data()]);
+    await expectClose(f(x, y, z) as Tensor, Array.from(xv, (v, k) => Math.exp(v * yv[k % 6]!) + zv[Math.floor(k / 6)]!));
+  });
+
+  it('a value also returned stays materialised; one read twice is computed once', async () => {
+    const f = jit((x: Tensor) => {
+      const u = x.exp();
+      return [u, u.add(1).mul(u.sin())];
+    });
+    const x = rand([10]);
+    f(x);
+    // exp (returned, and read by two kernels) stays; add and sin fold into mul.
+    expect(f.stats()!.launches).toBe(2);
+    const [u, v] = f(x) as Tensor[];
+    const xs = await x.to('cpu');
+    await expectClose(u!, mapF64(xs, Math.exp));
+    await expectClose(v!, mapF64(xs, (t) => (Math.exp(t) + 1) * Math.sin(Math.exp(t))));
+  });
+
+  it('reductions and GEMMs stay their own kernels; the maps around them fuse', async () => {
+    const f = jit((x: Tensor, w: Tensor) => x.matmul(w).relu().mul(2).sum(1).sqrt().add(1));
+    const [x, w] = [rand([3, 4]), rand([4, 5])];
+    f(x, w);
+    // matmul, fused relu·2, sum, fused sqrt+1.
+    expect(f.explain().split('\n').slice(3).map((l) => l.replace(/^ +\d+\. \w+ /, ''))).toEqual([
+      'gemm 3x4x5  matmul [3, 4] @ [4, 5]',
+      expect.stringMatching(/^loop \[15\]  fused 2 ops: relu, mul scalar$/),
+      expect.stringMatching(/^loop \[3, 5\]  sum/),
+      'loop [3]  fused 2 ops: sqrt, add scalar',
+    ]);
+    const [xv, wv] = [await x.data(), await w.data()];
+    const want = Array.from({ length: 3 }, (_, i) => {
+      let s = 0;
+      for (let j = 0; j < 5; j++) {
+        let m = 0;
+        for (let k = 0; k < 4; k++) m += xv[i * 4 + k]! * wv[k * 5 + j]!;
+        s += Math.max(m, 0) * 2;
+      }
+      return Math.sqrt(s) + 1;
+    });
+    await expectClose(f(x, w) as Tensor, want);
+  });
+
+  it('a read through a reshape that cuts across the producer\'s loops stays split and correct', async () => {
+    // u is written as [5, 2] (a broadcast keeps both loops); read as [2, 5] beside a transposed operand, the
+    // consumer's inner loop of 5 crosses u's row boundary every 2 elements, which no strides express.
+    const f = jit((c: Tensor, r: Tensor, q: Tensor) => c.add(r).reshape(2, 5).add(q.transpose(0, 1)));
+    const [c, r, q] = [rand([5, 1]), rand([2]), rand([5, 2])];
+    f(c, r, q);
+    expect(f.stats()!.launches).toBe(2);
+    const [cv, rv, qv] = [await c.data(), await r.data(), await q.data()];
+    const want = Array.from({ length: 10 }, (_, flat) => {
+      const [i, j] = [Math.floor(flat / 5), flat % 5];
+      return cv[Math.floor(flat / 2)]! + rv[flat % 2]! + qv[j * 2 + i]!;
+    });
+    await expectClose(f(c, r, q) as Tensor, want);
+  });
+
+  it('a transposed read of a fused producer composes its strides', async () => {
+    const f = jit((x: Tensor, y: Tensor) => x.sigmoid().transpose(0, 1).mul(y));
+    const [x, y] = [rand([3, 7]), rand([7, 3])];
+    f(x, y);
+    expect(f.stats()!.launches).toBe(1);
+    const [xv, yv] = [await x.data(), await y.data()];
+    const want = Array.from({ length: 21 }, (_, flat) => {
+      const [i, j] = [Math.floor(flat / 3), flat % 3];
+      return yv[flat]! / (1 + Math.exp(-xv[j * 7 + i]!));
+    });
+    await expectClose(f(x, y) as Tensor, want);
+  });
+
+  it('explain lists each fused kernel with the ops it absorbed, and launches and bytes against eager', () => {
+    const f = jit((x: Tensor) => x.mul(2).exp().add(1));
+    expect(f.explain()).toMatch(/not called yet/);
+    f(zeros([8], { device }));
+    expect(f.explain()).toBe([
+      "jit: 1 signature traced; the last call's schedule:",
+      'launches: 1 (eager 3)',
+      'intermediate bytes: 0 (eager 64)',
+      `  1. ${device} loop [8]  fused 3 ops: mul scalar, exp, add scalar`,
+    ].join('\n'));
+    expect(f.source()).toMatch(device === 'cpu' ? /fused mul scalar, exp, add scalar/ : /@compute/);
+  });
+});
