@@ -11,10 +11,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Tensor, cat, diagonal, einsum, where } from '../../src/index.js';
-import { binaryScalarLeft } from '../../src/runtime/ops.js';
+import { binaryScalarLeft, unary } from '../../src/runtime/ops.js';
+import { record } from '../../src/autograd/record.js';
+import { AssertionError } from '../../src/testing/index.js';
 import { BINARY_RULES, NOT_DIFFERENTIABLE, REDUCE_RULES, UNARY_RULES, grads } from '../../src/autograd/rules.js';
 import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from '../../src/lower/spec.js';
-import { gradgradcheck, nonContiguous, randomTensor, type GradcheckOptions } from './gradcheck.js';
+import { gradcheck, gradgradcheck, nonContiguous, randomTensor, type GradcheckOptions } from './gradcheck.js';
 
 const RUNS = { numRuns: 8 };
 const shapeArb = fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 });
@@ -213,4 +215,36 @@ describe('second-order gradients of the rules beside their ops', () => {
     return x.softmax(d).mul(x.logSoftmax(d)).sum()
       .add(x.norm(2, d).sum()).add(x.cumsum(d).square().sum()).add(x.cumprod(d).sum()).add(x.mean().square()).add(x.size > 1 ? x.var().mul(x.sum()) : x.sum());
   }, [positive]));
+});
+
+describe('gradgradcheck itself', () => {
+  /** sin with a rule that is right to first order but reads its input detached, so it has no second order. */
+  const sinDetached = (x: Tensor): Tensor => {
+    const out = unary('sin', x.detach());
+    record('sin', [x], out, (g) => [g.mul(x.detach().cos())]);
+    return out;
+  };
+
+  it('fails a rule whose gradient is right but not differentiable, which gradcheck passes', () => {
+    const x = nonContiguous(randomTensor([2, 3], 5), true);
+    gradcheck(sinDetached, [x]);
+    let error: unknown = null;
+    try {
+      gradgradcheck(sinDetached, [x]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AssertionError);
+    expect((error as Error).message).toContain('gradgradcheck failed: the gradient of the vector-Jacobian product with respect to input 0');
+  });
+
+  it('passes functions whose first-order gradient is constant or does not depend on the output gradient', () => {
+    gradgradcheck((x, y) => x.mul(2).add(y), [randomTensor([3], 1), randomTensor([3], 2)]);
+    gradgradcheck((x) => x.floor().add(x.sign()), [randomTensor([4], 3)]);
+  });
+
+  it('holds constant inputs fixed and reports the cotangent last', () => {
+    const r = gradgradcheck((x, w) => x.mul(w).sin(), [randomTensor([2, 2], 1), randomTensor([2, 2], 2)], { constant: [1] });
+    expect(r.analytic.map((a) => a.length)).toEqual([4, 0, 4]);
+  });
 });

@@ -1,10 +1,10 @@
 /**
  * The backward pass on the GPU: the same gradients on 'webgpu' as on 'cpu' (float32 tolerance) for einsum,
- * matmul, elementwise ops and reductions. The GPU cases skip with a printed line when no adapter is found
+ * matmul, elementwise ops and reductions, and the same second-order gradients (createGraph). The GPU cases skip with a printed line when no adapter is found
  * (tests/helpers/devices.ts), and fail under CI=true.
  */
 import { describe, expect, it } from 'vitest';
-import { tensor, einsum, rearrange, reduce, repeat, type Device, type Tensor } from '../../src/index.js';
+import { tensor, einsum, grad, rearrange, reduce, repeat, type Device, type Tensor } from '../../src/index.js';
 import { DEVICES } from '../helpers/devices.js';
 import { prng } from './gradcheck.js';
 
@@ -84,6 +84,36 @@ describe.skipIf(GPUS.length === 0)('gradients on webgpu match cpu (float32)', ()
             }
           });
         });
+      });
+    }
+  }
+
+  // Second order: the gradient of ⟨∂y/∂x · v, w⟩ (a recorded backward pass, then a plain one) on each device.
+  const SECOND_ORDER: Case[] = [
+    { name: "einsum 'ij,jk->ik' then tanh", shapes: [[3, 4], [4, 5]], fn: (a, b) => einsum('ij,jk->ik', a!, b!).tanh() },
+    { name: "einsum 'ii->i' (a diagonal, scattered back) times a slice", shapes: [[4, 4]], fn: (a) => einsum('ii->i', a!).mul(a!.select(0, 1).flip(0)) },
+    { name: 'matmul, softmax, max and sum', shapes: [[3, 6], [6, 4]], fn: (a, b) => a!.matmul(b!).softmax(-1).mul(a!.max(1, true).square()).sum(0) },
+    { name: 'sqrt, exp, sigmoid, pow with broadcasting', shapes: [[3, 4], [4]], fn: (a, b) => a!.sqrt().mul(b!.exp()).add(a!.sigmoid().pow(b!)), range: [0.5, 2] },
+  ];
+  async function secondOrderOn(device: Device, c: Case): Promise<number[][]> {
+    const range = c.range ?? [-2, 2];
+    const xs = c.shapes.map((shape, i) => tensor(floats(shape.reduce((a, b) => a * b, 1), 100 + i, range[0], range[1]), { shape, device, requiresGrad: true }));
+    const y = c.fn(...xs);
+    const v = tensor(floats(y.size, 7, 0.5, 1.5), { shape: y.shape.slice(), device });
+    const gs = grad(y, xs, { gradOutputs: v, createGraph: true });
+    const inner = gs.map((g, i) => g.mul(tensor(floats(g.size, 200 + i, -1, 1), { shape: g.shape.slice(), device })).sum()).reduce((p, q) => p.add(q));
+    const hs = grad(inner, xs, { allowUnused: true });
+    return Promise.all(hs.map(async (h, i) => (h === null ? new Array<number>(xs[i]!.size).fill(0) : Array.from((await h.data()) as Float32Array))));
+  }
+  for (const device of GPUS) {
+    for (const c of SECOND_ORDER) {
+      it(`second order: ${c.name} on ${device}`, async () => {
+        const cpu = await secondOrderOn('cpu', c);
+        const gpu = await secondOrderOn(device, c);
+        cpu.forEach((g, i) => g.forEach((v, j) => {
+          const h = gpu[i]![j]!;
+          if (!(Math.abs(h - v) <= 1e-4 + 1e-4 * Math.abs(v))) throw new Error(`input ${i} element ${j}: cpu ${v}, ${device} ${h}`);
+        }));
       });
     }
   }
