@@ -48,7 +48,7 @@ export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph 
 /**
  * The index of the launch whose output `b` may be folded into launch `c`: `b` is an intermediate of the graph
  * with exactly one writer (an elementwise loop before `c`), read by `c` alone, and nothing between the two
- * launches writes what the producer reads, so computing it later reads the same values.
+ * launches (nor `c`) writes what the producer reads, so computing it later reads the same values.
  */
 function producerToFold(launches: readonly Launch[], c: number, b: number, graph: Graph, keep: ReadonlySet<number>): number | null {
   const buf = graph.buffers[b]!;
@@ -59,10 +59,10 @@ function producerToFold(launches: readonly Launch[], c: number, b: number, graph
   const producer = launches[p]!;
   if (p > c || !isMap(producer.spec) || producer.device !== launches[c]!.device) return null;
   if (launches.some((l, i) => i !== c && l.inputs.includes(b))) return null;
-  // The consumer itself may write what the producer reads (an in-place update, x.sub_(g)) when each point reads
-  // the element it writes; fold checks that once the reads are composed.
+  // Nor the consumer: a kernel that reads the buffer it writes is refused by WebGPU (one buffer cannot be bound
+  // read-only and read-write in one dispatch), so an in-place update (x.sub_(g)) keeps its own copy kernel.
   const read = new Set(producer.inputs);
-  for (let i = p + 1; i < c; i++) if (read.has(launches[i]!.output)) return null;
+  for (let i = p + 1; i <= c; i++) if (read.has(launches[i]!.output)) return null;
   return p;
 }
 
@@ -123,9 +123,6 @@ function fold(producer: Launch, consumer: Launch, b: number, length: number): La
     replaced.set(i, value(renumber(P.expr, (j) => base + j)));
   }
   const output = split(C.output);
-  const samePoint = (a: Access): boolean =>
-    a.offset === output.offset && a.strides.every((s, k) => s === output.strides[k]);
-  if (inputs.some((x, k) => k >= slot.size && x.buffer === consumer.output && !samePoint(x.access))) return null;
   const expr = substitute(C.expr, (i) => replaced.get(i) ?? { kind: 'input', index: slot.get(i)! });
   const deduped = dedupe(inputs, expr);
   if (deduped.inputs.length > MAX_FUSED_INPUTS) return null;

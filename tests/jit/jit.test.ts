@@ -2,7 +2,7 @@
  * jit's contract: which calls retrace, that a replay does not run the function's JavaScript, what is refused
  * inside a trace (host reads, gradients), what fusion does to launch counts and intermediates, and the cases
  * where a chain must stay split (a value also returned, read twice, read through a reshape that cuts across
- * the producer's loops) or may fuse in place (x.sub_(...)). Expected values are plain float64 loops.
+ * the producer's loops, written in between, updated in place). Expected values are plain float64 loops.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -88,9 +88,9 @@ describe('retracing', () => {
       expect(r.storage).toBe(w.storage);
       await expectClose(w, [1 - i, 2 - 2 * i, 3 - 3 * i]);
     }
-    // The update is one kernel: g * 0.5 is folded into the in-place subtraction, which reads and writes w at the same point.
-    expect(step.stats()!.launches).toBe(1);
-    expect(await launches(() => step(g))).toBe(1);
+    // g · 0.5 folds into the subtraction; the copy into w stays its own kernel (a kernel never reads what it writes).
+    expect(step.stats()!.launches).toBe(2);
+    expect(await launches(() => step(g))).toBe(2);
   });
 
   it('keeps tensors made from host values inside the function as constants of the trace', async () => {
@@ -236,6 +236,39 @@ describe.each(DEVICES)('fusion on %s', (device) => {
       return yv[flat]! / (1 + Math.exp(-xv[j * 7 + i]!));
     });
     await expectClose(f(x, y) as Tensor, want);
+  });
+
+  it('a write between a producer and its consumer keeps the producer where it was', async () => {
+    // u reads x before x is doubled in place; folding exp into the add would read the doubled x.
+    const f = jit((x: Tensor) => {
+      const u = x.exp();
+      x.mul_(2);
+      return u.add(1);
+    });
+    const x0 = [0.5, -1, 2];
+    f(tensor(x0, { device }));
+    const x = tensor(x0, { device });
+    const r = f(x) as Tensor;
+    await expectClose(r, x0.map((v) => Math.exp(v) + 1));
+    await expectClose(x, x0.map((v) => 2 * v));
+    // exp stays before the in-place doubling (a mul and its copy into x); the add folds nothing across it.
+    expect(f.stats()!.launches).toBe(4);
+  });
+
+  it('an in-place update that reads other elements of its target is not folded', async () => {
+    const f = jit((w: Tensor) => w.copy_(w.mul(2).flip(0)));
+    f(tensor([1, 2, 3, 4], { device }));
+    const w = tensor([1, 2, 3, 4], { device });
+    f(w);
+    await expectClose(w, [8, 6, 4, 2]);
+  });
+
+  it('a jitted function called inside another traces and replays with it', async () => {
+    const inner = jit((x: Tensor) => x.mul(3).add(1));
+    const outer = jit((x: Tensor) => inner(x.neg()).relu());
+    const x = tensor([-2, -0.5, 1], { device });
+    for (let i = 0; i < 3; i++) await expectClose(outer(x) as Tensor, [7, 2.5, 0]);
+    expect(outer.stats()!.launches).toBe(1);
   });
 
   it('explain lists each fused kernel with the ops it absorbed, and launches and bytes against eager', () => {
