@@ -20,7 +20,8 @@ import { computeTypeOf, promoteTypes, type DType } from './dtype.js';
 import { Tensor } from './tensor.js';
 import { contiguousStrides, numel } from './shape.js';
 import { buildLoop } from '../lower/loops.js';
-import { ex, type Expr, type GemmSpec } from '../lower/spec.js';
+import { ex, type Expr } from '../lower/spec.js';
+import { gemmDType, gemmSpec } from './gemm.js';
 import type { Contraction, ContractionPlan } from '../plan/index.js';
 
 /** The planner's contraction record: the executor runs the same one the planner planned and the report printed. */
@@ -107,7 +108,7 @@ function runStep(backend: Backend, program: ContractionProgram, picked: readonly
   const M = a.ids.filter((id) => !b.ids.includes(id));
   const N = b.ids.filter((id) => !a.ids.includes(id));
   const work = [...batch, ...M, ...N, ...K].reduce((n, id) => n * program.sizes[id]!, 1);
-  const gemmable = (dtype === 'float32' || dtype === 'float64') && K.length > 0 && work >= GEMM_MIN_WORK;
+  const gemmable = gemmDType(dtype) !== null && K.length > 0 && work >= GEMM_MIN_WORK;
   if (!gemmable) {
     const out = finalOrder ?? [...batch, ...M, ...N];
     return loopContraction(backend, program, [a, b], out, dtype);
@@ -203,6 +204,8 @@ function splitGroup(term: Term, ids: readonly number[], sizes: readonly number[]
 function gemmContraction(backend: Backend, program: ContractionProgram, a0: Term, b0: Term, g: Groups, dtype: DType,
   finalOrder: readonly number[] | null): Term {
   const sizes = program.sizes;
+  // float16 runs in float32 and is rounded once, at the end of the step (gemm.ts).
+  const gemmType = gemmDType(dtype)!;
   let a = a0;
   let b = b0;
   const M = byStride(a, g.M);
@@ -212,11 +215,11 @@ function gemmContraction(backend: Backend, program: ContractionProgram, a0: Term
     const kb = byStride(b, g.K);
     if (groupStride(a, kb, sizes) !== null) K = kb;
   }
-  if (a.t.dtype !== dtype || groupStride(a, K, sizes) === null || isNegative(a)) {
-    a = packTerm(backend, program, a, [...g.batch, ...M, ...K], dtype);
+  if (a.t.dtype !== gemmType || groupStride(a, K, sizes) === null || isNegative(a)) {
+    a = packTerm(backend, program, a, [...g.batch, ...M, ...K], gemmType);
   }
-  if (b.t.dtype !== dtype || groupStride(b, K, sizes) === null || isNegative(b)) {
-    b = packTerm(backend, program, b, [...g.batch, ...K, ...N], dtype);
+  if (b.t.dtype !== gemmType || groupStride(b, K, sizes) === null || isNegative(b)) {
+    b = packTerm(backend, program, b, [...g.batch, ...K, ...N], gemmType);
   }
   const m = splitGroup(a, M, sizes);
   const n = splitGroup(b, N, sizes);
@@ -233,8 +236,9 @@ function gemmContraction(backend: Backend, program: ContractionProgram, a0: Term
   const outIds = finalOrder !== null && walkable(finalOrder, m.inner) && walkable(finalOrder, n.inner)
     ? finalOrder.slice() : [...g.batch, ...M, ...N];
   const outShape = outIds.map((id) => sizes[id]!);
-  const out = alloc(backend, dtype, outShape);
-  if (numel(outShape) === 0) return { t: out, ids: outIds };
+  const out = alloc(backend, gemmType, outShape);
+  const rounded = (): Term => (gemmType === dtype ? { t: out, ids: outIds } : loopContraction(backend, program, [{ t: out, ids: outIds }], outIds, dtype));
+  if (numel(outShape) === 0) return rounded();
   const cStrides = contiguousStrides(outShape);
   const cStride = (id: number): number => cStrides[outIds.indexOf(id)]!;
   const strideIn = (term: Term, id: number): number => {
@@ -245,26 +249,19 @@ function gemmContraction(backend: Backend, program: ContractionProgram, a0: Term
   const lastOf = (ids: readonly number[]): number | undefined => ids.filter((id) => sizes[id]! !== 1).pop();
   const mLast = lastOf(m.inner);
   const nLast = lastOf(n.inner);
-  const spec: GemmSpec = {
-    kind: 'gemm',
-    label: `${label(program, a0.ids)},${label(program, b0.ids)}->${label(program, outIds)} ` +
-      `(batch ${count(batchIds)}, m ${count(m.inner)}, n ${count(n.inner)}, k ${count(K)})`,
-    dtype: dtype as 'float32' | 'float64',
-    batch: batchIds.map((id) => sizes[id]!),
-    m: count(m.inner),
-    n: count(n.inner),
-    k: count(K),
-    a: { offset: a.t.offset, batchStrides: batchIds.map((id) => strideIn(a, id)), rowStride: groupStride(a, m.inner, sizes)!, colStride: groupStride(a, K, sizes)! },
-    b: { offset: b.t.offset, batchStrides: batchIds.map((id) => strideIn(b, id)), rowStride: groupStride(b, K, sizes)!, colStride: groupStride(b, n.inner, sizes)! },
-    c: {
+  const name = `${label(program, a0.ids)},${label(program, b0.ids)}->${label(program, outIds)} ` +
+    `(batch ${count(batchIds)}, m ${count(m.inner)}, n ${count(n.inner)}, k ${count(K)})`;
+  const spec = gemmSpec(name, gemmType, { batch: batchIds.map((id) => sizes[id]!), m: count(m.inner), n: count(n.inner), k: count(K) },
+    { offset: a.t.offset, batchStrides: batchIds.map((id) => strideIn(a, id)), rowStride: groupStride(a, m.inner, sizes)!, colStride: groupStride(a, K, sizes)! },
+    { offset: b.t.offset, batchStrides: batchIds.map((id) => strideIn(b, id)), rowStride: groupStride(b, K, sizes)!, colStride: groupStride(b, n.inner, sizes)! },
+    {
       offset: 0,
       batchStrides: batchIds.map(cStride),
       rowStride: mLast === undefined ? 1 : cStride(mLast),
       colStride: nLast === undefined ? 1 : cStride(nLast),
-    },
-  };
+    });
   backend.run(spec, [a.t.storage, b.t.storage], out.storage);
-  return { t: out, ids: outIds };
+  return rounded();
 }
 
 function isNegative(term: Term): boolean {

@@ -4,11 +4,12 @@
  */
 import { EinjitError, describeValue, formatShape } from '../errors.js';
 import { buildLoop, type LoopOperand } from '../lower/loops.js';
-import { BINARY_OPS, UNARY_OPS, ex, type BinaryOp, type Expr, type GemmSpec, type ReduceOp, type UnaryOp } from '../lower/spec.js';
+import { BINARY_OPS, UNARY_OPS, ex, type BinaryOp, type Expr, type ReduceOp, type UnaryOp } from '../lower/spec.js';
 import { deferCheck, getBackend, type Device, type Backend, initBackend } from './backend.js';
 import { computeTypeOf, isFloating, promoteOperands, promoteTypes, promoteWithScalar, type DType } from './dtype.js';
 import { broadcastShapes, broadcastStrides, checkShape, contiguousStrides, normalizeDim, normalizeDims, numel } from './shape.js';
 import { Tensor, type ReduceDims } from './tensor.js';
+import { gemmDType, gemmSpec } from './gemm.js';
 import { record, checkInPlace } from '../autograd/record.js';
 import * as A from './args.js';
 import { BINARY_RULES, NOT_DIFFERENTIABLE, REDUCE_RULES, UNARY_RULES, grads } from '../autograd/rules.js';
@@ -486,26 +487,20 @@ function batchedMatmul(label: string, a: Tensor, b: Tensor, batch: readonly numb
   const dtype = promoteTypes(a.dtype, b.dtype);
   const outShape = [...batch, m, n];
   const bs = (t: Tensor): number[] => broadcastStrides(t.shape.slice(0, -2), t.strides.slice(0, -2), batch);
-  if (dtype === 'float32' || dtype === 'float64') {
-    const A = a.dtype === dtype ? a : cast(a, dtype);
-    const B = b.dtype === dtype ? b : cast(b, dtype);
-    const out = emptyTensor(backend, dtype, outShape);
-    if (out.size === 0) return out;
-    const spec: GemmSpec = {
-      kind: 'gemm',
-      label,
-      dtype,
-      batch,
-      m, n, k,
-      a: { offset: A.offset, batchStrides: bs(A), rowStride: A.strides[A.ndim - 2]!, colStride: A.strides[A.ndim - 1]! },
-      b: { offset: B.offset, batchStrides: bs(B), rowStride: B.strides[B.ndim - 2]!, colStride: B.strides[B.ndim - 1]! },
-      c: { offset: 0, batchStrides: contiguousStrides(outShape).slice(0, -2), rowStride: n, colStride: 1 },
-    };
-    backend.run(spec, [A.storage, B.storage], out.storage);
-    return out;
-  }
-  if (dtype === 'float16') {
-    return cast(batchedMatmul(label, cast(a, 'float32'), cast(b, 'float32'), batch), 'float16');
+  const gemmType = gemmDType(dtype);
+  if (gemmType !== null) {
+    const A = a.dtype === gemmType ? a : cast(a, gemmType);
+    const B = b.dtype === gemmType ? b : cast(b, gemmType);
+    const out = emptyTensor(backend, gemmType, outShape);
+    if (out.size > 0) {
+      const spec = gemmSpec(label, gemmType, { batch, m, n, k },
+        { offset: A.offset, batchStrides: bs(A), rowStride: A.strides[A.ndim - 2]!, colStride: A.strides[A.ndim - 1]! },
+        { offset: B.offset, batchStrides: bs(B), rowStride: B.strides[B.ndim - 2]!, colStride: B.strides[B.ndim - 1]! },
+        { offset: 0, batchStrides: contiguousStrides(outShape).slice(0, -2), rowStride: n, colStride: 1 });
+      backend.run(spec, [A.storage, B.storage], out.storage);
+    }
+    // float16 rounds once, from the float32 product.
+    return gemmType === dtype ? out : cast(out, dtype);
   }
   // Integral and bool products: a contraction loop over (batch, m, n | k).
   const outDtype = dtype === 'bool' ? 'bool' : 'int32';
