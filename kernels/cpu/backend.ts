@@ -1,18 +1,27 @@
 /**
  * The CPU backend: storage is a typed array (over a SharedArrayBuffer when einjit allocates it), loop specs
- * run as generated JavaScript, GEMM specs through the packed GEMM.
+ * run as generated JavaScript, GEMM specs through the packed GEMM. Released blocks go to a bounded pool
+ * (pool.ts) unless a caller may still hold their array.
  */
+import { Float16Array } from '@petamoriken/float16';
 import type { DType, KernelSpec } from '../../src/lower/spec.js';
-import { allocateArray, type Backend, type Storage, type StorageHooks, type TypedArray } from '../../src/lower/backend.js';
+import type { Backend, Storage, StorageHooks, TypedArray } from '../../src/lower/backend.js';
 import { EinjitError } from '../../src/errors.js';
 import { renderLoop, runLoop } from './loop.js';
 import { gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
 import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
+import { giveArray, takeArray } from './pool.js';
 
 export interface CpuStorage extends Storage {
   readonly device: 'cpu';
   /** The elements; replaced by an empty array when the storage is released, so the memory can go. */
   data: TypedArray;
+  /**
+   * Whether no array over this block has left the backend: true for blocks it allocated, false once `read` or
+   * `readSync` hands the array out (the caller may keep it past the release) and for arrays `fromArray` shares.
+   * Only such a block goes back to the pool at release; the rest go to the garbage collector as before.
+   */
+  owned: boolean;
 }
 
 // Live bytes: counted at allocation, uncounted at release or, for storages nobody released, when the garbage
@@ -27,14 +36,26 @@ const finalizer = new FinalizationRegistry<number>((bytes) => {
 });
 let poison: number | null = null;
 
+// What a released storage holds instead of its elements: one shared empty array per dtype, never written.
+const EMPTY: Record<DType, TypedArray> = {
+  float32: new Float32Array(0), float64: new Float64Array(0), int32: new Int32Array(0), bool: new Uint8Array(0),
+  float16: new Float16Array(0),
+};
+
 /** The CPU backend; `hooks` are the runtime's (dispose scopes, disposal checks). */
 export function createCpuBackend(hooks: StorageHooks): Backend {
   const data = (s: Storage, op: string): TypedArray => {
     hooks.checkUsable(s, op);
     return (s as CpuStorage).data;
   };
-  const adopt = (dtype: DType, array: TypedArray): CpuStorage => {
-    const storage: CpuStorage = { device: 'cpu', dtype, length: array.length, data: array };
+  // The array leaves the backend: its block may never be reused, whatever happens to the storage.
+  const handOut = (s: Storage, op: string): TypedArray => {
+    const array = data(s, op);
+    (s as CpuStorage).owned = false;
+    return array;
+  };
+  const adopt = (dtype: DType, array: TypedArray, owned: boolean): CpuStorage => {
+    const storage: CpuStorage = { device: 'cpu', dtype, length: array.length, data: array, owned };
     if (counting) {
       live += array.byteLength;
       finalizer.register(storage, array.byteLength, storage);
@@ -45,19 +66,19 @@ export function createCpuBackend(hooks: StorageHooks): Backend {
   return {
     device: 'cpu',
     allocate(dtype: DType, length: number): CpuStorage {
-      const array = allocateArray(dtype, length);
+      const array = takeArray(dtype, length, false);
       if (poison !== null) array.fill(poison as never);
-      return adopt(dtype, array);
+      return adopt(dtype, array, true);
     },
     allocateZeroed(dtype: DType, length: number): CpuStorage {
-      // A fresh ArrayBuffer is zero-filled.
-      return adopt(dtype, allocateArray(dtype, length));
+      // A fresh ArrayBuffer is zero-filled; a pooled block is zeroed by takeArray.
+      return adopt(dtype, takeArray(dtype, length, true), true);
     },
     fromArray(dtype: DType, src: TypedArray, share: boolean): CpuStorage {
-      if (share) return adopt(dtype, src);
-      const copy = allocateArray(dtype, src.length);
+      if (share) return adopt(dtype, src, false);
+      const copy = takeArray(dtype, src.length, false);
       (copy as { set(a: ArrayLike<number>): void }).set(src as ArrayLike<number>);
-      return adopt(dtype, copy);
+      return adopt(dtype, copy, true);
     },
     run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
       const ins = inputs.map((x) => data(x, spec.label));
@@ -71,15 +92,18 @@ export function createCpuBackend(hooks: StorageHooks): Backend {
       runGemm(spec, a as Float32Array | Float64Array, b as Float32Array | Float64Array, out as Float32Array | Float64Array);
     },
     async read(storage: Storage): Promise<TypedArray> {
-      return data(storage, 'data');
+      return handOut(storage, 'data');
     },
     readSync(storage: Storage, op: string): TypedArray {
-      return data(storage, op);
+      return handOut(storage, op);
     },
     release(storage: Storage): void {
       const s = storage as CpuStorage;
       if (finalizer.unregister(storage)) live -= s.data.byteLength;
-      if (s.data.length > 0) s.data = allocateArray(s.dtype, 0);
+      if (s.data.length === 0) return;
+      if (s.owned) giveArray(s.data);
+      s.owned = false;
+      s.data = EMPTY[s.dtype];
     },
     liveBytes(): number {
       counting = true;
