@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import {
-  configureGemm, gemmCapabilities, gemmSource, runGemm, shutdownGemmPool, wasmKernel, type GemmOptions,
+  configureGemm, gemmCapabilities, runGemm, shutdownGemmPool, wasmKernel, type GemmOptions, type GemmPath,
 } from '../../kernels/cpu/gemm.js';
 import { wasmApi } from '../../kernels/cpu/wasm/api.js';
 import { generateGemmWasm } from '../../kernels/cpu/wasm/gemm-kernel.js';
@@ -174,7 +174,7 @@ describe.runIf(relaxed)('relaxed SIMD: the kernel that runs', () => {
 });
 
 describe('GEMM kernels against float64 on random shapes with edge tiles', () => {
-  const kernels = (['wasm', ...(relaxed ? ['relaxed'] : [])] as const);
+  const kernels: GemmPath[] = relaxed ? ['wasm', 'relaxed'] : ['wasm'];
   for (const path of kernels) {
     for (const threads of [1, 2]) {
       it(`${path === 'wasm' ? 'mul+add' : 'relaxed FMA'} kernel, ${threads} thread(s)`, () => {
