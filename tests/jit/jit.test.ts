@@ -271,6 +271,33 @@ describe.each(DEVICES)('fusion on %s', (device) => {
     expect(outer.stats()!.launches).toBe(1);
   });
 
+  it('int32 and bool chains fuse in their own compute types; a float16 store, which rounds, is not folded', async () => {
+    const ints = jit((x: Tensor, y: Tensor) => x.mul(3).add(y).neg().abs());
+    const xi = tensor([1, -4, 7, 0], { device, dtype: 'int32' });
+    const yi = tensor([2, 2, -30, 5], { device, dtype: 'int32' });
+    ints(xi, yi);
+    const ri = ints(xi, yi) as Tensor;
+    expect(ri.dtype).toBe('int32');
+    expect(Array.from(await ri.data())).toEqual([5, 10, 9, 5]);
+    expect(ints.stats()!.launches).toBe(1);
+
+    const bools = jit((a: Tensor, b: Tensor) => a.gt(0).logicalAnd(b.lt(0)).logicalOr(a.eq(b)).logicalNot());
+    const [a, b] = [tensor([1, -1, 2, 0], { device }), tensor([-1, -1, 3, 0], { device })];
+    bools(a, b);
+    const rb = bools(a, b) as Tensor;
+    expect(rb.dtype).toBe('bool');
+    // (a > 0 && b < 0) || a == b, negated.
+    expect(Array.from(await rb.data(), Number)).toEqual([0, 0, 1, 0]);
+    expect(bools.stats()!.launches).toBeLessThan(bools.stats()!.eagerLaunches);
+
+    const halves = jit((x: Tensor) => x.mul(2).add(1));
+    const xh = tensor([0.5, -2, 1024], { device, dtype: 'float16' });
+    halves(xh);
+    // 2·1024 + 1 = 2049 is a tie between float16's 2048 and 2050 and rounds to even.
+    expect(Array.from(await (halves(xh) as Tensor).data(), Number)).toEqual([2, -3, 2048]);
+    expect(halves.stats()!.launches).toBe(2);
+  });
+
   it('explain lists each fused kernel with the ops it absorbed, and launches and bytes against eager', () => {
     const f = jit((x: Tensor) => x.mul(2).exp().add(1));
     expect(f.explain()).toMatch(/not called yet/);

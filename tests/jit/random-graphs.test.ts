@@ -1,8 +1,8 @@
 /**
  * Random tensor programs (elementwise maps, broadcasts, selects, reductions, einsum and matmul) run three ways:
  * eager, jitted (the trace call and a replay on fresh inputs), and by a float64 interpreter written here. The
- * jitted results match the oracle within float32 tolerance on every device, and a replay never launches more
- * kernels than eager execution.
+ * jitted results match the oracle within float32 tolerance on every device (and within float64 tolerance in
+ * float64 on the CPU), and a replay never launches more kernels than eager execution.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -184,23 +184,26 @@ function runOracle(p: Program, inputs: readonly Value[]): { outputs: Value[]; sc
 // -------------------------------------------------------------------------------------------------------------
 
 /** Inputs for one call: float32-exact values in [-1.5, 1.5], as tensors on the device and as oracle arrays. */
-function makeInputs(p: Program, seed: number, device: Device): { tensors: Tensor[]; values: Value[] } {
+function makeInputs(p: Program, seed: number, device: Device, dtype: 'float32' | 'float64' = 'float32'): { tensors: Tensor[]; values: Value[] } {
   const rand = prng(seed);
   const { a, b } = p;
   const fill = (rows: number, cols: number): Value => build(rows, cols, () => f32(rand() * 3 - 1.5));
   const values = [fill(a, b), fill(a, b), fill(1, b), fill(a, 1), fill(b, b)];
-  const t = (v: Value, shape: number[]): Tensor => tensor(Float32Array.from(v.data), { shape, device });
+  const array = (v: Value): Float32Array | Float64Array => (dtype === 'float32' ? Float32Array.from(v.data) : Float64Array.from(v.data));
+  const t = (v: Value, shape: number[]): Tensor => tensor(array(v), { shape, device });
   const X = p.transposedX
-    ? tensor(Float32Array.from(build(b, a, (j, i) => at(values[0]!, i, j)).data), { shape: [b, a], device }).transpose(0, 1)
+    ? tensor(array(build(b, a, (j, i) => at(values[0]!, i, j))), { shape: [b, a], device }).transpose(0, 1)
     : t(values[0]!, [a, b]);
   const tensors = [X, t(values[1]!, [a, b]), t(values[2]!, [b]), t(values[3]!, [a, 1]), t(values[4]!, [b, b])];
   return { tensors, values };
 }
 
-async function expectMatches(got: readonly Tensor[], oracle: ReturnType<typeof runOracle>, p: Program, what: string): Promise<void> {
-  // float32 rounding errors, a few units of 2^-24 per op relative to the largest value on the way (a sin of a
+async function expectMatches(
+  got: readonly Tensor[], oracle: ReturnType<typeof runOracle>, p: Program, what: string, unit = 1e-6,
+): Promise<void> {
+  // Rounding errors, a few units of 2^-24 (float32) per op relative to the largest value on the way (a sin of a
   // large value keeps its argument's absolute error); fused kernels skip the roundings of intermediates.
-  const tol = 1e-6 * (1 + p.nodes.length) * oracle.scale;
+  const tol = unit * (1 + p.nodes.length) * oracle.scale;
   for (let k = 0; k < oracle.outputs.length; k++) {
     const w = oracle.outputs[k]!;
     const g = await got[k]!.data();
@@ -243,5 +246,24 @@ describe.each(DEVICES)('random programs jitted on %s', (device) => {
     );
     // Not vacuous: most programs have a chain to fuse.
     expect(fewer).toBeGreaterThan(runs / 3);
+  }, 120_000);
+});
+
+describe('random programs jitted in float64 on cpu', () => {
+  it('match the float64 oracle to float64 precision', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.noShrink(fc.integer()), async (seed) => {
+        const p = makeProgram(seed);
+        const what = `seed ${seed} ${JSON.stringify(p)}`;
+        const f = jit((...xs: Tensor[]) => runTensors(p, xs));
+        for (const k of [1, 2]) {
+          const inputs = makeInputs(p, seed + k, 'cpu', 'float64');
+          const got = f(...inputs.tensors) as Tensor[];
+          expect(got.every((t) => t.dtype === 'float64'), what).toBe(true);
+          await expectMatches(got, runOracle(p, inputs.values), p, `${what} (call ${k})`, 1e-14);
+        }
+      }),
+      { numRuns: 150 },
+    );
   }, 120_000);
 });
