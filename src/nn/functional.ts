@@ -137,6 +137,8 @@ function foldWindows(g: Tensor, shape: readonly number[], k: Windows): Tensor {
       dst.copy_(dst.add(g.select(2, i).select(2, j)));
     }
   }
+  // Recorded (under createGraph), with the window view as its gradient: col2im and im2col are adjoints.
+  record('fold windows', [g], z, (gz) => [windowView(gz, k, oh, ow, 'unfold')], []);
   return z;
 }
 
