@@ -28,7 +28,7 @@ export interface ErrorContext {
   readonly span?: Span;
   /** Operand shapes, printed as `input shape [2, 3]` or `operand shapes [2, 3], [3, 4]`. */
   readonly shapes?: readonly (readonly number[])[];
-  /** What the caller can do about it. */
+  /** What the caller can do about it, in lower case (the message capitalises it where it starts a sentence). */
   readonly hint?: string;
 }
 
@@ -62,6 +62,9 @@ export class EinjitError extends Error {
       shapes: this.shapes ?? context.shapes,
       hint: this.hint ?? context.hint,
     };
+    // Unchanged is the common case at nested entry points (and fuzzers throw thousands): keep the error.
+    if (merged.op === this.op && merged.pattern === this.pattern && merged.span === this.span
+      && merged.shapes === this.shapes && merged.hint === this.hint) return this;
     // The stack is left alone: formatting it costs more than the rest of the error path together.
     return new EinjitError(this.reason, merged);
   }
@@ -113,6 +116,15 @@ function sane(c: ErrorContext): ErrorContext {
   };
 }
 
+/**
+ * A hint as it is printed: hints are written in lower case (as `error.hint` reads), and the message starts each
+ * with a capital when its first word is a plain word. Code and the project's name stay as written: `noGrad(…)`,
+ * `x.contiguous()`, `e.g.`, einjit.
+ */
+function sentence(hint: string): string {
+  return /^(?!einjit\b)[a-z]+[ ,;:]/.test(hint) ? hint.charAt(0).toUpperCase() + hint.slice(1) : hint;
+}
+
 function formatMessage(reason: string, context: ErrorContext): string {
   const c = sane(context);
   const lines: string[] = [c.op !== undefined ? `${c.op}: ${reason}` : reason];
@@ -132,7 +144,7 @@ function formatMessage(reason: string, context: ErrorContext): string {
         : `operand shapes ${c.shapes.map(formatShape).join(', ')}`,
     );
   }
-  if (c.hint !== undefined) tail.push(c.hint);
+  if (c.hint !== undefined) tail.push(sentence(c.hint));
   if (tail.length > 0) lines.push(`  ${tail.join('. ')}`);
   return lines.join('\n');
 }

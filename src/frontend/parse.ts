@@ -33,7 +33,7 @@ const LANGUAGES = {
 
 function parseCached(pattern: string, rule: EntryRule, op: string): PatternAst {
   if (typeof pattern !== 'string') {
-    throw new EinjitError(`the pattern must be a string, got ${pattern === null ? 'null' : typeof pattern}`, { op, hint: "Pass the pattern as a string, e.g. 'b c h w -> b h w c'" });
+    throw new EinjitError(`the pattern must be a string, got ${pattern === null ? 'null' : typeof pattern}`, { op, hint: "pass the pattern as a string, e.g. 'b c h w -> b h w c'" });
   }
   const key = rule + '\u0000' + pattern;
   const hit = astCache.get(key);
@@ -88,7 +88,7 @@ function throwSyntaxProblem(pattern: string, rule: EntryRule, op: string, result
     const ch = ws.image[0]!;
     throw new EinjitError(`unknown character '${printable(ch)}'`, {
       op, pattern, span: { start: ws.startOffset, end: ws.startOffset + 1 },
-      hint: 'Only the plain space separates axes (no tabs or newlines)',
+      hint: 'only the plain space separates axes (no tabs or newlines)',
     });
   }
   if (lex !== undefined) {
@@ -97,17 +97,17 @@ function throwSyntaxProblem(pattern: string, rule: EntryRule, op: string, result
     if (ch === '.') {
       throw new EinjitError("'.' outside an ellipsis", {
         op, pattern, span: { start: lex.offset, end: lex.offset + lex.length },
-        hint: "Dots may only appear as an ellipsis, exactly three in a row: '...'",
+        hint: "dots may only appear as an ellipsis, exactly three in a row: '...'",
       });
     }
     if (ch === '-' || ch === '>') {
-      throw new EinjitError(`stray '${ch}'`, { op, pattern, span, hint: "The arrow is written '->', with no space inside" });
+      throw new EinjitError(`stray '${ch}'`, { op, pattern, span, hint: "the arrow is written '->', with no space inside" });
     }
     throw new EinjitError(`unknown character '${printable(ch)}'`, {
       op, pattern, span,
       hint: numpy
-        ? "Einsum subscripts are letters a-z, A-Z, ',', '->', '...' and spaces"
-        : "Axis names are letters, digits and '_', separated by single spaces",
+        ? "einsum subscripts are letters a-z, A-Z, ',', '->', '...' and spaces"
+        : "axis names are letters, digits and '_', separated by single spaces",
     });
   }
   const problem = result.parseProblems[0];
@@ -133,44 +133,44 @@ function syntaxError(pattern: string, rule: EntryRule, op: string, p: ParseProbl
     }
     return new EinjitError("unbalanced parentheses: '(' is never closed", {
       op, pattern, span: open !== undefined ? { start: open.startOffset, end: open.startOffset + 1 } : span,
-      hint: "Close every '(' with ')' on the same side of '->'",
+      hint: "close every '(' with ')' on the same side of '->'",
     });
   }
   switch (kind) {
     case 'IndexSymbol':
       // Only numpy einsum takes these characters as indices; to every other language they are unknown.
       return new EinjitError(`unknown character '${printable(p.token.image)}'`, {
-        op, pattern, span, hint: "Axis names are letters, digits and '_', separated by single spaces",
+        op, pattern, span, hint: "axis names are letters, digits and '_', separated by single spaces",
       });
     case 'LParen':
       if (inGroup) {
         return new EinjitError('parentheses cannot nest', {
-          op, pattern, span, hint: "Axis composition is one level deep: write '(a b c)', not '(a (b c))'",
+          op, pattern, span, hint: "axis composition is one level deep: write '(a b c)', not '(a (b c))'",
         });
       }
       break;
     case 'RParen':
       if (rule !== 'numpyEinsum' && rule !== 'packPattern') {
-        return new EinjitError("unbalanced parentheses: ')' without '('", { op, pattern, span, hint: "Remove the ')' or add the missing '('" });
+        return new EinjitError("unbalanced parentheses: ')' without '('", { op, pattern, span, hint: "remove the ')' or add the missing '('" });
       }
       break;
     case 'Arrow':
       if (rule === 'numpyEinsum' || rule === 'einopsEinsum' || rule === 'transform') {
-        return new EinjitError("more than one '->'", { op, pattern, span, hint: "A pattern has exactly one '->' between inputs and output" });
+        return new EinjitError("more than one '->'", { op, pattern, span, hint: "a pattern has exactly one '->' between inputs and output" });
       }
-      return new EinjitError(`'->' is not allowed in a ${where} pattern`, { op, pattern, span, hint: `A ${where} pattern describes one tensor` });
+      return new EinjitError(`'->' is not allowed in a ${where} pattern`, { op, pattern, span, hint: `a ${where} pattern describes one tensor` });
     case 'Comma':
       if (rule === 'transform') {
         return new EinjitError(`',' is not allowed in a ${op} pattern`, {
-          op, pattern, span, hint: `${op[0]!.toUpperCase()}${op.slice(1)} takes one tensor (pass a list to stack several on a new leading axis)`,
+          op, pattern, span, hint: `${op} takes one tensor (pass a list to stack several on a new leading axis)`,
         });
       }
       if (rule === 'einopsEinsum' || rule === 'numpyEinsum') {
-        return new EinjitError("',' in the output", { op, pattern, span, hint: 'Einsum has exactly one output' });
+        return new EinjitError("',' in the output", { op, pattern, span, hint: 'einsum has exactly one output' });
       }
-      return new EinjitError(`',' is not allowed in a ${where} pattern`, { op, pattern, span, hint: 'Separate axis names with spaces' });
+      return new EinjitError(`',' is not allowed in a ${where} pattern`, { op, pattern, span, hint: 'separate axis names with spaces' });
     case 'Star':
-      return new EinjitError("'*' is only allowed in pack and unpack patterns", { op, pattern, span, hint: "Name the axes, or use '...' for any number of them" });
+      return new EinjitError("'*' is only allowed in pack and unpack patterns", { op, pattern, span, hint: "name the axes, or use '...' for any number of them" });
     case 'Ellipsis':
       if (rule === 'packPattern') {
         return new EinjitError(`'...' is not allowed in ${op} patterns`, { op, pattern, span, hint: "'*' stands for the packed axes; name the others" });
@@ -179,7 +179,7 @@ function syntaxError(pattern: string, rule: EntryRule, op: string, p: ParseProbl
     case 'EOF':
       if (rule === 'transform' || rule === 'einopsEinsum') {
         return new EinjitError("the pattern has no '->'", {
-          op, pattern, span, hint: rule === 'transform' ? "Write the input axes, '->', then the output axes" : "Einops-style einsum needs an explicit output: 'i j, j k -> i k'",
+          op, pattern, span, hint: rule === 'transform' ? "write the input axes, '->', then the output axes" : "einops-style einsum needs an explicit output: 'i j, j k -> i k'",
         });
       }
       break;
@@ -187,7 +187,7 @@ function syntaxError(pattern: string, rule: EntryRule, op: string, p: ParseProbl
   if (kind === 'LParen' || kind === 'RParen') {
     return new EinjitError(
       rule === 'numpyEinsum' ? `invalid subscript '${p.token.image}' in the einsum pattern` : `parentheses are not allowed in a ${op} pattern`,
-      { op, pattern, span, hint: rule === 'numpyEinsum' ? 'Numpy einsum has no composite axes; reshape the operand first' : 'Pack patterns list plain axis names and one *' },
+      { op, pattern, span, hint: rule === 'numpyEinsum' ? 'numpy einsum has no composite axes; reshape the operand first' : 'pack patterns list plain axis names and one *' },
     );
   }
   return new EinjitError(`unexpected ${p.isEof ? 'end of pattern' : `'${p.token.image}'`}`, { op, pattern, span });

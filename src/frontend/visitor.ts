@@ -83,10 +83,10 @@ function decimalValue(text: string): number {
 
 /** Why `name` is not a valid einops axis name, or undefined if it is. */
 export function axisNameProblem(name: string, allowUnderscore: boolean): string | undefined {
-  if (!IDENTIFIER.test(name)) return 'It is not a valid identifier (letters, digits and _, not starting with a digit)';
+  if (!IDENTIFIER.test(name)) return 'it is not a valid identifier (letters, digits and _, not starting with a digit)';
   if (name.startsWith('_') || name.endsWith('_')) {
     if (name === '_' && allowUnderscore) return undefined;
-    return "Axis names may not start or end with '_'";
+    return "axis names may not start or end with '_'";
   }
   return undefined;
 }
@@ -120,7 +120,7 @@ class PatternVisitor extends BaseVisitor implements PatternCstVisitor<VisitConte
         if (ch.codePointAt(0)! < 0x80 && !/^[A-Za-z]$/.test(ch)) {
           throw new EinjitError(`invalid subscript '${ch}' in the einsum pattern`, {
             op: c.op, pattern: c.pattern, span,
-            hint: "Einsum subscripts are single letters a-z and A-Z or characters outside ASCII (for named axes use einops syntax: 'batch i j, batch j k -> batch i k')",
+            hint: "einsum subscripts are single letters a-z and A-Z or characters outside ASCII (for named axes use einops syntax: 'batch i j, batch j k -> batch i k')",
           });
         }
         dims.push(Object.freeze({ kind: 'name', name: ch, span }));
@@ -160,7 +160,7 @@ class PatternVisitor extends BaseVisitor implements PatternCstVisitor<VisitConte
         for (let j = i + 2; j < tokens.length && tokens[j]!.startOffset === end; j++) end += tokens[j]!.image.length;
         throw new EinjitError(`invalid axis name '${c.pattern.slice(t.startOffset, end)}' in the ${c.op} pattern`, {
           op: c.op, pattern: c.pattern, span: { start: t.startOffset, end },
-          hint: "Separate axis names and '*' with spaces",
+          hint: "separate axis names and '*' with spaces",
         });
       }
       if (t.tokenType.name === 'Star') {
@@ -204,7 +204,7 @@ class PatternVisitor extends BaseVisitor implements PatternCstVisitor<VisitConte
     if (DECIMAL.test(text)) {
       const value = decimalValue(text);
       if (!Number.isSafeInteger(value)) {
-        throw new EinjitError(`anonymous axis length ${text} is too large`, { op: c.op, pattern: c.pattern, span, hint: 'Lengths must be below 2^53' });
+        throw new EinjitError(`anonymous axis length ${text} is too large`, { op: c.op, pattern: c.pattern, span, hint: 'lengths must be below 2^53' });
       }
       return Object.freeze({ kind: 'number', value, span });
     }
@@ -227,7 +227,7 @@ class PatternVisitor extends BaseVisitor implements PatternCstVisitor<VisitConte
       if (touching && names.includes('Ellipsis') && names.includes('Name')) {
         throw new EinjitError(`invalid axis identifier '${a.image}${b.image}'`, {
           op: c.op, pattern: c.pattern, span: { start: a.startOffset, end: b.startOffset + b.image.length },
-          hint: "Separate '...' from axis names with a space",
+          hint: "separate '...' from axis names with a space",
         });
       }
     }

@@ -3,12 +3,12 @@
  * recipe (lengths bound from the shape). The rules follow einops 0.9, quirks included (see docs/einops.md).
  * Caches: (op, reduction kind, pattern, rank, given names) → IR; plus the shape and the lengths → recipe.
  */
-import { EinjitError, type Span } from '../errors.js';
+import { asEinjitError, EinjitError, type Span } from '../errors.js';
 import type { ExpressionAst, TransformAst } from '../frontend/ast.js';
 import { LruCache } from '../util/lru.js';
 import { parseTransform } from '../frontend/parse.js';
 import { axisNameProblem } from '../frontend/visitor.js';
-import { assertShape, entryError, isDim, shapesContext } from './shapes.js';
+import { assertShape, isDim, shapesContext } from './shapes.js';
 import type {
   EinopsOp, EinopsRecipe, ElementaryAxis, OutputAxis, TransformDim, TransformIR, WrittenMember,
 } from './types.js';
@@ -48,7 +48,7 @@ interface Ctx {
 }
 
 function fail(reason: string, c: Ctx, span?: Span, hint?: string): EinjitError {
-  return new EinjitError(reason, { op: c.op, pattern: c.pattern, ...(span !== undefined ? { span } : {}), ...(hint !== undefined ? { hint: hint.charAt(0).toUpperCase() + hint.slice(1) } : {}) });
+  return new EinjitError(reason, { op: c.op, pattern: c.pattern, ...(span !== undefined ? { span } : {}), ...(hint !== undefined ? { hint } : {}) });
 }
 
 function readSide(expr: ExpressionAst, c: Ctx, uid: { next: number }): Side {
@@ -152,7 +152,7 @@ export function checkEinops(
     recipeCache.set(key, recipe);
     return recipe;
   } catch (e) {
-    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
+    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
   }
 }
 
@@ -208,13 +208,13 @@ function makeTransformIR(ast: TransformAst, requested: EinopsOp, reduction: stri
     if (first !== undefined) {
       const name = first.kind === 'named' ? first.name : '...';
       throw fail(`${first.kind === 'ellipsis' ? "'...'" : `axis '${name}'`} appears only on the left side of '${p}'`, c, first.span,
-        `Every axis must appear on both sides; to drop it, use reduce(x, '${p}', 'sum')`);
+        `every axis must appear on both sides; to drop it, use reduce(x, '${p}', 'sum')`);
     }
     const firstR = onlyRight[0];
     if (firstR !== undefined) {
       const name = firstR.kind === 'named' ? firstR.name : '...';
       throw fail(`axis '${name}' appears only on the right side of '${p}'`, c, firstR.span,
-        `Every axis must appear on both sides; to add it, use repeat(x, '${p}', { ${name}: <length> })`);
+        `every axis must appear on both sides; to add it, use repeat(x, '${p}', { ${name}: <length> })`);
     }
   } else if (op === 'repeat') {
     const first = onlyLeft[0];
@@ -380,7 +380,7 @@ function bindTransform(build: TransformBuild, shape: readonly number[], lengths:
     } else {
       if (known === 0 || length % known !== 0) {
         throw fail(`input dimension ${i} of length ${length} cannot be split into '${groupText(i)}'`, c, leftSpans[i],
-          `The length ${length} is not divisible by ${known}, the product of the known lengths`);
+          `the length ${length} is not divisible by ${known}, the product of the known lengths`);
       }
       sizes[unknown] = length / known;
     }

@@ -39,9 +39,9 @@ export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly 
   const fail = (reason: string, span: Span | undefined, hint: string): EinjitError =>
     new EinjitError(reason, { op, pattern, shapes, ...(span !== undefined ? { span } : {}), hint });
   for (const name of Object.keys(sizes)) {
-    if (!names.has(name)) throw fail(`axis '${name}' is given a size but does not appear in the pattern`, undefined, `Remove '${name}' from the sizes, or use it in the pattern`);
+    if (!names.has(name)) throw fail(`axis '${name}' is given a size but does not appear in the pattern`, undefined, `remove '${name}' from the sizes, or use it in the pattern`);
     const v = sizes[name];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw fail(`the size of axis '${name}' must be a positive integer (got ${String(v)})`, undefined, 'Give axis sizes as positive integers');
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw fail(`the size of axis '${name}' must be a positive integer (got ${String(v)})`, undefined, 'give axis sizes as positive integers');
   }
   // '...' or an anonymous length inside a group: the flat check refuses the pattern as written.
   const odd = terms.some((t) => t.dims.some((d) => d.kind === 'group' && d.members.some((m) => m.kind === 'ellipsis' || (m.kind === 'number' && m.value !== 1))));
@@ -55,7 +55,7 @@ export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly 
     if (dim.kind !== 'name') return;
     const given = sizes[dim.name];
     if (given !== undefined && given !== length) {
-      throw fail(`axis '${dim.name}' has length ${length} but is given size ${given}`, dim.span, `Give '${dim.name}' the length ${length}, or drop it from the sizes`);
+      throw fail(`axis '${dim.name}' has length ${length} but is given size ${given}`, dim.span, `give '${dim.name}' the length ${length}, or drop it from the sizes`);
     }
     if (!known.has(dim.name)) known.set(dim.name, length);
   }));
@@ -71,7 +71,7 @@ export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly 
       const product = members.reduce((p, m) => p * (known.get(m.name) ?? 1), 1);
       if (length % product !== 0) {
         throw fail(`composite axis ${text(pattern, dim.span)} of length ${length} is not divisible by ${product}`, dim.span,
-          `The known members multiply to ${product}; give sizes whose product divides ${length}`);
+          `the known members multiply to ${product}; give sizes whose product divides ${length}`);
       }
       known.set(unknown[0]!.name, length / product);
       progress = true;
@@ -82,12 +82,12 @@ export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly 
     const unknown = members.filter((m) => !known.has(m.name));
     if (unknown.length > 1) {
       throw fail(`composite axis ${text(pattern, dim.span)} has ${unknown.length} axes of unknown length (${unknown.map((m) => `'${m.name}'`).join(', ')})`,
-        dim.span, `Give all but one of them as sizes, e.g. einsum(..., { sizes: { ${unknown[0]!.name}: ... } })`);
+        dim.span, `give all but one of them as sizes, e.g. einsum(..., { sizes: { ${unknown[0]!.name}: ... } })`);
     }
     const product = members.reduce((p, m) => p * known.get(m.name)!, 1);
     if (product !== length) {
       throw fail(`composite axis ${text(pattern, dim.span)} has length ${length} but its axes multiply to ${product} (${members.map((m) => `${m.name}=${known.get(m.name)}`).join(', ')})`,
-        dim.span, 'The axes of a group must have the lengths the other operands and sizes give them');
+        dim.span, 'the axes of a group must have the lengths the other operands and sizes give them');
     }
   }
   const split = placed.map((p) => p!.flatMap(({ dim, length, covered }) =>

@@ -3,11 +3,11 @@
  * einops.einsum translates its named axes to letters and calls numpy, so after the einops-only checks the two
  * share one path. Caches: (syntax, pattern, ranks) → IR; (syntax, pattern, shapes) → checked IR.
  */
-import { EinjitError, type Span } from '../errors.js';
+import { asEinjitError, EinjitError, type Span } from '../errors.js';
 import type { EinsumAst, ExpressionAst } from '../frontend/ast.js';
 import { LruCache } from '../util/lru.js';
 import { parseEinopsEinsum, parseNumpyEinsum } from '../frontend/parse.js';
-import { assertShapes, entryError, shapesContext, shapesKey } from './shapes.js';
+import { assertShapes, shapesContext, shapesKey } from './shapes.js';
 import type { CheckedEinsum, EinsumIR, EinsumItem } from './types.js';
 
 export type EinsumSyntaxOption = 'auto' | 'numpy' | 'einops';
@@ -77,7 +77,7 @@ export function checkEinsum(
     checkedCache.set(key, checked);
     return checked;
   } catch (e) {
-    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
+    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
   }
 }
 
@@ -98,7 +98,7 @@ function einsumIR(ast: EinsumAst, ranks: readonly number[], op: string): EinsumB
 // ─── AST → terms (shape-free checks) ────────────────────────────────────────────────────────────────────
 
 function err(reason: string, ast: EinsumAst, op: string, span: Span | undefined, hint?: string): EinjitError {
-  return new EinjitError(reason, { op, pattern: ast.pattern, ...(span !== undefined ? { span } : {}), ...(hint !== undefined ? { hint: hint.charAt(0).toUpperCase() + hint.slice(1) } : {}) });
+  return new EinjitError(reason, { op, pattern: ast.pattern, ...(span !== undefined ? { span } : {}), ...(hint !== undefined ? { hint } : {}) });
 }
 
 /** einops-only rules: no anonymous or unit axes, composite axes already opened; '(...)' is an axis named '…' (as in einops). */
@@ -321,7 +321,7 @@ function bindEinsum(build: EinsumBuild, shapes: readonly (readonly number[])[], 
       if (prev !== undefined && prev !== s) {
         throw new EinjitError(`${label} is repeated in operand ${k} with different sizes (${prev} != ${s})`, {
           op, pattern: ir.pattern, span: spans[k]![d]!,
-          hint: 'A repeated axis takes a diagonal, so its dimensions must be equal',
+          hint: 'a repeated axis takes a diagonal, so its dimensions must be equal',
         });
       }
       local.set(id, s);
@@ -334,7 +334,7 @@ function bindEinsum(build: EinsumBuild, shapes: readonly (readonly number[])[], 
       } else if (s !== bound && s !== 1) {
         throw new EinjitError(`${label} has size ${bound} in operand ${from[id]} but ${s} in operand ${k}`, {
           op, pattern: ir.pattern, span: spans[k]![d]!,
-          hint: 'The sizes of one axis must match, or be 1 to broadcast',
+          hint: 'the sizes of one axis must match, or be 1 to broadcast',
         });
       }
     }

@@ -1,11 +1,11 @@
 /**
  * pack / unpack / parse_shape, following einops 0.9 (and numpy's concatenate/reshape rules it relies on).
  */
-import { EinjitError, formatShape, type Span } from '../errors.js';
+import { asEinjitError, EinjitError, formatShape, type Span } from '../errors.js';
 import type { PackAst } from '../frontend/ast.js';
 import { LruCache } from '../util/lru.js';
 import { parsePack, parseShapePattern } from '../frontend/parse.js';
-import { assertShape, assertShapes, entryError, isDim, product, shapesContext, shapesKey } from './shapes.js';
+import { assertShape, assertShapes, isDim, product, shapesContext, shapesKey } from './shapes.js';
 import type { PackResult, PackSplit, UnpackResult } from './types.js';
 
 /** The shape-free reading of a pack pattern: how many named axes stand before and after '*'. */
@@ -20,14 +20,14 @@ function layout(ast: PackAst, op: string): PackLayout {
   for (const item of ast.items) {
     const key = item.kind === 'star' ? '*' : item.name;
     if (seen.has(key)) {
-      throw new EinjitError(`'${key}' appears twice in the ${op} pattern`, { ...c, span: item.span, hint: "Name each axis once and write '*' once" });
+      throw new EinjitError(`'${key}' appears twice in the ${op} pattern`, { ...c, span: item.span, hint: "name each axis once and write '*' once" });
     }
     seen.add(key);
   }
   const star = ast.items.findIndex((i) => i.kind === 'star');
   if (star === -1) {
     throw new EinjitError(`the ${op} pattern has no '*'`, {
-      ...c, span: { start: ast.pattern.length, end: ast.pattern.length + 1 }, hint: "Mark the packed axes with '*', e.g. 'b * c'",
+      ...c, span: { start: ast.pattern.length, end: ast.pattern.length + 1 }, hint: "mark the packed axes with '*', e.g. 'b * c'",
     });
   }
   return { before: star, after: ast.items.length - star - 1 };
@@ -58,13 +58,13 @@ export function checkPack(pattern: string, shapes: readonly (readonly number[])[
     const ast = parsePack(pattern, op);
     const { before, after } = layout(ast, op);
     const star = ast.items[before]!.span;
-    if (shapes.length === 0) throw new EinjitError('pack needs at least one tensor', { op, pattern, hint: 'Pass a non-empty list of tensors' });
+    if (shapes.length === 0) throw new EinjitError('pack needs at least one tensor', { op, pattern, hint: 'pass a non-empty list of tensors' });
     const splits: PackSplit[] = [];
     const lengths: number[] = [];
     for (const [i, shape] of shapes.entries()) {
       if (shape.length < before + after) {
         throw new EinjitError(`tensor ${i} has shape ${formatShape(shape)} but the pattern needs at least ${before + after} dimensions`, {
-          op, pattern, span: star, hint: "Every tensor needs the named axes; '*' may match zero axes",
+          op, pattern, span: star, hint: "every tensor needs the named axes; '*' may match zero axes",
         });
       }
       const split: PackSplit = Object.freeze({
@@ -75,7 +75,7 @@ export function checkPack(pattern: string, shapes: readonly (readonly number[])[
       // numpy reshapes to (*before, -1, *after), which fails when the known dimensions multiply to 0.
       if (product(split.before) * product(split.after) === 0) {
         throw new EinjitError(`tensor ${i} has shape ${formatShape(shape)}: a zero-length named axis leaves the packed length undefined`, {
-          op, pattern, span: star, hint: 'Pack tensors whose named axes have non-zero lengths',
+          op, pattern, span: star, hint: 'pack tensors whose named axes have non-zero lengths',
         });
       }
       splits.push(split);
@@ -86,7 +86,7 @@ export function checkPack(pattern: string, shapes: readonly (readonly number[])[
       const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, j) => x === b[j]);
       if (!same(s.before, first.before) || !same(s.after, first.after)) {
         throw new EinjitError(`tensor ${i} has shape ${formatShape(shapes[i]!)}, whose named axes differ from tensor 0's ${formatShape(shapes[0]!)}`, {
-          op, pattern, span: star, hint: "All tensors must agree on every axis except the ones '*' packs",
+          op, pattern, span: star, hint: "all tensors must agree on every axis except the ones '*' packs",
         });
       }
     }
@@ -101,7 +101,7 @@ export function checkPack(pattern: string, shapes: readonly (readonly number[])[
     packCache.set(key, result);
     return copyPack(result);
   } catch (e) {
-    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
+    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
   }
 }
 
@@ -150,20 +150,20 @@ export function checkUnpack(pattern: string, shape: readonly number[], packedSha
     if (hit !== undefined) return copyUnpack(hit);
     assertShape(shape, 'the input shape', { op, pattern });
     if (!Array.isArray(packedShapes) || !packedShapes.every((s) => Array.isArray(s) && s.every((d) => Number.isSafeInteger(d) && d >= -1))) {
-      throw new EinjitError('packed shapes must be a list of shapes', { op, pattern, shapes: [shape], hint: 'Pass the packed shapes pack returned: non-negative integers, with -1 for at most one unknown' });
+      throw new EinjitError('packed shapes must be a list of shapes', { op, pattern, shapes: [shape], hint: 'pass the packed shapes pack returned: non-negative integers, with -1 for at most one unknown' });
     }
     const ast = parsePack(pattern, op);
     const { before, after } = layout(ast, op);
     const star: Span = ast.items[before]!.span;
     if (shape.length !== before + 1 + after) {
       throw new EinjitError(`the input has shape ${formatShape(shape)} but the pattern needs exactly ${before + 1 + after} dimensions`, {
-        op, pattern, span: star, hint: "Unpack takes the packed tensor: the named axes plus one axis for '*'",
+        op, pattern, span: star, hint: "unpack takes the packed tensor: the named axes plus one axis for '*'",
       });
     }
     const composed = packedShapes.map((p) => (p.includes(-1) ? -1 : product(p)));
     const unknowns = composed.filter((x) => x === -1).length;
     if (unknowns > 1) {
-      throw new EinjitError('more than one packed shape contains -1', { op, pattern, span: star, hint: 'At most one packed shape may be inferred' });
+      throw new EinjitError('more than one packed shape contains -1', { op, pattern, span: star, hint: 'at most one packed shape may be inferred' });
     }
     // einops' split positions: known lengths from the front up to the unknown one, then from the back.
     const n = shape[before]!;
@@ -185,7 +185,7 @@ export function checkUnpack(pattern: string, shape: readonly number[], packedSha
       const dims = reshape(outer * (stop - start), [...shape.slice(0, before), ...p, ...shape.slice(before + 1)]);
       if (dims === null) {
         throw new EinjitError(`cannot split an axis of length ${n} into the packed shapes ${packedShapes.map(formatShape).join(', ')}`, {
-          op, pattern, span: star, hint: "The packed shapes' element counts must add up to the axis length",
+          op, pattern, span: star, hint: "the packed shapes' element counts must add up to the axis length",
         });
       }
       ranges.push(Object.freeze({ start, stop }));
@@ -200,7 +200,7 @@ export function checkUnpack(pattern: string, shape: readonly number[], packedSha
     unpackCache.set(key, result);
     return copyUnpack(result);
   } catch (e) {
-    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
+    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
   }
 }
 
@@ -223,33 +223,33 @@ export function parseShape(pattern: string, shape: readonly number[]): Record<st
     const seen = new Set<string>();
     let ellipsis = false;
     const note = (name: string, span: Span): void => {
-      if (name !== '_' && seen.has(name)) throw new EinjitError(`axis '${name}' appears twice`, { ...c, span, hint: "Name each axis once; use '_' to skip dimensions" });
+      if (name !== '_' && seen.has(name)) throw new EinjitError(`axis '${name}' appears twice`, { ...c, span, hint: "name each axis once; use '_' to skip dimensions" });
       seen.add(name);
     };
     for (const d of ast.expression.dims) {
       if (d.kind === 'ellipsis') {
-        if (ellipsis) throw new EinjitError("more than one '...'", { ...c, span: d.span, hint: "Use '...' at most once" });
+        if (ellipsis) throw new EinjitError("more than one '...'", { ...c, span: d.span, hint: "use '...' at most once" });
         ellipsis = true;
         entries.push({ kind: 'ellipsis', span: d.span });
       } else if (d.kind === 'name') {
         note(d.name, d.span);
         entries.push({ kind: 'name', name: d.name, span: d.span });
       } else if (d.kind === 'number') {
-        if (d.value === 0) throw new EinjitError('anonymous axis of length 0', { ...c, span: d.span, hint: 'Anonymous axes must have a positive length' });
+        if (d.value === 0) throw new EinjitError('anonymous axis of length 0', { ...c, span: d.span, hint: 'anonymous axes must have a positive length' });
         entries.push(d.value === 1 ? { kind: 'unit', span: d.span } : { kind: 'number', value: d.value, span: d.span });
       } else {
         const members = d.members.filter((m) => !(m.kind === 'number' && m.value === 1));
         for (const m of members) {
           if (m.kind === 'name') note(m.name, m.span);
-          if (m.kind === 'number' && m.value === 0) throw new EinjitError('anonymous axis of length 0', { ...c, span: m.span, hint: 'Anonymous axes must have a positive length' });
+          if (m.kind === 'number' && m.value === 0) throw new EinjitError('anonymous axis of length 0', { ...c, span: m.span, hint: 'anonymous axes must have a positive length' });
         }
         if (members.length > 1) {
-          throw new EinjitError('parse_shape cannot read composite axes', { ...c, span: d.span, hint: 'Name each dimension on its own' });
+          throw new EinjitError('parse_shape cannot read composite axes', { ...c, span: d.span, hint: 'name each dimension on its own' });
         }
         const m = members[0];
         if (m === undefined) entries.push({ kind: 'unit', span: d.span });
         else if (m.kind === 'ellipsis') {
-          throw new EinjitError("'...' inside parentheses", { ...c, span: m.span, hint: "Write '...' without parentheses" });
+          throw new EinjitError("'...' inside parentheses", { ...c, span: m.span, hint: "write '...' without parentheses" });
         } else if (m.kind === 'name') entries.push({ kind: 'name', name: m.name, span: m.span });
         else entries.push({ kind: 'number', value: m.value, span: m.span });
       }
@@ -258,7 +258,7 @@ export function parseShape(pattern: string, shape: readonly number[]): Record<st
     if (ellipsis ? shape.length < fixed : shape.length !== fixed) {
       throw new EinjitError(`the shape has ${shape.length} dimension${shape.length === 1 ? '' : 's'} but the pattern ${ellipsis ? 'needs at least' : 'has'} ${fixed}`, {
         ...c, span: ast.expression.span.start === ast.expression.span.end ? { start: 0, end: 1 } : ast.expression.span,
-        hint: ellipsis ? 'The pattern names more dimensions than the shape has' : "Write one entry per dimension; '_' skips one, '...' any number",
+        hint: ellipsis ? 'the pattern names more dimensions than the shape has' : "write one entry per dimension; '_' skips one, '...' any number",
       });
     }
     const result: Record<string, number> = {};
@@ -273,7 +273,7 @@ export function parseShape(pattern: string, shape: readonly number[]): Record<st
         throw new EinjitError(`dimension ${dim} has length ${length}, not 1`, { ...c, span: e.span, hint: "'1' and '()' match only dimensions of length 1" });
       }
       if (e.kind === 'number' && length !== e.value) {
-        throw new EinjitError(`dimension ${dim} has length ${length}, not ${e.value}`, { ...c, span: e.span, hint: 'A number in the pattern must equal the dimension it stands for' });
+        throw new EinjitError(`dimension ${dim} has length ${length}, not ${e.value}`, { ...c, span: e.span, hint: 'a number in the pattern must equal the dimension it stands for' });
       }
       if (e.kind === 'name' && e.name !== '_') result[e.name] = length;
       dim++;
@@ -281,6 +281,6 @@ export function parseShape(pattern: string, shape: readonly number[]): Record<st
     shapeCache.set(key, Object.freeze({ ...result }));
     return result;
   } catch (e) {
-    throw entryError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...(Array.isArray(shape) && shape.every(isDim) ? { shapes: [shape] } : {}) });
+    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...(Array.isArray(shape) && shape.every(isDim) ? { shapes: [shape] } : {}) });
   }
 }

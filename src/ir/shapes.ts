@@ -1,5 +1,5 @@
 /** Input validation shared by the checkers: shapes and lengths are arrays of non-negative safe integers. */
-import { asEinjitError, EinjitError, type ErrorContext } from '../errors.js';
+import { EinjitError, type ErrorContext } from '../errors.js';
 
 export function isDim(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -8,12 +8,12 @@ export function isDim(x: unknown): x is number {
 /** Throws unless `shape` is an array of non-negative integers. */
 export function assertShape(shape: unknown, what: string, ctx: ErrorContext): asserts shape is readonly number[] {
   if (!Array.isArray(shape)) {
-    throw new EinjitError(`${what} must be an array of dimension sizes`, { ...ctx, hint: 'Pass a shape such as [2, 3]' });
+    throw new EinjitError(`${what} must be an array of dimension sizes`, { ...ctx, hint: 'pass a shape such as [2, 3]' });
   }
   for (const d of shape as unknown[]) {
     if (!isDim(d)) {
       throw new EinjitError(`${what} has an invalid dimension ${String(d)}`, {
-        ...ctx, hint: 'Every dimension must be a non-negative integer',
+        ...ctx, hint: 'every dimension must be a non-negative integer',
       });
     }
   }
@@ -45,21 +45,3 @@ export function shapesContext(shapes: unknown): { shapes?: readonly (readonly nu
   return { shapes: shapes as readonly (readonly number[])[] };
 }
 
-/**
- * The error to throw at an entry point: an EinjitError gets the call's context where it lacks it (built
- * afresh rather than through withContext, which copies stack text and so formats the stack; errors are
- * thrown often by fuzzers and by callers probing patterns). Anything else is wrapped by asEinjitError.
- */
-export function entryError(e: unknown, context: ErrorContext): EinjitError {
-  if (!(e instanceof EinjitError)) return asEinjitError(e, context);
-  const missing = (e.op === undefined && context.op !== undefined) || (e.pattern === undefined && context.pattern !== undefined)
-    || (e.shapes === undefined && context.shapes !== undefined);
-  if (!missing) return e;
-  return new EinjitError(e.reason, {
-    op: e.op ?? context.op,
-    pattern: e.pattern ?? context.pattern,
-    span: e.span ?? (e.pattern === undefined ? context.span : undefined),
-    shapes: e.shapes ?? context.shapes,
-    hint: e.hint ?? context.hint,
-  });
-}

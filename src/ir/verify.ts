@@ -7,7 +7,7 @@ import { product } from './shapes.js';
 import type { CheckedEinsum, EinopsRecipe, EinsumIR, EinsumItem, PackResult, TransformIR, UnpackResult } from './types.js';
 
 function check(ok: boolean, what: string): void {
-  if (!ok) throw new EinjitError(`IR invariant violated: ${what}`, { hint: 'This is a bug in einjit; please report it with the pattern and shapes' });
+  if (!ok) throw new EinjitError(`IR invariant violated: ${what}`, { hint: 'this is a bug in einjit; please report it with the pattern and shapes' });
 }
 
 function isFrozenDeep(x: unknown, depth = 0): boolean {

@@ -142,7 +142,7 @@ describe('every front-half error', () => {
       expect(e.span).toBeDefined();
       expect(e.pattern!.slice(e.span!.start, e.span!.end)).toBe(c.caret);
     }
-    expect(e.hint ?? '').toMatch(/^[A-Z'(]/);
+    expect(e.hint ?? '').toMatch(/^[a-z'(]/);
   });
 
   it('renders the pattern, a caret, the shapes and the hint', () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { EinjitError } from '../../src/errors.js';
 import { checkEinops, checkEinsum, checkPack, checkUnpack, verify } from '../../src/ir/index.js';
 
-const HINT = 'This is a bug in einjit; please report it with the pattern and shapes';
+const HINT = 'this is a bug in einjit; please report it with the pattern and shapes';
 
 function deepFreeze<T>(x: T): T {
   if (x !== null && typeof x === 'object' && !Object.isFrozen(x)) {
