@@ -171,12 +171,15 @@ function checkGraph(order: readonly Tensor[]): void {
  * gradients are returned and no `.grad` is touched. Rules run with recording on only under createGraph.
  */
 export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options: BackwardOptions,
-  targets: readonly Tensor[] | null): Map<Tensor, Tensor> {
+  targets: readonly Tensor[] | null, allowUnused = true): Map<Tensor, Tensor> {
   const createGraph = options.createGraph === true;
   const retainGraph = options.retainGraph ?? createGraph;
   const all = topologicalOrder(roots);
   const targetSet = new Set(targets ?? []);
   const wanted = targets === null ? null : leadingTo(all, targetSet);
+  // Refused before any rule runs, so the graph is not freed by a call that fails.
+  const unused = allowUnused || wanted === null ? undefined : targets!.find((t) => !wanted.has(t));
+  if (unused !== undefined) throw unusedInput(unused);
   const order = wanted === null ? all : all.filter((t) => wanted.has(t));
   // Check the whole graph before touching any gradient, so a refused backward leaves every .grad as it was.
   checkGraph(order);
@@ -222,4 +225,11 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
     setGradEnabled(before);
   }
   return found;
+}
+
+/** @internal grad()'s refusal of an input the outputs do not depend on. */
+export function unusedInput(t: Tensor): EinjitError {
+  return new EinjitError('one of the differentiated tensors appears to not have been used in the graph', {
+    op: 'grad', shapes: [t.shape], hint: 'pass { allowUnused: true } to get null for it',
+  });
 }

@@ -9,7 +9,7 @@ import { Tensor } from '../runtime/tensor.js';
 import { zerosOf } from '../runtime/creation.js';
 import { isFloating } from '../runtime/dtype.js';
 import { viewOf } from '../runtime/ops.js';
-import { checkOptions, runBackward, seedOf } from './backward.js';
+import { checkOptions, runBackward, seedOf, unusedInput } from './backward.js';
 import { enableGrad } from './record.js';
 
 export interface GradOptions {
@@ -84,15 +84,12 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
     }
   });
   const seeds = outs.map((o, i) => seedOf(o, given[i] as Tensor | null | undefined, checked.createGraph === true, 'grad'));
-  const found = runBackward(outs, seeds, checked, ins);
+  const found = runBackward(outs, seeds, checked, ins, allowUnused);
   return ins.map((x) => {
     const g = found.get(x);
     if (g !== undefined) return g.dtype === x.dtype ? g : g.cast(x.dtype);
-    if (!allowUnused) {
-      throw new EinjitError('one of the differentiated tensors appears to not have been used in the graph', {
-        op: 'grad', shapes: [x.shape], hint: 'pass { allowUnused: true } to get null for it',
-      });
-    }
+    // Reached, but through ops that pass it no gradient.
+    if (!allowUnused) throw unusedInput(x);
     return null;
   });
 }
