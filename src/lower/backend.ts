@@ -11,10 +11,24 @@ import type { DType, KernelSpec } from './spec.js';
 import { EinjitError } from '../errors.js';
 import { sharedMemoryAvailable } from '../platform/index.js';
 
-/** Every device name einjit knows; a new backend adds its name here and one line in src/backends.ts. */
-export const DEVICE_NAMES = ['cpu', 'webgpu'] as const;
+/**
+ * The device names, one key per backend, for the type checker. A new backend adds its own from its folder with
+ * a module augmentation, so nothing outside the folder changes for it:
+ *
+ * ```ts fragment
+ * declare module '../../src/lower/backend.js' {
+ *   interface DeviceNames { wasm64: true }
+ * }
+ * ```
+ *
+ * At run time the names are those registered (src/runtime/backend.ts `deviceNames()`).
+ */
+export interface DeviceNames {
+  cpu: true;
+  webgpu: true;
+}
 
-export type Device = (typeof DEVICE_NAMES)[number];
+export type Device = keyof DeviceNames & string;
 
 /** A block of elements owned by a backend. Tensors are views (shape, strides, offset) over one storage. */
 export interface Storage {

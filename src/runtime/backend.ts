@@ -3,7 +3,7 @@
  * backends are created and registered by the composition root, src/backends.ts. Backends are started lazily
  * and cached (einops' habit), so importing einjit never starts a GPU.
  */
-import { DEVICE_NAMES, type Backend, type Device, type Storage } from '../lower/backend.js';
+import type { Backend, Device, Storage } from '../lower/backend.js';
 import { EinjitError, describeValue } from '../errors.js';
 
 export type { Backend, Device, Storage };
@@ -43,9 +43,15 @@ export async function initBackend(device: Device): Promise<Backend> {
   return p;
 }
 
+/** The devices the composition root registered, in registration order (started or not). */
+export function deviceNames(): Device[] {
+  return [...new Set([...backends.keys(), ...initializers.keys()])];
+}
+
 export function checkDevice(device: unknown, op: string): Device {
-  if ((DEVICE_NAMES as readonly unknown[]).includes(device)) return device as Device;
-  throw new EinjitError(`unknown device ${describeValue(device)}`, { op, hint: `use ${DEVICE_NAMES.map((d) => `'${d}'`).join(' or ')}` });
+  const names = deviceNames();
+  if ((names as unknown[]).includes(device)) return device as Device;
+  throw new EinjitError(`unknown device ${describeValue(device)}`, { op, hint: `use ${names.map((d) => `'${d}'`).join(' or ')}` });
 }
 
 /** The backend of a device that is ready for synchronous use. */

@@ -3,9 +3,8 @@
  * kernel where the WebGPU device has `timestamp-query`. The same report serves eager code and (later) jitted code.
  */
 import { EinjitError } from '../errors.js';
-import { peekBackend, withBackends, type Device } from './backend.js';
+import { deviceNames, peekBackend, withBackends, type Device } from './backend.js';
 import { RecordingBackend } from './recording.js';
-import { DEVICE_NAMES } from '../lower/backend.js';
 
 /** One kernel in a profile: how often it ran and, on a GPU with timestamps, for how long in all. */
 export interface ProfiledKernel {
@@ -48,7 +47,7 @@ export async function profile<T>(fn: () => T | Promise<T>): Promise<Profile<Awai
   try {
     // Every started device runs through a forwarding recorder while fn runs: its launches (counted here for
     // devices that do not time themselves) and the bytes it allocates.
-    const recorders = DEVICE_NAMES.flatMap((device) => {
+    const recorders = deviceNames().flatMap((device) => {
       const target = peekBackend(device);
       return target === undefined ? [] : [{ device, target, recorder: new RecordingBackend(target, true) }];
     });
