@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EinjitError, jit, noGrad, profile, randn, tensor, zeros, type Tensor,
 } from '../../src/index.js';
+import { getBackend } from '../../src/runtime/backend.js';
 import { DEVICES } from '../helpers/devices.js';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
@@ -296,6 +297,27 @@ describe.each(DEVICES)('fusion on %s', (device) => {
     // 2·1024 + 1 = 2049 is a tie between float16's 2048 and 2050 and rounds to even.
     expect(Array.from(await (halves(xh) as Tensor).data(), Number)).toEqual([2, -3, 2048]);
     expect(halves.stats()!.launches).toBe(2);
+  });
+
+  it('a replay holds only what it returns: materialised intermediates are released when it ends', () => {
+    const f = jit((x: Tensor) => {
+      const u = x.exp();
+      return u.sum().add(u.max());
+    });
+    const x = rand([1000]);
+    f(x);
+    // u is read by two reductions, so it is materialised (4000 bytes), beside the two scalars the add reads.
+    expect(f.stats()!.intermediateBytes).toBe(4000 + 4 + 4);
+    const backend = getBackend(device, 'test');
+    backend.liveBytes();
+    // What one scalar result holds on this device (a GPU buffer has a minimum size).
+    const start = backend.liveBytes();
+    const scalar = x.sum();
+    const one = backend.liveBytes() - start;
+    const before = backend.liveBytes();
+    const outs = [f(x), f(x), f(x)] as Tensor[];
+    expect(backend.liveBytes() - before).toBe(3 * one);
+    expect([scalar, ...outs].every((t) => t.size === 1)).toBe(true);
   });
 
   it('explain lists each fused kernel with the ops it absorbed, and launches and bytes against eager', () => {
