@@ -9,6 +9,7 @@
 import { EinjitError, describeValue, formatShape } from '../errors.js';
 import { Tensor } from '../runtime/tensor.js';
 import * as ops from '../runtime/ops.js';
+import { asStrided } from '../runtime/strided.js';
 import { full, zerosOf, arange, rand } from '../runtime/creation.js';
 import { record, noGrad } from '../autograd/record.js';
 import { isFloating } from '../runtime/dtype.js';
@@ -133,7 +134,7 @@ function foldWindows(g: Tensor, shape: readonly number[], k: Windows): Tensor {
   const z = zerosOf(shape, g.dtype, g.device);
   for (let i = 0; i < k.kh; i++) {
     for (let j = 0; j < k.kw; j++) {
-      const dst = new Tensor(z.storage, [n, c, oh, ow], [c * h * w, h * w, k.sh * w, k.sw], i * k.dh * w + j * k.dw);
+      const dst = asStrided(z, [n, c, oh, ow], [c * h * w, h * w, k.sh * w, k.sw], i * k.dh * w + j * k.dw, 'fold');
       dst.copy_(dst.add(g.select(2, i).select(2, j)));
     }
   }

@@ -22,6 +22,7 @@ import { contiguousStrides, numel } from './shape.js';
 import { buildLoop } from '../lower/loops.js';
 import { ex, type Expr } from '../lower/spec.js';
 import { gemmDType, gemmSpec } from './gemm.js';
+import { asStrided } from './strided.js';
 import type { Contraction, ContractionPlan } from '../plan/index.js';
 
 /** The planner's contraction record: the executor runs the same one the planner planned and the report printed. */
@@ -75,7 +76,7 @@ function toTerm(t: Tensor, ids: readonly number[], sizes: readonly number[]): Te
       strides[at] = strides[at]! + s;
     }
   });
-  const view = new Tensor(t.storage, distinct.map((id) => sizes[id]!), strides, t.offset);
+  const view = asStrided(t, distinct.map((id) => sizes[id]!), strides, t.offset, 'einsum');
   return { t: view, ids: distinct };
 }
 

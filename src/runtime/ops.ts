@@ -10,6 +10,7 @@ import { computeTypeOf, isFloating, promoteOperands, promoteTypes, promoteWithSc
 import { broadcastShapes, broadcastStrides, checkShape, contiguousStrides, normalizeDim, normalizeDims, numel } from './shape.js';
 import { Tensor, type ReduceDims } from './tensor.js';
 import { gemmDType, gemmSpec } from './gemm.js';
+import { asStrided } from './strided.js';
 import { record, checkInPlace } from '../autograd/record.js';
 import * as A from './args.js';
 import { BINARY_RULES, NOT_DIFFERENTIABLE, REDUCE_RULES, UNARY_RULES, grads } from '../autograd/rules.js';
@@ -74,8 +75,7 @@ function mapTensors(label: string, inputs: readonly Tensor[], expr: Expr, outDty
  */
 export function viewOf(base: Tensor, shape: readonly number[], strides: readonly number[], offset: number, op: string,
   backward: (g: Tensor) => Tensor = (g) => g.reshape(base.shape)): Tensor {
-  const v = new Tensor(base.storage, shape, strides, offset);
-  v._version = base._version;
+  const v = asStrided(base, shape, strides, offset, op);
   record(op, [base], v, (g) => [backward(g)], []);
   return v;
 }
@@ -131,8 +131,7 @@ export function expand(t: Tensor, sizes: readonly number[]): Tensor {
     }
   }
   checkShape(shape, 'expand', 'the expanded shape');
-  const v = new Tensor(t.storage, shape, strides, t.offset);
-  v._version = t._version;
+  const v = asStrided(t, shape, strides, t.offset, 'expand');
   record('expand', [t], v, (g) => [grads.sumTo(g, t.shape)], []);
   return v;
 }
@@ -396,7 +395,7 @@ export function reduce(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolea
   let result = out;
   if (keepdim) {
     const shape = a.shape.map((n, i) => (dims.includes(i) ? 1 : n));
-    result = new Tensor(out.storage, shape, contiguousStrides(shape), 0);
+    result = asStrided(out, shape, contiguousStrides(shape), 0, op);
   }
   const rule = REDUCE_RULES[op];
   if (rule !== NOT_DIFFERENTIABLE) {

@@ -15,6 +15,7 @@ import {
   contiguousStrides, inferShape, isContiguous, normalizeDim, normalizeDims, numel, viewStrides, type Shape,
 } from './shape.js';
 import * as ops from './ops.js';
+import { asStridedView } from './strided.js';
 import * as C from './composite.js';
 import type { NormOrder } from './composite.js';
 import { formatTensor, INSPECT_CUSTOM } from './format.js';
@@ -388,6 +389,18 @@ export class Tensor<R extends number = number> {
       });
     }
     return this.slice(d, s, s + length);
+  }
+
+  /**
+   * A view of this tensor's storage with any size and strides (PyTorch's as_strided): strides and the offset
+   * count storage elements, the offset (default: this tensor's) from the storage's start. Every element must lie
+   * inside the storage; strides are non-negative. Its gradient adds up the elements the view repeats.
+   *
+   * @example
+   * const windows = arange(0, 6).asStrided([4, 3], [1, 1]);   // [[0,1,2],[1,2,3],[2,3,4],[3,4,5]]
+   */
+  asStrided(size: readonly number[], stride: readonly number[], storageOffset?: number): Tensor {
+    return asStridedView(this, size, stride, storageOffset);
   }
 
   /**
