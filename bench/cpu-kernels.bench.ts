@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 
 import { configureGemm, runGemm, shutdownGemmPool, wasmKernel } from '../kernels/cpu/gemm.js';
 import { configureStoragePool, resetStoragePoolStats, storagePoolStats } from '../kernels/cpu/pool.js';
-import { einsum, enableRelaxedSimd, randn, shutdown, type Tensor } from '../src/index.js';
+import { einsum, enableRelaxedSimd, randn, shutdown } from '../src/index.js';
 import type { GemmSpec } from '../src/lower/spec.js';
 
 const RUNS = 5;
@@ -24,33 +24,25 @@ function square(n: number): GemmSpec {
   return { kind: 'gemm', label: `${n}³`, dtype: 'float32', batch: [], m: n, n, k: n, a: acc, b: acc, c: acc };
 }
 
-/** Best seconds per product over RUNS runs, each long enough (≥ 0.2 s) to time. */
-function timeGemm(n: number): number {
-  const spec = square(n);
-  const a = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
-  const b = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
-  const c = new Float32Array(n * n);
-  runGemm(spec, a, b, c);
-  const reps = Math.max(1, Math.round(2e8 / (2 * n * n * n) / 5));
-  const times: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < reps; i++) runGemm(spec, a, b, c);
-    times.push((performance.now() - t0) / 1000 / reps);
+/**
+ * Best time per repetition of `run` under each setting, the settings' runs interleaved (A B A B ...) so that a
+ * change in the machine's load falls on all of them alike.
+ */
+function interleaved<K extends string>(settings: readonly K[], apply: (k: K) => void, run: () => void, reps: number): Map<K, number> {
+  const times = new Map<K, number[]>(settings.map((k) => [k, []]));
+  for (const k of settings) {
+    apply(k);
+    for (let i = 0; i < Math.min(reps, 200); i++) run();
   }
-  return best(times);
-}
-
-/** Best µs per call of `fn` (the output disposed each time, so the pool can serve the next one). */
-function timeCalls(fn: () => Tensor, calls: number): number {
-  for (let i = 0; i < 200; i++) fn().dispose();
-  const times: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) fn().dispose();
-    times.push(((performance.now() - t0) * 1000) / calls);
+    for (const k of settings) {
+      apply(k);
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) run();
+      times.get(k)!.push((performance.now() - t0) / reps);
+    }
   }
-  return best(times);
+  return new Map(settings.map((k) => [k, best(times.get(k)!)]));
 }
 
 console.log(`# CPU kernels: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs, Node ${process.versions.node}, ` +
@@ -58,17 +50,20 @@ console.log(`# CPU kernels: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().lengt
 console.log(`enableRelaxedSimd(): ${enableRelaxedSimd().message}`);
 
 console.log('\n| GEMM float32, 1 thread | kernel | ms | GFLOP/s |\n|---|---|--:|--:|');
+configureGemm({ path: 'relaxed', threads: 1 });
+const paths = wasmKernel() === 'relaxed' ? (['wasm', 'relaxed'] as const) : (['wasm'] as const);
 for (const n of [256, 1024]) {
   const flops = 2 * n * n * n;
-  for (const path of ['wasm', 'relaxed'] as const) {
-    configureGemm({ path, threads: 1 });
-    if (path === 'relaxed' && wasmKernel() !== 'relaxed') {
-      console.log(`| ${n}³ | relaxed FMA | — | not available here |`);
-      continue;
-    }
-    const s = timeGemm(n);
-    console.log(`| ${n}³ | ${path === 'wasm' ? 'SIMD mul+add' : 'relaxed FMA'} | ${(s * 1000).toFixed(3)} | ${(flops / s / 1e9).toFixed(1)} |`);
+  const spec = square(n);
+  const a = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
+  const b = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
+  const c = new Float32Array(n * n);
+  const reps = Math.max(1, Math.round(1e8 / flops));
+  const ms = interleaved(paths, (path) => configureGemm({ path }), () => runGemm(spec, a, b, c), reps);
+  for (const [path, t] of ms) {
+    console.log(`| ${n}³ | ${path === 'wasm' ? 'SIMD mul+add' : 'relaxed FMA'} | ${t.toFixed(3)} | ${(flops / t / 1e6).toFixed(1)} |`);
   }
+  if (paths.length === 1) console.log(`| ${n}³ | relaxed FMA | — | not available here |`);
 }
 configureGemm({ path: 'auto' });
 shutdownGemmPool();
@@ -84,13 +79,18 @@ const cases = [
 ];
 const bound = configureStoragePool(0);
 for (const c of cases) {
-  for (const on of [true, false]) {
-    configureStoragePool(on ? bound : 0);
+  const hits = { on: 0, off: 0 };
+  let current: 'on' | 'off' = 'on';
+  const apply = (k: 'on' | 'off'): void => {
+    hits[current] += storagePoolStats().hits;
     resetStoragePoolStats();
-    const us = timeCalls(c.fn, c.calls);
-    const hits = storagePoolStats().hits / (200 + RUNS * c.calls);
-    console.log(`| ${c.name} | ${on ? 'on' : 'off'} | ${us.toFixed(2)} | ${hits.toFixed(2)} |`);
-  }
+    configureStoragePool(k === 'on' ? bound : 0);
+    current = k;
+  };
+  const ms = interleaved(['on', 'off'] as const, apply, () => c.fn().dispose(), c.calls);
+  apply('on');
+  const calls = Math.min(c.calls, 200) + RUNS * c.calls;
+  for (const [k, t] of ms) console.log(`| ${c.name} | ${k} | ${(t * 1000).toFixed(2)} | ${(hits[k] / calls).toFixed(2)} |`);
 }
 configureStoragePool(bound);
 shutdown();
