@@ -1,6 +1,6 @@
 /**
- * The first fusion of a jit graph: an elementwise LoopSpec whose output only one later elementwise LoopSpec
- * reads is folded into that consumer's expression, and its output buffer is never materialised.
+ * The first fusion of a jit graph: an elementwise LoopSpec whose output only one later LoopSpec (a map or a
+ * reduction) reads is folded into that consumer's expression, and its output buffer is never materialised.
  *
  * The result is an ordinary LoopSpec (more inputs, a bigger expression), so both renderers run fused kernels
  * without knowing about fusion. How the consumer's loops index the producer's output is composed exactly:
@@ -23,14 +23,18 @@ function isMap(spec: Launch['spec']): spec is LoopSpec {
   return spec.kind === 'loop' && spec.parallel === spec.sizes.length;
 }
 
-/** Folds producers into consumers until no pair qualifies; `keep` holds the buffers that must stay (outputs). */
+/**
+ * Folds producers into consumers until no pair qualifies; `keep` holds the buffers that must stay (outputs). A
+ * reduction consumer keeps its reduce loops (split where a read crosses a producer loop, in row-major order, so
+ * argmax's index is unchanged).
+ */
 export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph {
   let launches = graph.launches.slice();
   for (let changed = true; changed;) {
     changed = false;
     for (let c = 0; c < launches.length && !changed; c++) {
       const consumer = launches[c]!;
-      if (!isMap(consumer.spec)) continue;
+      if (consumer.spec.kind !== 'loop') continue;
       for (const b of new Set(consumer.inputs)) {
         const p = producerToFold(launches, c, b, graph, keep);
         if (p === null) continue;
@@ -104,6 +108,8 @@ function fold(producer: Launch, consumer: Launch, b: number, length: number): La
     return out;
   });
   const split = (a: Access): Access => ({ ...a, strides: loops.map((l) => a.strides[l.d]! * l.unit) });
+  // The output has strides over the parallel loops only; their sub-loops come first, in order.
+  const parallelLoops = loops.filter((l) => l.d < C.parallel);
 
   const inputs: { buffer: number; access: Access }[] = [];
   const slot = new Map<number, number>();
@@ -122,7 +128,7 @@ function fold(producer: Launch, consumer: Launch, b: number, length: number): La
     });
     replaced.set(i, value(renumber(P.expr, (j) => base + j)));
   }
-  const output = split(C.output);
+  const output: Access = { ...C.output, strides: parallelLoops.map((l) => C.output.strides[l.d]! * l.unit) };
   const expr = substitute(C.expr, (i) => replaced.get(i) ?? { kind: 'input', index: slot.get(i)! });
   const deduped = dedupe(inputs, expr);
   if (deduped.inputs.length > MAX_FUSED_INPUTS) return null;
@@ -130,7 +136,7 @@ function fold(producer: Launch, consumer: Launch, b: number, length: number): La
     ...C,
     label: `fused ${[...producer.ops, ...consumer.ops].join(', ')}`,
     sizes: loops.map((l) => l.size),
-    parallel: loops.length,
+    parallel: parallelLoops.length,
     inputs: deduped.inputs.map((x) => x.access),
     output,
     expr: deduped.expr,
@@ -252,27 +258,44 @@ function dedupe(inputs: readonly { buffer: number; access: Access }[], expr: Exp
   return { inputs: kept, expr: renumber(expr, (i) => to[i]!) };
 }
 
-/** Drops unit loops and merges neighbours every operand walks as one (what simplifyLoops does for a map). */
+/**
+ * Drops unit loops and merges neighbours of the same kind (parallel or reduce) that every operand walks as one,
+ * as simplifyLoops does when a spec is built; a reduction keeps one reduce loop (argmax writes an index over it).
+ */
 function mergeLoops(spec: LoopSpec): LoopSpec {
-  const ops = [...spec.inputs, spec.output];
+  const reduced = spec.sizes.length > spec.parallel;
+  const keep = reduced && spec.sizes.slice(spec.parallel).every((n) => n === 1) ? spec.sizes.length - 1 : -1;
   const sizes: number[] = [];
-  const strides: number[][] = ops.map(() => []);
+  const ins: number[][] = spec.inputs.map(() => []);
+  const out: number[] = [];
+  let parallel = 0;
   spec.sizes.forEach((n, d) => {
-    if (n === 1) return;
+    if (n === 1 && d !== keep) return;
+    const isParallel = d < spec.parallel;
     const last = sizes.length - 1;
-    if (last >= 0 && ops.every((a, k) => strides[k]![last] === a.strides[d]! * n)) {
+    const lastIsParallel = last < parallel;
+    const walksAsOne = last >= 0 && lastIsParallel === isParallel &&
+      spec.inputs.every((a, k) => ins[k]![last] === a.strides[d]! * n) &&
+      (!isParallel || out[last] === spec.output.strides[d]! * n);
+    if (walksAsOne) {
       sizes[last] = sizes[last]! * n;
-      ops.forEach((a, k) => { strides[k]![last] = a.strides[d]!; });
+      spec.inputs.forEach((a, k) => { ins[k]![last] = a.strides[d]!; });
+      if (isParallel) out[last] = spec.output.strides[d]!;
       return;
     }
     sizes.push(n);
-    ops.forEach((a, k) => strides[k]!.push(a.strides[d]!));
+    spec.inputs.forEach((a, k) => ins[k]!.push(a.strides[d]!));
+    if (isParallel) {
+      out.push(spec.output.strides[d]!);
+      parallel++;
+    }
   });
   return {
     ...spec,
     sizes,
-    parallel: sizes.length,
-    inputs: spec.inputs.map((a, k) => ({ ...a, strides: strides[k]! })),
-    output: { ...spec.output, strides: strides[ops.length - 1]! },
+    parallel,
+    reduceOp: sizes.length > parallel ? spec.reduceOp : null,
+    inputs: spec.inputs.map((a, k) => ({ ...a, strides: ins[k]! })),
+    output: { ...spec.output, strides: out },
   };
 }

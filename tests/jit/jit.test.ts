@@ -187,15 +187,13 @@ describe.each(DEVICES)('fusion on %s', (device) => {
     await expectClose(v!, mapF64(xs, (t) => (Math.exp(t) + 1) * Math.sin(Math.exp(t))));
   });
 
-  it('reductions and GEMMs stay their own kernels; the maps around them fuse', async () => {
+  it('a reduction reads the maps before it inside its loop; GEMMs stay their own kernels', async () => {
     const f = jit((x: Tensor, w: Tensor) => x.matmul(w).relu().mul(2).sum(1).sqrt().add(1));
     const [x, w] = [rand([3, 4]), rand([4, 5])];
     f(x, w);
-    // matmul, fused relu·2, sum, fused sqrt+1.
     expect(f.explain().split('\n').slice(3).map((l) => l.replace(/^ +\d+\. \w+ /, ''))).toEqual([
       'gemm 3x4x5  matmul [3, 4] @ [4, 5]',
-      expect.stringMatching(/^loop \[15\]  fused 2 ops: relu, mul scalar$/),
-      expect.stringMatching(/^loop \[3, 5\]  sum/),
+      'loop [3, 5]  fused 3 ops: relu, mul scalar, sum over dims [1] of [3, 5]',
       'loop [3]  fused 2 ops: sqrt, add scalar',
     ]);
     const [xv, wv] = [await x.data(), await w.data()];
@@ -209,6 +207,52 @@ describe.each(DEVICES)('fusion on %s', (device) => {
       return Math.sqrt(s) + 1;
     });
     await expectClose(f(x, w) as Tensor, want);
+  });
+
+  it('softmax: the shifted exp is computed once, read by the sum and the division, against a float64 loop', async () => {
+    const f = jit((x: Tensor) => x.softmax(1));
+    const x = rand([4, 9]);
+    f(x);
+    // max; exp(x - max) (materialised: two kernels read it); its sum; the division. Eager: sub and exp apart.
+    expect(f.explain().split('\n').slice(1, 2)).toEqual(['launches: 4 (eager 5)']);
+    const xv = await x.data();
+    const want = Array.from({ length: 36 }, (_, k) => {
+      const row = Array.from(xv.subarray(Math.floor(k / 9) * 9, Math.floor(k / 9) * 9 + 9), Number);
+      const m = Math.max(...row);
+      return Math.exp(xv[k]! - m) / row.reduce((acc, v) => acc + Math.exp(v - m), 0);
+    });
+    await expectClose(f(x) as Tensor, want);
+  });
+
+  it('long reductions of a fused expression (every reduce path of both backends) against a float64 sum', async () => {
+    const f = jit((x: Tensor) => [x.mul(0.5).add(1).square().sum(1), x.abs().sum()]);
+    const x = rand([3, 70_000]);
+    f(x);
+    expect(f.stats()!.launches).toBe(2);
+    const xv = await x.data();
+    const rows = [0, 1, 2].map((i) => {
+      let s = 0;
+      for (let j = 0; j < 70_000; j++) s += (xv[i * 70_000 + j]! * 0.5 + 1) ** 2;
+      return s;
+    });
+    const all = Array.from(xv, Number).reduce((acc, v) => acc + Math.abs(v), 0);
+    const [r, t] = f(x) as Tensor[];
+    await expectClose(r!, rows, 1e-4);
+    await expectClose(t!, [all], 1e-4);
+  });
+
+  it('argmax, max, prod and a sum along a transposed read fold their producers and keep their meaning', async () => {
+    const f = jit((x: Tensor) => [x.square().neg().argmax(1), x.square().max(0), x.mul(0.5).add(1).prod(1), x.exp().transpose(0, 1).sum(1)]);
+    const x = tensor([[0.5, -0.25, 2, -0.25], [1, -1, 0.125, 3], [-2, 0.5, 0.75, 1.5]], { device });
+    f(x);
+    expect(f.stats()!.launches).toBe(4);
+    const xs = [[0.5, -0.25, 2, -0.25], [1, -1, 0.125, 3], [-2, 0.5, 0.75, 1.5]];
+    const [am, mx, pr, sm] = f(x) as Tensor[];
+    // -x² is largest where |x| is smallest; the first of equal values wins.
+    expect(Array.from(await am!.data(), Number)).toEqual([1, 2, 1]);
+    await expectClose(mx!, [0, 1, 2, 3].map((j) => Math.max(...xs.map((r) => r[j]! ** 2))));
+    await expectClose(pr!, xs.map((r) => r.reduce((acc, v) => acc * (v * 0.5 + 1), 1)));
+    await expectClose(sm!, [0, 1, 2, 3].map((j) => xs.reduce((acc, r) => acc + Math.exp(r[j]!), 0)));
   });
 
   it('a read through a reshape that cuts across the producer\'s loops stays split and correct', async () => {

@@ -18,7 +18,7 @@ type Node =
   | { readonly op: 'scalar'; readonly fn: 'mul' | 'add'; readonly x: number; readonly c: number }
   | { readonly op: 'binary'; readonly fn: Binary; readonly x: number; readonly y: number }
   | { readonly op: 'where'; readonly x: number; readonly y: number }
-  | { readonly op: 'sum1' | 'mean0' | 'einsum' | 'matmul' | 'lastRow' | 'lastCol' | 'transpose' | 'flip' | 'twist'; readonly x: number };
+  | { readonly op: 'sum1' | 'mean0' | 'max1' | 'einsum' | 'matmul' | 'lastRow' | 'lastCol' | 'transpose' | 'flip' | 'twist'; readonly x: number };
 
 const UNARY = ['tanh', 'sigmoid', 'relu', 'neg', 'abs', 'sin', 'cos', 'square'] as const;
 type Unary = (typeof UNARY)[number];
@@ -62,7 +62,7 @@ function makeProgram(seed: number): Program {
       // Views of a value (slices with an offset, a transpose, a flip) make later reads of it strided.
       // twist reads a value through a reshape beside a transposed operand, so its loops cut across the producer's.
       const views = a === b ? ['lastRow', 'lastCol', 'transpose', 'flip'] as const : ['lastRow', 'lastCol', 'flip', 'twist', 'twist'] as const;
-      node = { op: pick([...views, 'sum1', 'mean0', 'einsum', 'matmul'] as const), x };
+      node = { op: pick([...views, 'sum1', 'mean0', 'max1', 'einsum', 'matmul'] as const), x };
     }
     else node = { op: 'unary', fn: pick(UNARY), x };
     nodes.push(node);
@@ -78,7 +78,7 @@ function kindAfter(n: Node, kindOf: (v: number) => Kind): Kind {
     case 'unary': case 'scalar': return kindOf(n.x);
     case 'binary': return join(kindOf(n.x), kindOf(n.y));
     case 'where': return 'full';
-    case 'sum1': case 'lastCol': return 'col';
+    case 'sum1': case 'max1': case 'lastCol': return 'col';
     case 'mean0': case 'lastRow': return 'row';
     case 'einsum': case 'matmul': case 'transpose': case 'flip': case 'twist': return 'full';
   }
@@ -102,6 +102,7 @@ function step(n: Node, v: readonly Tensor[]): Tensor {
     // The condition compares two inputs, exact in float32 and float64 alike, so no rounding flips a branch.
     case 'where': return where(v[0]!.gt(v[1]!), x, v[n.y]!);
     case 'sum1': return x.sum(1, true);
+    case 'max1': return x.max(1, true);
     case 'mean0': return x.mean(0, true);
     case 'einsum': return einsum('ij,jk->ik', x, v[4]!);
     case 'matmul': return x.matmul(v[4]!);
@@ -158,6 +159,7 @@ function runOracle(p: Program, inputs: readonly Value[]): { outputs: Value[]; sc
         break;
       }
       case 'sum1': out = build(a, 1, (i) => { let s = 0; for (let j = 0; j < b; j++) s += at(x, i, j); return s; }); break;
+      case 'max1': out = build(a, 1, (i) => { let m = -Infinity; for (let j = 0; j < b; j++) m = Math.max(m, at(x, i, j)); return m; }); break;
       case 'mean0': out = build(1, b, (_, j) => { let s = 0; for (let i = 0; i < a; i++) s += at(x, i, j); return s / a; }); break;
       case 'lastRow': out = build(1, b, (_, j) => at(x, a - 1, j)); break;
       case 'lastCol': out = build(a, 1, (i) => at(x, i, b - 1)); break;
