@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  EinjitError, jit, noGrad, profile, randn, tensor, zeros, type Tensor,
+  EinjitError, jit, nn, noGrad, profile, randn, tensor, zeros, type Tensor,
 } from '../../src/index.js';
 import { getBackend } from '../../src/runtime/backend.js';
 import { DEVICES } from '../helpers/devices.js';
@@ -26,6 +26,28 @@ async function expectClose(t: Tensor, want: ArrayLike<number>, tol = 1e-5): Prom
       throw new Error(`element ${i}: got ${got[i]}, expected ${want[i]}`);
     }
   }
+}
+
+/** erf in float64: its Maclaurin series below 2.5, the continued fraction of erfc above (both to ~1e-15). */
+function erf(x: number): number {
+  const z = Math.abs(x);
+  let r: number;
+  if (z < 2.5) {
+    // Maclaurin series: 2/√π Σ (-1)^n z^(2n+1) / (n! (2n+1)).
+    let term = z;
+    let sum = z;
+    for (let n = 1; n < 60; n++) {
+      term *= -z * z / n;
+      sum += term / (2 * n + 1);
+    }
+    r = (2 / Math.sqrt(Math.PI)) * sum;
+  } else {
+    // Continued fraction for erfc, evaluated from the tail.
+    let f = 0;
+    for (let n = 60; n >= 1; n--) f = (n / 2) / (z + f);
+    r = 1 - Math.exp(-z * z) / Math.sqrt(Math.PI) / (z + f);
+  }
+  return x < 0 ? -r : r;
 }
 
 async function launches(fn: () => unknown): Promise<number> {
@@ -362,6 +384,26 @@ describe.each(DEVICES)('fusion on %s', (device) => {
     const outs = [f(x), f(x), f(x)] as Tensor[];
     expect(backend.liveBytes() - before).toBe(3 * one);
     expect([scalar, ...outs].every((t) => t.size === 1)).toBe(true);
+  });
+
+  it('an nn MLP with a layer norm, jitted for inference under noGrad, against float64 loops over its weights', async () => {
+    const [l1, norm, l2] = [new nn.Linear(6, 8, { device }), new nn.LayerNorm(8, { device }), new nn.Linear(8, 3, { device })];
+    const model = new nn.Sequential(l1, norm, new nn.GELU(), l2);
+    const f = jit((x: Tensor) => model.forward(x));
+    const x = rand([5, 6]);
+    const out = noGrad(() => { f(rand([5, 6])); return f(x) as Tensor; });
+    expect(f.stats()!.launches).toBeLessThan(f.stats()!.eagerLaunches);
+    const [xv, w1, b1, w2, b2] = await Promise.all([x, l1.weight, l1.bias!, l2.weight, l2.bias!].map((t) => t.data()));
+    const linear = (v: number[], w: ArrayLike<number>, b: ArrayLike<number>, n: number): number[] =>
+      Array.from({ length: n }, (_, o) => v.reduce((acc, vi, i) => acc + vi * w[o * v.length + i]!, b[o]!));
+    const gelu = (v: number): number => 0.5 * v * (1 + erf(v / Math.SQRT2));
+    const want = [0, 1, 2, 3, 4].flatMap((r) => {
+      const h = linear(Array.from(xv.subarray(r * 6, r * 6 + 6), Number), w1, b1, 8);
+      const mean = h.reduce((a, v) => a + v, 0) / 8;
+      const variance = h.reduce((a, v) => a + (v - mean) ** 2, 0) / 8;
+      return linear(h.map((v) => gelu((v - mean) / Math.sqrt(variance + 1e-5))), w2, b2, 3);
+    });
+    await expectClose(out, want, 1e-4);
   });
 
   it('explain lists each fused kernel with the ops it absorbed, and launches and bytes against eager', () => {
