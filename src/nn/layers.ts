@@ -19,7 +19,8 @@ export interface FactoryOptions {
   readonly device?: Device;
 }
 
-function factory(options: FactoryOptions, op: string): { dtype?: DType; device?: Device } {
+/** The dtype and device options a layer passes on to its parameters, checked. */
+export function factory(options: FactoryOptions, op: string): { dtype?: DType; device?: Device } {
   const o = A.optionsArg<FactoryOptions>(options, op);
   return {
     ...(o.dtype !== undefined ? { dtype: A.dtypeArg(o.dtype, op) } : {}),
@@ -98,8 +99,25 @@ export class Embedding extends Module {
 export class ReLU extends Module {
   override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.relu(x); }
 }
+export type GeluApproximate = 'none' | 'tanh';
+
+/** GELU, exact (x·Φ(x), the erf form) or PyTorch's `approximate='tanh'` form. */
 export class GELU extends Module {
-  override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.gelu(x); }
+  constructor(readonly approximate: GeluApproximate = 'none') {
+    super();
+    A.choiceArg(approximate, 'GELU', 'approximate', ['none', 'tanh']);
+  }
+  override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
+    return this.approximate === 'tanh' ? tanhGelu(x) : F.gelu(x);
+  }
+  override extraRepr(): string { return `approximate='${this.approximate}'`; }
+}
+
+/** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), composed of recorded ops so it differentiates (twice too). */
+function tanhGelu(x: Tensor): Tensor {
+  const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+  return x.mul(0.5).mul(inner.tanh().add(1));
 }
 export class Sigmoid extends Module {
   override forward(x: Tensor): Tensor { A.tensorArg(x, `${this.constructor.name}.forward`); return F.sigmoid(x); }
@@ -224,27 +242,38 @@ export interface LayerNormOptions extends FactoryOptions {
   readonly bias?: boolean;
 }
 
-/** Normalises over the trailing dimensions `normalizedShape`. */
+/**
+ * Normalises over the trailing dimensions `normalizedShape` (biased variance, as PyTorch's nn.LayerNorm);
+ * `elementwiseAffine` adds a weight of ones and, unless `bias: false`, a bias of zeros.
+ */
 export class LayerNorm extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
   readonly normalizedShape: readonly number[];
   readonly eps: number;
+  readonly elementwiseAffine: boolean;
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
     A.optionsArg(options, this.constructor.name);
     this.normalizedShape = A.shapeArg(typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape, 'LayerNorm', 'normalizedShape');
     this.eps = options.eps ?? 1e-5;
+    A.numberArg(this.eps, 'LayerNorm', 'eps');
     const f = factory(options, this.constructor.name);
-    const affine = options.elementwiseAffine ?? true;
+    const affine = A.boolArg(options.elementwiseAffine, 'LayerNorm', 'elementwiseAffine', true);
+    const bias = A.boolArg(options.bias, 'LayerNorm', 'bias', true);
+    this.elementwiseAffine = affine;
     this.weight = affine ? new Parameter(ones(this.normalizedShape, f)) : null;
-    this.bias = affine && options.bias !== false ? new Parameter(zeros(this.normalizedShape, f)) : null;
+    this.bias = affine && bias ? new Parameter(zeros(this.normalizedShape, f)) : null;
   }
 
   override forward(x: Tensor): Tensor {
     A.tensorArg(x, `${this.constructor.name}.forward`);
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `(${this.normalizedShape.join(', ')}${this.normalizedShape.length === 1 ? ',' : ''}), eps=${this.eps}, elementwise_affine=${this.elementwiseAffine}`;
   }
 }
 

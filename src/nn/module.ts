@@ -45,16 +45,21 @@ export interface LoadResult {
 
 type Slots = Record<string, unknown>;
 
-/** The base class of every layer and model. Subclasses define `forward`. */
-export class Module {
+/**
+ * The base class of every layer and model. Subclasses define `forward`; the type parameters are its signature,
+ * one tensor in and one out by default (what Sequential chains). A module with other inputs or outputs says so:
+ * `class Bilinear extends Module<[Tensor, Tensor]>`, `class MultiheadAttention extends Module<[Tensor, Tensor,
+ * Tensor, AttentionOptions?], [Tensor, Tensor | null]>`, and a call with the wrong arguments is a type error.
+ */
+export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   /** Training mode (batch statistics, dropout) or evaluation mode (running statistics, no dropout). */
   training = true;
   /** Property names holding buffers, in registration order, and whether each goes into the state dict. */
   private readonly _buffers = new Map<string, boolean>();
 
   /** The computation; subclasses override it. */
-  forward(x: Tensor): Tensor {
-    void x;
+  forward(...args: Args): Out {
+    void args;
     throw new EinjitError(`${this.constructor.name} has no forward()`, {
       op: 'Module.forward',
       hint: 'define forward(x) in the subclass',
@@ -96,7 +101,7 @@ export class Module {
   }
 
   /** Assigns a child module under a computed name ('0', '1', ... in Sequential). */
-  addModule(name: string, module: Module | null): void {
+  addModule(name: string, module: AnyModule | null): void {
     A.stringArg(name, 'addModule', 'name');
     if (module !== null && !(module instanceof Module)) {
       throw new EinjitError(`module must be a Module or null, got ${A.describe(module)}`, { op: 'addModule' });
@@ -104,32 +109,32 @@ export class Module {
     this.slots()[name] = module;
   }
 
-  *namedChildren(): Generator<[string, Module]> {
+  *namedChildren(): Generator<[string, AnyModule]> {
     for (const k of this.fieldNames()) {
       const v = this.slots()[k];
       if (v instanceof Module) yield [k, v];
     }
   }
 
-  *children(): Generator<Module> {
+  *children(): Generator<AnyModule> {
     for (const [, m] of this.namedChildren()) yield m;
   }
 
   /** This module and every descendant, each once, with dotted names ('' for this one). */
-  *namedModules(prefix = ''): Generator<[string, Module]> {
-    const seen = new Set<Module>();
-    const stack: [string, Module][] = [[prefix, this]];
+  *namedModules(prefix = ''): Generator<[string, AnyModule]> {
+    const seen = new Set<AnyModule>();
+    const stack: [string, AnyModule][] = [[prefix, this]];
     while (stack.length > 0) {
       const [name, m] = stack.shift()!;
       if (seen.has(m)) continue;
       seen.add(m);
       yield [name, m];
-      const kids = [...m.namedChildren()].map(([k, c]): [string, Module] => [name === '' ? k : `${name}.${k}`, c]);
+      const kids = [...m.namedChildren()].map(([k, c]): [string, AnyModule] => [name === '' ? k : `${name}.${k}`, c]);
       stack.unshift(...kids);
     }
   }
 
-  *modules(): Generator<Module> {
+  *modules(): Generator<AnyModule> {
     for (const [, m] of this.namedModules()) yield m;
   }
 
@@ -186,7 +191,7 @@ export class Module {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    const visit = (m: Module, prefix: string): void => {
+    const visit = (m: AnyModule, prefix: string): void => {
       for (const [k, p] of m.ownParameters()) out[joinKey(prefix, k)] = p.detach();
       for (const [k, b] of m.ownBuffers(true)) out[joinKey(prefix, k)] = b.detach();
       for (const [k, c] of m.namedChildren()) visit(c, joinKey(prefix, k));
@@ -196,9 +201,9 @@ export class Module {
   }
 
   /** Every state entry as [key, owner module, field name], for loading. */
-  private stateSlots(): [string, Module, string][] {
-    const out: [string, Module, string][] = [];
-    const visit = (m: Module, prefix: string): void => {
+  private stateSlots(): [string, AnyModule, string][] {
+    const out: [string, AnyModule, string][] = [];
+    const visit = (m: AnyModule, prefix: string): void => {
       for (const [k] of m.ownParameters()) out.push([joinKey(prefix, k), m, k]);
       for (const [k] of m.ownBuffers(true)) out.push([joinKey(prefix, k), m, k]);
       for (const [k, c] of m.namedChildren()) visit(c, joinKey(prefix, k));
@@ -331,7 +336,7 @@ export class Module {
   /** A one-line summary per module, like PyTorch's repr. */
   toString(): string {
     const lines: string[] = [];
-    const visit = (m: Module, name: string, depth: number): void => {
+    const visit = (m: AnyModule, name: string, depth: number): void => {
       const kids = [...m.namedChildren()];
       const head = `${'  '.repeat(depth)}${name === '' ? '' : `(${name}): `}${m.constructor.name}(${m.extraRepr()}`;
       if (kids.length === 0) {
@@ -367,17 +372,28 @@ export interface Layer {
   forward(x: Tensor): Tensor;
 }
 
-/** Holds modules in a list without chaining them (PyTorch's nn.ModuleList); children are named '0', '1', ... */
-export class ModuleList extends Module {
+/**
+ * A module of any forward signature, for places that only hold or walk modules (ModuleList, addModule).
+ * `never` arguments make every `Module<Args, Out>` assignable here (forward is a method, so its parameters
+ * compare both ways).
+ */
+export type AnyModule = Module<never, unknown>;
+
+/**
+ * Holds modules in a list without chaining them (PyTorch's nn.ModuleList); children are named '0', '1', ...
+ * `M` is the type of its items, inferred from the constructor's list (`new ModuleList([attn1, attn2])` holds
+ * attention blocks and `at(i).forward` takes their arguments); an empty list holds any module.
+ */
+export class ModuleList<M extends AnyModule = AnyModule> extends Module {
   private _length = 0;
 
-  constructor(modules: readonly Module[] = []) {
+  constructor(modules: readonly M[] = []) {
     super();
     if (!Array.isArray(modules)) throw new EinjitError(`modules must be an array of Modules, got ${A.describe(modules)}`, { op: this.constructor.name });
     for (const m of modules) this.append(m);
   }
 
-  append(module: Module): this {
+  append(module: M): this {
     if (!(module instanceof Module)) throw new EinjitError(`expected a Module, got ${A.describe(module)}`, { op: `${this.constructor.name}.append` });
     this.addModule(String(this._length++), module);
     return this;
@@ -388,7 +404,7 @@ export class ModuleList extends Module {
   }
 
   /** The i-th child (negative counts from the end). */
-  at(index: number): Module {
+  at(index: number): M {
     A.intArg(index, `${this.constructor.name}.at`, 'index');
     const i = index < 0 ? index + this._length : index;
     const m = (this as unknown as Record<string, unknown>)[String(i)];
@@ -396,23 +412,23 @@ export class ModuleList extends Module {
       const kind = this.constructor.name;
       throw new EinjitError(`index ${index} is out of range for a ${kind} of length ${this._length}`, { op: `${kind}.at` });
     }
-    return m;
+    return m as M;
   }
 
-  [Symbol.iterator](): Iterator<Module> {
-    return this.children();
+  [Symbol.iterator](): Iterator<M> {
+    return this.children() as Iterator<AnyModule> as Iterator<M>;
   }
 }
 
 /** Chains its children's forward in order (PyTorch's nn.Sequential): a ModuleList with a forward. */
-export class Sequential extends ModuleList {
+export class Sequential extends ModuleList<Module> {
   constructor(...modules: Module[]) {
     super(modules);
   }
 
   override forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.children()) y = m.forward(y);
+    for (const m of this) y = m.forward(y);
     return y;
   }
 }
