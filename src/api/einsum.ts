@@ -20,7 +20,7 @@ import { noGrad, record } from '../autograd/record.js';
 import { grads } from '../autograd/rules.js';
 import type { DType } from '../runtime/dtype.js';
 import { numel } from '../runtime/shape.js';
-import type { EinsumOperands, EinsumResultRank } from './pattern-types.js';
+import type { CheckedOperands, CheckedPattern, EinsumResultRank } from './pattern-types.js';
 
 /**
  * The planner's options (see {@link PlanOptions}): `optimize` (an algorithm name such as 'auto', 'optimal', 'dp',
@@ -278,11 +278,13 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
  * const d = einsum(a, b, 'batch i j, batch j k -> batch i k');
  * const e = einsum(a, [0, 1, 2], b, [0, 2, 3], [0, 1, 3]);
  */
-export function einsum<const P extends string, const Ops extends EinsumOperands<P>>(pattern: P, ...operands: Ops):
-  Tensor<EinsumResultRank<P, Ops>>;
 export function einsum(...args: [...Tensor[], string]): Tensor;
 export function einsum(...args: [...Tensor[], string, EinsumOptions]): Tensor;
 export function einsum(...args: (Tensor | readonly IndexId[] | EinsumOptions)[]): Tensor;
+// The typed overload comes last: when every overload refuses a call, the compiler shows the last one's error,
+// which for a literal pattern is the one-line sentence of CheckedPattern.
+export function einsum<const P extends string, const Ops extends readonly unknown[]>(pattern: CheckedPattern<P, Ops>,
+  ...operands: CheckedOperands<P, Ops>): Tensor<EinsumResultRank<P, Ops>>;
 export function einsum(...args: unknown[]): Tensor {
   const { pattern, operands, options, syntax } = splitArgs(args);
   const shapes = operands.map((t) => t.shape);

@@ -113,3 +113,44 @@ export type EinsumResultRank<P extends string, Ops extends readonly unknown[]> =
       ? (CountOf<Items<O>, '...'> extends 1 ? Add<LettersIn<O>, EllipsisRank<I, Unwrap<Ops>>> : LettersIn<O>)
       : (HasEllipsis<I> extends true ? Add<OnceLetters<Flatten<I>>, EllipsisRank<I, Unwrap<Ops>>> : OnceLetters<Flatten<I>>)
     : number;
+
+// ── Problems reported as one line ──────────────────────────────────────────────────────────────────────────
+// A literal pattern that einsum would refuse makes the pattern parameter's type a sentence (a string literal
+// type), so the compiler's message is "Argument of type '"bij,bjk->bik"' is not assignable to parameter of
+// type '"pattern declares 2 operands, 1 given"'" instead of a list of overloads.
+
+/** The operands as counted against the pattern: trailing options dropped, the list form opened. */
+type CountedOperands<Ops extends readonly unknown[]> =
+  DropOptions<Ops> extends readonly [infer L extends readonly unknown[]] ? L : DropOptions<Ops>;
+type DropOptions<Ops extends readonly unknown[]> = Ops extends readonly [...infer I, infer L]
+  ? (L extends Tensor ? Ops : L extends readonly unknown[] ? Ops : L extends object ? I : Ops) : Ops;
+
+type Plural<N extends number> = N extends 1 ? 'operand' : 'operands';
+
+/** Space-separated words of a term, empty ones dropped. */
+type Words<S extends string> = S extends `${infer A} ${infer B}` ? [...(A extends '' ? [] : [A]), ...Words<B>] : S extends '' ? [] : [S];
+
+/** The first word longer than one character (not '...') of a term written as several words, else never. */
+type NamedAxis<W extends readonly string[], All extends readonly string[] = W> = All['length'] extends 0 | 1 ? never
+  : W extends readonly [infer H extends string, ...infer R extends string[]]
+    ? (H extends '...' ? NamedAxis<R, All> : H extends `${string}${infer Rest}` ? (Rest extends '' ? NamedAxis<R, All> : H) : NamedAxis<R, All>)
+    : never;
+
+type Terms<P extends string> = Split<P extends `${infer A}->${infer B}` ? `${A},${B}` : P, ','>;
+type NamedAxisIn<T extends readonly string[]> = T extends readonly [infer H extends string, ...infer R extends string[]]
+  ? ([NamedAxis<Words<H>>] extends [never] ? NamedAxisIn<R> : NamedAxis<Words<H>>) : never;
+
+/** Why einsum refuses a literal pattern with these operands, as one sentence; never when it does not. */
+export type PatternProblem<P extends string, Ops extends readonly unknown[]> =
+  IsTypedPattern<P> extends false ? never :
+  [NamedAxisIn<Terms<P>>] extends [never]
+    ? (PatternInputs<P>['length'] extends CountedOperands<Ops>['length'] ? never
+      : `pattern declares ${PatternInputs<P>['length']} ${Plural<PatternInputs<P>['length']>}, ${CountedOperands<Ops>['length']} given`)
+    : `named axis '${NamedAxisIn<Terms<P>>}' in a pattern given first: named axes take the operands first, einsum(a, b, '${P}')`;
+
+/** The pattern parameter: the pattern itself, or the sentence saying what is wrong with it. */
+export type CheckedPattern<P extends string, Ops extends readonly unknown[]> = [PatternProblem<P, Ops>] extends [never] ? P : PatternProblem<P, Ops>;
+
+/** The operands parameter: as given when they fit the pattern or the pattern already carries the error. */
+export type CheckedOperands<P extends string, Ops extends readonly unknown[]> =
+  Ops extends EinsumOperands<P> ? Ops : [PatternProblem<P, Ops>] extends [never] ? EinsumOperands<P> : Ops;

@@ -5,6 +5,7 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { einsum, ones, EinjitError, type Tensor } from '../../src/index.js';
+import type { CheckedPattern, PatternProblem } from '../../src/api/pattern-types.js';
 
 const a = ones([2, 3]);
 const b = ones([3, 4]);
@@ -53,6 +54,27 @@ describe('einsum patterns are typed', () => {
     expect(() => einsum('ij->ji', a, b)).toThrow(EinjitError);
     // @ts-expect-error implicit mode: three operands declared
     expect(() => einsum('ij,jk,kl', a, b)).toThrow(EinjitError);
+  });
+
+  it('says what is wrong in one sentence: the pattern parameter becomes it', () => {
+    // The compiler prints: Argument of type '"bij,bjk->bik"' is not assignable to parameter of type
+    // '"pattern declares 2 operands, 1 given"'.
+    expectTypeOf<PatternProblem<'bij,bjk->bik', [Tensor<3>]>>().toEqualTypeOf<'pattern declares 2 operands, 1 given'>();
+    expectTypeOf<CheckedPattern<'ij->ji', [Tensor, Tensor]>>().toEqualTypeOf<'pattern declares 1 operand, 2 given'>();
+    expectTypeOf<PatternProblem<'ij,jk->ik', [readonly [Tensor], { optimize: 'greedy' }]>>()
+      .toEqualTypeOf<'pattern declares 2 operands, 1 given'>();
+    expectTypeOf<CheckedPattern<'bij,bjk->bik', [Tensor, Tensor]>>().toEqualTypeOf<'bij,bjk->bik'>();
+    expectTypeOf<PatternProblem<string, [Tensor]>>().toBeNever();
+  });
+
+  it('rejects named axes in a pattern given first (named-axis einsum takes the operands first)', () => {
+    expectTypeOf<PatternProblem<'batch i j, batch j k -> batch i k', [Tensor, Tensor]>>().toEqualTypeOf<
+      "named axis 'batch' in a pattern given first: named axes take the operands first, einsum(a, b, 'batch i j, batch j k -> batch i k')">();
+    // @ts-expect-error read as letters this would be a Tensor<7>; at run time the ranks do not match
+    expect(() => einsum('batch i j, batch j k -> batch i k', a3, b3)).toThrow(EinjitError);
+    // Single letters with spaces and '...' words are numpy letters, as before.
+    expectTypeOf<PatternProblem<'... i j, ... j k -> ... i k', [Tensor<3>, Tensor<3>]>>().toBeNever();
+    expectTypeOf(einsum(a3, b3, 'batch i j, batch j k -> batch i k')).toEqualTypeOf<Tensor>();
   });
 
   it('rejects a non-tensor operand at compile time', () => {
