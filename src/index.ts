@@ -33,6 +33,7 @@ export { zeroGrad, grad, vjp, hvp } from './autograd/index.js';
 export type { GradOptions, FunctionalOptions, Gradients } from './autograd/index.js';
 export type { BackwardOptions } from './autograd/backward.js';
 export { cat, stack, vstack, hstack, where, matmul } from './runtime/functional.js';
+export { asStridedView as asStrided } from './runtime/strided.js';
 export { einsum, einsumPath, compile, CompiledExpression } from './api/einsum.js';
 export type { EinsumOptions, EinsumPathResult, CompileOptions, KernelSource } from './api/einsum.js';
 export type { IndexId, IndexLists } from './ir/index.js';

@@ -57,9 +57,18 @@ export function asStrided(base: Tensor, shape: readonly number[], strides: reado
   return v;
 }
 
-/** Tensor.asStrided: the arguments checked as PyTorch checks them, then a view whose gradient flows to `base`. */
-export function asStridedView(base: Tensor, size: unknown, stride: unknown, storageOffset: unknown): Tensor {
+/**
+ * A view of `input`'s storage with any size and strides (PyTorch's torch.as_strided; the package exports it as
+ * `asStrided`, and `x.asStrided(...)` calls it): strides and the offset count storage elements, the offset
+ * (default: the input's) from the storage's start. The arguments are checked as PyTorch checks them; the view's
+ * gradient flows to `input`, adding up the elements the view repeats.
+ *
+ * @example
+ * const windows = asStrided(arange(0, 6), [4, 3], [1, 1]);   // [[0,1,2],[1,2,3],[2,3,4],[3,4,5]]
+ */
+export function asStridedView(input: Tensor, size: readonly number[], stride: readonly number[], storageOffset?: number): Tensor {
   const op = 'asStrided';
+  const base = A.tensorArg(input, op);
   const shape = A.shapeArg(size, op, 'size');
   const strides = A.intListArg(stride, op, 'stride');
   const offset = storageOffset === undefined ? base.offset : A.intArg(storageOffset, op, 'storageOffset', 0);

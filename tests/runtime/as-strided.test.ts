@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EinjitError, fromArray } from '../../src/index.js';
+import { EinjitError, asStrided as publicAsStrided, fromArray } from '../../src/index.js';
 import { asStrided } from '../../src/runtime/strided.js';
 import { gradcheck, gradgradcheck } from '../../src/testing/index.js';
 
@@ -77,6 +77,8 @@ describe('asStrided views', () => {
         .toEqual(oracleView(storage, { ...g, offset: g.offset + skip }));
       expect(Array.from(base.asStrided(g.shape, g.strides).contiguous().dataSync()))
         .toEqual(oracleView(storage, { ...g, offset: skip }));
+      expect(Array.from(publicAsStrided(base, g.shape, g.strides, g.offset).contiguous().dataSync()))
+        .toEqual(oracleView(storage, g));
     }), { numRuns: 200 });
   });
 
@@ -98,6 +100,9 @@ describe('asStrided views', () => {
     }
     // Empty views reach nothing; the internal view checks negative strides on both sides.
     expect(x.asStrided([0, 9], [100, 100], 5).shape).toEqual([0, 9]);
+    // The exported function is the method's twin and checks its input like every export.
+    expect(() => publicAsStrided(x, [4, 2], [2, 1])).toThrow(/outside the 6 elements/);
+    expect(() => publicAsStrided([1, 2] as never, [1], [1])).toThrow(EinjitError);
     expect(() => asStrided(x, [3], [-1], 1)).toThrow(/reaches storage elements -1\.\.1/);
     expect(() => x.asStrided([3], [-1], 2)).toThrow(/negative strides are not supported/);
     expect(() => x.asStrided([3, 1], [1], 0)).toThrow(/mismatch in length of strides and shape/);
