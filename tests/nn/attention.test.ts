@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { tensor, EinjitError, type Tensor } from '../../src/index.js';
 import { nn } from './nn.js';
 import { gradcheck, leaf } from './gradcheck.js';
+import { DEVICES } from '../helpers/devices.js';
 
 type M3 = number[][][];
 
@@ -200,6 +201,27 @@ describe('nn.MultiheadAttention', () => {
     expect(() => mha.forward(q, k, v, { keyPaddingMask: tensor([[false, true]]) })).toThrow(EinjitError);
     expect(() => mha.forward(q, k, v, { attnMask: tensor([[1, 0, 0]], { dtype: 'int32' }) })).toThrow(EinjitError);
     expect(() => mha.forward(q.narrow(2, 0, 3), k, v)).toThrow(/query has 3 features, expected embedDim = 4/);
+  });
+});
+
+describe.each(DEVICES.filter((d) => d !== 'cpu'))('nn.MultiheadAttention on %s', (device) => {
+  it('matches the float64 reference in float32, with masks and gradients flowing', async () => {
+    const { mha, q, k, v, ref } = setup(8, 2, 2, 3, 4, { batchFirst: true });
+    const r = ref({ hidden: (n, _h, l, s) => s > l + 1 || (n === 1 && s === 0) });
+    const gpu = new nn.MultiheadAttention(8, 2, { batchFirst: true });
+    gpu.loadStateDict(mha.stateDict());
+    await gpu.to(device);
+    const on = (t: Tensor): Promise<Tensor> => t.cast('float32').to(device);
+    const causal = await tensor([[false, false, true, true], [false, false, false, true], [false, false, false, false]]).to(device);
+    const padding = await tensor([[false, false, false, false], [true, false, false, false]]).to(device);
+    const [out, w] = gpu.forward(await on(q), await on(k), await on(v), { attnMask: causal, keyPaddingMask: padding });
+    expect(out.device).toBe(device);
+    const host = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
+    const close = (a: number[], b: number[]): void => a.forEach((x, i) => expect(Math.abs(x - b[i]!)).toBeLessThan(1e-4));
+    close(await host(out), r.out.flat(2));
+    close(await host(w!), averaged(r.weights).flat(2));
+    out.sum().backward();
+    expect(gpu.inProjWeight.grad?.device).toBe(device);
   });
 });
 
