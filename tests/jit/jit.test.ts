@@ -393,12 +393,13 @@ describe.each(DEVICES)('fusion on %s', (device) => {
     const x = rand([5, 6]);
     const out = noGrad(() => { f(rand([5, 6])); return f(x) as Tensor; });
     expect(f.stats()!.launches).toBeLessThan(f.stats()!.eagerLaunches);
-    const [xv, w1, b1, w2, b2] = await Promise.all([x, l1.weight, l1.bias!, l2.weight, l2.bias!].map((t) => t.data()));
-    const linear = (v: number[], w: ArrayLike<number>, b: ArrayLike<number>, n: number): number[] =>
+    const read = async (t: Tensor): Promise<number[]> => Array.from(await t.data(), Number);
+    const [xv, w1, b1, w2, b2] = [await read(x), await read(l1.weight), await read(l1.bias!), await read(l2.weight), await read(l2.bias!)];
+    const linear = (v: number[], w: readonly number[], b: readonly number[], n: number): number[] =>
       Array.from({ length: n }, (_, o) => v.reduce((acc, vi, i) => acc + vi * w[o * v.length + i]!, b[o]!));
     const gelu = (v: number): number => 0.5 * v * (1 + erf(v / Math.SQRT2));
     const want = [0, 1, 2, 3, 4].flatMap((r) => {
-      const h = linear(Array.from(xv.subarray(r * 6, r * 6 + 6), Number), w1, b1, 8);
+      const h = linear(xv.slice(r * 6, r * 6 + 6), w1, b1, 8);
       const mean = h.reduce((a, v) => a + v, 0) / 8;
       const variance = h.reduce((a, v) => a + (v - mean) ** 2, 0) / 8;
       return linear(h.map((v) => gelu((v - mean) / Math.sqrt(variance + 1e-5))), w2, b2, 3);
