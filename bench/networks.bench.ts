@@ -9,11 +9,14 @@
  * Times are per call with the plan cache cleared, after a warm-up: wall-clock ms and this process's CPU ms
  * (the machine is shared; CPU time is what the planner spent). Costs are the planner's own (opt_einsum's
  * convention), as log10 flops; "× best" is a cost over the best any optimizer found in the same run (or, for the
- * corpus, over the best known cost recorded from opt_einsum and numpy). opt_einsum is not run here; its
- * recorded costs are the corpus's.
+ * corpus, over the best known cost recorded from opt_einsum and numpy). On the corpus, opt_einsum's costs are the
+ * recorded ones; on the generated networks opt_einsum runs in the same benchmark through python3
+ * (bench/opt_einsum_peer.py) when it imports, on the same networks.
  */
 
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 import { clearPlanCache, planContraction } from '../src/plan/index.js';
 import { type PathCase, loadPathCases } from '../tests/plan/cases.js';
@@ -117,15 +120,55 @@ const COLUMNS: readonly Column[] = [
   { name: 'dp (≤ 30 tensors, 10 s)', optimize: 'dp', upTo: 30, extra: { timeBudgetMs: 10_000 } },
 ];
 
+/** opt_einsum's optimizers run on the generated networks, each up to a tensor count (its random-greedy is slow). */
+const PEER_COLUMNS: readonly { readonly optimize: string; readonly upTo: number }[] = [
+  { optimize: 'greedy', upTo: Infinity },
+  { optimize: 'random-greedy', upTo: 300 },
+  { optimize: 'auto', upTo: Infinity },
+];
+
+interface PeerResult {
+  readonly id: string;
+  readonly optimizer: string;
+  readonly wall_ms?: number;
+  readonly log10_cost?: number;
+  readonly log2_largest?: number;
+  readonly error?: string;
+}
+
+/** opt_einsum on every network in one python3 process, or a reason it did not run. */
+function optEinsum(nets: readonly GenNetwork[]): { version: string; results: PeerResult[] } | string {
+  if (spawnSync('python3', ['-c', 'import opt_einsum'], { stdio: 'ignore' }).status !== 0) {
+    return 'opt_einsum does not import in python3 (pip install opt_einsum to compare)';
+  }
+  const networks = nets.map((n) => ({ id: n.name, inputs: n.inputs, output: n.output, sizes: n.sizes }));
+  const results: PeerResult[] = [];
+  let version = '?';
+  for (const { optimize, upTo } of PEER_COLUMNS) {
+    const job = { networks: networks.filter((n) => n.inputs.length <= upTo), optimizers: [optimize] };
+    const proc = spawnSync('python3', [fileURLToPath(new URL('./opt_einsum_peer.py', import.meta.url))], {
+      input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, OMP_NUM_THREADS: '1' },
+    });
+    if (proc.status !== 0) return `opt_einsum peer failed: ${proc.stderr.slice(-300)}`;
+    const out = JSON.parse(proc.stdout) as { info: { opt_einsum: string }; results: PeerResult[] };
+    version = out.info.opt_einsum;
+    results.push(...out.results);
+  }
+  return { version, results };
+}
+
 function large(): void {
   const nets: GenNetwork[] = [];
   for (const n of [10, 30, 100, 300, 1000]) for (const d of [3, 4]) nets.push(randomRegular(n, d, n + d));
   nets.push(lattice(10, 10, 2), lattice(25, 40, 2), mpsOverlap(100, 16, 2), mpsOverlap(500, 8, 2), randomCircuit(4, 5, 10, 1));
   // Warm up.
   for (const net of [randomRegular(200, 3, 99), lattice(8, 8, 2)]) for (const c of COLUMNS.slice(0, 3)) timed(net, c.optimize);
+  const peer = optEinsum(nets);
   console.log('\n## optimizers on generated networks (seed 1; index sizes 2-8 for the random regular graphs)\n');
+  console.log(typeof peer === 'string' ? peer : `opt_einsum ${peer.version} beside einjit (its times are wall ms of one call after one warm-up call; it has no CPU column)\n`);
   console.log('| network | tensors | optimizer | wall ms | CPU ms | log10 cost | log2 largest | × best |');
   console.log('|---|--:|---|--:|--:|--:|--:|--:|');
+  const summary: { net: GenNetwork; greedy?: number; peerGreedy?: number; autoLog?: number; bestLog: number }[] = [];
   for (const net of nets) {
     const results: { col: Column; t: Timed | string }[] = [];
     for (const col of COLUMNS) {
@@ -136,17 +179,52 @@ function large(): void {
         results.push({ col, t: (e as Error).message.slice(0, 60) });
       }
     }
-    const best = Math.min(...results.map((r) => (typeof r.t === 'string' ? Infinity : r.t.cost)));
+    const peers = typeof peer === 'string' ? [] : peer.results.filter((r) => r.id === net.name);
+    // Compared in log10: opt_einsum's counts are exact integers, einjit's overflow float range on the largest networks.
+    const logs = [
+      ...results.flatMap((r) => (typeof r.t === 'string' || !Number.isFinite(r.t.cost) ? [] : [Math.log10(r.t.cost)])),
+      ...peers.flatMap((p) => (p.log10_cost === undefined ? [] : [p.log10_cost])),
+    ];
+    const bestLog = Math.min(...logs);
+    const times = (log: number): string => {
+      const r = 10 ** (log - bestLog);
+      return !Number.isFinite(bestLog) ? '(overflow)' : r < 1000 ? r.toFixed(3) : r.toExponential(1);
+    };
     for (const { col, t } of results) {
       if (typeof t === 'string') {
         console.log(`| ${net.name} | ${net.inputs.length} | ${col.name} | – | – | ${t} | | |`);
         continue;
       }
-      const r = t.cost / best;
-      const ratio = !Number.isFinite(best) ? '(overflow)' : !Number.isFinite(r) ? '∞ (cost overflows)' : r < 1000 ? r.toFixed(3) : r.toExponential(1);
+      const ratio = Number.isFinite(t.cost) ? times(Math.log10(t.cost)) : '∞ (cost overflows)';
       console.log(`| ${net.name} | ${net.inputs.length} | ${col.name} | ${t.wallMs.toFixed(1)} | ${t.cpuMs.toFixed(1)} | ` +
         `${Math.log10(t.cost).toFixed(2)} | ${Math.log2(t.largest).toFixed(1)} | ${ratio} |`);
     }
+    for (const p of peers) {
+      const name = `opt_einsum ${p.optimizer}`;
+      if (p.error !== undefined || p.log10_cost === undefined) {
+        console.log(`| ${net.name} | ${net.inputs.length} | ${name} | – | – | ${(p.error ?? '?').slice(0, 60)} | | |`);
+        continue;
+      }
+      console.log(`| ${net.name} | ${net.inputs.length} | ${name} | ${p.wall_ms!.toFixed(1)} | | ` +
+        `${p.log10_cost.toFixed(2)} | ${p.log2_largest!.toFixed(1)} | ${times(p.log10_cost)} |`);
+    }
+    const mine = (optimize: string): Timed | undefined => {
+      const r = results.find((x) => x.col.optimize === optimize)?.t;
+      return r === undefined || typeof r === 'string' ? undefined : r;
+    };
+    summary.push({
+      net, bestLog,
+      greedy: mine('greedy')?.wallMs,
+      peerGreedy: peers.find((p) => p.optimizer === 'greedy')?.wall_ms,
+      autoLog: mine('auto') === undefined ? undefined : Math.log10(mine('auto')!.cost),
+    });
+  }
+  console.log('\n| network | tensors | greedy: opt_einsum ms / einjit ms | einjit auto × best (einjit and opt_einsum) |');
+  console.log('|---|--:|--:|--:|');
+  for (const s of summary) {
+    const speed = s.greedy !== undefined && s.peerGreedy !== undefined ? `${(s.peerGreedy / s.greedy).toFixed(1)}×` : '–';
+    const auto = s.autoLog !== undefined && Number.isFinite(s.autoLog) ? (10 ** (s.autoLog - s.bestLog)).toFixed(3) : 'overflow';
+    console.log(`| ${s.net.name} | ${s.net.inputs.length} | ${speed} | ${auto} |`);
   }
 }
 
