@@ -188,6 +188,8 @@ function getState(): State {
   shutdownGemmPool();
   const { memory, shared } = createMemory();
   const descriptors: (KernelDescriptor | null)[] = [];
+  // Under a Content-Security-Policy without 'wasm-unsafe-eval' nothing is compiled (source() still reaches here).
+  const compile = wasmApi !== undefined && wasmAllowed();
   let wasmSimd = true;
   let relaxed = relaxedProbe;
   for (const dtype of ['float32', 'float64'] as const) {
@@ -198,7 +200,7 @@ function getState(): State {
     const w = TILES.wasm[dtype];
     for (const kernel of ['simd', 'relaxed'] as const) {
       const code = kernel === 'simd' || relaxedProbe ? wasmModule(dtype, kernel, shared).bytes : null;
-      const ok = code !== null && wasmApi !== undefined && !(memory instanceof PlainMemory) && wasmApi.validate(code);
+      const ok = code !== null && compile && !(memory instanceof PlainMemory) && wasmApi?.validate(code) === true;
       if (kernel === 'simd') wasmSimd &&= ok;
       else relaxed &&= ok;
       const module = ok && wasmApi !== undefined ? new wasmApi.Module(code) : null;
@@ -553,7 +555,8 @@ export function gemmRoute(spec: GemmSpec): 'empty' | 'zero' | 'direct' | 'js' | 
 
 /** The Wasm micro-kernel packed products run under the current options: relaxed SIMD's FMA where it validates. */
 export function wasmKernel(): WasmKernel {
-  if (options.path === 'wasm') return 'simd';
+  // Where generated code is refused nothing runs packed; the state (which compiles) is not built just to name it.
+  if (options.path === 'wasm' || !codegenAllowed() || !wasmAllowed()) return 'simd';
   return getState().relaxed ? 'relaxed' : 'simd';
 }
 

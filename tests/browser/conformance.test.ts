@@ -99,7 +99,7 @@ describe.skipIf(!present)('einjit in headless Chromium', () => {
     expect(report.crossOriginIsolated).toBe(true);
     expect(report.cpuSource).not.toContain('without generated code');
     // A 192³ GEMM ran on the Web Worker pool over shared WebAssembly memory, and is exact.
-    expect(report.gemm).toEqual({ wasmSimd: true, sharedMemory: true, workers: expect.any(Number), errors: 0 });
+    expect(report.gemm).toEqual({ wasmSimd: true, relaxedSimd: true, sharedMemory: true, workers: expect.any(Number), errors: 0 });
     expect(report.gemm.workers).toBeGreaterThan(0);
     expect(report.capabilities.sharedMemory).toBe(true);
     expect(report.capabilities.workers).toBe('web-worker');
@@ -120,7 +120,7 @@ describe.skipIf(!present)('einjit in headless Chromium', () => {
     expect(report.capabilities.sharedMemory).toBe(false);
     expect(report.capabilities.threads).toBe(1);
     expect(report.capabilities.notes.join(' ')).toContain('not cross-origin isolated');
-    expect(report.gemm).toEqual({ wasmSimd: true, sharedMemory: false, workers: 0, errors: 0 });
+    expect(report.gemm).toEqual({ wasmSimd: true, relaxedSimd: true, sharedMemory: false, workers: 0, errors: 0 });
     expect(report.webgpu.available, report.webgpu.reason).toBe(true);
     expect(report.outcomes.map((o) => o.device)).toEqual(['cpu', 'webgpu']);
     for (const o of report.outcomes) expect(o.failures).toEqual([]);
