@@ -7,10 +7,9 @@
  * allocates the buffers the schedule still needs, launches the (fused) specs over the new arguments' storages,
  * and wraps the returned buffers as tensors with the traced shapes and strides.
  */
-import type { Storage } from '../lower/backend.js';
-import type { Backend, Device } from '../lower/backend.js';
+import type { Backend, Device, Storage } from '../lower/backend.js';
 import { EinjitError } from '../errors.js';
-import { disposeStorage, getBackend, peekBackend, withBackends } from '../runtime/backend.js';
+import { deviceNames, disposeStorage, getBackend, peekBackend, withBackends } from '../runtime/backend.js';
 import { Tensor } from '../runtime/tensor.js';
 import { isGradEnabled } from '../autograd/record.js';
 import { LruCache } from '../util/lru.js';
@@ -38,12 +37,6 @@ export type Jitted<F extends (...args: never[]) => unknown> = F & {
   /** Launches and intermediate bytes of the last call's schedule against eager; null before the first call. */
   stats(): JitStats | null;
 };
-
-/**
- * The devices a trace watches (those started). Typed as every Device, so a new device name fails to compile
- * here until it is listed.
- */
-const TRACED: { readonly [D in Device]: true } = { cpu: true, webgpu: true };
 
 /** Schedules kept per jitted function (one per input signature), least recently used evicted first. */
 const SIGNATURES_KEPT = 64;
@@ -169,7 +162,8 @@ function describe(v: unknown): string {
 // Trace and replay
 
 function trace(fn: (...a: unknown[]) => unknown, args: unknown[], inputs: readonly Tensor[]): { compiled: Compiled; result: unknown } {
-  const targets = (Object.keys(TRACED) as Device[]).map((d) => peekBackend(d)).filter((b): b is Backend => b !== undefined);
+  // Every registered device that has started: a trace watches the backend contract, which all of them share.
+  const targets = deviceNames().map((d) => peekBackend(d)).filter((b): b is Backend => b !== undefined);
   const { standIns, record } = tracers(targets);
   let result: unknown;
   try {

@@ -127,9 +127,9 @@ function sortOrder(t: Tensor, descending: boolean): Tensor {
     : xj.lt(xi).logicalOr(nanI.logicalAnd(nanJ.logicalNot()));
   const tie = xj.eq(xi).logicalOr(nanI.logicalAnd(nanJ));
   const earlier = at.unsqueeze(0).lt(at.unsqueeze(1));   // [n, n]: j < i
-  const rank = ops.reduce('sum', ahead.logicalOr(tie.logicalAnd(earlier)), -1, false, 'int32');
+  const rank = ops.reduceDims('sum', ahead.logicalOr(tie.logicalAnd(earlier)), -1, false, 'int32');
   const lands = rank.unsqueeze(-1).eq(at);   // [..., i, r]: element i lands at position r
-  return ops.reduce('sum', ops.where(lands, at.unsqueeze(-1), 0), -2, false, 'int32');
+  return ops.reduceDims('sum', ops.where(lands, at.unsqueeze(-1), 0), -2, false, 'int32');
 }
 
 /**
@@ -202,7 +202,7 @@ export function topk(x: Tensor, k: number, dim: number, largest: boolean, sorted
 /** Σ over `dim` of where(hits, values, 0): a select, so inf or NaN away from the hits does not leak in. */
 function selectSum(hits: Tensor, values: Tensor, dim: number, dtype: DType): Tensor {
   if (dtype === 'bool') return selectSum(hits, values.cast('int32'), dim, 'int32').cast('bool');
-  return ops.reduce('sum', ops.where(hits, values, 0), dim, false, dtype);
+  return ops.reduceDims('sum', ops.where(hits, values, 0), dim, false, dtype);
 }
 
 /** hits[..., j, k] = index[..., j] == k, with `d` moved last: [..., m, n]. */
@@ -301,7 +301,7 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | num
   if (typeof src === 'number') return ops.where(covered, src, x).cast(x.dtype);
   // A hit counts only when no later j of its row hits the same position.
   const j = positions(index.shape[d]!, x.device).unsqueeze(-1);
-  const last = ops.reduce('max', ops.where(hits, j, -1), -2, true);
+  const last = ops.reduceDims('max', ops.where(hits, j, -1), -2, true);
   return ops.where(covered, spread(hits.logicalAnd(j.eq(last)), src, index, d, x.shape), x);
 }
 

@@ -360,7 +360,7 @@ function reduceDtype(op: ReduceOp, dtype: DType): DType {
 }
 
 /** Reduces `dims` of `a` with `op` into `outDtype` (default: PyTorch's result dtype for the op). */
-export function reduce(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolean, outDtypeOverride?: DType): Tensor {
+export function reduceDims(op: ReduceOp, a: Tensor, dim: ReduceDims, keepdim: boolean, outDtypeOverride?: DType): Tensor {
   A.boolArg(keepdim, op, 'keepdim', false);
   const dims = normalizeDims(dim, a.ndim, op, a.shape);
   const kept = a.shape.map((_, i) => i).filter((i) => !dims.includes(i));
@@ -416,7 +416,7 @@ function exactIntReduce(op: 'sum' | 'prod', a: Tensor, dims: readonly number[], 
     op, shapes: [a.shape], hint: "einjit has no int64; cast to 'float64' first (exact up to 2^53)",
   });
   if (a.device === 'cpu') {
-    const wide = reduce(op, a, dims, keepdim, 'float64');
+    const wide = reduceDims(op, a, dims, keepdim, 'float64');
     const values = wide.dataSync();
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
@@ -424,9 +424,9 @@ function exactIntReduce(op: 'sum' | 'prod', a: Tensor, dims: readonly number[], 
     }
     return cast(wide, 'int32');
   }
-  const wrapped = reduce(op, a, dims, keepdim, 'int32');
+  const wrapped = reduceDims(op, a, dims, keepdim, 'int32');
   if (wrapped.size > 0) {
-    const approx = reduce(op, a, dims, keepdim, 'float32');
+    const approx = reduceDims(op, a, dims, keepdim, 'float32');
     deferCheck(a.device, async () => {
       const [w, f] = await Promise.all([wrapped.data(), approx.data()]);
       for (let i = 0; i < w.length; i++) {
@@ -450,7 +450,7 @@ export function mean(a: Tensor, dim: ReduceDims, keepdim: boolean): Tensor {
   if (a.dtype === 'float16') return cast(mean(cast(a, 'float32'), dim, keepdim), 'float16');
   const dims = normalizeDims(dim, a.ndim, 'mean', a.shape);
   const count = dims.reduce((n, d) => n * a.shape[d]!, 1);
-  return reduce('sum', a, dims, keepdim).div(count);
+  return reduceDims('sum', a, dims, keepdim).div(count);
 }
 
 export function variance(a: Tensor, dim: ReduceDims, keepdim: boolean, correction: number): Tensor {
@@ -459,7 +459,7 @@ export function variance(a: Tensor, dim: ReduceDims, keepdim: boolean, correctio
   const dims = normalizeDims(dim, a.ndim, 'var', a.shape);
   const count = dims.reduce((n, d) => n * a.shape[d]!, 1);
   const centered = a.sub(mean(a, dims, true));
-  return reduce('sum', centered.mul(centered), dims, keepdim).div(Math.max(0, count - correction));
+  return reduceDims('sum', centered.mul(centered), dims, keepdim).div(Math.max(0, count - correction));
 }
 
 export function argReduce(op: 'argmax' | 'argmin', a: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
@@ -467,10 +467,10 @@ export function argReduce(op: 'argmax' | 'argmin', a: Tensor, dim: number | unde
   A.boolArg(keepdim, op, 'keepdim', false);
   if (dim !== undefined && a.ndim === 0) normalizeDim(dim, 0, op, a.shape);
   if (dim === undefined || a.ndim === 0) {
-    const flat = reduce(op, contiguous(a).reshape([a.size]), 0, false);
+    const flat = reduceDims(op, contiguous(a).reshape([a.size]), 0, false);
     return keepdim ? flat.reshape(a.shape.map(() => 1)) : flat;
   }
-  return reduce(op, a, normalizeDim(dim, a.ndim, op, a.shape), keepdim);
+  return reduceDims(op, a, normalizeDim(dim, a.ndim, op, a.shape), keepdim);
 }
 
 // -------------------------------------------------------------------------------------------------------------

@@ -492,13 +492,13 @@ export class Tensor<R extends number = number> {
   // ---------------------------------------------------------------------------------------------------------
   // Reductions: over all elements when dim is omitted
 
-  sum(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduce('sum', this, dim, keepdim); }
+  sum(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduceDims('sum', this, dim, keepdim); }
   mean(dim?: ReduceDims, keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
-  prod(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduce('prod', this, dim, keepdim); }
-  max(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduce('max', this, dim, keepdim); }
-  min(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduce('min', this, dim, keepdim); }
-  any(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduce('any', this, dim, keepdim); }
-  all(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduce('all', this, dim, keepdim); }
+  prod(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduceDims('prod', this, dim, keepdim); }
+  max(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduceDims('max', this, dim, keepdim); }
+  min(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduceDims('min', this, dim, keepdim); }
+  any(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduceDims('any', this, dim, keepdim); }
+  all(dim?: ReduceDims, keepdim = false): Tensor { return ops.reduceDims('all', this, dim, keepdim); }
   /** Index of the largest element (flattened when dim is omitted), as int32. */
   argmax(dim?: number, keepdim = false): Tensor { return ops.argReduce('argmax', this, dim, keepdim); }
   argmin(dim?: number, keepdim = false): Tensor { return ops.argReduce('argmin', this, dim, keepdim); }

@@ -4,25 +4,14 @@
  * remainder save, and zeroGrad over any iterable. Expected values are derived by hand in the comments.
  */
 import { describe, expect, it } from 'vitest';
-import { EinjitError, noGrad, tensor, type Tensor } from '../../src/index.js';
+import { noGrad, tensor, type Tensor } from '../../src/index.js';
 import { zeroGrad } from '../../src/autograd/index.js';
 import { binaryScalarLeft } from '../../src/runtime/ops.js';
 import { DEVICES } from '../helpers/devices.js';
+import { thrown } from '../helpers/thrown.js';
 
 const f64 = (data: number[] | number[][], requiresGrad = true): Tensor => tensor(data, { dtype: 'float64', requiresGrad });
 const values = (t: Tensor | null): number[] => Array.from(t!.dataSync() as ArrayLike<number>);
-
-/** The EinjitError `fn` throws; fails when it throws nothing or something else. */
-function thrown(fn: () => unknown): EinjitError {
-  let caught: unknown = null;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(EinjitError);
-  return caught as EinjitError;
-}
 
 describe('backward: its errors name the op and the shapes', () => {
   it('a non-scalar output without a gradient', () => {

@@ -3,9 +3,9 @@
  * under the right part of it, the shapes, and a hint.
  */
 import { describe, expect, it } from 'vitest';
-import { EinjitError } from '../../src/errors.js';
 import { checkEinops, checkEinsum, checkPack, checkUnpack, parseShape } from '../../src/ir/index.js';
 import { resolveEinsumGroups } from '../../src/ir/einsum-groups.js';
+import { thrown } from '../helpers/thrown.js';
 
 interface Case {
   /** What the caller did wrong, as a sentence. */
@@ -15,16 +15,6 @@ interface Case {
   readonly reason: string;
   /** The text under the caret, when the error points at the pattern. */
   readonly caret?: string;
-}
-
-function thrown(f: () => unknown): EinjitError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EinjitError);
-    return e as EinjitError;
-  }
-  throw new Error('expected an EinjitError');
 }
 
 const rearrange = (p: string, shape: number[], lengths: Record<string, number> = {}) => () => checkEinops('rearrange', p, shape, lengths);

@@ -5,23 +5,12 @@
  * or derived by hand in the comments.
  */
 import { describe, expect, it } from 'vitest';
-import { EinjitError, tensor, type Tensor } from '../../src/index.js';
+import { tensor, type Tensor } from '../../src/index.js';
 import { nn } from './nn.js';
+import { thrown } from '../helpers/thrown.js';
 
 const F = nn.functional;
 const values = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
-
-/** The EinjitError `fn` throws; fails when it throws nothing or something else. */
-function thrown(fn: () => unknown): EinjitError {
-  let caught: unknown = null;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(EinjitError);
-  return caught as EinjitError;
-}
 
 function expectClose(actual: number[], expected: number[], tol = 1e-12): void {
   expect(actual.length).toBe(expected.length);

@@ -6,6 +6,7 @@ import { WebGPUBackend } from '../../kernels/wgsl/index.js';
 import { ex } from '../../src/lower/spec.js';
 import type { GemmSpec, LoopSpec } from '../../src/lower/spec.js';
 import { gpuAvailable, openBackend } from './setup.js';
+import { thrown } from '../helpers/thrown.js';
 
 const copy = (n: number, dtype: 'float32' | 'float64' = 'float32'): LoopSpec => ({
   kind: 'loop', label: 'copy i->i', sizes: [n], parallel: 1, reduceOp: null,
@@ -21,16 +22,6 @@ async function rejection(p: Promise<unknown>): Promise<EinjitError> {
     return e as EinjitError;
   }
   throw new Error('expected a rejection');
-}
-
-function thrown(fn: () => unknown): EinjitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EinjitError);
-    return e as EinjitError;
-  }
-  throw new Error('expected an EinjitError');
 }
 
 describe.skipIf(!gpuAvailable)('WebGPU backend errors and buffer lifetime', () => {
