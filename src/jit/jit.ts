@@ -60,15 +60,27 @@ interface Compiled {
  * Compiles `fn` into a function that traces it on the first call per input signature and replays the fused
  * kernel schedule afterwards. `fn` takes tensors (in arrays and plain objects, beside numbers, strings and
  * booleans, which are part of the signature) and returns the same. The signature is every tensor argument's
- * shape, dtype, device, strides, offset and storage size, which arguments share a storage, whether gradients are
- * enabled, and the non-tensor values; a new one retraces. Inside `fn`, host reads (`item()`, `toArray()`,
- * `dataSync()`, `data()`, moving between devices) are an EinjitError: they would freeze a value into the trace.
- * Tensors that require gradients are refused (jit does not trace autograd yet): call it under `noGrad`.
+ * shape, dtype, device, strides, offset, storage size and requiresGrad, which arguments share a storage, whether
+ * gradients are enabled, and the non-tensor values; a new one retraces. Inside `fn`, host reads (`item()`,
+ * `toArray()`, `dataSync()`, `data()`, moving between devices) are an EinjitError: they would freeze a value into
+ * the trace. Gradients are computed inside `fn` (JAX's value-and-grad style): a tensor argument that requires
+ * gradients is a fresh leaf inside `fn`, so `grad(loss, [w])` there traces the backward pass into the same
+ * schedule, and the jitted function's results carry no graph (they are detached). `backward()` on an argument's
+ * graph is refused: `.grad` is host state a replay cannot update.
  *
  * @example
  * const gelu = jit((x: Tensor) => x.mul(0.5).mul(x.mul(0.7978845608).mul(x.square().mul(0.044715).add(1)).tanh().add(1)));
  * gelu(randn([1024]));                      // traces: eager kernels, recorded
  * gelu(randn([1024]));                      // replays one fused kernel
+ *
+ * @example
+ * // A training step: loss, gradients and the update in one schedule.
+ * const step = jit((x: Tensor, w: Tensor) => {
+ *   const loss = x.matmul(w).tanh().square().mean();
+ *   const [gw] = grad(loss, [w]);
+ *   return [loss, noGrad(() => w.sub(gw.mul(0.1)))];
+ * });
+ * step(x, w.requiresGrad_());
  */
 export function jit<F extends (...args: never[]) => unknown>(fn: F): Jitted<F> {
   if (typeof fn !== 'function') {
@@ -80,14 +92,13 @@ export function jit<F extends (...args: never[]) => unknown>(fn: F): Jitted<F> {
   const jitted = (...args: unknown[]): unknown => {
     const tensors: Tensor[] = [];
     const template = flatten(args, tensors, 'argument');
-    refuseGradients(tensors, 'argument');
     const key = signature(template, tensors);
     const known = cache.get(key);
     if (known !== undefined) {
       last = known;
       return replay(known, tensors);
     }
-    const { compiled, result } = trace(fn as unknown as (...a: unknown[]) => unknown, args, tensors);
+    const { compiled, result } = trace(fn as unknown as (...a: unknown[]) => unknown, args, template, tensors);
     traces++;
     cache.set(key, compiled);
     last = compiled;
@@ -132,11 +143,26 @@ function rebuild(template: unknown, tensors: readonly Tensor[]): unknown {
   return template;
 }
 
-function refuseGradients(tensors: readonly Tensor[], what: string): void {
-  if (!tensors.some((t) => t.requiresGrad)) return;
-  throw new EinjitError(`a jitted function's ${what} requires gradients; jit does not trace autograd yet`, {
+/**
+ * What `fn` is called with while tracing: an argument that requires gradients becomes a fresh leaf over the same
+ * storage (as JAX's primals, and vjp's), so the graph `fn` builds starts at its arguments and a gradient taken
+ * inside `fn` walks only what the trace recorded, never a graph the caller built before the call.
+ */
+function leavesOf(tensors: readonly Tensor[]): Tensor[] {
+  return tensors.map((t) => {
+    if (!t.requiresGrad) return t;
+    const leaf = t.detach();
+    leaf.requiresGrad = true;
+    return leaf;
+  });
+}
+
+/** `.grad` written inside the trace: host state that a replay, which does not run `fn`, would leave stale. */
+function refuseBackward(leaves: readonly Tensor[]): void {
+  if (!leaves.some((t) => t.requiresGrad && t.grad !== null)) return;
+  throw new EinjitError('backward() inside a jitted function writes .grad, which a replay cannot update', {
     op: 'jit',
-    hint: 'call the jitted function under noGrad(() => ...) (inference, or an optimizer update written with in-place ops), or call the function without jit where you need gradients',
+    hint: 'take the gradients with grad(loss, [w, ...]) inside the function and return them (or apply the update there)',
   });
 }
 
@@ -145,7 +171,8 @@ function signature(template: unknown, tensors: readonly Tensor[]): string {
   const firstOver = new Map<Storage, number>();
   const layouts = tensors.map((t, i) => {
     if (!firstOver.has(t.storage)) firstOver.set(t.storage, i);
-    return `${t.dtype}@${t.device}[${t.shape.join(',')}]/${t.strides.join(',')}+${t.offset}#${t.storage.length}=${firstOver.get(t.storage)}`;
+    const g = t.requiresGrad ? '^grad' : '';
+    return `${t.dtype}@${t.device}[${t.shape.join(',')}]/${t.strides.join(',')}+${t.offset}#${t.storage.length}=${firstOver.get(t.storage)}${g}`;
   });
   return `${isGradEnabled() ? 'grad' : 'nograd'}|${describe(template)}|${layouts.join('|')}`;
 }
@@ -161,22 +188,24 @@ function describe(v: unknown): string {
 // -------------------------------------------------------------------------------------------------------------
 // Trace and replay
 
-function trace(fn: (...a: unknown[]) => unknown, args: unknown[], inputs: readonly Tensor[]): { compiled: Compiled; result: unknown } {
+function trace(fn: (...a: unknown[]) => unknown, args: unknown[], argTemplate: unknown, inputs: readonly Tensor[]): { compiled: Compiled; result: unknown } {
   // Every registered device that has started: a trace watches the backend contract, which all of them share.
   const targets = deviceNames().map((d) => peekBackend(d)).filter((b): b is Backend => b !== undefined);
   const { standIns, record } = tracers(targets);
+  const leaves = leavesOf(inputs);
+  const called = leaves.some((t, i) => t !== inputs[i]) ? rebuild(argTemplate, leaves) as unknown[] : args;
   let result: unknown;
   try {
-    result = withBackends(standIns, () => fn(...args));
+    result = withBackends(standIns, () => fn(...called));
   } catch (e) {
     const read = record().hostRead;
     throw read !== null ? hostReadError(read) : e;
   }
   const rec = record();
   if (rec.hostRead !== null) throw hostReadError(rec.hostRead);
+  refuseBackward(leaves);
   const outs: Tensor[] = [];
   const template = flatten(result, outs, 'result');
-  refuseGradients(outs, 'result');
   const { graph, bufferOf } = buildGraph(rec, inputs.map((t) => t.storage), outs.map((t) => t.storage));
   const outputs = outs.map((t) => ({ buffer: bufferOf(t.storage), shape: t.shape, strides: t.strides, offset: t.offset }));
   const returned = new Set(outputs.map((o) => o.buffer));
@@ -185,7 +214,9 @@ function trace(fn: (...a: unknown[]) => unknown, args: unknown[], inputs: readon
   const materialised = fused.buffers
     .filter((b) => used.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'))
     .map((b) => b.id);
-  return { compiled: { eager: graph, graph: fused, materialised, returned, outputs, template }, result };
+  // Results carry no graph, at the trace as at every replay: gradients are taken inside fn.
+  const detached = outs.map((t) => (t.requiresGrad ? t.detach() : t));
+  return { compiled: { eager: graph, graph: fused, materialised, returned, outputs, template }, result: rebuild(template, detached) };
 }
 
 function replay(c: Compiled, inputs: readonly Tensor[]): unknown {
