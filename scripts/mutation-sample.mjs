@@ -40,19 +40,19 @@ const MODULES = {
   },
   lower: {
     files: () => ts('src/lower'),
-    tests: ['tests/einsum/gemm-lowering.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts'],
+    tests: ['tests/einsum/gemm-lowering.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/kernels/lower-corners.test.ts'],
   },
   autograd: {
     files: () => ts('src/autograd'),
-    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts'],
+    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts', 'tests/autograd/engine-corners.test.ts', 'tests/autograd/higher-order.test.ts', 'tests/autograd/jvp.test.ts'],
   },
   nn: {
     files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts'],
-    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts'],
+    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts'],
   },
   cpu: {
     files: () => ts('kernels/cpu'),
-    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts'],
+    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts'],
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
