@@ -15,6 +15,7 @@ import { isGradEnabled } from '../autograd/record.js';
 import { LruCache } from '../util/lru.js';
 import { buildGraph, bufferBytes, hostReadError, tracers, type Graph, type OutputView } from './trace.js';
 import { fuseElementwise } from './fuse.js';
+import { assignSlots, sharedBytes, type SharedStorage } from './reuse.js';
 
 /** What a jitted function's most recent schedule costs against the eager run it was traced from. */
 export interface JitStats {
@@ -23,9 +24,13 @@ export interface JitStats {
   /** Kernel launches of one eager call and of one replay. */
   readonly eagerLaunches: number;
   readonly launches: number;
-  /** Bytes of the buffers a call allocates and does not return: eager, and per replay. */
+  /**
+   * Bytes of the buffers a call allocates and does not return: eager; per replay, where intermediates whose lives
+   * do not overlap share storage; and per replay if each had its own (the bytes the schedule writes to them).
+   */
   readonly eagerIntermediateBytes: number;
   readonly intermediateBytes: number;
+  readonly intermediateBytesWithoutReuse: number;
 }
 
 /** A function compiled by `jit`: call it as the original; `explain`, `source` and `stats` describe its schedule. */
@@ -49,8 +54,10 @@ class Slot {
 interface Compiled {
   readonly eager: Graph;
   readonly graph: Graph;
-  /** Buffers allocated (or uploaded) per replay. */
-  readonly materialised: readonly number[];
+  /** Buffers allocated (or uploaded) per replay, each its own storage. */
+  readonly fresh: readonly number[];
+  /** Storages allocated per replay that intermediates take turns in (reuse.ts). */
+  readonly slots: readonly SharedStorage[];
   readonly returned: ReadonlySet<number>;
   readonly outputs: readonly OutputView[];
   readonly template: unknown;
@@ -211,12 +218,13 @@ function trace(fn: (...a: unknown[]) => unknown, args: unknown[], argTemplate: u
   const returned = new Set(outputs.map((o) => o.buffer));
   const fused = fuseElementwise(graph, returned);
   const used = new Set([...fused.launches.flatMap((l) => [...l.inputs, l.output]), ...returned]);
-  const materialised = fused.buffers
-    .filter((b) => used.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'))
-    .map((b) => b.id);
+  const materialised = fused.buffers.filter((b) => used.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'));
+  const reusable = new Set(materialised.filter((b) => b.origin.kind === 'alloc' && !b.origin.zeroed && !returned.has(b.id)).map((b) => b.id));
+  const slots = assignSlots(fused, reusable);
+  const fresh = materialised.filter((b) => !reusable.has(b.id)).map((b) => b.id);
   // Results carry no graph, at the trace as at every replay: gradients are taken inside fn.
   const detached = outs.map((t) => (t.requiresGrad ? t.detach() : t));
-  return { compiled: { eager: graph, graph: fused, materialised, returned, outputs, template }, result: rebuild(template, detached) };
+  return { compiled: { eager: graph, graph: fused, fresh, slots, returned, outputs, template }, result: rebuild(template, detached) };
 }
 
 function replay(c: Compiled, inputs: readonly Tensor[]): unknown {
@@ -231,17 +239,20 @@ function replay(c: Compiled, inputs: readonly Tensor[]): unknown {
     if (b.origin.kind === 'input') storages[b.id] = inputs[b.origin.leaf]!.storage;
     else if (b.origin.kind === 'external') storages[b.id] = b.origin.storage;
   }
-  for (const id of c.materialised) {
+  for (const id of c.fresh) {
     const b = c.graph.buffers[id]!;
     const o = b.origin;
     storages[id] = o.kind === 'upload' ? backend(b.device).fromArray(b.dtype, o.data, false)
       : o.kind === 'alloc' && o.zeroed ? backend(b.device).allocateZeroed(b.dtype, b.length)
       : backend(b.device).allocate(b.dtype, b.length);
   }
+  const shared = c.slots.map((s) => backend(s.device).allocate(s.dtype, s.length));
+  c.slots.forEach((s, i) => { for (const id of s.buffers) storages[id] = shared[i]!; });
   for (const l of c.graph.launches) backend(l.device).run(l.spec, l.inputs.map((i) => storages[i]!), storages[l.output]!);
   const outs = c.outputs.map((v) => new Tensor(storages[v.buffer]!, v.shape, v.strides, v.offset));
   // Intermediates go back at once (to the GPU's pool), as a tidy() around the eager call would release them.
-  for (const id of c.materialised) if (!c.returned.has(id)) disposeStorage(storages[id]!);
+  for (const id of c.fresh) if (!c.returned.has(id)) disposeStorage(storages[id]!);
+  for (const s of shared) disposeStorage(s);
   return rebuild(c.template, outs);
 }
 
@@ -260,7 +271,9 @@ function costs(c: Compiled): Omit<JitStats, 'traces'> {
     eagerLaunches: c.eager.launches.length,
     launches: c.graph.launches.length,
     eagerIntermediateBytes: intermediateBytes(c.eager, c.returned),
-    intermediateBytes: intermediateBytes(c.graph, c.returned),
+    intermediateBytes: c.fresh.filter((id) => !c.returned.has(id)).reduce((sum, id) => sum + bufferBytes(c.graph.buffers[id]!), 0) +
+      c.slots.reduce((sum, s) => sum + sharedBytes(s), 0),
+    intermediateBytesWithoutReuse: intermediateBytes(c.graph, c.returned),
   };
 }
 
@@ -269,7 +282,7 @@ function explain(c: Compiled, traces: number): string {
   const lines = [
     `jit: ${traces} signature${traces === 1 ? '' : 's'} traced; the last call's schedule:`,
     `launches: ${s.launches} (eager ${s.eagerLaunches})`,
-    `intermediate bytes: ${s.intermediateBytes} (eager ${s.eagerIntermediateBytes})`,
+    `intermediate bytes: ${s.intermediateBytes} (${s.intermediateBytesWithoutReuse} without reuse; eager ${s.eagerIntermediateBytes})`,
   ];
   c.graph.launches.forEach((l, i) => {
     const shape = l.spec.kind === 'gemm' ? `gemm ${l.spec.m}x${l.spec.k}x${l.spec.n}` : `loop [${l.spec.sizes.join(', ')}]`;

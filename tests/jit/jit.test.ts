@@ -415,7 +415,7 @@ describe.each(DEVICES)('fusion on %s', (device) => {
     expect(f.explain()).toBe([
       "jit: 1 signature traced; the last call's schedule:",
       'launches: 1 (eager 3)',
-      'intermediate bytes: 0 (eager 64)',
+      'intermediate bytes: 0 (0 without reuse; eager 64)',
       `  1. ${device} loop [8]  fused 3 ops: mul scalar, exp, add scalar`,
     ].join('\n'));
     expect(f.source()).toMatch(device === 'cpu' ? /fused mul scalar, exp, add scalar/ : /@compute/);
