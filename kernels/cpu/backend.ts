@@ -7,8 +7,8 @@ import { Float16Array } from '@petamoriken/float16';
 import type { DType, KernelSpec } from '../../src/lower/spec.js';
 import type { Backend, Storage, StorageHooks, TypedArray } from '../../src/lower/backend.js';
 import { EinjitError } from '../../src/errors.js';
-import { renderLoop, runLoop } from './loop.js';
-import { gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
+import { cpuTransposeDims, renderLoop, runLoop } from './loop.js';
+import { gemmKernelName, gemmMinWork, gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
 import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
 import { giveArray, takeArray } from './pool.js';
 
@@ -111,6 +111,12 @@ export function createCpuBackend(hooks: StorageHooks): Backend {
     },
     setPoison(value: number | null): void {
       poison = value;
+    },
+    gemmMinWork,
+    kernelName(spec: KernelSpec): string {
+      if (spec.kind === 'gemm') return gemmKernelName(spec);
+      const blocked = cpuTransposeDims(spec) !== null ? ', cache-blocked transpose' : '';
+      return codegenAllowed() ? `generated JavaScript loop nest${blocked}` : `interpreted loop nest${blocked} (no generated code allowed here)`;
     },
     source(spec: KernelSpec): string {
       const source = spec.kind === 'loop' ? renderLoop(spec) : gemmSource(spec);

@@ -58,6 +58,11 @@ export interface GemmOptions {
   readonly roundElements: number;
   /** Overrides the tile's K slice depth (rounded up to the unroll factor); 0 keeps the tile's. */
   readonly kc: number;
+  /**
+   * Lower every einsum step that has a contracted axis to a GEMM, however small (normally a product under
+   * 2,048 multiply-adds stays one loop nest), so a suite of small shapes exercises the forced kernel.
+   */
+  readonly everyContraction: boolean;
 }
 
 /** Tile configuration of one macro-kernel. */
@@ -92,14 +97,15 @@ const DEFAULTS: GemmOptions = {
   stageRows: true,
   roundElements: 1 << 23,
   kc: 0,
+  everyContraction: false,
 };
 
 const FORCED: Record<string, Partial<GemmOptions>> = {
   auto: {},
-  js: { path: 'js', smallMacs: 0 },
-  simd: { path: 'wasm', smallMacs: 0 },
-  relaxed: { path: 'relaxed', smallMacs: 0 },
-  direct: { smallMacs: Infinity },
+  js: { path: 'js', smallMacs: 0, everyContraction: true },
+  simd: { path: 'wasm', smallMacs: 0, everyContraction: true },
+  relaxed: { path: 'relaxed', smallMacs: 0, everyContraction: true },
+  direct: { smallMacs: Infinity, everyContraction: true },
 };
 
 /**
@@ -126,6 +132,11 @@ function fromEnv(): { options: GemmOptions; error: EinjitError | null } {
 
 const chosen = fromEnv();
 let options: GemmOptions = chosen.options;
+
+/** The fewest multiply-adds an einsum step needs to become a GEMM here, when a forced kernel lowers it (else undefined). */
+export function gemmMinWork(): number | undefined {
+  return options.everyContraction ? 1 : undefined;
+}
 
 /** Changes how products run (tests force each path; benchmarks pick thread counts). Returns the old options. */
 export function configureGemm(change: Partial<GemmOptions>): GemmOptions {
@@ -560,8 +571,8 @@ export function wasmKernel(): WasmKernel {
   return getState().relaxed ? 'relaxed' : 'simd';
 }
 
-/** A short name of the kernel a product runs, as `source()` shows it. */
-function kernelName(spec: GemmSpec): string {
+/** A short name of the kernel a product runs, as `source()` and `explain()` show it. */
+export function gemmKernelName(spec: GemmSpec): string {
   let route: ReturnType<typeof gemmRoute>;
   try {
     route = gemmRoute(spec);
@@ -612,7 +623,7 @@ export function gemmSource(spec: GemmSpec): string {
     `// ${spec.label}`,
     `// GEMM ${dtype}: C[b,m,n] = sum_k A[b,m,k] * B[b,k,n], batch [${spec.batch.join(', ')}], ` +
       `m=${spec.m} n=${spec.n} k=${spec.k}`,
-    `// kernel: ${kernelName(spec)}`,
+    `// kernel: ${gemmKernelName(spec)}`,
     `// small products (m*n*k < ${options.smallMacs}) run a direct strided loop; larger ones pack A/B panels.`,
     `// WebAssembly ${kernel === 'relaxed' ? 'relaxed-SIMD (fused multiply-add)' : 'SIMD (mul+add)'} tile: ${tile(w)}`,
     `// JavaScript tile:       ${tile(js)}`,

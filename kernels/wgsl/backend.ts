@@ -368,6 +368,11 @@ export class WebGPUBackend {
 
   // ---------------------------------------------------------------- kernels
 
+  /** The name of the WGSL kernel `run` would launch for this spec (known without rendering it). */
+  kernelName(spec: KernelSpec): string {
+    return this.kernelFor(spec).name;
+  }
+
   /** The complete WGSL module `run` would launch for this spec (it compiles on its own). */
   kernelSource(spec: KernelSpec): { name: string; source: string } {
     const kernel = this.kernelFor(spec);

@@ -105,6 +105,9 @@ export async function createWebGPUBackend(hooks: StorageHooks): Promise<Backend>
     source(spec: KernelSpec): string {
       return gpu.kernelSource(spec).source;
     },
+    kernelName(spec: KernelSpec): string {
+      return `WGSL ${gpu.kernelName(spec)}`;
+    },
     details() {
       return { adapter: gpu.adapterDetails, limits: gpu.limits, features: gpu.features };
     },

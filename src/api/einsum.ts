@@ -512,10 +512,12 @@ export class CompiledExpression {
         `peak per slice ${sp.peakPerSlice} elements, ${sp.cost.toExponential(3)} flops in all (${sp.overhead.toFixed(3)}× the unsliced plan). Kernels of one slice:`);
     }
     lines.push('Kernels:');
+    const backend = getBackend(this.device, 'compile');
     this.specs().forEach((spec, i) => {
       lines.push(spec.kind === 'gemm'
         ? `  ${i}: GEMM ${spec.label} [${spec.dtype}]`
         : `  ${i}: loop nest ${spec.label} — ${spec.sizes.length} loops (${spec.parallel} parallel${spec.reduceOp ? `, ${spec.sizes.length - spec.parallel} ${spec.reduceOp}` : ''})`);
+      lines.push(`     runs as: ${backend.kernelName(spec)}`);
     });
     return lines.join('\n');
   }

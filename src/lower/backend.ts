@@ -9,7 +9,6 @@
 import { Float16Array } from '@petamoriken/float16';
 import type { DType, KernelSpec } from './spec.js';
 import { EinjitError } from '../errors.js';
-import { sharedMemoryAvailable } from '../platform/index.js';
 
 /**
  * The device names, one key per backend, for the type checker. A new backend adds its own from its folder with
@@ -117,6 +116,17 @@ export interface Backend {
   setPoison?(value: number | null): void;
   /** The generated source (JS or WGSL) of the kernel that would run this spec. */
   source(spec: KernelSpec): string;
+  /**
+   * One line naming the kernel that would run this spec (which GEMM micro-kernel, which WGSL entry point), as
+   * `explain()` prints it beside the step.
+   */
+  kernelName(spec: KernelSpec): string;
+  /**
+   * The fewest multiply-adds an einsum step with a contracted axis needs to become a GEMM spec rather than one
+   * loop nest (undefined: the contraction's default, 2,048). A backend forcing its GEMM kernel for a test run
+   * lowers it so small shapes reach that kernel.
+   */
+  gemmMinWork?(): number | undefined;
   /** Adapter, limits and features, for `deviceInfo`. */
   details?(): BackendDetails;
   /** Starts timing kernels on the device (`profile()`); `stopTiming` returns what was measured. */
@@ -142,15 +152,16 @@ export function bytesPerElement(dtype: DType): number {
 }
 
 /**
- * Allocates zeroed storage for `length` elements. Memory comes from a SharedArrayBuffer so the CPU backend's
- * worker pool can read and write it in place, or from a plain ArrayBuffer where shared memory is not available
- * (a page that is not cross-origin isolated: see `capabilities()`).
+ * Allocates zeroed storage for `length` elements, in a plain ArrayBuffer. Not a SharedArrayBuffer: the GEMM's
+ * worker pool copies operands into its own shared WebAssembly memory, so tensors never need to be shared, and a
+ * fresh SharedArrayBuffer is fresh pages from the OS, each faulting on first touch (measured: 85-130 ms to allocate
+ * and fill 25.7 MB, against 3.5 ms for an ArrayBuffer the allocator recycles).
  */
 export function allocateArray(dtype: DType, length: number): TypedArray {
   let buffer: ArrayBufferLike;
   try {
     const bytes = length * bytesPerElement(dtype);
-    buffer = sharedMemoryAvailable() ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+    buffer = new ArrayBuffer(bytes);
   } catch (e) {
     throw new EinjitError(`cannot allocate ${length} ${dtype} elements (${length * bytesPerElement(dtype)} bytes): ${e instanceof Error ? e.message : String(e)}`, {
       op: 'allocate',

@@ -247,8 +247,8 @@ export function capabilities(): Capabilities {
   const notes: string[] = [];
   if (!shared) {
     notes.push(g.crossOriginIsolated === false
-      ? 'the page is not cross-origin isolated, so CPU tensors use plain ArrayBuffers and the CPU GEMM runs on one thread; serve it with "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" for threads'
-      : 'SharedArrayBuffer is not available here, so CPU tensors use plain ArrayBuffers and the CPU GEMM runs on one thread');
+      ? 'the page is not cross-origin isolated, so there is no shared memory and the CPU GEMM runs on one thread; serve it with "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" for threads'
+      : 'SharedArrayBuffer is not available here, so the CPU GEMM runs on one thread');
   }
   const cg = codegenAllowed();
   if (!cg) {

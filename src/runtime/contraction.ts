@@ -34,7 +34,7 @@ interface Term {
   readonly ids: readonly number[];
 }
 
-/** Products below this many multiply-adds stay in one loop nest rather than a packed GEMM. */
+/** Products below this many multiply-adds stay in one loop nest rather than a packed GEMM (unless the backend says otherwise). */
 const GEMM_MIN_WORK = 2048;
 
 /** Runs `program` over `operands` following `plan` on `backend`; the result is a fresh contiguous tensor. */
@@ -109,7 +109,7 @@ function runStep(backend: Backend, program: ContractionProgram, picked: readonly
   const M = a.ids.filter((id) => !b.ids.includes(id));
   const N = b.ids.filter((id) => !a.ids.includes(id));
   const work = [...batch, ...M, ...N, ...K].reduce((n, id) => n * program.sizes[id]!, 1);
-  const gemmable = gemmDType(dtype) !== null && K.length > 0 && work >= GEMM_MIN_WORK;
+  const gemmable = gemmDType(dtype) !== null && K.length > 0 && work >= (backend.gemmMinWork?.() ?? GEMM_MIN_WORK);
   if (!gemmable) {
     const out = finalOrder ?? [...batch, ...M, ...N];
     return loopContraction(backend, program, [a, b], out, dtype);

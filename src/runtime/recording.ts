@@ -67,6 +67,14 @@ export class RecordingBackend implements Backend {
     return this.target.source(spec);
   }
 
+  kernelName(spec: KernelSpec): string {
+    return this.target.kernelName(spec);
+  }
+
+  gemmMinWork(): number | undefined {
+    return this.target.gemmMinWork?.();
+  }
+
   private noData(op: string): EinjitError {
     return new EinjitError('a dry run holds no data', { op, hint: 'read values from the tensors of a real run' });
   }
