@@ -11,6 +11,7 @@ import type { Backend, Device, Storage } from '../lower/backend.js';
 import { EinjitError } from '../errors.js';
 import { deviceNames, disposeStorage, getBackend, peekBackend, withBackends } from '../runtime/backend.js';
 import { Tensor } from '../runtime/tensor.js';
+import { keep } from '../runtime/scope.js';
 import { isGradEnabled } from '../autograd/record.js';
 import { LruCache } from '../util/lru.js';
 import { buildGraph, bufferBytes, hostReadError, tracers, type Graph, type OutputView } from './trace.js';
@@ -214,6 +215,10 @@ function trace(fn: (...a: unknown[]) => unknown, args: unknown[], argTemplate: u
   const outs: Tensor[] = [];
   const template = flatten(result, outs, 'result');
   const { graph, bufferOf } = buildGraph(rec, inputs.map((t) => t.storage), outs.map((t) => t.storage));
+  // Constants made while tracing are read by every replay: a tidy() around the trace call must not release them.
+  for (const b of graph.buffers) {
+    if (b.origin.kind === 'external' && rec.made.has(b.origin.storage)) keep(new Tensor(b.origin.storage, [b.length], [1], 0));
+  }
   const outputs = outs.map((t) => ({ buffer: bufferOf(t.storage), shape: t.shape, strides: t.strides, offset: t.offset }));
   const returned = new Set(outputs.map((o) => o.buffer));
   const fused = fuseElementwise(graph, returned);

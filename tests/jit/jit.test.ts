@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  EinjitError, jit, nn, noGrad, profile, randn, tensor, zeros, type Tensor,
+  EinjitError, full, jit, nn, noGrad, profile, randn, tensor, tidy, zeros, type Tensor,
 } from '../../src/index.js';
 import { getBackend } from '../../src/runtime/backend.js';
 import { DEVICES } from '../helpers/devices.js';
@@ -120,6 +120,12 @@ describe('retracing', () => {
     const f = jit((x: Tensor) => x.add(tensor([10, 20])));
     f(tensor([1, 2]));
     await expectClose(f(tensor([3, 4])) as Tensor, [13, 24]);
+  });
+
+  it('keeps those constants when the trace call ran inside tidy()', async () => {
+    const f = jit((x: Tensor) => x.add(tensor([10, 20])).mul(full([2], 3)));
+    tidy(() => f(tensor([1, 2])));
+    await expectClose(tidy(() => f(tensor([3, 4])) as Tensor), [39, 72]);
   });
 });
 
