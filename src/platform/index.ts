@@ -109,7 +109,7 @@ export function defaultEnvVar(name: string, value: () => string | undefined): vo
  * Whether shared memory (and with it, threads) is usable: `SharedArrayBuffer` exists and, in a browser, the page
  * is `crossOriginIsolated`.
  */
-export function sharedMemoryAvailable(): boolean {
+function sharedMemoryAvailable(): boolean {
   if (typeof g.SharedArrayBuffer !== 'function') return false;
   if (g.crossOriginIsolated === false) return false;
   return true;
