@@ -312,3 +312,54 @@ describe('op rows', () => {
     }
   });
 });
+
+describe('EINJIT_CPU_GEMM', () => {
+  /** The GEMM module as imported with the variable set (it is read once, at import). */
+  async function gemmWith(value: string): Promise<typeof import('../../kernels/cpu/gemm.js')> {
+    vi.stubEnv('EINJIT_CPU_GEMM', value);
+    vi.resetModules();
+    try {
+      return await import('../../kernels/cpu/gemm.js');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  }
+
+  /** The error `fn` throws (a fresh module graph has its own EinjitError class, so no instanceof here). */
+  function caught(fn: () => unknown): { name: string; reason: string; op?: string; hint?: string } {
+    try {
+      fn();
+    } catch (e) {
+      return e as { name: string; reason: string; op?: string; hint?: string };
+    }
+    throw new Error('expected an error, but nothing was thrown');
+  }
+
+  it('an unknown value is reported by the first product, naming the choices', async () => {
+    const g = await gemmWith('fast');
+    const err = caught(() => g.gemmRoute(bigGemm(48, 40, 36)));
+    expect(err.name).toBe('EinjitError');
+    expect(err.reason).toBe("EINJIT_CPU_GEMM='fast' names no GEMM kernel");
+    expect(err.op).toBe('gemm');
+    expect(err.hint).toBe('set it to one of auto, js, simd, relaxed, direct, or unset it');
+    expect(g.gemmKernelName(bigGemm(48, 40, 36))).toMatch(/^none: .*EINJIT_CPU_GEMM='fast' names no GEMM kernel/);
+    expect(g.gemmMinWork()).toBeUndefined();
+  });
+
+  it("'direct' and 'js' force their kernel for every contraction, however small; 'auto' and '' choose by shape", async () => {
+    const direct = await gemmWith('direct');
+    expect(direct.gemmMinWork()).toBe(1);
+    expect(direct.gemmRoute(bigGemm(48, 40, 36))).toBe('direct');
+    const js = await gemmWith('js');
+    expect(js.gemmMinWork()).toBe(1);
+    expect(js.gemmRoute(bigGemm(2, 2, 2))).toBe('js');
+    for (const value of ['auto', '']) {
+      const auto = await gemmWith(value);
+      expect(auto.gemmMinWork()).toBeUndefined();
+      expect(auto.gemmRoute(bigGemm(2, 2, 2))).toBe('direct');
+    }
+    // A name of Object.prototype is not a kernel.
+    const proto = await gemmWith('toString');
+    expect(caught(() => proto.gemmRoute(bigGemm(2, 2, 2))).reason).toBe("EINJIT_CPU_GEMM='toString' names no GEMM kernel");
+  });
+});
