@@ -1,12 +1,12 @@
 /**
  * More corners of the backward pass and the functional API: the reason, op, shapes and hint of each refusal
  * (an output that needs no gradient, a gradient of another shape, a disposed or freed saved tensor, grad()'s and
- * vjp/jvp/hvp's argument checks), and the branches the derivative tests do not take (an input reached only
+ * vjp's and hvp's argument checks), and the branches the derivative tests do not take (an input reached only
  * through ops that pass it no gradient, a primal already in a graph under createGraph, integer primals, an
  * output that does not depend on the primals). Expected values are derived by hand in the comments.
  */
 import { describe, expect, it } from 'vitest';
-import { grad, hvp, jvp, noGrad, tensor, tidy, vjp, type Tensor } from '../../src/index.js';
+import { grad, hvp, noGrad, tensor, tidy, vjp, type Tensor } from '../../src/index.js';
 import { thrown } from '../helpers/thrown.js';
 
 const f64 = (data: number[], requiresGrad = true): Tensor => tensor(data, { dtype: 'float64', requiresGrad });
@@ -135,15 +135,15 @@ describe('grad refusals', () => {
   });
 });
 
-describe('vjp, jvp and hvp refusals and corners', () => {
+describe('vjp and hvp refusals and corners', () => {
   it('need a function returning a Tensor, and floating-point primals', () => {
     const x = f64([1, 2], false);
     const notFn = thrown(() => vjp(5 as never, [x]));
     expect(notFn.reason).toBe('vjp needs a function of tensors, got 5');
     expect(notFn.hint).toBe('vjp((x, w) => ..., [x, w], ...)');
-    const notTensor = thrown(() => jvp((() => 3) as never, [x], [x]));
-    expect(notTensor.reason).toBe('the function given to jvp must return a Tensor, got 3');
-    expect(notTensor.op).toBe('jvp');
+    const notTensor = thrown(() => vjp((() => 3) as never, [x]));
+    expect(notTensor.reason).toBe('the function given to vjp must return a Tensor, got 3');
+    expect(notTensor.op).toBe('vjp');
     const int = thrown(() => hvp((t) => t.sum(), [f64([1], false), tensor([1], { dtype: 'int32' })], [x, x]));
     expect(int.reason).toBe('primal 1 is int32; only floating-point tensors can be differentiated');
     expect(int.hint).toBe("cast it first, e.g. x.cast('float64')");
@@ -163,12 +163,13 @@ describe('vjp, jvp and hvp refusals and corners', () => {
     expect(g.requiresGrad).toBe(false);
   });
 
-  it('tangents and v must match the primals one for one, in shape', () => {
+  it('v must match the primals one for one, in shape', () => {
     const x = f64([1, 2], false);
-    const count = thrown(() => jvp((t) => t, [x], [x, x]));
-    expect(count.reason).toBe('tangents must hold one tensor per primal, of its shape');
+    const count = thrown(() => hvp((t) => t.sum(), [x], [x, x]));
+    expect(count.reason).toBe('v must hold one tensor per primal, of its shape');
+    expect(count.op).toBe('hvp');
     expect(count.hint).toBe('primals have shapes [2]');
-    expect(thrown(() => jvp((t) => t, [x], [f64([1, 2, 3], false)])).reason).toBe('tangents must hold one tensor per primal, of its shape');
+    expect(thrown(() => hvp((t) => t.sum(), [x], [f64([1, 2, 3], false)])).reason).toBe('v must hold one tensor per primal, of its shape');
     expect(thrown(() => hvp((t) => t.sum(), [x], [f64([1, 2], false).reshape([2, 1])])).reason).toBe('v must hold one tensor per primal, of its shape');
   });
 
@@ -183,14 +184,15 @@ describe('vjp, jvp and hvp refusals and corners', () => {
     expect(values(h2)).toEqual([36]);
   });
 
-  it('jvp of an output that does not depend on the primals is zero; several primals add', () => {
+  it('the gradient of an output that does not depend on the primals is zero; each primal gets its own', () => {
     const x = f64([1, 2], false);
-    const [y, jv] = jvp(() => f64([7, 8], false), [x], [x]);
-    expect(values(y)).toEqual([7, 8]);
-    expect(values(jv)).toEqual([0, 0]);
-    // f(a, b) = a·b elementwise: J·v = b·va + a·vb.
-    const [, d] = jvp((a, b) => a.mul(b), [x, f64([3, 4], false)], [f64([1, 0], false), f64([0, 1], false)]);
-    expect(values(d)).toEqual([3, 2]);
+    const [y, [g]] = vjp(() => f64([7], false).sum(), [x]);
+    expect(values(y)).toEqual([7]);
+    expect(values(g)).toEqual([0, 0]);
+    // f(a, b) = Σ a·b with cotangent 1: the gradient of a is b, of b is a.
+    const [, [ga, gb]] = vjp((a, b) => a.mul(b).sum(), [x, f64([3, 4], false)]);
+    expect(values(ga)).toEqual([3, 4]);
+    expect(values(gb)).toEqual([1, 2]);
   });
 
   it('under createGraph a primal already in a graph stays connected; without, results are detached', () => {
@@ -204,9 +206,6 @@ describe('vjp, jvp and hvp refusals and corners', () => {
     const [y2, [g2]] = vjp((t) => t.pow(3).sum(), [w]);
     expect(y2.requiresGrad).toBe(false);
     expect(g2.requiresGrad).toBe(false);
-    const [y3, jv3] = jvp((t) => t.pow(2), [w], [f64([1], false)], { createGraph: true });
-    expect(y3.requiresGrad).toBe(true);
-    expect(values(jv3)).toEqual([4]);
   });
 });
 
