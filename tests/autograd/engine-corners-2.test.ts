@@ -6,7 +6,7 @@
  * output that does not depend on the primals). Expected values are derived by hand in the comments.
  */
 import { describe, expect, it } from 'vitest';
-import { grad, hvp, noGrad, tensor, tidy, vjp, type Tensor } from '../../src/index.js';
+import { grad, hvp, isGradEnabled, noGrad, tensor, tidy, vjp, type Tensor } from '../../src/index.js';
 import { thrown } from '../helpers/thrown.js';
 
 const f64 = (data: number[], requiresGrad = true): Tensor => tensor(data, { dtype: 'float64', requiresGrad });
@@ -216,5 +216,48 @@ describe('noGrad', () => {
     expect(err.hint).toBe('noGrad(() => ...)');
     expect(() => noGrad(() => { throw new Error('inner'); })).toThrow('inner');
     expect(f64([1]).mul(2).requiresGrad).toBe(true);
+  });
+
+  it('vjp differentiates inside noGrad, and leaves recording off again', () => {
+    const x = f64([1, 2], false);
+    const [g, after] = noGrad(() => {
+      const [, [gx]] = vjp((t) => t.mul(t).sum(), [x]);
+      return [gx, isGradEnabled()] as const;
+    });
+    expect(values(g)).toEqual([2, 4]);
+    expect(after).toBe(false);
+    expect(isGradEnabled()).toBe(true);
+  });
+});
+
+describe('recording', () => {
+  it('in-place writes: a leaf and a graph tensor get their own hints; inside noGrad a leaf may be written', () => {
+    const x = f64([1, 2]);
+    const leaf = thrown(() => x.mul_(2));
+    expect(leaf.reason).toBe('a leaf tensor that requires grad is being used in an in-place operation');
+    expect(leaf.shapes).toEqual([[2]]);
+    expect(leaf.hint).toBe('wrap the update in noGrad(() => ...), as optimizers do, or work on a clone()');
+    const graph = thrown(() => x.mul(2).mul_(2));
+    expect(graph.reason).toBe('in-place writes to a tensor inside the autograd graph are not supported');
+    expect(graph.hint).toBe('compute a new tensor instead (x = x.add(y)), or detach() it first');
+    noGrad(() => x.mul_(2));
+    expect(values(x)).toEqual([2, 4]);
+    // A tensor that does not require grad may be written anywhere.
+    const c = f64([1, 1], false);
+    c.mul_(3);
+    expect(values(c)).toEqual([3, 3]);
+  });
+
+  it('an integer output records nothing; an input that needs no gradient gets none', () => {
+    const x = f64([1, 5, 2]);
+    const i = x.argmax();
+    expect(i.requiresGrad).toBe(false);
+    expect(i.gradFn).toBeNull();
+    const c = f64([2, 3, 4], false);
+    x.mul(c).sum().backward();
+    expect(values(x.grad)).toEqual([2, 3, 4]);
+    expect(c.grad).toBeNull();
+    expect(x.mul(c).gradFn!.inputs[1]).toBeNull();
+    expect(noGrad(() => x.mul(c)).gradFn).toBeNull();
   });
 });
