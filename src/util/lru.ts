@@ -4,6 +4,8 @@
  */
 export class LruCache<K, V> {
   private readonly map = new Map<K, V>();
+  /** The most recently used key: a repeated hit on it (a loop calling one op) skips re-inserting. */
+  private newest: K | undefined = undefined;
 
   constructor(private maxSize: number) {}
 
@@ -23,9 +25,10 @@ export class LruCache<K, V> {
 
   get(key: K): V | undefined {
     const value = this.map.get(key);
-    if (value !== undefined) {
+    if (value !== undefined && key !== this.newest) {
       this.map.delete(key);
       this.map.set(key, value);
+      this.newest = key;
     }
     return value;
   }
@@ -33,6 +36,7 @@ export class LruCache<K, V> {
   set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
+    this.newest = key;
     if (this.map.size > this.maxSize) {
       const oldest = this.map.keys().next();
       if (oldest.done !== true) this.map.delete(oldest.value);
@@ -40,6 +44,7 @@ export class LruCache<K, V> {
   }
 
   delete(key: K): boolean {
+    if (key === this.newest) this.newest = undefined;
     return this.map.delete(key);
   }
 
@@ -48,6 +53,7 @@ export class LruCache<K, V> {
   }
 
   clear(): void {
+    this.newest = undefined;
     this.map.clear();
   }
 }

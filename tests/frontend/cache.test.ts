@@ -2,6 +2,7 @@
  * The frontend caches: a repeated call with the same pattern and shapes does not re-parse; new shapes reuse
  * the parsed pattern; the caches are bounded.
  */
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LruCache } from '../../src/util/lru.js';
 import { checkEinops, checkEinsum, checkPack, checkUnpack, clearFrontendCaches, parseCount, parseShape } from '../../src/ir/index.js';
@@ -79,6 +80,43 @@ describe('frontend caches', () => {
     expect(lru.get('a')).toBe(1);
     expect(lru.get('c')).toBe(3);
     expect(lru.size).toBe(2);
+  });
+
+  it('evicts exactly as a list-based LRU over random get/set/delete/resize sequences (property)', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 3 }),
+      // Few keys, so hits on the newest entry, evictions and re-inserts all happen within a run.
+      fc.array(fc.tuple(fc.constantFrom('get', 'get', 'get', 'set', 'set', 'delete', 'resize'), fc.integer({ min: 0, max: 3 })), { maxLength: 80 }),
+      (capacity, ops) => {
+        const lru = new LruCache<number, number>(capacity);
+        let cap = capacity;
+        let model: [number, number][] = []; // oldest first
+        let stamp = 0;
+        for (const [op, k] of ops) {
+          if (op === 'get') {
+            const at = model.findIndex(([key]) => key === k);
+            const want = at < 0 ? undefined : model[at]![1];
+            if (at >= 0) model.push(...model.splice(at, 1));
+            expect(lru.get(k)).toBe(want);
+          } else if (op === 'set') {
+            stamp++;
+            model = model.filter(([key]) => key !== k);
+            model.push([k, stamp]);
+            if (model.length > cap) model.shift();
+            lru.set(k, stamp);
+          } else if (op === 'delete') {
+            model = model.filter(([key]) => key !== k);
+            lru.delete(k);
+          } else {
+            cap = k;
+            while (model.length > cap) model.shift();
+            lru.resize(cap);
+          }
+          expect(lru.size).toBe(model.length);
+        }
+        for (const [key, value] of model) expect(lru.get(key)).toBe(value);
+      },
+    ), { numRuns: 2000 });
   });
 
   it('stays bounded when many distinct patterns go through', () => {
