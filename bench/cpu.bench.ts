@@ -7,6 +7,8 @@
  *   - numpy through a python3 subprocess (bench/numpy_peer.py) on one OpenBLAS thread, when numpy imports.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +23,7 @@ import {
   type MeasureOptions, type PeerOutcome, type Timing, type WorkloadResult,
 } from './harness.js';
 
-export const PEERS = ['tfjs-cpu einsum', 'tfjs-cpu matMul', 'tfjs-wasm matMul', 'numpy einsum', 'numpy matmul'] as const;
+export const PEERS = ['tfjs-cpu einsum', 'tfjs-cpu matMul', 'tfjs-wasm matMul', 'jax-js einsum', 'numpy einsum', 'numpy matmul'] as const;
 export type PeerName = (typeof PEERS)[number];
 
 /** What the tfjs and numpy "matMul" columns run when a workload is not a matrix product. */
@@ -110,6 +112,8 @@ export interface CpuBenchOptions {
   /** Only workloads whose name contains this (case-insensitive). */
   readonly filter?: string;
   readonly numpy?: boolean;
+  /** Run the jax-js peer (default true). */
+  readonly jax?: boolean;
   /** Progress lines go here (stderr by default). */
   readonly log?: (line: string) => void;
 }
@@ -171,6 +175,42 @@ async function initTfjs(info: string[]): Promise<{ cpu: boolean; wasm: boolean }
       : 'tfjs-backend-wasm has an Einsum kernel (not timed here).');
   }
   return ok;
+}
+
+/**
+ * Runs every jax-js job in one node process (bench/jax_peer.mjs, with --harmony-iterator-helpers, which jax-js's
+ * einsum parser needs on Node 20), on its Wasm device, with the same inputs einjit had.
+ */
+function runJax(jobs: { id: string; pattern: string; shapes: Workload['shapes']; inputs: readonly Float32Array[] }[],
+  options: MeasureOptions, info: string[]): Map<string, { outcome: PeerOutcome; values?: Float32Array }> {
+  const out = new Map<string, { outcome: PeerOutcome; values?: Float32Array }>();
+  const dir = mkdtempSync(path.join(tmpdir(), 'einjit-jax-'));
+  try {
+    jobs.forEach((job, j) => job.inputs.forEach((data, k) => writeFileSync(path.join(dir, `${j}-${k}.f32`), data)));
+    const script = fileURLToPath(new URL('./jax_peer.mjs', import.meta.url));
+    const proc = spawnSync(process.execPath, ['--harmony-iterator-helpers', script], {
+      input: JSON.stringify({ dir, measure: options, jobs: jobs.map(({ id, pattern, shapes }) => ({ id, pattern, shapes })) }),
+      encoding: 'utf8', maxBuffer: 64 << 20,
+    });
+    if (proc.status !== 0) {
+      info.push(`jax-js peer failed (exit ${proc.status}): ${proc.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+      return out;
+    }
+    const reply = JSON.parse(proc.stdout) as { info: { version: string; devices: string[] }; results: NumpyReply['results'] };
+    info.push(`jax-js ${reply.info.version} on its Wasm device (one process, node --harmony-iterator-helpers, which its einsum parser needs on Node 20); it computes lazily, so its times include dataSync() reading each result back`);
+    reply.results.forEach((r) => {
+      const j = jobs.findIndex((job) => job.id === r.id);
+      if (r.samples_ms === undefined) {
+        out.set(r.id, { outcome: { status: 'rejected', note: `jax-js einsum('${jobs[j]!.pattern}') throws: ${r.error ?? 'failed'}` } });
+        return;
+      }
+      const bytes = readFileSync(path.join(dir, `${j}-out.f32`));
+      out.set(r.id, { outcome: { status: 'timed', timing: timingOf(r.samples_ms) }, values: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
 }
 
 /** Creates the inputs on tfjs's current backend, times `make(inputs)`, and disposes everything. */
@@ -273,6 +313,8 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
   const filter = options.filter?.toLowerCase();
   const selected = workloads().filter((w) => filter === undefined || w.name.toLowerCase().includes(filter));
   const backends = await initTfjs(info);
+  const jaxJobs: Parameters<typeof runJax>[0] = [];
+  const einjitResults: Float32Array[] = [];
 
   const results: { name: string; einjit: Timing; work: WorkloadResult['work']; peers: Record<string, PeerOutcome> }[] = [];
   manualSeed(0);
@@ -324,7 +366,24 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
     } else {
       peers['tfjs-wasm matMul'] = { status: 'unavailable', note: 'tfjs-backend-wasm did not start' };
     }
+    jaxJobs.push({ id: String(results.length), pattern: w.einsumPattern, shapes: w.shapes, inputs: data });
+    einjitResults.push(einjitValues);
     results.push({ name: w.name, einjit, work: w.work, peers });
+  }
+
+  if (options.jax === false) {
+    info.push('jax-js peer not run (--no-jax).');
+  } else {
+    log(`jax-js: ${jaxJobs.length} jobs in one node process…`);
+    const jax = runJax(jaxJobs, measureOptions, info);
+    results.forEach((r, i) => {
+      const got = jax.get(String(i));
+      r.peers['jax-js einsum'] = got?.outcome ?? { status: 'unavailable', note: 'no result from the jax-js process' };
+      if (got?.values !== undefined) {
+        const err = relativeError(einjitResults[i]!, got.values);
+        if (!(err <= 1e-3)) mismatches.push(`${r.name}: einjit differs from jax-js by ${err.toExponential(2)} (relative to the largest value)`);
+      }
+    });
   }
 
   const wantNumpy = options.numpy ?? true;

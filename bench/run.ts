@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: einjit's CPU benchmark beside tfjs (cpu, wasm) and numpy, printed as one Markdown table.
+ * `npm run bench`: einjit's CPU benchmark beside tfjs (cpu, wasm), jax-js (wasm) and numpy, printed as one Markdown table.
  *
  *   npx tsx bench/run.ts                 full CPU suite (a few minutes)
  *   npx tsx bench/run.ts --quick         few repetitions, no multi-second tf.einsum calls (CI smoke test)
