@@ -26,6 +26,10 @@ describe.skipIf(!DEVICES.includes('webgpu'))('compiled expressions on webgpu', (
       expect(errors).toEqual([]);
     }
     expect(expr.source()).toBe(kernels.map((k) => k.source).join('\n\n'));
+    // Under each step, explain() names the WGSL entry point that step launches, as the module declares it.
+    const runsAs = [...explain.matchAll(/runs as: WGSL (\S+)/g)].map((m) => m[1]!);
+    expect(runsAs.length).toBe(kernels.length);
+    runsAs.forEach((name, i) => expect(kernels[i]!.source.startsWith(`// einjit GEMM kernel ${name}: `), name).toBe(true));
     manualSeed(5);
     const ops = shapes.map((s) => randn(s));
     const want = compile(pattern, shapes).runSync(...ops).dataSync();
