@@ -6,10 +6,13 @@
  * operand still waiting has it. Repeated axis ids within one operand (a diagonal) count once.
  *
  * Costs are IEEE doubles: every step's product is exact while it stays below 2^53 and so is every sum; beyond,
- * each operation rounds once (relative error ≤ 2^-53 per step). `replayCostExact` gives the exact integer.
+ * each operation rounds once (relative error ≤ 2^-53 per step). The total is summed without overflow
+ * (flops.ts): past 1.8·10^308 `cost` is Infinity and `log10Cost` still tells plans apart. `replayCostExact`
+ * gives the exact integer.
  */
 
 import { EinjitError } from '../errors.js';
+import { type Flops, ZERO, addFlops, log10Of, productOf as bigProductOf, scaleFlops, toNumber } from './flops.js';
 import type { ContractionPlan, LinearPath, PairwiseStep } from './types.js';
 
 const OP = 'einsumPath';
@@ -24,13 +27,8 @@ function productOf(ids: Iterable<number>, sizes: readonly number[]): number {
   return p;
 }
 
-/** opt_einsum's flop_count: prod(union) × (max(1, k − 1) + [inner]). */
-function flopCount(union: Iterable<number>, inner: boolean, numTerms: number, sizes: readonly number[]): number {
-  return productOf(union, sizes) * (Math.max(1, numTerms - 1) + (inner ? 1 : 0));
-}
-
 /** Cost of evaluating the whole einsum as one loop nest (opt_einsum's 'naive' count, informative only). */
-function naiveCost(inputs: readonly (readonly number[])[], sizes: readonly number[]): number {
+function naiveCost(inputs: readonly (readonly number[])[], sizes: readonly number[]): Flops {
   const all = new Set<number>();
   let total = 0;
   for (const term of inputs) {
@@ -38,7 +36,7 @@ function naiveCost(inputs: readonly (readonly number[])[], sizes: readonly numbe
     total += set.size;
     for (const i of set) all.add(i);
   }
-  return flopCount(all, total > all.size, inputs.length, sizes);
+  return scaleFlops(bigProductOf(all, sizes), Math.max(1, inputs.length - 1) + (total > all.size ? 1 : 0));
 }
 
 /** Checks that `path` is a linear path that contracts `n` operands down to one; throws EinjitError if not. */
@@ -91,7 +89,7 @@ export function replayPath(
   };
   for (const t of terms) hold(t, 1);
   const steps: PairwiseStep[] = [];
-  let cost = 0;
+  let cost: Flops = ZERO;
   let largest = 1;
   let written = 0;
   path.forEach((positions, s) => {
@@ -108,21 +106,27 @@ export function replayPath(
     const removed = union.filter((i) => !waiting(i));
     const last = s === path.length - 1;
     const result = last ? distinct(output) : kept;
-    const flops = flopCount(union, removed.length > 0, positions.length, sizes);
+    // opt_einsum's flop_count: prod(union) × (max(1, k − 1) + [inner]).
+    const multiplier = Math.max(1, positions.length - 1) + (removed.length > 0 ? 1 : 0);
+    const big = scaleFlops(bigProductOf(union, sizes), multiplier);
+    const flops = toNumber(big);
     const resultSize = productOf(result, sizes);
     terms.push(result);
     hold(result, 1);
     asWritten.push(result);
     steps.push({ operands: [...positions], inputs: stepInputs, result, removed, flops, resultSize });
-    cost += flops;
+    cost = addFlops(cost, big);
     largest = Math.max(largest, resultSize);
     written += resultSize;
   });
+  const naive = naiveCost(inputs, sizes);
   return {
     steps,
     path: path.map((p) => [...p]),
-    cost,
-    naiveCost: naiveCost(inputs, sizes),
+    cost: toNumber(cost),
+    log10Cost: log10Of(cost),
+    naiveCost: toNumber(naive),
+    log10NaiveCost: log10Of(naive),
     largestIntermediate: largest,
     memoryWritten: written,
   };

@@ -13,7 +13,8 @@
 import { type Bits, bitsOf, hasBit, idsOf, intersects, isSubset, keyOf, or, sizeOf } from './bits.js';
 import { checkDeadline } from './budget.js';
 import { solveExact } from './exact.js';
-import { type Network, type Tree, leaf, node, objectiveValue, scoreSsa, treeToSsa } from './network.js';
+import { toNumber } from './flops.js';
+import { type Network, type Tree, leaf, node, objectiveFlops, scoreSsa, treeToSsa } from './network.js';
 import type { Objective } from './types.js';
 
 /** One way to present a group to a join: its legs, or a leaf's raw set when the leaf is not reduced first. */
@@ -285,7 +286,8 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
   if (o.memoryLimit === Infinity) return pairwise;
   // Under a memory limit, a plan may also end with one step over several groups built pairwise (all that
   // opt_einsum's "contract everything left" step does): the cheapest such plan, if it beats the pairwise one.
-  const bound = pairwise === undefined ? Infinity : objectiveValue(scoreSsa(net, treeToSsa(pairwise, n)), o.objective);
+  // (dp's own values are doubles, so the bound is one too: Infinity, no pruning, past 10^308.)
+  const bound = pairwise === undefined ? Infinity : toNumber(objectiveFlops(scoreSsa(net, treeToSsa(pairwise, n)), o.objective));
   const members = (e: Entry): number[] => {
     if (!numericKeys) return idsOf(e.mask);
     const out: number[] = [];

@@ -1,4 +1,7 @@
-/** A binary min-heap ordered by a numeric key, ties broken by insertion order (so runs are deterministic). */
+/**
+ * A binary min-heap ordered by a numeric key, ties broken by a second number: insertion order unless the caller
+ * gives one (so runs are deterministic).
+ */
 export class MinHeap<T> {
   private readonly keys: number[] = [];
   private readonly order: number[] = [];
@@ -9,9 +12,9 @@ export class MinHeap<T> {
     return this.items.length;
   }
 
-  push(key: number, item: T): void {
+  push(key: number, item: T, tie?: number): void {
     this.keys.push(key);
-    this.order.push(this.counter++);
+    this.order.push(tie ?? this.counter++);
     this.items.push(item);
     this.up(this.items.length - 1);
   }

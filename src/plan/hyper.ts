@@ -12,7 +12,8 @@
 import { now } from './budget.js';
 import { greedyBest, greedyRun } from './greedy.js';
 import { makeRng } from './heap.js';
-import { type Network, type SsaPath, type Tree, leaf, node, objectiveValue, scoreSsa, ssaTree, treeToSsa } from './network.js';
+import { flopsKey, log10Of, toNumber } from './flops.js';
+import { type Network, type SsaPath, type Tree, leaf, node, objectiveFlops, scoreSsa, ssaTree, treeToSsa } from './network.js';
 import { reconfigure } from './reconfigure.js';
 import type { HyperTrial, OptimizerOptions } from './types.js';
 
@@ -39,15 +40,16 @@ export interface HyperResult {
 export function hyperSearch(net: Network, o: OptimizerOptions, auto: (o: OptimizerOptions) => SsaPath): HyperResult {
   const start = now();
   const trials: HyperTrial[] = [];
-  const value = (ssa: SsaPath): number => objectiveValue(scoreSsa(net, ssa), o.minimize);
   let best: SsaPath | undefined;
   let bestValue = Infinity;
   const record = (method: string, params: Readonly<Record<string, number>>, ssa: SsaPath, t0: number): void => {
-    const cost = value(ssa);
-    trials.push({ method, params, cost, ms: now() - t0 });
-    if (best === undefined || cost < bestValue) {
+    const value = objectiveFlops(scoreSsa(net, ssa), o.minimize);
+    trials.push({ method, params, cost: toNumber(value), log10Cost: log10Of(value), ms: now() - t0 });
+    // Compared by key: past 10^308 every cost is Infinity as a double.
+    const key = flopsKey(value);
+    if (best === undefined || key < bestValue) {
       best = ssa;
-      bestValue = cost;
+      bestValue = key;
     }
   };
   let t0 = now();

@@ -4,7 +4,8 @@
  * step's result takes the next id) and converted to opt_einsum's linear format at the end.
  */
 
-import { type Bits, bitsOf, hasBit, idsOf, sizeOf } from './bits.js';
+import { type Bits, bitsOf, hasBit, idsOf } from './bits.js';
+import { type Flops, ZERO, addFlops, flopsKey, productOf, scaleFlops } from './flops.js';
 import type { LinearPath, Objective } from './types.js';
 
 export interface Network {
@@ -123,14 +124,18 @@ export function linearToSsa(path: LinearPath, n: number): SsaPath {
   });
 }
 
-/** Totals of a path under the flop convention (floating point; see cost.ts for the exact replay). */
+/**
+ * Totals of a path under the flop convention, in a form that cannot overflow (flops.ts; see cost.ts for the
+ * exact replay).
+ */
 export interface PathScore {
-  readonly flops: number;
-  readonly size: number;
-  readonly write: number;
+  readonly flops: Flops;
+  readonly size: Flops;
+  readonly write: Flops;
 }
 
-export function objectiveValue(score: PathScore, objective: Objective): number {
+/** The objective's value as a count. */
+export function objectiveFlops(score: PathScore, objective: Objective): Flops {
   switch (objective) {
     case 'flops':
       return score.flops;
@@ -139,8 +144,16 @@ export function objectiveValue(score: PathScore, objective: Objective): number {
     case 'write':
       return score.write;
     case 'combo':
-      return score.flops + 64 * score.write;
+      return addFlops(score.flops, scaleFlops(score.write, 64));
   }
+}
+
+/**
+ * The objective's value as a double that compares as the counts do: the value itself below 2^512, a
+ * log-compressed key above (flops.ts), so that paths of huge networks, whose costs pass 10^308, still compare.
+ */
+export function objectiveValue(score: PathScore, objective: Objective): number {
+  return flopsKey(objectiveFlops(score, objective));
 }
 
 /**
@@ -151,9 +164,9 @@ export function scoreSsa(net: Network, ssa: SsaPath): PathScore {
   const sets: Bits[] = [...net.inputs];
   const count = new Int32Array(net.nIdx);
   for (const s of net.inputs) for (const i of idsOf(s)) count[i]!++;
-  let flops = 0;
-  let size = 1;
-  let write = 0;
+  let flops: Flops = ZERO;
+  let size: Flops = { m: 1, e: 0 };
+  let write: Flops = ZERO;
   for (const step of ssa) {
     const union = new Uint32Array(net.words);
     for (const id of step) {
@@ -171,10 +184,10 @@ export function scoreSsa(net: Network, ssa: SsaPath): PathScore {
     for (const id of step) for (const i of idsOf(sets[id]!)) count[i]!--;
     for (const i of idsOf(result)) count[i]!++;
     sets.push(result);
-    flops += sizeOf(union, net.size) * (Math.max(1, step.length - 1) + (removed ? 1 : 0));
-    const rs = sizeOf(result, net.size);
-    if (rs > size) size = rs;
-    write += rs;
+    flops = addFlops(flops, scaleFlops(productOf(idsOf(union), net.size), Math.max(1, step.length - 1) + (removed ? 1 : 0)));
+    const rs = productOf(idsOf(result), net.size);
+    if (flopsKey(rs) > flopsKey(size)) size = rs;
+    write = addFlops(write, rs);
   }
   return { flops, size, write };
 }

@@ -7,6 +7,7 @@
 
 import { type Bits, bitsOf, hasBit, idsOf, isSubset, or, sizeOf } from './bits.js';
 import { solveExact } from './exact.js';
+import { ZERO, addFlops, flopsKey, flopsOf, scaleFlops } from './flops.js';
 import { type Network, type Tree, leaf, node } from './network.js';
 
 interface MNode {
@@ -89,8 +90,11 @@ export function reconfigure(net: Network, tree: Tree, o: ReconfigureOptions): Tr
   for (let pass = 0; pass < maxPasses; pass++) {
     let improved = false;
     const nodes = internals(root).sort((a, b) => b.cost - a.cost);
-    const total = nodes.reduce((sum, v) => sum + v.cost, 0);
-    const floor = total * (o.minShare ?? 1e-4);
+    // The total in a form that does not overflow (a step of a huge network can be Infinity as a double: then
+    // only regions that cost Infinity pass the floor, and the exact search may find them a finite cost).
+    let total = ZERO;
+    for (const v of nodes) total = addFlops(total, Number.isFinite(v.cost) ? flopsOf(v.cost) : { m: 1, e: 1024 });
+    const floor = flopsKey(scaleFlops(total, o.minShare ?? 1e-4));
     for (const v of nodes) {
       if (performance.now() > o.deadline) return toTree(root);
       // Expand the region under v.
@@ -107,7 +111,7 @@ export function reconfigure(net: Network, tree: Tree, o: ReconfigureOptions): Tr
         regionCost += x.cost;
         frontier.splice(pick, 1, x.left!, x.right!);
       }
-      if (frontier.length < 3 || regionCost < floor) continue;
+      if (frontier.length < 3 || (Number.isFinite(regionCost) && flopsKey(flopsOf(regionCost)) < floor)) continue;
       const solved = solveExact({
         leaves: frontier.map((x) => (x.input >= 0 ? net.inputs[x.input]! : x.legs)),
         keep: v.legs,

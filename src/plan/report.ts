@@ -10,6 +10,25 @@ function formatScientific(x: number): string {
   return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
 }
 
+/**
+ * A count in numpy's format, from its log10 where the double overflows (the costs of networks of hundreds of
+ * tensors pass 10^308; numpy and opt_einsum print Python integers there).
+ */
+function formatCount(x: number, log10: number): string {
+  if (Number.isFinite(x)) return formatScientific(x);
+  let e = Math.floor(log10);
+  let mant = (10 ** (log10 - e)).toFixed(3);
+  if (mant === '10.000') {
+    mant = '1.000';
+    e++;
+  }
+  return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
+function log10Size(ids: readonly number[], sizes: readonly number[]): number {
+  return ids.reduce((s, i) => s + Math.log10(sizes[i] ?? 1), 0);
+}
+
 function term(ids: readonly number[], labels: readonly string[] = []): string {
   return ids.map((i) => labels[i] ?? `(${i})`).join('');
 }
@@ -24,15 +43,17 @@ export function formatReport(plan: ContractionPlan, contraction: Contraction): s
   const all = new Set(inputs.flat());
   const optimizedScaling = Math.max(0, ...plan.steps.map((s) => new Set(s.inputs.flat()).size));
   const speedup = plan.cost > 0 ? plan.naiveCost / plan.cost : 1;
+  const logSpeedup = plan.log10NaiveCost - plan.log10Cost;
+  const largestLog10 = Math.max(0, ...plan.steps.map((s) => log10Size(s.result, contraction.sizes)));
   const outTerm = term(output, labels);
   const head = [
     `  Complete contraction:  ${inputs.map((t) => term(t, labels)).join(',')}->${outTerm}`,
     `         Naive scaling:  ${all.size}`,
     `     Optimized scaling:  ${optimizedScaling}`,
-    `      Naive FLOP count:  ${formatScientific(plan.naiveCost)}`,
-    `  Optimized FLOP count:  ${formatScientific(plan.cost)}`,
-    `   Theoretical speedup:  ${speedup.toFixed(3)}`,
-    `  Largest intermediate:  ${formatScientific(plan.largestIntermediate)} elements`,
+    `      Naive FLOP count:  ${formatCount(plan.naiveCost, plan.log10NaiveCost)}`,
+    `  Optimized FLOP count:  ${formatCount(plan.cost, plan.log10Cost)}`,
+    `   Theoretical speedup:  ${Number.isFinite(speedup) ? speedup.toFixed(3) : formatCount(Infinity, logSpeedup)}`,
+    `  Largest intermediate:  ${formatCount(plan.largestIntermediate, largestLog10)} elements`,
     `             Optimizer:  ${plan.optimizer}`,
   ];
   const rows: string[][] = [];
@@ -60,7 +81,7 @@ function trialRows(plan: ContractionPlan): string[] {
   if (plan.trials === undefined) return [];
   const rows = plan.trials.map((t, i) => {
     const params = Object.entries(t.params).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toPrecision(3)}`).join(' ');
-    return `${String(i).padStart(4)}  ${t.method.padEnd(14)}${formatScientific(t.cost).padEnd(12)}${t.ms.toFixed(1).padStart(8)} ms  ${params}`;
+    return `${String(i).padStart(4)}  ${t.method.padEnd(14)}${formatCount(t.cost, t.log10Cost).padEnd(12)}${t.ms.toFixed(1).padStart(8)} ms  ${params}`;
   });
   return ['', `Hyper trials (${plan.trials.length}):`, `   #  ${'method'.padEnd(14)}${'cost'.padEnd(12)}${'time'.padStart(11)}  parameters`, ...rows];
 }

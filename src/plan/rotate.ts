@@ -16,6 +16,9 @@
 import { type Bits, hasBit } from './bits.js';
 import { type Network, type Tree, leaf, node } from './network.js';
 
+const CHUNK_LOG2 = 512;
+const CHUNK = 2 ** CHUNK_LOG2;
+
 export interface RotateParams {
   readonly rng: () => number;
   /** Proposed moves. */
@@ -26,7 +29,8 @@ export interface RotateParams {
 
 /**
  * Anneals a binary tree over all the network's operands (leaves carry no pre-reduction). Returns the cheapest
- * tree visited and its cost, or the input tree when it is not a binary tree over single operands.
+ * tree visited and its cost (× 2^-scale on networks whose steps pass 2^960, see below), or the input tree when
+ * it is not a binary tree over single operands.
  */
 export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree: Tree; cost: number } {
   const n = net.n;
@@ -99,9 +103,17 @@ export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree:
   below.length = 0;
 
   const size = net.size;
+  // Costs are held as cost · 2^-scale, so that the steps of a huge network (10^300 and more) stay finite
+  // doubles; scale is 0 unless the starting tree has a step past 2^960, and scaling by a power of two is exact.
+  // Products are taken in chunks of 2^512 (`chunks`) so that they never overflow before the scale applies.
+  let scale = 0;
+  let chunks = 0;
+  /** p · 2^(512 · chunks − scale): the scaled value of a product taken with `chunks` renormalisations. */
+  const scaled = (p: number): number => (chunks === 0 && scale === 0 ? p : p * 2 ** (CHUNK_LOG2 * chunks - scale));
   /** Cost of the step joining a and b into a result with legs `res` (at offset resAt in `legsArr`). */
   const stepCost = (a: number, b: number, res: Bits, resAt: number): number => {
     let p = 1;
+    chunks = 0;
     let removed = false;
     for (let w = 0; w < words; w++) {
       const x = legs[a * words + w]! | legs[b * words + w]!;
@@ -110,14 +122,24 @@ export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree:
       while (y !== 0) {
         const low = y & -y;
         p *= size[w * 32 + 31 - Math.clz32(low)]!;
+        if (p >= CHUNK) {
+          p *= 1 / CHUNK;
+          chunks++;
+        }
         y ^= low;
       }
     }
     return removed ? 2 * p : p;
   };
+  let maxLog2 = 0;
+  for (let v = n; v < total; v++) {
+    const c = stepCost(left[v]!, right[v]!, legs, v * words);
+    maxLog2 = Math.max(maxLog2, Math.log2(c) + CHUNK_LOG2 * chunks);
+  }
+  scale = Math.max(0, Math.ceil(maxLog2) - 960);
   let totalCost = 0;
   for (let v = n; v < total; v++) {
-    cost[v] = stepCost(left[v]!, right[v]!, legs, v * words);
+    cost[v] = scaled(stepCost(left[v]!, right[v]!, legs, v * words));
     totalCost += cost[v]!;
   }
 
@@ -146,8 +168,10 @@ export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree:
     }
     // Cost of the new inner step (X, B) and of the new top step (A, inner).
     let pu = 1;
+    let cu = 0;
     let removedInner = false;
     let pt = 1;
+    let ct = 0;
     let removedTop = false;
     for (let w = 0; w < words; w++) {
       if ((union[w]! & ~scratch[w]!) !== 0) removedInner = true;
@@ -155,6 +179,10 @@ export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree:
       while (y !== 0) {
         const low = y & -y;
         pu *= size[w * 32 + 31 - Math.clz32(low)]!;
+        if (pu >= CHUNK) {
+          pu *= 1 / CHUNK;
+          cu++;
+        }
         y ^= low;
       }
       const top = legs[A * words + w]! | scratch[w]!;
@@ -163,11 +191,18 @@ export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree:
       while (y !== 0) {
         const low = y & -y;
         pt *= size[w * 32 + 31 - Math.clz32(low)]!;
+        if (pt >= CHUNK) {
+          pt *= 1 / CHUNK;
+          ct++;
+        }
         y ^= low;
       }
     }
-    const newInner = removedInner ? 2 * pu : pu;
-    const newTop = removedTop ? 2 * pt : pt;
+    // (A step past 2^1023 after scaling is Infinity: the move's cost is then Infinity or NaN and it is refused.)
+    chunks = cu;
+    const newInner = scaled(removedInner ? 2 * pu : pu);
+    chunks = ct;
+    const newTop = scaled(removedTop ? 2 * pt : pt);
     const nextCost = totalCost - cost[P]! - cost[Y]! + newInner + newTop;
     const temp = p.temperature * (1 - m / p.moves);
     const accept =

@@ -31,10 +31,14 @@ export interface PairwiseStep {
 export interface ContractionPlan {
   readonly steps: readonly PairwiseStep[];
   readonly path: readonly (readonly number[])[];
-  /** Sum of the steps' flops. */
+  /** Sum of the steps' flops (Infinity when it passes 1.8·10^308; `log10Cost` holds it then). */
   readonly cost: number;
+  /** log10 of `cost`, summed without overflow: what compares plans of very large networks. */
+  readonly log10Cost: number;
   /** Cost of doing the whole einsum as one loop nest (opt_einsum's naive count). */
   readonly naiveCost: number;
+  /** log10 of `naiveCost`, finite where `naiveCost` overflows. */
+  readonly log10NaiveCost: number;
   /** Largest step result in elements (1 when there are no steps). */
   readonly largestIntermediate: number;
   /** Elements written over all steps (the sum of the results' sizes). */
@@ -49,7 +53,10 @@ export interface ContractionPlan {
 export interface HyperTrial {
   readonly method: string;
   readonly params: Readonly<Record<string, number>>;
+  /** The objective's value (Infinity past 1.8·10^308). */
   readonly cost: number;
+  /** log10 of `cost`, finite where `cost` overflows. */
+  readonly log10Cost: number;
   readonly ms: number;
 }
 
