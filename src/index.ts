@@ -29,7 +29,7 @@ export { capabilities, enableRelaxedSimd } from './platform/index.js';
 export type { Capabilities, RelaxedSimdStatus, Runtime } from './platform/index.js';
 export { getDefaultDevice } from './runtime/backend.js';
 export { noGrad, isGradEnabled } from './autograd/record.js';
-export { zeroGrad, grad, vjp, hvp } from './autograd/index.js';
+export { zeroGrad, grad, vjp, jvp, hvp } from './autograd/index.js';
 export type { GradOptions, FunctionalOptions, Gradients } from './autograd/index.js';
 export type { BackwardOptions } from './autograd/backward.js';
 export { cat, stack, vstack, hstack, where, matmul } from './runtime/functional.js';

@@ -1,8 +1,9 @@
 /**
  * The functional face of autograd, named as PyTorch names it: `grad` is `torch.autograd.grad` (gradients of
  * outputs with respect to chosen tensors, returned rather than added into `.grad`), `vjp` and `hvp` are
- * `torch.autograd.functional.vjp` and `.hvp` (a function and the point to differentiate it at). Higher-order
- * gradients come from `createGraph`: the backward pass is then recorded like any other computation.
+ * `torch.autograd.functional.vjp` and `.hvp` (a function and the point to differentiate it at), and `jvp` is
+ * `torch.func.jvp` (forward mode, computed here by two reverse passes). Higher-order gradients come from
+ * `createGraph`: the backward pass is then recorded like any other computation.
  */
 import { EinjitError, describeValue, formatShape } from '../errors.js';
 import { Tensor } from '../runtime/tensor.js';
@@ -168,6 +169,37 @@ export function vjp<const P extends readonly Tensor[]>(f: (...primals: Tensor[])
     }
     const gs = gradsOrZeros(y, xs, cotangent, createGraph);
     return [createGraph ? y : y.detach(), (createGraph ? gs : gs.map((g) => g.detach())) as Gradients<P, Tensor>];
+  });
+}
+
+/**
+ * The Jacobian-vector product of `f` at `primals` along `tangents` (PyTorch's `torch.func.jvp(func, primals,
+ * tangents)`): returns `[f(...primals), J·v]`, J·v of f's output shape, where `tangents` holds one tensor per
+ * primal, of its shape. einjit has no forward mode, so J·v comes from the double-vjp trick: with a cotangent u of
+ * the output's shape, uᵀJ is linear in u, and the gradient of ⟨uᵀJ, v⟩ with respect to u is J·v for every u (two
+ * backward passes, the first recorded). Without createGraph both results are detached.
+ *
+ * @example
+ * const [y, jv] = jvp((x) => x.pow(3), [x], [v]);             // jv = 3x²·v
+ */
+export function jvp<const P extends readonly Tensor[]>(f: (...primals: Tensor[]) => Tensor, primals: P, tangents: Tensor | readonly Tensor[],
+  options: FunctionalOptions = {}): [Tensor, Tensor] {
+  const createGraph = checkOptions(options, 'jvp').createGraph === true;
+  return enableGrad(() => {
+    const xs = primalsOf(primals, 'jvp', createGraph);
+    const vs = vectorsFor(tangents, xs, 'jvp', 'tangents');
+    const y = outputOf(f, xs, 'jvp');
+    const out = createGraph ? y : y.detach();
+    // An output that does not depend on the primals (or is not floating-point) has a zero derivative.
+    if (!y.requiresGrad) return [out, zerosOf(y.shape, y.dtype, y.device)];
+    // u's value never matters (uᵀJ is linear in u); zeros keep the first pass from computing anything large.
+    const u = zerosOf(y.shape, y.dtype, y.device);
+    u.requiresGrad = true;
+    const gs = gradsOrZeros(y, xs, u, true);
+    let inner = gs[0]!.mul(vs[0]!).sum();
+    for (let i = 1; i < gs.length; i++) inner = inner.add(gs[i]!.mul(vs[i]!).sum());
+    const [jv] = gradsOrZeros(inner, [u], undefined, createGraph);
+    return [out, createGraph ? jv! : jv!.detach()];
   });
 }
 
