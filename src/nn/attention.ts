@@ -1,9 +1,10 @@
 /**
  * Multi-head attention (PyTorch's nn.MultiheadAttention): the same parameters under the same state-dict keys
- * (`in_proj_weight` [3E, E] holding the query, key and value projections stacked, `in_proj_bias`,
- * `out_proj.weight`, `out_proj.bias`), so a PyTorch checkpoint loads, and the same forward contract. The heads
- * are einsum axes: the projections write [batch, head, position, headDim] directly, and the scores and the
- * weighted sum are one einsum each.
+ * (`in_proj_weight` [3E, E] holding the query, key and value projections stacked, or, when the key or value
+ * size differs from E (kdim, vdim), `q_proj_weight` [E, E], `k_proj_weight` [E, kdim] and `v_proj_weight`
+ * [E, vdim]; then `in_proj_bias`, `out_proj.weight`, `out_proj.bias`), so a PyTorch checkpoint loads, and the
+ * same forward contract. The heads are einsum axes: the projections write [batch, head, position, headDim]
+ * directly, and the scores and the weighted sum are one einsum each.
  */
 import * as A from '../runtime/args.js';
 import { EinjitError, formatShape } from '../errors.js';
@@ -23,6 +24,10 @@ export interface MultiheadAttentionOptions extends FactoryOptions {
   readonly bias?: boolean;
   /** Inputs and output as [batch, sequence, embed] instead of PyTorch's default [sequence, batch, embed]. */
   readonly batchFirst?: boolean;
+  /** Features of the key (PyTorch's kdim; embedDim by default). */
+  readonly kdim?: number;
+  /** Features of the value (PyTorch's vdim; embedDim by default). */
+  readonly vdim?: number;
 }
 
 /** forward's options, PyTorch's keyword arguments in camelCase. */
@@ -40,15 +45,22 @@ export interface AttentionForwardOptions {
 /**
  * `forward(query, key, value, options)` returns `[output, weights]`: output shaped like the query, weights
  * [batch, target, source] averaged over the heads (or null when `needWeights` is false). Unbatched 2-D inputs
- * work as in PyTorch. Separate key and value sizes (PyTorch's kdim/vdim) are not supported.
+ * work as in PyTorch. Keys of `kdim` and values of `vdim` features are projected to embedDim by their own weights.
  */
 export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, AttentionForwardOptions?], [Tensor, Tensor | null]> {
-  inProjWeight: Parameter;
+  /** [3E, E], the query, key and value projections stacked; null when kdim or vdim differs from E. */
+  inProjWeight: Parameter | null;
+  /** [E, E], [E, kdim], [E, vdim]: the separate projections, used (as in PyTorch) only when kdim or vdim differs from E. */
+  qProjWeight: Parameter | null;
+  kProjWeight: Parameter | null;
+  vProjWeight: Parameter | null;
   inProjBias: Parameter | null;
   outProj: Linear;
   readonly headDim: number;
   readonly dropout: number;
   readonly batchFirst: boolean;
+  readonly kdim: number;
+  readonly vdim: number;
 
   constructor(readonly embedDim: number, readonly numHeads: number, options: MultiheadAttentionOptions = {}) {
     super();
@@ -64,16 +76,23 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Attentio
     if (!(this.dropout >= 0 && this.dropout <= 1)) throw new EinjitError(`dropout probability has to be between 0 and 1, but got ${this.dropout}`, { op });
     const bias = A.boolArg(options.bias, op, 'bias', true);
     this.batchFirst = A.boolArg(options.batchFirst, op, 'batchFirst', false);
+    this.kdim = A.intArg(options.kdim ?? embedDim, op, 'kdim', 1, MAX_ELEMENTS);
+    this.vdim = A.intArg(options.vdim ?? embedDim, op, 'vdim', 1, MAX_ELEMENTS);
     const f = factory(options, op);
-    this.inProjWeight = new Parameter(empty([3 * embedDim, embedDim], f));
+    // PyTorch keeps one stacked weight only when all three projections read embedDim features.
+    const stacked = this.kdim === embedDim && this.vdim === embedDim;
+    this.inProjWeight = stacked ? new Parameter(empty([3 * embedDim, embedDim], f)) : null;
+    this.qProjWeight = stacked ? null : new Parameter(empty([embedDim, embedDim], f));
+    this.kProjWeight = stacked ? null : new Parameter(empty([embedDim, this.kdim], f));
+    this.vProjWeight = stacked ? null : new Parameter(empty([embedDim, this.vdim], f));
     this.inProjBias = bias ? new Parameter(empty([3 * embedDim], f)) : null;
     this.outProj = new Linear(embedDim, embedDim, { ...f, bias });
     this.resetParameters();
   }
 
-  /** PyTorch's initialisation: Xavier-uniform input projection, zero biases, out_proj's weight as Linear's. */
+  /** PyTorch's initialisation: Xavier-uniform input projections, zero biases, out_proj's weight as Linear's. */
   resetParameters(): void {
-    init.xavierUniform_(this.inProjWeight);
+    for (const w of [this.inProjWeight, this.qProjWeight, this.kProjWeight, this.vProjWeight]) if (w !== null) init.xavierUniform_(w);
     if (this.inProjBias !== null) init.zeros_(this.inProjBias);
     if (this.outProj.bias !== null) init.zeros_(this.outProj.bias);
   }
@@ -104,10 +123,12 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Attentio
     return [output, batched ? w : w.squeeze(0)];
   }
 
-  /** Projection `which` (0 query, 1 key, 2 value) of x [n, pos, E], split into heads: [n, heads, pos, headDim]. */
+  /** Projection `which` (0 query, 1 key, 2 value) of x [n, pos, features], split into heads: [n, heads, pos, headDim]. */
   private project(x: Tensor, which: number): Tensor {
     const [E, H, D] = [this.embedDim, this.numHeads, this.headDim];
-    const w = this.inProjWeight.narrow(0, which * E, E).reshape([H, D, E]);
+    const separate = [this.qProjWeight, this.kProjWeight, this.vProjWeight][which]!;
+    const rows = this.inProjWeight === null ? separate! : this.inProjWeight.narrow(0, which * E, E);
+    const w = rows.reshape([H, D, rows.shape[1]!]);
     const y = einsum('npe,hde->nhpd', x, w);
     return this.inProjBias === null ? y : y.add(this.inProjBias.narrow(0, which * E, E).reshape([1, H, 1, D]));
   }
@@ -144,8 +165,11 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Attentio
     const fail = (reason: string, hint: string): never => { throw new EinjitError(reason, { op, shapes, hint }); };
     if (query.ndim !== 2 && query.ndim !== 3) fail(`query must be 2-D (unbatched) or 3-D, got ${query.ndim}-D`, this.layoutHint());
     if (key.ndim !== rank || value.ndim !== rank) fail(`key and value must be ${rank}-D like the query`, this.layoutHint());
-    for (const [t, name] of [[query, 'query'], [key, 'key'], [value, 'value']] as const) {
-      if (t.shape[rank - 1] !== this.embedDim) fail(`${name} has ${t.shape[rank - 1]} features, expected embedDim = ${this.embedDim}`, this.layoutHint());
+    for (const [t, name, want, size] of [[query, 'query', this.embedDim, 'embedDim'], [key, 'key', this.kdim, 'kdim'], [value, 'value', this.vdim, 'vdim']] as const) {
+      if (t.shape[rank - 1] !== want) {
+        fail(`${name} has ${t.shape[rank - 1]} features, expected ${size} = ${want}`,
+          name === 'query' ? this.layoutHint() : `build the module with { ${size}: ${t.shape[rank - 1]} } for ${name}s of another size`);
+      }
     }
     const seq = batched && this.batchFirst ? 1 : 0;
     if (key.shape[seq] !== value.shape[seq]) fail(`key and value must have the same length, got ${key.shape[seq]} and ${value.shape[seq]}`, 'each key pairs with one value');
@@ -160,7 +184,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Attentio
   }
 
   override extraRepr(): string {
-    return `embed_dim=${this.embedDim}, num_heads=${this.numHeads}, batch_first=${this.batchFirst}`;
+    const sizes = this.inProjWeight === null ? `, kdim=${this.kdim}, vdim=${this.vdim}` : '';
+    return `embed_dim=${this.embedDim}, num_heads=${this.numHeads}${sizes}, batch_first=${this.batchFirst}`;
   }
 }
 

@@ -1,13 +1,15 @@
 /**
  * nn.MultiheadAttention against a plain float64 reference written here with loops (PyTorch's
  * F.multi_head_attention_forward step by step), with and without masks, both layouts, unbatched inputs,
- * gradients by finite differences, and PyTorch's state-dict keys.
+ * keys and values of other sizes (kdim, vdim: separate projections), gradients by finite differences, and
+ * PyTorch's state-dict keys.
  */
 import { describe, expect, it } from 'vitest';
 import { tensor, EinjitError, type Tensor } from '../../src/index.js';
 import { nn } from './nn.js';
 import { gradcheck, leaf } from './gradcheck.js';
 import { DEVICES } from '../helpers/devices.js';
+import { thrown } from '../helpers/thrown.js';
 
 type M3 = number[][][];
 
@@ -29,7 +31,10 @@ function reference(mha: InstanceType<typeof nn.MultiheadAttention>, q: M3, k: M3
   const E = mha.embedDim;
   const H = mha.numHeads;
   const D = E / H;
-  const W = mha.inProjWeight.toArray() as number[][];
+  // Per projection (query, key, value): E rows of the stacked weight, or its own weight when kdim/vdim differ.
+  const Ws = mha.inProjWeight !== null
+    ? [0, 1, 2].map((block) => (mha.inProjWeight!.toArray() as number[][]).slice(block * E, (block + 1) * E))
+    : [mha.qProjWeight!, mha.kProjWeight!, mha.vProjWeight!].map((w) => w.toArray() as number[][]);
   const b = mha.inProjBias === null ? new Array<number>(3 * E).fill(0) : (mha.inProjBias.toArray() as number[]);
   const Wo = mha.outProj.weight.toArray() as number[][];
   const bo = mha.outProj.bias === null ? new Array<number>(E).fill(0) : (mha.outProj.bias.toArray() as number[]);
@@ -37,7 +42,7 @@ function reference(mha: InstanceType<typeof nn.MultiheadAttention>, q: M3, k: M3
     const y: number[] = [];
     for (let j = 0; j < E; j++) {
       let acc = b[block * E + j]!;
-      for (let e = 0; e < E; e++) acc += W[block * E + j]![e]! * x[e]!;
+      for (let e = 0; e < x.length; e++) acc += Ws[block]![j]![e]! * x[e]!;
       y.push(acc);
     }
     return y;
@@ -90,17 +95,21 @@ function maxDiff(a: unknown, b: unknown): number {
 }
 
 /** Random float64 module and batch-first inputs, from fixed seeds. */
-function setup(E: number, H: number, N: number, L: number, S: number, options: { batchFirst?: boolean; bias?: boolean } = {}) {
+function setup(E: number, H: number, N: number, L: number, S: number,
+  options: { batchFirst?: boolean; bias?: boolean; kdim?: number; vdim?: number } = {}) {
   const mha = new nn.MultiheadAttention(E, H, { dtype: 'float64', ...options });
+  const [kdim, vdim] = [options.kdim ?? E, options.vdim ?? E];
+  const stacked = kdim === E && vdim === E;
   // Non-zero biases so that they are exercised (PyTorch initialises them to zero).
   mha.loadStateDict({
-    in_proj_weight: leaf([3 * E, E], 11),
+    ...(stacked ? { in_proj_weight: leaf([3 * E, E], 11) }
+      : { q_proj_weight: leaf([E, E], 15), k_proj_weight: leaf([E, kdim], 16), v_proj_weight: leaf([E, vdim], 17) }),
     ...(options.bias === false ? {} : { in_proj_bias: leaf([3 * E], 12), 'out_proj.bias': leaf([E], 14) }),
     'out_proj.weight': leaf([E, E], 13),
   });
   const q = leaf([N, L, E], 21, false);
-  const k = leaf([N, S, E], 22, false);
-  const v = leaf([N, S, E], 23, false);
+  const k = leaf([N, S, kdim], 22, false);
+  const v = leaf([N, S, vdim], 23, false);
   return { mha, q, k, v, ref: (masks: RefMasks = {}) => reference(mha, q.toArray() as M3, k.toArray() as M3, v.toArray() as M3, masks) };
 }
 
@@ -204,6 +213,69 @@ describe('nn.MultiheadAttention', () => {
   });
 });
 
+describe('nn.MultiheadAttention with keys and values of other sizes (kdim, vdim)', () => {
+  it('projects each with its own weight and matches the float64 reference, in both layouts and with masks', () => {
+    const { mha, q, k, v, ref } = setup(6, 2, 2, 3, 4, { batchFirst: true, kdim: 5, vdim: 3 });
+    const [out, w] = mha.forward(q, k, v);
+    expect(out.shape).toEqual([2, 3, 6]);
+    const r = ref();
+    expect(maxDiff(out.toArray(), r.out)).toBeLessThan(1e-12);
+    expect(maxDiff(w!.toArray(), averaged(r.weights))).toBeLessThan(1e-12);
+    const causal = tensor([[false, true, true, true], [false, false, true, true], [false, false, false, true]]);
+    const [masked] = mha.forward(q, k, v, { attnMask: causal, keyPaddingMask: tensor([[false, false, false, false], [false, false, true, false]]) });
+    expect(maxDiff(masked.toArray(), ref({ hidden: (n, _h, l, s) => s > l || (n === 1 && s === 2) }).out)).toBeLessThan(1e-12);
+    // The default [sequence, batch, features] layout, with only vdim different.
+    const seq = setup(4, 2, 2, 3, 2, { vdim: 7 });
+    const [seqOut] = seq.mha.forward(seqFirst(seq.q), seqFirst(seq.k), seqFirst(seq.v));
+    expect(seq.k.shape[2]).toBe(4);
+    expect(maxDiff(seqFirst(seqOut).toArray(), seq.ref().out)).toBeLessThan(1e-12);
+  });
+
+  it("keeps PyTorch's keys and shapes: q_proj_weight, k_proj_weight, v_proj_weight instead of in_proj_weight", () => {
+    const mha = new nn.MultiheadAttention(8, 2, { kdim: 5, vdim: 3 });
+    const state = mha.stateDict();
+    expect(Object.keys(state)).toEqual(['q_proj_weight', 'k_proj_weight', 'v_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias']);
+    expect([state['q_proj_weight']!.shape, state['k_proj_weight']!.shape, state['v_proj_weight']!.shape]).toEqual([[8, 8], [8, 5], [8, 3]]);
+    expect(mha.inProjWeight).toBeNull();
+    expect(Object.keys(new nn.MultiheadAttention(8, 2, { kdim: 5, bias: false }).stateDict())).toEqual(['q_proj_weight', 'k_proj_weight', 'v_proj_weight', 'out_proj.weight']);
+    // kdim and vdim equal to embedDim are the stacked layout, as in PyTorch.
+    const same = new nn.MultiheadAttention(8, 2, { kdim: 8, vdim: 8 });
+    expect(Object.keys(same.stateDict())[0]).toBe('in_proj_weight');
+    expect(same.qProjWeight).toBeNull();
+    expect(String(mha)).toContain('MultiheadAttention(embed_dim=8, num_heads=2, kdim=5, vdim=3, batch_first=false');
+    // PyTorch's initialisation: each projection Xavier-uniform on its own fans, within √(6 / (fan_in + fan_out)).
+    for (const [w, fanIn] of [[mha.qProjWeight!, 8], [mha.kProjWeight!, 5], [mha.vProjWeight!, 3]] as const) {
+      const bound = Math.sqrt(6 / (fanIn + 8));
+      const abs = Array.from(w.dataSync(), (x) => Math.abs(Number(x)));
+      expect(Math.max(...abs)).toBeLessThanOrEqual(bound);
+      expect(Math.max(...abs)).toBeGreaterThan(0.5 * bound);
+    }
+    expect((mha.inProjBias!.toArray() as number[]).every((x) => x === 0)).toBe(true);
+  });
+
+  it('has correct gradients for the inputs and the separate projections', () => {
+    const { mha, q, k, v } = setup(4, 2, 1, 2, 3, { batchFirst: true, kdim: 3, vdim: 2 });
+    const inputs = [q, k, v].map((t) => t.detach().requiresGrad_(true));
+    const params = mha.parameters().map((p) => p.detach().requiresGrad_(true));
+    expect(params.map((p) => p.shape)).toEqual([[4, 4], [4, 3], [4, 2], [12], [4, 4], [4]]);
+    gradcheck((a, b, c, wq, wk, wv, bi, wo, bo) => {
+      Object.assign(mha, { qProjWeight: wq, kProjWeight: wk, vProjWeight: wv, inProjBias: bi });
+      Object.assign(mha.outProj, { weight: wo, bias: bo });
+      return mha.forward(a, b, c)[0];
+    }, [...inputs, ...params]);
+  });
+
+  it('refuses keys or values of the wrong size, and a kdim that is not a positive integer', () => {
+    const { mha, q, k, v } = setup(4, 2, 1, 2, 3, { batchFirst: true, kdim: 3, vdim: 2 });
+    const wrongKey = thrown(() => mha.forward(q, v, v));
+    expect(wrongKey.message).toContain('key has 2 features, expected kdim = 3');
+    expect(wrongKey.hint).toContain('{ kdim: 2 }');
+    expect(thrown(() => mha.forward(q, k, k)).message).toContain('value has 3 features, expected vdim = 2');
+    expect(() => new nn.MultiheadAttention(4, 2, { kdim: 0 })).toThrow(EinjitError);
+    expect(() => new nn.MultiheadAttention(4, 2, { vdim: 2.5 })).toThrow(EinjitError);
+  });
+});
+
 describe.each(DEVICES.filter((d) => d !== 'cpu'))('nn.MultiheadAttention on %s', (device) => {
   it('matches the float64 reference in float32, with masks and gradients flowing', async () => {
     const { mha, q, k, v, ref } = setup(8, 2, 2, 3, 4, { batchFirst: true });
@@ -221,7 +293,26 @@ describe.each(DEVICES.filter((d) => d !== 'cpu'))('nn.MultiheadAttention on %s',
     close(await host(out), r.out.flat(2));
     close(await host(w!), averaged(r.weights).flat(2));
     out.sum().backward();
-    expect(gpu.inProjWeight.grad?.device).toBe(device);
+    expect(gpu.inProjWeight!.grad?.device).toBe(device);
+  });
+});
+
+describe.each(DEVICES)('nn.MultiheadAttention with kdim and vdim on %s', (device) => {
+  it('matches the float64 reference in float32, and its gradients reach the separate projections', async () => {
+    const { mha, q, k, v, ref } = setup(6, 3, 2, 3, 4, { batchFirst: true, kdim: 5, vdim: 2 });
+    const r = ref();
+    const on = new nn.MultiheadAttention(6, 3, { batchFirst: true, kdim: 5, vdim: 2 });
+    on.loadStateDict(mha.stateDict());
+    await on.to(device);
+    const input = (t: Tensor): Promise<Tensor> => t.cast('float32').to(device);
+    const [out, w] = on.forward(await input(q), await input(k), await input(v));
+    const host = async (t: Tensor): Promise<number[]> => Array.from(await t.data(), Number);
+    const close = (a: number[], b: number[]): void => a.forEach((x, i) => expect(Math.abs(x - b[i]!)).toBeLessThan(1e-4));
+    close(await host(out), r.out.flat(2));
+    close(await host(w!), averaged(r.weights).flat(2));
+    out.sum().backward();
+    expect(on.kProjWeight!.grad?.device).toBe(device);
+    expect(on.vProjWeight!.grad?.shape).toEqual([6, 2]);
   });
 });
 
