@@ -1,0 +1,143 @@
+/**
+ * jit against eager execution, per step on the CPU: kernel launches, bytes written to intermediates (and bytes
+ * allocated for them once a replay shares storage by liveness), and median milliseconds, for an MLP training step
+ * (forward, cross entropy, grad, SGD written with tensor ops) and a transformer attention block (einsum q·k,
+ * softmax, einsum with v, output projection, residual, layer norm, GELU). A benchmark, not a timed test.
+ *
+ *   npx tsx bench/jit.bench.ts [--quick] [--explain]     (--explain: print each jitted schedule)
+ */
+import os from 'node:os';
+import { einsum, grad, jit, manualSeed, nn, noGrad, randn, shutdown, tensor, tidy, type Tensor } from '../src/index.js';
+import { median } from './harness.js';
+
+interface Row {
+  readonly workload: string;
+  readonly launches: readonly [number, number];
+  /** Bytes written to intermediates: eager, jit. */
+  readonly written: readonly [number, number];
+  /** Bytes a jit replay allocates for intermediates, storages shared by liveness. */
+  readonly allocated: number;
+  readonly ms: readonly [number, number];
+  /** Largest difference between the eager and the jitted results after the timed steps, relative to their size. */
+  readonly diff: number;
+  readonly explain: string;
+}
+
+interface Timed { readonly ms: number; readonly last: Tensor }
+
+/**
+ * Median milliseconds of `reps` calls of each step after `warmup` untimed ones, the two steps alternating so that
+ * a change of load on the shared machine falls on both; each call reads its result back.
+ */
+function time(steps: readonly [() => Tensor, () => Tensor], warmup: number, reps: number): Timed[] {
+  return transpose(Array.from({ length: warmup + reps }, (_, i) => steps.map((step) => {
+    const t0 = performance.now();
+    const last = step();
+    last.dataSync();
+    return { ms: i < warmup ? Number.NaN : performance.now() - t0, last };
+  }))).map((runs) => ({ ms: median(runs.filter((r) => !Number.isNaN(r.ms)).map((r) => r.ms)), last: runs[runs.length - 1]!.last }));
+}
+
+function transpose<T>(rows: readonly (readonly T[])[]): T[][] {
+  return rows[0]!.map((_, j) => rows.map((r) => r[j]!));
+}
+
+function relDiff(a: Tensor, b: Tensor): number {
+  const [x, y] = [a.dataSync(), b.dataSync()];
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(Number(x[i]) - Number(y[i])) / (1 + Math.abs(Number(y[i]))));
+  return worst;
+}
+
+/** Leaves with the same values for the eager and the jitted run (each updates its own in place). */
+function paramsFrom(values: readonly Tensor[]): Tensor[] {
+  return values.map((v) => v.clone().requiresGrad_());
+}
+
+function mlp(reps: number): Row {
+  const [batch, dIn, hidden, classes, lr] = [64, 256, 256, 10, 0.05];
+  const init = noGrad(() => [
+    randn([dIn, hidden]).mul(1 / Math.sqrt(dIn)), randn([hidden]).mul(0.1),
+    randn([hidden, hidden]).mul(1 / Math.sqrt(hidden)), randn([hidden]).mul(0.1),
+    randn([hidden, classes]).mul(1 / Math.sqrt(hidden)), randn([classes]).mul(0.1),
+  ]);
+  const x = randn([batch, dIn]);
+  const labels = Array.from({ length: batch }, (_, i) => (i * 7) % classes);
+  // One-hot targets as floats: a class-index cross entropy checks its indices on the host, which jit refuses.
+  const y = noGrad(() => nn.functional.oneHot(tensor(labels, { dtype: 'int32' }), classes, 'float32'));
+  const stepOf = (params: Tensor[]) => (xb: Tensor, yb: Tensor): Tensor => {
+    const [w1, b1, w2, b2, w3, b3] = params as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+    const h1 = xb.matmul(w1).add(b1).gelu();
+    const h2 = h1.matmul(w2).add(b2).gelu();
+    const loss = h2.matmul(w3).add(b3).logSoftmax(1).mul(yb).sum(1).mean().neg();
+    const grads = grad(loss, params);
+    noGrad(() => params.forEach((p, i) => p.sub_(grads[i]!.mul(lr))));
+    return loss.detach();
+  };
+  const eagerStep = stepOf(paramsFrom(init));
+  const jitted = jit(stepOf(paramsFrom(init)));
+  const [eager, fused] = time([() => tidy(() => eagerStep(x, y)), () => tidy(() => jitted(x, y) as Tensor)], 3, reps) as [Timed, Timed];
+  const s = jitted.stats()!;
+  return {
+    workload: `MLP training step (${batch}×${dIn} → ${hidden} → ${hidden} → ${classes}, GELU, cross entropy, grad, SGD)`,
+    launches: [s.eagerLaunches, s.launches], written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
+    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: relDiff(fused.last, eager.last), explain: jitted.explain(),
+  };
+}
+
+function attention(reps: number): Row {
+  const [b, t, d, h] = [4, 64, 128, 4];
+  const e = d / h;
+  const w = noGrad(() => ({
+    q: randn([h, d, e]).mul(1 / Math.sqrt(d)), k: randn([h, d, e]).mul(1 / Math.sqrt(d)), v: randn([h, d, e]).mul(1 / Math.sqrt(d)),
+    o: randn([h, e, d]).mul(1 / Math.sqrt(d)), gamma: randn([d]).mul(0.1).add(1), beta: randn([d]).mul(0.1),
+  }));
+  const block = (x: Tensor): Tensor => {
+    const q = einsum('btd,hde->bhte', x, w.q);
+    const k = einsum('btd,hde->bhte', x, w.k);
+    const v = einsum('btd,hde->bhte', x, w.v);
+    const p = einsum('bhqe,bhke->bhqk', q, k).mul(1 / Math.sqrt(e)).softmax(-1);
+    const proj = einsum('bhqe,hed->bqd', einsum('bhqk,bhke->bhqe', p, v), w.o);
+    return nn.functional.layerNorm(x.add(proj), [d], w.gamma, w.beta).gelu();
+  };
+  const x = randn([b, t, d]);
+  const jitted = jit(block);
+  const [eager, fused] = noGrad(() => time([() => tidy(() => block(x)), () => tidy(() => jitted(x) as Tensor)], 3, reps)) as [Timed, Timed];
+  const s = jitted.stats()!;
+  return {
+    workload: `attention block (batch ${b}, ${t} tokens, width ${d}, ${h} heads; q·k, softmax, ·v, projection, residual, layer norm, GELU)`,
+    launches: [s.eagerLaunches, s.launches], written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
+    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: relDiff(fused.last, eager.last), explain: jitted.explain(),
+  };
+}
+
+const ratio = (a: number, b: number): string => (b === 0 ? '∞' : `${(a / b).toFixed(2)}×`);
+const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
+
+function table(rows: readonly Row[]): string {
+  const lines = [
+    '| workload | launches eager → jit | intermediate bytes written eager → jit | allocated by a replay (reuse) | ms/step eager → jit | eager/jit time | max rel. diff |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.workload} | ${r.launches[0]} → ${r.launches[1]} (${ratio(r.launches[0], r.launches[1])}) | ` +
+      `${kib(r.written[0])} → ${kib(r.written[1])} (${ratio(r.written[0], r.written[1])}) | ${kib(r.allocated)} (${ratio(r.written[0], r.allocated)} below eager) | ` +
+      `${r.ms[0].toFixed(2)} → ${r.ms[1].toFixed(2)} | ${ratio(r.ms[0], r.ms[1])} | ${r.diff.toExponential(1)} |`);
+  }
+  return lines.join('\n');
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  const reps = process.argv.includes('--quick') ? 5 : 21;
+  manualSeed(0);
+  const cpus = os.cpus();
+  console.log(`# einjit jit benchmark (CPU) — ${new Date().toISOString()}`);
+  console.log(`CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
+    `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; median of ${reps} steps after 3 warm-up\n`);
+  const rows = [mlp(reps), attention(reps)];
+  console.log(table(rows));
+  if (process.argv.includes('--explain')) for (const r of rows) console.log(`\n${r.workload}:\n${r.explain}`);
+  console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  await shutdown();
+}
