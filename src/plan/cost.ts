@@ -80,12 +80,18 @@ export function replayPath(
   // What each step reports as its operands' axes: an input as written (a repeated id is a diagonal), an
   // intermediate as laid out.
   const asWritten: (readonly number[])[] = inputs.map((t) => [...t]);
-  const outSet = new Set(output);
-  // How many operands still waiting hold each axis id (so that a step's removed axes cost O(its size), not
-  // O(every operand)).
-  const holding = new Map<number, number>();
+  // Per axis id (ids index `sizes`; typed arrays, as a 1,000-tensor network's steps touch hundreds of ids
+  // each): in the output, how many operands still waiting hold it (so that a step's removed axes cost O(its
+  // size), not O(every operand)), and a stamp that deduplicates a step's union.
+  let top = 0;
+  for (const t of inputs) for (const i of t) top = Math.max(top, i + 1);
+  for (const i of output) top = Math.max(top, i + 1);
+  const inOutput = new Uint8Array(top);
+  for (const i of output) inOutput[i] = 1;
+  const holding = new Int32Array(top);
+  const mark = new Int32Array(top);
   const hold = (term: readonly number[], delta: number): void => {
-    for (const i of term) holding.set(i, (holding.get(i) ?? 0) + delta);
+    for (const i of term) holding[i]! += delta;
   };
   for (const t of terms) hold(t, 1);
   const steps: PairwiseStep[] = [];
@@ -94,16 +100,23 @@ export function replayPath(
   let written = 0;
   path.forEach((positions, s) => {
     const stepInputs = positions.map((p) => asWritten[p]!);
-    const union = distinct(stepInputs.flat());
+    const union: number[] = [];
+    for (const t of stepInputs) {
+      for (const i of t) {
+        if (mark[i] === s + 1) continue;
+        mark[i] = s + 1;
+        union.push(i);
+      }
+    }
     const desc = [...positions].sort((a, b) => b - a);
     for (const p of desc) {
       hold(terms[p]!, -1);
       terms.splice(p, 1);
       asWritten.splice(p, 1);
     }
-    const waiting = (i: number): boolean => outSet.has(i) || (holding.get(i) ?? 0) > 0;
-    const kept = union.filter(waiting);
-    const removed = union.filter((i) => !waiting(i));
+    const kept: number[] = [];
+    const removed: number[] = [];
+    for (const i of union) (inOutput[i] === 1 || holding[i]! > 0 ? kept : removed).push(i);
     const last = s === path.length - 1;
     const result = last ? distinct(output) : kept;
     // opt_einsum's flop_count: prod(union) × (max(1, k − 1) + [inner]).
