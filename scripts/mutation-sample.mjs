@@ -48,7 +48,7 @@ const MODULES = {
   },
   nn: {
     files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts'],
-    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts', 'tests/nn/functional-corners-2.test.ts', 'tests/nn/module-corners.test.ts'],
+    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts', 'tests/nn/functional-corners-2.test.ts', 'tests/nn/module-corners.test.ts', 'tests/nn/layers-corners.test.ts'],
   },
   cpu: {
     files: () => ts('kernels/cpu'),
