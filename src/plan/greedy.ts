@@ -124,7 +124,7 @@ export function greedyRun(net: Network, p: GreedyParams): { ssa: SsaPath; score:
   const privSize: number[] = [];
   const privLog2: number[] = [];
   const log2Size: number[] = [];
-  const lsz = Float64Array.from(sz, (x) => Math.log2(x));
+  const lsz = log2Sizes(net);
   let shared = 1;
   let removedShared = 1;
   let sharedLog2 = 0;
@@ -375,6 +375,17 @@ export function greedyRun(net: Network, p: GreedyParams): { ssa: SsaPath; score:
     }
   }
   return { ssa, score: { flops, size: largest, write } };
+}
+
+/** log2 of each index size, computed once per network (every greedy trial reads it). */
+const log2Cache = new WeakMap<Network, Float64Array>();
+function log2Sizes(net: Network): Float64Array {
+  let l = log2Cache.get(net);
+  if (l === undefined) {
+    l = Float64Array.from(net.size, (x) => Math.log2(x));
+    log2Cache.set(net, l);
+  }
+  return l;
 }
 
 /** Each input's index set as a string key, computed once per network (every greedy trial groups by it). */
