@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { grad, hvp, isGradEnabled, noGrad, tensor, tidy, vjp, type Tensor } from '../../src/index.js';
+import { DEVICES } from '../helpers/devices.js';
 import { thrown } from '../helpers/thrown.js';
 
 const f64 = (data: number[], requiresGrad = true): Tensor => tensor(data, { dtype: 'float64', requiresGrad });
@@ -66,6 +67,23 @@ describe('backward refusals', () => {
     expect(w.grad).toBeNull();
   });
 
+  it('a saved tensor written in place: the hint says how to avoid it', () => {
+    const x = f64([1, 2]);
+    const y = x.mul(x).sum();
+    noGrad(() => x.add_(1));
+    expect(thrown(() => y.backward()).hint).toBe('avoid in-place writes (x.add_(...), x.copy_(...)) to tensors the graph still needs, or to views of them; ' +
+      'write x = x.add(...) instead, or clone() before writing');
+  });
+
+  for (const device of DEVICES.filter((d) => d !== 'cpu')) {
+    it(`a gradient on ${device}: both shapes and the move in the hint`, () => {
+      const y = f64([1, 2]).mul(2);
+      const err = thrown(() => y.backward(tensor([1, 1], { dtype: 'float32', device })));
+      expect(err.shapes).toEqual([[2], [2]]);
+      expect(err.hint).toBe("move it first: await grad.to('cpu')");
+    });
+  }
+
   it('with retainGraph the second pass adds the same gradient again', () => {
     const x = f64([1, 2]);
     const y = x.mul(x).sum();
@@ -84,7 +102,9 @@ describe('grad refusals', () => {
       expect(err.reason).toMatch(/^outputs must be a Tensor or a non-empty array of Tensors, got /);
       expect(err.hint).toBe('e.g. grad(loss, [w, b])');
     }
-    expect(thrown(() => grad(x.sum(), [] as never)).reason).toMatch(/^inputs must be a Tensor/);
+    const inputs = thrown(() => grad(x.sum(), [] as never));
+    expect(inputs.reason).toMatch(/^inputs must be a Tensor/);
+    expect(inputs.op).toBe('grad');
   });
 
   it('allowUnused must be a boolean, and gradOutputs one per output', () => {
@@ -240,6 +260,7 @@ describe('recording', () => {
     const graph = thrown(() => x.mul(2).mul_(2));
     expect(graph.reason).toBe('in-place writes to a tensor inside the autograd graph are not supported');
     expect(graph.hint).toBe('compute a new tensor instead (x = x.add(y)), or detach() it first');
+    expect(graph.shapes).toEqual([[2]]);
     noGrad(() => x.mul_(2));
     expect(values(x)).toEqual([2, 4]);
     // A tensor that does not require grad may be written anywhere.
@@ -261,3 +282,41 @@ describe('recording', () => {
     expect(noGrad(() => x.mul(c)).gradFn).toBeNull();
   });
 });
+
+describe('what a rule saves is guarded against an in-place write', () => {
+  it('erf, sin and max with a number save their input: writing it before backward is refused, naming the op', () => {
+    const cases: [string, (x: Tensor) => Tensor][] = [['erf', (x) => x.erf()], ['sin', (x) => x.sin()], ['max', (x) => x.maximum(1.5)]];
+    for (const [op, f] of cases) {
+      const x = f64([1, 2]);
+      const y = f(x).sum();
+      noGrad(() => x.add_(1));
+      const err = thrown(() => y.backward());
+      expect(err.reason).toMatch(new RegExp(`^a tensor needed to compute the gradient of '${op}' was modified by an in-place operation`));
+    }
+  });
+
+  it('sum, x - y and floor save nothing: their inputs may be written before backward', () => {
+    const a = f64([1, 2]);
+    const b = f64([5, 7]);
+    const loss = a.sum().add(a.sub(b).sum()).add(b.floor().sum());
+    noGrad(() => {
+      a.add_(10);
+      b.add_(10);
+    });
+    loss.backward();
+    // d/da: 1 (sum) + 1 (x - y) = 2; d/db: -1 (x - y) + 0 (floor).
+    expect(values(a.grad)).toEqual([2, 2]);
+    expect(values(b.grad)).toEqual([-1, -1]);
+  });
+});
+
+describe('vjp names itself', () => {
+  it('in its options check and its primal check', () => {
+    const x = f64([1], false);
+    expect(thrown(() => vjp((t) => t.sum(), [x], undefined, 5 as never)).op).toBe('vjp');
+    const int = thrown(() => vjp((t) => t.sum(), [tensor([1], { dtype: 'int32' })]));
+    expect(int.op).toBe('vjp');
+    expect(int.reason).toBe('primal 0 is int32; only floating-point tensors can be differentiated');
+  });
+});
+
