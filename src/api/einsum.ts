@@ -14,7 +14,9 @@ import { runContraction, type ContractionProgram } from '../runtime/contraction.
 import { RecordingBackend } from '../runtime/recording.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { getBackend, getDefaultDevice, checkDevice, type Backend, type Device } from '../runtime/backend.js';
-import { Tensor, installEinsum } from '../runtime/tensor.js';
+import { Tensor, installEinsum, type NestedArray } from '../runtime/tensor.js';
+import { tensor } from '../runtime/creation.js';
+import { isFloating, promoteTypes } from '../runtime/dtype.js';
 import { sameDevice, viewOf } from '../runtime/ops.js';
 import { noGrad, record } from '../autograd/record.js';
 import { grads } from '../autograd/rules.js';
@@ -210,6 +212,22 @@ function repeatedDiagonal(t: Tensor, ids: readonly number[], distinct: readonly 
     (g) => grads.scatterInto(g, t.shape, (z) => repeatedDiagonal(z, ids, distinct, sizes)));
 }
 
+/**
+ * numpy's einsum returns a view when one operand is only relabelled: no axis is summed, so the output is the
+ * operand's diagonal along repeated axes ('ii->i'), permuted ('ij->ji'), or the operand itself ('ij->ij'). Such
+ * a result shares the operand's storage (a write to one shows in the other); null when a kernel must run.
+ */
+function relabelView(checked: CheckedEinsum, operands: readonly Tensor[]): Tensor | null {
+  if (operands.length !== 1) return null;
+  const x = operands[0]!;
+  const ids = checked.inputs[0]!;
+  const distinct = ids.filter((id, d) => ids.indexOf(id) === d);
+  if (distinct.length !== checked.output.length || distinct.some((id) => !checked.output.includes(id))) return null;
+  const sizes = checked.axes.map((a) => a.size);
+  const diagonal = distinct.length < ids.length ? repeatedDiagonal(x, ids, distinct, sizes) : x;
+  return diagonal.permute(checked.output.map((id) => distinct.indexOf(id)));
+}
+
 /** Splits einsum's flexible arguments into the pattern and the tensors. */
 function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tensor[]; options: EinsumOptions; syntax: 'numpy' | 'einops' } {
   let rest = args.slice();
@@ -242,7 +260,10 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
   } else if (typeof rest[0] === 'string') {
     pattern = rest[0];
     rest = rest.slice(1);
-    if (rest.length === 1 && Array.isArray(rest[0])) rest = rest[0] as unknown[];
+    // einsum('ij,jk->ik', [a, b]): one array of tensors is the operand list (one nested array of numbers is data).
+    if (rest.length === 1 && Array.isArray(rest[0]) && rest[0].length > 0 && rest[0].every((t) => t instanceof Tensor)) {
+      rest = rest[0] as unknown[];
+    }
   } else if (typeof rest[rest.length - 1] === 'string') {
     syntax = 'einops';
     pattern = rest[rest.length - 1];
@@ -253,17 +274,50 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
       hint: "write einsum('ij,jk->ik', a, b) or einsum(a, b, 'i j, j k -> i k')",
     });
   }
-  rest.forEach((t, i) => {
-    if (!(t instanceof Tensor)) {
-      throw new EinjitError(`operand ${i} of einsum is not a Tensor (got ${describeValue(t)})`, {
-        op: 'einsum',
-        pattern: pattern as string,
-        hint: 'pass tensors made with tensor(...), fromArray(...) or zeros(...)',
+  return { pattern: pattern as string, operands: asOperands(rest, pattern as string), options, syntax };
+}
+
+/**
+ * The operands as tensors. Numbers, booleans and nested arrays of them become tensors, as numpy's einsum turns
+ * them into arrays: on the tensor operands' device, in their dtype when that is floating (so a float64 einsum
+ * keeps every digit of the array), else as `tensor()` reads them (float32, or bool for booleans), and then the
+ * usual promotion applies.
+ */
+function asOperands(values: readonly unknown[], pattern: string): Tensor[] {
+  const tensors = values.filter((v): v is Tensor => v instanceof Tensor);
+  const floating = tensors.length > 0 ? tensors.map((t) => t.dtype).reduce(promoteTypes) : undefined;
+  return values.map((v, i) => {
+    if (v instanceof Tensor) return v;
+    if (isNestedData(v)) {
+      return tensor(v as NestedArray, {
+        ...(floating !== undefined && isFloating(floating) ? { dtype: floating } : {}),
+        ...(tensors.length > 0 ? { device: tensors[0]!.device } : {}),
       });
     }
+    throw new EinjitError(`operand ${i} of einsum is not a Tensor (got ${describeValue(v)})`, {
+      op: 'einsum',
+      pattern,
+      hint: 'pass tensors made with tensor(...), fromArray(...) or zeros(...), or numbers and nested arrays of numbers',
+    });
   });
-  return { pattern: pattern as string, operands: rest as Tensor[], options, syntax };
 }
+
+/**
+ * A number, a boolean, or a (nested) array of them: what `tensor()` reads. Walked with an explicit stack, so a
+ * list nested thousands deep reaches `tensor()`'s own refusal instead of overflowing the call stack. Past
+ * MAX_WALKED items (an array holding itself, or more elements than a tensor holds) `tensor()` decides.
+ */
+function isNestedData(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  for (let walked = 0; stack.length > 0 && walked < MAX_WALKED; walked++) {
+    const x = stack.pop();
+    if (typeof x === 'number' || typeof x === 'boolean') continue;
+    if (!Array.isArray(x)) return false;
+    for (const item of x) stack.push(item);
+  }
+  return true;
+}
+const MAX_WALKED = 1 << 20;
 
 /**
  * Evaluates an einsum. Both syntaxes work: numpy/torch letters with the pattern first, and einops named axes with
@@ -278,8 +332,8 @@ function splitArgs(args: readonly unknown[]): { pattern: string; operands: Tenso
  * const d = einsum(a, b, 'batch i j, batch j k -> batch i k');
  * const e = einsum(a, [0, 1, 2], b, [0, 2, 3], [0, 1, 3]);
  */
-export function einsum(...args: [...Tensor[], string]): Tensor;
-export function einsum(...args: [...Tensor[], string, EinsumOptions]): Tensor;
+export function einsum(...args: [...(Tensor | NestedArray)[], string]): Tensor;
+export function einsum(...args: [...(Tensor | NestedArray)[], string, EinsumOptions]): Tensor;
 export function einsum(...args: (Tensor | readonly IndexId[] | EinsumOptions)[]): Tensor;
 // The typed overload comes last: when every overload refuses a call, the compiler shows the last one's error,
 // which for a literal pattern is the one-line sentence of CheckedPattern.
@@ -291,7 +345,8 @@ export function einsum(...args: unknown[]): Tensor {
   return withErrorContext({ op: 'einsum', pattern, shapes }, () => {
     // Pattern first reads numpy/torch letters; pattern last reads einops' named axes (as the libraries do).
     const { checked, groups } = checkWithGroups(pattern, shapes, 'einsum', syntax, options.sizes);
-    return mergeOutput(groups, contract(programOf(checked), splitOperands(groups, operands), options));
+    const view = groups === null ? relabelView(checked, operands) : null;
+    return view ?? mergeOutput(groups, contract(programOf(checked), splitOperands(groups, operands), options));
   });
 }
 
@@ -302,9 +357,12 @@ export interface EinsumPathResult {
   readonly ssaPath: readonly (readonly number[])[];
   /** The same path as a JSON contraction tree (`optimize: { tree }` replays it). */
   readonly tree: PathTree;
-  /** Total cost under opt_einsum's flop convention. */
+  /** Total cost under opt_einsum's flop convention (Infinity past 1.8·10^308: `log10Cost` holds it then). */
   readonly cost: number;
   readonly naiveCost: number;
+  /** log10 of `cost`, finite however large the network (opt_einsum counts in exact integers; JavaScript cannot). */
+  readonly log10Cost: number;
+  readonly log10NaiveCost: number;
   readonly largestIntermediate: number;
   readonly steps: ContractionPlan['steps'];
   /** A printout like numpy.einsum_path's. */
@@ -348,6 +406,8 @@ export function einsumPath(subscripts: string | IndexLists, shapes: readonly (re
       tree: pathToTree(plan.path, program.inputs.length),
       cost: plan.cost,
       naiveCost: plan.naiveCost,
+      log10Cost: plan.log10Cost,
+      log10NaiveCost: plan.log10NaiveCost,
       largestIntermediate: plan.largestIntermediate,
       steps: plan.steps,
       report: formatReport(plan, program),

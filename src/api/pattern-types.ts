@@ -7,7 +7,7 @@
  * A pattern the type-level reader does not understand (or a `string` variable) falls back to the untyped
  * signature, and the runtime checks it as usual.
  */
-import type { Tensor } from '../runtime/tensor.js';
+import type { NestedArray, Tensor } from '../runtime/tensor.js';
 
 /** Options accepted after the operands (mirrors EinsumOptions without importing it, to avoid a cycle). */
 export interface TypedEinsumOptions {
@@ -59,8 +59,17 @@ export type PatternInputs<P extends string> = Parse<P> extends [infer I extends 
   ? (AllValid<I> extends true ? (O extends string ? (ValidTerm<O> extends true ? I : never) : I) : never)
   : never;
 
-/** Tuple of N tensors. */
-type Operands<T extends readonly string[]> = { [K in keyof T]: Tensor };
+/** Nested arrays exactly R levels deep (R = 0: a number or boolean). */
+type NestedOfRank<R extends number, Depth extends unknown[] = []> =
+  Depth['length'] extends R ? number | boolean : readonly NestedOfRank<R, [...Depth, 0]>[];
+
+/** What one term takes: a tensor, or numbers nested as deep as the term has letters (any depth with '...'). */
+type OperandOf<S> = S extends string
+  ? Tensor | (CountOf<Items<S>, '...'> extends 0 ? NestedOfRank<Items<S>['length']> : NestedArray)
+  : never;
+
+/** One operand per term. */
+type Operands<T extends readonly string[]> = { [K in keyof T]: OperandOf<T[K]> };
 
 /** True when `P` is a literal pattern the type-level reader understands. */
 export type IsTypedPattern<P extends string> = string extends P ? false : [PatternInputs<P>] extends [never] ? false : true;
@@ -69,7 +78,7 @@ export type IsTypedPattern<P extends string> = string extends P ? false : [Patte
 export type EinsumOperands<P extends string> = IsTypedPattern<P> extends true
   ? [...Operands<PatternInputs<P>>] | [...Operands<PatternInputs<P>>, TypedEinsumOptions]
     | [readonly [...Operands<PatternInputs<P>>]] | [readonly [...Operands<PatternInputs<P>>], TypedEinsumOptions]
-  : (Tensor | readonly Tensor[] | TypedEinsumOptions)[];
+  : (Tensor | NestedArray | readonly Tensor[] | TypedEinsumOptions)[];
 
 // ── Result rank ────────────────────────────────────────────────────────────────────────────────────────────
 

@@ -78,7 +78,17 @@ describe('einsum patterns are typed', () => {
   });
 
   it('rejects a non-tensor operand at compile time', () => {
-    // @ts-expect-error a number is not a tensor
+    // @ts-expect-error a number is not a rank-2 operand
     expect(() => einsum('ij,jk->ik', a, 3)).toThrow(EinjitError);
+    // @ts-expect-error a string is neither a tensor nor numbers
+    expect(() => einsum('ij,jk->ik', a, 'b')).toThrow(EinjitError);
+  });
+
+  it('takes numbers and nested arrays as deep as the term has letters, as numpy does', () => {
+    expectTypeOf(einsum('ij,j->i', [[1, 2], [3, 4]], [1, 1])).toEqualTypeOf<Tensor<1>>();
+    expectTypeOf(einsum('ij,->ij', a, 2)).toEqualTypeOf<Tensor<2>>();
+    expectTypeOf(einsum('...i,i->...', a, [1, 1, 1])).toEqualTypeOf<Tensor>();
+    // @ts-expect-error 'ij' needs arrays of arrays, not a flat array
+    expect(() => einsum('ij,j->i', [1, 2], [1, 1])).toThrow(EinjitError);
   });
 });
