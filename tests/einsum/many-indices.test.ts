@@ -96,6 +96,9 @@ describe('networks with 53 to 500 indices', () => {
         expect(named.path).toEqual(unicode.path);
         expect(lists.cost).toBe(unicode.cost);
         expect(named.cost).toBe(unicode.cost);
+        // log10Cost is the log of the same count (finite even past 10^308, where cost is Infinity).
+        if (Number.isFinite(unicode.cost) && unicode.cost > 0) expect(Math.abs(unicode.log10Cost - Math.log10(unicode.cost))).toBeLessThan(1e-9);
+        expect(Number.isFinite(unicode.log10Cost)).toBe(true);
         // The checked einsum has one axis per index.
         expect(checkEinsum(unicodePattern(n), shapes).axes.length).toBe(new Set(n.inputs.flat()).size);
       }),
