@@ -12,6 +12,7 @@ import { createCpuBackend } from '../../kernels/cpu/backend.js';
 import { gemmCapabilities, gemmKernelName, gemmRoute, gemmSource, runGemm, wasmKernel } from '../../kernels/cpu/gemm.js';
 import { batchOffsets } from '../../kernels/cpu/gemm-js.js';
 import { compileLoop, loopParams, renderLoop } from '../../kernels/cpu/loop.js';
+import { interpretLoop } from '../../kernels/cpu/interpret.js';
 import { CAST, UNARY, binaryIn, scalarHelpers } from '../../kernels/cpu/ops.js';
 import { ex, type GemmSpec, type LoopSpec } from '../../src/lower/spec.js';
 import { buildLoop } from '../../src/lower/loops.js';
@@ -361,5 +362,42 @@ describe('EINJIT_CPU_GEMM', () => {
     // A name of Object.prototype is not a kernel.
     const proto = await gemmWith('toString');
     expect(caught(() => proto.gemmRoute(bigGemm(2, 2, 2))).reason).toBe("EINJIT_CPU_GEMM='toString' names no GEMM kernel");
+  });
+});
+
+describe('the CPU backend', () => {
+  it('counts live bytes from the first liveBytes() call: an allocation adds its bytes, a release takes them back', () => {
+    const backend = createCpuBackend(hooks);
+    const before = backend.liveBytes();
+    const s = backend.allocate('float64', 100);
+    expect(backend.liveBytes() - before).toBe(800);
+    const z = backend.allocateZeroed('int32', 10);
+    expect(backend.liveBytes() - before).toBe(840);
+    backend.release(s);
+    backend.release(z);
+    expect(backend.liveBytes()).toBe(before);
+  });
+
+  it("the GEMM source states the small-product threshold", () => {
+    expect(gemmSource(bigGemm(48, 40, 36)).split('\n'))
+      .toContain('// small products (m*n*k < 32768) run a direct strided loop; larger ones pack A/B panels.');
+  });
+});
+
+describe('max and min keep the first of equal values', () => {
+  it('so the sign of a zero tie is the first one, generated and interpreted alike', () => {
+    for (const op of ['max', 'min'] as const) {
+      const spec = buildLoop({
+        label: op, outShape: [2], reduceShape: [2], reduceOp: op,
+        inputs: [{ dtype: 'float64', offset: 0, strides: [2, 1] }],
+        output: { dtype: 'float64', offset: 0, strides: [1] }, expr: ex.input(0), computeType: 'float64',
+      });
+      const rows = Float64Array.of(0, -0, -0, 0);
+      for (const kernel of [compileLoop(spec), interpretLoop(spec)]) {
+        const out = new Float64Array(2).fill(NaN);
+        kernel([rows], out, loopParams(spec));
+        expect(Object.is(out[0], 0) && Object.is(out[1], -0), `${op}: ${out[0]}, ${out[1]}`).toBe(true);
+      }
+    }
   });
 });
