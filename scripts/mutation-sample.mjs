@@ -56,7 +56,7 @@ const MODULES = {
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
-    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts'],
+    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts', 'tests/wgsl/gemm-pipelined.test.ts'],
   },
 };
 
