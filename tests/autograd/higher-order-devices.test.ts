@@ -8,21 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, einsum, grad, hvp, optim, tensor, type Device } from '../../src/index.js';
 import { DEVICES } from '../helpers/devices.js';
-import { prng } from './gradcheck.js';
+import { expectClose, randoms, solve } from './second-order-helpers.js';
 
-const randoms = (n: number, seed: number, scale = 1): number[] => {
-  const r = prng(seed);
-  return Array.from({ length: n }, () => scale * (2 * r() - 1));
-};
 const host = async (t: Tensor): Promise<number[]> => Array.from(await t.data(), Number);
 
-/** |got − want| ≤ tol·(1 + |want|) elementwise: float32 against a float64 loop. */
-function expectClose(got: readonly number[], want: readonly number[], tol: number, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  got.forEach((g, i) => {
-    if (!(Math.abs(g - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) throw new Error(`${what}[${i}]: got ${g}, want ${want[i]} (tolerance ${tol})`);
-  });
-}
 
 /** Splits a flat parameter vector by sizes. */
 function split(flat: readonly number[], sizes: readonly number[]): number[][] {
@@ -88,29 +77,6 @@ function criticLoss(theta: readonly number[]): number {
   return loss;
 }
 
-/** Solves M x = r (n×n, row-major) by Gaussian elimination with partial pivoting. */
-function solve(M: readonly number[], r: readonly number[]): number[] {
-  const n = r.length;
-  const a = M.slice();
-  const x = r.slice();
-  for (let col = 0; col < n; col++) {
-    let p = col;
-    for (let i = col + 1; i < n; i++) if (Math.abs(a[i * n + col]!) > Math.abs(a[p * n + col]!)) p = i;
-    for (let j = 0; j < n; j++) [a[col * n + j], a[p * n + j]] = [a[p * n + j]!, a[col * n + j]!];
-    [x[col], x[p]] = [x[p]!, x[col]!];
-    for (let i = col + 1; i < n; i++) {
-      const f = a[i * n + col]! / a[col * n + col]!;
-      for (let j = col; j < n; j++) a[i * n + j]! -= f * a[col * n + j]!;
-      x[i]! -= f * x[col]!;
-    }
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = x[i]!;
-    for (let j = i + 1; j < n; j++) s -= a[i * n + j]! * x[j]!;
-    x[i] = s / a[i * n + i]!;
-  }
-  return x;
-}
 
 describe.each(DEVICES)('second-order gradients on %s (float32)', (device: Device) => {
   const on = (data: readonly number[], shape: number[], requiresGrad = false): Tensor => tensor(data.slice(), { shape, device, requiresGrad });

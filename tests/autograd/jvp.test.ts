@@ -8,21 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { EinjitError, Tensor, einsum, grad, jvp, tensor, type Device } from '../../src/index.js';
 import { DEVICES } from '../helpers/devices.js';
 import { thrown } from '../helpers/thrown.js';
-import { prng } from './gradcheck.js';
+import { expectClose, f64, randoms, values } from './second-order-helpers.js';
 
-const f64 = (data: number[], shape: number[], requiresGrad = false): Tensor => tensor(data, { dtype: 'float64', shape, requiresGrad });
-const values = (t: Tensor): number[] => Array.from(t.dataSync(), Number);
-const randoms = (n: number, seed: number, scale = 1): number[] => {
-  const r = prng(seed);
-  return Array.from({ length: n }, () => scale * (2 * r() - 1));
-};
 
-function expectClose(got: readonly number[], want: readonly number[], tol: number, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  got.forEach((g, i) => {
-    if (!(Math.abs(g - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) throw new Error(`${what}[${i}]: got ${g}, want ${want[i]} (tolerance ${tol})`);
-  });
-}
 
 /** Row-major m×k times k×n in plain loops. */
 function matmul(a: readonly number[], b: readonly number[], m: number, k: number, n: number): number[] {
