@@ -13,6 +13,7 @@ import { deviceNames, disposeStorage, getBackend, peekBackend, withBackends } fr
 import { Tensor } from '../runtime/tensor.js';
 import { keep } from '../runtime/scope.js';
 import { isGradEnabled } from '../autograd/record.js';
+import { checkStorage, withGuardSink, type SummaryCheck } from '../runtime/device-checks.js';
 import { LruCache } from '../util/lru.js';
 import { buildGraph, bufferBytes, hostReadError, tracers, type Graph, type OutputView } from './trace.js';
 import { fuseElementwise } from './fuse.js';
@@ -62,6 +63,15 @@ interface Compiled {
   readonly returned: ReadonlySet<number>;
   readonly outputs: readonly OutputView[];
   readonly template: unknown;
+  /** Value checks (index ranges) the function made, each run right after the launch that writes its summary. */
+  readonly guards: readonly Guard[];
+}
+
+/** A device check recorded by the trace: its summary buffer and the schedule position that completes it. */
+interface Guard {
+  readonly buffer: number;
+  readonly after: number;
+  readonly check: SummaryCheck;
 }
 
 /**
@@ -202,9 +212,15 @@ function trace(fn: (...a: unknown[]) => unknown, args: unknown[], argTemplate: u
   const { standIns, record } = tracers(targets);
   const leaves = leavesOf(inputs);
   const called = leaves.some((t, i) => t !== inputs[i]) ? rebuild(argTemplate, leaves) as unknown[] : args;
+  // Index checks inside fn compute a summary on the device; the trace checks it now and every replay again.
+  const checks: { storage: Storage; check: SummaryCheck }[] = [];
+  const sink = {
+    add: (storage: Storage, check: SummaryCheck): void => { checks.push({ storage, check }); },
+    readNow: (storage: Storage) => targets.find((b) => b.device === storage.device)!.readSync(storage, 'jit'),
+  };
   let result: unknown;
   try {
-    result = withBackends(standIns, () => fn(...called));
+    result = withGuardSink(sink, () => withBackends(standIns, () => fn(...called)));
   } catch (e) {
     const read = record().hostRead;
     throw read !== null ? hostReadError(read) : e;
@@ -221,15 +237,21 @@ function trace(fn: (...a: unknown[]) => unknown, args: unknown[], argTemplate: u
   }
   const outputs = outs.map((t) => ({ buffer: bufferOf(t.storage), shape: t.shape, strides: t.strides, offset: t.offset }));
   const returned = new Set(outputs.map((o) => o.buffer));
-  const fused = fuseElementwise(graph, returned);
+  // A check's summary is read by the host, not by a kernel: it stays materialised, in storage of its own.
+  const checked = checks.map((c) => ({ buffer: bufferOf(c.storage), check: c.check }));
+  const kept = new Set([...returned, ...checked.map((c) => c.buffer)]);
+  const fused = fuseElementwise(graph, kept);
   const used = new Set([...fused.launches.flatMap((l) => [...l.inputs, l.output]), ...returned]);
   const materialised = fused.buffers.filter((b) => used.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'));
-  const reusable = new Set(materialised.filter((b) => b.origin.kind === 'alloc' && !b.origin.zeroed && !returned.has(b.id)).map((b) => b.id));
+  const reusable = new Set(materialised.filter((b) => b.origin.kind === 'alloc' && !b.origin.zeroed && !kept.has(b.id)).map((b) => b.id));
   const slots = assignSlots(fused, reusable);
   const fresh = materialised.filter((b) => !reusable.has(b.id)).map((b) => b.id);
+  // After the last launch that writes the summary (a summary no launch writes does not depend on the arguments).
+  const lastWrite = (b: number): number => fused.launches.reduce((at, l, i) => (l.output === b ? i : at), -1);
+  const guards = checked.map((c) => ({ ...c, after: lastWrite(c.buffer) }));
   // Results carry no graph, at the trace as at every replay: gradients are taken inside fn.
   const detached = outs.map((t) => (t.requiresGrad ? t.detach() : t));
-  return { compiled: { eager: graph, graph: fused, fresh, slots, returned, outputs, template }, result: rebuild(template, detached) };
+  return { compiled: { eager: graph, graph: fused, fresh, slots, returned, outputs, template, guards }, result: rebuild(template, detached) };
 }
 
 function replay(c: Compiled, inputs: readonly Tensor[]): unknown {
@@ -253,11 +275,22 @@ function replay(c: Compiled, inputs: readonly Tensor[]): unknown {
   }
   const shared = c.slots.map((s) => backend(s.device).allocate(s.dtype, s.length));
   c.slots.forEach((s, i) => { for (const id of s.buffers) storages[id] = shared[i]!; });
-  for (const l of c.graph.launches) backend(l.device).run(l.spec, l.inputs.map((i) => storages[i]!), storages[l.output]!);
+  // A GPU check reads its summary later (at the device's next read) and releases it then.
+  const deferred = new Set(c.guards.filter((g) => c.graph.buffers[g.buffer]!.device !== 'cpu').map((g) => g.buffer));
+  let done = false;
+  try {
+    c.graph.launches.forEach((l, i) => {
+      backend(l.device).run(l.spec, l.inputs.map((k) => storages[k]!), storages[l.output]!);
+      // A bad index stops the replay where eager execution would have thrown, before the updates after it.
+      for (const g of c.guards) if (g.after === i) checkStorage(storages[g.buffer]!, g.check);
+    });
+    done = true;
+  } finally {
+    // Intermediates go back at once (to the GPU's pool), as a tidy() around the eager call would release them.
+    for (const id of c.fresh) if ((!done || !c.returned.has(id)) && !deferred.has(id)) disposeStorage(storages[id]!);
+    for (const s of shared) disposeStorage(s);
+  }
   const outs = c.outputs.map((v) => new Tensor(storages[v.buffer]!, v.shape, v.strides, v.offset));
-  // Intermediates go back at once (to the GPU's pool), as a tidy() around the eager call would release them.
-  for (const id of c.fresh) if (!c.returned.has(id)) disposeStorage(storages[id]!);
-  for (const s of shared) disposeStorage(s);
   return rebuild(c.template, outs);
 }
 

@@ -14,11 +14,9 @@ import { full, zerosOf, arange, rand } from '../runtime/creation.js';
 import { record, noGrad } from '../autograd/record.js';
 import { isFloating } from '../runtime/dtype.js';
 import { einsum } from '../api/einsum.js';
-import { deferCheck } from '../runtime/backend.js';
-import { keep } from '../runtime/scope.js';
 import * as A from '../runtime/args.js';
 import { MAX_ELEMENTS } from '../runtime/shape.js';
-import { checkIndices } from '../runtime/indices.js';
+import { checkIndexRange, checkWholeIndices } from './index-checks.js';
 
 export type Pair = number | readonly [number, number];
 
@@ -436,7 +434,7 @@ export function oneHot(indices: Tensor, numClasses: number, dtype: 'float32' | '
   A.tensorArg(indices, 'oneHot', 'indices'); A.intArg(numClasses, 'oneHot', 'numClasses', 0, MAX_ELEMENTS);
   A.choiceArg(dtype, 'oneHot', 'dtype', ['float32', 'float64', 'int32']);
   const idx = asIndices(indices, 'oneHot');
-  checkIndices(idx, numClasses, 'oneHot', 'classes');
+  checkIndexRange(idx, numClasses, 'oneHot', 'classes');
   return hotOf(idx, numClasses, dtype);
 }
 
@@ -453,18 +451,12 @@ function hotOf(idx: Tensor, numClasses: number, dtype: 'float32' | 'float64' | '
  */
 function asIndices(t: Tensor, op: string): Tensor {
   if (t.dtype === 'int32') return t;
-  const notWhole = (): EinjitError => new EinjitError(`expected integer indices, got ${t.dtype} values that are not whole numbers`, {
-    op, shapes: [t.shape], hint: "create them with { dtype: 'int32' }",
-  });
-  if (t.dtype === 'bool' || (t.device === 'cpu' && t.size > 0 && t.ne(t.round()).any().item() !== 0)) throw notWhole();
-  if (t.device !== 'cpu' && t.size > 0) {
-    const fractional = keep(noGrad(() => t.ne(t.round()).any()));
-    deferCheck(t.device, async () => {
-      const [flag] = Array.from(await fractional.data(), Number);
-      fractional.dispose();
-      if (flag !== 0) throw notWhole();
+  if (t.dtype === 'bool') {
+    throw new EinjitError(`expected integer indices, got ${t.dtype} values that are not whole numbers`, {
+      op, shapes: [t.shape], hint: "create them with { dtype: 'int32' }",
     });
   }
+  checkWholeIndices(t, op);
   return t.detach().cast('int32');
 }
 
@@ -474,7 +466,7 @@ export function embedding(input: Tensor, weight: Tensor): Tensor {
   expectRank(weight, [2], 'embedding', 'a 2-D [num_embeddings, embedding_dim] weight');
   const [n, d] = weight.shape as [number, number];
   const indices = asIndices(input, 'embedding');
-  checkIndices(indices, n, 'embedding', 'rows');
+  checkIndexRange(indices, n, 'embedding', 'rows');
   const hot = hotOf(indices, n, weight.dtype === 'float64' ? 'float64' : 'float32');
   return einsum('...v,vd->...d', hot.cast(weight.dtype), weight).reshape([...indices.shape, d]);
 }
@@ -544,7 +536,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
   const classes = asIndices(target, 'crossEntropy');
   const valid = classes.ne(ignoreIndex);
   const safe = ops.where(valid, classes, 0);
-  checkIndices(safe, c, 'crossEntropy', 'classes');
+  checkIndexRange(safe, c, 'crossEntropy', 'classes');
   const hot = hotOf(safe, c, lg.dtype === 'float64' ? 'float64' : 'float32').cast(lg.dtype);
   const weights = eps > 0 ? hot.mul(1 - eps).add(eps / c) : hot;
   const per = logp.mul(weights).sum(-1).neg().mul(valid.cast(lg.dtype));
@@ -573,7 +565,7 @@ export function nllLoss(logProbs: Tensor, classes: Tensor, reduction: LossReduct
   }
   const c = logProbs.shape[logProbs.ndim - 1]!;
   const target = asIndices(classes, 'nllLoss');
-  checkIndices(target, c, 'nllLoss', 'classes');
+  checkIndexRange(target, c, 'nllLoss', 'classes');
   const per = logProbs.mul(hotOf(target, c, 'float32').cast(logProbs.dtype)).sum(-1).neg();
   return reduceLoss(per, reduction, null);
 }
