@@ -4,7 +4,11 @@
  *   - @tensorflow/tfjs-backend-cpu: `tf.einsum` (run once; it materialises the full product, so big ones are
  *     skipped with a note) and its best equivalent op (`tf.matMul`, `tf.transpose`, `tf.gather`);
  *   - @tensorflow/tfjs-backend-wasm: no Einsum kernel, so only the same best equivalent op (single-threaded);
+ *   - jax-js's Wasm device, in a node process of its own (bench/jax_peer.mjs);
+ *   - onnxruntime-node's native CPU kernels (MLAS) with 1 and 2 intra-op threads, in a node process of its own
+ *     (bench/onnx_peer.mjs): the native ceiling the Wasm kernels are measured against;
  *   - numpy through a python3 subprocess (bench/numpy_peer.py) on one OpenBLAS thread, when numpy imports.
+ * A workload with `calls` times that many calls per sample everywhere and reports the time per call.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +27,8 @@ import {
   type MeasureOptions, type PeerOutcome, type Timing, type WorkloadResult,
 } from './harness.js';
 
-export const PEERS = ['tfjs-cpu einsum', 'tfjs-cpu matMul', 'tfjs-wasm matMul', 'jax-js einsum', 'numpy einsum', 'numpy matmul'] as const;
+export const PEERS = ['tfjs-cpu einsum', 'tfjs-cpu matMul', 'tfjs-wasm matMul', 'jax-js einsum', 'onnxruntime 1 thread',
+  'onnxruntime 2 threads', 'numpy einsum', 'numpy matmul'] as const;
 export type PeerName = (typeof PEERS)[number];
 
 /** What the tfjs and numpy "matMul" columns run when a workload is not a matrix product. */
@@ -32,6 +37,8 @@ export const LEGEND = [
   "The 'matMul' columns hold each peer's best non-einsum equivalent: tf.matMul / np.matmul (batched, transposeB for attention, " +
     'for conv tf.matMul(w, x as [c, b·l]) between transposes, np.matmul broadcasting w; two calls for the chain), tf.transpose / a contiguous np.transpose copy for the rearrange, ' +
     'tf.gather of the flattened diagonal / np.diagonal(x).copy() for ii->i.',
+  "The onnxruntime columns run a one-node ONNX model (Einsum, or Transpose for the rearrange) through onnxruntime-node's native CPU kernels; its session.run is asynchronous, so its times include one promise per call.",
+  'A per-call row times batches of calls and divides: it is the fixed cost of one small call on every side.',
   'einjit runs each call inside tidy() and makes its result contiguous (a rearrange is a free view until then, so its copy is what is timed); like tf.tidy for tfjs, tidy releases the output, so the next call reuses its memory.',
 ];
 
@@ -54,12 +61,15 @@ interface Workload {
   /** The best tfjs equivalent: given the inputs on the current backend, returns the op to time. */
   readonly tfjsBest: (inputs: tf.Tensor[]) => () => tf.Tensor;
   readonly numpyBest: NumpyJob;
+  /** Calls per timed sample (default 1); the time reported is per call. */
+  readonly calls?: number;
 }
 
-function gemmLike(name: string, pattern: string, shapes: number[][], tfjsBest: Workload['tfjsBest'], numpyBest: NumpyJob): Workload {
+function gemmLike(name: string, pattern: string, shapes: number[][], tfjsBest: Workload['tfjsBest'], numpyBest: NumpyJob,
+  calls?: number): Workload {
   return {
     name, op: 'einsum', pattern, einsumPattern: pattern, shapes,
-    work: { amount: einsumFlops(pattern, shapes), unit: 'GFLOP/s' }, tfjsBest, numpyBest,
+    work: { amount: einsumFlops(pattern, shapes), unit: 'GFLOP/s' }, tfjsBest, numpyBest, ...(calls === undefined ? {} : { calls }),
   };
 }
 
@@ -70,6 +80,8 @@ export function workloads(): Workload[] {
   const img = [32, 64, 56, 56];
   const imgSize = img.reduce((a, b) => a * b, 1);
   return [
+    gemmLike('per call ij,jk->ik 8³', 'ij,jk->ik', [[8, 8], [8, 8]], matMul, { kind: 'matmul' }, 2000),
+    gemmLike('per call i,i-> 1000', 'i,i->', [[1000], [1000]], (x) => () => tf.dot(x[0]!, x[1]!), { kind: 'matmul' }, 2000),
     gemmLike('GEMM 256³ ij,jk->ik', 'ij,jk->ik', [[256, 256], [256, 256]], matMul, { kind: 'matmul' }),
     gemmLike('GEMM 512³ ij,jk->ik', 'ij,jk->ik', [[512, 512], [512, 512]], matMul, { kind: 'matmul' }),
     gemmLike('GEMM 1024³ ij,jk->ik', 'ij,jk->ik', [[1024, 1024], [1024, 1024]], matMul, { kind: 'matmul' }),
@@ -114,6 +126,8 @@ export interface CpuBenchOptions {
   readonly numpy?: boolean;
   /** Run the jax-js peer (default true). */
   readonly jax?: boolean;
+  /** Run the onnxruntime-node peer (default true). */
+  readonly onnx?: boolean;
   /** Progress lines go here (stderr by default). */
   readonly log?: (line: string) => void;
 }
@@ -177,51 +191,95 @@ async function initTfjs(info: string[]): Promise<{ cpu: boolean; wasm: boolean }
   return ok;
 }
 
+interface PeerJob {
+  readonly id: string;
+  readonly pattern: string;
+  readonly shapes: Workload['shapes'];
+  readonly inputs: readonly Float32Array[];
+  readonly calls?: number;
+  /** For the onnxruntime peer: run a Transpose by this permutation instead of an Einsum. */
+  readonly perm?: readonly number[];
+}
+
+interface NodePeerReply {
+  readonly info: Record<string, unknown>;
+  readonly results: readonly { readonly id: string; readonly threads?: number; readonly samples_ms?: number[]; readonly error?: string }[];
+}
+
 /**
- * Runs every jax-js job in one node process (bench/jax_peer.mjs, with --harmony-iterator-helpers, which jax-js's
- * einsum parser needs on Node 20), on its Wasm device, with the same inputs einjit had.
+ * Runs a JS peer's jobs in one node process of its own (`script` in bench/), with the same inputs einjit had:
+ * operand k of job j is written raw to `${dir}/${j}-${k}.f32`, and the peer writes job j's result to
+ * `${dir}/${j}-out.f32` for the cross-check. Returns the reply and the results read back, or null after noting
+ * the failure in `info`.
  */
-function runJax(jobs: { id: string; pattern: string; shapes: Workload['shapes']; inputs: readonly Float32Array[] }[],
-  options: MeasureOptions, info: string[]): Map<string, { outcome: PeerOutcome; values?: Float32Array }> {
-  const out = new Map<string, { outcome: PeerOutcome; values?: Float32Array }>();
-  const dir = mkdtempSync(path.join(tmpdir(), 'einjit-jax-'));
+function runNodePeer(name: string, script: string, nodeFlags: readonly string[], extra: Record<string, unknown>, jobs: readonly PeerJob[],
+  options: MeasureOptions, info: string[]): { reply: NodePeerReply; values: Map<string, Float32Array> } | null {
+  const dir = mkdtempSync(path.join(tmpdir(), 'einjit-peer-'));
   try {
     jobs.forEach((job, j) => job.inputs.forEach((data, k) => writeFileSync(path.join(dir, `${j}-${k}.f32`), data)));
-    const script = fileURLToPath(new URL('./jax_peer.mjs', import.meta.url));
-    const proc = spawnSync(process.execPath, ['--harmony-iterator-helpers', script], {
-      input: JSON.stringify({ dir, measure: options, jobs: jobs.map(({ id, pattern, shapes }) => ({ id, pattern, shapes })) }),
+    const proc = spawnSync(process.execPath, [...nodeFlags, fileURLToPath(new URL(script, import.meta.url))], {
+      input: JSON.stringify({ dir, measure: options, ...extra, jobs: jobs.map(({ inputs: _inputs, ...job }) => job) }),
       encoding: 'utf8', maxBuffer: 64 << 20,
     });
     if (proc.status !== 0) {
-      info.push(`jax-js peer failed (exit ${proc.status}): ${proc.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
-      return out;
+      info.push(`${name} peer failed (exit ${proc.status}): ${proc.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+      return null;
     }
-    const reply = JSON.parse(proc.stdout) as { info: { version: string; devices: string[] }; results: NumpyReply['results'] };
-    info.push(`jax-js ${reply.info.version} on its Wasm device (one process, node --harmony-iterator-helpers, which its einsum parser needs on Node 20); it computes lazily, so its times include dataSync() reading each result back`);
-    reply.results.forEach((r) => {
-      const j = jobs.findIndex((job) => job.id === r.id);
-      if (r.samples_ms === undefined) {
-        out.set(r.id, { outcome: { status: 'rejected', note: `jax-js einsum('${jobs[j]!.pattern}') throws: ${r.error ?? 'failed'}` } });
-        return;
+    const reply = JSON.parse(proc.stdout) as NodePeerReply;
+    const values = new Map<string, Float32Array>();
+    jobs.forEach((job, j) => {
+      try {
+        const bytes = readFileSync(path.join(dir, `${j}-out.f32`));
+        values.set(job.id, new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
+      } catch {
+        // the job failed; its error is in the reply
       }
-      const bytes = readFileSync(path.join(dir, `${j}-out.f32`));
-      out.set(r.id, { outcome: { status: 'timed', timing: timingOf(r.samples_ms) }, values: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) });
     });
+    return { reply, values };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One peer column's outcome per job id, from a node peer's reply. */
+function outcomes(reply: NodePeerReply, threads: number | undefined, jobs: readonly PeerJob[], what: (job: PeerJob) => string): Map<string, PeerOutcome> {
+  const out = new Map<string, PeerOutcome>();
+  for (const r of reply.results) {
+    if (threads !== undefined && r.threads !== threads) continue;
+    const job = jobs.find((x) => x.id === r.id)!;
+    out.set(r.id, r.samples_ms === undefined
+      ? { status: 'rejected', note: `${what(job)} throws: ${r.error ?? 'failed'}` }
+      : { status: 'timed', timing: timingOf(r.samples_ms) });
   }
   return out;
 }
 
+/** jax-js on its Wasm device (bench/jax_peer.mjs, with --harmony-iterator-helpers, which its einsum parser needs on Node 20). */
+function runJax(jobs: readonly PeerJob[], options: MeasureOptions, info: string[]): { columns: Map<string, PeerOutcome>[]; values: Map<string, Float32Array> } | null {
+  const got = runNodePeer('jax-js', './jax_peer.mjs', ['--harmony-iterator-helpers'], {}, jobs, options, info);
+  if (got === null) return null;
+  info.push(`jax-js ${String(got.reply.info.version)} on its Wasm device (one process, node --harmony-iterator-helpers, which its einsum parser needs on Node 20); it computes lazily, so its times include dataSync() reading each result back`);
+  return { columns: [outcomes(got.reply, undefined, jobs, (job) => `jax-js einsum('${job.pattern}')`)], values: got.values };
+}
+
+/** onnxruntime-node's native CPU kernels, one thread and two (bench/onnx_peer.mjs). */
+function runOnnx(jobs: readonly PeerJob[], options: MeasureOptions, info: string[]): { columns: Map<string, PeerOutcome>[]; values: Map<string, Float32Array> } | null {
+  const got = runNodePeer('onnxruntime', './onnx_peer.mjs', [], { threads: [1, 2] }, jobs, options, info);
+  if (got === null) return null;
+  info.push(`onnxruntime-node ${String(got.reply.info.version)}, CPU execution provider, intraOpNumThreads 1 and 2 (one process of its own)`);
+  const what = (job: PeerJob): string => (job.perm === undefined ? `onnxruntime Einsum('${job.pattern}')` : 'onnxruntime Transpose');
+  return { columns: [outcomes(got.reply, 1, jobs, what), outcomes(got.reply, 2, jobs, what)], values: got.values };
+}
+
 /** Creates the inputs on tfjs's current backend, times `make(inputs)`, and disposes everything. */
 function timeTfjs(inputs: readonly Float32Array[], shapes: Workload['shapes'], make: (x: tf.Tensor[]) => () => tf.Tensor,
-  options: MeasureOptions): Timing {
+  options: MeasureOptions, calls = 1): Timing {
   tf.engine().startScope();
   try {
     const xs = inputs.map((data, i) => tf.tensor(data, shapes[i]! as number[], 'float32'));
     const run = make(xs);
     // tfjs-backend-cpu and -wasm execute each op synchronously when it is called; tidy frees its output.
-    return measure(() => tf.tidy(() => { run(); }), options);
+    return measureCalls(() => tf.tidy(() => { run(); }), options, calls);
   } finally {
     tf.engine().endScope();
   }
@@ -259,6 +317,13 @@ function relativeError(a: Float32Array, b: Float32Array): number {
   return diff / Math.max(scale, 1e-30);
 }
 
+/** `measure` of `calls` calls per sample, reported per call. */
+function measureCalls(fn: () => void, options: MeasureOptions, calls: number): Timing {
+  if (calls === 1) return measure(fn, options);
+  const t = measure(() => { for (let c = 0; c < calls; c++) fn(); }, options);
+  return timingOf(t.samples.map((ms) => ms / calls));
+}
+
 function runEinjit(w: Workload, xs: readonly Tensor[]): Tensor {
   return w.op === 'rearrange' ? rearrange(xs[0]!, w.pattern) : einsum(w.pattern, ...xs);
 }
@@ -273,7 +338,7 @@ interface NumpyReply {
 }
 
 /** Runs every numpy job in one python3 process on one OpenBLAS thread. */
-function runNumpy(jobs: (NumpyJob & { id: string; shapes: Workload['shapes'] })[], options: MeasureOptions, info: string[]): Map<string, PeerOutcome> {
+function runNumpy(jobs: (NumpyJob & { id: string; shapes: Workload['shapes']; calls: number })[], options: MeasureOptions, info: string[]): Map<string, PeerOutcome> {
   const out = new Map<string, PeerOutcome>();
   const script = fileURLToPath(new URL('./numpy_peer.py', import.meta.url));
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
@@ -313,7 +378,7 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
   const filter = options.filter?.toLowerCase();
   const selected = workloads().filter((w) => filter === undefined || w.name.toLowerCase().includes(filter));
   const backends = await initTfjs(info);
-  const jaxJobs: Parameters<typeof runJax>[0] = [];
+  const peerJobs: PeerJob[] = [];
   const einjitResults: Float32Array[] = [];
 
   const results: { name: string; einjit: Timing; work: WorkloadResult['work']; peers: Record<string, PeerOutcome> }[] = [];
@@ -325,7 +390,8 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
 
     // Inside tidy, as tfjs runs inside tf.tidy: the output is released after each call (and its block reused), as a
     // training loop's would be, instead of every call taking fresh pages from the OS.
-    const einjit = measure(() => { tidy(() => { runEinjit(w, xs).contiguous(); }); }, measureOptions);
+    const calls = w.calls ?? 1;
+    const einjit = measureCalls(() => { tidy(() => { runEinjit(w, xs).contiguous(); }); }, measureOptions, calls);
     log(`${w.name}: einjit ${einjit.medianMs.toFixed(2)} ms`);
     const einjitValues = Float32Array.from(runEinjit(w, xs).dataSync() as Float32Array);
 
@@ -335,7 +401,7 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
       const elements = productElements(w.einsumPattern, w.shapes);
       if (rejected !== null) {
         peers['tfjs-cpu einsum'] = { status: 'rejected', note: `tf.einsum('${w.einsumPattern}') throws: ${rejected}` };
-      } else if (options.quick && !options.full) {
+      } else if (options.quick && !options.full && w.calls === undefined) {
         peers['tfjs-cpu einsum'] = { status: 'skipped', note: 'skipped in --quick (one call takes seconds)' };
       } else if (elements > TFJS_EINSUM_CAP && !options.full) {
         peers['tfjs-cpu einsum'] = {
@@ -343,12 +409,16 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
           note: `skipped: tf.einsum materialises the ${(elements / 1e6).toFixed(0)}M-element product (${(elements * 4 / 2 ** 30).toFixed(1)} GiB), ` +
             `over the cap of 512³ elements (that one alone takes 10 s or more); pass --full to run it`,
         };
+      } else if (w.calls !== undefined) {
+        // A small per-call product: timed like the other columns.
+        const t = timeTfjs(data, w.shapes, (x) => () => tf.einsum(w.einsumPattern, ...x), measureOptions, calls);
+        peers['tfjs-cpu einsum'] = { status: 'timed', timing: t };
       } else {
         const t = timeTfjs(data, w.shapes, (x) => () => tf.einsum(w.einsumPattern, ...x), ONCE);
         peers['tfjs-cpu einsum'] = { status: 'timed', timing: t, note: 'one cold run (it materialises the full product)' };
         log(`${w.name}: tfjs-cpu einsum ${t.medianMs.toFixed(1)} ms (once)`);
       }
-      const t = timeTfjs(data, w.shapes, w.tfjsBest, measureOptions);
+      const t = timeTfjs(data, w.shapes, w.tfjsBest, measureOptions, calls);
       peers['tfjs-cpu matMul'] = { status: 'timed', timing: t };
       log(`${w.name}: tfjs-cpu matMul ${t.medianMs.toFixed(2)} ms`);
       const err = relativeError(einjitValues, tfjsValues(data, w.shapes, w.tfjsBest));
@@ -360,28 +430,40 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
 
     if (backends.wasm) {
       await tf.setBackend('wasm');
-      const t = timeTfjs(data, w.shapes, w.tfjsBest, measureOptions);
+      const t = timeTfjs(data, w.shapes, w.tfjsBest, measureOptions, calls);
       peers['tfjs-wasm matMul'] = { status: 'timed', timing: t };
       log(`${w.name}: tfjs-wasm matMul ${t.medianMs.toFixed(2)} ms`);
     } else {
       peers['tfjs-wasm matMul'] = { status: 'unavailable', note: 'tfjs-backend-wasm did not start' };
     }
-    jaxJobs.push({ id: String(results.length), pattern: w.einsumPattern, shapes: w.shapes, inputs: data });
+    peerJobs.push({
+      id: String(results.length), pattern: w.einsumPattern, shapes: w.shapes, inputs: data,
+      ...(w.calls === undefined ? {} : { calls: w.calls }),
+      ...(w.numpyBest.kind === 'transpose' && w.numpyBest.perm !== undefined ? { perm: w.numpyBest.perm } : {}),
+    });
     einjitResults.push(einjitValues);
     results.push({ name: w.name, einjit, work: w.work, peers });
   }
 
-  if (options.jax === false) {
-    info.push('jax-js peer not run (--no-jax).');
-  } else {
-    log(`jax-js: ${jaxJobs.length} jobs in one node process…`);
-    const jax = runJax(jaxJobs, measureOptions, info);
+  const nodePeers = [
+    { name: 'jax-js', run: runJax, skip: options.jax === false, columns: ['jax-js einsum'] as const },
+    { name: 'onnxruntime', run: runOnnx, skip: options.onnx === false, columns: ['onnxruntime 1 thread', 'onnxruntime 2 threads'] as const },
+  ];
+  for (const peer of nodePeers) {
+    if (peer.skip) {
+      info.push(`${peer.name} peer not run (turned off in the options).`);
+      continue;
+    }
+    log(`${peer.name}: ${peerJobs.length} jobs in one node process…`);
+    const got = peer.run(peerJobs, measureOptions, info);
     results.forEach((r, i) => {
-      const got = jax.get(String(i));
-      r.peers['jax-js einsum'] = got?.outcome ?? { status: 'unavailable', note: 'no result from the jax-js process' };
-      if (got?.values !== undefined) {
-        const err = relativeError(einjitResults[i]!, got.values);
-        if (!(err <= 1e-3)) mismatches.push(`${r.name}: einjit differs from jax-js by ${err.toExponential(2)} (relative to the largest value)`);
+      peer.columns.forEach((col, c) => {
+        r.peers[col] = got?.columns[c]?.get(String(i)) ?? { status: 'unavailable', note: `no result from the ${peer.name} process` };
+      });
+      const values = got?.values.get(String(i));
+      if (values !== undefined) {
+        const err = relativeError(einjitResults[i]!, values);
+        if (!(err <= 1e-3)) mismatches.push(`${r.name}: einjit differs from ${peer.name} by ${err.toExponential(2)} (relative to the largest value)`);
       }
     });
   }
@@ -393,8 +475,8 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
     info.push("numpy peer not run: `python3 -c 'import numpy'` fails here.");
   } else {
     const jobs = selected.flatMap((w, i) => [
-      { id: `${i}:numpy einsum`, kind: 'einsum' as const, pattern: w.einsumPattern, shapes: w.shapes },
-      { id: `${i}:numpy matmul`, shapes: w.shapes, ...w.numpyBest },
+      { id: `${i}:numpy einsum`, kind: 'einsum' as const, pattern: w.einsumPattern, shapes: w.shapes, calls: w.calls ?? 1 },
+      { id: `${i}:numpy matmul`, shapes: w.shapes, ...w.numpyBest, calls: w.calls ?? 1 },
     ]);
     log(`numpy: ${jobs.length} jobs in one python3 process…`);
     const numpy = runNumpy(jobs, measureOptions, info);

@@ -1,7 +1,7 @@
 // The jax-js peer of the CPU benchmark, run in its own node process because jax-js's einsum parser uses iterator
 // helpers, which Node 20 has only behind --harmony-iterator-helpers (on by default from Node 22).
 //
-// stdin: { dir, measure: { warmup, minTimeMs, maxReps, minReps }, jobs: [{ id, pattern, shapes }] }; operand k of
+// stdin: { dir, measure: { warmup, minTimeMs, maxReps, minReps }, jobs: [{ id, pattern, shapes, calls? }] }; operand k of
 // job j is the raw float32 file `${dir}/${j}-${k}.f32`. stdout: { info, results: [{ id, samples_ms | error }] }; each
 // job's result is written raw to `${dir}/${j}-out.f32` for the parent's cross-check.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -44,7 +44,10 @@ request.jobs.forEach((job, j) => {
     // jax-js computes lazily: reading the result back is what makes it run.
     const once = () => np.einsum(job.pattern, ...xs.map((x) => x.ref)).dataSync();
     writeFileSync(path.join(request.dir, `${j}-out.f32`), Float32Array.from(once()));
-    results.push({ id: job.id, samples_ms: measure(() => { once(); }, request.measure) });
+    // A job with `calls` times that many calls per sample and reports the time per call.
+    const calls = job.calls ?? 1;
+    const samples = measure(() => { for (let c = 0; c < calls; c++) once(); }, request.measure);
+    results.push({ id: job.id, samples_ms: samples.map((t) => t / calls) });
     for (const x of xs) x.dispose();
   } catch (e) {
     results.push({ id: job.id, error: e instanceof Error ? e.message : String(e) });
