@@ -2,13 +2,15 @@
 /**
  * Mutation testing by random sample, for modules too large to run whole on a small machine.
  *
- *   node scripts/mutation-sample.mjs run <module>     plan, run Stryker on the sample, score (npm run mutation:<module>)
- *   node scripts/mutation-sample.mjs plan <module>    writes reports/mutation/sample-<module>.config.json (+ .meta.json)
+ *   node scripts/mutation-sample.mjs run <module> [seed]   plan, run Stryker on the sample, score (npm run mutation:<module>)
+ *   node scripts/mutation-sample.mjs plan <module> [seed]  writes reports/mutation/sample-<module>.config.json (+ .meta.json)
  *   node scripts/mutation-sample.mjs score <module>   reads reports/mutation/sample-<module>.json, prints the estimate
  *   node scripts/mutation-sample.mjs tests <module>   prints the module's STRYKER_TESTS
  *
  * The sample is drawn from the source as it is when `plan` runs (line numbers move with every edit), so plan and
- * run on the same commit; docs/testing.md records the commit each score was measured on.
+ * run on the same commit; docs/testing.md records the commit each score was measured on. The seed defaults to
+ * SEED; a sample whose survivors have had tests written for them is no longer an unbiased estimate, so the next
+ * estimate takes another seed (`npm run mutation:nn -- 20261205`).
  *
  * `plan` lists every mutant StrykerJS would make in the module (its own instrumenter, same version, same default
  * mutators), groups the single-line mutants by line, shuffles those lines with a fixed seed and takes lines until
@@ -47,8 +49,8 @@ const MODULES = {
     tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts', 'tests/autograd/engine-corners.test.ts', 'tests/autograd/higher-order.test.ts', 'tests/autograd/engine-corners-2.test.ts'],
   },
   nn: {
-    files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts'],
-    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts', 'tests/nn/functional-corners-2.test.ts', 'tests/nn/module-corners.test.ts', 'tests/nn/layers-corners.test.ts'],
+    files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts', 'src/nn/attention.ts', 'src/nn/einops-layers.ts', 'src/nn/init.ts'],
+    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts', 'tests/nn/functional-corners-2.test.ts', 'tests/nn/module-corners.test.ts', 'tests/nn/layers-corners.test.ts', 'tests/nn/attention.test.ts', 'tests/nn/einops-layers.test.ts'],
   },
   cpu: {
     files: () => ts('kernels/cpu'),
@@ -56,7 +58,7 @@ const MODULES = {
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
-    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts', 'tests/wgsl/gemm-pipelined.test.ts'],
+    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts', 'tests/wgsl/gemm-pipelined.test.ts', 'tests/wgsl/compiled-expression.test.ts', 'tests/wgsl/backend-mutants.test.ts'],
   },
 };
 
@@ -87,7 +89,7 @@ async function population(files) {
   return mutants;
 }
 
-async function plan(name) {
+async function plan(name, seed) {
   const mod = MODULES[name];
   const mutants = await population(mod.files());
   const single = mutants.filter((m) => m.location.start.line === m.location.end.line);
@@ -97,7 +99,7 @@ async function plan(name) {
     byLine.set(key, (byLine.get(key) ?? 0) + 1);
   }
   const lines = [...byLine.keys()].sort();
-  const next = rng(SEED);
+  const next = rng(seed);
   for (let i = lines.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [lines[i], lines[j]] = [lines[j], lines[i]];
@@ -119,11 +121,11 @@ async function plan(name) {
   delete config.$schema;
   writeFileSync(`reports/mutation/sample-${name}.config.json`, JSON.stringify(config, null, 2) + '\n');
   const meta = {
-    module: name, seed: SEED, target: TARGET, files: mod.files(), tests: mod.tests,
+    module: name, seed, target: TARGET, files: mod.files(), tests: mod.tests,
     mutants: mutants.length, singleLineMutants: single.length, lines: lines.length, chosenLines: chosen.length, chosenMutants: count,
   };
   writeFileSync(`reports/mutation/sample-${name}.meta.json`, JSON.stringify(meta, null, 2) + '\n');
-  console.log(`${name}: ${mutants.length} mutants, ${single.length} on one line (${pct(single.length / mutants.length)}) over ${lines.length} lines; sampled ${chosen.length} lines, ${count} mutants`);
+  console.log(`${name} (seed ${seed}): ${mutants.length} mutants, ${single.length} on one line (${pct(single.length / mutants.length)}) over ${lines.length} lines; sampled ${chosen.length} lines, ${count} mutants`);
 }
 
 function pct(x) {
@@ -161,21 +163,23 @@ function score(name) {
   const se = Math.sqrt(((1 - n / N) * s2) / (n * mbar * mbar));
   const lo = Math.max(0, R - 1.96 * se);
   const hi = Math.min(1, R + 1.96 * se);
-  console.log(`${name}: ${K}/${M} detected = ${pct(R)}, 95 % interval ${pct(lo)} – ${pct(hi)} (${n} of ${N} lines; ${meta.singleLineMutants} of ${meta.mutants} mutants are on one line)`);
+  console.log(`${name} (seed ${meta.seed}): ${K}/${M} detected = ${pct(R)}, 95 % interval ${pct(lo)} – ${pct(hi)} (${n} of ${N} lines; ${meta.singleLineMutants} of ${meta.mutants} mutants are on one line)`);
   console.log(`  statuses: ${JSON.stringify(tally)}`);
   for (const s of survivors.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) console.log(`  ${s}`);
 }
 
-const [cmd, name] = process.argv.slice(2);
+const [cmd, name, seedArg] = process.argv.slice(2);
 if (!(name in MODULES)) throw new Error(`module must be one of ${Object.keys(MODULES).join(', ')}`);
+const seed = seedArg === undefined ? SEED : Number(seedArg);
+if (!Number.isSafeInteger(seed)) throw new Error(`the seed must be an integer, got ${seedArg}`);
 mkdirSync('reports/mutation', { recursive: true });
 if (cmd === 'run') {
-  await plan(name);
+  await plan(name, seed);
   const env = { ...process.env, STRYKER_TESTS: MODULES[name].tests.join(',') };
   const r = spawnSync('npx', ['stryker', 'run', `reports/mutation/sample-${name}.config.json`], { stdio: 'inherit', env });
   if (r.status !== 0) process.exit(r.status ?? 1);
   score(name);
-} else if (cmd === 'plan') await plan(name);
+} else if (cmd === 'plan') await plan(name, seed);
 else if (cmd === 'score') score(name);
 else if (cmd === 'tests') console.log(MODULES[name].tests.join(','));
-else throw new Error('usage: mutation-sample.mjs plan|score|tests <module>');
+else throw new Error('usage: mutation-sample.mjs run|plan|score|tests <module> [seed]');
