@@ -2,12 +2,16 @@
  * jit against eager execution, per step on the CPU: kernel launches, bytes written to intermediates (and bytes
  * allocated for them once a replay shares storage by liveness), and median milliseconds, for an MLP training step
  * (forward, cross entropy, grad, SGD written with tensor ops) and a transformer attention block (einsum q·k,
- * softmax, einsum with v, output projection, residual, layer norm, GELU). A benchmark, not a timed test.
+ * softmax, einsum with v, output projection, residual, layer norm, GELU), and the seed-003 training step of the
+ * main job (examples/train.ts) two ways: as `npm start -- --jit` runs it (loss and gradients jitted, AdamW eager)
+ * and with an SGD update inside the trace. Launches of a whole step are counted by `profile()`; intermediate
+ * bytes are those of the jitted function. A benchmark, not a timed test.
  *
  *   npx tsx bench/jit.bench.ts [--quick] [--explain]     (--explain: print each jitted schedule)
  */
 import os from 'node:os';
-import { einsum, grad, jit, manualSeed, nn, noGrad, randn, shutdown, tensor, tidy, type Tensor } from '../src/index.js';
+import { einsum, grad, jit, manualSeed, nn, noGrad, profile, randn, shutdown, stack, tensor, tidy, type Tensor } from '../src/index.js';
+import * as optim from '../src/optim/index.js';
 import { median } from './harness.js';
 
 interface Row {
@@ -111,6 +115,64 @@ function attention(reps: number): Row {
   };
 }
 
+/**
+ * The seed-003 step on a batch of 8 windows of 32 tokens: TokenConvNet (embedding, two convolutions with batch
+ * norm, a strided residual convolution, a linear head) and class-target cross entropy. `adamw`: the main job's
+ * step (loss and gradients jitted, AdamW and its cosine schedule eager); otherwise an SGD update in the trace.
+ */
+async function seed(reps: number, adamw: boolean): Promise<Row> {
+  const tok = new nn.models.SimpleBPETokenizer(5);
+  tok.train(nn.models.SEED_TEXTS);
+  const ids = nn.models.seedTokens(tok);
+  const data = tensor(ids, { dtype: 'int32' });
+  const starts = Array.from({ length: 8 }, (_, i) => (i * 61) % (ids.length - 33));
+  const x = stack(starts.map((o) => data.slice(0, o, o + 32)), 0);
+  const y = stack(starts.map((o) => data.slice(0, o + 1, o + 33)), 0);
+  const build = (): { model: nn.models.TokenConvNet; opt: optim.AdamW; params: Tensor[] } => {
+    manualSeed(1337);
+    const model = new nn.models.TokenConvNet({ vocabSize: tok.vocabSize, nEmbd: 48, causal: true });
+    model.train();
+    return { model, opt: new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.01 }), params: model.parameters() };
+  };
+  const e = build();
+  const eagerStep = (): Tensor => {
+    const loss = e.model.loss(e.model.forward(x), y);
+    if (adamw) {
+      e.opt.zeroGrad();
+      loss.backward();
+      e.opt.step();
+    } else {
+      const grads = grad(loss, e.params);
+      noGrad(() => e.params.forEach((p, i) => p.sub_(grads[i]!.mul(0.05))));
+    }
+    return loss.detach();
+  };
+  const j = build();
+  const traced = jit((xb: Tensor, yb: Tensor): Tensor | [Tensor, Tensor[]] => {
+    const loss = j.model.loss(j.model.forward(xb), yb);
+    const grads = grad(loss, j.params);
+    if (adamw) return [loss, grads];
+    noGrad(() => j.params.forEach((p, i) => p.sub_(grads[i]!.mul(0.05))));
+    return loss;
+  });
+  const jitStep = (): Tensor => {
+    const out = traced(x, y);
+    if (!Array.isArray(out)) return out;
+    j.params.forEach((p, i) => { p.grad = out[1][i]!; });
+    j.opt.step();
+    return out[0];
+  };
+  // Steps outside tidy(): the optimizer's state must outlive them, as in the main job.
+  const [eager, fused] = time([eagerStep, jitStep], 3, reps) as [Timed, Timed];
+  const launches = [(await profile(eagerStep)).launches, (await profile(jitStep)).launches] as const;
+  const s = traced.stats()!;
+  return {
+    workload: `seed-003 training step (batch 8×32, TokenConvNet width 48, cross entropy, ${adamw ? 'AdamW eager: npm start -- --jit' : 'SGD in the trace'})`,
+    launches, written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
+    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: relDiff(fused.last, eager.last), explain: traced.explain(),
+  };
+}
+
 const ratio = (a: number, b: number): string => (b === 0 ? '∞' : `${(a / b).toFixed(2)}×`);
 const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
@@ -135,7 +197,7 @@ if (isMain) {
   console.log(`# einjit jit benchmark (CPU) — ${new Date().toISOString()}`);
   console.log(`CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
     `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; median of ${reps} steps after 3 warm-up\n`);
-  const rows = [mlp(reps), attention(reps)];
+  const rows = [mlp(reps), attention(reps), await seed(reps, true), await seed(reps, false)];
   console.log(table(rows));
   if (process.argv.includes('--explain')) for (const r of rows) console.log(`\n${r.workload}:\n${r.explain}`);
   console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
