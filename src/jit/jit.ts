@@ -17,6 +17,7 @@ import { checkStorage, withGuardSink, type SummaryCheck } from '../runtime/devic
 import { LruCache } from '../util/lru.js';
 import { buildGraph, bufferBytes, hostReadError, tracers, type Graph, type OutputView } from './trace.js';
 import { fuseElementwise } from './fuse.js';
+import { redirectGemmStores } from './gemm-store.js';
 import { assignSlots, sharedBytes, type SharedStorage } from './reuse.js';
 
 /** What a jitted function's most recent schedule costs against the eager run it was traced from. */
@@ -240,7 +241,7 @@ function trace(fn: (...a: unknown[]) => unknown, args: unknown[], argTemplate: u
   // A check's summary is read by the host, not by a kernel: it stays materialised, in storage of its own.
   const checked = checks.map((c) => ({ buffer: bufferOf(c.storage), check: c.check }));
   const kept = new Set([...returned, ...checked.map((c) => c.buffer)]);
-  const fused = fuseElementwise(graph, kept);
+  const fused = redirectGemmStores(fuseElementwise(graph, kept), kept);
   const used = new Set([...fused.launches.flatMap((l) => [...l.inputs, l.output]), ...returned]);
   const materialised = fused.buffers.filter((b) => used.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'));
   const reusable = new Set(materialised.filter((b) => b.origin.kind === 'alloc' && !b.origin.zeroed && !kept.has(b.id)).map((b) => b.id));
