@@ -2,10 +2,13 @@
  * nn benchmark on the CPU: ResNet-34 forward + backward on [8, 3, 64, 64] (ms per step) and eval-mode forward on
  * [1, 3, 224, 224], and the seed-003 conv model's training throughput (tokens/s), batch 16 × 32 tokens, 48 channels.
  *
- *   npx tsx bench/nn.bench.ts [--quick] [--device webgpu]
+ *   npx tsx bench/nn.bench.ts [--quick] [--device webgpu] [--jit]
+ *
+ * `--jit`: the training steps replay their loss and gradients with `jit` (the optimizer stays eager, as in the
+ * main job) and the eval forward is jitted; the first (traced) call is a warm-up.
  */
 import os from 'node:os';
-import { manualSeed, noGrad, randint, randn, setDefaultDevice, shutdown, stack, tensor, type Device } from '../src/index.js';
+import { grad, jit, manualSeed, noGrad, randint, randn, setDefaultDevice, shutdown, stack, tensor, type Device, type Tensor } from '../src/index.js';
 import * as nn from '../src/nn/index.js';
 import * as optim from '../src/optim/index.js';
 
@@ -25,8 +28,34 @@ async function sync(t: { data(): Promise<unknown> }): Promise<void> {
   await t.data();
 }
 
-export async function runNnBench(options: { quick?: boolean; device?: Device } = {}): Promise<NnBenchRow[]> {
+/**
+ * One training step's loss, with the gradients left in each parameter's `.grad` for the optimizer: eagerly by
+ * backward(), or (`useJit`) by a jitted function returning the loss and grad(loss, params).
+ */
+function lossStep(params: Tensor[], lossOf: (x: Tensor, y: Tensor) => Tensor, useJit: boolean): (x: Tensor, y: Tensor) => Tensor {
+  if (!useJit) {
+    return (x, y) => {
+      const loss = lossOf(x, y);
+      for (const p of params) p.grad = null;
+      loss.backward();
+      return loss;
+    };
+  }
+  const traced = jit((x: Tensor, y: Tensor): [Tensor, Tensor[]] => {
+    const loss = lossOf(x, y);
+    return [loss, grad(loss, params)];
+  });
+  return (x, y) => {
+    const [loss, grads] = traced(x, y);
+    params.forEach((p, i) => { p.grad = grads[i]!; });
+    return loss;
+  };
+}
+
+export async function runNnBench(options: { quick?: boolean; device?: Device; jit?: boolean } = {}): Promise<NnBenchRow[]> {
   const device = options.device ?? 'cpu';
+  const useJit = options.jit === true;
+  const mode = useJit ? '; jit' : '';
   await setDefaultDevice(device);
   const reps = options.quick ? 2 : 4;
   const rows: NnBenchRow[] = [];
@@ -38,31 +67,31 @@ export async function runNnBench(options: { quick?: boolean; device?: Device } =
     const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
     const x = randn([8, 3, 64, 64]);
     const y = randint(0, 1000, [8]);
+    const step = lossStep(model.parameters(), (xb, yb) => nn.functional.crossEntropy(model.forward(xb), yb), useJit);
     const times: number[] = [];
     for (let i = 0; i <= reps; i++) {
       const t0 = performance.now();
-      const loss = nn.functional.crossEntropy(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
+      const loss = step(x, y);
       opt.step();
       await sync(loss);
       if (i > 0) times.push(performance.now() - t0);
     }
-    rows.push({ workload: 'ResNet-34 train step [8, 3, 64, 64] (fwd + bwd + SGD)', value: median(times), unit: 'ms/step', note: `median of ${times.length} after 1 warm-up` });
+    rows.push({ workload: 'ResNet-34 train step [8, 3, 64, 64] (fwd + bwd + SGD)', value: median(times), unit: 'ms/step', note: `median of ${times.length} after 1 warm-up${mode}` });
   }
 
   // ResNet-34 inference at ImageNet resolution.
   {
     const model = nn.models.resnet34({ numClasses: 1000 }).eval();
     const x = randn([1, 3, 224, 224]);
+    const forward = useJit ? jit((xb: Tensor) => model.forward(xb)) : (xb: Tensor): Tensor => model.forward(xb);
     const times: number[] = [];
     for (let i = 0; i <= Math.min(reps, 2); i++) {
       const t0 = performance.now();
-      const out = noGrad(() => model.forward(x));
+      const out = noGrad(() => forward(x));
       await sync(out);
       if (i > 0) times.push(performance.now() - t0);
     }
-    rows.push({ workload: 'ResNet-34 eval forward [1, 3, 224, 224] float32', value: median(times), unit: 'ms', note: `median of ${times.length} after 1 warm-up` });
+    rows.push({ workload: 'ResNet-34 eval forward [1, 3, 224, 224] float32', value: median(times), unit: 'ms', note: `median of ${times.length} after 1 warm-up${mode}` });
   }
 
   // The seed-003 model: batch 16 × 32 tokens, 48 channels, AdamW.
@@ -73,6 +102,7 @@ export async function runNnBench(options: { quick?: boolean; device?: Device } =
     const data = tensor(ids, { dtype: 'int32' });
     const model = new nn.models.TokenConvNet({ vocabSize: tok.vocabSize, nEmbd: 48, causal: true });
     const opt = new optim.AdamW(model.parameters(), { lr: 0.01 });
+    const step = lossStep(model.parameters(), (xb, yb) => model.loss(model.forward(xb), yb), useJit);
     const [b, t] = [16, 32];
     const steps = options.quick ? 20 : 60;
     let t0 = 0;
@@ -81,14 +111,12 @@ export async function runNnBench(options: { quick?: boolean; device?: Device } =
       const starts = randint(0, ids.length - t - 1, [b], { device: 'cpu' }).dataSync();
       const x = stack(Array.from(starts, (o) => data.slice(0, o, o + t)), 0);
       const y = stack(Array.from(starts, (o) => data.slice(0, o + 1, o + t + 1)), 0);
-      const loss = model.loss(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
+      const loss = step(x, y);
       opt.step();
       await sync(loss);
     }
     const seconds = (performance.now() - t0) / 1000;
-    rows.push({ workload: 'seed-003 conv model training (batch 16 × 32 tokens)', value: (steps * b * t) / seconds, unit: 'tokens/s', note: `${steps} steps after 5 warm-up` });
+    rows.push({ workload: 'seed-003 conv model training (batch 16 × 32 tokens)', value: (steps * b * t) / seconds, unit: 'tokens/s', note: `${steps} steps after 5 warm-up${mode}` });
   }
   return rows;
 }
@@ -108,6 +136,6 @@ if (isMain) {
   console.log(`# einjit nn benchmark — ${new Date().toISOString()}`);
   console.log(`device ${device}; CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
     `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-  console.log(formatRows(await runNnBench({ quick, device })));
+  console.log(formatRows(await runNnBench({ quick, device, jit: process.argv.includes('--jit') })));
   await shutdown();
 }
