@@ -345,7 +345,20 @@ export function compileLoop(spec: LoopSpec): LoopKernel {
   return fn;
 }
 
+/**
+ * The kernel and parameters of a spec object already run, so a spec run again (a replayed call, the same step of
+ * a training loop) skips the key, the cache lookup and the parameter list. Kept per spec object, with the code
+ * generation setting it was compiled under.
+ */
+const prepared = new WeakMap<LoopSpec, { readonly codegen: boolean; readonly kernel: LoopKernel; readonly params: readonly number[]; readonly empty: boolean }>();
+
 export function runLoop(spec: LoopSpec, ins: readonly AnyArray[], out: AnyArray): void {
-  if (spec.sizes.slice(0, spec.parallel).some((n) => n === 0)) return;
-  compileLoop(spec)(ins, out, loopParams(spec));
+  const codegen = codegenAllowed();
+  let p = prepared.get(spec);
+  if (p === undefined || p.codegen !== codegen) {
+    const empty = spec.sizes.slice(0, spec.parallel).some((n) => n === 0);
+    p = { codegen, kernel: empty ? () => {} : compileLoop(spec), params: empty ? [] : loopParams(spec), empty };
+    prepared.set(spec, p);
+  }
+  if (!p.empty) p.kernel(ins, out, p.params as number[]);
 }

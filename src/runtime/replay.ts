@@ -1,0 +1,218 @@
+/**
+ * Replays of repeated calls: the kernels a call ran, recorded once per call signature and run again without
+ * deriving them a second time.
+ *
+ * An einsum of a checked pattern over operands with the same dtypes, strides, offsets and device, on the same
+ * backend, always lowers to the same kernel specs over the same intermediates. Deriving them (strided terms, the
+ * plan lookup, loop building and simplification, spec keys) costs several times what the kernels of a small
+ * product do, and an 8×8 GEMM is called in loops. A Replay is what that derivation produced: the allocations
+ * (dtype, length), the runs (spec, which storages it reads — operand k or allocation j — and which allocation it
+ * writes) and which allocation is the result, with the result's shape. Replaying allocates and runs exactly what
+ * the recorded call did, in the same order, so results are bit-identical and storages are noted in the current
+ * tidy() scope as before.
+ *
+ * A call is recorded through a delegating backend that watches it; a call that does anything else — uploads
+ * data, reads values back, releases a storage, reads a storage that is neither an operand nor its own
+ * allocation, or returns a view of an operand — is not replayable, and its key simply never gets an entry.
+ */
+import type { Backend, Storage, TypedArray } from '../lower/backend.js';
+import type { DType, KernelSpec } from '../lower/spec.js';
+import { Tensor } from './tensor.js';
+
+/** A storage a run reads or writes: operand k (k ≥ 0) or allocation j (encoded as -1 - j). */
+type Slot = number;
+
+interface Run {
+  readonly spec: KernelSpec;
+  readonly inputs: readonly Slot[];
+  readonly output: Slot;
+}
+
+interface Replay {
+  readonly backend: Backend;
+  /** The backend's small-GEMM threshold when recorded: it decides which kernels a contraction uses. */
+  readonly gemmMinWork: number | undefined;
+  readonly dtypes: readonly DType[];
+  readonly strides: readonly (readonly number[])[];
+  readonly offsets: readonly number[];
+  /** For each operand, the first operand over the same storage (itself when none): `x·x` is not `x·y`. */
+  readonly aliases: readonly number[];
+  readonly allocs: readonly { readonly dtype: DType; readonly length: number; readonly zeroed: boolean }[];
+  readonly runs: readonly Run[];
+  readonly result: Slot;
+  readonly shape: readonly number[];
+}
+
+/** Entries per key: a pattern called on a few layouts (contiguous, transposed, a slice) keeps each. */
+const ENTRIES_PER_KEY = 4;
+
+const replays = new WeakMap<object, Replay[]>();
+let replaysRun = 0;
+
+/** How many calls have been replayed since the process started (tests use it to see the fast path taken). */
+export function replayCount(): number {
+  return replaysRun;
+}
+
+/**
+ * `compute(backend)` on `operands`, or the replay of an earlier call under `key` with operands of the same
+ * layout on the same backend. `key` is an object the caller keeps for as long as the call signature means the
+ * same computation (a checked einsum: its pattern and shapes); `compute` must only allocate, and run kernels on,
+ * the backend it is given.
+ */
+export function replayed(key: object, operands: readonly Tensor[], backend: Backend, compute: (backend: Backend) => Tensor): Tensor {
+  const entries = replays.get(key);
+  if (entries !== undefined) {
+    const gemmMinWork = backend.gemmMinWork?.();
+    for (const entry of entries) {
+      if (entry.backend === backend && entry.gemmMinWork === gemmMinWork && matches(entry, operands)) return replay(entry, operands);
+    }
+  }
+  const recorder = new Recorder(backend, operands);
+  const out = compute(recorder);
+  const entry = recorder.replay(out);
+  if (entry !== null) {
+    const list = entries ?? [];
+    if (list.length >= ENTRIES_PER_KEY) list.shift();
+    list.push(entry);
+    if (entries === undefined) replays.set(key, list);
+  }
+  return out;
+}
+
+function matches(entry: Replay, operands: readonly Tensor[]): boolean {
+  if (operands.length !== entry.dtypes.length) return false;
+  for (let k = 0; k < operands.length; k++) {
+    const t = operands[k]!;
+    if (t.dtype !== entry.dtypes[k] || t.storage.device !== entry.backend.device || t.offset !== entry.offsets[k]) return false;
+    const strides = entry.strides[k]!;
+    const s = t.strides;
+    if (s.length !== strides.length) return false;
+    for (let d = 0; d < s.length; d++) if (s[d] !== strides[d]) return false;
+    const alias = entry.aliases[k]!;
+    if (alias === k) {
+      for (let q = 0; q < k; q++) if (operands[q]!.storage === t.storage) return false;
+    } else if (operands[alias]!.storage !== t.storage) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function replay(entry: Replay, operands: readonly Tensor[]): Tensor {
+  const { backend } = entry;
+  replaysRun++;
+  const storages: Storage[] = new Array(entry.allocs.length);
+  for (let j = 0; j < entry.allocs.length; j++) {
+    const a = entry.allocs[j]!;
+    storages[j] = a.zeroed ? backend.allocateZeroed(a.dtype, a.length) : backend.allocate(a.dtype, a.length);
+  }
+  for (const run of entry.runs) {
+    const inputs: Storage[] = new Array(run.inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const slot = run.inputs[i]!;
+      inputs[i] = slot >= 0 ? operands[slot]!.storage : storages[-1 - slot]!;
+    }
+    backend.run(run.spec, inputs, storages[-1 - run.output]!);
+  }
+  return new Tensor(storages[-1 - entry.result]!, entry.shape);
+}
+
+/** A backend that forwards everything to `target` and records what a replay needs. */
+class Recorder implements Backend {
+  private readonly allocs: { dtype: DType; length: number; zeroed: boolean }[] = [];
+  private readonly slots = new Map<Storage, Slot>();
+  private readonly runs: Run[] = [];
+  private replayable = true;
+
+  constructor(private readonly target: Backend, private readonly operands: readonly Tensor[]) {
+    operands.forEach((t, k) => {
+      if (!this.slots.has(t.storage)) this.slots.set(t.storage, k);
+    });
+  }
+
+  get device(): Backend['device'] {
+    return this.target.device;
+  }
+
+  /** The replay of the recorded call whose result is `out`, or null when the call was not one a replay can repeat. */
+  replay(out: Tensor): Replay | null {
+    const result = this.slots.get(out.storage);
+    if (!this.replayable || result === undefined || result >= 0 || out.offset !== 0 || !out.isContiguous) return null;
+    const ops = this.operands;
+    return {
+      backend: this.target,
+      gemmMinWork: this.target.gemmMinWork?.(),
+      dtypes: ops.map((t) => t.dtype),
+      strides: ops.map((t) => t.strides.slice()),
+      offsets: ops.map((t) => t.offset),
+      aliases: ops.map((t) => ops.findIndex((u) => u.storage === t.storage)),
+      allocs: this.allocs,
+      runs: this.runs,
+      result,
+      shape: out.shape.slice(),
+    };
+  }
+
+  private note(storage: Storage, dtype: DType, length: number, zeroed: boolean): Storage {
+    this.slots.set(storage, -1 - this.allocs.length);
+    this.allocs.push({ dtype, length, zeroed });
+    return storage;
+  }
+
+  allocate(dtype: DType, length: number): Storage {
+    return this.note(this.target.allocate(dtype, length), dtype, length, false);
+  }
+
+  allocateZeroed(dtype: DType, length: number): Storage {
+    return this.note(this.target.allocateZeroed(dtype, length), dtype, length, true);
+  }
+
+  fromArray(dtype: DType, data: TypedArray, share: boolean): Storage {
+    this.replayable = false;
+    return this.target.fromArray(dtype, data, share);
+  }
+
+  run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
+    const slots = inputs.map((s) => this.slots.get(s));
+    const out = this.slots.get(output);
+    if (slots.some((s) => s === undefined) || out === undefined || out >= 0) this.replayable = false;
+    else this.runs.push({ spec, inputs: slots as Slot[], output: out });
+    this.target.run(spec, inputs, output);
+  }
+
+  read(storage: Storage): Promise<TypedArray> {
+    this.replayable = false;
+    return this.target.read(storage);
+  }
+
+  readSync(storage: Storage, op: string): TypedArray {
+    this.replayable = false;
+    return this.target.readSync(storage, op);
+  }
+
+  release(storage: Storage): void {
+    this.replayable = false;
+    this.target.release(storage);
+  }
+
+  liveBytes(): number {
+    return this.target.liveBytes();
+  }
+
+  setPoison(value: number | null): void {
+    this.target.setPoison?.(value);
+  }
+
+  source(spec: KernelSpec): string {
+    return this.target.source(spec);
+  }
+
+  kernelName(spec: KernelSpec): string {
+    return this.target.kernelName(spec);
+  }
+
+  gemmMinWork(): number | undefined {
+    return this.target.gemmMinWork?.();
+  }
+}
