@@ -40,6 +40,7 @@ export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph 
         if (p === null) continue;
         const fused = fold(launches[p]!, consumer, b, graph.buffers[b]!.length);
         if (fused === null) continue;
+        if (launches[p]!.inputs.includes(consumer.output) && !updatesInPlace(fused)) continue;
         launches = launches.flatMap((l, i) => (i === p ? [] : i === c ? [fused] : [l]));
         changed = true;
         break;
@@ -63,11 +64,23 @@ function producerToFold(launches: readonly Launch[], c: number, b: number, graph
   const producer = launches[p]!;
   if (p > c || !isMap(producer.spec) || producer.device !== launches[c]!.device) return null;
   if (launches.some((l, i) => i !== c && l.inputs.includes(b))) return null;
-  // Nor the consumer: a kernel that reads the buffer it writes is refused by WebGPU (one buffer cannot be bound
-  // read-only and read-write in one dispatch), so an in-place update (x.sub_(g)) keeps its own copy kernel.
   const read = new Set(producer.inputs);
-  for (let i = p + 1; i <= c; i++) if (read.has(launches[i]!.output)) return null;
+  for (let i = p + 1; i < c; i++) if (read.has(launches[i]!.output)) return null;
+  // The consumer may write what the producer reads only as an in-place update (checked on the fused kernel).
+  if (read.has(launches[c]!.output) && !(producer.device === 'cpu' && isMap(launches[c]!.spec))) return null;
   return p;
+}
+
+/**
+ * An in-place update as one kernel (`w.sub_(g.mul(lr))`: the subtraction folded into the copy into w): every
+ * read of the buffer the kernel writes is of the element it writes at that point, so each element is read before
+ * it is overwritten and never after. On the CPU only: WebGPU cannot bind one buffer read-only and read-write in
+ * one dispatch, so there the update keeps its copy kernel.
+ */
+function updatesInPlace(fused: Launch): boolean {
+  const spec = fused.spec as LoopSpec;
+  const same = (a: Access): boolean => a.offset === spec.output.offset && a.strides.every((s, d) => s === spec.output.strides[d]);
+  return fused.device === 'cpu' && isMap(spec) && fused.inputs.every((b, i) => b !== fused.output || same(spec.inputs[i]!));
 }
 
 /** The consumer with every read of `b` replaced by the producer's expression, or null when it does not compose. */

@@ -111,9 +111,10 @@ describe('retracing', () => {
       expect(r.storage).toBe(w.storage);
       await expectClose(w, [1 - i, 2 - 2 * i, 3 - 3 * i]);
     }
-    // g · 0.5 folds into the subtraction; the copy into w stays its own kernel (a kernel never reads what it writes).
-    expect(step.stats()!.launches).toBe(2);
-    expect(await launches(() => step(g))).toBe(2);
+    // g · 0.5 folds into the subtraction, and the subtraction into the copy into w: on the CPU one kernel reads
+    // each element of w and writes it back (WebGPU keeps the copy: tests/jit's fusion suite).
+    expect(step.stats()!.launches).toBe(1);
+    expect(await launches(() => step(g))).toBe(1);
   });
 
   it('keeps tensors made from host values inside the function as constants of the trace', async () => {
@@ -325,8 +326,9 @@ describe.each(DEVICES)('fusion on %s', (device) => {
     const r = f(x) as Tensor;
     await expectClose(r, x0.map((v) => Math.exp(v) + 1));
     await expectClose(x, x0.map((v) => 2 * v));
-    // exp stays before the in-place doubling (a mul and its copy into x); the add folds nothing across it.
-    expect(f.stats()!.launches).toBe(4);
+    // exp stays before the in-place doubling (on the CPU one kernel, on WebGPU a mul and its copy into x, as
+    // one buffer cannot be bound both ways); the add folds nothing across it.
+    expect(f.stats()!.launches).toBe(device === 'cpu' ? 3 : 4);
   });
 
   it('an in-place update that reads other elements of its target is not folded', async () => {
