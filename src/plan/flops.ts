@@ -14,9 +14,9 @@ export interface Flops {
   readonly e: number;
 }
 
-const SHIFT = 512;
-const TOP = 2 ** SHIFT;
-const DOWN = 2 ** -SHIFT;
+export const SHIFT = 512;
+export const TOP = 2 ** SHIFT;
+export const DOWN = 2 ** -SHIFT;
 const LOG10_2 = Math.log10(2);
 
 export const ZERO: Flops = { m: 0, e: 0 };

@@ -14,10 +14,10 @@
  * among the best few candidates with Boltzmann weights, for a seeded number of trials.
  */
 
-import { type Bits, idsOf, keyOf, sizeOf } from './bits.js';
+import { idsOf } from './bits.js';
 import { checkDeadline } from './budget.js';
-import { type Flops, ZERO, addFlops, flopsKey, productOf, scaleFlops, toNumber } from './flops.js';
-import { MinHeap, makeRng } from './heap.js';
+import { DOWN, type Flops, SHIFT, TOP, ZERO, addFlops, flopsKey, productOf, scaleFlops, toNumber } from './flops.js';
+import { MinHeap, PairHeap, makeRng } from './heap.js';
 import { type Network, type PathScore, type SsaPath, objectiveValue } from './network.js';
 import type { Objective } from './types.js';
 
@@ -40,12 +40,6 @@ export interface GreedyParams {
   readonly queue?: 'all' | 'best';
 }
 
-interface Candidate {
-  readonly a: number;
-  readonly b: number;
-  readonly score: number;
-}
-
 /** Scores up to this magnitude are used as they are; larger ones are log-compressed (see `hugeScore`). */
 const LOG2_SCORE_LIMIT = 1000;
 const SCORE_LIMIT = 2 ** LOG2_SCORE_LIMIT;
@@ -64,10 +58,195 @@ function hugeScore(lr: number, la: number, lb: number, alpha: number): number {
   return Math.sign(x) * magnitude;
 }
 
-/** bits.ts's hasBit, local to this module's hot loops. */
-function has(a: Bits, i: number): boolean {
-  return ((a[i >>> 5]! >>> (i & 31)) & 1) === 1;
+/**
+ * What every run on a network reads: computed once per network (greedy runs four variants, random-greedy 32
+ * trials, auto more).
+ */
+interface Prep {
+  /** log2 of each index size. */
+  readonly lsz: Float64Array;
+  /** 1 where the index is in the output. */
+  readonly inOut: Uint8Array;
+  /** Each input's indices, ascending (never modified: a run copies one before reusing it for a result). */
+  readonly inputIds: readonly number[][];
+  /** How many inputs hold each index. */
+  readonly count: Int32Array;
+  /** The inputs holding each index, ascending. */
+  readonly holders: readonly number[][];
+  /** Each input's size (m · 2^e, as flops.ts counts), as a double and its log2. */
+  readonly sizeM: Float64Array;
+  readonly sizeE: Int32Array;
+  readonly size: Float64Array;
+  readonly log2Size: Float64Array;
+  /** Product (and log2) of each input's private indices: held by it alone, not in the output. */
+  readonly privSize: Float64Array;
+  readonly privLog2: Float64Array;
+  /** For each input, the first input with the same index set (itself if none): the Hadamard groups. */
+  readonly group: Int32Array;
 }
+
+const prepCache = new WeakMap<Network, Prep>();
+function prepOf(net: Network): Prep {
+  let p = prepCache.get(net);
+  if (p !== undefined) return p;
+  const { n, nIdx, size: sz } = net;
+  const lsz = Float64Array.from(sz, (x) => Math.log2(x));
+  const inOut = new Uint8Array(nIdx);
+  for (const i of idsOf(net.output)) inOut[i] = 1;
+  const inputIds = net.inputs.map((s) => idsOf(s));
+  const count = new Int32Array(nIdx);
+  const holders: number[][] = Array.from({ length: nIdx }, () => []);
+  const sizeM = new Float64Array(n);
+  const sizeE = new Int32Array(n);
+  const size = new Float64Array(n);
+  const log2Size = new Float64Array(n);
+  inputIds.forEach((ids, id) => {
+    for (const i of ids) {
+      count[i]!++;
+      holders[i]!.push(id);
+    }
+    const big = productOf(ids, sz);
+    sizeM[id] = big.m;
+    sizeE[id] = big.e;
+    size[id] = toNumber(big);
+    log2Size[id] = Math.log2(big.m) + big.e;
+  });
+  const privSize = new Float64Array(n).fill(1);
+  const privLog2 = new Float64Array(n);
+  inputIds.forEach((ids, id) => {
+    for (const i of ids) {
+      if (count[i] === 1 && inOut[i] === 0) {
+        privSize[id]! *= sz[i]!;
+        privLog2[id]! += lsz[i]!;
+      }
+    }
+  });
+  const group = new Int32Array(n);
+  const firstOf = new Map<string, number>();
+  inputIds.forEach((ids, id) => {
+    const key = ids.join(',');
+    const first = firstOf.get(key);
+    if (first === undefined) firstOf.set(key, id);
+    group[id] = first ?? id;
+  });
+  p = { lsz, inOut, inputIds, count, holders, sizeM, sizeE, size, log2Size, privSize, privLog2, group };
+  prepCache.set(net, p);
+  return p;
+}
+
+/**
+ * A run's working state, kept per network and reset by each run (runs are synchronous and never nested), so
+ * that the trials of one search allocate it once. Per operand id (inputs 0..n-1, then one per step, fewer than
+ * 2n in all): whether it lives, its indices (ascending) and their count, the offset of its bit set in `bits`
+ * (one slot per input: a result takes over the slot and the list of one of its operands), its size.
+ */
+class Workspace {
+  readonly live: Uint8Array;
+  readonly ids: number[][];
+  readonly len: Int32Array;
+  /** 1 where `ids[id]` belongs to this run (an input's list is the network's until copied). */
+  readonly owned: Uint8Array;
+  readonly off: Int32Array;
+  readonly bits: Uint32Array;
+  readonly sizeM: Float64Array;
+  readonly sizeE: Int32Array;
+  readonly size: Float64Array;
+  readonly log2Size: Float64Array;
+  readonly privSize: Float64Array;
+  readonly privLog2: Float64Array;
+  /** Per index: how many live operands hold it; the operands that held it (dead ones dropped lazily), and how many. */
+  readonly count: Int32Array;
+  readonly holders: number[][];
+  readonly hlen: Int32Array;
+  /** Scratch: a step's new indices; stamps per operand (met already, found already); the neighbours found. */
+  readonly extra: Int32Array;
+  readonly metAt: Int32Array;
+  readonly foundAt: Int32Array;
+  readonly found: Int32Array;
+  /**
+   * Per neighbour of the operand `attach` last walked: the products (and log2 sums) of the sizes of the
+   * indices they share, and of those among them that only the two hold (see Run.overlap).
+   */
+  readonly shared: Float64Array;
+  readonly removed: Float64Array;
+  readonly sharedLog2: Float64Array;
+  readonly removedLog2: Float64Array;
+  /** Scratch of the k-way step: a stamp and an occurrence count per index, the union. */
+  readonly mark: Int32Array;
+  readonly occ: Int32Array;
+  readonly seen: Int32Array;
+  /** The outer-product phase's group per input (Hadamard representative). */
+  readonly rep: Int32Array;
+  readonly heap = new PairHeap();
+
+  constructor(net: Network) {
+    const ids = 2 * net.n;
+    this.live = new Uint8Array(ids);
+    this.ids = new Array<number[]>(ids).fill([]);
+    this.len = new Int32Array(ids);
+    this.owned = new Uint8Array(ids);
+    this.off = new Int32Array(ids);
+    this.bits = new Uint32Array(net.n * net.words);
+    this.sizeM = new Float64Array(ids);
+    this.sizeE = new Int32Array(ids);
+    this.size = new Float64Array(ids);
+    this.log2Size = new Float64Array(ids);
+    this.privSize = new Float64Array(ids);
+    this.privLog2 = new Float64Array(ids);
+    this.count = new Int32Array(net.nIdx);
+    this.holders = Array.from({ length: net.nIdx }, () => []);
+    this.hlen = new Int32Array(net.nIdx);
+    this.extra = new Int32Array(net.nIdx);
+    this.metAt = new Int32Array(ids);
+    this.foundAt = new Int32Array(ids);
+    this.found = new Int32Array(ids);
+    this.shared = new Float64Array(ids);
+    this.removed = new Float64Array(ids);
+    this.sharedLog2 = new Float64Array(ids);
+    this.removedLog2 = new Float64Array(ids);
+    this.mark = new Int32Array(net.nIdx);
+    this.occ = new Int32Array(net.nIdx);
+    this.seen = new Int32Array(net.nIdx);
+    this.rep = new Int32Array(net.n);
+  }
+
+  /** Back to the network's inputs. */
+  reset(net: Network, p: Prep): void {
+    const n = net.n;
+    this.live.fill(0);
+    this.live.fill(1, 0, n);
+    this.owned.fill(0);
+    this.len.fill(0);
+    this.metAt.fill(0);
+    this.foundAt.fill(0);
+    this.mark.fill(0);
+    for (let id = 0; id < n; id++) {
+      this.ids[id] = p.inputIds[id]!;
+      this.len[id] = p.inputIds[id]!.length;
+      this.off[id] = id * net.words;
+      this.bits.set(net.inputs[id]!, id * net.words);
+    }
+    this.sizeM.set(p.sizeM);
+    this.sizeE.set(p.sizeE);
+    this.size.set(p.size);
+    this.log2Size.set(p.log2Size);
+    this.privSize.set(p.privSize);
+    this.privLog2.set(p.privLog2);
+    this.count.set(p.count);
+    for (let i = 0; i < net.nIdx; i++) {
+      const from = p.holders[i]!;
+      const to = this.holders[i]!;
+      for (let k = 0; k < from.length; k++) {
+        if (k < to.length) to[k] = from[k]!;
+        else to.push(from[k]!);
+      }
+      this.hlen[i] = from.length;
+    }
+    this.heap.clear();
+  }
+}
+
+const workspaces = new WeakMap<Network, Workspace>();
 
 /** One greedy run; returns an SSA path. */
 export function greedySsa(net: Network, p: GreedyParams): SsaPath {
@@ -76,327 +255,599 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
 
 /** One greedy run: the SSA path and its totals (what `scoreSsa` would compute, counted as the path is built). */
 export function greedyRun(net: Network, p: GreedyParams): { ssa: SsaPath; score: PathScore } {
-  const ssa: SsaPath = [];
-  let flops: Flops = ZERO;
-  let largest: Flops = { m: 1, e: 0 };
-  let write: Flops = ZERO;
-  const sets: (Bits | undefined)[] = [];
-  const sizeById: number[] = [];
-  const bigSizeById: Flops[] = [];
-  let alive = 0;
-  let nextId = net.n;
-  const count = new Int32Array(net.nIdx);
-  // The operands holding each index, in id order; dead ones are dropped lazily, when a walk meets them (a Set
-  // per index costs a hash update per index of every operand contracted, most of a large network's run).
-  const holders: number[][] = Array.from({ length: net.nIdx }, () => []);
-  const out = net.output;
-  const sz = net.size;
-  const best = p.queue === 'best';
+  const prep = prepOf(net);
+  let w = workspaces.get(net);
+  if (w === undefined) {
+    w = new Workspace(net);
+    workspaces.set(net, w);
+  }
+  w.reset(net, prep);
+  return new Run(net, prep, w, p).search();
+}
 
-  // Each live operand's indices also as a list: large networks have thousands of indices but a handful per
-  // operand, so the hot paths walk these lists instead of every word of the bit sets.
-  const idsById: number[][] = [];
-  const add = (id: number, s: Bits, ids: number[]): void => {
-    sets[id] = s;
-    const big = productOf(ids, sz);
-    bigSizeById[id] = big;
-    sizeById[id] = toNumber(big);
-    log2Size[id] = Math.log2(big.m) + big.e;
-    privSize[id] = 1;
-    privLog2[id] = 0;
-    idsById[id] = ids;
-    alive++;
-    for (const i of ids) {
-      count[i]!++;
-      holders[i]!.push(id);
-    }
-  };
-  const drop = (id: number): void => {
-    for (const i of idsById[id]!) count[i]!--;
-    sets[id] = undefined;
-    alive--;
-  };
-  // What a pair's result keeps: every index but those the two share with no other operand (and not the
-  // output), and each input's private indices (held by it alone, not the output: an intermediate has none).
-  // Scoring walks the smaller operand only (an intermediate of a large network holds hundreds of indices, its
-  // neighbours a handful): size(result) = size(s) / (shared · private(s)) × shared / removed ×
-  // size(l) / (shared · private(l)), three exact integers while the sizes stay below 2^53.
-  const privSize: number[] = [];
-  const privLog2: number[] = [];
-  const log2Size: number[] = [];
-  const lsz = log2Sizes(net);
-  let shared = 1;
-  let removedShared = 1;
-  let sharedLog2 = 0;
-  let removedLog2 = 0;
-  let small = 0;
-  let large = 0;
-  /** Walks the smaller of a and b (`small`) over the larger's set (`large`); sets the four above. */
-  const overlap = (a: number, b: number): void => {
-    const swap = idsById[a]!.length > idsById[b]!.length;
-    small = swap ? b : a;
-    large = swap ? a : b;
-    const sl = sets[large]!;
-    shared = 1;
-    removedShared = 1;
-    sharedLog2 = 0;
-    removedLog2 = 0;
-    for (const i of idsById[small]!) {
-      if (!has(sl, i)) continue;
+/**
+ * One run's search. The hot paths (scoring a pair, contracting one) walk typed arrays and the operands' index
+ * lists, and allocate nothing but the step's SSA entry: a 1,000-tensor network takes a thousand steps per run,
+ * and greedy makes four runs.
+ */
+class Run {
+  private readonly ssa: SsaPath = [];
+  private flops: Flops = ZERO;
+  private largest: Flops = { m: 1, e: 0 };
+  private write: Flops = ZERO;
+  private alive: number;
+  private nextId: number;
+  private readonly sz: Float64Array;
+  private readonly lsz: Float64Array;
+  private readonly inOut: Uint8Array;
+  private readonly best: boolean;
+  /** opt_einsum's tie-break (see tieOf). */
+  private readonly span: number;
+  /** 'all' queue: insertion order breaks ties. */
+  private order = 0;
+  private met = 0;
+  // Set by overlap(): the smaller and the larger operand, and products over their shared indices.
+  private small = 0;
+  private large = 0;
+  private shared = 1;
+  private removedShared = 1;
+  private sharedLog2 = 0;
+  private removedLog2 = 0;
+
+  constructor(
+    private readonly net: Network,
+    private readonly prep: Prep,
+    private readonly w: Workspace,
+    private readonly p: GreedyParams,
+  ) {
+    this.alive = net.n;
+    this.nextId = net.n;
+    this.sz = net.size;
+    this.lsz = prep.lsz;
+    this.inOut = prep.inOut;
+    this.best = p.queue === 'best';
+    this.span = 2 * net.n + 1;
+  }
+
+  private has(id: number, i: number): boolean {
+    return ((this.w.bits[this.w.off[id]! + (i >>> 5)]! >>> (i & 31)) & 1) === 1;
+  }
+
+  /**
+   * What a pair's result keeps: every index but those the two share with no other operand (and not the
+   * output), and each input's private indices (held by it alone, not the output: an intermediate has none).
+   * Walks the smaller of a and b over the larger's set: size(result) = size(s) / (shared · private(s)) ×
+   * shared / removed × size(l) / (shared · private(l)), three exact integers while the sizes stay below 2^53.
+   */
+  private overlap(a: number, b: number): void {
+    const w = this.w;
+    const swap = w.len[a]! > w.len[b]!;
+    const small = swap ? b : a;
+    const large = swap ? a : b;
+    this.small = small;
+    this.large = large;
+    const bits = w.bits;
+    const lo = w.off[large]!;
+    const count = w.count;
+    const inOut = this.inOut;
+    const sz = this.sz;
+    const lsz = this.lsz;
+    const list = w.ids[small]!;
+    const n = w.len[small]!;
+    let shared = 1;
+    let removedShared = 1;
+    let sharedLog2 = 0;
+    let removedLog2 = 0;
+    for (let k = 0; k < n; k++) {
+      const i = list[k]!;
+      if (((bits[lo + (i >>> 5)]! >>> (i & 31)) & 1) === 0) continue;
       shared *= sz[i]!;
       sharedLog2 += lsz[i]!;
-      if (count[i] === 2 && !has(out, i)) {
+      if (count[i] === 2 && inOut[i] === 0) {
         removedShared *= sz[i]!;
         removedLog2 += lsz[i]!;
       }
     }
-  };
-  /** Size of the result of contracting a and b now, without building it (the hot path of the search). */
-  const pairResultSize = (a: number, b: number): number => {
-    overlap(a, b);
-    const r = (sizeById[small]! / (shared * privSize[small]!)) * (shared / removedShared) *
-      (sizeById[large]! / (shared * privSize[large]!));
+    this.shared = shared;
+    this.removedShared = removedShared;
+    this.sharedLog2 = sharedLog2;
+    this.removedLog2 = removedLog2;
+  }
+
+  /** Size of the result of contracting a and b now, without building it. */
+  private pairResultSize(a: number, b: number): number {
+    this.overlap(a, b);
+    return this.resultSize(a, b);
+  }
+
+  /** That size from what overlap (or overlapFound) set. */
+  private resultSize(a: number, b: number): number {
+    const w = this.w;
+    const s = this.small;
+    const l = this.large;
+    const shared = this.shared;
+    const r = (w.size[s]! / (shared * w.privSize[s]!)) * (shared / this.removedShared) * (w.size[l]! / (shared * w.privSize[l]!));
     // A size-0 index makes the quotients 0/0; an overflowed operand, Infinity/Infinity.
-    return Number.isNaN(r) ? pairResultWalk(a, b) : r;
-  };
+    return Number.isNaN(r) ? this.pairResultWalk(a, b) : r;
+  }
+
   /** The same by walking both operands (for size-0 indices). */
-  const pairResultWalk = (a: number, b: number): number => {
-    const sa = sets[a]!;
-    const sb = sets[b]!;
+  private pairResultWalk(a: number, b: number): number {
+    const w = this.w;
     let r = 1;
-    for (const i of idsById[a]!) if (has(out, i) || count[i]! > (has(sb, i) ? 2 : 1)) r *= sz[i]!;
-    for (const i of idsById[b]!) if (!has(sa, i) && (has(out, i) || count[i]! > 1)) r *= sz[i]!;
+    for (let k = 0; k < w.len[a]!; k++) {
+      const i = w.ids[a]![k]!;
+      if (this.inOut[i] === 1 || w.count[i]! > (this.has(b, i) ? 2 : 1)) r *= this.sz[i]!;
+    }
+    for (let k = 0; k < w.len[b]!; k++) {
+      const i = w.ids[b]![k]!;
+      if (!this.has(a, i) && (this.inOut[i] === 1 || w.count[i]! > 1)) r *= this.sz[i]!;
+    }
     return r;
-  };
-  /** log2 of that size, for sizes past a double. */
-  const pairResultLog2 = (a: number, b: number): number => {
-    overlap(a, b);
-    return log2Size[small]! - privLog2[small]! - sharedLog2 - removedLog2 + log2Size[large]! - privLog2[large]!;
-  };
-  // Scratch for resultOf: a stamp per index (seen in this step) and its occurrences among the step's operands.
-  const mark = new Int32Array(net.nIdx);
-  const occ = new Int32Array(net.nIdx);
-  let stamp = 0;
-  const seen: number[] = [];
-  let lastUnion: Flops = ZERO;
-  let lastRemoved = false;
-  let lastIds: number[] = [];
+  }
+
+  /** log2 of that size, for sizes past a double, from what overlap set. */
+  private resultLog2(): number {
+    const w = this.w;
+    const s = this.small;
+    const l = this.large;
+    return w.log2Size[s]! - w.privLog2[s]! - this.sharedLog2 - this.removedLog2 + w.log2Size[l]! - w.privLog2[l]!;
+  }
+
   /**
-   * The result of contracting the operands now: indices still needed by the output or another operand. Sets
-   * `lastUnion` (size of the union of the operands), `lastRemoved` (whether an index is summed away) and
-   * `lastIds` (the result's indices).
+   * The pair's score, or NaN when its result passes the memory limit. With `found`, b is a neighbour that
+   * `attach(a, true)` just gathered, and its overlap with a is known.
    */
-  const resultOf = (ids: readonly number[]): Bits => {
-    stamp++;
-    seen.length = 0;
-    for (const id of ids) {
-      for (const i of idsById[id]!) {
+  private scoreOf(a: number, b: number, found: boolean): number {
+    if (found) this.overlapFound(a, b);
+    else this.overlap(a, b);
+    const r = this.resultSize(a, b);
+    if (r > this.p.memoryLimit) return NaN;
+    const alpha = this.p.alpha;
+    const w = this.w;
+    const score = r - alpha * (w.size[a]! + w.size[b]!);
+    if (Math.abs(score) <= SCORE_LIMIT) return score;
+    return hugeScore(this.resultLog2(), w.log2Size[a]!, w.log2Size[b]!, alpha);
+  }
+
+  /** opt_einsum's tie-break: the pair whose larger id is smallest, then the smaller id. */
+  private tieOf(a: number, b: number): number {
+    return a > b ? a * this.span + b : b * this.span + a;
+  }
+
+  /** Queues a candidate pair (in either order). */
+  private push(score: number, a: number, b: number, tie: number): void {
+    this.w.heap.push(score, tie, Math.min(a, b), Math.max(a, b));
+  }
+
+  /** In 'best' mode: offers `id`'s best pair among `others[from..to)` (ids sharing a summed index with it). */
+  private offerBest(id: number, others: ArrayLike<number>, from: number, to: number, found: boolean): void {
+    let pickScore = NaN;
+    let pickTie = 0;
+    let pick = -1;
+    for (let k = from; k < to; k++) {
+      const other = others[k]!;
+      const score = this.scoreOf(id, other, found);
+      if (Number.isNaN(score)) continue;
+      const tie = this.tieOf(id, other);
+      if (pick < 0 || score < pickScore || (score === pickScore && tie < pickTie)) {
+        pick = other;
+        pickScore = score;
+        pickTie = tie;
+      }
+    }
+    if (pick >= 0) this.push(pickScore, id, pick, pickTie);
+  }
+
+  /**
+   * Adds `id` to the holders of each of its indices. With `collect`, also gathers into `found` the live
+   * operands sharing an index with it (a summed one only, in 'best' mode), each once, in the order of its
+   * indices and of their holders, and returns how many; and for every live operand sharing an index with it,
+   * what `overlap` would compute for the pair, so that scoring them walks nothing. (The shared indices are
+   * met in ascending order, as overlap's walk over either sorted list meets them: the products are the same.)
+   */
+  private attach(id: number, collect: boolean): number {
+    const w = this.w;
+    const list = w.ids[id]!;
+    const n = w.len[id]!;
+    const { live, metAt, foundAt, found, count, shared, removed, sharedLog2, removedLog2 } = w;
+    const sz = this.sz;
+    const lsz = this.lsz;
+    const inOut = this.inOut;
+    const best = this.best;
+    const stamp = ++this.met;
+    let nFound = 0;
+    for (let k = 0; k < n; k++) {
+      const i = list[k]!;
+      const hs = w.holders[i]!;
+      const len = w.hlen[i]!;
+      let kept = 0;
+      const look = collect && !(best && inOut[i] === 1);
+      const gone = count[i] === 2 && inOut[i] === 0;
+      for (let h = 0; h < len; h++) {
+        const other = hs[h]!;
+        if (live[other] === 0 || other === id) continue;
+        hs[kept++] = other;
+        if (!collect) continue;
+        if (metAt[other] !== stamp) {
+          metAt[other] = stamp;
+          shared[other] = sz[i]!;
+          sharedLog2[other] = lsz[i]!;
+          removed[other] = 1;
+          removedLog2[other] = 0;
+        } else {
+          shared[other]! *= sz[i]!;
+          sharedLog2[other]! += lsz[i]!;
+        }
+        if (gone) {
+          removed[other]! *= sz[i]!;
+          removedLog2[other]! += lsz[i]!;
+        }
+        if (look && foundAt[other] !== stamp) {
+          foundAt[other] = stamp;
+          found[nFound++] = other;
+        }
+      }
+      if (kept < hs.length) hs[kept] = id;
+      else hs.push(id);
+      w.hlen[i] = kept + 1;
+    }
+    return nFound;
+  }
+
+  /** overlap(id, other) from what `attach(id, true)` gathered. */
+  private overlapFound(id: number, other: number): void {
+    const w = this.w;
+    const swap = w.len[id]! > w.len[other]!;
+    this.small = swap ? other : id;
+    this.large = swap ? id : other;
+    this.shared = w.shared[other]!;
+    this.removedShared = w.removed[other]!;
+    this.sharedLog2 = w.sharedLog2[other]!;
+    this.removedLog2 = w.removedLog2[other]!;
+  }
+
+  /** Queues the pairs of a new operand (its best one, in 'best' mode). */
+  private pushPairsOf(id: number): void {
+    const found = this.w.found;
+    const n = this.attach(id, true);
+    if (this.best) {
+      this.offerBest(id, found, 0, n, true);
+      return;
+    }
+    for (let k = 0; k < n; k++) {
+      const other = found[k]!;
+      const score = this.scoreOf(id, other, true);
+      if (!Number.isNaN(score)) this.push(score, id, other, this.order++);
+    }
+  }
+
+  /** Records a step: its cost, its result's size, the SSA entry. */
+  private record(step: number[], union: Flops, removed: boolean, id: number): void {
+    const w = this.w;
+    this.flops = addFlops(this.flops, scaleFlops(union, Math.max(1, step.length - 1) + (removed ? 1 : 0)));
+    const list = w.ids[id]!;
+    const sz = this.sz;
+    // Ascending, as productOf over the result's set (scoreSsa's order).
+    let m = 1;
+    let e = 0;
+    for (let k = 0; k < w.len[id]!; k++) {
+      m *= sz[list[k]!]!;
+      if (m >= TOP) {
+        m *= DOWN;
+        e += SHIFT;
+      }
+    }
+    const big: Flops = { m, e };
+    w.sizeM[id] = big.m;
+    w.sizeE[id] = big.e;
+    w.size[id] = toNumber(big);
+    w.log2Size[id] = Math.log2(big.m) + big.e;
+    w.privSize[id] = 1;
+    w.privLog2[id] = 0;
+    w.live[id] = 1;
+    this.alive++;
+    if (flopsKey(big) > flopsKey(this.largest)) this.largest = big;
+    this.write = addFlops(this.write, big);
+    this.ssa.push(step);
+  }
+
+  /**
+   * Contracts live operands a and b (the step lists a first) into a new operand and returns its id. The
+   * result takes over the longer operand's index list (sorted, merged in place) and bit set.
+   */
+  private contractPair(a: number, b: number): number {
+    const w = this.w;
+    const sz = this.sz;
+    const inOut = this.inOut;
+    const count = w.count;
+    const bits = w.bits;
+    // The union's size, in the order the step's operands list it (a's indices, then b's new ones).
+    const la = w.len[a]!;
+    const lb = w.len[b]!;
+    const A = w.ids[a]!;
+    const B = w.ids[b]!;
+    const offA = w.off[a]!;
+    let m = 1;
+    let e = 0;
+    for (let k = 0; k < la; k++) {
+      m *= sz[A[k]!]!;
+      if (m >= TOP) {
+        m *= DOWN;
+        e += SHIFT;
+      }
+    }
+    for (let k = 0; k < lb; k++) {
+      const i = B[k]!;
+      if (((bits[offA + (i >>> 5)]! >>> (i & 31)) & 1) === 1) continue;
+      m *= sz[i]!;
+      if (m >= TOP) {
+        m *= DOWN;
+        e += SHIFT;
+      }
+    }
+    const swap = la < lb;
+    const l = swap ? b : a;
+    const s = swap ? a : b;
+    const offL = w.off[l]!;
+    const offS = w.off[s]!;
+    const S = w.ids[s]!;
+    const ls = w.len[s]!;
+    let removed = false;
+    // The smaller operand's indices the larger lacks: kept ones go to `extra` (ascending), count unchanged.
+    const extra = w.extra;
+    let nExtra = 0;
+    for (let k = 0; k < ls; k++) {
+      const i = S[k]!;
+      if (((bits[offL + (i >>> 5)]! >>> (i & 31)) & 1) === 1) continue;
+      if (inOut[i] === 1 || count[i]! > 1) extra[nExtra++] = i;
+      else {
+        removed = true;
+        count[i] = 0;
+      }
+    }
+    // The larger one's, compacted in place: an index is kept if the output or another operand holds it.
+    let L = w.ids[l]!;
+    if (w.owned[l] === 0) L = L.slice();
+    const ll = w.len[l]!;
+    let kept = 0;
+    for (let k = 0; k < ll; k++) {
+      const i = L[k]!;
+      const both = ((bits[offS + (i >>> 5)]! >>> (i & 31)) & 1) === 1 ? 1 : 0;
+      if (inOut[i] === 1 || count[i]! > 1 + both) {
+        L[kept++] = i;
+        count[i]! -= both;
+      } else {
+        removed = true;
+        count[i] = 0;
+        bits[offL + (i >>> 5)]! &= ~(1 << (i & 31));
+      }
+    }
+    // Merge the new ones in from the back.
+    const total = kept + nExtra;
+    while (L.length < total) L.push(0);
+    let from = kept - 1;
+    for (let q = nExtra - 1, to = total - 1; q >= 0; to--) {
+      const x = extra[q]!;
+      if (from >= 0 && L[from]! > x) L[to] = L[from--]!;
+      else {
+        L[to] = x;
+        q--;
+        bits[offL + (x >>> 5)]! |= 1 << (x & 31);
+      }
+    }
+    w.live[a] = 0;
+    w.live[b] = 0;
+    this.alive -= 2;
+    const id = this.nextId++;
+    w.ids[id] = L;
+    w.len[id] = total;
+    w.owned[id] = 1;
+    w.off[id] = offL;
+    this.record([a, b], { m, e }, removed, id);
+    return id;
+  }
+
+  /** Contracts k operands in one step (what a memory limit leaves at the end), as listed. */
+  private contractMany(step: number[]): number {
+    const w = this.w;
+    const stamp = ++this.met;
+    const { mark, occ, seen, count } = w;
+    let nSeen = 0;
+    for (const id of step) {
+      const list = w.ids[id]!;
+      for (let k = 0; k < w.len[id]!; k++) {
+        const i = list[k]!;
         if (mark[i] !== stamp) {
           mark[i] = stamp;
           occ[i] = 0;
-          seen.push(i);
+          seen[nSeen++] = i;
         }
         occ[i]!++;
       }
     }
-    const r = new Uint32Array(net.words);
-    let kept = 0;
-    for (const i of seen) {
-      if (has(out, i) || count[i]! > occ[i]!) {
-        r[i >>> 5]! |= 1 << (i & 31);
-        kept++;
-      }
+    const union = productOf(seen.subarray(0, nSeen), this.sz);
+    const result: number[] = [];
+    for (let k = 0; k < nSeen; k++) {
+      const i = seen[k]!;
+      if (this.inOut[i] === 1 || count[i]! > occ[i]!) result.push(i);
     }
-    // Ascending (idsOf): the size is then the same product, in the same order, as scoreSsa's.
-    lastIds = idsOf(r);
-    lastUnion = productOf(seen, sz);
-    lastRemoved = kept < seen.length;
-    return r;
-  };
-  const contract = (ids: number[]): number => {
-    const r = resultOf(ids);
-    flops = addFlops(flops, scaleFlops(lastUnion, Math.max(1, ids.length - 1) + (lastRemoved ? 1 : 0)));
-    for (const id of ids) drop(id);
-    const id = nextId++;
-    add(id, r, lastIds);
-    const rs = bigSizeById[id]!;
-    if (flopsKey(rs) > flopsKey(largest)) largest = rs;
-    write = addFlops(write, rs);
-    ssa.push(ids);
+    const removed = result.length < nSeen;
+    for (const id of step) {
+      const list = w.ids[id]!;
+      for (let k = 0; k < w.len[id]!; k++) count[list[k]!]!--;
+      w.live[id] = 0;
+    }
+    this.alive -= step.length;
+    result.sort((x, y) => x - y);
+    const off = w.off[step[0]!]!;
+    w.bits.fill(0, off, off + this.net.words);
+    for (const i of result) {
+      count[i]!++;
+      w.bits[off + (i >>> 5)]! |= 1 << (i & 31);
+    }
+    const id = this.nextId++;
+    w.ids[id] = result;
+    w.len[id] = result.length;
+    w.owned[id] = 1;
+    w.off[id] = off;
+    this.record(step, union, removed, id);
     return id;
-  };
-
-  // 1. Hadamard products of identical operands.
-  const byKey = new Map<string, number>();
-  for (let i = 0; i < net.n; i++) add(i, net.inputs[i]!, idsOf(net.inputs[i]!));
-  for (let id = 0; id < net.n; id++) {
-    for (const i of idsById[id]!) {
-      if (count[i] === 1 && !has(out, i)) {
-        privSize[id]! *= sz[i]!;
-        privLog2[id]! += lsz[i]!;
-      }
-    }
-  }
-  const keys = inputKeys(net);
-  for (let i = 0; i < net.n; i++) {
-    const key = keys[i]!;
-    const prev = byKey.get(key);
-    if (prev === undefined) byKey.set(key, i);
-    else if (sizeOf(resultOf([prev, i]), sz) <= p.memoryLimit) byKey.set(key, contract([prev, i]));
   }
 
-  // 2. Pairs sharing an index. The result of a pair, and so its score, stays the same while both operands
-  // live (an index another operand holds stays held: merging two holders keeps it), so a queued score is
-  // never stale; a candidate is dropped when one of its operands is gone.
-  const heap = new MinHeap<Candidate>();
-  const scoreOf = (a: number, b: number): number | undefined => {
-    const r = pairResultSize(a, b);
-    if (r > p.memoryLimit) return undefined;
-    const score = r - p.alpha * (sizeById[a]! + sizeById[b]!);
-    if (Math.abs(score) <= SCORE_LIMIT) return score;
-    return hugeScore(pairResultLog2(a, b), log2Size[a]!, log2Size[b]!, p.alpha);
-  };
-  // opt_einsum's tie-break: the pair whose larger id is smallest, then the smaller id.
-  const span = 2 * net.n + 1;
-  const tieOf = (a: number, b: number): number => Math.max(a, b) * span + Math.min(a, b);
-  /** In 'best' mode: offers `id`'s best pair among `others` (ids sharing a summed index with it). */
-  const offerBest = (id: number, others: Iterable<number>): void => {
-    let pick: Candidate | undefined;
-    let pickTie = 0;
-    for (const other of others) {
-      const score = scoreOf(id, other);
-      if (score === undefined) continue;
-      const tie = tieOf(id, other);
-      if (pick === undefined || score < pick.score || (score === pick.score && tie < pickTie)) {
-        pick = { a: Math.min(id, other), b: Math.max(id, other), score };
-        pickTie = tie;
+  search(): { ssa: SsaPath; score: PathScore } {
+    const { net, prep, w, p } = this;
+    // 1. Hadamard products of identical operands (each group folded into its first member, in input order).
+    const rep = w.rep;
+    for (let i = 0; i < net.n; i++) {
+      const g = prep.group[i]!;
+      if (g === i) {
+        rep[g] = i;
+        continue;
+      }
+      const prev = rep[g]!;
+      if (this.keptSize(prev, i) <= p.memoryLimit) {
+        const id = this.contractPair(prev, i);
+        this.attach(id, false);
+        rep[g] = id;
       }
     }
-    if (pick !== undefined) heap.push(pick.score, pick, pickTie);
-  };
-  // A stamp per operand id: paired with the current operand already.
-  const pairedAt = new Int32Array(2 * net.n);
-  let pairStamp = 0;
-  /** Operands sharing an index with `id` (a summed one only, in 'best' mode), each once. */
-  const neighbours = (id: number, after = -1): number[] => {
-    pairStamp++;
-    const found: number[] = [];
-    for (const i of idsById[id]!) {
-      if (best && has(out, i)) continue;
-      const hs = holders[i]!;
-      let live = 0;
-      for (const other of hs) {
-        if (sets[other] === undefined) continue;
-        hs[live++] = other;
-        if (other === id || other <= after || pairedAt[other] === pairStamp) continue;
-        pairedAt[other] = pairStamp;
-        found.push(other);
+
+    // 2. Pairs sharing an index. The result of a pair, and so its score, stays the same while both operands
+    // live (an index another operand holds stays held: merging two holders keeps it), so a queued score is
+    // never stale; a candidate is dropped when one of its operands is gone.
+    const heap = w.heap;
+    const live = w.live;
+    if (this.best) {
+      // opt_einsum's start: per summed index, each holder offers its best pair among the later holders.
+      const hs = w.found;
+      for (let i = 0; i < net.nIdx; i++) {
+        if (this.inOut[i] === 1) continue;
+        const all = w.holders[i]!;
+        let nh = 0;
+        for (let h = 0; h < w.hlen[i]!; h++) if (live[all[h]!] === 1) hs[nh++] = all[h]!;
+        for (let j = 0; j + 1 < nh; j++) this.offerBest(hs[j]!, hs, j + 1, nh, false);
       }
-      if (live < hs.length) hs.length = live;
-    }
-    return found;
-  };
-  const pushPairsOf = (id: number, after = -1): void => {
-    const found = neighbours(id, after);
-    if (best) {
-      offerBest(id, found);
-      return;
-    }
-    for (const other of found) {
-      const score = scoreOf(id, other);
-      if (score !== undefined) heap.push(score, { a: Math.min(id, other), b: Math.max(id, other), score });
-    }
-  };
-  const initial: number[] = [];
-  sets.forEach((set, id) => {
-    if (set !== undefined) initial.push(id);
-  });
-  if (best) {
-    // opt_einsum's start: per summed index, each holder offers its best pair among the later holders.
-    for (let i = 0; i < net.nIdx; i++) {
-      if (has(out, i)) continue;
-      const hs = holders[i]!.filter((id) => sets[id] !== undefined);
-      for (let j = 0; j + 1 < hs.length; j++) offerBest(hs[j]!, hs.slice(j + 1));
-    }
-  } else {
-    for (const id of initial) pushPairsOf(id, id);
-  }
-  const valid = (c: Candidate): boolean => sets[c.a] !== undefined && sets[c.b] !== undefined;
-  /** Pops the next candidate whose operands both live. */
-  const popLive = (): Candidate | undefined => {
-    for (;;) {
-      const c = heap.pop();
-      if (c === undefined || valid(c)) return c;
-    }
-  };
-  while (alive > 1) {
-    let chosen = popLive();
-    if (chosen === undefined) break;
-    if (p.temperature > 0 && p.nbranch > 1) {
-      const pool: Candidate[] = [chosen];
-      while (pool.length < p.nbranch) {
-        const c = popLive();
-        if (c === undefined) break;
-        pool.push(c);
+    } else {
+      for (let id = 0; id < this.nextId; id++) {
+        if (live[id] === 0) continue;
+        const found = w.found;
+        const n = this.attachless(id);
+        for (let k = 0; k < n; k++) {
+          const other = found[k]!;
+          const score = this.scoreOf(id, other, false);
+          if (!Number.isNaN(score)) this.push(score, id, other, this.order++);
+        }
       }
-      const top = pool[0]!.score;
-      const scale = p.temperature * Math.max(Math.abs(top), 1);
-      const weights = pool.map((c) => Math.exp(-(c.score - top) / scale));
-      let pick = p.rng() * weights.reduce((s, w) => s + w, 0);
-      let k = 0;
-      while (k < pool.length - 1 && pick >= weights[k]!) pick -= weights[k++]!;
-      chosen = pool[k]!;
-      pool.forEach((c, j) => {
-        if (j !== k) heap.push(c.score, c, best ? tieOf(c.a, c.b) : undefined);
-      });
     }
-    const id = contract([chosen.a, chosen.b]);
-    pushPairsOf(id);
+    const random = p.temperature > 0 && p.nbranch > 1;
+    const poolA = new Int32Array(random ? p.nbranch : 0);
+    const poolB = new Int32Array(poolA.length);
+    const poolS = new Float64Array(poolA.length);
+    const weights = new Float64Array(poolA.length);
+    /** Pops the next candidate whose operands both live into heap.a, heap.b, heap.key. */
+    const popLive = (): boolean => {
+      while (heap.pop()) if (live[heap.a] === 1 && live[heap.b] === 1) return true;
+      return false;
+    };
+    while (this.alive > 1) {
+      if (!popLive()) break;
+      let a = heap.a;
+      let b = heap.b;
+      if (random) {
+        poolA[0] = a;
+        poolB[0] = b;
+        poolS[0] = heap.key;
+        let size = 1;
+        while (size < p.nbranch && popLive()) {
+          poolA[size] = heap.a;
+          poolB[size] = heap.b;
+          poolS[size++] = heap.key;
+        }
+        const top = poolS[0]!;
+        const scale = p.temperature * Math.max(Math.abs(top), 1);
+        let sum = 0;
+        for (let j = 0; j < size; j++) {
+          weights[j] = Math.exp(-(poolS[j]! - top) / scale);
+          sum += weights[j]!;
+        }
+        let pick = p.rng() * sum;
+        let k = 0;
+        while (k < size - 1 && pick >= weights[k]!) pick -= weights[k++]!;
+        a = poolA[k]!;
+        b = poolB[k]!;
+        for (let j = 0; j < size; j++) {
+          if (j !== k) heap.push(poolS[j]!, this.best ? this.tieOf(poolA[j]!, poolB[j]!) : this.order++, poolA[j]!, poolB[j]!);
+        }
+      }
+      this.pushPairsOf(this.contractPair(a, b));
+    }
+
+    // 3. Outer products, smallest first; one k-way step if the memory limit allows none.
+    if (this.alive > 1) {
+      const bySize = new MinHeap<number>();
+      for (let id = 0; id < this.nextId; id++) {
+        if (live[id] === 1) bySize.push(flopsKey({ m: w.sizeM[id]!, e: w.sizeE[id]! }), id);
+      }
+      while (bySize.size > 1) {
+        const a = bySize.pop()!;
+        const b = bySize.pop()!;
+        const r = this.pairResultSize(a, b);
+        if (r > p.memoryLimit) {
+          const rest = [a, b];
+          while (bySize.size > 0) rest.push(bySize.pop()!);
+          this.contractMany(rest.sort((x, y) => x - y));
+          break;
+        }
+        const id = this.contractPair(a, b);
+        this.attach(id, false);
+        bySize.push(flopsKey({ m: w.sizeM[id]!, e: w.sizeE[id]! }), id);
+      }
+    }
+    return { ssa: this.ssa, score: { flops: this.flops, size: this.largest, write: this.write } };
   }
 
-  // 3. Outer products, smallest first; one k-way step if the memory limit allows none.
-  if (alive > 1) {
-    const bySize = new MinHeap<number>();
-    sets.forEach((set, id) => {
-      if (set !== undefined) bySize.push(flopsKey(bigSizeById[id]!), id);
-    });
-    while (bySize.size > 1) {
-      const a = bySize.pop()!;
-      const b = bySize.pop()!;
-      const r = pairResultSize(a, b);
-      if (r > p.memoryLimit) {
-        const rest = [a, b];
-        while (bySize.size > 0) rest.push(bySize.pop()!);
-        contract(rest.sort((x, y) => x - y));
-        break;
+  /** 'all' queue's start: the live operands above `id` sharing an index with it, into `found`; returns how many. */
+  private attachless(id: number): number {
+    const w = this.w;
+    const list = w.ids[id]!;
+    const stamp = ++this.met;
+    let nFound = 0;
+    for (let k = 0; k < w.len[id]!; k++) {
+      const i = list[k]!;
+      const hs = w.holders[i]!;
+      for (let h = 0; h < w.hlen[i]!; h++) {
+        const other = hs[h]!;
+        if (w.live[other] === 0 || other <= id || w.metAt[other] === stamp) continue;
+        w.metAt[other] = stamp;
+        w.found[nFound++] = other;
       }
-      const id = contract([a, b]);
-      bySize.push(flopsKey(bigSizeById[id]!), id);
     }
+    return nFound;
   }
-  return { ssa, score: { flops, size: largest, write } };
-}
 
-/** log2 of each index size, computed once per network (every greedy trial reads it). */
-const log2Cache = new WeakMap<Network, Float64Array>();
-function log2Sizes(net: Network): Float64Array {
-  let l = log2Cache.get(net);
-  if (l === undefined) {
-    l = Float64Array.from(net.size, (x) => Math.log2(x));
-    log2Cache.set(net, l);
+  /** Size of a and b's result (ascending product over its indices), for the Hadamard phase's memory check. */
+  private keptSize(a: number, b: number): number {
+    const w = this.w;
+    const A = w.ids[a]!;
+    const B = w.ids[b]!;
+    const la = w.len[a]!;
+    const lb = w.len[b]!;
+    let r = 1;
+    let j = 0;
+    for (let k = 0; k <= la; k++) {
+      const x = k < la ? A[k]! : Infinity;
+      while (j < lb && B[j]! < x) {
+        const i = B[j++]!;
+        if (this.inOut[i] === 1 || w.count[i]! > 1) r *= this.sz[i]!;
+      }
+      if (k === la) break;
+      const both = j < lb && B[j] === x ? 1 : 0;
+      j += both;
+      if (this.inOut[x] === 1 || w.count[x]! > 1 + both) r *= this.sz[x]!;
+    }
+    return r;
   }
-  return l;
-}
-
-/** Each input's index set as a string key, computed once per network (every greedy trial groups by it). */
-const keyCache = new WeakMap<Network, readonly string[]>();
-function inputKeys(net: Network): readonly string[] {
-  let keys = keyCache.get(net);
-  if (keys === undefined) {
-    keys = net.inputs.map((s) => keyOf(s));
-    keyCache.set(net, keys);
-  }
-  return keys;
 }
 
 /**

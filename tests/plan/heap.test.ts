@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MinHeap } from '../../src/plan/heap.js';
+import { MinHeap, PairHeap } from '../../src/plan/heap.js';
 
 describe('MinHeap', () => {
   it('pops by key, equal keys in insertion order, under any interleaving of pushes and pops (property)', () => {
@@ -36,5 +36,50 @@ describe('MinHeap', () => {
     while (heap.size > 0) out.push(heap.pop()!);
     expect(out).toEqual(['f', 'b', 'd', 'e', 'a', 'c', 'g']);
     expect(heap.pop()).toBeUndefined();
+  });
+});
+
+describe('PairHeap', () => {
+  it('pops by key, then by tie, under any interleaving of pushes and pops, growing past its first capacity (property)', () => {
+    const op = fc.oneof(
+      fc.record({ key: fc.integer({ min: 0, max: 6 }), tie: fc.integer({ min: 0, max: 1000 }) }),
+      fc.constant({ pop: true as const }),
+    );
+    fc.assert(fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+      const heap = new PairHeap();
+      const model: { key: number; tie: number; a: number; b: number }[] = [];
+      let id = 0;
+      for (const o of ops) {
+        if ('key' in o) {
+          // Distinct ties, as greedy's are for distinct pairs: the tie is made unique by the push count.
+          const tie = o.tie * 1000 + id;
+          heap.push(o.key, tie, id, id + 1);
+          model.push({ key: o.key, tie, a: id, b: id + 1 });
+          id++;
+        } else {
+          let best = -1;
+          model.forEach((m, i) => { if (best < 0 || m.key < model[best]!.key || (m.key === model[best]!.key && m.tie < model[best]!.tie)) best = i; });
+          if (best < 0) {
+            expect(heap.pop()).toBe(false);
+          } else {
+            const want = model.splice(best, 1)[0]!;
+            expect(heap.pop()).toBe(true);
+            expect([heap.key, heap.a, heap.b]).toEqual([want.key, want.a, want.b]);
+          }
+        }
+        expect(heap.size).toBe(model.length);
+      }
+    }), { seed: 20261205, numRuns: 200 });
+  });
+
+  it('is empty after clear', () => {
+    const heap = new PairHeap();
+    for (let i = 0; i < 100; i++) heap.push(100 - i, i, i, i);
+    heap.clear();
+    expect(heap.size).toBe(0);
+    expect(heap.pop()).toBe(false);
+    heap.push(3, 0, 7, 8);
+    expect(heap.pop()).toBe(true);
+    expect([heap.key, heap.a, heap.b]).toEqual([3, 7, 8]);
   });
 });
