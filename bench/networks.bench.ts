@@ -5,6 +5,10 @@
  *   npx tsx bench/networks.bench.ts             both parts
  *   npx tsx bench/networks.bench.ts corpus      auto (and hyper against it) on the conformance networks only
  *   npx tsx bench/networks.bench.ts large       the generated networks only
+ *   npx tsx bench/networks.bench.ts quick       greedy against opt_einsum's greedy only, on random 3- and
+ *                                               4-regular networks of 100 to 1,000 tensors and the two other
+ *                                               1,000-tensor networks (under 30 s; `runNetworksBench` runs
+ *                                               it for `npm run bench`)
  *
  * Times are per call with the plan cache cleared, after a warm-up: wall-clock ms and this process's CPU ms
  * (the machine is shared; CPU time is what the planner spent); greedy's, here and in opt_einsum's column, are
@@ -17,7 +21,7 @@
 
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { clearPlanCache, planContraction } from '../src/plan/index.js';
 import { type PathCase, loadPathCases } from '../tests/plan/cases.js';
@@ -149,14 +153,14 @@ interface PeerResult {
 }
 
 /** opt_einsum on every network in one python3 process, or a reason it did not run. */
-function optEinsum(nets: readonly GenNetwork[]): { version: string; results: PeerResult[] } | string {
+function optEinsum(nets: readonly GenNetwork[], columns = PEER_COLUMNS): { version: string; results: PeerResult[] } | string {
   if (spawnSync('python3', ['-c', 'import opt_einsum'], { stdio: 'ignore' }).status !== 0) {
     return 'opt_einsum does not import in python3 (pip install opt_einsum to compare)';
   }
   const networks = nets.map((n) => ({ id: n.name, inputs: n.inputs, output: n.output, sizes: n.sizes }));
   const results: PeerResult[] = [];
   let version = '?';
-  for (const { optimize, upTo, repeat } of PEER_COLUMNS) {
+  for (const { optimize, upTo, repeat } of columns) {
     const job = { networks: networks.filter((n) => n.inputs.length <= upTo), optimizers: [optimize], repeat };
     const proc = spawnSync('python3', [fileURLToPath(new URL('./opt_einsum_peer.py', import.meta.url))], {
       input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, OMP_NUM_THREADS: '1' },
@@ -249,10 +253,61 @@ function large(): void {
   }
 }
 
-const which = process.argv[2];
-console.log(`# planner networks benchmark — ${new Date().toISOString()}`);
-console.log(`CPU: ${os.cpus()[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
-  `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-if (which === undefined || which === 'corpus') corpus();
-if (which === undefined || which === 'large') large();
-console.log(`\nload average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+/** Calls timed on each side in the quick section (the fastest is reported). */
+const QUICK_REPEAT = 5;
+
+/**
+ * greedy against opt_einsum's greedy: time (the fastest of QUICK_REPEAT calls after one warm-up call, on both
+ * sides) and cost. The networks are those of the large section with 100 tensors and more, less the slower
+ * optimizers; the speed goal is read at 1,000 tensors.
+ */
+function quick(): void {
+  const nets: GenNetwork[] = [];
+  for (const n of [100, 300, 1000]) for (const d of [3, 4]) nets.push(randomRegular(n, d, n + d));
+  nets.push(lattice(25, 40, 2), mpsOverlap(500, 8, 2));
+  // Warm up on other networks, then once on each.
+  for (const net of [randomRegular(200, 3, 99), lattice(8, 8, 2)]) timed(net, 'greedy');
+  const mine = nets.map((net) => {
+    timed(net, 'greedy');
+    return timed(net, 'greedy', {}, QUICK_REPEAT);
+  });
+  const peer = optEinsum(nets, [{ optimize: 'greedy', upTo: Infinity, repeat: QUICK_REPEAT }]);
+  console.log(`\n## greedy against opt_einsum's greedy (fastest of ${QUICK_REPEAT} calls each, after a warm-up call)\n`);
+  if (typeof peer === 'string') console.log(peer);
+  else console.log(`opt_einsum ${peer.version} through python3, on the same networks, in this run`);
+  console.log('\n| network | tensors | einjit ms | opt_einsum ms | speed: opt_einsum / einjit | einjit log10 cost | opt_einsum log10 cost | cost: einjit / opt_einsum |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
+  nets.forEach((net, k) => {
+    const t = mine[k]!;
+    const p = typeof peer === 'string' ? undefined : peer.results.find((r) => r.id === net.name && r.log10_cost !== undefined);
+    const cost = p === undefined ? '–' : ((r: number): string => (r < 1000 && r > 1e-3 ? r.toFixed(3) : r.toExponential(1)))(10 ** (t.log10Cost - p.log10_cost!));
+    console.log(`| ${net.name} | ${net.inputs.length} | ${t.wallMs.toFixed(1)} | ${p?.wall_ms?.toFixed(1) ?? '–'} | ` +
+      `${p === undefined ? '–' : `${(p.wall_ms! / t.wallMs).toFixed(1)}×`} | ${t.log10Cost.toFixed(2)} | ${p?.log10_cost?.toFixed(2) ?? '–'} | ${cost} |`);
+  });
+}
+
+const loads = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+
+/**
+ * The networks benchmark: with `quick`, greedy against opt_einsum's greedy only (what `npm run bench` runs,
+ * under 30 s); otherwise the conformance corpus and every optimizer on the generated networks (minutes).
+ */
+export function runNetworksBench({ quick: short = false, parts }: { quick?: boolean; parts?: 'corpus' | 'large' } = {}): void {
+  console.log(`\n# planner networks benchmark — ${new Date().toISOString()}`);
+  console.log(`CPU: ${os.cpus()[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
+    `load average ${loads()}`);
+  if (short) quick();
+  else {
+    if (parts === undefined || parts === 'corpus') corpus();
+    if (parts === undefined || parts === 'large') large();
+  }
+  console.log(`\nload average at the end ${loads()}`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const which = process.argv[2];
+  if (which !== undefined && !['corpus', 'large', 'quick'].includes(which)) {
+    console.error('usage: npx tsx bench/networks.bench.ts [corpus | large | quick]');
+    process.exitCode = 2;
+  } else runNetworksBench(which === 'quick' ? { quick: true } : { parts: which as 'corpus' | 'large' | undefined });
+}
