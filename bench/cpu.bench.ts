@@ -393,6 +393,14 @@ export async function runCpuBench(options: CpuBenchOptions = {}): Promise<CpuBen
     const calls = w.calls ?? 1;
     const einjit = measureCalls(() => { tidy(() => { runEinjit(w, xs).contiguous(); }); }, measureOptions, calls);
     log(`${w.name}: einjit ${einjit.medianMs.toFixed(2)} ms`);
+    if (w.op === 'rearrange') {
+      // The memory-speed yardstick for a copy: one TypedArray.set of the same bytes into an array of the same size.
+      const src = data[0]!;
+      const dst = new Float32Array(src.length);
+      const copy = measure(() => { dst.set(src); }, measureOptions);
+      info.push(`${w.name}: a plain typed-array copy of the same ${(src.byteLength / 2 ** 20).toFixed(1)} MiB takes ${copy.medianMs.toFixed(2)} ms ` +
+        `(${(2 * src.byteLength / copy.medianMs / 1e6).toFixed(1)} GB/s read+write), einjit's permute ${(copy.medianMs / einjit.medianMs).toFixed(2)}× that speed`);
+    }
     const einjitValues = Float32Array.from(runEinjit(w, xs).dataSync() as Float32Array);
 
     if (backends.cpu) {
