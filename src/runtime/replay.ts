@@ -11,12 +11,13 @@
  * the recorded call did, in the same order, so results are bit-identical and storages are noted in the current
  * tidy() scope as before.
  *
- * A call is recorded through a delegating backend that watches it; a call that does anything else — uploads
+ * A call is recorded through a forwarding RecordingBackend that watches it; a call that does anything else — uploads
  * data, reads values back, releases a storage, reads a storage that is neither an operand nor its own
  * allocation, or returns a view of an operand — is not replayable, and its key simply never gets an entry.
  */
 import type { Backend, Storage, TypedArray } from '../lower/backend.js';
 import type { DType, KernelSpec } from '../lower/spec.js';
+import { RecordingBackend } from './recording.js';
 import { Tensor } from './tensor.js';
 
 /** A storage a run reads or writes: operand k (k ≥ 0) or allocation j (encoded as -1 - j). */
@@ -118,21 +119,21 @@ function replay(entry: Replay, operands: readonly Tensor[]): Tensor {
   return new Tensor(storages[-1 - entry.result]!, entry.shape);
 }
 
-/** A backend that forwards everything to `target` and records what a replay needs. */
-class Recorder implements Backend {
+/**
+ * The forwarding recording backend (recording.ts), also noting what a replay needs: each allocation, each run's
+ * storages as slots, and anything that makes the call unrepeatable.
+ */
+class Recorder extends RecordingBackend {
   private readonly allocs: { dtype: DType; length: number; zeroed: boolean }[] = [];
   private readonly slots = new Map<Storage, Slot>();
   private readonly runs: Run[] = [];
   private replayable = true;
 
-  constructor(private readonly target: Backend, private readonly operands: readonly Tensor[]) {
+  constructor(target: Backend, private readonly operands: readonly Tensor[]) {
+    super(target, true);
     operands.forEach((t, k) => {
       if (!this.slots.has(t.storage)) this.slots.set(t.storage, k);
     });
-  }
-
-  get device(): Backend['device'] {
-    return this.target.device;
   }
 
   /** The replay of the recorded call whose result is `out`, or null when the call was not one a replay can repeat. */
@@ -160,59 +161,39 @@ class Recorder implements Backend {
     return storage;
   }
 
-  allocate(dtype: DType, length: number): Storage {
-    return this.note(this.target.allocate(dtype, length), dtype, length, false);
+  override allocate(dtype: DType, length: number): Storage {
+    return this.note(super.allocate(dtype, length), dtype, length, false);
   }
 
-  allocateZeroed(dtype: DType, length: number): Storage {
-    return this.note(this.target.allocateZeroed(dtype, length), dtype, length, true);
+  override allocateZeroed(dtype: DType, length: number): Storage {
+    return this.note(super.allocateZeroed(dtype, length), dtype, length, true);
   }
 
-  fromArray(dtype: DType, data: TypedArray, share: boolean): Storage {
+  override fromArray(dtype: DType, data: TypedArray, share: boolean): Storage {
     this.replayable = false;
-    return this.target.fromArray(dtype, data, share);
+    return super.fromArray(dtype, data, share);
   }
 
-  run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
+  override run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
     const slots = inputs.map((s) => this.slots.get(s));
     const out = this.slots.get(output);
     if (slots.some((s) => s === undefined) || out === undefined || out >= 0) this.replayable = false;
     else this.runs.push({ spec, inputs: slots as Slot[], output: out });
-    this.target.run(spec, inputs, output);
+    super.run(spec, inputs, output);
   }
 
-  read(storage: Storage): Promise<TypedArray> {
+  override read(storage: Storage): Promise<TypedArray> {
     this.replayable = false;
-    return this.target.read(storage);
+    return super.read(storage);
   }
 
-  readSync(storage: Storage, op: string): TypedArray {
+  override readSync(storage: Storage, op: string): TypedArray {
     this.replayable = false;
-    return this.target.readSync(storage, op);
+    return super.readSync(storage, op);
   }
 
-  release(storage: Storage): void {
+  override release(storage: Storage): void {
     this.replayable = false;
-    this.target.release(storage);
-  }
-
-  liveBytes(): number {
-    return this.target.liveBytes();
-  }
-
-  setPoison(value: number | null): void {
-    this.target.setPoison?.(value);
-  }
-
-  source(spec: KernelSpec): string {
-    return this.target.source(spec);
-  }
-
-  kernelName(spec: KernelSpec): string {
-    return this.target.kernelName(spec);
-  }
-
-  gemmMinWork(): number | undefined {
-    return this.target.gemmMinWork?.();
+    super.release(storage);
   }
 }
