@@ -30,7 +30,9 @@ interface Run {
 }
 
 interface Replay {
-  readonly backend: Backend;
+  /** Held weakly: a stand-in backend (a jit trace's, a profile's) must not be kept alive by what it recorded. */
+  readonly backend: WeakRef<Backend>;
+  readonly device: Backend['device'];
   /** The backend's small-GEMM threshold when recorded: it decides which kernels a contraction uses. */
   readonly gemmMinWork: number | undefined;
   readonly dtypes: readonly DType[];
@@ -66,7 +68,7 @@ export function replayed(key: object, operands: readonly Tensor[], backend: Back
   if (entries !== undefined) {
     const gemmMinWork = backend.gemmMinWork?.();
     for (const entry of entries) {
-      if (entry.backend === backend && entry.gemmMinWork === gemmMinWork && matches(entry, operands)) return replay(entry, operands);
+      if (entry.backend.deref() === backend && entry.gemmMinWork === gemmMinWork && matches(entry, operands)) return replay(entry, backend, operands);
     }
   }
   const recorder = new Recorder(backend, operands);
@@ -85,7 +87,7 @@ function matches(entry: Replay, operands: readonly Tensor[]): boolean {
   if (operands.length !== entry.dtypes.length) return false;
   for (let k = 0; k < operands.length; k++) {
     const t = operands[k]!;
-    if (t.dtype !== entry.dtypes[k] || t.storage.device !== entry.backend.device || t.offset !== entry.offsets[k]) return false;
+    if (t.dtype !== entry.dtypes[k] || t.storage.device !== entry.device || t.offset !== entry.offsets[k]) return false;
     const strides = entry.strides[k]!;
     const s = t.strides;
     if (s.length !== strides.length) return false;
@@ -100,8 +102,7 @@ function matches(entry: Replay, operands: readonly Tensor[]): boolean {
   return true;
 }
 
-function replay(entry: Replay, operands: readonly Tensor[]): Tensor {
-  const { backend } = entry;
+function replay(entry: Replay, backend: Backend, operands: readonly Tensor[]): Tensor {
   replaysRun++;
   const storages: Storage[] = new Array(entry.allocs.length);
   for (let j = 0; j < entry.allocs.length; j++) {
@@ -142,7 +143,8 @@ class Recorder extends RecordingBackend {
     if (!this.replayable || result === undefined || result >= 0 || out.offset !== 0 || !out.isContiguous) return null;
     const ops = this.operands;
     return {
-      backend: this.target,
+      backend: new WeakRef(this.target),
+      device: this.target.device,
       gemmMinWork: this.target.gemmMinWork?.(),
       dtypes: ops.map((t) => t.dtype),
       strides: ops.map((t) => t.strides.slice()),
