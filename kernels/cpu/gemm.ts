@@ -20,7 +20,8 @@
  * Memory is used in rounds: sub-products are planned until a round's budget is reached, then the round runs.
  */
 
-import type { GemmSpec } from '../../src/lower/spec.js';
+import { gemmEpilogueLoop, type GemmSpec } from '../../src/lower/spec.js';
+import { renderLoop, runLoop } from './loop.js';
 import { batchOffsets, directGemm, jsMacroSource, type FloatArray } from './gemm-js.js';
 import {
   CONTROL_BYTES, defaultThreads, GemmPool, type KernelDescriptor, loadRuntime, MAX_PAGES, UNIT_WORDS,
@@ -592,8 +593,18 @@ export function gemmKernelName(spec: GemmSpec): string {
   }
 }
 
-/** C = A·B for every batch point (C is overwritten). Synchronous; large products use every configured thread. */
+/**
+ * C = epilogue(A·B) for every batch point (C is overwritten). Synchronous; large products use every configured
+ * thread. An epilogue runs as the launch's last pass over C, each element read and written in place by the loop
+ * kernels' code (generated, or interpreted where code generation is refused).
+ */
 export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray): void {
+  product(spec, a, b, c);
+  const epilogue = gemmEpilogueLoop(spec);
+  if (epilogue !== null && !epilogue.sizes.includes(0)) runLoop(epilogue, [c], c);
+}
+
+function product(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray): void {
   const route = gemmRoute(spec);
   switch (route) {
     case 'empty':
@@ -624,6 +635,7 @@ export function gemmSource(spec: GemmSpec): string {
     `// GEMM ${dtype}: C[b,m,n] = sum_k A[b,m,k] * B[b,k,n], batch [${spec.batch.join(', ')}], ` +
       `m=${spec.m} n=${spec.n} k=${spec.k}`,
     `// kernel: ${gemmKernelName(spec)}`,
+    ...(spec.epilogue === undefined ? [] : [`// epilogue: a pass over C after the product, the loop kernel:\n${renderLoop(gemmEpilogueLoop(spec)!)}`]),
     `// small products (m*n*k < ${options.smallMacs}) run a direct strided loop; larger ones pack A/B panels.`,
     `// WebAssembly ${kernel === 'relaxed' ? 'relaxed-SIMD (fused multiply-add)' : 'SIMD (mul+add)'} tile: ${tile(w)}`,
     `// JavaScript tile:       ${tile(js)}`,

@@ -13,7 +13,8 @@
  */
 
 import type { GemmSpec, MatrixAccess } from '../../src/lower/spec.js';
-import { specKey } from '../../src/lower/spec.js';
+import { exprConstants, specKey } from '../../src/lower/spec.js';
+import { Helpers, computeMode, constantParam, constantRead, renderExpr } from './expr.js';
 import { EinjitError } from '../../src/errors.js';
 import { ParamsLayout } from './params.js';
 import { bindingDecl, foldGrid, MAX_GRID_DIM } from './common.js';
@@ -180,7 +181,10 @@ export function chooseGemmConfig(spec: GemmSpec, choice: GemmTileChoice, limits:
   }
   const pipelined = tiles.pipelined === true;
   const c = spec.c;
-  const cVec4 = pipelined && c.colStride === 1 && spec.n % 4 === 0 && c.rowStride % 4 === 0 && c.offset % 4 === 0 &&
+  // An epilogue is applied element by element as C is stored, after the whole sum: scalar stores, K unsplit (a
+  // split's partial sums would each get it).
+  const plain = spec.epilogue === undefined;
+  const cVec4 = plain && pipelined && c.colStride === 1 && spec.n % 4 === 0 && c.rowStride % 4 === 0 && c.offset % 4 === 0 &&
     c.batchStrides.every((st) => st % 4 === 0);
   return {
     BM: tiles.BM, BN: tiles.BN, BK: tiles.BK, TM: tiles.TM, TN: tiles.TN,
@@ -188,7 +192,7 @@ export function chooseGemmConfig(spec: GemmSpec, choice: GemmTileChoice, limits:
     b: { vec4: vec4Dim(spec.b, spec.n, spec.k, 'col') },
     pipelined,
     cVec4,
-    splitK: pipelined ? Math.max(1, Math.min(tiles.splitK ?? 1, Math.ceil(spec.k / tiles.BK))) : 1,
+    splitK: pipelined && plain ? Math.max(1, Math.min(tiles.splitK ?? 1, Math.ceil(spec.k / tiles.BK))) : 1,
   };
 }
 
@@ -237,7 +241,8 @@ export function gemmKernel(spec: GemmSpec, config: GemmConfig): KernelVariant {
 }
 
 /** The params fields both GEMM renderers share (sizes, batch dims, operand offsets and strides, tile counts). */
-function gemmParams(nb: number, c: GemmConfig): ParamsLayout {
+function gemmParams(spec: GemmSpec, c: GemmConfig): ParamsLayout {
+  const nb = spec.batch.length;
   const params = new ParamsLayout();
   params.field('m');
   params.field('n');
@@ -253,7 +258,18 @@ function gemmParams(nb: number, c: GemmConfig): ParamsLayout {
   if (c.b.vec4 === null) params.field('b_fast_n', '1: neighbouring invocations load along n, 0: along k');
   params.field('tiles_n', `ceil(n / ${c.BN})`);
   params.field('tiles_m', `ceil(m / ${c.BM})`);
+  if (spec.epilogue !== undefined) exprConstants(spec.epilogue).forEach((_, k) => params.field(`epi${k}`, `epilogue constant ${k} (f32 bits)`));
   return params;
+}
+
+/**
+ * The store of one element of C: `value` (the product), through the epilogue when the spec has one, whose WGSL
+ * helper functions go into `helpers`.
+ */
+function storeC(spec: GemmSpec, at: string, value: string, helpers: Helpers): string {
+  if (spec.epilogue === undefined) return `c[${at}] = ${value};`;
+  const r = renderExpr(spec.epilogue, computeMode('float32'), helpers, () => value, 'e', (k) => constantRead(`params.epi${k}`, 'f32'));
+  return `{ ${r.lines.join(' ')} c[${at}] = ${r.result}; }`;
 }
 
 function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
@@ -263,8 +279,9 @@ function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   const WX = c.BN / c.TN;
   const WY = c.BM / c.TM;
   const threads = WX * WY;
-  const params = gemmParams(nb, c);
+  const params = gemmParams(spec, c);
   params.field('tile_count', 'tiles_n * tiles_m * batch size');
+  const helpers = new Helpers();
 
   const describe = (o: OperandLoad, free: string): string =>
     o.vec4 === null ? `scalar loads along its smaller stride` : `vec4 loads along ${o.vec4 === 'k' ? 'k' : free}`;
@@ -342,11 +359,17 @@ function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   p('  for (var j = 0; j < TN; j++) {');
   p(`    let n = col0 + tx + ${WX} * j;`);
   p('    if (n >= params.n) { break; }');
-  p('    c[c_base + m * params.c_row_stride + n * params.c_col_stride] = acc[i][j];');
+  p(`    ${storeC(spec, 'c_base + m * params.c_row_stride + n * params.c_col_stride', 'acc[i][j]', helpers)}`);
   p('  }');
   p('}');
 
-  return { name, source: gemmModule(header, bindings, params, consts, WX, WY, body), params, storageBindings: 3 };
+  return { name, source: gemmModule(header, bindings, params, [...consts, ...epilogueHelpers(helpers)], WX, WY, body), params, storageBindings: 3 };
+}
+
+/** The WGSL helper functions an epilogue uses, if any. */
+function epilogueHelpers(helpers: Helpers): string[] {
+  const text = helpers.render();
+  return text === '' ? [] : ['', text];
 }
 
 /** A GEMM kernel's WGSL module: header comments, bindings, the params struct, constants and `main` around `body`. */
@@ -434,6 +457,7 @@ function gemmParamValues(spec: GemmSpec, c: GemmConfig): Map<string, number> {
     v.set(`${x}_row_stride`, acc.rowStride);
     v.set(`${x}_col_stride`, acc.colStride);
   }
+  if (spec.epilogue !== undefined) exprConstants(spec.epilogue).forEach((x, k) => v.set(`epi${k}`, constantParam(x, computeMode('float32'))));
   if (c.a.vec4 === null) v.set('a_fast_m', fastDim(spec.a, 'row') === 'free' ? 1 : 0);
   if (c.b.vec4 === null) v.set('b_fast_n', fastDim(spec.b, 'col') === 'free' ? 1 : 0);
   const tilesN = Math.ceil(spec.n / c.BN);
@@ -485,8 +509,9 @@ function renderGemmPipelined(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   const threads = WX * WY;
   const GM = c.TM / 4;
   const GN = c.TN / 4;
-  const params = gemmParams(nb, c);
+  const params = gemmParams(spec, c);
   params.field('tiles_per_split', 'tiles_n * tiles_m * batch size');
+  const helpers = new Helpers();
   params.field('tile_count', 'tiles_per_split * splits');
   params.field('k_chunk', `K per split, a multiple of ${c.BK}`);
   params.field('c_split_stride', 'elements between the partial sums of two splits (0: no split)');
@@ -593,13 +618,13 @@ function renderGemmPipelined(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     p('    if (n < params.n) { c[(c_base + m * params.c_row_stride + n) / 4] = acc[i][j]; }');
   } else {
     p('    for (var lane = 0; lane < 4; lane++) {');
-    p('      if (n + lane < params.n) { c[c_base + m * params.c_row_stride + (n + lane) * params.c_col_stride] = acc[i][j][lane]; }');
+    p(`      if (n + lane < params.n) { ${storeC(spec, 'c_base + m * params.c_row_stride + (n + lane) * params.c_col_stride', 'acc[i][j][lane]', helpers)} }`);
     p('    }');
   }
   p('  }');
   p('}');
 
-  return { name, source: gemmModule(header, bindings, params, consts, WX, WY, body), params, storageBindings: 3 };
+  return { name, source: gemmModule(header, bindings, params, [...consts, ...epilogueHelpers(helpers)], WX, WY, body), params, storageBindings: 3 };
 }
 
 /**

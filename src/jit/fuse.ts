@@ -243,7 +243,8 @@ function renumber(e: Expr, to: (index: number) => number): Expr {
   return substitute(e, (i) => ({ kind: 'input', index: to(i) }));
 }
 
-function substitute(e: Expr, f: (index: number) => Expr): Expr {
+/** `e` with every read of input i replaced by `f(i)`. */
+export function substitute(e: Expr, f: (index: number) => Expr): Expr {
   switch (e.kind) {
     case 'input': return f(e.index);
     case 'const': return e;

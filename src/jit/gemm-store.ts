@@ -1,13 +1,16 @@
 /**
- * A GEMM whose product only a copy reads (`.contiguous()` after a permute, einsum's `bthe->bhte`, a `copy_` into
- * a slice) stores straight into the copy's destination: the copy is dropped and the product is never
- * materialised. No new kernel is needed: a GemmSpec reads and writes every operand through strides, so the
- * redirected store is a GemmSpec whose C access is the copy's layout. When one GEMM dimension lands in the copy's
- * output with two strides (`m = b·t` written to `[b, h, t, e]`), it is split: its outer part becomes a batch
- * dimension of the GEMM (A, or B for a split `n`, advances by the part's stride, the other operand does not).
+ * A GEMM whose product only one map of it reads stores that map's values straight into the map's destination:
+ * the map is dropped and the product is never materialised. The map's expression becomes the GemmSpec's
+ * `epilogue` (a scale `q·kᵀ / √d`, an activation; a pure copy, `.contiguous()` after a permute, einsum's
+ * `bthe->bhte`, a `copy_` into a slice, adds none), and its output layout the GEMM's C access, which reads and
+ * writes through strides. When one GEMM dimension lands in the map's output with two strides (`m = b·t` written
+ * to `[b, h, t, e]`), it is split: its outer part becomes a batch dimension of the GEMM (A, or B for a split
+ * `n`, advances by the part's stride, the other operand does not). A map that reads another operand beside the
+ * product (a bias, a residual) stays a kernel of its own: backends pass a GEMM two operands.
  */
 import type { GemmSpec, LoopSpec, MatrixAccess } from '../lower/spec.js';
 import type { Graph, Launch } from './trace.js';
+import { substitute } from './fuse.js';
 
 /** One digit of a mixed-radix position: its weight (element stride) and extent. */
 interface Digit { readonly weight: number; readonly size: number }
@@ -40,16 +43,16 @@ export function redirectGemmStores(graph: Graph, keep: ReadonlySet<number>): Gra
   return { buffers: graph.buffers, launches };
 }
 
-/** A pure copy of its one input in the GEMM's type, every loop parallel. */
-function isCopyOf(spec: Launch['spec'], dtype: GemmSpec['dtype']): spec is LoopSpec {
+/** A map of its one input, computed and stored in the GEMM's type, every loop parallel. */
+function isMapOf(spec: Launch['spec'], dtype: GemmSpec['dtype']): spec is LoopSpec {
   return spec.kind === 'loop' && spec.parallel === spec.sizes.length && spec.inputs.length === 1 &&
-    spec.expr.kind === 'input' && spec.inputs[0]!.dtype === dtype && spec.output.dtype === dtype;
+    spec.inputs[0]!.dtype === dtype && spec.output.dtype === dtype && spec.computeType === dtype;
 }
 
 /** The GEMM writing where `copy` writes each element of the product, or null when that is not strided. */
 function redirected(G: GemmSpec, copy: Launch, length: number): GemmSpec | null {
   const C = copy.spec;
-  if (!isCopyOf(C, G.dtype) || C.sizes.includes(0) || G.m === 0 || G.n === 0 || G.batch.includes(0)) return null;
+  if (!isMapOf(C, G.dtype) || C.sizes.includes(0) || G.m === 0 || G.n === 0 || G.batch.includes(0)) return null;
   const dims: Dim[] = [
     ...G.batch.map((size, i) => ({ size, cStride: G.c.batchStrides[i]!, aStride: G.a.batchStrides[i]!, bStride: G.b.batchStrides[i]! })),
     { size: G.m, cStride: G.c.rowStride, aStride: G.a.rowStride, bStride: 0 },
@@ -84,8 +87,12 @@ function redirected(G: GemmSpec, copy: Launch, length: number): GemmSpec | null 
     rowStride: row,
     colStride: col,
   });
+  // The map's expression after the GEMM's own epilogue; a pure copy keeps it as it is.
+  const inner = G.epilogue ?? { kind: 'input', index: 0 };
+  const epilogue = substitute(C.expr, () => inner);
   return {
     ...G,
+    ...(epilogue.kind === 'input' ? {} : { epilogue }),
     label: `${G.label}, stored by ${C.label}`,
     batch: batchParts.map((p) => p.size),
     m: rowPart?.size ?? 1,

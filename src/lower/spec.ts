@@ -152,13 +152,30 @@ export interface GemmSpec {
   readonly a: MatrixAccess;
   readonly b: MatrixAccess;
   readonly c: MatrixAccess;
+  /**
+   * Applied to each element of the product before it is stored (jit folds a scale or an activation after the
+   * GEMM here): input 0 is the product, computed and stored in `dtype`; constants travel as data, as in a loop.
+   * Absent: C is the product.
+   */
+  readonly epilogue?: Expr;
 }
 
 export type KernelSpec = LoopSpec | GemmSpec;
 
+/**
+ * The epilogue of `spec` as the in-place map over C it is equivalent to (the same element read and written, so
+ * a backend may run it as a pass over C after the product), or null when the GEMM has none.
+ */
+export function gemmEpilogueLoop(spec: GemmSpec): LoopSpec | null {
+  if (spec.epilogue === undefined) return null;
+  const c: Access = { dtype: spec.dtype, offset: spec.c.offset, strides: [...spec.c.batchStrides, spec.c.rowStride, spec.c.colStride] };
+  const sizes = [...spec.batch, spec.m, spec.n];
+  return { kind: 'loop', label: `epilogue of ${spec.label}`, sizes, parallel: sizes.length, reduceOp: null, inputs: [c], output: c, expr: spec.epilogue, computeType: spec.dtype };
+}
+
 /** The kernel's identity: everything that changes generated code, nothing that travels as data (shapes, constants). */
 export function specKey(spec: KernelSpec): string {
-  if (spec.kind === 'gemm') return `gemm:${spec.dtype}:b${spec.batch.length}`;
+  if (spec.kind === 'gemm') return `gemm:${spec.dtype}:b${spec.batch.length}${spec.epilogue === undefined ? '' : `:${exprKey(spec.epilogue)}`}`;
   const ins = spec.inputs.map((a) => a.dtype).join(',');
   return `loop:${spec.sizes.length}:${spec.parallel}:${spec.parallel < spec.sizes.length ? spec.reduceOp : '-'}` +
     `:${ins}->${spec.output.dtype}:${spec.computeType}:${exprKey(spec.expr)}`;
