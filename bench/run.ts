@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: einjit's CPU benchmark beside tfjs (cpu, wasm), jax-js (wasm) and numpy, printed as one Markdown table.
+ * `npm run bench`: einjit's CPU benchmark beside tfjs (cpu, wasm), jax-js (wasm), onnxruntime-node (native) and numpy,
+ * printed as one Markdown table, then the planner's networks section (greedy against opt_einsum's, through python3).
  *
  *   npx tsx bench/run.ts                 full CPU suite (a few minutes)
  *   npx tsx bench/run.ts --quick         few repetitions, no multi-second tf.einsum calls (CI smoke test)
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { shutdown } from '../src/index.js';
 import { LEGEND, runCpuBench } from './cpu.bench.js';
+import { runNetworksBench } from './networks.bench.js';
 import { parseBenchArgs, resultNotes, resultsTable, type BenchArgs } from './harness.js';
 
 function usage(): string {
@@ -76,6 +78,9 @@ async function main(): Promise<void> {
     writeFileSync(args.json, JSON.stringify({ date: started.toISOString(), cpu: cpus[0]?.model, cores: os.availableParallelism(), ...report }, null, 2));
     console.log(`samples written to ${args.json}`);
   }
+  // The planner's section: greedy against opt_einsum's greedy on large random networks (about 25 s); the CPU
+  // filter names CPU workloads, so a filtered run leaves it out.
+  if (args.filter === undefined) runNetworksBench({ quick: true });
   if (args.gpu) await runGpu(args);
 }
 
