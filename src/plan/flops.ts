@@ -48,11 +48,35 @@ export function productOf(ids: Iterable<number>, sizes: ArrayLike<number>): Flop
   return { m, e };
 }
 
+/** Where `addParts` leaves its sum: a scratch record, so that a hot loop adds counts without allocating. */
+export const partsSum = { m: 0, e: 0 };
+
+/** (am · 2^ae) + (bm · 2^be), normalised, into `partsSum`. */
+export function addParts(am: number, ae: number, bm: number, be: number): void {
+  let m: number;
+  let e: number;
+  // The smaller is below 2^-512 of the larger once the exponents differ by 1,024 or more: lost to rounding anyway.
+  if (ae === be) {
+    m = am + bm;
+    e = ae;
+  } else if (ae > be) {
+    m = am + bm * 2 ** (be - ae);
+    e = ae;
+  } else {
+    m = bm + am * 2 ** (ae - be);
+    e = be;
+  }
+  while (m >= TOP) {
+    m *= DOWN;
+    e += SHIFT;
+  }
+  partsSum.m = m;
+  partsSum.e = e;
+}
+
 export function addFlops(a: Flops, b: Flops): Flops {
-  if (a.e === b.e) return normal(a.m + b.m, a.e);
-  const [hi, lo] = a.e > b.e ? [a, b] : [b, a];
-  // lo is below 2^-512 of hi once the exponents differ by 1,024 or more: it is lost to rounding anyway.
-  return normal(hi.m + lo.m * 2 ** (lo.e - hi.e), hi.e);
+  addParts(a.m, a.e, b.m, b.e);
+  return { m: partsSum.m, e: partsSum.e };
 }
 
 /** a × k for a small factor k (a step's multiplier, the 64 of 'combo'). */
@@ -75,6 +99,11 @@ export function log10Of(a: Flops): number {
  * any count this module can hold.
  */
 export function flopsKey(a: Flops): number {
-  if (a.e === 0) return a.m;
-  return TOP * (1 + Math.log(a.m) + (a.e - SHIFT) * Math.LN2);
+  return flopsKeyOf(a.m, a.e);
+}
+
+/** flopsKey of m · 2^e. */
+export function flopsKeyOf(m: number, e: number): number {
+  if (e === 0) return m;
+  return TOP * (1 + Math.log(m) + (e - SHIFT) * Math.LN2);
 }

@@ -16,7 +16,7 @@
 
 import { idsOf } from './bits.js';
 import { checkDeadline } from './budget.js';
-import { DOWN, type Flops, SHIFT, TOP, ZERO, addFlops, flopsKey, productOf, scaleFlops, toNumber } from './flops.js';
+import { DOWN, SHIFT, TOP, addParts, flopsKeyOf, partsSum, productOf, toNumber } from './flops.js';
 import { MinHeap, PairHeap, makeRng } from './heap.js';
 import { type Network, type PathScore, type SsaPath, objectiveValue } from './network.js';
 import type { Objective } from './types.js';
@@ -60,24 +60,28 @@ function hugeScore(lr: number, la: number, lb: number, alpha: number): number {
 
 /**
  * What every run on a network reads: computed once per network (greedy runs four variants, random-greedy 32
- * trials, auto more).
+ * trials, auto more). Flat typed arrays: a 1,000-tensor network is planned anew by every call, and an array
+ * per input or per index costs more to collect than the runs take.
  */
 interface Prep {
   /** log2 of each index size. */
   readonly lsz: Float64Array;
   /** 1 where the index is in the output. */
   readonly inOut: Uint8Array;
-  /** Each input's indices, ascending (never modified: a run copies one before reusing it for a result). */
-  readonly inputIds: readonly number[][];
+  /** Input k's indices, ascending: `inputIds[inputStart[k] .. inputStart[k + 1])`. */
+  readonly inputStart: Int32Array;
+  readonly inputIds: Int32Array;
   /** How many inputs hold each index. */
   readonly count: Int32Array;
-  /** The inputs holding each index, ascending. */
-  readonly holders: readonly number[][];
-  /** Each input's size (m · 2^e, as flops.ts counts), as a double and its log2. */
+  /** The inputs holding index i, ascending: `holderIds[holderStart[i] .. holderStart[i + 1])`. */
+  readonly holderStart: Int32Array;
+  readonly holderIds: Int32Array;
+  /** Each input's size (m · 2^e, as flops.ts counts) and as a double. */
   readonly sizeM: Float64Array;
   readonly sizeE: Int32Array;
   readonly size: Float64Array;
-  readonly log2Size: Float64Array;
+  /** The inputs' bit sets, one after the other (`words` each). */
+  readonly inputBits: Uint32Array;
   /** Product (and log2) of each input's private indices: held by it alone, not in the output. */
   readonly privSize: Float64Array;
   readonly privLog2: Float64Array;
@@ -89,69 +93,111 @@ const prepCache = new WeakMap<Network, Prep>();
 function prepOf(net: Network): Prep {
   let p = prepCache.get(net);
   if (p !== undefined) return p;
-  const { n, nIdx, size: sz } = net;
+  const { n, nIdx, words, size: sz } = net;
   const lsz = Float64Array.from(sz, (x) => Math.log2(x));
   const inOut = new Uint8Array(nIdx);
   for (const i of idsOf(net.output)) inOut[i] = 1;
-  const inputIds = net.inputs.map((s) => idsOf(s));
+  // Inputs' indices, ascending, read off their bit sets.
+  const inputStart = new Int32Array(n + 1);
   const count = new Int32Array(nIdx);
-  const holders: number[][] = Array.from({ length: nIdx }, () => []);
+  for (let k = 0; k < n; k++) {
+    const s = net.inputs[k]!;
+    let c = 0;
+    for (let w = 0; w < words; w++) {
+      let x = s[w]!;
+      while (x !== 0) {
+        const low = x & -x;
+        count[w * 32 + 31 - Math.clz32(low)]!++;
+        c++;
+        x ^= low;
+      }
+    }
+    inputStart[k + 1] = inputStart[k]! + c;
+  }
+  const inputIds = new Int32Array(inputStart[n]!);
+  const inputBits = new Uint32Array(n * words);
+  for (let k = 0, at = 0; k < n; k++) {
+    const s = net.inputs[k]!;
+    inputBits.set(s, k * words);
+    for (let w = 0; w < words; w++) {
+      let x = s[w]!;
+      while (x !== 0) {
+        const low = x & -x;
+        inputIds[at++] = w * 32 + 31 - Math.clz32(low);
+        x ^= low;
+      }
+    }
+  }
+  const holderStart = new Int32Array(nIdx + 1);
+  for (let i = 0; i < nIdx; i++) holderStart[i + 1] = holderStart[i]! + count[i]!;
+  const holderIds = new Int32Array(holderStart[nIdx]!);
+  const fill = holderStart.slice(0, nIdx);
   const sizeM = new Float64Array(n);
   const sizeE = new Int32Array(n);
   const size = new Float64Array(n);
-  const log2Size = new Float64Array(n);
-  inputIds.forEach((ids, id) => {
-    for (const i of ids) {
-      count[i]!++;
-      holders[i]!.push(id);
-    }
-    const big = productOf(ids, sz);
-    sizeM[id] = big.m;
-    sizeE[id] = big.e;
-    size[id] = toNumber(big);
-    log2Size[id] = Math.log2(big.m) + big.e;
-  });
   const privSize = new Float64Array(n).fill(1);
   const privLog2 = new Float64Array(n);
-  inputIds.forEach((ids, id) => {
+  for (let k = 0; k < n; k++) {
+    const ids = inputIds.subarray(inputStart[k]!, inputStart[k + 1]!);
     for (const i of ids) {
+      holderIds[fill[i]!++] = k;
       if (count[i] === 1 && inOut[i] === 0) {
-        privSize[id]! *= sz[i]!;
-        privLog2[id]! += lsz[i]!;
+        privSize[k]! *= sz[i]!;
+        privLog2[k]! += lsz[i]!;
       }
     }
-  });
-  const group = new Int32Array(n);
-  const firstOf = new Map<string, number>();
-  inputIds.forEach((ids, id) => {
-    const key = ids.join(',');
-    const first = firstOf.get(key);
-    if (first === undefined) firstOf.set(key, id);
-    group[id] = first ?? id;
-  });
-  p = { lsz, inOut, inputIds, count, holders, sizeM, sizeE, size, log2Size, privSize, privLog2, group };
+    const big = productOf(ids, sz);
+    sizeM[k] = big.m;
+    sizeE[k] = big.e;
+    size[k] = toNumber(big);
+  }
+  p = { lsz, inOut, inputStart, inputIds, count, holderStart, holderIds, sizeM, sizeE, size, inputBits, privSize, privLog2,
+    group: hadamardGroups(net, inputStart, inputIds) };
   prepCache.set(net, p);
   return p;
 }
 
+/** For each input, the first input with the same index set, or itself (hashing the sorted index lists). */
+function hadamardGroups(net: Network, start: Int32Array, ids: Int32Array): Int32Array {
+  const group = new Int32Array(net.n);
+  const byHash = new Map<number, number[]>();
+  const same = (a: number, b: number): boolean => {
+    const len = start[a + 1]! - start[a]!;
+    if (start[b + 1]! - start[b]! !== len) return false;
+    for (let k = 0; k < len; k++) if (ids[start[a]! + k] !== ids[start[b]! + k]) return false;
+    return true;
+  };
+  for (let k = 0; k < net.n; k++) {
+    let h = start[k + 1]! - start[k]!;
+    for (let j = start[k]!; j < start[k + 1]!; j++) h = (Math.imul(h, 0x01000193) ^ ids[j]!) | 0;
+    const bucket = byHash.get(h);
+    const first = bucket?.find((f) => same(f, k));
+    group[k] = first ?? k;
+    if (first !== undefined) continue;
+    if (bucket === undefined) byHash.set(h, [k]);
+    else bucket.push(k);
+  }
+  return group;
+}
+
 /**
- * A run's working state, kept per network and reset by each run (runs are synchronous and never nested), so
- * that the trials of one search allocate it once. Per operand id (inputs 0..n-1, then one per step, fewer than
- * 2n in all): whether it lives, its indices (ascending) and their count, the offset of its bit set in `bits`
- * (one slot per input: a result takes over the slot and the list of one of its operands), its size.
+ * A run's working state, shared by every run (runs are synchronous and never nested) and grown to the largest
+ * network met, so that neither a run nor a new network allocates it again; each run resets what it uses. Per
+ * operand id (inputs 0..n-1, then one per step, fewer than 2n in all): whether it lives, its indices (ascending)
+ * and their count, the offset of its bit set in `bits` (one slot per input: a result takes over the slot and
+ * the list of one of its operands), its size.
  */
 class Workspace {
   readonly live: Uint8Array;
   readonly ids: number[][];
   readonly len: Int32Array;
-  /** 1 where `ids[id]` belongs to this run (an input's list is the network's until copied). */
-  readonly owned: Uint8Array;
+  /** One index list per input slot, refilled by each run (a result takes over its longer operand's). */
+  readonly lists: number[][];
   readonly off: Int32Array;
   readonly bits: Uint32Array;
   readonly sizeM: Float64Array;
   readonly sizeE: Int32Array;
   readonly size: Float64Array;
-  readonly log2Size: Float64Array;
   readonly privSize: Float64Array;
   readonly privLog2: Float64Array;
   /** Per index: how many live operands hold it; the operands that held it (dead ones dropped lazily), and how many. */
@@ -175,28 +221,33 @@ class Workspace {
   readonly mark: Int32Array;
   readonly occ: Int32Array;
   readonly seen: Int32Array;
-  /** The outer-product phase's group per input (Hadamard representative). */
+  /** The Hadamard phase's current product per group. */
   readonly rep: Int32Array;
   readonly heap = new PairHeap();
+  /** The last stamp given (metAt, foundAt and mark hold older ones, so a run need not clear them). */
+  stamp = 0;
 
-  constructor(net: Network) {
-    const ids = 2 * net.n;
+  constructor(
+    readonly maxN: number,
+    readonly maxIdx: number,
+    readonly maxWords: number,
+  ) {
+    const ids = 2 * maxN;
     this.live = new Uint8Array(ids);
     this.ids = new Array<number[]>(ids).fill([]);
     this.len = new Int32Array(ids);
-    this.owned = new Uint8Array(ids);
+    this.lists = Array.from({ length: maxN }, () => []);
     this.off = new Int32Array(ids);
-    this.bits = new Uint32Array(net.n * net.words);
+    this.bits = new Uint32Array(maxN * maxWords);
     this.sizeM = new Float64Array(ids);
     this.sizeE = new Int32Array(ids);
     this.size = new Float64Array(ids);
-    this.log2Size = new Float64Array(ids);
     this.privSize = new Float64Array(ids);
     this.privLog2 = new Float64Array(ids);
-    this.count = new Int32Array(net.nIdx);
-    this.holders = Array.from({ length: net.nIdx }, () => []);
-    this.hlen = new Int32Array(net.nIdx);
-    this.extra = new Int32Array(net.nIdx);
+    this.count = new Int32Array(maxIdx);
+    this.holders = Array.from({ length: maxIdx }, () => []);
+    this.hlen = new Int32Array(maxIdx);
+    this.extra = new Int32Array(maxIdx);
     this.metAt = new Int32Array(ids);
     this.foundAt = new Int32Array(ids);
     this.found = new Int32Array(ids);
@@ -204,49 +255,66 @@ class Workspace {
     this.removed = new Float64Array(ids);
     this.sharedLog2 = new Float64Array(ids);
     this.removedLog2 = new Float64Array(ids);
-    this.mark = new Int32Array(net.nIdx);
-    this.occ = new Int32Array(net.nIdx);
-    this.seen = new Int32Array(net.nIdx);
-    this.rep = new Int32Array(net.n);
+    this.mark = new Int32Array(maxIdx);
+    this.occ = new Int32Array(maxIdx);
+    this.seen = new Int32Array(maxIdx);
+    this.rep = new Int32Array(maxN);
+  }
+
+  fits(net: Network): boolean {
+    return net.n <= this.maxN && net.nIdx <= this.maxIdx && net.words <= this.maxWords;
+  }
+
+  /** A fresh stamp. */
+  next(): number {
+    if (this.stamp === 2 ** 30) {
+      this.stamp = 0;
+      this.metAt.fill(0);
+      this.foundAt.fill(0);
+      this.mark.fill(0);
+    }
+    return ++this.stamp;
   }
 
   /** Back to the network's inputs. */
   reset(net: Network, p: Prep): void {
-    const n = net.n;
-    this.live.fill(0);
+    const { n, words } = net;
     this.live.fill(1, 0, n);
-    this.owned.fill(0);
-    this.len.fill(0);
-    this.metAt.fill(0);
-    this.foundAt.fill(0);
-    this.mark.fill(0);
+    this.live.fill(0, n, 2 * n);
     for (let id = 0; id < n; id++) {
-      this.ids[id] = p.inputIds[id]!;
-      this.len[id] = p.inputIds[id]!.length;
-      this.off[id] = id * net.words;
-      this.bits.set(net.inputs[id]!, id * net.words);
+      const list = this.lists[id]!;
+      const from = p.inputStart[id]!;
+      const len = p.inputStart[id + 1]! - from;
+      for (let k = 0; k < len; k++) {
+        if (k < list.length) list[k] = p.inputIds[from + k]!;
+        else list.push(p.inputIds[from + k]!);
+      }
+      this.ids[id] = list;
+      this.len[id] = len;
+      this.off[id] = id * words;
     }
+    this.bits.set(p.inputBits);
     this.sizeM.set(p.sizeM);
     this.sizeE.set(p.sizeE);
     this.size.set(p.size);
-    this.log2Size.set(p.log2Size);
     this.privSize.set(p.privSize);
     this.privLog2.set(p.privLog2);
     this.count.set(p.count);
     for (let i = 0; i < net.nIdx; i++) {
-      const from = p.holders[i]!;
       const to = this.holders[i]!;
-      for (let k = 0; k < from.length; k++) {
-        if (k < to.length) to[k] = from[k]!;
-        else to.push(from[k]!);
+      const from = p.holderStart[i]!;
+      const len = p.holderStart[i + 1]! - from;
+      for (let k = 0; k < len; k++) {
+        if (k < to.length) to[k] = p.holderIds[from + k]!;
+        else to.push(p.holderIds[from + k]!);
       }
-      this.hlen[i] = from.length;
+      this.hlen[i] = len;
     }
     this.heap.clear();
   }
 }
 
-const workspaces = new WeakMap<Network, Workspace>();
+let workspace: Workspace | undefined;
 
 /** One greedy run; returns an SSA path. */
 export function greedySsa(net: Network, p: GreedyParams): SsaPath {
@@ -256,10 +324,10 @@ export function greedySsa(net: Network, p: GreedyParams): SsaPath {
 /** One greedy run: the SSA path and its totals (what `scoreSsa` would compute, counted as the path is built). */
 export function greedyRun(net: Network, p: GreedyParams): { ssa: SsaPath; score: PathScore } {
   const prep = prepOf(net);
-  let w = workspaces.get(net);
-  if (w === undefined) {
-    w = new Workspace(net);
-    workspaces.set(net, w);
+  let w = workspace;
+  if (w === undefined || !w.fits(net)) {
+    w = new Workspace(Math.max(net.n, w?.maxN ?? 0), Math.max(net.nIdx, w?.maxIdx ?? 0), Math.max(net.words, w?.maxWords ?? 0));
+    workspace = w;
   }
   w.reset(net, prep);
   return new Run(net, prep, w, p).search();
@@ -272,9 +340,13 @@ export function greedyRun(net: Network, p: GreedyParams): { ssa: SsaPath; score:
  */
 class Run {
   private readonly ssa: SsaPath = [];
-  private flops: Flops = ZERO;
-  private largest: Flops = { m: 1, e: 0 };
-  private write: Flops = ZERO;
+  // The path's totals so far (flops.ts counts, m · 2^e): its cost, its largest intermediate, the sizes written.
+  private flopsM = 0;
+  private flopsE = 0;
+  private largestM = 1;
+  private largestE = 0;
+  private writeM = 0;
+  private writeE = 0;
   private alive: number;
   private nextId: number;
   private readonly sz: Float64Array;
@@ -285,7 +357,6 @@ class Run {
   private readonly span: number;
   /** 'all' queue: insertion order breaks ties. */
   private order = 0;
-  private met = 0;
   // Set by overlap(): the smaller and the larger operand, and products over their shared indices.
   private small = 0;
   private large = 0;
@@ -386,12 +457,17 @@ class Run {
     return r;
   }
 
+  /** log2 of an operand's size (read only for sizes past a double). */
+  private log2Of(id: number): number {
+    return Math.log2(this.w.sizeM[id]!) + this.w.sizeE[id]!;
+  }
+
   /** log2 of that size, for sizes past a double, from what overlap set. */
   private resultLog2(): number {
     const w = this.w;
     const s = this.small;
     const l = this.large;
-    return w.log2Size[s]! - w.privLog2[s]! - this.sharedLog2 - this.removedLog2 + w.log2Size[l]! - w.privLog2[l]!;
+    return this.log2Of(s) - w.privLog2[s]! - this.sharedLog2 - this.removedLog2 + this.log2Of(l) - w.privLog2[l]!;
   }
 
   /**
@@ -407,7 +483,7 @@ class Run {
     const w = this.w;
     const score = r - alpha * (w.size[a]! + w.size[b]!);
     if (Math.abs(score) <= SCORE_LIMIT) return score;
-    return hugeScore(this.resultLog2(), w.log2Size[a]!, w.log2Size[b]!, alpha);
+    return hugeScore(this.resultLog2(), this.log2Of(a), this.log2Of(b), alpha);
   }
 
   /** opt_einsum's tie-break: the pair whose larger id is smallest, then the smaller id. */
@@ -455,7 +531,7 @@ class Run {
     const lsz = this.lsz;
     const inOut = this.inOut;
     const best = this.best;
-    const stamp = ++this.met;
+    const stamp = w.next();
     let nFound = 0;
     for (let k = 0; k < n; k++) {
       const i = list[k]!;
@@ -522,10 +598,17 @@ class Run {
     }
   }
 
-  /** Records a step: its cost, its result's size, the SSA entry. */
-  private record(step: number[], union: Flops, removed: boolean, id: number): void {
+  /** Records a step (the size of its operands' union is um · 2^ue): its cost, its result's size, the SSA entry. */
+  private record(step: number[], um: number, ue: number, removed: boolean, id: number): void {
     const w = this.w;
-    this.flops = addFlops(this.flops, scaleFlops(union, Math.max(1, step.length - 1) + (removed ? 1 : 0)));
+    um *= Math.max(1, step.length - 1) + (removed ? 1 : 0);
+    while (um >= TOP) {
+      um *= DOWN;
+      ue += SHIFT;
+    }
+    addParts(this.flopsM, this.flopsE, um, ue);
+    this.flopsM = partsSum.m;
+    this.flopsE = partsSum.e;
     const list = w.ids[id]!;
     const sz = this.sz;
     // Ascending, as productOf over the result's set (scoreSsa's order).
@@ -538,17 +621,20 @@ class Run {
         e += SHIFT;
       }
     }
-    const big: Flops = { m, e };
-    w.sizeM[id] = big.m;
-    w.sizeE[id] = big.e;
-    w.size[id] = toNumber(big);
-    w.log2Size[id] = Math.log2(big.m) + big.e;
+    w.sizeM[id] = m;
+    w.sizeE[id] = e;
+    w.size[id] = m * 2 ** e;
     w.privSize[id] = 1;
     w.privLog2[id] = 0;
     w.live[id] = 1;
     this.alive++;
-    if (flopsKey(big) > flopsKey(this.largest)) this.largest = big;
-    this.write = addFlops(this.write, big);
+    if (flopsKeyOf(m, e) > flopsKeyOf(this.largestM, this.largestE)) {
+      this.largestM = m;
+      this.largestE = e;
+    }
+    addParts(this.writeM, this.writeE, m, e);
+    this.writeM = partsSum.m;
+    this.writeE = partsSum.e;
     this.ssa.push(step);
   }
 
@@ -607,8 +693,7 @@ class Run {
       }
     }
     // The larger one's, compacted in place: an index is kept if the output or another operand holds it.
-    let L = w.ids[l]!;
-    if (w.owned[l] === 0) L = L.slice();
+    const L = w.ids[l]!;
     const ll = w.len[l]!;
     let kept = 0;
     for (let k = 0; k < ll; k++) {
@@ -642,16 +727,15 @@ class Run {
     const id = this.nextId++;
     w.ids[id] = L;
     w.len[id] = total;
-    w.owned[id] = 1;
     w.off[id] = offL;
-    this.record([a, b], { m, e }, removed, id);
+    this.record([a, b], m, e, removed, id);
     return id;
   }
 
   /** Contracts k operands in one step (what a memory limit leaves at the end), as listed. */
   private contractMany(step: number[]): number {
     const w = this.w;
-    const stamp = ++this.met;
+    const stamp = w.next();
     const { mark, occ, seen, count } = w;
     let nSeen = 0;
     for (const id of step) {
@@ -689,9 +773,8 @@ class Run {
     const id = this.nextId++;
     w.ids[id] = result;
     w.len[id] = result.length;
-    w.owned[id] = 1;
     w.off[id] = off;
-    this.record(step, union, removed, id);
+    this.record(step, union.m, union.e, removed, id);
     return id;
   }
 
@@ -787,7 +870,7 @@ class Run {
     if (this.alive > 1) {
       const bySize = new MinHeap<number>();
       for (let id = 0; id < this.nextId; id++) {
-        if (live[id] === 1) bySize.push(flopsKey({ m: w.sizeM[id]!, e: w.sizeE[id]! }), id);
+        if (live[id] === 1) bySize.push(flopsKeyOf(w.sizeM[id]!, w.sizeE[id]!), id);
       }
       while (bySize.size > 1) {
         const a = bySize.pop()!;
@@ -801,17 +884,18 @@ class Run {
         }
         const id = this.contractPair(a, b);
         this.attach(id, false);
-        bySize.push(flopsKey({ m: w.sizeM[id]!, e: w.sizeE[id]! }), id);
+        bySize.push(flopsKeyOf(w.sizeM[id]!, w.sizeE[id]!), id);
       }
     }
-    return { ssa: this.ssa, score: { flops: this.flops, size: this.largest, write: this.write } };
+    const score = { flops: { m: this.flopsM, e: this.flopsE }, size: { m: this.largestM, e: this.largestE }, write: { m: this.writeM, e: this.writeE } };
+    return { ssa: this.ssa, score };
   }
 
   /** 'all' queue's start: the live operands above `id` sharing an index with it, into `found`; returns how many. */
   private attachless(id: number): number {
     const w = this.w;
     const list = w.ids[id]!;
-    const stamp = ++this.met;
+    const stamp = w.next();
     let nFound = 0;
     for (let k = 0; k < w.len[id]!; k++) {
       const i = list[k]!;

@@ -49,11 +49,21 @@ export function buildNetwork(
     n: inputs.length,
     nIdx: axisOf.length,
     words,
-    inputs: inputIds.map((ids) => bitsOf(ids, words)),
+    inputs: bitsOfAll(inputIds, words),
     output: bitsOf(outputIds, words),
     size,
     axisOf,
   };
+}
+
+/** Each term's bit set, as views into one buffer (a 1,000-tensor network would otherwise allocate 1,000 buffers). */
+function bitsOfAll(terms: readonly (readonly number[])[], words: number): Bits[] {
+  const all = new Uint32Array(terms.length * words);
+  return terms.map((ids, k) => {
+    const b = all.subarray(k * words, (k + 1) * words);
+    for (const i of ids) b[i >>> 5]! |= 1 << (i & 31);
+    return b;
+  });
 }
 
 /** A path in SSA form: each step lists operand ids; step t's result has id n + t. */
@@ -99,15 +109,30 @@ export function treeToSsa(tree: Tree, n: number): SsaPath {
   return ssa;
 }
 
-/** Converts SSA ids to positions in the current operand list (the result appended at the end). */
+/**
+ * Converts SSA ids to positions in the current operand list (the result appended at the end). The list stays
+ * sorted by id (results take increasing ids and go to the end), so an operand's position is the number of live
+ * ids below its own: a Fenwick tree over the ids counts them in O(log n), where searching and splicing the list
+ * cost O(n) per step, O(n²) on a 1,000-tensor path.
+ */
 export function ssaToLinear(ssa: SsaPath, n: number): number[][] {
-  const alive: number[] = Array.from({ length: n }, (_, i) => i);
+  const slots = n + ssa.length;
+  const tree = new Int32Array(slots + 1);
+  const add = (id: number, delta: number): void => {
+    for (let i = id + 1; i <= slots; i += i & -i) tree[i]! += delta;
+  };
+  /** Live ids below `id`. */
+  const below = (id: number): number => {
+    let c = 0;
+    for (let i = id; i > 0; i -= i & -i) c += tree[i]!;
+    return c;
+  };
+  for (let id = 0; id < n; id++) add(id, 1);
   let next = n;
   return ssa.map((step) => {
-    const positions = step.map((id) => alive.indexOf(id));
-    const desc = [...positions].sort((a, b) => b - a);
-    for (const p of desc) alive.splice(p, 1);
-    alive.push(next++);
+    const positions = step.map(below);
+    for (const id of step) add(id, -1);
+    add(next++, 1);
     return positions;
   });
 }
