@@ -3,7 +3,7 @@
  * allocated for them once a replay shares storage by liveness), and median milliseconds, for an MLP training step
  * (forward, cross entropy, grad, SGD written with tensor ops) and a transformer attention block (einsum q·k,
  * softmax, einsum with v, output projection, residual, layer norm, GELU), and the seed-003 training step of the
- * main job (examples/train.ts) two ways: as `npm start -- --jit` runs it (loss and gradients jitted, AdamW eager)
+ * main job (examples/train.ts) two ways: as `npm start` runs it (loss and gradients jitted, AdamW eager)
  * and with an SGD update inside the trace. Launches of a whole step are counted by `profile()`; intermediate
  * bytes are those of the jitted function. A benchmark, not a timed test.
  *
@@ -167,7 +167,7 @@ async function seed(reps: number, adamw: boolean): Promise<Row> {
   const launches = [(await profile(eagerStep)).launches, (await profile(jitStep)).launches] as const;
   const s = traced.stats()!;
   return {
-    workload: `seed-003 training step (batch 8×32, TokenConvNet width 48, cross entropy, ${adamw ? 'AdamW eager: npm start -- --jit' : 'SGD in the trace'})`,
+    workload: `seed-003 training step (batch 8×32, TokenConvNet width 48, cross entropy, ${adamw ? 'AdamW eager, as npm start runs it' : 'SGD in the trace'})`,
     launches, written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
     allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: relDiff(fused.last, eager.last), explain: traced.explain(),
   };
