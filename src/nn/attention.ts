@@ -12,7 +12,7 @@ import { MAX_ELEMENTS } from '../runtime/shape.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { empty } from '../runtime/creation.js';
 import { einsum } from '../api/einsum.js';
-import { Module, Parameter } from './module.js';
+import { Module, Parameter, pyBool } from './module.js';
 import { Linear, factory, type FactoryOptions } from './layers.js';
 import * as F from './functional.js';
 import * as init from './init.js';
@@ -185,7 +185,7 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Attentio
 
   override extraRepr(): string {
     const sizes = this.inProjWeight === null ? `, kdim=${this.kdim}, vdim=${this.vdim}` : '';
-    return `embed_dim=${this.embedDim}, num_heads=${this.numHeads}${sizes}, batch_first=${this.batchFirst}`;
+    return `embed_dim=${this.embedDim}, num_heads=${this.numHeads}${sizes}, batch_first=${pyBool(this.batchFirst)}`;
   }
 }
 

@@ -9,7 +9,7 @@ import type { Tensor } from '../runtime/tensor.js';
 import { empty, full, ones, zeros } from '../runtime/creation.js';
 import type { Device } from '../runtime/backend.js';
 import type { DType } from '../runtime/dtype.js';
-import { Module, Parameter } from './module.js';
+import { Module, Parameter, pyBool, pyFloat } from './module.js';
 import * as F from './functional.js';
 import * as init from './init.js';
 
@@ -66,7 +66,7 @@ export class Linear extends Module {
   }
 
   override extraRepr(): string {
-    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null}`;
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(this.bias !== null)}`;
   }
 }
 
@@ -218,7 +218,8 @@ class BatchNorm extends Module {
   }
 
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}`;
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, affine=${pyBool(this.weight !== null)}, ` +
+      `track_running_stats=${pyBool(this.trackRunningStats)}`;
   }
 }
 
@@ -273,7 +274,7 @@ export class LayerNorm extends Module {
   }
 
   override extraRepr(): string {
-    return `(${this.normalizedShape.join(', ')}${this.normalizedShape.length === 1 ? ',' : ''}), eps=${this.eps}, elementwise_affine=${this.elementwiseAffine}`;
+    return `(${this.normalizedShape.join(', ')}${this.normalizedShape.length === 1 ? ',' : ''}), eps=${pyFloat(this.eps)}, elementwise_affine=${pyBool(this.elementwiseAffine)}`;
   }
 }
 
@@ -340,7 +341,9 @@ export class Conv2d extends Module {
 
   override extraRepr(): string {
     return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(', ')}), stride=(${this.stride.join(', ')})` +
-      `${this.padding.some((p) => p !== 0) ? `, padding=(${this.padding.join(', ')})` : ''}${this.bias === null ? ', bias=False' : ''}`;
+      `${this.padding.some((p) => p !== 0) ? `, padding=(${this.padding.join(', ')})` : ''}` +
+      `${this.dilation.some((d) => d !== 1) ? `, dilation=(${this.dilation.join(', ')})` : ''}` +
+      `${this.groups !== 1 ? `, groups=${this.groups}` : ''}${this.bias === null ? ', bias=False' : ''}`;
   }
 }
 

@@ -357,6 +357,26 @@ export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   }
 }
 
+/** A boolean as PyTorch prints it in a module's repr (`bias=True`). */
+export function pyBool(b: boolean): string {
+  return b ? 'True' : 'False';
+}
+
+/**
+ * A float as Python's repr prints it, so printouts read as PyTorch's: the shortest digits that round-trip, in
+ * exponent form with a two-digit exponent below 1e-4 or from 1e16 (`1e-05`), and with `.0` on an integer value.
+ */
+export function pyFloat(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa, exp] = x.toExponential().split('e') as [string, string];
+  const e = Number(exp);
+  if (e < -4 || e >= 16) return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  const fixed = x.toFixed(Math.max(0, (mantissa.split('.')[1]?.length ?? 0) - e));
+  return Number.isInteger(x) ? `${fixed}.0` : fixed;
+}
+
 function joinKey(prefix: string, field: string): string {
   const key = snakeCase(field);
   return prefix === '' ? key : `${prefix}.${key}`;

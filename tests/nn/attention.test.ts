@@ -200,7 +200,7 @@ describe('nn.MultiheadAttention', () => {
     expect(Object.keys(new nn.MultiheadAttention(8, 2, { bias: false }).stateDict())).toEqual(['in_proj_weight', 'out_proj.weight']);
     // PyTorch's initialisation: zero biases.
     expect((mha.inProjBias!.toArray() as number[]).every((x) => x === 0)).toBe(true);
-    expect(String(mha)).toContain('MultiheadAttention(embed_dim=8, num_heads=2, batch_first=false');
+    expect(String(mha)).toContain('MultiheadAttention(embed_dim=8, num_heads=2, batch_first=False');
   });
 
   it('refuses what PyTorch refuses, as EinjitErrors', () => {
@@ -242,7 +242,7 @@ describe('nn.MultiheadAttention with keys and values of other sizes (kdim, vdim)
     const same = new nn.MultiheadAttention(8, 2, { kdim: 8, vdim: 8 });
     expect(Object.keys(same.stateDict())[0]).toBe('in_proj_weight');
     expect(same.qProjWeight).toBeNull();
-    expect(String(mha)).toContain('MultiheadAttention(embed_dim=8, num_heads=2, kdim=5, vdim=3, batch_first=false');
+    expect(String(mha)).toContain('MultiheadAttention(embed_dim=8, num_heads=2, kdim=5, vdim=3, batch_first=False');
     // PyTorch's initialisation: each projection Xavier-uniform on its own fans, within √(6 / (fan_in + fan_out)).
     for (const [w, fanIn] of [[mha.qProjWeight!, 8], [mha.kProjWeight!, 5], [mha.vProjWeight!, 3]] as const) {
       const bound = Math.sqrt(6 / (fanIn + 8));
@@ -345,6 +345,6 @@ describe('nn.GELU and nn.LayerNorm as PyTorch has them', () => {
     expect(Object.keys(ln.stateDict())).toEqual(['weight', 'bias']);
     expect(Object.keys(new nn.LayerNorm(4, { bias: false }).stateDict())).toEqual(['weight']);
     expect(new nn.LayerNorm(4, { elementwiseAffine: false }).parameters()).toEqual([]);
-    expect(String(new nn.LayerNorm(4))).toBe('LayerNorm((4,), eps=0.00001, elementwise_affine=true)');
+    expect(String(new nn.LayerNorm(4))).toBe('LayerNorm((4,), eps=1e-05, elementwise_affine=True)');
   });
 });

@@ -210,7 +210,7 @@ describe('Module bookkeeping', () => {
     expect(m.weight.requiresGrad && m.weight.isLeaf).toBe(true);
     await m.to('cpu');
     expect(m.parameters().length).toBe(2);
-    expect(String(new nn.Sequential(new nn.Linear(2, 3)))).toContain('Linear(in_features=2, out_features=3, bias=true)');
+    expect(String(new nn.Sequential(new nn.Linear(2, 3)))).toContain('Linear(in_features=2, out_features=3, bias=True)');
   });
 });
 

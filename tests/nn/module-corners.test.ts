@@ -168,7 +168,7 @@ describe('toString and lists', () => {
   it('prints one line per module, children indented and named', () => {
     const seq = new nn.Sequential(new nn.Linear(2, 3), new nn.Sequential(new nn.ReLU()));
     expect(seq.toString()).toBe(
-      'Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=true)\n  (1): Sequential(\n    (0): ReLU()\n  )\n)',
+      'Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)\n  (1): Sequential(\n    (0): ReLU()\n  )\n)',
     );
   });
 
