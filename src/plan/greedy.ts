@@ -94,7 +94,8 @@ function prepOf(net: Network): Prep {
   let p = prepCache.get(net);
   if (p !== undefined) return p;
   const { n, nIdx, words, size: sz } = net;
-  const lsz = Float64Array.from(sz, (x) => Math.log2(x));
+  const lsz = new Float64Array(nIdx);
+  for (let i = 0; i < nIdx; i++) lsz[i] = Math.log2(sz[i]!);
   const inOut = new Uint8Array(nIdx);
   for (const i of idsOf(net.output)) inOut[i] = 1;
   // Inputs' indices, ascending, read off their bit sets.
@@ -160,7 +161,10 @@ function prepOf(net: Network): Prep {
 /** For each input, the first input with the same index set, or itself (hashing the sorted index lists). */
 function hadamardGroups(net: Network, start: Int32Array, ids: Int32Array): Int32Array {
   const group = new Int32Array(net.n);
-  const byHash = new Map<number, number[]>();
+  // The first and the last input of each hash, and after each input the next one with its hash.
+  const firstOf = new Map<number, number>();
+  const lastOf = new Map<number, number>();
+  const nextOf = new Int32Array(net.n).fill(-1);
   const same = (a: number, b: number): boolean => {
     const len = start[a + 1]! - start[a]!;
     if (start[b + 1]! - start[b]! !== len) return false;
@@ -170,12 +174,20 @@ function hadamardGroups(net: Network, start: Int32Array, ids: Int32Array): Int32
   for (let k = 0; k < net.n; k++) {
     let h = start[k + 1]! - start[k]!;
     for (let j = start[k]!; j < start[k + 1]!; j++) h = (Math.imul(h, 0x01000193) ^ ids[j]!) | 0;
-    const bucket = byHash.get(h);
-    const first = bucket?.find((f) => same(f, k));
-    group[k] = first ?? k;
-    if (first !== undefined) continue;
-    if (bucket === undefined) byHash.set(h, [k]);
-    else bucket.push(k);
+    group[k] = k;
+    const first = firstOf.get(h);
+    if (first === undefined) {
+      firstOf.set(h, k);
+      lastOf.set(h, k);
+      continue;
+    }
+    let f = first;
+    while (f >= 0 && !same(f, k)) f = nextOf[f]!;
+    if (f >= 0) group[k] = f;
+    else {
+      nextOf[lastOf.get(h)!] = k;
+      lastOf.set(h, k);
+    }
   }
   return group;
 }
