@@ -6,6 +6,9 @@
 import { EinjitError, describeValue } from '../errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
+import { ex, type Expr } from '../lower/spec.js';
+import { fusedMap } from '../runtime/ops.js';
+import { zerosLike } from '../runtime/creation.js';
 
 export interface AdamOptions {
   lr: number;
@@ -19,6 +22,10 @@ function adamStep(p: Tensor, grad: Tensor, state: Record<string, Tensor | number
   const [b1, b2] = o.betas ?? [0.9, 0.999];
   const eps = o.eps ?? 1e-8;
   const wd = o.weightDecay ?? (decoupled ? 0.01 : 0);
+  if (fusable(p, grad, state)) {
+    fusedAdamStep(p, grad, state, { ...o, betas: [b1, b2], eps, weightDecay: wd, maximize: o.maximize === true }, decoupled);
+    return;
+  }
   let g = o.maximize === true ? grad.neg() : grad;
   if (wd !== 0) {
     if (decoupled) p.copy_(p.mul(1 - o.lr * wd));
@@ -36,6 +43,47 @@ function adamStep(p: Tensor, grad: Tensor, state: Record<string, Tensor | number
   const c2 = 1 - b2 ** t;
   const denom = v.div(c2).sqrt().add(eps);
   p.copy_(p.sub(m.div(denom).mul(o.lr / c1)));
+}
+
+/**
+ * Whether the update can run as fused kernels: a floating parameter whose gradient has its dtype, shape and
+ * device, and moments (if any yet) of the same kind.
+ */
+function fusable(p: Tensor, grad: Tensor, state: Record<string, Tensor | number>): boolean {
+  const same = (t: Tensor): boolean => t.dtype === p.dtype && t.device === p.device && t.shape.length === p.shape.length &&
+    t.shape.every((n, d) => n === p.shape[d]);
+  const moments = [state.expAvg, state.expAvgSq].filter((t): t is Tensor => t !== undefined && typeof t !== 'number');
+  return (p.dtype === 'float32' || p.dtype === 'float64') && same(grad) && moments.every(same);
+}
+
+const add = (x: Expr, y: Expr): Expr => ex.binary('add', x, y);
+const mul = (x: Expr, y: Expr): Expr => ex.binary('mul', x, y);
+const div = (x: Expr, y: Expr): Expr => ex.binary('div', x, y);
+
+/**
+ * The same update as three elementwise kernels and a copy into the parameter (PyTorch's fused Adam):
+ *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p·(1 − lr·wd) − (lr / (1−β1ᵗ)) · m / (√(v / (1−β2ᵗ)) + ε)
+ * with g = ±grad (+ wd·p for Adam's L2 decay) and the p·(1 − lr·wd) factor for AdamW only. Each expression is
+ * evaluated in the compute type's arithmetic and rounded once, where the op-by-op update rounds every step. The
+ * new parameter is computed apart and copied in (a GPU kernel may not read the buffer it writes).
+ */
+function fusedAdamStep(p: Tensor, grad: Tensor, state: Record<string, Tensor | number>, o: Required<AdamOptions>, decoupled: boolean): void {
+  const [b1, b2] = o.betas;
+  const t = ((state.step as number | undefined) ?? 0) + 1;
+  state.step = t;
+  const c = ex.const;
+  // Inputs of the moment kernels: 0 the moment, 1 the gradient, 2 the parameter.
+  let g = o.maximize ? ex.unary('neg', ex.input(1)) : ex.input(1);
+  if (!decoupled && o.weightDecay !== 0) g = add(g, mul(c(o.weightDecay), ex.input(2)));
+  const m = fusedMap('adam: exp_avg', [(state.expAvg as Tensor | undefined) ?? zerosLike(p), grad, p], add(mul(c(b1), ex.input(0)), mul(c(1 - b1), g)));
+  const v = fusedMap('adam: exp_avg_sq', [(state.expAvgSq as Tensor | undefined) ?? zerosLike(p), grad, p],
+    add(mul(c(b2), ex.input(0)), mul(c(1 - b2), mul(g, g))));
+  state.expAvg = m;
+  state.expAvgSq = v;
+  // Inputs of the parameter kernel: 0 the parameter, 1 m, 2 v.
+  const shrunk = decoupled && o.weightDecay !== 0 ? mul(ex.input(0), c(1 - o.lr * o.weightDecay)) : ex.input(0);
+  const denom = add(ex.unary('sqrt', div(ex.input(2), c(1 - b2 ** t))), c(o.eps));
+  p.copy_(fusedMap('adam: param', [p, m, v], ex.binary('sub', shrunk, mul(c(o.lr / (1 - b1 ** t)), div(ex.input(1), denom)))));
 }
 
 function checkOptions(o: AdamOptions | undefined, name: string): void {

@@ -11,7 +11,7 @@ import { broadcastShapes, broadcastStrides, checkShape, contiguousStrides, norma
 import { Tensor, type ReduceDims } from './tensor.js';
 import { gemmDType, gemmSpec } from './gemm.js';
 import { asStrided } from './strided.js';
-import { record, checkInPlace } from '../autograd/record.js';
+import { record, checkInPlace, isGradEnabled } from '../autograd/record.js';
 import * as A from './args.js';
 import { BINARY_RULES, NOT_DIFFERENTIABLE, REDUCE_RULES, UNARY_RULES, grads } from '../autograd/rules.js';
 
@@ -654,6 +654,32 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   }
   const d = normalizeDim(dim, first.ndim + 1, 'stack', first.shape);
   return cat(tensors.map((t) => t.unsqueeze(d)), d);
+}
+
+/**
+ * One elementwise expression over `inputs` (broadcast together; input k is `ex.input(k)`, read in the first
+ * input's compute type) into a new tensor of the first input's dtype, as one kernel: what PyTorch's fused
+ * optimizers do. Records no gradient: it refuses inputs that require one while grad mode is on.
+ */
+export function fusedMap(label: string, inputs: readonly Tensor[], expr: Expr): Tensor {
+  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    throw new EinjitError(`${label} records no gradient; run it under noGrad()`, { op: label, shapes: inputs.map((t) => t.shape) });
+  }
+  const dtype = inputs[0]!.dtype;
+  const compute = computeTypeOf(dtype);
+  return mapTensors(label, inputs, substituteInputs(expr, inputs.map((t, k) => read(k, t.dtype, compute))), dtype, compute);
+}
+
+/** `e` with each `input(k)` replaced by `reads[k]`. */
+function substituteInputs(e: Expr, reads: readonly Expr[]): Expr {
+  switch (e.kind) {
+    case 'input': return reads[e.index]!;
+    case 'const': return e;
+    case 'unary': return { ...e, arg: substituteInputs(e.arg, reads) };
+    case 'cast': return { ...e, arg: substituteInputs(e.arg, reads) };
+    case 'binary': return { ...e, lhs: substituteInputs(e.lhs, reads), rhs: substituteInputs(e.rhs, reads) };
+    case 'select': return { ...e, cond: substituteInputs(e.cond, reads), then: substituteInputs(e.then, reads), otherwise: substituteInputs(e.otherwise, reads) };
+  }
 }
 
 /** Writes `value`, broadcast to `dst`'s shape, through `dst`'s strides (the base sees the write). */

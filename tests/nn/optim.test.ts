@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { manualSeed, randn, tensor, zeros, EinjitError } from '../../src/index.js';
+import { manualSeed, profile, randn, tensor, zeros, EinjitError } from '../../src/index.js';
 import { nn, optim } from './nn.js';
 
 /** One parameter with a fixed gradient, stepped n times; returns the trajectory. */
@@ -74,6 +74,34 @@ describe('optimizers follow PyTorch update rules', () => {
     expectClose(trajectory((p) => new optim.Adam([p], { lr: 0.01 }), GRADS), adamRef(GRADS, { lr: 0.01, decoupled: false }));
     expectClose(trajectory((p) => new optim.Adam([p], { lr: 0.01, weightDecay: 0.1 }), GRADS), adamRef(GRADS, { lr: 0.01, weightDecay: 0.1, decoupled: false }));
     expectClose(trajectory((p) => new optim.AdamW([p], { lr: 0.01 }), GRADS), adamRef(GRADS, { lr: 0.01, decoupled: true }));
+  });
+
+  it('Adam with maximize ascends: the same steps as on the negated gradients', () => {
+    const negated = GRADS.map((g) => g.map((v) => -v));
+    expectClose(trajectory((p) => new optim.Adam([p], { lr: 0.01, maximize: true }), GRADS), adamRef(negated, { lr: 0.01, decoupled: false }));
+    expectClose(trajectory((p) => new optim.AdamW([p], { lr: 0.01, maximize: true, weightDecay: 0.05 }), GRADS),
+      adamRef(negated, { lr: 0.01, weightDecay: 0.05, decoupled: true }));
+  });
+
+  it('a float32 Adam/AdamW step is a few fused kernels per parameter and follows the float64 rule within float32 rounding', async () => {
+    for (const decoupled of [false, true]) {
+      const p = new nn.Parameter(tensor([1, -2]));
+      const opt = decoupled ? new optim.AdamW([p], { lr: 0.01, weightDecay: 0.1 }) : new optim.Adam([p], { lr: 0.01, weightDecay: 0.1 });
+      const got: number[][] = [];
+      for (const [k, g] of GRADS.entries()) {
+        p.grad = tensor(g);
+        if (k === 1) {
+          // m, v and the new parameter: one kernel each, then the copy into the parameter.
+          const prof = await profile(() => opt.step());
+          expect(prof.launches).toBe(4);
+        } else {
+          opt.step();
+        }
+        got.push(p.toArray() as number[]);
+      }
+      const want = adamRef(GRADS, { lr: 0.01, weightDecay: 0.1, decoupled });
+      got.forEach((row, i) => row.forEach((v, j) => expect(Math.abs(v - want[i]![j]!)).toBeLessThanOrEqual(2e-6 * (1 + Math.abs(want[i]![j]!)))));
+    }
   });
 
   it('works with and without new, skips parameters without gradients and clears them with zeroGrad', () => {
