@@ -46,15 +46,15 @@ const MODULES = {
   },
   autograd: {
     files: () => ts('src/autograd'),
-    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts', 'tests/autograd/engine-corners.test.ts', 'tests/autograd/higher-order.test.ts', 'tests/autograd/engine-corners-2.test.ts'],
+    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts', 'tests/autograd/engine-corners.test.ts', 'tests/autograd/higher-order.test.ts', 'tests/autograd/engine-corners-2.test.ts', 'tests/autograd/engine-corners-3.test.ts'],
   },
   nn: {
     files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts', 'src/nn/attention.ts', 'src/nn/einops-layers.ts', 'src/nn/init.ts'],
-    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts', 'tests/nn/functional-corners-2.test.ts', 'tests/nn/module-corners.test.ts', 'tests/nn/layers-corners.test.ts', 'tests/nn/attention.test.ts', 'tests/nn/einops-layers.test.ts'],
+    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts', 'tests/nn/functional-corners-2.test.ts', 'tests/nn/module-corners.test.ts', 'tests/nn/layers-corners.test.ts', 'tests/nn/attention.test.ts', 'tests/nn/einops-layers.test.ts', 'tests/nn/argument-corners.test.ts'],
   },
   cpu: {
     files: () => ts('kernels/cpu'),
-    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts', 'tests/cpu/storage-pool.test.ts'],
+    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts', 'tests/cpu/storage-pool.test.ts', 'tests/kernels/cpu-corners-2.test.ts'],
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
