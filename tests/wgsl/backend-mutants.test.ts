@@ -15,19 +15,9 @@ import { DEFAULT_MULTIPASS, splitReduction } from '../../kernels/wgsl/multipass.
 import { EinjitError } from '../../src/errors.js';
 import { ex } from '../../src/lower/spec.js';
 import type { GemmSpec, LoopSpec, MatrixAccess } from '../../src/lower/spec.js';
-import { thrown } from '../helpers/thrown.js';
+import { rejection, thrown } from '../helpers/thrown.js';
 import { referenceGemm } from './reference.js';
 import { gpuAvailable, openBackend } from './setup.js';
-
-async function rejection(p: Promise<unknown>): Promise<EinjitError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(EinjitError);
-    return e as EinjitError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A row-major [batch..., rows, cols] operand, each row padded by `pad` elements. */
 function packed(rows: number, cols: number, batch: readonly number[], pad = 0): MatrixAccess {

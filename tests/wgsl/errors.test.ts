@@ -6,23 +6,13 @@ import { WebGPUBackend } from '../../kernels/wgsl/index.js';
 import { ex } from '../../src/lower/spec.js';
 import type { GemmSpec, LoopSpec } from '../../src/lower/spec.js';
 import { gpuAvailable, openBackend } from './setup.js';
-import { thrown } from '../helpers/thrown.js';
+import { rejection, thrown } from '../helpers/thrown.js';
 
 const copy = (n: number, dtype: 'float32' | 'float64' = 'float32'): LoopSpec => ({
   kind: 'loop', label: 'copy i->i', sizes: [n], parallel: 1, reduceOp: null,
   inputs: [{ dtype, offset: 0, strides: [1] }], output: { dtype: 'float32', offset: 0, strides: [1] },
   expr: ex.input(0), computeType: 'float32',
 });
-
-async function rejection(p: Promise<unknown>): Promise<EinjitError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(EinjitError);
-    return e as EinjitError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.skipIf(!gpuAvailable)('WebGPU backend errors and buffer lifetime', () => {
   let backend: WebGPUBackend;
