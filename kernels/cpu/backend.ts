@@ -7,7 +7,7 @@ import { Float16Array } from '@petamoriken/float16';
 import type { DType, KernelSpec } from '../../src/lower/spec.js';
 import type { Backend, Storage, StorageHooks, TypedArray } from '../../src/lower/backend.js';
 import { EinjitError } from '../../src/errors.js';
-import { cpuTransposeDims, renderLoop, runLoop } from './loop.js';
+import { loopKernelKind, loopSource, runLoop } from './loop.js';
 import { gemmKernelName, gemmMinWork, gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
 import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
 import { giveArray, takeArray } from './pool.js';
@@ -115,11 +115,11 @@ export function createCpuBackend(hooks: StorageHooks): Backend {
     gemmMinWork,
     kernelName(spec: KernelSpec): string {
       if (spec.kind === 'gemm') return gemmKernelName(spec);
-      const blocked = cpuTransposeDims(spec) !== null ? ', cache-blocked transpose' : '';
+      const blocked = loopKernelKind(spec);
       return codegenAllowed() ? `generated JavaScript loop nest${blocked}` : `interpreted loop nest${blocked} (no generated code allowed here)`;
     },
     source(spec: KernelSpec): string {
-      const source = spec.kind === 'loop' ? renderLoop(spec) : gemmSource(spec);
+      const source = spec.kind === 'loop' ? loopSource(spec) : gemmSource(spec);
       if (codegenAllowed() && wasmAllowed()) return source;
       // What runs instead where the page's policy refuses generated code (explain() and source() show it).
       return `// einjit runs this kernel without generated code: this page's Content-Security-Policy refuses ${codegenAllowed() ? "WebAssembly compilation ('wasm-unsafe-eval')" : "'unsafe-eval'"},\n` +

@@ -15,8 +15,9 @@ import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
 import { exprConstants, specKey } from '../../src/lower/spec.js';
 import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
 import { LruCache } from '../../src/util/lru.js';
-import { codegenAllowed } from '../../src/platform/index.js';
+import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
 import { interpretLoop } from './interpret.js';
+import { runWasmTranspose, transposeSource, wasmTransposeApplies } from './transpose.js';
 import { CAST, SHORT_SUM, SUM_BLOCK, UNARY, binaryIn, scalarHelpers as helpers, type AnyArray, type LoopKernel } from './ops.js';
 
 /**
@@ -46,6 +47,25 @@ const TRANSPOSE_MIN_EXTENT = 8;
 /** Where a spec is a permute the CPU copies in blocks (see transposeDims). */
 export function cpuTransposeDims(spec: LoopSpec): TransposeDims | null {
   return transposeDims(spec, TRANSPOSE_MIN_EXTENT);
+}
+
+/** How the CPU runs this loop spec, for explain(): which of the kernels below. */
+export function loopKernelKind(spec: LoopSpec): string {
+  const dims = cpuTransposeDims(spec);
+  if (dims === null) return '';
+  return wasmTransposeApplies(spec, dims) ? ', Wasm SIMD 4x4-tile transpose' : ', cache-blocked transpose';
+}
+
+/**
+ * What runs for this spec: the generated JavaScript, preceded by the Wasm transpose's listing where a permute runs
+ * there (the JavaScript then serves views whose input and output share memory).
+ */
+export function loopSource(spec: LoopSpec): string {
+  const js = renderLoop(spec);
+  if (!wasmTransposeApplies(spec, cpuTransposeDims(spec))) return js;
+  return `// ${spec.label}: a permute of 4-byte elements, run by the WebAssembly SIMD kernel below (kernels/cpu/transpose.ts)\n` +
+    '// on chunks copied in and out of its own memory; the JavaScript after it runs when input and output share memory.\n' +
+    `${transposeSource().replace(/^/gm, ';; ')}\n${js}`;
 }
 
 /** Readable JavaScript for this spec, with a header naming what it computes. */
@@ -351,22 +371,30 @@ export function compileLoop(spec: LoopSpec): LoopKernel {
  * generation setting it was compiled under.
  */
 const prepared = new WeakMap<LoopSpec, {
-  readonly codegen: boolean; readonly kernel: LoopKernel; readonly params: readonly number[]; readonly empty: boolean; readonly rows: boolean;
+  readonly codegen: boolean; readonly wasmOk: boolean; readonly kernel: LoopKernel; readonly params: readonly number[]; readonly empty: boolean; readonly rows: boolean;
+  /** The transpose loops when the permute runs on the Wasm SIMD kernel (transpose.ts). */
+  readonly wasm: TransposeDims | null;
 }>();
 
 export function runLoop(spec: LoopSpec, ins: readonly AnyArray[], out: AnyArray): void {
   const codegen = codegenAllowed();
+  const wasmOk = wasmAllowed();
   let p = prepared.get(spec);
-  if (p === undefined || p.codegen !== codegen) {
+  if (p === undefined || p.codegen !== codegen || p.wasmOk !== wasmOk) {
     const empty = spec.sizes.slice(0, spec.parallel).some((n) => n === 0);
-    p = { codegen, kernel: empty ? () => {} : compileLoop(spec), params: empty ? [] : loopParams(spec), empty, rows: !empty && isRowCopy(spec) };
+    const dims = empty ? null : cpuTransposeDims(spec);
+    p = { codegen, wasmOk, kernel: empty ? () => {} : compileLoop(spec), params: empty ? [] : loopParams(spec), empty, rows: !empty && isRowCopy(spec),
+      wasm: wasmTransposeApplies(spec, dims) ? dims : null };
     prepared.set(spec, p);
   }
   if (p.empty) return;
   // A copy whose rows are contiguous on both sides moves each row with one TypedArray.set (a memmove) instead of
   // element by element: about 7× faster on a long row. Not when the input and output share memory: the loop's
   // forward order is what an overlapping in-place copy has always done.
-  if (p.rows && (ins[0] as RowArray).buffer !== (out as RowArray).buffer) copyRows(spec, ins[0] as RowArray, out as RowArray);
+  // A permute of 4-byte elements goes to the Wasm SIMD kernel, under the same condition.
+  const apart = (ins[0] as RowArray | undefined)?.buffer !== (out as RowArray).buffer;
+  if (p.rows && apart) copyRows(spec, ins[0] as RowArray, out as RowArray);
+  else if (p.wasm !== null && apart) runWasmTranspose(spec, p.wasm, ins[0] as Float32Array | Int32Array, out as Float32Array | Int32Array);
   else p.kernel(ins, out, p.params as number[]);
 }
 

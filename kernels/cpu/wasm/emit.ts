@@ -119,6 +119,17 @@ export class FunctionBuilder {
     return this.emit(text, [...code, ...unsignedLeb(mem.alignLog2), ...unsignedLeb(mem.offset)]);
   }
 
+  /**
+   * `i8x16.shuffle` of the two vectors on the stack: byte `k` of the result is byte `lanes[k]` of the pair
+   * (0-15 the first vector, 16-31 the second).
+   */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) {
+      throw new Error(`wasm emitter: a shuffle takes 16 byte lanes in 0..31, got ${lanes.join(' ')}`);
+    }
+    return this.emit(`i8x16.shuffle ${lanes.join(' ')}`, [0xfd, ...unsignedLeb(0x0d), ...lanes]);
+  }
+
   /** `block` / `loop` / `if` with no result; returns the builder so the body can be chained. */
   open(kind: 'block' | 'loop' | 'if', label: string): this {
     const code = { block: 0x02, loop: 0x03, if: 0x04 }[kind];
