@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/gemm.bench.ts            # everything
  *   npx tsx bench/gemm.bench.ts --quick    # fewer repetitions, no JS kernel at 1024³
+ *   node --experimental-wasm-relaxed-simd --import tsx bench/gemm.bench.ts   # adds the FMA kernel's columns (Node 20)
  *
  * Prints one markdown table: median milliseconds, GFLOP/s, and einjit's best time relative to each peer.
  */
@@ -15,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 
-import { configureGemm, runGemm, shutdownGemmPool, type GemmPath } from '../kernels/cpu/gemm.js';
+import { configureGemm, gemmCapabilities, runGemm, shutdownGemmPool, type GemmPath } from '../kernels/cpu/gemm.js';
 import type { GemmSpec, MatrixAccess } from '../src/lower/spec.js';
 
 const quick = process.argv.includes('--quick');
@@ -117,6 +118,13 @@ async function main(): Promise<void> {
     { label: 'einjit js 1T', path: 'js', threads: 1 },
     { label: 'einjit js 2T', path: 'js', threads: 2 },
   ];
+  // The fused multiply-add kernel where relaxed SIMD validates (browsers, Node >= 22; Node 20 with
+  // --experimental-wasm-relaxed-simd): its columns say what the FMA buys against mul+add in the same run.
+  if (gemmCapabilities().relaxedSimd) {
+    einjitRuns.splice(2, 0, { label: 'einjit relaxed 1T', path: 'relaxed', threads: 1 }, { label: 'einjit relaxed 2T', path: 'relaxed', threads: 2 });
+  } else {
+    console.log('relaxed SIMD does not validate in this runtime: no FMA columns (run node --experimental-wasm-relaxed-simd on Node 20)');
+  }
   // Each shape is timed on every contender back to back, so that they all see the same machine load.
   for (const [i, s] of SHAPES.entries()) {
     const row: Row = new Map();
