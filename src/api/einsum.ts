@@ -2,7 +2,7 @@
  * einsum and its family: the public entry points that take a pattern and tensors, check them, plan the
  * contraction, run it on the operands' device and record one autograd node whose gradient is again an einsum.
  */
-import { EinjitError, describeValue, withErrorContext } from '../errors.js';
+import { EinjitError, asEinjitError, describeValue, withErrorContext } from '../errors.js';
 import * as A from '../runtime/args.js';
 import { checkEinsum, detectEinsumSyntax, patternOfIndexLists, type CheckedEinsum, type IndexId, type IndexLists } from '../ir/index.js';
 import { checkOpenedEinsum, mayHaveGroups, resolveEinsumGroups, type EinsumGroups } from '../ir/einsum-groups.js';
@@ -371,6 +371,18 @@ export function einsum(...args: (Tensor | readonly IndexId[] | EinsumOptions)[])
 export function einsum<const P extends string, const Ops extends readonly unknown[]>(pattern: CheckedPattern<P, Ops>,
   ...operands: CheckedOperands<P, Ops>): Tensor<EinsumResultRank<P, Ops>>;
 export function einsum(...args: unknown[]): Tensor {
+  const last = lastCall;
+  if (last !== null && args[0] === last.pattern) {
+    const operands = sameCall(args, last.shapes);
+    if (operands !== null) {
+      hits++;
+      try {
+        return contract(last.program, operands, NO_OPTIONS);
+      } catch (e) {
+        throw asEinjitError(e, { op: 'einsum', pattern: last.pattern, shapes: last.shapes });
+      }
+    }
+  }
   const { pattern, operands, options, syntax } = splitArgs(args);
   const shapes = operands.map((t) => t.shape);
   return withErrorContext({ op: 'einsum', pattern, shapes }, () => {
@@ -378,9 +390,44 @@ export function einsum(...args: unknown[]): Tensor {
     const { checked, groups } = checkWithGroups(pattern, shapes, 'einsum', syntax, options.sizes);
     const view = groups === null ? relabelView(checked, operands) : null;
     if (view !== null) return view;
-    if (groups === null) return contract(replayableProgram(checked), operands, options);
-    return mergeOutput(groups, contract(programOf(checked), splitOperands(groups, operands), options));
+    if (groups !== null) return mergeOutput(groups, contract(programOf(checked), splitOperands(groups, operands), options));
+    const program = replayableProgram(checked);
+    // einsum('ij,jk->ik', a, b) with no options: remembered, so the next call with the same shapes starts here.
+    if (syntax === 'numpy' && args[0] === pattern && args.length === operands.length + 1) {
+      lastCall = { pattern, shapes: shapes.map((s) => s.slice()), program };
+    }
+    return contract(program, operands, options);
   });
+}
+
+/**
+ * The last einsum call of the plain form `einsum(pattern, ...tensors)` that contracted, with its shapes and
+ * program. A loop calling einsum again with the same pattern and shapes skips splitting the arguments and the
+ * checked-pattern cache (its string key and lookup): the program is the one that cache returns for them.
+ */
+let lastCall: { readonly pattern: string; readonly shapes: readonly (readonly number[])[]; readonly program: Required<ContractionProgram> } | null = null;
+const NO_OPTIONS: EinsumOptions = Object.freeze({});
+let hits = 0;
+
+/** How many einsum calls took the remembered last call's shortcut since the process started (for tests). */
+export function lastCallHits(): number {
+  return hits;
+}
+
+/** The operands of `args` (pattern first, then tensors) when they are tensors of exactly `shapes`, else null. */
+function sameCall(args: readonly unknown[], shapes: readonly (readonly number[])[]): Tensor[] | null {
+  if (args.length !== shapes.length + 1) return null;
+  const operands: Tensor[] = [];
+  for (let k = 0; k < shapes.length; k++) {
+    const t = args[k + 1];
+    if (!(t instanceof Tensor)) return null;
+    const want = shapes[k]!;
+    const shape = t.shape;
+    if (shape.length !== want.length) return null;
+    for (let d = 0; d < want.length; d++) if (shape[d] !== want[d]) return null;
+    operands.push(t);
+  }
+  return operands;
 }
 
 export interface EinsumPathResult {

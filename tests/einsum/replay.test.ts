@@ -11,6 +11,7 @@ import { configureGemm } from '../../kernels/cpu/gemm.js';
 import { einsum, grad, noGrad, randn, tensor, tidy, type Tensor } from '../../src/index.js';
 import { getBackend } from '../../src/runtime/backend.js';
 import { replayCount } from '../../src/runtime/replay.js';
+import { reference, termsOf } from '../helpers/einsum-reference.js';
 
 interface Case {
   readonly pattern: string;
@@ -29,35 +30,6 @@ const CASES: readonly Case[] = [
   { pattern: 'ijk,ikl->jl', sizes: { i: 3, j: 4, k: 5, l: 2 } },
   { pattern: 'ij,jk,kl->il', sizes: { i: 4, j: 5, k: 6, l: 3 } },
 ];
-
-const termsOf = (pattern: string): { inputs: string[]; output: string } => {
-  const [lhs, output] = pattern.split('->') as [string, string];
-  return { inputs: lhs.split(','), output };
-};
-
-/** Σ over every index assignment of Π operands, in float64, from the operands' values read as nested indices. */
-function reference(pattern: string, sizes: Record<string, number>, values: readonly ((idx: number[]) => number)[]): Float64Array {
-  const { inputs, output } = termsOf(pattern);
-  const letters = [...new Set([...inputs.join(''), ...output])];
-  const out = new Float64Array(Math.max(1, [...output].reduce((n, c) => n * sizes[c]!, 1)));
-  const at: Record<string, number> = {};
-  const walk = (d: number): void => {
-    if (d === letters.length) {
-      let p = 1;
-      inputs.forEach((term, k) => { p *= values[k]!([...term].map((c) => at[c]!)); });
-      let flat = 0;
-      for (const c of output) flat = flat * sizes[c]! + at[c]!;
-      out[flat]! += p;
-      return;
-    }
-    for (let v = 0; v < sizes[letters[d]!]!; v++) {
-      at[letters[d]!] = v;
-      walk(d + 1);
-    }
-  };
-  walk(0);
-  return out;
-}
 
 type Layout = 'contiguous' | 'permuted' | 'offset' | 'broadcast';
 
