@@ -1,6 +1,7 @@
 /**
  * The first fusion of a jit graph: an elementwise LoopSpec whose output only one later LoopSpec (a map or a
- * reduction) reads is folded into that consumer's expression, and its output buffer is never materialised.
+ * reduction) reads is folded into that consumer's expression, and its output buffer is never materialised. A
+ * small one that two or three loops read is folded into each of them (recomputed, see duplicateIntoReaders).
  *
  * The result is an ordinary LoopSpec (more inputs, a bigger expression), so both renderers run fused kernels
  * without knowing about fusion. How the consumer's loops index the producer's output is composed exactly:
@@ -9,7 +10,7 @@
  * loop linearly, which gives the producer's inputs strides over the consumer's loops. Anything that does not
  * compose that way (a strided or partial write, a read that carries across producer loops) stays unfused.
  */
-import type { Access, Expr, LoopSpec } from '../lower/spec.js';
+import type { Access, Expr, LoopSpec, UnaryOp } from '../lower/spec.js';
 import type { Graph, Launch } from './trace.js';
 
 /**
@@ -37,7 +38,13 @@ export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph 
       if (consumer.spec.kind !== 'loop') continue;
       for (const b of new Set(consumer.inputs)) {
         const p = producerToFold(launches, c, b, graph, keep);
-        if (p === null) continue;
+        if (p === null) {
+          const duplicated = duplicateIntoReaders(launches, b, graph, keep);
+          if (duplicated === null) continue;
+          launches = duplicated;
+          changed = true;
+          break;
+        }
         const fused = fold(launches[p]!, consumer, b, graph.buffers[b]!.length);
         if (fused === null) continue;
         if (launches[p]!.inputs.includes(consumer.output) && !updatesInPlace(fused)) continue;
@@ -70,6 +77,71 @@ function producerToFold(launches: readonly Launch[], c: number, b: number, graph
   if (read.has(launches[c]!.output) && !(producer.device === 'cpu' && isMap(launches[c]!.spec))) return null;
   return p;
 }
+
+/** How many readers a map may be recomputed in, and how big its expression may be (nodes). */
+const MAX_DUPLICATE_READERS = 3;
+const MAX_DUPLICATE_NODES = 12;
+
+/**
+ * A cheap map read by several loops (softmax's `exp(x - max)`, read by the sum and by the division; layer norm's
+ * `x - mean`, read by the variance and by the normalisation) folded into every one of them: each reader
+ * recomputes the few operations instead of reading them back, and the buffer is never written. All or nothing:
+ * when any reader cannot absorb it (a GEMM, a layout that does not compose, something written in between), the
+ * map stays a kernel and nothing is duplicated, since a reader that recomputes it while another reads the
+ * buffer saves no memory traffic. Returns the rewritten launches, or null.
+ */
+function duplicateIntoReaders(launches: readonly Launch[], b: number, graph: Graph, keep: ReadonlySet<number>): Launch[] | null {
+  if (keep.has(b) || graph.buffers[b]!.origin.kind !== 'alloc') return null;
+  const writers = launches.flatMap((l, i) => (l.output === b ? [i] : []));
+  if (writers.length !== 1) return null;
+  const p = writers[0]!;
+  const producer = launches[p]!;
+  if (!isMap(producer.spec) || !cheapToRecompute(producer.spec.expr, producer.device)) return null;
+  const readers = launches.flatMap((l, i) => (l.inputs.includes(b) ? [i] : []));
+  if (readers.length < 2 || readers.length > MAX_DUPLICATE_READERS) return null;
+  // A map of a GEMM's product that nothing else reads becomes that GEMM's epilogue (gemm-store.ts), computed
+  // once in its store, which beats recomputing it in every reader.
+  const epilogueOf = (x: number): boolean => launches.some((l) => l.output === x && l.spec.kind === 'gemm') &&
+    launches.every((l, i) => i === p || !l.inputs.includes(x));
+  if (producer.inputs.some(epilogueOf)) return null;
+  const read = new Set(producer.inputs);
+  const folded = new Map<number, Launch>();
+  for (const r of readers) {
+    const reader = launches[r]!;
+    if (r < p || reader.spec.kind !== 'loop' || reader.device !== producer.device) return null;
+    // Computed at each reader's place: nothing from the producer to the reader (the reader included) may write
+    // what the producer reads.
+    for (let i = p + 1; i <= r; i++) if (read.has(launches[i]!.output)) return null;
+    const fused = fold(producer, reader, b, graph.buffers[b]!.length);
+    if (fused === null) return null;
+    folded.set(r, fused);
+  }
+  return launches.flatMap((l, i) => (i === p ? [] : [folded.get(i) ?? l]));
+}
+
+/**
+ * Whether recomputing `e` in each reader costs less than writing and reading its buffer: at most
+ * MAX_DUPLICATE_NODES nodes, and on the CPU, where a loop is bound by arithmetic more than by memory, no
+ * transcendental (an `exp` recomputed costs more there than the 8 bytes it saves); on a GPU any op.
+ */
+function cheapToRecompute(e: Expr, device: string): boolean {
+  let nodes = 0;
+  const ok = (x: Expr): boolean => {
+    if (++nodes > MAX_DUPLICATE_NODES) return false;
+    switch (x.kind) {
+      case 'input':
+      case 'const': return true;
+      case 'cast': return ok(x.arg);
+      case 'unary': return (device !== 'cpu' || CPU_CHEAP_UNARY.has(x.op)) && ok(x.arg);
+      case 'binary': return (device !== 'cpu' || x.op !== 'pow') && ok(x.lhs) && ok(x.rhs);
+      case 'select': return ok(x.cond) && ok(x.then) && ok(x.otherwise);
+    }
+  };
+  return ok(e);
+}
+
+/** Unary ops a CPU loop recomputes for less than a load and a store. */
+const CPU_CHEAP_UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['neg', 'abs']);
 
 /**
  * An in-place update as one kernel (`w.sub_(g.mul(lr))`: the subtraction folded into the copy into w): every

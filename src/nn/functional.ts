@@ -410,7 +410,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 }
 
 /** Normalises over the trailing `normalizedShape` dimensions (biased variance), then the elementwise affine. */
-export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
   A.tensorArg(x, 'layerNorm'); A.shapeArg(normalizedShape, 'layerNorm', 'normalizedShape');
   A.optionalTensorArg(weight, 'layerNorm', 'weight'); A.optionalTensorArg(bias, 'layerNorm', 'bias'); A.numberArg(eps, 'layerNorm', 'eps');
   const k = normalizedShape.length;
