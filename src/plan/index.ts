@@ -83,8 +83,10 @@ function resolveMemoryLimit(limit: PlanOptions['memoryLimit'], { inputs, output,
  */
 export function planContraction(contraction: Contraction, options: PlanOptions = {}): ContractionPlan {
   const { inputs, output, sizes } = contraction;
+  // (The budget as a string: JSON writes Infinity, the budget of a search that never stops on the clock, as null.)
   const key = JSON.stringify([inputs, output, sizes, options.optimize ?? 'auto', options.memoryLimit ?? null,
-    options.timeBudgetMs ?? null, options.seed ?? 0, options.minimize ?? 'flops', options.trials ?? 32]);
+    options.timeBudgetMs === undefined ? null : String(options.timeBudgetMs), options.seed ?? 0, options.minimize ?? 'flops',
+    options.trials ?? 32]);
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   const plan = computePlan(contraction, options);
@@ -113,8 +115,10 @@ function computePlan(contraction: Contraction, options: PlanOptions): Contractio
       if (optimize === 'auto' || optimize === 'auto-hq') name = `${optimize}:single-step`;
     } else {
       const isAuto = optimize === 'auto' || optimize === 'auto-hq';
-      // auto spends at most its default effort; a caller's budget can only shorten it.
-      const budget = isAuto
+      // auto spends at most its default effort; a caller's budget can only shorten it. An infinite budget is
+      // the exception: no search then stops on the clock, only on its counts of restarts, trials and passes, so
+      // that the same seed gives the same path on any machine under any load.
+      const budget = isAuto && options.timeBudgetMs !== Infinity
         ? Math.min(options.timeBudgetMs ?? Infinity, DEFAULT_BUDGET_MS[optimize]!)
         : (options.timeBudgetMs ?? DEFAULT_BUDGET_MS[optimize] ?? FALLBACK_BUDGET_MS);
       const o: OptimizerOptions = {
@@ -127,7 +131,9 @@ function computePlan(contraction: Contraction, options: PlanOptions): Contractio
       try {
         if (isAuto) {
           const net = buildNetwork(inputs, output, sizes);
-          const found = autoSearch(net, o, optimize === 'auto-hq', options.timeBudgetMs !== undefined);
+          // A caller's budget is a hard limit; an infinite one is none.
+          const strict = options.timeBudgetMs !== undefined && options.timeBudgetMs !== Infinity;
+          const found = autoSearch(net, o, optimize === 'auto-hq', strict);
           path = ssaToLinear(found.ssa, n);
           name = `${optimize}:${found.chosen}`;
         } else if (optimize === 'hyper') {
@@ -152,7 +158,7 @@ function computePlan(contraction: Contraction, options: PlanOptions): Contractio
     }
   }
   const replay = replayPath(inputs, output, sizes, path);
-  return deepFreeze(trials === undefined ? { ...replay, optimizer: name } : { ...replay, optimizer: name, trials });
+  return freezePlan(trials === undefined ? { ...replay, optimizer: name } : { ...replay, optimizer: name, trials });
 }
 
 /**
@@ -203,13 +209,29 @@ function smallestPairwiseLimit(contraction: Contraction): number {
   return Math.max(1, ...plan.steps.slice(0, -1).map((s) => s.resultSize));
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    // Arrays walked in place: a 1,000-tensor plan holds a million axis ids, and Object.values would copy them.
-    if (Array.isArray(value)) {
-      for (const v of value) if (typeof v === 'object') deepFreeze(v);
-    } else for (const v of Object.values(value)) deepFreeze(v);
+/**
+ * Freezes a plan and everything in it (plans are cached and shared). Walked by its known shape rather than
+ * generically: a 1,000-tensor plan holds a million axis ids in a few thousand arrays, and only the arrays need
+ * freezing. An intermediate's axis list is both a step's result and a later step's input: frozen once.
+ */
+function freezePlan(plan: ContractionPlan): ContractionPlan {
+  for (const step of plan.steps) {
+    Object.freeze(step.operands);
+    for (const t of step.inputs) if (!Object.isFrozen(t)) Object.freeze(t);
+    Object.freeze(step.inputs);
+    if (!Object.isFrozen(step.result)) Object.freeze(step.result);
+    Object.freeze(step.removed);
+    Object.freeze(step);
   }
-  return value;
+  Object.freeze(plan.steps);
+  for (const p of plan.path) Object.freeze(p);
+  Object.freeze(plan.path);
+  if (plan.trials !== undefined) {
+    for (const t of plan.trials) {
+      Object.freeze(t.params);
+      Object.freeze(t);
+    }
+    Object.freeze(plan.trials);
+  }
+  return Object.freeze(plan);
 }

@@ -140,6 +140,8 @@ function anneal(net: Network, o: OptimizerOptions, hq: boolean, strict: boolean)
   }
   const restarts = hq ? AUTO_HQ_RESTARTS : net.n <= 30 ? AUTO_RESTARTS : net.n <= 60 ? AUTO_RESTARTS / 4 : 2;
   for (let trial = 0; ; trial++) {
+    // Without a deadline (an infinite budget) only the fixed restarts run: the path depends on the seed alone.
+    if (span === Infinity && trial >= restarts) break;
     const t = now();
     const inTime = t < restartsUntil;
     // Without a caller's budget the first `restarts` run even past the soft deadline, so that a loaded machine
@@ -200,14 +202,15 @@ const OPTIMIZERS = new Map<string, PathOptimizer>([
 ]);
 
 /**
- * hyper, starting from auto's path found with auto's default effort at most, so that hyper spends its budget on
- * its own trials. With `strict` false (no caller's budget, or one of at least hyper's default) auto's fixed
+ * hyper, starting from auto's path found with auto's default effort at most (with an infinite budget, auto's
+ * path without a deadline), so that hyper spends its budget on its own trials. With `strict` false (no caller's budget, or one of at least hyper's default) auto's fixed
  * restarts run even past the deadline, as auto's own do: a loaded machine then slows the search rather than
  * changing its result, which keeps a seed's path reproducible.
  */
 export function hyperOf(net: Network, o: OptimizerOptions, strict = true): ReturnType<typeof hyperSearch> {
   return hyperSearch(net, o, (start) => {
-    const deadline = Math.min(start.deadline, now() + AUTO_DEFAULT_BUDGET_MS);
+    // Without a deadline, auto's start runs without one too (its fixed restarts and passes: see anneal).
+    const deadline = start.deadline === Infinity ? Infinity : Math.min(start.deadline, now() + AUTO_DEFAULT_BUDGET_MS);
     return autoSearch(net, { ...start, deadline }, false, strict).ssa;
   });
 }
