@@ -87,9 +87,9 @@ export function createCpuBackend(hooks: StorageHooks): Backend {
         runLoop(spec, ins, out);
         return;
       }
-      const [a, b] = ins;
+      const [a, b, ...extra] = ins as (Float32Array | Float64Array)[];
       if (a === undefined || b === undefined) throw new EinjitError('a GEMM needs two operands', { op: spec.label });
-      runGemm(spec, a as Float32Array | Float64Array, b as Float32Array | Float64Array, out as Float32Array | Float64Array);
+      runGemm(spec, a, b, out as Float32Array | Float64Array, extra);
     },
     async read(storage: Storage): Promise<TypedArray> {
       return handOut(storage, 'data');

@@ -594,14 +594,25 @@ export function gemmKernelName(spec: GemmSpec): string {
 }
 
 /**
- * C = epilogue(A·B) for every batch point (C is overwritten). Synchronous; large products use every configured
- * thread. An epilogue runs as the launch's last pass over C, each element read and written in place by the loop
- * kernels' code (generated, or interpreted where code generation is refused).
+ * C = epilogue(A·B, extra...) for every batch point (C is overwritten). Synchronous; large products use every
+ * configured thread. An epilogue runs as the launch's last pass over C, each element read and written in place by
+ * the loop kernels' code (generated, or interpreted where code generation is refused), reading `extra` (the
+ * spec's epilogueInputs: a bias, a residual) through their own strides. None may be C's array: the product has
+ * overwritten C before the pass reads them.
  */
-export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray): void {
+export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, extra: readonly FloatArray[] = []): void {
+  const want = spec.epilogueInputs?.length ?? 0;
+  if (extra.length !== want) {
+    throw new EinjitError(`the GEMM's epilogue reads ${want} operand(s) beside the product, got ${extra.length}`, { op: spec.label });
+  }
+  const overlaps = (x: FloatArray): boolean =>
+    x.buffer === c.buffer && x.byteOffset < c.byteOffset + c.byteLength && c.byteOffset < x.byteOffset + x.byteLength;
+  if (extra.some(overlaps)) {
+    throw new EinjitError("an operand of the GEMM's epilogue shares storage with C", { op: spec.label, hint: 'read it from a copy' });
+  }
   product(spec, a, b, c);
   const epilogue = gemmEpilogueLoop(spec);
-  if (epilogue !== null && !epilogue.sizes.includes(0)) runLoop(epilogue, [c], c);
+  if (epilogue !== null && !epilogue.sizes.includes(0)) runLoop(epilogue, [c, ...extra], c);
 }
 
 function product(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray): void {

@@ -26,7 +26,7 @@ import { buildLoop } from '../../src/lower/loops.js';
 import { DEFAULT_MULTIPASS, splitReduction } from './multipass.js';
 import { transposeGrid } from './transpose.js';
 import type { MultipassTuning, SplitReduction } from './multipass.js';
-import { ex } from '../../src/lower/spec.js';
+import { ex, specInputCount } from '../../src/lower/spec.js';
 import { chooseGemmConfig, gemmKernel } from './gemm.js';
 import type { GemmTileChoice } from './gemm.js';
 import { LruCache } from '../../src/util/lru.js';
@@ -772,11 +772,16 @@ export class WebGPUBackend {
 
   private checkGemm(spec: GemmSpec, inputs: readonly GpuStorage[], output: GpuStorage, name: string): void {
     gpuDType(spec.dtype, name);
-    if (inputs.length !== 2) throw new EinjitError(`a GEMM takes 2 inputs, got ${inputs.length}`, { op: name });
+    const want = specInputCount(spec);
+    if (inputs.length !== want) throw new EinjitError(`a GEMM takes ${want} inputs, got ${inputs.length}`, { op: name });
     const sizes = (rows: number, cols: number): number[] => [...spec.batch, rows, cols];
     const strides = (x: GemmSpec['a']): number[] => [...x.batchStrides, x.rowStride, x.colStride];
     checkAccess('A', 'float32', spec.a.offset, strides(spec.a), sizes(spec.m, spec.k), inputs[0]!, name);
     checkAccess('B', 'float32', spec.b.offset, strides(spec.b), sizes(spec.k, spec.n), inputs[1]!, name);
+    spec.epilogueInputs?.forEach((x, i) => {
+      if (x.dtype !== spec.dtype) throw new EinjitError(`epilogue input ${i + 1} is ${x.dtype}, the GEMM ${spec.dtype}`, { op: name });
+      checkAccess(`epilogue input ${i + 1}`, 'float32', x.offset, x.strides, sizes(spec.m, spec.n), inputs[2 + i]!, name);
+    });
     checkAccess('C', 'float32', spec.c.offset, strides(spec.c), sizes(spec.m, spec.n), output, name);
   }
 }

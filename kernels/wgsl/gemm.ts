@@ -182,8 +182,8 @@ export function chooseGemmConfig(spec: GemmSpec, choice: GemmTileChoice, limits:
   const pipelined = tiles.pipelined === true;
   const c = spec.c;
   // An epilogue is applied element by element as C is stored, after the whole sum: scalar stores, K unsplit (a
-  // split's partial sums would each get it).
-  const plain = spec.epilogue === undefined;
+  // split's partial sums would each get it, and the second pass binds no epilogue operands).
+  const plain = spec.epilogue === undefined && extraCount(spec) === 0;
   const cVec4 = plain && pipelined && c.colStride === 1 && spec.n % 4 === 0 && c.rowStride % 4 === 0 && c.offset % 4 === 0 &&
     c.batchStrides.every((st) => st % 4 === 0);
   return {
@@ -240,6 +240,35 @@ export function gemmKernel(spec: GemmSpec, config: GemmConfig): KernelVariant {
   };
 }
 
+/** How many operands the epilogue reads beside the product (bound after A and B as `in1`, `in2`, ...). */
+function extraCount(spec: GemmSpec): number {
+  return spec.epilogueInputs?.length ?? 0;
+}
+
+/** The WGSL names of the epilogue's other operands: `in1` is epilogue input 1. */
+function extraNames(spec: GemmSpec): string[] {
+  return Array.from({ length: extraCount(spec) }, (_, i) => `in${i + 1}`);
+}
+
+/** Storage bindings: A, B, the epilogue's other operands (read-only), then C; the params uniform follows. */
+function gemmBindings(spec: GemmSpec, a: string, b: string, c: string): string[] {
+  const extra = extraNames(spec);
+  return [
+    bindingDecl(0, 'a', 'read', a, 'A'),
+    bindingDecl(1, 'b', 'read', b, 'B'),
+    ...extra.map((x, i) => bindingDecl(2 + i, x, 'read', 'f32', `epilogue input ${i + 1}, read at each element of C`)),
+    bindingDecl(2 + extra.length, 'c', 'read_write', c, 'C'),
+  ];
+}
+
+/** Lines setting `in1_base`, ... to the first element of this batch point (after `b0`, ... are known). */
+function extraBases(spec: GemmSpec): string[] {
+  return extraNames(spec).map((x) => {
+    const terms = spec.batch.map((_, d) => ` + b${d} * params.${x}_batch_stride${d}`).join('');
+    return `let ${x}_base = params.${x}_offset${terms};`;
+  });
+}
+
 /** The params fields both GEMM renderers share (sizes, batch dims, operand offsets and strides, tile counts). */
 function gemmParams(spec: GemmSpec, c: GemmConfig): ParamsLayout {
   const nb = spec.batch.length;
@@ -258,17 +287,29 @@ function gemmParams(spec: GemmSpec, c: GemmConfig): ParamsLayout {
   if (c.b.vec4 === null) params.field('b_fast_n', '1: neighbouring invocations load along n, 0: along k');
   params.field('tiles_n', `ceil(n / ${c.BN})`);
   params.field('tiles_m', `ceil(m / ${c.BM})`);
+  for (const x of extraNames(spec)) {
+    params.field(`${x}_offset`);
+    for (let d = 0; d < nb; d++) params.field(`${x}_batch_stride${d}`);
+    params.field(`${x}_row_stride`, 'along m');
+    params.field(`${x}_col_stride`, 'along n');
+  }
   if (spec.epilogue !== undefined) exprConstants(spec.epilogue).forEach((_, k) => params.field(`epi${k}`, `epilogue constant ${k} (f32 bits)`));
   return params;
 }
 
 /**
- * The store of one element of C: `value` (the product), through the epilogue when the spec has one, whose WGSL
- * helper functions go into `helpers`.
+ * The store of element (m, `col`) of C: `value` (the product), through the epilogue when the spec has one, which
+ * reads its other operands at the same element; its WGSL helper functions go into `helpers`.
  */
-function storeC(spec: GemmSpec, at: string, value: string, helpers: Helpers): string {
+function storeC(spec: GemmSpec, col: string, value: string, helpers: Helpers): string {
+  const at = `c_base + m * params.c_row_stride + ${col} * params.c_col_stride`;
   if (spec.epilogue === undefined) return `c[${at}] = ${value};`;
-  const r = renderExpr(spec.epilogue, computeMode('float32'), helpers, () => value, 'e', (k) => constantRead(`params.epi${k}`, 'f32'));
+  const load = (i: number): string => {
+    if (i === 0) return value;
+    const x = `in${i}`;
+    return `${x}[${x}_base + m * params.${x}_row_stride + ${col} * params.${x}_col_stride]`;
+  };
+  const r = renderExpr(spec.epilogue, computeMode('float32'), helpers, load, 'e', (k) => constantRead(`params.epi${k}`, 'f32'));
   return `{ ${r.lines.join(' ')} c[${at}] = ${r.result}; }`;
 }
 
@@ -292,11 +333,7 @@ function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     `// in registers, interleaved (rows ty + ${WY}i, columns tx + ${WX}j) so neighbouring invocations read neighbouring`,
     `// workgroup-memory banks and write neighbouring addresses. A: ${describe(c.a, 'm')}; B: ${describe(c.b, 'n')}.`,
   ];
-  const bindings = [
-    bindingDecl(0, 'a', 'read', c.a.vec4 ? 'vec4<f32>' : 'f32', 'A'),
-    bindingDecl(1, 'b', 'read', c.b.vec4 ? 'vec4<f32>' : 'f32', 'B'),
-    bindingDecl(2, 'c', 'read_write', 'f32', 'C'),
-  ];
+  const bindings = gemmBindings(spec, c.a.vec4 ? 'vec4<f32>' : 'f32', c.b.vec4 ? 'vec4<f32>' : 'f32', 'f32');
   const consts = [
     `const BM = ${c.BM};`,
     `const BN = ${c.BN};`,
@@ -331,6 +368,7 @@ function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     p('let b_base = params.b_offset;');
     p('let c_base = params.c_offset;');
   }
+  for (const l of extraBases(spec)) p(l);
   p(`let tx = i32(lid.x); // owns columns n = col0 + tx + ${WX} * j`);
   p(`let ty = i32(lid.y); // owns rows    m = row0 + ty + ${WY} * i`);
   p(`let t = ty * ${WX} + tx;`);
@@ -359,11 +397,12 @@ function renderGemm(spec: GemmSpec, c: GemmConfig): RenderedKernel {
   p('  for (var j = 0; j < TN; j++) {');
   p(`    let n = col0 + tx + ${WX} * j;`);
   p('    if (n >= params.n) { break; }');
-  p(`    ${storeC(spec, 'c_base + m * params.c_row_stride + n * params.c_col_stride', 'acc[i][j]', helpers)}`);
+  p(`    ${storeC(spec, 'n', 'acc[i][j]', helpers)}`);
   p('  }');
   p('}');
 
-  return { name, source: gemmModule(header, bindings, params, [...consts, ...epilogueHelpers(helpers)], WX, WY, body), params, storageBindings: 3 };
+  const storageBindings = bindings.length;
+  return { name, source: gemmModule(header, bindings, params, storageBindings, [...consts, ...epilogueHelpers(helpers)], WX, WY, body), params, storageBindings };
 }
 
 /** The WGSL helper functions an epilogue uses, if any. */
@@ -374,14 +413,14 @@ function epilogueHelpers(helpers: Helpers): string[] {
 
 /** A GEMM kernel's WGSL module: header comments, bindings, the params struct, constants and `main` around `body`. */
 function gemmModule(
-  header: readonly string[], bindings: readonly string[], params: { render(binding: number): string },
+  header: readonly string[], bindings: readonly string[], params: { render(binding: number): string }, paramsBinding: number,
   consts: readonly string[], wx: number, wy: number, body: readonly string[],
 ): string {
   return [
     ...header,
     '',
     ...bindings,
-    params.render(3),
+    params.render(paramsBinding),
     '',
     ...consts,
     '',
@@ -457,6 +496,14 @@ function gemmParamValues(spec: GemmSpec, c: GemmConfig): Map<string, number> {
     v.set(`${x}_row_stride`, acc.rowStride);
     v.set(`${x}_col_stride`, acc.colStride);
   }
+  extraNames(spec).forEach((x, i) => {
+    const e = spec.epilogueInputs![i]!;
+    const nb = spec.batch.length;
+    v.set(`${x}_offset`, e.offset);
+    spec.batch.forEach((_, d) => v.set(`${x}_batch_stride${d}`, e.strides[d] ?? 0));
+    v.set(`${x}_row_stride`, e.strides[nb] ?? 0);
+    v.set(`${x}_col_stride`, e.strides[nb + 1] ?? 0);
+  });
   if (spec.epilogue !== undefined) exprConstants(spec.epilogue).forEach((x, k) => v.set(`epi${k}`, constantParam(x, computeMode('float32'))));
   if (c.a.vec4 === null) v.set('a_fast_m', fastDim(spec.a, 'row') === 'free' ? 1 : 0);
   if (c.b.vec4 === null) v.set('b_fast_n', fastDim(spec.b, 'col') === 'free' ? 1 : 0);
@@ -526,11 +573,7 @@ function renderGemmPipelined(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     `// ${GM}x${GN} blocks of 4x4, ${4 * WY} rows and ${4 * WX} columns apart. A: ${describe(c.a, 'm')}; B: ${describe(c.b, 'n')};`,
     `// C: ${c.cVec4 ? 'vec4 stores' : 'scalar stores'}. K may be split over several workgroups (k_chunk, c_split_stride).`,
   ];
-  const bindings = [
-    bindingDecl(0, 'a', 'read', c.a.vec4 ? 'vec4<f32>' : 'f32', 'A'),
-    bindingDecl(1, 'b', 'read', c.b.vec4 ? 'vec4<f32>' : 'f32', 'B'),
-    bindingDecl(2, 'c', 'read_write', c.cVec4 ? 'vec4<f32>' : 'f32', 'C'),
-  ];
+  const bindings = gemmBindings(spec, c.a.vec4 ? 'vec4<f32>' : 'f32', c.b.vec4 ? 'vec4<f32>' : 'f32', c.cVec4 ? 'vec4<f32>' : 'f32');
   const consts = [
     `const BM = ${c.BM};`,
     `const BN = ${c.BN};`,
@@ -563,6 +606,7 @@ function renderGemmPipelined(spec: GemmSpec, c: GemmConfig): RenderedKernel {
       p(`a_base += b${d} * params.a_batch_stride${d}; b_base += b${d} * params.b_batch_stride${d}; c_base += b${d} * params.c_batch_stride${d};`);
     }
   }
+  for (const l of extraBases(spec)) p(l);
   p('let k_begin = split * params.k_chunk;');
   p('let k_end = min(params.k, k_begin + params.k_chunk);');
   p(`let tx = i32(lid.x); // owns columns n = col0 + ${4 * WX} * j + 4 * tx + (0..3)`);
@@ -618,13 +662,14 @@ function renderGemmPipelined(spec: GemmSpec, c: GemmConfig): RenderedKernel {
     p('    if (n < params.n) { c[(c_base + m * params.c_row_stride + n) / 4] = acc[i][j]; }');
   } else {
     p('    for (var lane = 0; lane < 4; lane++) {');
-    p(`      if (n + lane < params.n) { ${storeC(spec, 'c_base + m * params.c_row_stride + (n + lane) * params.c_col_stride', 'acc[i][j][lane]', helpers)} }`);
+    p(`      if (n + lane < params.n) { ${storeC(spec, '(n + lane)', 'acc[i][j][lane]', helpers)} }`);
     p('    }');
   }
   p('  }');
   p('}');
 
-  return { name, source: gemmModule(header, bindings, params, [...consts, ...epilogueHelpers(helpers)], WX, WY, body), params, storageBindings: 3 };
+  const storageBindings = bindings.length;
+  return { name, source: gemmModule(header, bindings, params, storageBindings, [...consts, ...epilogueHelpers(helpers)], WX, WY, body), params, storageBindings };
 }
 
 /**

@@ -5,20 +5,37 @@
  * `bthe->bhte`, a `copy_` into a slice, adds none), and its output layout the GEMM's C access, which reads and
  * writes through strides. When one GEMM dimension lands in the map's output with two strides (`m = b·t` written
  * to `[b, h, t, e]`), it is split: its outer part becomes a batch dimension of the GEMM (A, or B for a split
- * `n`, advances by the part's stride, the other operand does not). A map that reads another operand beside the
- * product (a bias, a residual) stays a kernel of its own: backends pass a GEMM two operands.
+ * `n`, advances by the part's stride, the other operand does not). A map that also reads other buffers (a bias
+ * broadcast over rows, a residual of C's shape: `relu(x·W + b) + r`) folds too: each becomes one of the GEMM's
+ * `epilogueInputs`, its strides over the map's loops carried over to the GEMM's dimensions as C's are, read as
+ * the epilogue's inputs 1, 2, ... They must be stored in the GEMM's type, read the product once (one access),
+ * number at most MAX_EPILOGUE_INPUTS in all, and none may be the buffer the GEMM now writes: the CPU applies the
+ * epilogue as a pass over C after the product (a residual in C's place would already be overwritten), and WebGPU
+ * cannot bind one buffer both ways in a dispatch.
  */
-import type { GemmSpec, LoopSpec, MatrixAccess } from '../lower/spec.js';
+import { MAX_EPILOGUE_INPUTS, type Access, type GemmSpec, type LoopSpec, type MatrixAccess } from '../lower/spec.js';
 import type { Graph, Launch } from './trace.js';
 import { substitute } from './fuse.js';
 
 /** One digit of a mixed-radix position: its weight (element stride) and extent. */
 interface Digit { readonly weight: number; readonly size: number }
 
-/** A GEMM dimension as its buffer writes it: extent, stride in the product's buffer, strides of A and B. */
-interface Dim { readonly size: number; readonly cStride: number; readonly aStride: number; readonly bStride: number }
+/**
+ * A GEMM dimension as its buffer writes it: extent, stride in the product's buffer, strides of A and B and of the
+ * GEMM's epilogue inputs.
+ */
+interface Dim {
+  readonly size: number;
+  readonly cStride: number;
+  readonly aStride: number;
+  readonly bStride: number;
+  readonly eStrides: readonly number[];
+}
 
-/** Rewrites every GEMM whose product only a same-type copy reads into one GEMM that writes the copy's output. */
+/**
+ * Rewrites every GEMM whose product only a same-type elementwise map reads (a copy, a scale, an activation, an
+ * add of a bias or a residual) into one GEMM that writes the map's output.
+ */
 export function redirectGemmStores(graph: Graph, keep: ReadonlySet<number>): Graph {
   let launches = graph.launches.slice();
   for (let g = 0; g < launches.length; g++) {
@@ -32,33 +49,47 @@ export function redirectGemmStores(graph: Graph, keep: ReadonlySet<number>): Gra
     const c = readers[0]!;
     const copy = launches[c]!;
     // Computed at the copy's place: nothing in between may write what the GEMM reads, and it may not read the
-    // buffer it now writes (WebGPU cannot bind one buffer both ways in a dispatch).
+    // buffer it now writes (WebGPU cannot bind one buffer both ways in a dispatch), nor may the map's other
+    // operands be that buffer (see the header).
     if (gemm.inputs.includes(copy.output) || launches.slice(g + 1, c + 1).some((l) => gemm.inputs.includes(l.output))) continue;
-    const spec = redirected(gemm.spec, copy, graph.buffers[b]!.length);
-    if (spec === null) continue;
-    const merged: Launch = { spec, device: gemm.device, inputs: gemm.inputs, output: copy.output, ops: [...gemm.ops, ...copy.ops] };
+    if (copy.device !== gemm.device || copy.inputs.some((x) => x !== b && (x === copy.output || graph.buffers[x]!.device !== gemm.device))) continue;
+    const r = redirected(gemm.spec, copy, b, graph.buffers[b]!.length);
+    if (r === null) continue;
+    const merged: Launch = { spec: r.spec, device: gemm.device, inputs: [...gemm.inputs, ...r.extra], output: copy.output, ops: [...gemm.ops, ...copy.ops] };
     launches = launches.flatMap((l, i) => (i === g ? [] : i === c ? [merged] : [l]));
     g--;
   }
   return { buffers: graph.buffers, launches };
 }
 
-/** A map of its one input, computed and stored in the GEMM's type, every loop parallel. */
-function isMapOf(spec: Launch['spec'], dtype: GemmSpec['dtype']): spec is LoopSpec {
-  return spec.kind === 'loop' && spec.parallel === spec.sizes.length && spec.inputs.length === 1 &&
-    spec.inputs[0]!.dtype === dtype && spec.output.dtype === dtype && spec.computeType === dtype;
+/** An elementwise map (every loop parallel) computed and stored in the GEMM's type, reading only that type. */
+function isMapIn(spec: Launch['spec'], dtype: GemmSpec['dtype']): spec is LoopSpec {
+  return spec.kind === 'loop' && spec.parallel === spec.sizes.length && spec.inputs.every((x) => x.dtype === dtype) &&
+    spec.output.dtype === dtype && spec.computeType === dtype;
 }
 
-/** The GEMM writing where `copy` writes each element of the product, or null when that is not strided. */
-function redirected(G: GemmSpec, copy: Launch, length: number): GemmSpec | null {
+/**
+ * The GEMM writing where `copy` writes each element of the product (buffer `b`), with the buffers its new
+ * epilogue inputs read (after the GEMM's own), or null when that is not strided.
+ */
+function redirected(G: GemmSpec, copy: Launch, b: number, length: number): { spec: GemmSpec; extra: number[] } | null {
   const C = copy.spec;
-  if (!isMapOf(C, G.dtype) || C.sizes.includes(0) || G.m === 0 || G.n === 0 || G.batch.includes(0)) return null;
+  if (!isMapIn(C, G.dtype) || C.sizes.includes(0) || G.m === 0 || G.n === 0 || G.batch.includes(0)) return null;
+  // The product is read through one access; the map's other inputs become epilogue inputs after the GEMM's own.
+  const productAt = copy.inputs.flatMap((x, i) => (x === b ? [i] : []));
+  if (productAt.length !== 1) return null;
+  const own = G.epilogueInputs ?? [];
+  const others = copy.inputs.flatMap((x, i) => (x === b ? [] : [i]));
+  if (own.length + others.length > MAX_EPILOGUE_INPUTS) return null;
+  const nb = G.batch.length;
   const dims: Dim[] = [
-    ...G.batch.map((size, i) => ({ size, cStride: G.c.batchStrides[i]!, aStride: G.a.batchStrides[i]!, bStride: G.b.batchStrides[i]! })),
-    { size: G.m, cStride: G.c.rowStride, aStride: G.a.rowStride, bStride: 0 },
-    { size: G.n, cStride: G.c.colStride, aStride: 0, bStride: G.b.colStride },
+    ...G.batch.map((size, i) => ({
+      size, cStride: G.c.batchStrides[i]!, aStride: G.a.batchStrides[i]!, bStride: G.b.batchStrides[i]!, eStrides: own.map((e) => e.strides[i]!),
+    })),
+    { size: G.m, cStride: G.c.rowStride, aStride: G.a.rowStride, bStride: 0, eStrides: own.map((e) => e.strides[nb]!) },
+    { size: G.n, cStride: G.c.colStride, aStride: 0, bStride: G.b.colStride, eStrides: own.map((e) => e.strides[nb + 1]!) },
   ];
-  const read = C.inputs[0]!;
+  const read = C.inputs[productAt[0]!]!;
   const gemmDigits = dense(dims.map((d) => ({ weight: d.cStride, size: d.size })), G.c.offset, length);
   const copyDigits = dense(C.sizes.map((size, l) => ({ weight: read.strides[l]!, size })), read.offset, length);
   if (gemmDigits === null || copyDigits === null) return null;
@@ -72,7 +103,12 @@ function redirected(G: GemmSpec, copy: Launch, length: number): GemmSpec | null 
     const l = C.sizes.findIndex((n, k) => n > 1 && read.strides[k]! <= w && w < read.strides[k]! * n);
     const dim = dims[d]!;
     const unit = w / dim.cStride;
-    return { d, size, out: C.output.strides[l]! * (w / read.strides[l]!), a: dim.aStride * unit, b: dim.bStride * unit, inner: unit === 1 };
+    const step = w / read.strides[l]!;
+    return {
+      d, size, out: C.output.strides[l]! * step, a: dim.aStride * unit, b: dim.bStride * unit, inner: unit === 1,
+      // The GEMM's own epilogue inputs move with its dimension; the map's other inputs with the map's loop.
+      e: [...dim.eStrides.map((s) => s * unit), ...others.map((i) => C.inputs[i]!.strides[l]! * step)],
+    };
   });
   if (parts.some((p) => p.d < 0)) return null;
   const m = G.batch.length;
@@ -87,12 +123,18 @@ function redirected(G: GemmSpec, copy: Launch, length: number): GemmSpec | null 
     rowStride: row,
     colStride: col,
   });
-  // The map's expression after the GEMM's own epilogue; a pure copy keeps it as it is.
+  // The map's expression after the GEMM's own epilogue, its other inputs numbered after the GEMM's; a pure copy
+  // keeps the GEMM's epilogue as it is.
   const inner = G.epilogue ?? { kind: 'input', index: 0 };
-  const epilogue = substitute(C.expr, () => inner);
-  return {
+  const epilogue = substitute(C.expr, (i) => (i === productAt[0] ? inner : { kind: 'input', index: 1 + own.length + others.indexOf(i) }));
+  const offsets = [...own.map((e) => e.offset), ...others.map((i) => C.inputs[i]!.offset)];
+  const epilogueInputs: Access[] = offsets.map((offset, j) => ({
+    dtype: G.dtype, offset, strides: [...batchParts.map((p) => p.e[j]!), rowPart?.e[j] ?? 0, colPart?.e[j] ?? 0],
+  }));
+  const spec: GemmSpec = {
     ...G,
-    ...(epilogue.kind === 'input' ? {} : { epilogue }),
+    ...(epilogue.kind === 'input' && epilogue.index === 0 ? {} : { epilogue }),
+    ...(epilogueInputs.length === 0 ? {} : { epilogueInputs }),
     label: `${G.label}, stored by ${C.label}`,
     batch: batchParts.map((p) => p.size),
     m: rowPart?.size ?? 1,
@@ -101,6 +143,7 @@ function redirected(G: GemmSpec, copy: Launch, length: number): GemmSpec | null 
     b: access(G.b, G.b.rowStride, colPart?.b ?? 0, 'b'),
     c: { offset: C.output.offset, batchStrides: batchParts.map((p) => p.out), rowStride: rowPart?.out ?? 0, colStride: colPart?.out ?? 0 },
   };
+  return { spec, extra: others.map((i) => copy.inputs[i]!) };
 }
 
 /**

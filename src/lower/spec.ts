@@ -158,24 +158,45 @@ export interface GemmSpec {
    * Absent: C is the product.
    */
   readonly epilogue?: Expr;
+  /**
+   * The epilogue's other operands (a bias, a residual): input `1 + i` of the epilogue is `epilogueInputs[i]` read
+   * at the same element of the GEMM's index space as C, one stride per dimension [batch..., m, n] (0 broadcasts:
+   * a bias over n is strides 0, ..., 0, 1). Stored in `dtype`; the backend passes their storages after A and B.
+   * None may share storage with C (C is written before or while they are read). Only with an `epilogue`; at most
+   * MAX_EPILOGUE_INPUTS, so that A, B, C and these fit the 8 storage buffers WebGPU guarantees a shader stage.
+   */
+  readonly epilogueInputs?: readonly Access[];
+}
+
+/** Operands of a GEMM epilogue besides the product: with A, B and C, 8 storage bindings. */
+export const MAX_EPILOGUE_INPUTS = 5;
+
+/** The storages a backend's `run` takes for `spec`: a loop's inputs, or A, B and the epilogue's other operands. */
+export function specInputCount(spec: KernelSpec): number {
+  return spec.kind === 'loop' ? spec.inputs.length : 2 + (spec.epilogueInputs?.length ?? 0);
 }
 
 export type KernelSpec = LoopSpec | GemmSpec;
 
 /**
  * The epilogue of `spec` as the in-place map over C it is equivalent to (the same element read and written, so
- * a backend may run it as a pass over C after the product), or null when the GEMM has none.
+ * a backend may run it as a pass over C after the product; inputs: C, then the epilogue's other operands), or
+ * null when the GEMM has none.
  */
 export function gemmEpilogueLoop(spec: GemmSpec): LoopSpec | null {
   if (spec.epilogue === undefined) return null;
   const c: Access = { dtype: spec.dtype, offset: spec.c.offset, strides: [...spec.c.batchStrides, spec.c.rowStride, spec.c.colStride] };
   const sizes = [...spec.batch, spec.m, spec.n];
-  return { kind: 'loop', label: `epilogue of ${spec.label}`, sizes, parallel: sizes.length, reduceOp: null, inputs: [c], output: c, expr: spec.epilogue, computeType: spec.dtype };
+  const inputs = [c, ...(spec.epilogueInputs ?? [])];
+  return { kind: 'loop', label: `epilogue of ${spec.label}`, sizes, parallel: sizes.length, reduceOp: null, inputs, output: c, expr: spec.epilogue, computeType: spec.dtype };
 }
 
 /** The kernel's identity: everything that changes generated code, nothing that travels as data (shapes, constants). */
 export function specKey(spec: KernelSpec): string {
-  if (spec.kind === 'gemm') return `gemm:${spec.dtype}:b${spec.batch.length}${spec.epilogue === undefined ? '' : `:${exprKey(spec.epilogue)}`}`;
+  if (spec.kind === 'gemm') {
+    const extra = spec.epilogueInputs?.length ?? 0;
+    return `gemm:${spec.dtype}:b${spec.batch.length}${spec.epilogue === undefined ? '' : `:${exprKey(spec.epilogue)}`}${extra === 0 ? '' : `:+${extra}`}`;
+  }
   const ins = spec.inputs.map((a) => a.dtype).join(',');
   return `loop:${spec.sizes.length}:${spec.parallel}:${spec.parallel < spec.sizes.length ? spec.reduceOp : '-'}` +
     `:${ins}->${spec.output.dtype}:${spec.computeType}:${exprKey(spec.expr)}`;
