@@ -8,7 +8,9 @@ import type { Tensor } from '../runtime/tensor.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 import { ex, type Expr } from '../lower/spec.js';
 import { fusedMap } from '../runtime/ops.js';
-import { zerosLike } from '../runtime/creation.js';
+import { full, zeros, zerosLike } from '../runtime/creation.js';
+import { keep } from '../runtime/scope.js';
+import { noGrad } from '../autograd/record.js';
 
 export interface AdamOptions {
   lr: number;
@@ -16,14 +18,30 @@ export interface AdamOptions {
   eps?: number;
   weightDecay?: number;
   maximize?: boolean;
+  /**
+   * Keep the whole update on the device, so a step can run inside `jit` (PyTorch's `capturable`): the moments,
+   * the step count and the learning rate are tensors allocated when the optimizer is made, updated in place; the
+   * bias corrections are computed from the step tensor. A scheduler (or any `group.options.lr = x` outside the
+   * jitted function) writes the learning-rate tensors. Floating parameters only.
+   */
+  capturable?: boolean;
 }
 
 function adamStep(p: Tensor, grad: Tensor, state: Record<string, Tensor | number>, o: AdamOptions, decoupled: boolean): void {
   const [b1, b2] = o.betas ?? [0.9, 0.999];
   const eps = o.eps ?? 1e-8;
   const wd = o.weightDecay ?? (decoupled ? 0.01 : 0);
+  if (o.capturable === true) {
+    if (!fusable(p, grad, state)) {
+      throw new EinjitError(`a capturable ${decoupled ? 'AdamW' : 'Adam'} needs a gradient of its parameter's dtype, shape and device`, {
+        op: decoupled ? 'AdamW' : 'Adam', shapes: [p.shape, grad.shape], hint: `the parameter is ${p.dtype} on ${p.device}, its gradient ${grad.dtype} on ${grad.device}`,
+      });
+    }
+    capturableStep(p, grad, state, { ...o, betas: [b1, b2], eps, weightDecay: wd, maximize: o.maximize === true, capturable: true }, decoupled);
+    return;
+  }
   if (fusable(p, grad, state)) {
-    fusedAdamStep(p, grad, state, { ...o, betas: [b1, b2], eps, weightDecay: wd, maximize: o.maximize === true }, decoupled);
+    fusedAdamStep(p, grad, state, { ...o, betas: [b1, b2], eps, weightDecay: wd, maximize: o.maximize === true, capturable: false }, decoupled);
     return;
   }
   let g = o.maximize === true ? grad.neg() : grad;
@@ -86,6 +104,67 @@ function fusedAdamStep(p: Tensor, grad: Tensor, state: Record<string, Tensor | n
   p.copy_(fusedMap('adam: param', [p, m, v], ex.binary('sub', shrunk, mul(c(o.lr / (1 - b1 ** t)), div(ex.input(1), denom)))));
 }
 
+/**
+ * The fused update with every changing scalar on the device: `t ← t + 1`, the moments written back into their
+ * tensors, and the parameter from step and learning-rate tensors (bias corrections `1 − βᵗ` by `pow` of the
+ * step), so a replay of a jitted step reads this step's values instead of the trace's.
+ */
+function capturableStep(p: Tensor, grad: Tensor, state: Record<string, Tensor | number>, o: Required<AdamOptions>, decoupled: boolean): void {
+  const [b1, b2] = o.betas;
+  const c = ex.const;
+  const step = state.step as Tensor;
+  const m = state.expAvg as Tensor;
+  const v = state.expAvgSq as Tensor;
+  step.add_(1);
+  // Inputs of the moment kernels: 0 the moment, 1 the gradient, 2 the parameter.
+  let g = o.maximize ? ex.unary('neg', ex.input(1)) : ex.input(1);
+  if (!decoupled && o.weightDecay !== 0) g = add(g, mul(c(o.weightDecay), ex.input(2)));
+  m.copy_(fusedMap('adam: exp_avg', [m, grad, p], add(mul(c(b1), ex.input(0)), mul(c(1 - b1), g))));
+  v.copy_(fusedMap('adam: exp_avg_sq', [v, grad, p], add(mul(c(b2), ex.input(0)), mul(c(1 - b2), mul(g, g)))));
+  // Inputs of the parameter kernel: 0 the parameter, 1 m, 2 v, 3 the step, 4 the learning rate.
+  const lr = ex.input(4);
+  const correction = (beta: number): Expr => ex.binary('sub', c(1), ex.binary('pow', c(beta), ex.input(3)));
+  const shrunk = decoupled && o.weightDecay !== 0 ? mul(ex.input(0), ex.binary('sub', c(1), mul(lr, c(o.weightDecay)))) : ex.input(0);
+  const denom = add(ex.unary('sqrt', div(ex.input(2), correction(b2))), c(o.eps));
+  p.copy_(fusedMap('adam: param', [p, m, v, step, state.lr as Tensor],
+    ex.binary('sub', shrunk, mul(div(lr, correction(b1)), div(ex.input(1), denom)))));
+}
+
+/**
+ * A capturable optimizer's state, made with the optimizer (not on the first step, which may run inside `jit`):
+ * zero moments, a zero step count and the learning rate, as tensors on each parameter's device; and each group's
+ * `lr` made an accessor whose setter writes the learning-rate tensors, so schedulers keep working.
+ */
+function captureState(opt: Adam | AdamW, state: Map<Tensor, Record<string, Tensor | number>>, name: string): void {
+  for (const g of opt.paramGroups) {
+    if (g.options.capturable !== true) continue;
+    const lrs: Tensor[] = [];
+    for (const p of g.params) {
+      if (p.dtype !== 'float32' && p.dtype !== 'float64') {
+        throw new EinjitError(`a capturable ${name} updates floating parameters only, got ${p.dtype}`, { op: name, shapes: [p.shape] });
+      }
+      const s = noGrad(() => ({
+        step: zeros([], { dtype: p.dtype, device: p.device }),
+        expAvg: zerosLike(p),
+        expAvgSq: zerosLike(p),
+        lr: full([], g.options.lr, { dtype: p.dtype, device: p.device }),
+      }));
+      for (const t of Object.values(s)) keep(t);
+      state.set(p, s);
+      lrs.push(s.lr);
+    }
+    let lr = g.options.lr;
+    Object.defineProperty(g.options, 'lr', {
+      enumerable: true,
+      get: () => lr,
+      set: (value: number) => {
+        lr = value;
+        noGrad(() => { for (const t of lrs) t.fill_(value); });
+      },
+    });
+  }
+}
+
 function checkOptions(o: AdamOptions | undefined, name: string): void {
   if (o === undefined || o === null || typeof o !== 'object' || typeof o.lr !== 'number') {
     throw new EinjitError(`${name} needs a learning rate: new optim.${name}(params, { lr: 1e-3 })`, { op: name });
@@ -101,6 +180,7 @@ export class Adam extends Optimizer<AdamOptions> {
   constructor(params: ParamsInput<AdamOptions>, options: AdamOptions = { lr: 1e-3 }) {
     checkOptions(options, 'Adam');
     super(params, options, 'Adam');
+    captureState(this, this.state, 'Adam');
   }
 
   protected update(p: Tensor, grad: Tensor, state: Record<string, Tensor | number>, o: AdamOptions): void {
@@ -113,6 +193,7 @@ export class AdamW extends Optimizer<AdamOptions> {
   constructor(params: ParamsInput<AdamOptions>, options: AdamOptions = { lr: 1e-3 }) {
     checkOptions(options, 'AdamW');
     super(params, options, 'AdamW');
+    captureState(this, this.state, 'AdamW');
   }
 
   protected update(p: Tensor, grad: Tensor, state: Record<string, Tensor | number>, o: AdamOptions): void {

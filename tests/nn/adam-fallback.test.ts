@@ -6,31 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { profile, tensor } from '../../src/index.js';
 import { nn, optim } from './nn.js';
-
-interface Options { lr: number; weightDecay?: number; maximize?: boolean; decoupled: boolean }
-
-/** PyTorch's Adam / AdamW on plain numbers (betas 0.9, 0.999; eps 1e-8). */
-function reference(p0: number[], grads: number[][], o: Options): number[][] {
-  let p = p0.slice();
-  let m = p.map(() => 0);
-  let v = p.map(() => 0);
-  const [b1, b2, eps] = [0.9, 0.999, 1e-8];
-  const wd = o.weightDecay ?? (o.decoupled ? 0.01 : 0);
-  return grads.map((g0, k) => {
-    const t = k + 1;
-    let g = o.maximize === true ? g0.map((x) => -x) : g0;
-    if (o.decoupled) p = p.map((x) => x * (1 - o.lr * wd));
-    else g = g.map((x, i) => x + wd * p[i]!);
-    m = m.map((x, i) => b1 * x + (1 - b1) * g[i]!);
-    v = v.map((x, i) => b2 * x + (1 - b2) * g[i]! * g[i]!);
-    p = p.map((x, i) => x - o.lr * (m[i]! / (1 - b1 ** t)) / (Math.sqrt(v[i]! / (1 - b2 ** t)) + eps));
-    return p;
-  });
-}
+import { adamReference as reference, type AdamReferenceOptions as Options } from '../helpers/adam-reference.js';
 
 const P0 = [1, -2, 0.5];
 const GRADS = [[0.5, -1, 0.1], [0.25, 2, -0.3], [-1, 0.5, 0.7], [0.3, 0.3, -2]];
-const CASES: Options[] = [
+const CASES: (Options & { lr: number })[] = [
   { lr: 0.01, decoupled: false },
   { lr: 0.01, weightDecay: 0.1, decoupled: false },
   { lr: 0.02, maximize: true, weightDecay: 0.05, decoupled: false },
