@@ -118,7 +118,8 @@ function attention(reps: number): Row {
 /**
  * The seed-003 step on a batch of 8 windows of 32 tokens: TokenConvNet (embedding, two convolutions with batch
  * norm, a strided residual convolution, a linear head) and class-target cross entropy. `adamw`: the main job's
- * step (loss and gradients jitted, AdamW and its cosine schedule eager); otherwise an SGD update in the trace.
+ * step (eager: AdamW op by op after backward(); jit: loss, gradients and a capturable AdamW in one trace);
+ * otherwise an SGD update in the trace.
  */
 async function seed(reps: number, adamw: boolean): Promise<Row> {
   const tok = new nn.models.SimpleBPETokenizer(5);
@@ -128,13 +129,13 @@ async function seed(reps: number, adamw: boolean): Promise<Row> {
   const starts = Array.from({ length: 8 }, (_, i) => (i * 61) % (ids.length - 33));
   const x = stack(starts.map((o) => data.slice(0, o, o + 32)), 0);
   const y = stack(starts.map((o) => data.slice(0, o + 1, o + 33)), 0);
-  const build = (): { model: nn.models.TokenConvNet; opt: optim.AdamW; params: Tensor[] } => {
+  const build = (capturable: boolean): { model: nn.models.TokenConvNet; opt: optim.AdamW; params: Tensor[] } => {
     manualSeed(1337);
     const model = new nn.models.TokenConvNet({ vocabSize: tok.vocabSize, nEmbd: 48, causal: true });
     model.train();
-    return { model, opt: new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.01 }), params: model.parameters() };
+    return { model, opt: new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.01, capturable }), params: model.parameters() };
   };
-  const e = build();
+  const e = build(false);
   const eagerStep = (): Tensor => {
     const loss = e.model.loss(e.model.forward(x), y);
     if (adamw) {
@@ -147,27 +148,25 @@ async function seed(reps: number, adamw: boolean): Promise<Row> {
     }
     return loss.detach();
   };
-  const j = build();
-  const traced = jit((xb: Tensor, yb: Tensor): Tensor | [Tensor, Tensor[]] => {
+  const j = build(adamw);
+  const traced = jit((xb: Tensor, yb: Tensor): Tensor => {
     const loss = j.model.loss(j.model.forward(xb), yb);
     const grads = grad(loss, j.params);
-    if (adamw) return [loss, grads];
-    noGrad(() => j.params.forEach((p, i) => p.sub_(grads[i]!.mul(0.05))));
+    if (adamw) {
+      j.params.forEach((p, i) => { p.grad = grads[i]!; });
+      j.opt.step();
+    } else {
+      noGrad(() => j.params.forEach((p, i) => p.sub_(grads[i]!.mul(0.05))));
+    }
     return loss;
   });
-  const jitStep = (): Tensor => {
-    const out = traced(x, y);
-    if (!Array.isArray(out)) return out;
-    j.params.forEach((p, i) => { p.grad = out[1][i]!; });
-    j.opt.step();
-    return out[0];
-  };
+  const jitStep = (): Tensor => traced(x, y);
   // Steps outside tidy(): the optimizer's state must outlive them, as in the main job.
   const [eager, fused] = time([eagerStep, jitStep], 3, reps) as [Timed, Timed];
   const launches = [(await profile(eagerStep)).launches, (await profile(jitStep)).launches] as const;
   const s = traced.stats()!;
   return {
-    workload: `seed-003 training step (batch 8×32, TokenConvNet width 48, cross entropy, ${adamw ? 'AdamW eager, as npm start runs it' : 'SGD in the trace'})`,
+    workload: `seed-003 training step (batch 8×32, TokenConvNet width 48, cross entropy, ${adamw ? 'AdamW, in the trace as npm start runs it (capturable)' : 'SGD in the trace'})`,
     launches, written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
     allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: relDiff(fused.last, eager.last), explain: traced.explain(),
   };

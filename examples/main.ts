@@ -1,7 +1,7 @@
 /**
  * The main job (`npm start`): trains the seed-003 convolutional next-token model on the seed's two paragraphs,
  * with a progress bar, then samples text and plots the loss. `npm start -- --device webgpu` runs it on the GPU;
- * `npm start -- --no-jit` runs each op eagerly instead of replaying the jitted loss and gradients;
+ * `npm start -- --no-jit` runs each op eagerly instead of replaying the jitted training step (loss, gradients, AdamW);
  * `npm start -- --tour` prints the runtime tour instead.
  */
 import { deviceInfo, shutdown } from '../src/index.js';

@@ -99,7 +99,9 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   const data = tensor(ids, { dtype: 'int32' });
   const vocabSize = tok.vocabSize;
   const model = new nn.models.TokenConvNet({ vocabSize, nEmbd, causal: true });
-  const opt = new optim.AdamW(model.parameters(), { lr: options.lr ?? 0.01, weightDecay: 0.01 });
+  // Jitted, the whole step (loss, gradients, AdamW) is one trace: a capturable AdamW keeps its step count and
+  // learning rate on the device, so each replay reads the current ones (the scheduler writes them).
+  const opt = new optim.AdamW(model.parameters(), { lr: options.lr ?? 0.01, weightDecay: 0.01, capturable: options.jit !== false });
   const sched = new optim.CosineAnnealingLR(opt, { tMax: steps, etaMin: (options.lr ?? 0.01) / 20 });
   log(`einjit training the seed-003 conv model on ${device}${options.jit === false ? ' (eager)' : ' (jit)'}: ${ids.length} tokens, vocabulary ${vocabSize} ` +
     `(ln ${vocabSize} = ${Math.log(vocabSize).toFixed(3)}), ${model.numParameters()} parameters, ` +
@@ -112,11 +114,14 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   bar?.start(steps, 0, { loss: '-----', tps: '0' });
 
   const params = model.parameters();
-  const lossAndGrads = (x: Tensor, y: Tensor): [Tensor, Tensor[]] => {
+  const trainStep = (x: Tensor, y: Tensor): Tensor => {
     const loss = model.loss(model.forward(x), y);
-    return [loss, grad(loss, params)];
+    const grads = grad(loss, params);
+    params.forEach((p, i) => { p.grad = grads[i]!; });
+    opt.step();
+    return loss;
   };
-  const jitted = options.jit === false ? null : jit(lossAndGrads);
+  const jitted = options.jit === false ? null : jit(trainStep);
 
   const losses: number[] = [];
   const started = performance.now();
@@ -138,12 +143,10 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       loss = model.loss(model.forward(x), y);
       opt.zeroGrad();
       loss.backward();
+      opt.step();
     } else {
-      const [value, grads] = jitted(x, y);
-      params.forEach((p, i) => { p.grad = grads[i]!; });
-      loss = value;
+      loss = jitted(x, y);
     }
-    opt.step();
     sched.step();
     const value = await scalar(loss);
     losses.push(value);

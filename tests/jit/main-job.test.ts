@@ -1,6 +1,7 @@
 /**
- * The main job's training run with its jit switch: replaying the jitted loss and gradients (the default) trains
- * as the eager run does, step for step, from the same seed.
+ * The main job's training run with its jit switch: replaying the jitted training step (loss, gradients and a
+ * capturable AdamW under a cosine schedule; the default) trains as the eager run does, step for step, from the
+ * same seed.
  */
 import { describe, expect, it } from 'vitest';
 import { train } from '../../examples/train.js';
