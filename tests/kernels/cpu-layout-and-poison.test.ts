@@ -6,7 +6,7 @@
  * separated by a space.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../kernels/cpu/backend.js';
+import { createCpuBackend, type CpuStorage } from '../../kernels/cpu/backend.js';
 import { gemmSource } from '../../kernels/cpu/gemm.js';
 import { renderLoop } from '../../kernels/cpu/loop.js';
 import { ex, type GemmSpec } from '../../src/lower/spec.js';
@@ -20,18 +20,18 @@ describe('the poison hook of the CPU backend', () => {
 
   it('fills every buffer allocate hands out with the poison while one is set, float and int alike', () => {
     backend.setPoison?.(NaN);
-    const f = backend.allocate('float64', 37);
+    const f = backend.allocate('float64', 37) as CpuStorage;
     expect(Array.from(f.data as Float64Array).every(Number.isNaN)).toBe(true);
     backend.release(f);
     backend.setPoison?.(-7);
-    const i = backend.allocate('int32', 19);
+    const i = backend.allocate('int32', 19) as CpuStorage;
     expect(Array.from(i.data as Int32Array)).toEqual(new Array<number>(19).fill(-7));
     backend.release(i);
   });
 
   it('allocateZeroed is zero under poison', () => {
     backend.setPoison?.(NaN);
-    const z = backend.allocateZeroed('float64', 37);
+    const z = backend.allocateZeroed('float64', 37) as CpuStorage;
     expect(Array.from(z.data as Float64Array)).toEqual(new Array<number>(37).fill(0));
     backend.release(z);
   });
