@@ -22,6 +22,11 @@ export interface Network {
   readonly size: Float64Array;
   /** The axis id of each compact index. */
   readonly axisOf: readonly number[];
+  /**
+   * Each operand's distinct compact indices, ascending: `ids[start[k] .. start[k + 1])`. What the bit sets hold,
+   * listed, so that a search need not scan `words` words per operand (O(n²) over a network of n tensors).
+   */
+  readonly lists?: { readonly start: Int32Array; readonly ids: Int32Array };
 }
 
 export function buildNetwork(
@@ -53,7 +58,36 @@ export function buildNetwork(
     output: bitsOf(outputIds, words),
     size,
     axisOf,
+    lists: distinctLists(inputIds, axisOf.length),
   };
+}
+
+/** Each term's distinct ids, ascending, in one buffer (see Network.lists). */
+function distinctLists(terms: readonly (readonly number[])[], nIdx: number): { start: Int32Array; ids: Int32Array } {
+  const n = terms.length;
+  const start = new Int32Array(n + 1);
+  // Term k marks its ids with k + 1 while counting them, with -(k + 1) while listing them.
+  const mark = new Int32Array(nIdx);
+  for (let k = 0; k < n; k++) {
+    let c = 0;
+    for (const i of terms[k]!) {
+      if (mark[i] === k + 1) continue;
+      mark[i] = k + 1;
+      c++;
+    }
+    start[k + 1] = start[k]! + c;
+  }
+  const ids = new Int32Array(start[n]!);
+  for (let k = 0; k < n; k++) {
+    let at = start[k]!;
+    for (const i of terms[k]!) {
+      if (mark[i] === -(k + 1)) continue;
+      mark[i] = -(k + 1);
+      ids[at++] = i;
+    }
+    ids.subarray(start[k]!, at).sort();
+  }
+  return { start, ids };
 }
 
 /** Each term's bit set, as views into one buffer (a 1,000-tensor network would otherwise allocate 1,000 buffers). */
