@@ -20,6 +20,7 @@ import { tensor } from '../runtime/creation.js';
 import { isFloating, promoteTypes } from '../runtime/dtype.js';
 import { sameDevice, viewOf } from '../runtime/ops.js';
 import { noGrad, record } from '../autograd/record.js';
+import { tidy } from '../runtime/scope.js';
 import { grads } from '../autograd/rules.js';
 import type { DType } from '../runtime/dtype.js';
 import { numel } from '../runtime/shape.js';
@@ -149,21 +150,27 @@ function runSliced(backend: Backend, program: ContractionProgram, sp: SlicedPlan
   return noGrad(() => {
     let acc: Tensor | undefined;
     for (let s = 0; s < sp.slices; s++) {
-      const views = operands.map((x, k) => {
-        let v = x;
-        program.inputs[k]!.forEach((id, d) => {
-          const j = sp.sliced.indexOf(id);
-          // A broadcast dimension (size 1 against a larger axis) is the same for every slice.
-          if (j >= 0 && x.shape[d] !== 1) v = v.narrow(d, at[j]!, 1);
+      // Each slice in a scope of its own: its intermediates, its result and the sum's temporary are released
+      // before the next slice runs, so the peak is one slice's working set beside the accumulator.
+      const first: Tensor | undefined = tidy(() => {
+        const views = operands.map((x, k) => {
+          let v = x;
+          program.inputs[k]!.forEach((id, d) => {
+            const j = sp.sliced.indexOf(id);
+            // A broadcast dimension (size 1 against a larger axis) is the same for every slice.
+            if (j >= 0 && x.shape[d] !== 1) v = v.narrow(d, at[j]!, 1);
+          });
+          return v;
         });
-        return v;
-      });
-      const part = runContraction(backend, perSlice, sp.plan, views);
-      if (acc === undefined) acc = part;
-      else {
+        const part = runContraction(backend, perSlice, sp.plan, views);
+        if (acc === undefined) {
+          // The accumulator is written in place: never an operand's own storage.
+          return operands.some((x) => x.storage === part.storage) ? part.clone() : part;
+        }
         acc.add_(part);
-        if (!operands.some((x) => x.storage === part.storage)) part.dispose();
-      }
+        return undefined;
+      });
+      acc ??= first;
       for (let j = 0; j < at.length; j++) {
         if (++at[j]! < extent[j]!) break;
         at[j] = 0;
