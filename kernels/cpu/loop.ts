@@ -17,6 +17,7 @@ import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
 import { LruCache } from '../../src/util/lru.js';
 import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
 import { interpretLoop } from './interpret.js';
+import { forEachPoint } from './odometer.js';
 import { runWasmTranspose, transposeSource, wasmTransposeApplies } from './transpose.js';
 import { CAST, SHORT_SUM, SUM_BLOCK, UNARY, binaryIn, scalarHelpers as helpers, type AnyArray, type LoopKernel } from './ops.js';
 
@@ -416,26 +417,9 @@ function isRowCopy(spec: LoopSpec): boolean {
 }
 
 function copyRows(spec: LoopSpec, x: RowArray, out: RowArray): void {
-  const sizes = spec.sizes;
-  const last = sizes.length - 1;
-  const n = sizes[last]!;
-  const xs = spec.inputs[0]!.strides;
-  const os = spec.output.strides;
-  const at = new Array<number>(last).fill(0);
-  let xi = spec.inputs[0]!.offset;
-  let oi = spec.output.offset;
-  for (;;) {
-    out.set(x.subarray(xi, xi + n), oi);
-    // Odometer over the outer loops.
-    let d = last - 1;
-    for (; d >= 0; d--) {
-      xi += xs[d]!;
-      oi += os[d]!;
-      if (++at[d]! < sizes[d]!) break;
-      xi -= xs[d]! * sizes[d]!;
-      oi -= os[d]! * sizes[d]!;
-      at[d] = 0;
-    }
-    if (d < 0) return;
-  }
+  const last = spec.sizes.length - 1;
+  const n = spec.sizes[last]!;
+  const outer = Array.from({ length: last }, (_, d) => d);
+  forEachPoint(spec.sizes, outer, spec.inputs[0]!.strides, spec.output.strides, spec.inputs[0]!.offset, spec.output.offset,
+    (xi, oi) => out.set(x.subarray(xi, xi + n), oi));
 }

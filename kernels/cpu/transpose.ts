@@ -19,6 +19,7 @@ import type { LoopSpec } from '../../src/lower/spec.js';
 import type { TransposeDims } from '../../src/lower/loops.js';
 import { wasmAllowed } from '../../src/platform/index.js';
 import { FunctionBuilder, ValType, buildModule } from './wasm/emit.js';
+import { forEachPoint } from './odometer.js';
 import { wasmApi, type WasmMemory } from './wasm/api.js';
 
 /** Columns per block inside the kernel: a block's reads (4 rows × 64 × 4 bytes) and writes stay in L1. */
@@ -141,12 +142,8 @@ export function runWasmTranspose(spec: LoopSpec, { a, b }: TransposeDims, x: Wor
   const rowsPer = Math.min(nb, 1024);
   const colsPer = Math.max(4, Math.min(na, Math.floor(CHUNK_ELEMENTS / rowsPer) & ~3));
   const others = sizes.map((_, d) => d).filter((d) => d !== a && d !== b);
-  const at = new Array<number>(others.length).fill(0);
-  if (others.some((d) => sizes[d] === 0)) return;
-  let xPlane = spec.inputs[0]!.offset;
-  let oPlane = spec.output.offset;
   const dst = CHUNK_ELEMENTS; // word address of the transposed chunk
-  for (;;) {
+  forEachPoint(sizes, others, xs, os, spec.inputs[0]!.offset, spec.output.offset, (xPlane, oPlane) => {
     for (let b0 = 0; b0 < nb; b0 += rowsPer) {
       const rows = Math.min(rowsPer, nb - b0);
       for (let a0 = 0; a0 < na; a0 += colsPer) {
@@ -168,19 +165,7 @@ export function runWasmTranspose(spec: LoopSpec, { a, b }: TransposeDims, x: Wor
         else for (let c = 0; c < cols; c++) out.set(mem.subarray(dst + c * rows, dst + (c + 1) * rows), o0 + c * tA);
       }
     }
-    // Odometer over the other loops.
-    let k = others.length - 1;
-    for (; k >= 0; k--) {
-      const d = others[k]!;
-      xPlane += xs[d]!;
-      oPlane += os[d]!;
-      if (++at[k]! < sizes[d]!) break;
-      xPlane -= xs[d]! * sizes[d]!;
-      oPlane -= os[d]! * sizes[d]!;
-      at[k] = 0;
-    }
-    if (k < 0) return;
-  }
+  });
 }
 
 /** The kernel's text, for source(). */
