@@ -8,12 +8,13 @@
  */
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { configureGemm, gemmCapabilities, runGemm, shutdownGemmPool, type GemmOptions } from '../../kernels/cpu/gemm.js';
+import { configureGemm, runGemm, shutdownGemmPool, type GemmOptions } from '../../kernels/cpu/gemm.js';
 import type { GemmTileChoice } from '../../kernels/wgsl/gemm.js';
 import type { GpuStorage, WebGPUBackend } from '../../kernels/wgsl/index.js';
 import { ex, type Access, type Expr, type GemmSpec } from '../../src/lower/spec.js';
 import { createCpuBackend } from '../../kernels/cpu/backend.js';
 import { gpuAvailable, openBackend } from '../wgsl/setup.js';
+import { cpuGemmRoutes } from '../helpers/gemm-routes.js';
 
 /** How an extra operand walks one GEMM dimension: broadcast, forwards or backwards. */
 type Walk = 0 | 1 | -1;
@@ -193,11 +194,7 @@ describe('GEMM epilogue inputs on the CPU', () => {
   afterEach(() => { if (saved !== null) configureGemm(saved); saved = null; });
   afterAll(() => shutdownGemmPool());
 
-  const routes: { name: string; options: Partial<GemmOptions> }[] = [
-    { name: 'direct loop', options: { smallMacs: Number.MAX_SAFE_INTEGER } },
-    { name: 'packed JS', options: { smallMacs: 0, path: 'js' } },
-    ...(gemmCapabilities().wasmSimd ? [{ name: 'packed Wasm', options: { smallMacs: 0, path: 'wasm' as const } }] : []),
-  ];
+  const routes = cpuGemmRoutes();
   const Arr = (dtype: GemmSpec['dtype']): Float32ArrayConstructor | Float64ArrayConstructor => (dtype === 'float32' ? Float32Array : Float64Array);
 
   it.each(routes.flatMap((r) => (['float32', 'float64'] as const).map((d) => [r.name, d, r.options] as const)))(

@@ -4,12 +4,13 @@
  * run unsplit when the spec has an epilogue), against a float64 loop; C's elements outside the product untouched.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { configureGemm, gemmCapabilities, runGemm, shutdownGemmPool, type GemmOptions } from '../../kernels/cpu/gemm.js';
+import { configureGemm, runGemm, shutdownGemmPool, type GemmOptions } from '../../kernels/cpu/gemm.js';
 import type { GemmTileShape } from '../../kernels/wgsl/gemm.js';
 import { GEMM_SWEEP_SHAPES } from '../../kernels/wgsl/gemm.js';
 import type { WebGPUBackend } from '../../kernels/wgsl/index.js';
 import { ex, type Expr, type GemmSpec } from '../../src/lower/spec.js';
 import { gpuAvailable, openBackend } from '../wgsl/setup.js';
+import { cpuGemmRoutes } from '../helpers/gemm-routes.js';
 
 /** 1 + tanh(0.5·x) − 0.25·relu(x), with a constant read twice, a unary op and a select-free chain. */
 const EPILOGUE: Expr = ex.binary('sub',
@@ -72,11 +73,7 @@ describe('GEMM epilogues on the CPU', () => {
   afterEach(() => { if (saved !== null) configureGemm(saved); saved = null; });
   afterAll(() => shutdownGemmPool());
 
-  const routes: { name: string; options: Partial<GemmOptions> }[] = [
-    { name: 'direct loop', options: { smallMacs: Number.MAX_SAFE_INTEGER } },
-    { name: 'packed JS', options: { smallMacs: 0, path: 'js' } },
-    ...(gemmCapabilities().wasmSimd ? [{ name: 'packed Wasm', options: { smallMacs: 0, path: 'wasm' as const } }] : []),
-  ];
+  const routes = cpuGemmRoutes();
   it.each(routes.flatMap((r) => (['float32', 'float64'] as const).map((d) => [r.name, d, r.options] as const)))(
     '%s, %s', (_, dtype, options) => {
       saved = configureGemm(options);
