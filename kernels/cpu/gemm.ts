@@ -8,7 +8,10 @@
  *    stay in the 1 MiB L2 of a core) and at most `nch` columns. For each, the main thread packs A into MR-row panels
  *    in the shared linear memory — any strides, transposes and broadcasts are resolved here — and B either into
  *    NR-column panels or, when its columns are contiguous, by plain row copies the kernel reads in NR-wide slices.
- *    Edge panels and the K tail (to the unroll factor) are zero-padded, so the kernel has no edge cases.
+ *    Edge panels and the K tail (to the unroll factor) are zero-padded, so the kernel has no edge cases. Float32
+ *    panels whose K is contiguous and staged B rows are copied in with `TypedArray.set` (one copy per strip of
+ *    adjacent rows) and laid out by WebAssembly SIMD copy kernels (wasm/copy-kernels.ts: 4×4-tile transposes, row
+ *    copies), where JavaScript would move one element at a time.
  * 3. The macro-kernel walks the K slices (kc deep, so a B micro-panel kc × NR stays in the 48 KiB L1d), and for
  *    every NR-column panel runs the register-blocked micro-kernel down all the A panels, writing the first slice
  *    and adding the next ones into a padded C staging buffer; the staging buffer is finally copied into C
@@ -28,6 +31,8 @@ import {
 } from './gemm-pool.js';
 import { PlainMemory, wasmApi, type WasmMemory } from './wasm/api.js';
 import { generateGemmWasm } from './wasm/gemm-kernel.js';
+import { buildModule } from './wasm/emit.js';
+import { rowCopyFunction, transposeFunction } from './wasm/copy-kernels.js';
 import {
   codegenAllowed, enableRelaxedSimd, envVar, relaxedSimdAvailable, wasmAllowed,
 } from '../../src/platform/index.js';
@@ -55,6 +60,8 @@ export interface GemmOptions {
   readonly parallelMacs: number;
   /** Stage B by row copies when its columns are contiguous, instead of packing it into panels. */
   readonly stageRows: boolean;
+  /** Pack float32 panels whose K is contiguous with the Wasm 4×4-tile transpose (where SIMD exists), not in JS. */
+  readonly wasmPack: boolean;
   /** Elements (of the operand dtype) of packed panels and C staging one round may use. */
   readonly roundElements: number;
   /** Overrides the tile's K slice depth (rounded up to the unroll factor); 0 keeps the tile's. */
@@ -96,6 +103,7 @@ const DEFAULTS: GemmOptions = {
   smallMacs: 32 * 32 * 32,
   parallelMacs: 1 << 21,
   stageRows: true,
+  wasmPack: true,
   roundElements: 1 << 23,
   kc: 0,
   everyContraction: false,
@@ -162,6 +170,14 @@ interface State {
   f32: Float32Array;
   f64: Float64Array;
   i32: Int32Array;
+  /** The Wasm copy kernels over this memory, with which the main thread packs float32 panels (null without SIMD). */
+  readonly copies: CopyKernels | null;
+}
+
+/** `t32` and `rows32` of wasm/copy-kernels.ts (byte addresses and row strides). */
+interface CopyKernels {
+  readonly t32: (src: number, dst: number, rows: number, cols: number, sRow: number, dRow: number) => void;
+  readonly rows32: (src: number, dst: number, rows: number, cols: number, pad: number, sRow: number, dRow: number) => void;
 }
 
 let state: State | null = null;
@@ -223,12 +239,23 @@ function getState(): State {
   }
   const env = loadRuntime().makeEnv(memory, descriptors);
   const buffer = memory.buffer;
+  const copies = wasmSimd ? copyKernels(memory, shared) : null;
   state = {
     memory, shared, wasmSimd, relaxed: relaxed && wasmSimd, relaxedProbe, descriptors, env, pool: null,
     poolHelpers: 0, byteLength: buffer.byteLength,
-    f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer),
+    f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer), copies,
   };
   return state;
+}
+
+/** The main thread's instance of the copy kernels over the GEMM memory (only the main thread packs). */
+function copyKernels(memory: WasmMemory, shared: boolean): CopyKernels | null {
+  if (wasmApi === undefined) return null;
+  const { bytes } = buildModule({ module: 'env', name: 'mem', minPages: 1, maxPages: MAX_PAGES, shared },
+    [transposeFunction(), rowCopyFunction()]);
+  if (!wasmApi.validate(bytes)) return null;
+  const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { mem: memory } });
+  return { t32: exports['t32'] as CopyKernels['t32'], rows32: exports['rows32'] as CopyKernels['rows32'] };
 }
 
 /** What this platform offers the GEMM. */
@@ -297,16 +324,28 @@ function panelPacker(R: number, dtype: 'float32' | 'float64'): PanelPacker {
   return fn;
 }
 
+/** Elements of the strip of source rows the Wasm packer copies in at a time: 256 KiB of float32, kept in L2. */
+const SCRATCH_ELEMENTS = 1 << 16;
+
+/** Where the packers may stage source rows: the copy kernels and a free region of the GEMM memory. */
+interface PackScratch {
+  readonly kernels: CopyKernels;
+  /** Element offset of SCRATCH_ELEMENTS free float32 words. */
+  readonly at: number;
+}
+
 /**
  * Packs `count` rows (A: rows along m; B: columns along n) into panels of `R` as [panel][kp][R], zero-padding the
  * last panel and the K tail; source element (row r, depth p) is at `off + r·sRow + p·sK`.
  */
 function packPanels(src: FloatArray, off: number, sRow: number, sK: number, count: number, k: number, kp: number,
-  R: number, dst: FloatArray, dOff: number): void {
+  R: number, dst: FloatArray, dOff: number, scratch: PackScratch | null): void {
   const panels = Math.ceil(count / R);
   const full = Math.floor(count / R);
   if (full > 0) {
-    panelPacker(R, dst instanceof Float32Array ? 'float32' : 'float64')(src, off, sRow, sK, full, k, kp, dst, dOff);
+    const wasm = scratch !== null && sK === 1 && src instanceof Float32Array && dst instanceof Float32Array &&
+      packPanelsWasm(scratch, src, off, sRow, full, k, kp, R, dst, dOff);
+    if (!wasm) panelPacker(R, dst instanceof Float32Array ? 'float32' : 'float64')(src, off, sRow, sK, full, k, kp, dst, dOff);
     if (kp > k) for (let q = 0; q < full; q++) dst.fill(0, dOff + (q * kp + k) * R, dOff + (q + 1) * kp * R);
   }
   for (let q = full; q < panels; q++) {
@@ -327,19 +366,80 @@ function packPanels(src: FloatArray, off: number, sRow: number, sK: number, coun
 }
 
 /**
+ * The `full` whole panels of packPanels for float32 rows whose K is contiguous (sK = 1): strips of source rows are
+ * copied into the scratch region with `TypedArray.set` (one copy when the rows lie at most 2K apart, else one per
+ * row), then every panel is one call of the 4×4-tile transpose, which writes [K][R] from R rows of K; the last
+ * K mod 4 depths are copied one by one. False (nothing written) where a panel's rows do not fit the scratch, or K
+ * is under 4.
+ */
+function packPanelsWasm(scratch: PackScratch, src: Float32Array, off: number, sRow: number, full: number, k: number,
+  kp: number, R: number, dst: Float32Array, dOff: number): boolean {
+  const k4 = k & ~3;
+  // Rows at most 2K apart are copied as one span with their gaps; rows farther apart (or overlapping: a broadcast)
+  // one by one, which only pays when each row is long.
+  const span = sRow >= k && sRow <= 2 * k;
+  const pitch = span ? sRow : k;
+  const per = Math.floor(SCRATCH_ELEMENTS / (R * pitch));
+  if (k4 === 0 || per === 0 || (!span && k < 64)) return false;
+  for (let q0 = 0; q0 < full; q0 += per) {
+    const nq = Math.min(per, full - q0);
+    const rows = nq * R;
+    const s0 = off + q0 * R * sRow;
+    if (span) {
+      dst.set(src.subarray(s0, s0 + (rows - 1) * sRow + k), scratch.at);
+    } else {
+      for (let r = 0; r < rows; r++) dst.set(src.subarray(s0 + r * sRow, s0 + r * sRow + k), scratch.at + r * k);
+    }
+    for (let q = 0; q < nq; q++) {
+      scratch.kernels.t32((scratch.at + q * R * pitch) * 4, (dOff + (q0 + q) * kp * R) * 4, R, k4, pitch * 4, R * 4);
+    }
+  }
+  for (let q = 0; q < full; q++) {
+    for (let r = 0; r < R; r++) {
+      const s = off + (q * R + r) * sRow;
+      const d = dOff + q * kp * R + r;
+      for (let p = k4; p < k; p++) dst[d + p * R] = src[s + p] as number;
+    }
+  }
+  return true;
+}
+
+/**
  * Stages B rows (columns contiguous in the source) as [kp][ldb] with row copies, zero-filling the padding columns and
- * the K tail; the kernel then reads NR-column panels straight from the rows.
+ * the K tail; the kernel then reads NR-column panels straight from the rows. Float32 rows go through the scratch
+ * region when there is one: copied in with one `TypedArray.set` per strip when they lie at most 2·cols apart (one
+ * per row otherwise, when rows are long), then laid out with their padding by the Wasm row copy.
  */
 function stageRows(src: FloatArray, off: number, sK: number, cols: number, k: number, kp: number, ldb: number,
-  dst: FloatArray, dOff: number): void {
-  for (let p = 0; p < k; p++) {
-    const s = off + p * sK;
-    const d = dOff + p * ldb;
-    if (cols >= 32) dst.set(src.subarray(s, s + cols), d);
-    else for (let j = 0; j < cols; j++) dst[d + j] = src[s + j] as number;
-    if (ldb > cols) dst.fill(0, d + cols, d + ldb);
+  dst: FloatArray, dOff: number, scratch: PackScratch | null): void {
+  const wasm = scratch !== null && src instanceof Float32Array && dst instanceof Float32Array &&
+    stageRowsWasm(scratch, src, off, sK, cols, k, ldb, dst, dOff);
+  if (!wasm) {
+    for (let p = 0; p < k; p++) {
+      const s = off + p * sK;
+      const d = dOff + p * ldb;
+      if (cols >= 32) dst.set(src.subarray(s, s + cols), d);
+      else for (let j = 0; j < cols; j++) dst[d + j] = src[s + j] as number;
+      if (ldb > cols) dst.fill(0, d + cols, d + ldb);
+    }
   }
   if (kp > k) dst.fill(0, dOff + k * ldb, dOff + kp * ldb);
+}
+
+function stageRowsWasm(scratch: PackScratch, src: Float32Array, off: number, sK: number, cols: number, k: number,
+  ldb: number, dst: Float32Array, dOff: number): boolean {
+  const span = sK >= cols && sK <= 2 * cols;
+  const pitch = span ? sK : cols;
+  const per = Math.floor(SCRATCH_ELEMENTS / pitch);
+  if (per === 0 || (!span && cols < 64)) return false;
+  for (let p0 = 0; p0 < k; p0 += per) {
+    const rows = Math.min(per, k - p0);
+    const s0 = off + p0 * sK;
+    if (span) dst.set(src.subarray(s0, s0 + (rows - 1) * sK + cols), scratch.at);
+    else for (let r = 0; r < rows; r++) dst.set(src.subarray(s0 + r * sK, s0 + r * sK + cols), scratch.at + r * cols);
+    scratch.kernels.rows32(scratch.at * 4, (dOff + p0 * ldb) * 4, rows, cols, ldb, pitch * 4, ldb * 4);
+  }
+  return true;
 }
 
 /**
@@ -367,7 +467,7 @@ interface SubProduct {
   /** Element offset of C[0, 0] of this sub-product in the user's C. */
   readonly cUser: number;
   /** Packs the panels this sub-product reads first (none when they are shared with an earlier one). */
-  readonly pack: readonly ((M: FloatArray) => void)[];
+  readonly pack: readonly ((M: FloatArray, scratch: PackScratch | null) => void)[];
 }
 
 function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: number, kernel: number, kp: number,
@@ -402,7 +502,10 @@ function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: num
   });
   const table = roundUp((top + 16) * bytes, 64);
   const n = units.length / UNIT_WORDS;
-  ensureBytes(s, table + (units.length + subs.length) * 4);
+  // The packer's scratch region follows the unit table and its counters.
+  const scratchAt = roundUp(table + (units.length + subs.length) * 4, 64);
+  ensureBytes(s, scratchAt + (s.copies === null ? 0 : SCRATCH_ELEMENTS * 4));
+  const scratch = s.copies === null || !options.wasmPack ? null : { kernels: s.copies, at: scratchAt / 4 };
   s.i32.set(units, table >> 2);
   const counters = (table >> 2) + units.length;
   s.i32.fill(0, counters, counters + subs.length);
@@ -410,7 +513,7 @@ function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: num
   const job = rt.begin(s.env, n, table, kernel, kc, parallel && (s.pool?.size ?? 0) > 0);
   const M = bytes === 4 ? s.f32 : s.f64;
   subs.forEach((sub, i) => {
-    for (const pack of sub.pack) pack(M);
+    for (const pack of sub.pack) pack(M, scratch);
     rt.release(s.env, ready[i] ?? n);
   });
   // Sub-products are copied out in order as their units finish, while the helpers still compute.
@@ -428,6 +531,11 @@ function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: num
 
 /** Copies a sub-product's C staging into the user's C through its strides. */
 function copyOut(sub: SubProduct, M: FloatArray, c: FloatArray, crs: number, ccs: number): void {
+  if (ccs === 1 && crs === sub.cols && sub.ldc === sub.cols) {
+    // Staging and C rows both back to back: one copy.
+    c.set(M.subarray(sub.c, sub.c + sub.rows * sub.cols), sub.cUser);
+    return;
+  }
   for (let i = 0; i < sub.rows; i++) {
     let src = sub.c + i * sub.ldc;
     let dst = sub.cUser + i * crs;
@@ -495,13 +603,13 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
         const ldb = bRows ? rowStride(np * nr, bytes) : nr;
         const bSize = bRows ? ldb * kp : np * nr * kp;
         if (top + mp * mr * kp + bSize + mp * mr * np * nr > limit) flush();
-        const pack: ((M: FloatArray) => void)[] = [];
+        const pack: ((M: FloatArray, scratch: PackScratch | null) => void)[] = [];
         const aSrc = (ao[t] ?? 0) + m0 * ars;
         const aKey = `${aSrc}:${rows}`;
         let aPtr = packedA.get(aKey);
         if (aPtr === undefined) {
           const at = top;
-          pack.push((M) => packPanels(a, aSrc, ars, acs, rows, k, kp, mr, M, at));
+          pack.push((M, scratch) => packPanels(a, aSrc, ars, acs, rows, k, kp, mr, M, at, scratch));
           aPtr = at;
           top += mp * mr * kp;
           packedA.set(aKey, aPtr);
@@ -511,8 +619,8 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
         let bPtr = packedB.get(bKey);
         if (bPtr === undefined) {
           const at = top;
-          if (bRows) pack.push((M) => stageRows(b, bSrc, brs, cols, k, kp, ldb, M, at));
-          else pack.push((M) => packPanels(b, bSrc, bcs, brs, cols, k, kp, nr, M, at));
+          if (bRows) pack.push((M, scratch) => stageRows(b, bSrc, brs, cols, k, kp, ldb, M, at, scratch));
+          else pack.push((M, scratch) => packPanels(b, bSrc, bcs, brs, cols, k, kp, nr, M, at, scratch));
           bPtr = at;
           top += bSize;
           packedB.set(bKey, bPtr);

@@ -18,12 +18,11 @@
 import type { LoopSpec } from '../../src/lower/spec.js';
 import type { TransposeDims } from '../../src/lower/loops.js';
 import { wasmAllowed } from '../../src/platform/index.js';
-import { FunctionBuilder, ValType, buildModule } from './wasm/emit.js';
+import { buildModule } from './wasm/emit.js';
+import { transposeFunction } from './wasm/copy-kernels.js';
 import { forEachPoint } from './odometer.js';
 import { wasmApi, type WasmMemory } from './wasm/api.js';
 
-/** Columns per block inside the kernel: a block's reads (4 rows × 64 × 4 bytes) and writes stay in L1. */
-const BLOCK_COLUMNS = 64;
 /** Elements per side of one chunk: 256 Ki elements (1 MiB in, 1 MiB out). */
 const CHUNK_ELEMENTS = 1 << 18;
 /** The kernel's memory: two chunks (in and out) of CHUNK_ELEMENTS words, 2 MiB, allocated once. */
@@ -31,60 +30,9 @@ const PAGES = (2 * CHUNK_ELEMENTS * 4) / 65536;
 /** Smaller permutes stay with the JavaScript kernel (the chunk copies and the call are not worth it). */
 export const WASM_TRANSPOSE_MIN_ELEMENTS = 1 << 14;
 
-/** Byte lanes of a shuffle by 32-bit lanes (0-3 of the first vector, 4-7 of the second). */
-const lanes32 = (lanes: readonly number[]): number[] => lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
-
-/**
- * `t32(src, dst, rows, cols, srcRowBytes, dstRowBytes)`: dst[c][r] = src[r][c] for r < rows, c < cols, both
- * multiples of 4; addresses and row strides in bytes.
- */
+/** The module of the permute: `t32` (see wasm/copy-kernels.ts) over a memory of its own of PAGES pages. */
 export function transposeModule(): { bytes: Uint8Array; text: string } {
-  const I = ValType.I32;
-  const f = new FunctionBuilder('t32', ['src', 'dst', 'rows', 'cols', 'sRow', 'dRow'].map((name) => ({ name, type: I })));
-  for (const n of ['j0', 'jEnd', 'i', 's', 'd', 'e', 'sRow2', 'sRow3', 'dRow2', 'dRow3', 'dRow4']) f.local(n, I);
-  for (const n of ['r0', 'r1', 'r2', 'r3', 't0', 't1', 't2', 't3']) f.local(n, ValType.V128);
-  const mem = { offset: 0, alignLog2: 2 };
-  f.get('sRow').get('sRow').op('i32.add').set('sRow2');
-  f.get('sRow2').get('sRow').op('i32.add').set('sRow3');
-  f.get('dRow').get('dRow').op('i32.add').set('dRow2');
-  f.get('dRow2').get('dRow').op('i32.add').set('dRow3');
-  f.get('dRow3').get('dRow').op('i32.add').set('dRow4');
-  f.comment(`blocks of ${BLOCK_COLUMNS} columns; in each, every 4 rows, every 4 columns: one 4x4 tile`);
-  f.i32(0).set('j0');
-  f.open('block', 'jdone').open('loop', 'jblock');
-  f.get('j0').get('cols').op('i32.lt_s').op('i32.eqz').brIf(1, 'jdone');
-  f.get('j0').i32(BLOCK_COLUMNS).op('i32.add').set('jEnd');
-  f.get('cols').get('jEnd').op('i32.lt_s').open('if', 'clip').get('cols').set('jEnd').end();
-  f.i32(0).set('i');
-  f.open('block', 'idone').open('loop', 'irows');
-  f.get('i').get('rows').op('i32.lt_s').op('i32.eqz').brIf(1, 'idone');
-  f.get('src').get('i').get('sRow').op('i32.mul').op('i32.add').get('j0').i32(4).op('i32.mul').op('i32.add').set('s');
-  f.get('dst').get('j0').get('dRow').op('i32.mul').op('i32.add').get('i').i32(4).op('i32.mul').op('i32.add').set('d');
-  f.get('s').get('jEnd').get('j0').op('i32.sub').i32(4).op('i32.mul').op('i32.add').set('e');
-  f.open('block', 'cdone').open('loop', 'tiles');
-  f.get('s').get('e').op('i32.lt_u').op('i32.eqz').brIf(1, 'cdone');
-  f.comment('four rows of four: r_k = src[i + k][j .. j + 3]');
-  f.get('s').simd('v128.load', mem).set('r0');
-  f.get('s').get('sRow').op('i32.add').simd('v128.load', mem).set('r1');
-  f.get('s').get('sRow2').op('i32.add').simd('v128.load', mem).set('r2');
-  f.get('s').get('sRow3').op('i32.add').simd('v128.load', mem).set('r3');
-  f.comment('interleave pairs of rows, then pairs of pairs: column m of the tile becomes row m');
-  f.get('r0').get('r1').shuffle(lanes32([0, 4, 1, 5])).set('t0');
-  f.get('r0').get('r1').shuffle(lanes32([2, 6, 3, 7])).set('t1');
-  f.get('r2').get('r3').shuffle(lanes32([0, 4, 1, 5])).set('t2');
-  f.get('r2').get('r3').shuffle(lanes32([2, 6, 3, 7])).set('t3');
-  f.get('d').get('t0').get('t2').shuffle(lanes32([0, 1, 4, 5])).simd('v128.store', mem);
-  f.get('d').get('dRow').op('i32.add').get('t0').get('t2').shuffle(lanes32([2, 3, 6, 7])).simd('v128.store', mem);
-  f.get('d').get('dRow2').op('i32.add').get('t1').get('t3').shuffle(lanes32([0, 1, 4, 5])).simd('v128.store', mem);
-  f.get('d').get('dRow3').op('i32.add').get('t1').get('t3').shuffle(lanes32([2, 3, 6, 7])).simd('v128.store', mem);
-  f.get('s').i32(16).op('i32.add').set('s');
-  f.get('d').get('dRow4').op('i32.add').set('d');
-  f.br(0, 'tiles').end().end();
-  f.get('i').i32(4).op('i32.add').set('i');
-  f.br(0, 'irows').end().end();
-  f.get('j0').i32(BLOCK_COLUMNS).op('i32.add').set('j0');
-  f.br(0, 'jblock').end().end();
-  return buildModule({ module: 'env', name: 'memory', minPages: PAGES, maxPages: PAGES, shared: false }, [f]);
+  return buildModule({ module: 'env', name: 'memory', minPages: PAGES, maxPages: PAGES, shared: false }, [transposeFunction()]);
 }
 
 type Word = Float32Array | Int32Array;

@@ -291,6 +291,51 @@ describe('gemm: random shapes and strides against a float64 oracle', () => {
   });
 });
 
+describe.runIf(wasmSimd)('gemm: float32 panels packed by the Wasm copy kernels', () => {
+  // The Wasm packers take float32 panels whose K is contiguous (A row-major, B column-major) and B rows whose
+  // columns are contiguous; rows up to 2·K apart are copied in as one span, rows farther apart one by one (when
+  // long), and the last K mod 4 depths, the ragged panel, the padding columns and the K tail are filled apart.
+  // Each case runs with them and with the JavaScript packers, on both macro-kernels, against the float64 oracle.
+  const far = fc.constantFrom(0, 1, 3, 150, 301);
+  const layout = fc.record({ rowMajor: fc.boolean(), pad: far, offset: fc.constantFrom(0, 5), broadcast: fc.boolean() });
+  const depth = fc.oneof(fc.constantFrom(4, 5, 7, 63, 64, 65), fc.integer({ min: 60, max: 140 }));
+  const dim = fc.oneof(fc.constantFrom(1, 4, 15, 16, 17, 64, 65), fc.integer({ min: 1, max: 90 }));
+  const caseOf = fc.record({
+    dtype: fc.constant<'float32'>('float32'),
+    batch: fc.oneof(fc.constant([]), fc.constant([2])),
+    m: dim, n: dim, k: depth, a: layout, b: layout, c: layout,
+    seed: fc.integer({ min: 1, max: 1 << 30 }),
+  });
+
+  it('writes the same panels as the JavaScript packers (random layouts, rows near and far apart)', () => {
+    for (const path of ['wasm', 'js'] as const) {
+      use({ path, smallMacs: 0, threads: 1 });
+      fc.assert(fc.property(caseOf, fc.boolean(), (c, wasmPack) => {
+        configureGemm({ wasmPack });
+        const { spec, a, b, out } = build(c);
+        check(spec, a, b, out);
+      }), { numRuns: 60 });
+    }
+  });
+
+  it('copies in several strips when a block exceeds the scratch region', () => {
+    use({ path: 'wasm', smallMacs: 0, threads: 1 });
+    const wide = (rowMajor: boolean, pad: number): Layout => ({ rowMajor, pad, offset: 3, broadcast: false });
+    const cases: Case[] = [
+      // A rows 350 apart (one copy per row), B columns 350 apart: more rows than one strip holds.
+      { dtype: 'float32', batch: [], m: 700, n: 40, k: 100, a: wide(true, 250), b: wide(false, 250), c: wide(true, 0), seed: 3 },
+      // B rows 270 apart with 70 columns (one copy per row), K deeper than one strip.
+      { dtype: 'float32', batch: [], m: 20, n: 70, k: 1000, a: wide(true, 1), b: wide(true, 200), c: wide(true, 0), seed: 4 },
+      // Spans: A and B rows adjacent, K and N large enough for several strips.
+      { dtype: 'float32', batch: [], m: 300, n: 600, k: 259, a: wide(true, 0), b: wide(true, 0), c: wide(true, 0), seed: 5 },
+    ];
+    for (const c of cases) {
+      const { spec, a, b, out } = build(c);
+      check(spec, a, b, out);
+    }
+  });
+});
+
 describe('gemm: large products', () => {
   const big = (dtype: 'float32' | 'float64', m: number, n: number, k: number, transB: boolean,
     batch: number[] = []): Case => ({

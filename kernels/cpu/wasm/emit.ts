@@ -63,6 +63,7 @@ const PLAIN_OPS = {
   'i32.add': 0x6a,
   'i32.sub': 0x6b,
   'i32.mul': 0x6c,
+  'i32.and': 0x71,
   'i32.eqz': 0x45,
   'i32.ne': 0x47,
   'i32.lt_u': 0x49,
@@ -117,6 +118,12 @@ export class FunctionBuilder {
     if (mem === undefined) return this.emit(name, code);
     const text = `${name} offset=${mem.offset} align=${1 << mem.alignLog2}`;
     return this.emit(text, [...code, ...unsignedLeb(mem.alignLog2), ...unsignedLeb(mem.offset)]);
+  }
+
+  /** A 32-bit integer load or store; memory instructions take a byte offset and the alignment as log2 of bytes. */
+  mem32(name: 'i32.load' | 'i32.store', mem: { offset: number; alignLog2: number }): this {
+    const text = `${name} offset=${mem.offset} align=${1 << mem.alignLog2}`;
+    return this.emit(text, [name === 'i32.load' ? 0x28 : 0x36, ...unsignedLeb(mem.alignLog2), ...unsignedLeb(mem.offset)]);
   }
 
   /**
