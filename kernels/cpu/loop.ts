@@ -134,7 +134,7 @@ export function renderLoop(spec: LoopSpec): string {
     // Blocks of SUM_BLOCK points of the innermost reduce loop, 8 accumulators each; block sums go through a
     // binary counter: block b is added to the pending sums of the blocks it completes a power-of-two run with.
     // Reductions of at most SHORT_SUM points take one plain accumulator: as exact, without the block set-up.
-    lines.push('const stk = new Float64Array(64); // pending block sums, one per set bit of the block count');
+    lines.push('// stk: pending block sums, one per set bit of the block count (a Float64Array(64) made once per kernel)');
     const reduceExtents = Array.from({ length: nLoops - spec.parallel }, (_, j) => `n${spec.parallel + j}`);
     lines.push(`const fewPoints = ${reduceExtents.join(' * ')} <= ${SHORT_SUM};`);
     body.push(`${indent(depth++)}if (fewPoints) {`);
@@ -355,7 +355,9 @@ export function compileLoop(spec: LoopSpec): LoopKernel {
   if (fn === undefined) {
     if (codegenAllowed()) {
       const names = Object.keys(helpers);
-      const factory = new Function(...names, `return function kernel(ins, out, p) {\n${renderLoop(spec)}\n};`);
+      // Made once per compiled kernel rather than per call: kernels run synchronously and never re-enter.
+      const factory = new Function(...names,
+        `const stk = new Float64Array(64);\nreturn function kernel(ins, out, p) {\n${renderLoop(spec)}\n};`);
       fn = factory(...names.map((n) => helpers[n as keyof typeof helpers])) as LoopKernel;
     } else {
       // A Content-Security-Policy without 'unsafe-eval': the same arithmetic, interpreted.
