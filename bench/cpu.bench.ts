@@ -96,6 +96,19 @@ export function workloads(): Workload[] {
       { kind: 'matmul' }),
     gemmLike('chain ij,jk,kl->il 256³', 'ij,jk,kl->il', [[256, 256], [256, 256], [256, 256]],
       (x) => () => tf.matMul(tf.matMul(x[0]!, x[1]!), x[2]!), { kind: 'matmul_chain' }),
+    // A small tensor network (an MPS-like chain; a = b = d = e = f = 64, c = 16): three GEMM steps of 4-16 Mi
+    // multiply-adds each. tfjs: the matMul chain a person writes by hand (reshapes, one transpose of the last
+    // tensor); numpy: np.einsum with optimize=True.
+    {
+      ...gemmLike('network ab,bcd,de,ecf->af (64, c 16)', 'ab,bcd,de,ecf->af', [[64, 64], [64, 16, 64], [64, 64], [64, 16, 64]],
+        (x) => () => {
+          const [a, b, d, e] = x as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+          const ab = tf.reshape(tf.matMul(a, tf.reshape(b, [64, 16 * 64])), [64 * 16, 64]);
+          const abd = tf.reshape(tf.matMul(ab, d), [64, 16 * 64]);
+          return tf.matMul(abd, tf.reshape(tf.transpose(e, [1, 0, 2]), [16 * 64, 64]));
+        },
+        { kind: 'einsum', pattern: 'ab,bcd,de,ecf->af' }),
+    },
     {
       name: `diagonal ii->i ${n}²`, op: 'einsum', pattern: 'ii->i', einsumPattern: 'ii->i', shapes: [[n, n]],
       work: { amount: bytesMoved(n, n), unit: 'GB/s' },
