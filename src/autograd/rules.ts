@@ -86,7 +86,9 @@ const extremum = (op: 'max' | 'min'): BinaryRule => {
 
 /** Piecewise constant (floordiv): zero wherever it is defined. */
 const zeroBinary: BinaryRule = {
-  tensor: { saves: ['a', 'b'], grad: (g, a, b) => [() => zerosOf(a.shape, g.dtype, g.device), () => zerosOf(b.shape, g.dtype, g.device)] },
+  // Only the operands' shapes are read, which no in-place write changes, so nothing is saved (as floor, and floordiv
+  // with a number): writing a or b before backward, or a second backward, is not refused.
+  tensor: { saves: [], grad: (g, a, b) => [() => zerosOf(a.shape, g.dtype, g.device), () => zerosOf(b.shape, g.dtype, g.device)] },
   scalar: { saves: [], grad: (g) => g.mul(0) },
   scalarLeft: { saves: [], grad: (g) => g.mul(0) },
 };
