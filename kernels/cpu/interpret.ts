@@ -11,7 +11,7 @@
  * same change here.
  */
 import type { DType, Expr, LoopSpec } from '../../src/lower/spec.js';
-import { exprConstants } from '../../src/lower/spec.js';
+import { loopConstants } from '../../src/lower/spec.js';
 import { CAST, SHORT_SUM, SUM_BLOCK, UNARY, binaryIn, type LoopKernel } from './ops.js';
 
 type Scalar = (v: Float64Array, c: readonly number[]) => number;
@@ -63,8 +63,10 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
   const reduced = nLoops - parallel;
   const op = reduced > 0 ? spec.reduceOp ?? 'sum' : null;
   const pairwise = op === 'sum' && (spec.computeType === 'float32' || spec.computeType === 'float64' || spec.computeType === 'float16');
-  const f = expr(spec.expr, spec.computeType, { next: 0 });
-  const nConst = exprConstants(spec.expr).length;
+  const slots = { next: 0 };
+  const f = expr(spec.expr, spec.computeType, slots);
+  const also = (spec.also ?? []).map((st) => ({ input: st.input, f: expr(st.expr, spec.computeType, slots) }));
+  const nConst = loopConstants(spec).length;
   const boolOut = spec.output.dtype === 'bool';
 
   return (ins: readonly AnyArray[], out: AnyArray, p: readonly number[]): void => {
@@ -116,7 +118,13 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
       }
       if (op === null) {
         setPtr();
-        store(o, valueAt());
+        const x = valueAt();
+        // Further stores into inputs (LoopSpec.also), from the values loaded above.
+        if (also.length > 0) {
+          const w = also.map((st) => st.f(v, consts));
+          also.forEach((st, j) => { ins[st.input]![ptr[st.input]!] = w[j]!; });
+        }
+        store(o, x);
       } else if (pairwise && innerTotal > SHORT_SUM) {
         store(o, pairwiseFold(n, parallel, nLoops, idx, setPtr, valueAt, innerTotal));
       } else {

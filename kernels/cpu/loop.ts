@@ -12,7 +12,7 @@
  * then at most about (SUM_BLOCK / 8 + 2·log2(n / SUM_BLOCK)) · eps · Σ|x| instead of n · eps · Σ|x|.
  */
 import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
-import { exprConstants, specKey } from '../../src/lower/spec.js';
+import { loopConstants, specKey } from '../../src/lower/spec.js';
 import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
 import { LruCache } from '../../src/util/lru.js';
 import { codegenAllowed, wasmAllowed } from '../../src/platform/index.js';
@@ -29,7 +29,7 @@ export function loopParams(spec: LoopSpec): number[] {
   const p: number[] = [...spec.sizes];
   for (const a of spec.inputs) p.push(a.offset, ...a.strides);
   p.push(spec.output.offset, ...spec.output.strides);
-  exprConstants(spec.expr, p);
+  loopConstants(spec, p);
   return p;
 }
 
@@ -47,7 +47,7 @@ const TRANSPOSE_MIN_EXTENT = 8;
 /** The two loops a blocked transpose walks: `a` (input stride 1) and `b` (output stride 1). */
 /** Where a spec is a permute the CPU copies in blocks (see transposeDims). */
 export function cpuTransposeDims(spec: LoopSpec): TransposeDims | null {
-  return transposeDims(spec, TRANSPOSE_MIN_EXTENT);
+  return (spec.also?.length ?? 0) > 0 ? null : transposeDims(spec, TRANSPOSE_MIN_EXTENT);
 }
 
 /** How the CPU runs this loop spec, for explain(): which of the kernels below. */
@@ -94,10 +94,12 @@ export function renderLoop(spec: LoopSpec): string {
   }
   decl.push(`oo = p[${at++}]`);
   for (let d = 0; d < spec.parallel; d++) decl.push(`os${d} = p[${at++}]`);
-  const nConst = exprConstants(spec.expr).length;
+  const nConst = loopConstants(spec).length;
   for (let c = 0; c < nConst; c++) decl.push(`c${c} = p[${at++}]`);
   lines.push(`const ${decl.join(', ')};`);
-  const exprSource = renderExpr(spec.expr, spec.computeType, { next: 0 });
+  const slots = { next: 0 };
+  const exprSource = renderExpr(spec.expr, spec.computeType, slots);
+  const alsoSources = (spec.also ?? []).map((st) => renderExpr(st.expr, spec.computeType, slots));
 
   const ptr = (k: number, d: number): string => (d < 0 ? `x${k}o` : `x${k}_${d}`);
   const optr = (d: number): string => (d < 0 ? 'oo' : `o_${d}`);
@@ -129,6 +131,9 @@ export function renderLoop(spec: LoopSpec): string {
   const outPtr = optr(spec.parallel - 1);
   if (reduceOp === null) {
     emitValue(nLoops - 1, depth);
+    // Further stores into inputs (LoopSpec.also): every value from the loads above, then the stores.
+    alsoSources.forEach((src, j) => body.push(`${indent(depth)}const w${j} = ${src};`));
+    (spec.also ?? []).forEach((st, j) => body.push(`${indent(depth)}x${st.input}[${ptr(st.input, nLoops - 1)}] = w${j};`));
     body.push(`${indent(depth)}out[${outPtr}] = ${storeValue('v', spec)};`);
   } else if (pairwiseSum(spec)) {
     // Blocks of SUM_BLOCK points of the innermost reduce loop, 8 accumulators each; block sums go through a
@@ -210,7 +215,7 @@ function renderTranspose(spec: LoopSpec, { a, b }: TransposeDims): string {
   for (let d = 0; d < nLoops; d++) decl.push(`x0s${d} = p[${at++}]`);
   decl.push(`oo = p[${at++}]`);
   for (let d = 0; d < nLoops; d++) decl.push(`os${d} = p[${at++}]`);
-  const nConst = exprConstants(spec.expr).length;
+  const nConst = loopConstants(spec).length;
   for (let c = 0; c < nConst; c++) decl.push(`c${c} = p[${at++}]`);
   lines.push(`const ${decl.join(', ')};`);
   const others = Array.from({ length: nLoops }, (_, d) => d).filter((d) => d !== a && d !== b);
@@ -413,7 +418,7 @@ type RowArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 function isRowCopy(spec: LoopSpec): boolean {
   const last = spec.sizes.length - 1;
   const x = spec.inputs[0];
-  return last >= 0 && spec.parallel === spec.sizes.length && spec.inputs.length === 1 && x !== undefined &&
+  return last >= 0 && spec.parallel === spec.sizes.length && spec.inputs.length === 1 && x !== undefined && spec.also === undefined &&
     spec.expr.kind === 'input' && spec.expr.index === 0 && x.dtype === spec.output.dtype && x.dtype !== 'float16' &&
     x.strides[last] === 1 && spec.output.strides[last] === 1 && spec.sizes[last]! >= ROW_COPY_MIN;
 }

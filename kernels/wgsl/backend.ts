@@ -700,8 +700,9 @@ export class WebGPUBackend {
     this.pushScopes(device);
     const module = device.createShaderModule({ code: rendered.source, label: rendered.name });
     const entries: GPUBindGroupLayoutEntry[] = [];
+    const writable = new Set(rendered.writable ?? [rendered.storageBindings - 1]);
     for (let i = 0; i < rendered.storageBindings; i++) {
-      const readOnly = i < rendered.storageBindings - 1;
+      const readOnly = !writable.has(i);
       entries.push({ binding: i, visibility: STAGE_COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
     }
     entries.push({ binding: rendered.storageBindings, visibility: STAGE_COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });

@@ -13,6 +13,8 @@ export interface RenderedKernel {
   readonly params: ParamsLayout;
   /** Storage bindings (inputs, then the output); the params uniform follows them. */
   readonly storageBindings: number;
+  /** The storage bindings the kernel writes; absent: the last one (the output) only. */
+  readonly writable?: readonly number[];
 }
 
 export interface KernelVariant {

@@ -20,7 +20,7 @@
  */
 
 import type { Access, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
-import { exprConstants, specKey } from '../../src/lower/spec.js';
+import { exprConstants, loopConstants, specKey } from '../../src/lower/spec.js';
 import { EinjitError } from '../../src/errors.js';
 import { ParamsLayout } from './params.js';
 import type { KernelVariant, RenderedKernel } from './kernel.js';
@@ -85,6 +85,8 @@ function threadCopyWins(spec: LoopSpec, dims: { readonly a: number; readonly b: 
 }
 
 export function loopVariant(spec: LoopSpec, tuning: LoopTuning): LoopVariant {
+  // Further stores into inputs (LoopSpec.also) are rendered by the thread nest only.
+  if ((spec.also?.length ?? 0) > 0) return 'thread';
   if (spec.parallel === spec.sizes.length) {
     if (tuning.vec4Copy && isVec4Copy(spec)) return 'copy4';
     const tile = tuning.transposeTile;
@@ -281,6 +283,8 @@ interface Nest {
   inBase(i: number): string;
   /** The addresses of the inputs read (adding the reduce coordinates to `bases`) and the expression's lines. */
   valueLines(depth: number, bases: (i: number) => string): string[];
+  /** A map's further stores (LoopSpec.also): their expressions' lines, then the stores, after valueLines. */
+  alsoLines(depth: number): string[];
 }
 
 function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string): Nest {
@@ -327,6 +331,10 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string):
     mode.asBool && inDTypes[i] !== 'bool' ? `i32(in${i}[in${i}_at] != 0)` : loadAs(`in${i}[in${i}_at]`, inDTypes[i]!, f16, T);
   const used = new Set<number>();
   collectInputs(spec.expr, used);
+  for (const st of spec.also ?? []) {
+    used.add(st.input);
+    collectInputs(st.expr, used);
+  }
   for (const i of used) {
     if (i >= spec.inputs.length) throw new EinjitError(`expression reads input ${i} but the spec has ${spec.inputs.length}`, { op: name });
   }
@@ -334,6 +342,13 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string):
   const constantField = (k: number): string =>
     constantRead(params.field(`c${k}`, `constant ${k}${T === 'f32' ? ' (f32 bits)' : ''}`), T);
   const exprCode = renderExpr(spec.expr, mode, helpers, load, 'v', constantField);
+  // The further stores' expressions number their constants after the main expression's, as loopConstants lists them.
+  let base = exprConstants(spec.expr).length;
+  const alsoCode = (spec.also ?? []).map((st, j) => {
+    const first = base;
+    base += exprConstants(st.expr).length;
+    return { input: st.input, code: renderExpr(st.expr, mode, helpers, load, `w${j}_`, (k) => constantField(first + k)) };
+  });
   const inputAddress = (i: number, base: string): string =>
     `let in${i}_at = ${reducing ? dot(base, inStride[i]!, reduceDims) : base};`;
   if (outDType === 'float16' && !f16) helpers.use('round_f16');
@@ -342,6 +357,10 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string):
     usedInputs, value: exprCode.result, outAt: dot(outOffset, outStride, parallelDims), body, loopVar, emitCoords,
     inBase: (i) => dot(inOffset[i]!, inStride[i]!, parallelDims),
     valueLines: (depth, bases) => ind([...usedInputs.map((i) => inputAddress(i, bases(i))), ...exprCode.lines], depth),
+    alsoLines: (depth) => ind([
+      ...alsoCode.flatMap((a) => a.code.lines),
+      ...alsoCode.map((a) => `in${a.input}[in${a.input}_at] = ${storeAs(a.code.result, T, inDTypes[a.input]!, f16)};`),
+    ], depth),
   };
 }
 
@@ -355,8 +374,10 @@ function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: st
   const op: ReduceOp | null = reducing ? (spec.reduceOp ?? null) : null;
   if (reducing && op === null) throw new EinjitError('a loop spec with reduce loops needs a reduceOp', { op: name });
 
-  const bindings = spec.inputs.map((_, i) =>
-    bindingDecl(i, `in${i}`, 'read', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}`));
+  const written = new Set((spec.also ?? []).map((st) => st.input));
+  const bindings = spec.inputs.map((_, i) => (written.has(i)
+    ? bindingDecl(i, `in${i}`, 'read_write', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}, also written`)
+    : bindingDecl(i, `in${i}`, 'read', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}`)));
   bindings.push(bindingDecl(spec.inputs.length, 'out', 'read_write', storageType(outDType, f16), `output, ${outDType}`));
 
   const header = [
@@ -383,6 +404,7 @@ function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: st
   }
   if (!reducing) {
     body.push(...n.valueLines(1, n.inBase));
+    body.push(...n.alsoLines(1));
     body.push(`  out[${n.outAt}] = ${storeAs(n.value, T, outDType, f16)};`);
   } else {
     const rc = reduceCode(op!, mode, n.helpers);
@@ -409,7 +431,7 @@ function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: st
     '}',
     '',
   ].join('\n');
-  return { name, source, params, storageBindings: spec.inputs.length + 1 };
+  return { name, source, params, storageBindings: spec.inputs.length + 1, writable: [...written, spec.inputs.length] };
 }
 
 const inBaseName = (i: number): string => `in${i}_base`;
@@ -541,6 +563,6 @@ function nestParamValues(spec: LoopSpec, variant: NestVariant): Map<string, numb
   v.set('out_count', outputs);
   if (variant === 'workgroup') v.set('reduce_count', reduced);
   const mode = computeMode(spec.computeType);
-  exprConstants(spec.expr).forEach((c, k) => v.set(`c${k}`, constantParam(c, mode)));
+  loopConstants(spec).forEach((c, k) => v.set(`c${k}`, constantParam(c, mode)));
   return v;
 }

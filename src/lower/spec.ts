@@ -128,6 +128,19 @@ export interface LoopSpec {
   readonly expr: Expr;
   /** dtype the expression is evaluated and reduced in (PyTorch computes float16 in float32). */
   readonly computeType: DType;
+  /**
+   * Further stores of a map (no reduce loops; jit's merged updates): at every point, after all inputs are read and
+   * every expression is evaluated, `expr` is stored into input `input` at the element that point reads of it, in
+   * order, before the output. A target's dtype is the compute type, its access writes each point's element once,
+   * and no other input reads its buffer elsewhere (the jit checks this when it builds such a spec).
+   */
+  readonly also?: readonly LoopStore[];
+}
+
+/** A store of a map kernel into one of its inputs (see LoopSpec.also). */
+export interface LoopStore {
+  readonly input: number;
+  readonly expr: Expr;
 }
 
 /** An operand of a GEMM: batch strides, then the strides of its two matrix dimensions. */
@@ -199,7 +212,15 @@ export function specKey(spec: KernelSpec): string {
   }
   const ins = spec.inputs.map((a) => a.dtype).join(',');
   return `loop:${spec.sizes.length}:${spec.parallel}:${spec.parallel < spec.sizes.length ? spec.reduceOp : '-'}` +
-    `:${ins}->${spec.output.dtype}:${spec.computeType}:${exprKey(spec.expr)}`;
+    `:${ins}->${spec.output.dtype}:${spec.computeType}:${exprKey(spec.expr)}` +
+    (spec.also ?? []).map((st) => `;${st.input}=${exprKey(st.expr)}`).join('');
+}
+
+/** The constants of a loop spec's every expression, in the order its kernels number them: `expr`, then `also`. */
+export function loopConstants(spec: LoopSpec, out: number[] = []): number[] {
+  exprConstants(spec.expr, out);
+  for (const st of spec.also ?? []) exprConstants(st.expr, out);
+  return out;
 }
 
 function exprKey(e: Expr): string {
