@@ -124,7 +124,7 @@ function duplicateIntoReaders(launches: readonly Launch[], b: number, graph: Gra
  * MAX_DUPLICATE_NODES nodes, and on the CPU, where a loop is bound by arithmetic more than by memory, no
  * transcendental (an `exp` recomputed costs more there than the 8 bytes it saves); on a GPU any op.
  */
-function cheapToRecompute(e: Expr, device: string): boolean {
+export function cheapToRecompute(e: Expr, device: string): boolean {
   let nodes = 0;
   const ok = (x: Expr): boolean => {
     if (++nodes > MAX_DUPLICATE_NODES) return false;

@@ -17,6 +17,7 @@ import { checkStorage, withGuardSink, type SummaryCheck } from '../runtime/devic
 import { LruCache } from '../util/lru.js';
 import { buildGraph, bufferBytes, hostReadError, tracers, type Graph, type OutputView } from './trace.js';
 import { fuseElementwise } from './fuse.js';
+import { mergeStores, writtenBy } from './merge.js';
 import { redirectGemmStores } from './gemm-store.js';
 import { assignSlots, sharedBytes, type SharedStorage } from './reuse.js';
 
@@ -241,14 +242,14 @@ function trace(fn: (...a: unknown[]) => unknown, args: unknown[], argTemplate: u
   // A check's summary is read by the host, not by a kernel: it stays materialised, in storage of its own.
   const checked = checks.map((c) => ({ buffer: bufferOf(c.storage), check: c.check }));
   const kept = new Set([...returned, ...checked.map((c) => c.buffer)]);
-  const fused = redirectGemmStores(fuseElementwise(graph, kept), kept);
+  const fused = mergeStores(redirectGemmStores(fuseElementwise(graph, kept), kept), kept);
   const used = new Set([...fused.launches.flatMap((l) => [...l.inputs, l.output]), ...returned]);
   const materialised = fused.buffers.filter((b) => used.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'));
   const reusable = new Set(materialised.filter((b) => b.origin.kind === 'alloc' && !b.origin.zeroed && !kept.has(b.id)).map((b) => b.id));
   const slots = assignSlots(fused, reusable);
   const fresh = materialised.filter((b) => !reusable.has(b.id)).map((b) => b.id);
   // After the last launch that writes the summary (a summary no launch writes does not depend on the arguments).
-  const lastWrite = (b: number): number => fused.launches.reduce((at, l, i) => (l.output === b ? i : at), -1);
+  const lastWrite = (b: number): number => fused.launches.reduce((at, l, i) => (writtenBy(l).includes(b) ? i : at), -1);
   const guards = checked.map((c) => ({ ...c, after: lastWrite(c.buffer) }));
   // Results carry no graph, at the trace as at every replay: gradients are taken inside fn.
   const detached = outs.map((t) => (t.requiresGrad ? t.detach() : t));

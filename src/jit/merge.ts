@@ -1,0 +1,153 @@
+/**
+ * The last fusion of a jit graph: a map whose output a later map reads point for point, and which must still be
+ * written (optimizer state, a parameter, anything read again later), is merged into that later map as a further
+ * store (LoopSpec.also). The later map computes the earlier one's expression in place of each read of its buffer,
+ * and stores it there too, so an update that was three kernels (Adam's m, v and then the parameter, which reads
+ * the new m and v) runs as one pass over memory.
+ *
+ * The producer's expression is evaluated for its store and again wherever the consumer read its buffer, so only
+ * cheap ones (a few operations, no transcendental: fuse.ts's rule for the CPU) are merged.
+ *
+ * A merged kernel reads every input before it stores anything at a point, so merging is exact only when every
+ * element it writes is read at that point alone: the producer and the consumer run over the same loops, the
+ * consumer reads the producer's buffer exactly where the producer writes it, every buffer the merged kernel
+ * writes is read only through the access it is written through, and nothing between the two launches touches
+ * what the producer reads or writes. On WebGPU a written buffer must also be bound once, and the output may not
+ * be read (as for fuse.ts's in-place updates).
+ */
+import type { Access, Expr, LoopSpec, LoopStore } from '../lower/spec.js';
+import { cheapToRecompute, substitute } from './fuse.js';
+import type { Graph, Launch } from './trace.js';
+
+/** Storage buffers a WebGPU kernel may bind besides its output (fuse.ts has the same bound). */
+const MAX_INPUTS = 7;
+
+/** Buffers a launch writes: its output and, for a merged map, its further stores. */
+export function writtenBy(l: Launch): number[] {
+  const also = l.spec.kind === 'loop' ? l.spec.also ?? [] : [];
+  return [l.output, ...also.map((st) => l.inputs[st.input]!)];
+}
+
+function isMap(l: Launch): l is Launch & { spec: LoopSpec } {
+  return l.spec.kind === 'loop' && l.spec.parallel === l.spec.sizes.length;
+}
+
+const sameAccess = (a: Access, b: Access): boolean =>
+  a.dtype === b.dtype && a.offset === b.offset && a.strides.length === b.strides.length && a.strides.every((s, d) => s === b.strides[d]);
+
+/** Whether an access over loops of `sizes` names a different element at every point. */
+function injective(a: Access, sizes: readonly number[]): boolean {
+  const walked = sizes.map((n, d) => ({ n, s: Math.abs(a.strides[d]!) })).filter((x) => x.n > 1).sort((x, y) => x.s - y.s);
+  let reach = 1;
+  for (const x of walked) {
+    if (x.s < reach) return false;
+    reach = x.s * x.n;
+  }
+  return true;
+}
+
+/**
+ * Merges producers into consumers until no pair qualifies. `keep` holds buffers the host reads (results, checks):
+ * a merged kernel still stores them.
+ */
+export function mergeStores(graph: Graph, keep: ReadonlySet<number>): Graph {
+  let launches = graph.launches.slice();
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let c = 0; c < launches.length && !changed; c++) {
+      for (let p = c - 1; p >= 0 && !changed; p--) {
+        const merged = merge(graph, launches, p, c, keep);
+        if (merged === null) continue;
+        launches = launches.flatMap((l, i) => (i === p ? [] : i === c ? [merged] : [l]));
+        changed = true;
+      }
+    }
+  }
+  return { buffers: graph.buffers, launches };
+}
+
+function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, keep: ReadonlySet<number>): Launch | null {
+  const producer = launches[p]!;
+  const consumer = launches[c]!;
+  if (!isMap(producer) || !isMap(consumer) || producer.device !== consumer.device) return null;
+  const P = producer.spec;
+  const C = consumer.spec;
+  const b = producer.output;
+  if (P.also !== undefined || !consumer.inputs.includes(b)) return null;
+  if (P.sizes.length !== C.sizes.length || P.sizes.some((n, d) => n !== C.sizes[d]) || P.sizes.includes(0)) return null;
+  // The value stored is the value computed: no rounding to another dtype between the two.
+  const dtype = P.output.dtype;
+  if (dtype !== P.computeType || P.computeType !== C.computeType || (dtype !== 'float32' && dtype !== 'float64')) return null;
+  if (!injective(P.output, P.sizes)) return null;
+  // The merged kernel evaluates the producer's expression for its store and again for each read of b, so only a
+  // few operations without a transcendental qualify (the CPU's rule of fuse.ts, on every device).
+  if (!cheapToRecompute(P.expr, 'cpu')) return null;
+  // Every read of b in the consumer is of the element the producer writes at that point.
+  if (consumer.inputs.some((x, i) => x === b && !sameAccess(C.inputs[i]!, P.output))) return null;
+  // Nothing in between reads or writes b, or writes what the producer reads.
+  const read = new Set(producer.inputs);
+  for (let i = p + 1; i < c; i++) {
+    const l = launches[i]!;
+    if (l.inputs.includes(b) || writtenBy(l).some((w) => w === b || read.has(w))) return null;
+  }
+
+  // The merged inputs: the consumer's, then the producer's; one slot per (buffer, access).
+  const slots: { buffer: number; access: Access }[] = [];
+  const slotOf = (buffer: number, access: Access): number => {
+    const k = slots.findIndex((x) => x.buffer === buffer && sameAccess(x.access, access));
+    if (k >= 0) return k;
+    slots.push({ buffer, access });
+    return slots.length - 1;
+  };
+  const consumerSlot = consumer.inputs.map((x, i) => slotOf(x, C.inputs[i]!));
+  const producerSlot = producer.inputs.map((x, j) => slotOf(x, P.inputs[j]!));
+  const target = slotOf(b, P.output);
+  const value = substitute(P.expr, (j) => ({ kind: 'input', index: producerSlot[j]! }));
+  const rewrite = (e: Expr): Expr => substitute(e, (i) => (consumer.inputs[i] === b ? value : { kind: 'input', index: consumerSlot[i]! }));
+  // b is stored where it outlives the replay (state, a parameter, a result or a checked summary) or something
+  // after the consumer reads it; an intermediate nothing else reads is only folded in.
+  const needed = keep.has(b) || graph.buffers[b]!.origin.kind !== 'alloc' || launches.some((l, i) => i > c && l.inputs.includes(b));
+  const stores: LoopStore[] = [
+    ...(C.also ?? []).map((st) => ({ input: consumerSlot[st.input]!, expr: rewrite(st.expr) })),
+    ...(needed ? [{ input: target, expr: value }] : []),
+  ];
+  const expr = rewrite(C.expr);
+  const pruned = prune(slots, expr, stores);
+  const written = [consumer.output, ...pruned.stores.map((st) => pruned.slots[st.input]!.buffer)];
+  if (new Set(written).size !== written.length) return null;
+  // Every written buffer is read only through the access it is written through, and bound once.
+  for (const [k, x] of pruned.slots.entries()) {
+    if (!written.includes(x.buffer)) continue;
+    const stored = pruned.stores.some((st) => st.input === k);
+    const out = x.buffer === consumer.output;
+    if (out && (consumer.device !== 'cpu' || !sameAccess(x.access, { ...C.output, dtype: x.access.dtype }))) return null;
+    if (!out && !stored) return null;
+    if (!injective(x.access, C.sizes)) return null;
+  }
+  if (pruned.slots.length > MAX_INPUTS) return null;
+  const spec: LoopSpec = {
+    ...C,
+    label: `fused ${[...producer.ops, ...consumer.ops].join(', ')}`,
+    inputs: pruned.slots.map((x) => x.access),
+    expr: pruned.expr,
+    also: pruned.stores,
+  };
+  return { spec, device: consumer.device, inputs: pruned.slots.map((x) => x.buffer), output: consumer.output, ops: [...producer.ops, ...consumer.ops] };
+}
+
+/** Drops the slots no expression reads and no store writes, renumbering the rest. */
+function prune(slots: readonly { buffer: number; access: Access }[], expr: Expr, stores: readonly LoopStore[]):
+  { slots: { buffer: number; access: Access }[]; expr: Expr; stores: LoopStore[] } {
+  const used = new Set<number>(stores.map((st) => st.input));
+  const collect = (e: Expr): void => { substitute(e, (i) => { used.add(i); return { kind: 'input', index: i }; }); };
+  collect(expr);
+  for (const st of stores) collect(st.expr);
+  const kept = slots.flatMap((x, i) => (used.has(i) ? [i] : []));
+  const to = new Map(kept.map((i, k) => [i, k]));
+  const renumber = (e: Expr): Expr => substitute(e, (i) => ({ kind: 'input', index: to.get(i)! }));
+  return {
+    slots: kept.map((i) => slots[i]!),
+    expr: renumber(expr),
+    stores: stores.map((st) => ({ input: to.get(st.input)!, expr: renumber(st.expr) })),
+  };
+}
