@@ -47,8 +47,8 @@ function injective(a: Access, sizes: readonly number[]): boolean {
 }
 
 /**
- * Merges producers into consumers until no pair qualifies. `keep` holds buffers the host reads (results, checks):
- * a merged kernel still stores them.
+ * Merges pairs of maps over the same loops until no pair qualifies. `keep` holds buffers the host reads (results,
+ * checks): a merged kernel still stores them.
  */
 export function mergeStores(graph: Graph, keep: ReadonlySet<number>): Graph {
   let launches = graph.launches.slice();
@@ -58,7 +58,8 @@ export function mergeStores(graph: Graph, keep: ReadonlySet<number>): Graph {
       for (let p = c - 1; p >= 0 && !changed; p--) {
         const merged = merge(graph, launches, p, c, keep);
         if (merged === null) continue;
-        launches = launches.flatMap((l, i) => (i === p ? [] : i === c ? [merged] : [l]));
+        const at = merged.at === 'consumer' ? c : p;
+        launches = launches.flatMap((l, i) => (i === at ? [merged.launch] : i === p || i === c ? [] : [l]));
         changed = true;
       }
     }
@@ -66,30 +67,61 @@ export function mergeStores(graph: Graph, keep: ReadonlySet<number>): Graph {
   return { buffers: graph.buffers, launches };
 }
 
-function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, keep: ReadonlySet<number>): Launch | null {
+/** A buffer a launch writes at every point: where, and the value (over the launch's own inputs). */
+interface Write {
+  readonly buffer: number;
+  readonly access: Access;
+  readonly expr: Expr;
+}
+
+function writesOf(l: Launch & { spec: LoopSpec }): Write[] {
+  return [
+    { buffer: l.output, access: l.spec.output, expr: l.spec.expr },
+    ...(l.spec.also ?? []).map((st) => ({ buffer: l.inputs[st.input]!, access: l.spec.inputs[st.input]!, expr: st.expr })),
+  ];
+}
+
+/**
+ * The producer (launch p) merged into the consumer (launch c), two maps over the same loops, whether or not the
+ * consumer reads what the producer writes (if it does, every such read is of the element written at that point):
+ * at the consumer's place when the producer can move down to it, else at the producer's when the consumer can
+ * move up.
+ */
+function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, keep: ReadonlySet<number>):
+  { launch: Launch; at: 'producer' | 'consumer' } | null {
   const producer = launches[p]!;
   const consumer = launches[c]!;
   if (!isMap(producer) || !isMap(consumer) || producer.device !== consumer.device) return null;
   const P = producer.spec;
   const C = consumer.spec;
-  const b = producer.output;
-  if (P.also !== undefined || !consumer.inputs.includes(b)) return null;
   if (P.sizes.length !== C.sizes.length || P.sizes.some((n, d) => n !== C.sizes[d]) || P.sizes.includes(0)) return null;
-  // The value stored is the value computed: no rounding to another dtype between the two.
-  const dtype = P.output.dtype;
-  if (dtype !== P.computeType || P.computeType !== C.computeType || (dtype !== 'float32' && dtype !== 'float64')) return null;
-  if (!injective(P.output, P.sizes)) return null;
-  // The merged kernel evaluates the producer's expression for its store and again for each read of b, so only a
-  // few operations without a transcendental qualify (the CPU's rule of fuse.ts, on every device).
-  if (!cheapToRecompute(P.expr, 'cpu')) return null;
-  // Every read of b in the consumer is of the element the producer writes at that point.
-  if (consumer.inputs.some((x, i) => x === b && !sameAccess(C.inputs[i]!, P.output))) return null;
-  // Nothing in between reads or writes b, or writes what the producer reads.
-  const read = new Set(producer.inputs);
-  for (let i = p + 1; i < c; i++) {
-    const l = launches[i]!;
-    if (l.inputs.includes(b) || writtenBy(l).some((w) => w === b || read.has(w))) return null;
+  if (P.computeType !== C.computeType) return null;
+  const writes = writesOf(producer);
+  // A stored value is the value computed: no rounding to another dtype between the two.
+  if (writes.some((w) => w.access.dtype !== P.computeType || (w.access.dtype !== 'float32' && w.access.dtype !== 'float64'))) return null;
+  if (writes.some((w) => !injective(w.access, P.sizes))) return null;
+  const writeOf = (x: number): Write | undefined => writes.find((w) => w.buffer === x);
+  const vertical = consumer.inputs.some((x) => writeOf(x) !== undefined);
+  if (vertical) {
+    // Every read of a written buffer in the consumer is of the element the producer writes at that point; the
+    // producer's value is evaluated for its store and again for each read, so it must be cheap (a few operations
+    // without a transcendental: the CPU's rule of fuse.ts, on every device).
+    for (const [i, x] of consumer.inputs.entries()) {
+      const w = writeOf(x);
+      if (w !== undefined && (!sameAccess(C.inputs[i]!, w.access) || !cheapToRecompute(w.expr, 'cpu'))) return null;
+    }
   }
+  // The producer moves down to the consumer if nothing in between reads or writes what it writes, or writes what it
+  // reads; else the consumer moves up to the producer under the same rule (what it reads of the producer's is then
+  // computed in the merged kernel, and what is in between reads the producer's stores as before).
+  const between = launches.slice(p + 1, c);
+  const canMove = (l: Launch): boolean => {
+    const read = new Set(l.inputs);
+    const wrote = new Set(writtenBy(l));
+    return between.every((m) => !m.inputs.some((x) => wrote.has(x)) && !writtenBy(m).some((x) => wrote.has(x) || read.has(x)));
+  };
+  const at = canMove(producer) ? 'consumer' : canMove(consumer) ? 'producer' : null;
+  if (at === null) return null;
 
   // The merged inputs: the consumer's, then the producer's; one slot per (buffer, access).
   const slots: { buffer: number; access: Access }[] = [];
@@ -101,15 +133,15 @@ function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, 
   };
   const consumerSlot = consumer.inputs.map((x, i) => slotOf(x, C.inputs[i]!));
   const producerSlot = producer.inputs.map((x, j) => slotOf(x, P.inputs[j]!));
-  const target = slotOf(b, P.output);
-  const value = substitute(P.expr, (j) => ({ kind: 'input', index: producerSlot[j]! }));
-  const rewrite = (e: Expr): Expr => substitute(e, (i) => (consumer.inputs[i] === b ? value : { kind: 'input', index: consumerSlot[i]! }));
-  // b is stored where it outlives the replay (state, a parameter, a result or a checked summary) or something
-  // after the consumer reads it; an intermediate nothing else reads is only folded in.
-  const needed = keep.has(b) || graph.buffers[b]!.origin.kind !== 'alloc' || launches.some((l, i) => i > c && l.inputs.includes(b));
+  const values = new Map(writes.map((w) => [w.buffer, substitute(w.expr, (j) => ({ kind: 'input', index: producerSlot[j]! }))]));
+  const rewrite = (e: Expr): Expr => substitute(e, (i) => values.get(consumer.inputs[i]!) ?? { kind: 'input', index: consumerSlot[i]! });
+  // A written buffer is stored where it outlives the replay (state, a parameter, a result or a checked summary)
+  // or another launch after the producer reads it; an intermediate only the consumer reads is only folded in.
+  const needed = (x: number): boolean => keep.has(x) || graph.buffers[x]!.origin.kind !== 'alloc' ||
+    launches.some((l, i) => i > p && i !== c && l.inputs.includes(x));
   const stores: LoopStore[] = [
     ...(C.also ?? []).map((st) => ({ input: consumerSlot[st.input]!, expr: rewrite(st.expr) })),
-    ...(needed ? [{ input: target, expr: value }] : []),
+    ...writes.filter((w) => needed(w.buffer)).map((w) => ({ input: slotOf(w.buffer, w.access), expr: values.get(w.buffer)! })),
   ];
   const expr = rewrite(C.expr);
   const pruned = prune(slots, expr, stores);
@@ -125,14 +157,15 @@ function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, 
     if (!injective(x.access, C.sizes)) return null;
   }
   if (pruned.slots.length > MAX_INPUTS) return null;
+  const ops = [...producer.ops, ...consumer.ops];
   const spec: LoopSpec = {
     ...C,
-    label: `fused ${[...producer.ops, ...consumer.ops].join(', ')}`,
+    label: `fused ${ops.join(', ')}`,
     inputs: pruned.slots.map((x) => x.access),
     expr: pruned.expr,
     also: pruned.stores,
   };
-  return { spec, device: consumer.device, inputs: pruned.slots.map((x) => x.buffer), output: consumer.output, ops: [...producer.ops, ...consumer.ops] };
+  return { launch: { spec, device: consumer.device, inputs: pruned.slots.map((x) => x.buffer), output: consumer.output, ops }, at };
 }
 
 /** Drops the slots no expression reads and no store writes, renumbering the rest. */
