@@ -31,9 +31,12 @@ function isMap(spec: Launch['spec']): spec is LoopSpec {
  */
 export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph {
   let launches = graph.launches.slice();
+  // After a change at producer p, the scan resumes at p rather than at 0: no launch before p changed, nor did
+  // any span between a launch before p and its producer, so what a scan from 0 would find first lies at p or later.
+  let start = 0;
   for (let changed = true; changed;) {
     changed = false;
-    for (let c = 0; c < launches.length && !changed; c++) {
+    for (let c = start; c < launches.length && !changed; c++) {
       const consumer = launches[c]!;
       if (consumer.spec.kind !== 'loop') continue;
       for (const b of new Set(consumer.inputs)) {
@@ -41,6 +44,7 @@ export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph 
         if (p === null) {
           const duplicated = duplicateIntoReaders(launches, b, graph, keep);
           if (duplicated === null) continue;
+          start = launches.findIndex((l) => l.output === b);
           launches = duplicated;
           changed = true;
           break;
@@ -49,6 +53,7 @@ export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph 
         if (fused === null) continue;
         if (launches[p]!.inputs.includes(consumer.output) && !updatesInPlace(fused)) continue;
         launches = launches.flatMap((l, i) => (i === p ? [] : i === c ? [fused] : [l]));
+        start = p;
         changed = true;
         break;
       }

@@ -51,17 +51,24 @@ function injective(a: Access, sizes: readonly number[]): boolean {
  * checks): a merged kernel still stores them.
  */
 export function mergeStores(graph: Graph, keep: ReadonlySet<number>): Graph {
-  let launches = graph.launches.slice();
-  for (let changed = true; changed;) {
-    changed = false;
-    for (let c = 0; c < launches.length && !changed; c++) {
-      for (let p = c - 1; p >= 0 && !changed; p--) {
-        const merged = merge(graph, launches, p, c, keep);
-        if (merged === null) continue;
-        const at = merged.at === 'consumer' ? c : p;
-        launches = launches.flatMap((l, i) => (i === at ? [merged.launch] : i === p || i === c ? [] : [l]));
-        changed = true;
+  const launches = graph.launches.slice();
+  // One pass: each launch in turn takes in the earlier ones it can, and after a merge the merged launch goes on
+  // looking from its new place. A pair a merge unblocks behind that place (a launch left the span between them)
+  // is not revisited: the pass stays linear in the pairs, not in pairs times merges.
+  for (let c = 0; c < launches.length; c++) {
+    for (let p = c - 1; p >= 0; p--) {
+      const merged = merge(graph, launches, p, c, keep);
+      if (merged === null) continue;
+      if (merged.at === 'consumer') {
+        launches[c] = merged.launch;
+        launches.splice(p, 1);
+        c--;
+      } else {
+        launches[p] = merged.launch;
+        launches.splice(c, 1);
+        c = p;
       }
+      p = c;
     }
   }
   return { buffers: graph.buffers, launches };
