@@ -4,10 +4,12 @@
  * shapes, saves nothing, so its operands may be written before backward and a second backward is not refused
  * (as floor and floordiv with a number); `v / b` saves b, which its gradient -v/b² reads, so writing b before
  * backward is refused; rsqrt saves its result, so a second backward through it is refused, as PyTorch refuses it.
- * Expected values are derived by hand in the comments.
+ * `a % b` saves a and b, and `v % b` saves b (the divisor's gradient -floor(a/b) reads them). grad() refusing an input the outputs do not use names
+ * its op and the input's shape; jvp names itself in its options check. Expected values are derived by hand in the
+ * comments.
  */
 import { describe, expect, it } from 'vitest';
-import { noGrad, tensor, type Tensor } from '../../src/index.js';
+import { grad, jvp, noGrad, tensor, type Tensor } from '../../src/index.js';
 import { binaryScalarLeft } from '../../src/runtime/ops.js';
 import { thrown } from '../helpers/thrown.js';
 
@@ -69,5 +71,53 @@ describe('what a rule saves is guarded', () => {
     const err = thrown(() => y.backward());
     expect(err.reason).toBe("trying to backward through the graph a second time (the saved tensors of 'rsqrt' were freed)");
     expect(values(x.grad)).toEqual([-1 / 16, -1 / 128]);
+  });
+});
+
+describe('a % b saves a and b', () => {
+  it('writing either before backward is refused, naming mod; unwritten, the gradients are 1 and -floor(a/b)', () => {
+    for (const which of ['a', 'b'] as const) {
+      const a = f64([7, -7]);
+      const b = f64([2, 4]);
+      const y = a.remainder(b).sum();
+      noGrad(() => (which === 'a' ? a : b).add_(1));
+      expect(thrown(() => y.backward()).reason).toMatch(/^a tensor needed to compute the gradient of 'mod' was modified by an in-place operation/);
+    }
+    const a = f64([7, -7]);
+    const b = f64([2, 4]);
+    a.remainder(b).sum().backward();
+    // floor(7/2) = 3, floor(-7/4) = -2.
+    expect(values(a.grad)).toEqual([1, 1]);
+    expect(values(b.grad)).toEqual([-3, 2]);
+  });
+});
+
+describe('v % b saves b', () => {
+  it('writing b before backward is refused, naming mod; unwritten, the gradient is -floor(v/b)', () => {
+    const b = f64([2, 4]);
+    const y = binaryScalarLeft('mod', 7, b).sum();
+    noGrad(() => b.add_(1));
+    expect(thrown(() => y.backward()).reason).toMatch(/^a tensor needed to compute the gradient of 'mod' was modified by an in-place operation/);
+    const c = f64([2, 4]);
+    binaryScalarLeft('mod', 7, c).sum().backward();
+    // -floor(7/2) = -3, -floor(7/4) = -1.
+    expect(values(c.grad)).toEqual([-3, -1]);
+  });
+});
+
+describe('grad() and jvp() name themselves', () => {
+  it("grad()'s refusal of an unused input names grad and the input's shape", () => {
+    const x = f64([1, 2]);
+    const unused = f64([1, 2, 3, 4, 5, 6], [2, 3]);
+    const err = thrown(() => grad(x.mul(x).sum(), [x, unused]));
+    expect(err.op).toBe('grad');
+    expect(err.reason).toBe('one of the differentiated tensors appears to not have been used in the graph');
+    expect(err.shapes).toEqual([[2, 3]]);
+  });
+
+  it("jvp's options check", () => {
+    const x = f64([1, 2]);
+    const err = thrown(() => jvp((t) => t.sum(), [x], [f64([1, 1])], 5 as never));
+    expect(err.op).toBe('jvp');
   });
 });
