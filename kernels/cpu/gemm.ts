@@ -88,8 +88,8 @@ export interface GemmTile {
 
 const TILES: Record<'js' | 'wasm', Record<'float32' | 'float64', GemmTile>> = {
   wasm: {
-    float32: { mr: 4, nr: 16, unroll: 2, kc: 256, mch: 256, nch: 4096 },
-    float64: { mr: 4, nr: 8, unroll: 2, kc: 256, mch: 128, nch: 4096 },
+    float32: { mr: 4, nr: 8, unroll: 1, kc: 256, mch: 256, nch: 4096 },
+    float64: { mr: 4, nr: 4, unroll: 1, kc: 256, mch: 128, nch: 4096 },
   },
   js: {
     float32: { mr: 4, nr: 4, unroll: 1, kc: 256, mch: 512, nch: 4096 },

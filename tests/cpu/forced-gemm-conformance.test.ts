@@ -82,8 +82,8 @@ describe('the einsum corpus with each CPU GEMM kernel forced', () => {
   it("explain() names the kernel each step runs as, and follows the forced kernel", () => {
     const names: Record<string, string> = {
       js: 'packed JavaScript 4x4 micro-kernel',
-      simd: 'packed WebAssembly SIMD mul+add 4x16 micro-kernel',
-      relaxed: 'packed WebAssembly relaxed-SIMD FMA 4x16 micro-kernel (f32x4.relaxed_madd)',
+      simd: 'packed WebAssembly SIMD mul+add 4x8 micro-kernel',
+      relaxed: 'packed WebAssembly relaxed-SIMD FMA 4x8 micro-kernel (f32x4.relaxed_madd)',
       direct: 'direct strided loop',
     };
     for (const [kernel, change] of Object.entries(KERNELS)) {

@@ -145,12 +145,12 @@ describe.runIf(relaxed)('relaxed SIMD: the kernel that runs', () => {
   it('is chosen automatically and named in source()', () => {
     expect(wasmKernel()).toBe('relaxed');
     const src = compile('ij,jk->ik', [[64, 64], [64, 64]]).source();
-    expect(src).toContain('kernel: packed WebAssembly relaxed-SIMD FMA 4x16 micro-kernel (f32x4.relaxed_madd)');
+    expect(src).toContain('kernel: packed WebAssembly relaxed-SIMD FMA 4x8 micro-kernel (f32x4.relaxed_madd)');
     expect(src).toContain('f32x4.relaxed_madd');
     use({ path: 'wasm' });
     expect(wasmKernel()).toBe('simd');
     const plain = compile('ij,jk->ik', [[64, 64], [64, 64]]).source();
-    expect(plain).toContain('kernel: packed WebAssembly SIMD mul+add 4x16 micro-kernel');
+    expect(plain).toContain('kernel: packed WebAssembly SIMD mul+add 4x8 micro-kernel');
     expect(plain).not.toContain('relaxed_madd');
   });
 
