@@ -1,16 +1,18 @@
 /**
- * jit against eager execution, per step on the CPU: kernel launches, bytes written to intermediates (and bytes
- * allocated for them once a replay shares storage by liveness), and median milliseconds, for an MLP training step
- * (forward, cross entropy, grad, SGD written with tensor ops) and a transformer attention block (einsum q·k,
- * softmax, einsum with v, output projection, residual, layer norm, GELU), and the seed-003 training step of the
- * main job (examples/train.ts) two ways: as `npm start` runs it (loss and gradients jitted, AdamW eager)
- * and with an SGD update inside the trace. Launches of a whole step are counted by `profile()`; intermediate
+ * jit against eager execution, per step on the CPU (with --device webgpu, on the WebGPU adapter): kernel
+ * launches, bytes written to intermediates (and bytes allocated for them once a replay shares storage by
+ * liveness), and median milliseconds, for an MLP training step (forward, cross entropy, grad, SGD written with
+ * tensor ops) and a transformer attention block (einsum q·k, softmax, einsum with v, output projection, residual,
+ * layer norm, GELU), and the seed-003 training step of the main job (examples/train.ts) two ways: as `npm start`
+ * runs it (loss, gradients and a capturable AdamW in one trace) and with an SGD update inside the trace. Launches of a whole step are counted by `profile()`; intermediate
  * bytes are those of the jitted function. A benchmark, not a timed test.
  *
- *   npx tsx bench/jit.bench.ts [--quick] [--explain]     (--explain: print each jitted schedule)
+ *   npx tsx bench/jit.bench.ts [--quick] [--explain] [--device webgpu]     (--explain: print each jitted schedule)
  */
 import os from 'node:os';
-import { einsum, grad, jit, manualSeed, nn, noGrad, profile, randn, shutdown, stack, tensor, tidy, type Tensor } from '../src/index.js';
+import {
+  deviceInfo, einsum, grad, jit, manualSeed, nn, noGrad, profile, randn, setDefaultDevice, shutdown, stack, tensor, tidy, type Device, type Tensor,
+} from '../src/index.js';
 import * as optim from '../src/optim/index.js';
 import { median } from './harness.js';
 
@@ -33,21 +35,27 @@ interface Timed { readonly ms: number; readonly last: Tensor }
  * Median milliseconds of `reps` calls of each step after `warmup` untimed ones, the two steps alternating so that
  * a change of load on the shared machine falls on both; each call reads its result back.
  */
-function time(steps: readonly [() => Tensor, () => Tensor], warmup: number, reps: number): Timed[] {
-  return transpose(Array.from({ length: warmup + reps }, (_, i) => steps.map((step) => {
-    const t0 = performance.now();
-    const last = step();
-    last.dataSync();
-    return { ms: i < warmup ? Number.NaN : performance.now() - t0, last };
-  }))).map((runs) => ({ ms: median(runs.filter((r) => !Number.isNaN(r.ms)).map((r) => r.ms)), last: runs[runs.length - 1]!.last }));
+async function time(steps: readonly [() => Tensor, () => Tensor], warmup: number, reps: number): Promise<Timed[]> {
+  const rows: { ms: number; last: Tensor }[][] = [];
+  for (let i = 0; i < warmup + reps; i++) {
+    const row: { ms: number; last: Tensor }[] = [];
+    for (const step of steps) {
+      const t0 = performance.now();
+      const last = step();
+      await last.data();
+      row.push({ ms: i < warmup ? Number.NaN : performance.now() - t0, last });
+    }
+    rows.push(row);
+  }
+  return transpose(rows).map((runs) => ({ ms: median(runs.filter((r) => !Number.isNaN(r.ms)).map((r) => r.ms)), last: runs[runs.length - 1]!.last }));
 }
 
 function transpose<T>(rows: readonly (readonly T[])[]): T[][] {
   return rows[0]!.map((_, j) => rows.map((r) => r[j]!));
 }
 
-function relDiff(a: Tensor, b: Tensor): number {
-  const [x, y] = [a.dataSync(), b.dataSync()];
+async function relDiff(a: Tensor, b: Tensor): Promise<number> {
+  const [x, y] = [await a.data(), await b.data()];
   let worst = 0;
   for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(Number(x[i]) - Number(y[i])) / (1 + Math.abs(Number(y[i]))));
   return worst;
@@ -58,7 +66,7 @@ function paramsFrom(values: readonly Tensor[]): Tensor[] {
   return values.map((v) => v.clone().requiresGrad_());
 }
 
-function mlp(reps: number): Row {
+async function mlp(reps: number): Promise<Row> {
   const [batch, dIn, hidden, classes, lr] = [64, 256, 256, 10, 0.05];
   const init = noGrad(() => [
     randn([dIn, hidden]).mul(1 / Math.sqrt(dIn)), randn([hidden]).mul(0.1),
@@ -80,16 +88,16 @@ function mlp(reps: number): Row {
   };
   const eagerStep = stepOf(paramsFrom(init));
   const jitted = jit(stepOf(paramsFrom(init)));
-  const [eager, fused] = time([() => tidy(() => eagerStep(x, y)), () => tidy(() => jitted(x, y) as Tensor)], 3, reps) as [Timed, Timed];
+  const [eager, fused] = await time([() => tidy(() => eagerStep(x, y)), () => tidy(() => jitted(x, y) as Tensor)], 3, reps) as [Timed, Timed];
   const s = jitted.stats()!;
   return {
     workload: `MLP training step (${batch}×${dIn} → ${hidden} → ${hidden} → ${classes}, GELU, cross entropy, grad, SGD)`,
     launches: [s.eagerLaunches, s.launches], written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
-    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: relDiff(fused.last, eager.last), explain: jitted.explain(),
+    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: await relDiff(fused.last, eager.last), explain: jitted.explain(),
   };
 }
 
-function attention(reps: number): Row {
+async function attention(reps: number): Promise<Row> {
   const [b, t, d, h] = [4, 64, 128, 4];
   const e = d / h;
   const w = noGrad(() => ({
@@ -106,12 +114,12 @@ function attention(reps: number): Row {
   };
   const x = randn([b, t, d]);
   const jitted = jit(block);
-  const [eager, fused] = noGrad(() => time([() => tidy(() => block(x)), () => tidy(() => jitted(x) as Tensor)], 3, reps)) as [Timed, Timed];
+  const [eager, fused] = await time([() => noGrad(() => tidy(() => block(x))), () => noGrad(() => tidy(() => jitted(x) as Tensor))], 3, reps) as [Timed, Timed];
   const s = jitted.stats()!;
   return {
     workload: `attention block (batch ${b}, ${t} tokens, width ${d}, ${h} heads; q·k, softmax, ·v, projection, residual, layer norm, GELU)`,
     launches: [s.eagerLaunches, s.launches], written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
-    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: relDiff(fused.last, eager.last), explain: jitted.explain(),
+    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: await relDiff(fused.last, eager.last), explain: jitted.explain(),
   };
 }
 
@@ -162,13 +170,13 @@ async function seed(reps: number, adamw: boolean): Promise<Row> {
   });
   const jitStep = (): Tensor => traced(x, y);
   // Steps outside tidy(): the optimizer's state must outlive them, as in the main job.
-  const [eager, fused] = time([eagerStep, jitStep], 3, reps) as [Timed, Timed];
+  const [eager, fused] = await time([eagerStep, jitStep], 3, reps) as [Timed, Timed];
   const launches = [(await profile(eagerStep)).launches, (await profile(jitStep)).launches] as const;
   const s = traced.stats()!;
   return {
     workload: `seed-003 training step (batch 8×32, TokenConvNet width 48, cross entropy, ${adamw ? 'AdamW, in the trace as npm start runs it (capturable)' : 'SGD in the trace'})`,
     launches, written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
-    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: relDiff(fused.last, eager.last), explain: traced.explain(),
+    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: await relDiff(fused.last, eager.last), explain: traced.explain(),
   };
 }
 
@@ -191,12 +199,16 @@ function table(rows: readonly Row[]): string {
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
   const reps = process.argv.includes('--quick') ? 5 : 21;
+  const at = process.argv.indexOf('--device');
+  const device = at >= 0 ? process.argv[at + 1] as Device : 'cpu';
+  await setDefaultDevice(device);
   manualSeed(0);
   const cpus = os.cpus();
-  console.log(`# einjit jit benchmark (CPU) — ${new Date().toISOString()}`);
+  const adapter = device === 'cpu' ? null : (await deviceInfo(device)).adapter;
+  console.log(`# einjit jit benchmark (${device === 'cpu' ? 'CPU' : `${device}: ${adapter?.description ?? adapter?.architecture ?? 'unknown adapter'}`}) — ${new Date().toISOString()}`);
   console.log(`CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
     `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; median of ${reps} steps after 3 warm-up\n`);
-  const rows = [mlp(reps), attention(reps), await seed(reps, true), await seed(reps, false)];
+  const rows = [await mlp(reps), await attention(reps), await seed(reps, true), await seed(reps, false)];
   console.log(table(rows));
   if (process.argv.includes('--explain')) for (const r of rows) console.log(`\n${r.workload}:\n${r.explain}`);
   console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
