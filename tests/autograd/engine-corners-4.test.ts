@@ -4,7 +4,7 @@
  * shapes, saves nothing, so its operands may be written before backward and a second backward is not refused
  * (as floor and floordiv with a number); `v / b` saves b, which its gradient -v/b² reads, so writing b before
  * backward is refused; rsqrt saves its result, so a second backward through it is refused, as PyTorch refuses it.
- * `a % b` saves a and b, and `v % b` saves b (the divisor's gradient -floor(a/b) reads them). grad() refusing an input the outputs do not use names
+ * `max(a, b)` of two tensors saves both (which side wins is read from their values), `a % b` saves a and b, and `v % b` saves b (the divisor's gradient -floor(a/b) reads them). grad() refusing an input the outputs do not use names
  * its op and the input's shape; jvp names itself in its options check. Expected values are derived by hand in the
  * comments.
  */
@@ -71,6 +71,23 @@ describe('what a rule saves is guarded', () => {
     const err = thrown(() => y.backward());
     expect(err.reason).toBe("trying to backward through the graph a second time (the saved tensors of 'rsqrt' were freed)");
     expect(values(x.grad)).toEqual([-1 / 16, -1 / 128]);
+  });
+});
+
+describe('max of two tensors saves both', () => {
+  it('writing either before backward is refused, naming max; unwritten, the winner gets the gradient and a tie halves it', () => {
+    for (const which of ['a', 'b'] as const) {
+      const a = f64([1, 5, 3]);
+      const b = f64([2, 4, 3]);
+      const y = a.maximum(b).sum();
+      noGrad(() => (which === 'a' ? a : b).add_(1));
+      expect(thrown(() => y.backward()).reason).toMatch(/^a tensor needed to compute the gradient of 'max' was modified by an in-place operation/);
+    }
+    const a = f64([1, 5, 3]);
+    const b = f64([2, 4, 3]);
+    a.maximum(b).sum().backward();
+    expect(values(a.grad)).toEqual([0, 1, 0.5]);
+    expect(values(b.grad)).toEqual([1, 0, 0.5]);
   });
 });
 
