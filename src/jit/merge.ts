@@ -3,7 +3,8 @@
  * written (optimizer state, a parameter, anything read again later), is merged into that later map as a further
  * store (LoopSpec.also). The later map computes the earlier one's expression in place of each read of its buffer,
  * and stores it there too, so an update that was three kernels (Adam's m, v and then the parameter, which reads
- * the new m and v) runs as one pass over memory.
+ * the new m and v) runs as one pass over memory. Two maps over the same loops that do not read each other merge
+ * the same way (one kernel stores both: Adam's step counters, batch norm's running statistics).
  *
  * The producer's expression is evaluated for its store and again wherever the consumer read its buffer, so only
  * cheap ones (a few operations, no transcendental: fuse.ts's rule for the CPU) are merged.
@@ -47,8 +48,8 @@ function injective(a: Access, sizes: readonly number[]): boolean {
 }
 
 /**
- * Merges pairs of maps over the same loops until no pair qualifies. `keep` holds buffers the host reads (results,
- * checks): a merged kernel still stores them.
+ * Merges pairs of maps over the same loops, in one pass over the launches. `keep` holds buffers the host reads
+ * (results, checks): a merged kernel still stores them.
  */
 export function mergeStores(graph: Graph, keep: ReadonlySet<number>): Graph {
   const launches = graph.launches.slice();
