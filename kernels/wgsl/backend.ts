@@ -127,6 +127,7 @@ export class WebGPUBackend {
   private dev: GPUDevice | null;
 
   private readonly kernels = new LruCache<string, CachedKernel>(PIPELINE_CACHE_CAPACITY);
+  private placeholderBuffer: DeviceBuffer | null = null;
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
   private live = 0;
@@ -386,19 +387,24 @@ export class WebGPUBackend {
    */
   run(spec: KernelSpec, inputs: readonly GpuStorage[], output: GpuStorage): void {
     const device = this.device('run');
-    const kernel = this.kernelFor(spec);
+    // A map may read its output where it writes it (an in-place update): those inputs are read from the output's
+    // binding, as one buffer cannot be bound read-only and read-write in one dispatch.
+    const inPlace = spec.kind === 'loop' ? inputs.flatMap((s, i) => (s.buffer === output.buffer && readsWhereWritten(spec, i) ? [i] : [])) : [];
+    const kernel = inPlace.length > 0 ? loopKernel(spec as LoopSpec, this.tuning, this.f16, 0, 'thread', inPlace) : this.kernelFor(spec);
     const name = kernel.name;
     if (spec.kind === 'loop') this.checkLoop(spec, inputs, output, name);
     else this.checkGemm(spec, inputs, output, name);
     if (kernel.empty) return;
-    const storages = [...inputs, output].map((s) => this.checkLive(s, name));
+    const storages = [...inputs, output].map((s, i) => (inPlace.includes(i) ? this.placeholder(device) : this.checkLive(s, name)));
     if (storages.length > this.limits.maxStorageBuffersPerShaderStage) {
       throw new EinjitError(`${storages.length} storage buffers exceed this device's limit of ${this.limits.maxStorageBuffersPerShaderStage}`, {
         op: name, hint: 'split the expression into several kernels',
       });
     }
-    if (inputs.some((s) => s.buffer === output.buffer)) {
-      throw new EinjitError('the output buffer is also an input of the same kernel', { op: name, hint: 'write into a fresh buffer' });
+    if (inputs.some((s, i) => s.buffer === output.buffer && !inPlace.includes(i))) {
+      throw new EinjitError('the output buffer is also an input of the same kernel, read where it is not written', {
+        op: name, hint: 'write into a fresh buffer',
+      });
     }
     const split = spec.kind === 'loop' && this.tuning.multipassReduce !== null ? splitReduction(spec, this.tuning.multipassReduce) : null;
     if (spec.kind === 'gemm' && kernel.splitK > 1) this.runSplitGemm(spec, kernel.splitK, storages.slice(0, 2), storages[2]!, device);
@@ -681,6 +687,13 @@ export class WebGPUBackend {
   }
 
   /** The kernel variant that runs `spec` on this device under its tuning. */
+  /** A 16-byte storage buffer bound where a kernel reads an input from its output's binding instead. */
+  private placeholder(device: GPUDevice): DeviceBuffer {
+    this.placeholderBuffer ??= new DeviceBuffer(
+      device.createBuffer({ size: 16, usage: USAGE.STORAGE, label: 'einjit placeholder' }), 'float32', 4, 16, this);
+    return this.placeholderBuffer;
+  }
+
   private kernelFor(spec: KernelSpec): KernelVariant {
     return spec.kind === 'loop' ? this.loopKernel(spec) : gemmKernel(spec, chooseGemmConfig(spec, this.tuning.gemmTiles, this.limits));
   }
@@ -785,6 +798,17 @@ export class WebGPUBackend {
     });
     checkAccess('C', 'float32', spec.c.offset, strides(spec.c), sizes(spec.m, spec.n), output, name);
   }
+}
+
+/**
+ * Whether input i of a map is read at exactly the element each point writes (same dtype, offset and strides as the
+ * output), so it can be read from the output's binding; not for an input the map also stores into.
+ */
+function readsWhereWritten(spec: LoopSpec, i: number): boolean {
+  const a = spec.inputs[i]!;
+  const o = spec.output;
+  return spec.parallel === spec.sizes.length && !(spec.also ?? []).some((st) => st.input === i) && a.dtype === o.dtype &&
+    a.offset === o.offset && a.strides.length === o.strides.length && a.strides.every((st, d) => st === o.strides[d]);
 }
 
 function checkAccess(

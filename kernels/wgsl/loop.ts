@@ -113,8 +113,12 @@ function loopKernelKey(spec: LoopSpec, variant: LoopVariant, f16: boolean): stri
  */
 export function loopKernel(
   spec: LoopSpec, tuning: LoopTuning, f16: boolean, transposeGridCap = 0, variant: LoopVariant = loopVariant(spec, tuning),
+  inPlace: readonly number[] = [],
 ): KernelVariant {
-  const key = loopKernelKey(spec, variant, f16);
+  // Inputs that are the output itself, read where it is written (an in-place map): the thread nest reads them from
+  // the output binding.
+  if (inPlace.length > 0) variant = 'thread';
+  const key = loopKernelKey(spec, variant, f16) + (inPlace.length > 0 ? `|in-place:${inPlace.join(',')}` : '');
   const kind = spec.parallel < spec.sizes.length ? `reduce_${spec.reduceOp ?? 'sum'}`
     : variant === 'transpose32' || variant === 'transpose64' ? 'transpose' : variant === 'copy4' ? 'copy' : 'map';
   const name = `${kind}_${hash8(key)}`;
@@ -136,7 +140,7 @@ export function loopKernel(
     case 'workgroup':
       return {
         ...base,
-        render: () => renderNest(spec, variant, f16, name),
+        render: () => renderNest(spec, variant, f16, name, inPlace),
         params: () => nestParamValues(spec, variant),
         grid: () => {
           const { outputs } = loopCounts(spec);
@@ -287,7 +291,7 @@ interface Nest {
   alsoLines(depth: number): string[];
 }
 
-function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string): Nest {
+function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, inPlace: readonly number[]): Nest {
   const mode = computeMode(gpuDType(spec.computeType, name));
   const T = mode.type;
   const helpers = new Helpers();
@@ -327,8 +331,9 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string):
     [base, ...dims.map((d) => `${loopVar(d)} * ${strides[d]}`)].join(' + ');
 
   // bool compute holds 0/1: an int32 or float operand is normalised as it is loaded.
+  const from = (i: number): string => (inPlace.includes(i) ? 'out' : `in${i}`);
   const load = (i: number): string =>
-    mode.asBool && inDTypes[i] !== 'bool' ? `i32(in${i}[in${i}_at] != 0)` : loadAs(`in${i}[in${i}_at]`, inDTypes[i]!, f16, T);
+    mode.asBool && inDTypes[i] !== 'bool' ? `i32(${from(i)}[in${i}_at] != 0)` : loadAs(`${from(i)}[in${i}_at]`, inDTypes[i]!, f16, T);
   const used = new Set<number>();
   collectInputs(spec.expr, used);
   for (const st of spec.also ?? []) {
@@ -365,8 +370,8 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string):
 }
 
 /** Renders the complete WGSL module of a 'thread' or 'workgroup' loop nest. */
-function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string): RenderedKernel {
-  const n = nest(spec, variant, f16, name);
+function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, inPlace: readonly number[] = []): RenderedKernel {
+  const n = nest(spec, variant, f16, name, inPlace);
   const { mode, body, params, inDTypes, outDType } = n;
   const T = mode.type;
   const rank = spec.sizes.length;
@@ -375,9 +380,11 @@ function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: st
   if (reducing && op === null) throw new EinjitError('a loop spec with reduce loops needs a reduceOp', { op: name });
 
   const written = new Set((spec.also ?? []).map((st) => st.input));
-  const bindings = spec.inputs.map((_, i) => (written.has(i)
-    ? bindingDecl(i, `in${i}`, 'read_write', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}, also written`)
-    : bindingDecl(i, `in${i}`, 'read', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}`)));
+  const bindings = spec.inputs.map((_, i) => (inPlace.includes(i)
+    ? `// binding ${i}: input ${i} is the output, read from it where it is written (the launch binds a placeholder here)`
+    : written.has(i)
+      ? bindingDecl(i, `in${i}`, 'read_write', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}, also written`)
+      : bindingDecl(i, `in${i}`, 'read', storageType(inDTypes[i]!, f16), `input ${i}, ${inDTypes[i]}`)));
   bindings.push(bindingDecl(spec.inputs.length, 'out', 'read_write', storageType(outDType, f16), `output, ${outDType}`));
 
   const header = [

@@ -79,7 +79,7 @@ function producerToFold(launches: readonly Launch[], c: number, b: number, graph
   const read = new Set(producer.inputs);
   for (let i = p + 1; i < c; i++) if (read.has(launches[i]!.output)) return null;
   // The consumer may write what the producer reads only as an in-place update (checked on the fused kernel).
-  if (read.has(launches[c]!.output) && !(producer.device === 'cpu' && isMap(launches[c]!.spec))) return null;
+  if (read.has(launches[c]!.output) && !isMap(launches[c]!.spec)) return null;
   return p;
 }
 
@@ -151,13 +151,13 @@ const CPU_CHEAP_UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['neg', 'abs']);
 /**
  * An in-place update as one kernel (`w.sub_(g.mul(lr))`: the subtraction folded into the copy into w): every
  * read of the buffer the kernel writes is of the element it writes at that point, so each element is read before
- * it is overwritten and never after. On the CPU only: WebGPU cannot bind one buffer read-only and read-write in
- * one dispatch, so there the update keeps its copy kernel.
+ * it is overwritten and never after. On WebGPU, which cannot bind one buffer read-only and read-write in one
+ * dispatch, the backend reads such an input from the output's binding.
  */
 function updatesInPlace(fused: Launch): boolean {
   const spec = fused.spec as LoopSpec;
   const same = (a: Access): boolean => a.offset === spec.output.offset && a.strides.every((s, d) => s === spec.output.strides[d]);
-  return fused.device === 'cpu' && isMap(spec) && fused.inputs.every((b, i) => b !== fused.output || same(spec.inputs[i]!));
+  return isMap(spec) && fused.inputs.every((b, i) => b !== fused.output || same(spec.inputs[i]!));
 }
 
 /** The consumer with every read of `b` replaced by the producer's expression, or null when it does not compose. */

@@ -160,7 +160,7 @@ function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, 
     if (!written.includes(x.buffer)) continue;
     const stored = pruned.stores.some((st) => st.input === k);
     const out = x.buffer === consumer.output;
-    if (out && (consumer.device !== 'cpu' || !sameAccess(x.access, { ...C.output, dtype: x.access.dtype }))) return null;
+    if (out && !sameAccess(x.access, { ...C.output, dtype: x.access.dtype })) return null;
     if (!out && !stored) return null;
     if (!injective(x.access, C.sizes)) return null;
   }
