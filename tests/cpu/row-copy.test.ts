@@ -44,7 +44,8 @@ function build(v: ViewCase): { view: Tensor; expected: number[]; shape: number[]
   const values = Array.from({ length }, () => {
     x = (x * 1103515245 + 12345) % 2147483648;
     const r = (x / 2147483648) * 200 - 100;
-    return v.dtype === 'bool' ? (r > 0 ? 1 : 0) : v.dtype === 'int32' ? Math.trunc(r * 1000) : v.dtype === 'float16' ? Math.round(r * 8) / 8 : r;
+    // int32 has no −0: `| 0` keeps the expected values to what an int32 array can hold (Math.trunc(−0.0004) is −0).
+    return v.dtype === 'bool' ? (r > 0 ? 1 : 0) : v.dtype === 'int32' ? Math.trunc(r * 1000) | 0 : v.dtype === 'float16' ? Math.round(r * 8) / 8 : r;
   });
   const base = tensor(v.dtype === 'bool' ? values.map((b) => b === 1) : values, { dtype: v.dtype });
   const flipped = v.outer.flatMap((o, d) => (o.flip ? [d] : []));
