@@ -66,6 +66,9 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
   const slots = { next: 0 };
   const f = expr(spec.expr, spec.computeType, slots);
   const also = (spec.also ?? []).map((st) => ({ input: st.input, f: expr(st.expr, spec.computeType, slots) }));
+  const rows = (spec.rows?.values ?? []).map((r) => ({ op: r.op, f: expr(r.expr, spec.computeType, slots) }));
+  const outer = spec.rows?.outer ?? parallel;
+  const round = CAST[spec.computeType].fn;
   const nConst = loopConstants(spec).length;
   const boolOut = spec.output.dtype === 'bool';
 
@@ -82,7 +85,7 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
     const oo = p[at++]!;
     const os = p.slice(at, (at += parallel));
     const consts = p.slice(at, at + nConst);
-    const v = new Float64Array(nIn);
+    const v = new Float64Array(nIn + rows.length);
     const idx = new Array<number>(nLoops).fill(0);
     const store = (o: number, x: number): void => {
       out[o] = boolOut ? (x !== 0 ? 1 : 0) : x;
@@ -106,6 +109,24 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
     if (outerTotal === 0) return;
     const innerSizes = n.slice(parallel);
     const innerTotal = innerSizes.reduce((a, b) => a * b, 1);
+    const rowTotal = n.slice(outer).reduce((a, b) => a * b, 1);
+    // The row values (LoopSpec.rows) of the row that starts at the current point (its loops from `outer` at 0):
+    // each folded in the order the generated kernel folds it, rounded to the compute type, kept after the inputs.
+    const rowValues = (): void => {
+      rows.forEach((row, j) => {
+        let acc = row.op === 'prod' ? 1 : row.op === 'max' ? -Infinity : row.op === 'min' ? Infinity : 0;
+        for (let t = 0; t < rowTotal; t++) {
+          for (let k = 0; k < nIn; k++) {
+            let q = base[k]!;
+            for (let d = outer; d < nLoops; d++) q += idx[d]! * xs[k]![d]!;
+            v[k] = ins[k]![q]!;
+          }
+          acc = foldOne(row.op, acc, row.f(v, consts), spec.computeType);
+          advance(idx, outer, nLoops, n);
+        }
+        v[nIn + j] = round(acc);
+      });
+    };
     // Odometer over the parallel loops.
     for (let d = 0; d < parallel; d++) idx[d] = 0;
     for (let t = 0; t < outerTotal; t++) {
@@ -116,6 +137,7 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
         for (let d = 0; d < parallel; d++) q += idx[d]! * xs[k]![d]!;
         base[k] = q;
       }
+      if (rows.length > 0 && idx.slice(outer, parallel).every((i) => i === 0)) rowValues();
       if (op === null) {
         setPtr();
         const x = valueAt();
@@ -139,6 +161,17 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
       }
     }
   };
+}
+
+/** One step of a row value's fold (the generated kernels' reduceFold). */
+function foldOne(op: string, acc: number, v: number, computeType: DType): number {
+  switch (op) {
+    case 'sum': return acc + v;
+    case 'prod': return computeType === 'int32' ? Math.imul(acc, v) : acc * v;
+    case 'max': return v > acc || v !== v ? v : acc;
+    case 'min': return v < acc || v !== v ? v : acc;
+    default: throw new Error(`not a row op: ${op}`);
+  }
 }
 
 function advance(idx: number[], from: number, to: number, n: readonly number[]): void {

@@ -47,7 +47,7 @@ const TRANSPOSE_MIN_EXTENT = 8;
 /** The two loops a blocked transpose walks: `a` (input stride 1) and `b` (output stride 1). */
 /** Where a spec is a permute the CPU copies in blocks (see transposeDims). */
 export function cpuTransposeDims(spec: LoopSpec): TransposeDims | null {
-  return (spec.also?.length ?? 0) > 0 ? null : transposeDims(spec, TRANSPOSE_MIN_EXTENT);
+  return (spec.also?.length ?? 0) > 0 || spec.rows !== undefined ? null : transposeDims(spec, TRANSPOSE_MIN_EXTENT);
 }
 
 /** How the CPU runs this loop spec, for explain(): which of the kernels below. */
@@ -84,6 +84,9 @@ export function renderLoop(spec: LoopSpec): string {
       `; ${spec.inputs.map((a, k) => `x${k}: ${a.dtype}`).join(', ') || 'no inputs'} -> out: ${spec.output.dtype}` +
       ` (computed in ${spec.computeType})`,
   );
+  if (spec.rows !== undefined) {
+    lines.push(`// row values v${nIn}..v${nIn + spec.rows.values.length - 1}: ${spec.rows.values.map((r) => r.op).join(', ')} over loops ${spec.rows.outer}.. per point of the loops before`);
+  }
   // Unpack parameters.
   let at = 0;
   const decl: string[] = [];
@@ -100,6 +103,7 @@ export function renderLoop(spec: LoopSpec): string {
   const slots = { next: 0 };
   const exprSource = renderExpr(spec.expr, spec.computeType, slots);
   const alsoSources = (spec.also ?? []).map((st) => renderExpr(st.expr, spec.computeType, slots));
+  const rowSources = (spec.rows?.values ?? []).map((r) => renderExpr(r.expr, spec.computeType, slots));
 
   const ptr = (k: number, d: number): string => (d < 0 ? `x${k}o` : `x${k}_${d}`);
   const optr = (d: number): string => (d < 0 ? 'oo' : `o_${d}`);
@@ -127,7 +131,27 @@ export function renderLoop(spec: LoopSpec): string {
   };
 
   let depth = 0;
-  for (let d = 0; d < spec.parallel; d++) emitLoop(d, depth++);
+  const outer = spec.rows?.outer ?? spec.parallel;
+  for (let d = 0; d < outer; d++) emitLoop(d, depth++);
+  // Row values (LoopSpec.rows): each folded over the row's loops, reading only the inputs its expression reads,
+  // rounded to the compute type as a stored reduction would be, and read by what follows as v<inputs + j>.
+  (spec.rows?.values ?? []).forEach((row, j) => {
+    const name = `v${nIn + j}`;
+    body.push(`${indent(depth)}let ${name};`);
+    body.push(`${indent(depth)}{`);
+    let at = depth + 1;
+    body.push(`${indent(at)}${reduceInit(row.op)}`);
+    for (let d = outer; d < nLoops; d++) emitLoop(d, at++);
+    const used = new Set<number>();
+    inputsOf(row.expr, used);
+    for (const k of [...used].filter((k) => k < nIn).sort((a, b) => a - b)) body.push(`${indent(at)}const v${k} = x${k}[${ptr(k, nLoops - 1)}];`);
+    body.push(`${indent(at)}const v = ${rowSources[j]};`);
+    body.push(`${indent(at)}${reduceFold(row.op, spec.computeType)}`);
+    while (at > depth + 1) body.push(`${indent(--at)}}`);
+    body.push(`${indent(at)}${name} = ${CAST[spec.computeType].js('acc')};`);
+    body.push(`${indent(depth)}}`);
+  });
+  for (let d = outer; d < spec.parallel; d++) emitLoop(d, depth++);
   const outPtr = optr(spec.parallel - 1);
   if (reduceOp === null) {
     emitValue(nLoops - 1, depth);
@@ -280,6 +304,17 @@ function renderTranspose(spec: LoopSpec, { a, b }: TransposeDims): string {
   return lines.join('\n');
 }
 
+/** Adds the inputs `e` reads (value-row inputs included) to `out`. */
+function inputsOf(e: Expr, out: Set<number>): void {
+  switch (e.kind) {
+    case 'input': out.add(e.index); return;
+    case 'const': return;
+    case 'unary': case 'cast': inputsOf(e.arg, out); return;
+    case 'binary': inputsOf(e.lhs, out); inputsOf(e.rhs, out); return;
+    case 'select': inputsOf(e.cond, out); inputsOf(e.then, out); inputsOf(e.otherwise, out); return;
+  }
+}
+
 function storeValue(v: string, spec: LoopSpec): string {
   // Typed-array stores round floats and wrap int32; bool outputs need an explicit 0/1.
   return spec.output.dtype === 'bool' ? `(${v} !== 0 ? 1 : 0)` : v;
@@ -418,7 +453,7 @@ type RowArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 function isRowCopy(spec: LoopSpec): boolean {
   const last = spec.sizes.length - 1;
   const x = spec.inputs[0];
-  return last >= 0 && spec.parallel === spec.sizes.length && spec.inputs.length === 1 && x !== undefined && spec.also === undefined &&
+  return last >= 0 && spec.parallel === spec.sizes.length && spec.inputs.length === 1 && x !== undefined && spec.also === undefined && spec.rows === undefined &&
     spec.expr.kind === 'input' && spec.expr.index === 0 && x.dtype === spec.output.dtype && x.dtype !== 'float16' &&
     x.strides[last] === 1 && spec.output.strides[last] === 1 && spec.sizes[last]! >= ROW_COPY_MIN;
 }

@@ -75,6 +75,14 @@ export function loopCounts(spec: LoopSpec): LoopCounts {
 }
 
 /**
+ * Invocations of the thread nest: one per output element, or with row values (LoopSpec.rows) one per row, which
+ * computes the row's values and then every output element of the row.
+ */
+function threadCount(spec: LoopSpec): number {
+  return spec.sizes.slice(0, spec.rows?.outer ?? spec.parallel).reduce((a, b) => a * b, 1);
+}
+
+/**
  * Where the plain one-invocation-per-element copy beats the tiled transpose. Measured on an H100 (2026-11-23,
  * docs/wgsl.md): the tile wins 1.2-3.2x on five of six permutes, but when the output's contiguous extent is
  * small (≤ 64) and the input's is long (≥ 16384), neighbouring invocations of the plain copy reuse the same few
@@ -85,8 +93,8 @@ function threadCopyWins(spec: LoopSpec, dims: { readonly a: number; readonly b: 
 }
 
 export function loopVariant(spec: LoopSpec, tuning: LoopTuning): LoopVariant {
-  // Further stores into inputs (LoopSpec.also) are rendered by the thread nest only.
-  if ((spec.also?.length ?? 0) > 0) return 'thread';
+  // Further stores into inputs (LoopSpec.also) and row values (LoopSpec.rows) are rendered by the thread nest only.
+  if ((spec.also?.length ?? 0) > 0 || spec.rows !== undefined) return 'thread';
   if (spec.parallel === spec.sizes.length) {
     if (tuning.vec4Copy && isVec4Copy(spec)) return 'copy4';
     const tile = tuning.transposeTile;
@@ -142,10 +150,7 @@ export function loopKernel(
         ...base,
         render: () => renderNest(spec, variant, f16, name, inPlace),
         params: () => nestParamValues(spec, variant),
-        grid: () => {
-          const { outputs } = loopCounts(spec);
-          return foldGrid(variant === 'workgroup' ? outputs : Math.ceil(outputs / LOOP_WORKGROUP_SIZE), name);
-        },
+        grid: () => foldGrid(variant === 'workgroup' ? loopCounts(spec).outputs : Math.ceil(threadCount(spec) / LOOP_WORKGROUP_SIZE), name),
       };
   }
 }
@@ -289,6 +294,8 @@ interface Nest {
   valueLines(depth: number, bases: (i: number) => string): string[];
   /** A map's further stores (LoopSpec.also): their expressions' lines, then the stores, after valueLines. */
   alsoLines(depth: number): string[];
+  /** The row values (LoopSpec.rows), each folded over the loops from `outer` into `row<j>`, at depth 1. */
+  rowLines(): string[];
 }
 
 function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, inPlace: readonly number[]): Nest {
@@ -310,7 +317,7 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, 
   });
   const outOffset = params.field('out_offset');
   const outStride = spec.sizes.slice(0, spec.parallel).map((_, d) => params.field(`out_stride${d}`));
-  const outCount = params.field('out_count', 'output elements');
+  const outCount = params.field('out_count', spec.rows === undefined ? 'output elements' : 'rows (invocations)');
   const reduceCount = variant === 'workgroup' ? params.field('reduce_count', 'points reduced into each output') : '';
 
   const body: string[] = [];
@@ -332,18 +339,27 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, 
 
   // bool compute holds 0/1: an int32 or float operand is normalised as it is loaded.
   const from = (i: number): string => (inPlace.includes(i) ? 'out' : `in${i}`);
-  const load = (i: number): string =>
-    mode.asBool && inDTypes[i] !== 'bool' ? `i32(${from(i)}[in${i}_at] != 0)` : loadAs(`${from(i)}[in${i}_at]`, inDTypes[i]!, f16, T);
+  const nIn = spec.inputs.length;
+  const rows = spec.rows?.values ?? [];
+  // Inputs from nIn on are the row values, held in `row<j>`.
+  const load = (i: number): string => (i >= nIn ? `row${i - nIn}`
+    : mode.asBool && inDTypes[i] !== 'bool' ? `i32(${from(i)}[in${i}_at] != 0)` : loadAs(`${from(i)}[in${i}_at]`, inDTypes[i]!, f16, T));
   const used = new Set<number>();
   collectInputs(spec.expr, used);
   for (const st of spec.also ?? []) {
     used.add(st.input);
     collectInputs(st.expr, used);
   }
-  for (const i of used) {
-    if (i >= spec.inputs.length) throw new EinjitError(`expression reads input ${i} but the spec has ${spec.inputs.length}`, { op: name });
+  const check = (set: ReadonlySet<number>, limit: number): void => {
+    for (const i of set) {
+      if (i >= limit) throw new EinjitError(`expression reads input ${i} but the spec has ${nIn}${rows.length > 0 ? ` and ${rows.length} row values` : ''}`, { op: name });
+    }
+  };
+  check(used, nIn + rows.length);
+  const usedInputs = [...used].filter((i) => i < nIn).sort((a, b) => a - b);
+  if (rows.length > 0 && (spec.also !== undefined || (T !== 'f32' && T !== 'i32') || mode.roundF16)) {
+    throw new EinjitError('row values are rendered for float32 and int32 kernels without further stores', { op: name });
   }
-  const usedInputs = [...used].sort((a, b) => a - b);
   const constantField = (k: number): string =>
     constantRead(params.field(`c${k}`, `constant ${k}${T === 'f32' ? ' (f32 bits)' : ''}`), T);
   const exprCode = renderExpr(spec.expr, mode, helpers, load, 'v', constantField);
@@ -354,6 +370,51 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, 
     base += exprConstants(st.expr).length;
     return { input: st.input, code: renderExpr(st.expr, mode, helpers, load, `w${j}_`, (k) => constantField(first + k)) };
   });
+  // The row values' expressions number their constants after `also`'s (loopConstants' order).
+  const rowCode = rows.map((r, j) => {
+    const first = base;
+    base += exprConstants(r.expr).length;
+    const reads = new Set<number>();
+    collectInputs(r.expr, reads);
+    check(reads, nIn + j);
+    return { op: r.op, reads: [...reads].filter((i) => i < nIn).sort((a, b) => a - b),
+      code: renderExpr(r.expr, mode, helpers, load, `q${j}_`, (k) => constantField(first + k)) };
+  });
+  const allDims = spec.sizes.map((_, d) => d);
+  const rowLines = (): string[] => {
+    const outer = spec.rows?.outer ?? spec.parallel;
+    const dims = allDims.slice(outer);
+    const lines: string[] = [];
+    rowCode.forEach((r, j) => {
+      const rc = reduceCode(r.op, mode, helpers);
+      lines.push(`var row${j}: ${T}; // ${r.op} over loops ${outer}..${rank - 1}`, '{', ...ind(rc.init, 1));
+      const blocked = rc.blockInit !== undefined;
+      let depth = 1;
+      dims.forEach((d, k) => {
+        const v = loopVar(d);
+        if (blocked && k === dims.length - 1) {
+          lines.push(...ind([`for (var ${v}_block = 0; ${v}_block < ${size[d]}; ${v}_block += ${SUM_BLOCK}) {`,
+            `  let ${v}_end = min(${v}_block + ${SUM_BLOCK}, ${size[d]});`], depth));
+          lines.push(...ind(rc.blockInit!, depth + 1));
+          lines.push(...ind([`  for (var ${v} = ${v}_block; ${v} < ${v}_end; ${v}++) {`], depth));
+          depth += 2;
+        } else {
+          lines.push(...ind([`for (var ${v} = 0; ${v} < ${size[d]}; ${v}++) {`], depth++));
+        }
+      });
+      lines.push(...ind([...r.reads.map((i) => `let in${i}_at = ${dot(inOffset[i]!, inStride[i]!, allDims)};`), ...r.code.lines], depth));
+      lines.push(...ind(rc.fold(r.code.result, ''), depth));
+      for (let k = dims.length - 1; k >= 0; k--) {
+        if (blocked && k === dims.length - 1) {
+          lines.push(...ind(['}'], --depth));
+          lines.push(...ind(rc.blockEnd ?? [], depth));
+        }
+        lines.push(...ind(['}'], --depth));
+      }
+      lines.push(...ind([...(rc.finish ?? []), `row${j} = ${rc.result};`], 1), '}');
+    });
+    return ind(lines, 1);
+  };
   const inputAddress = (i: number, base: string): string =>
     `let in${i}_at = ${reducing ? dot(base, inStride[i]!, reduceDims) : base};`;
   if (outDType === 'float16' && !f16) helpers.use('round_f16');
@@ -362,6 +423,7 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, 
     usedInputs, value: exprCode.result, outAt: dot(outOffset, outStride, parallelDims), body, loopVar, emitCoords,
     inBase: (i) => dot(inOffset[i]!, inStride[i]!, parallelDims),
     valueLines: (depth, bases) => ind([...usedInputs.map((i) => inputAddress(i, bases(i))), ...exprCode.lines], depth),
+    rowLines,
     alsoLines: (depth) => ind([
       ...alsoCode.flatMap((a) => a.code.lines),
       ...alsoCode.map((a) => `in${a.input}[in${a.input}_at] = ${storeAs(a.code.result, T, inDTypes[a.input]!, f16)};`),
@@ -405,14 +467,28 @@ function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: st
     body.push('  let index = i32(wid.y * nwg.x + wid.x); // this workgroup\'s output element');
     body.push(`  if (index >= ${n.outCount}) { return; }`);
   }
-  if (spec.parallel > 0) {
-    body.push('  // output coordinates');
-    n.emitCoords('index', n.parallelDims, 1, 'rest');
+  const outer = spec.rows?.outer ?? spec.parallel;
+  if (outer > 0) {
+    body.push(spec.rows === undefined ? '  // output coordinates' : '  // the row\'s coordinates');
+    n.emitCoords('index', n.parallelDims.slice(0, outer), 1, 'rest');
+  }
+  if (spec.rows !== undefined) {
+    body.push(...n.rowLines());
+    if (!reducing) {
+      // Every output element of the row, with its values.
+      for (let d = outer; d < spec.parallel; d++) body.push(`${'  '.repeat(d - outer + 1)}for (var ${n.loopVar(d)} = 0; ${n.loopVar(d)} < ${n.size[d]}; ${n.loopVar(d)}++) {`);
+      const depth = spec.parallel - outer + 1;
+      body.push(...n.valueLines(depth, n.inBase));
+      body.push(`${'  '.repeat(depth)}out[${n.outAt}] = ${storeAs(n.value, T, outDType, f16)};`);
+      for (let d = spec.parallel - 1; d >= outer; d--) body.push(`${'  '.repeat(d - outer + 1)}}`);
+    }
   }
   if (!reducing) {
-    body.push(...n.valueLines(1, n.inBase));
-    body.push(...n.alsoLines(1));
-    body.push(`  out[${n.outAt}] = ${storeAs(n.value, T, outDType, f16)};`);
+    if (spec.rows === undefined) {
+      body.push(...n.valueLines(1, n.inBase));
+      body.push(...n.alsoLines(1));
+      body.push(`  out[${n.outAt}] = ${storeAs(n.value, T, outDType, f16)};`);
+    }
   } else {
     const rc = reduceCode(op!, mode, n.helpers);
     if (op === 'argmax' || op === 'argmin') extraDecls += argWinsFn(op, T);
@@ -567,7 +643,7 @@ function nestParamValues(spec: LoopSpec, variant: NestVariant): Map<string, numb
   v.set('out_offset', spec.output.offset);
   spec.sizes.slice(0, spec.parallel).forEach((_, d) => v.set(`out_stride${d}`, spec.output.strides[d] ?? 0));
   const { outputs, reduced } = loopCounts(spec);
-  v.set('out_count', outputs);
+  v.set('out_count', variant === 'thread' ? threadCount(spec) : outputs);
   if (variant === 'workgroup') v.set('reduce_count', reduced);
   const mode = computeMode(spec.computeType);
   loopConstants(spec).forEach((c, k) => v.set(`c${k}`, constantParam(c, mode)));

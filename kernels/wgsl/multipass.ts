@@ -42,7 +42,8 @@ export interface SplitReduction {
 /** The two passes for `spec`, or null when it should run as one kernel. */
 export function splitReduction(spec: LoopSpec, t: MultipassTuning = DEFAULT_MULTIPASS): SplitReduction | null {
   const op = spec.reduceOp;
-  if (spec.parallel === spec.sizes.length || op === null || op === 'argmax' || op === 'argmin') return null;
+  // Row values (LoopSpec.rows) are folded over the whole row, so a split part could not compute them.
+  if (spec.parallel === spec.sizes.length || op === null || op === 'argmax' || op === 'argmin' || spec.rows !== undefined) return null;
   if (spec.computeType !== 'float32' && spec.computeType !== 'int32' && spec.computeType !== 'bool') return null;
   const outSizes = spec.sizes.slice(0, spec.parallel);
   const redSizes = spec.sizes.slice(spec.parallel);

@@ -135,6 +135,28 @@ export interface LoopSpec {
    * and no other input reads its buffer elsewhere (the jit checks this when it builds such a spec).
    */
   readonly also?: readonly LoopStore[];
+  /**
+   * Row reductions computed before the kernel's own values (jit's fused softmax and layer norm): for every point of
+   * the first `outer` loops, value j is `values[j].expr` folded with `values[j].op` over the remaining loops (the
+   * row), rounded to the compute type. Expressions read value j as input `inputs.length + j`; value j may read
+   * values before it. The kernel then runs as without rows, reading them as inputs: a map writes the row's points
+   * (`outer` < `parallel`), a reduction folds over the same loops (`outer` = `parallel`). Not with `also`.
+   */
+  readonly rows?: LoopRows;
+}
+
+/** The row reductions of a loop spec (see LoopSpec.rows). */
+export interface LoopRows {
+  readonly outer: number;
+  readonly values: readonly RowValue[];
+}
+
+/** Folds whose result does not depend on the order of the row's points (up to rounding). */
+export type RowOp = 'sum' | 'prod' | 'max' | 'min';
+
+export interface RowValue {
+  readonly op: RowOp;
+  readonly expr: Expr;
 }
 
 /** A store of a map kernel into one of its inputs (see LoopSpec.also). */
@@ -213,13 +235,18 @@ export function specKey(spec: KernelSpec): string {
   const ins = spec.inputs.map((a) => a.dtype).join(',');
   return `loop:${spec.sizes.length}:${spec.parallel}:${spec.parallel < spec.sizes.length ? spec.reduceOp : '-'}` +
     `:${ins}->${spec.output.dtype}:${spec.computeType}:${exprKey(spec.expr)}` +
-    (spec.also ?? []).map((st) => `;${st.input}=${exprKey(st.expr)}`).join('');
+    (spec.also ?? []).map((st) => `;${st.input}=${exprKey(st.expr)}`).join('') +
+    (spec.rows === undefined ? '' : `|rows${spec.rows.outer}:${spec.rows.values.map((r) => `${r.op}(${exprKey(r.expr)})`).join(',')}`);
 }
 
-/** The constants of a loop spec's every expression, in the order its kernels number them: `expr`, then `also`. */
+/**
+ * The constants of a loop spec's every expression, in the order its kernels number them: `expr`, then `also`,
+ * then the row values'.
+ */
 export function loopConstants(spec: LoopSpec, out: number[] = []): number[] {
   exprConstants(spec.expr, out);
   for (const st of spec.also ?? []) exprConstants(st.expr, out);
+  for (const r of spec.rows?.values ?? []) exprConstants(r.expr, out);
   return out;
 }
 

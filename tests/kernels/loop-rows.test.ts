@@ -1,0 +1,226 @@
+/**
+ * Loop kernels with row values (LoopSpec.rows, what jit's fused softmax and layer norm run): per point of the
+ * outer loops, each value is folded over the row's loops from the inputs and the values before it, rounded to
+ * float32, and the map (or reduction) then reads them as extra inputs. Checked on random shapes, layouts (dense in
+ * any loop order, broadcast, strided), ops and expressions on the generated CPU kernel, the CPU interpreter and the
+ * WGSL kernel, against a float64 evaluation written here.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { interpretLoop } from '../../kernels/cpu/interpret.js';
+import { loopParams, renderLoop, runLoop } from '../../kernels/cpu/loop.js';
+import type { WebGPUBackend } from '../../kernels/wgsl/index.js';
+import { ex, specKey, type Access, type Expr, type LoopSpec, type RowOp } from '../../src/lower/spec.js';
+import { gpuAvailable, openBackend } from '../wgsl/setup.js';
+
+interface Case {
+  readonly spec: LoopSpec;
+  readonly data: readonly Float32Array[];
+  readonly outLength: number;
+}
+
+function denseStrides(sizes: readonly number[], perm: readonly number[]): number[] {
+  const strides = new Array<number>(sizes.length).fill(0);
+  let step = 1;
+  for (let k = perm.length - 1; k >= 0; k--) {
+    strides[perm[k]!] = step;
+    step *= sizes[perm[k]!]!;
+  }
+  return strides;
+}
+
+function evaluate(e: Expr, v: readonly number[]): number {
+  switch (e.kind) {
+    case 'input': return v[e.index]!;
+    case 'const': return e.value;
+    case 'unary':
+      if (e.op === 'neg') return -evaluate(e.arg, v);
+      if (e.op === 'exp') return Math.exp(evaluate(e.arg, v));
+      throw new Error(`not generated here: ${e.op}`);
+    case 'binary': {
+      const l = evaluate(e.lhs, v);
+      const r = evaluate(e.rhs, v);
+      return e.op === 'add' ? l + r : e.op === 'sub' ? l - r : l * r;
+    }
+    default: throw new Error(`not generated here: ${e.kind}`);
+  }
+}
+
+/** Expressions over inputs 0..inputs-1: sums, differences, products, negations and an exp of a difference. */
+const exprArb = (inputs: number): fc.Arbitrary<Expr> => fc.letrec<{ e: Expr }>((tie) => ({
+  e: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.integer({ min: 0, max: inputs - 1 }).map((i) => ex.input(i)),
+    fc.constantFrom(0.5, -2, 3).map((x) => ex.const(x)),
+    fc.tuple(fc.constantFrom('add', 'sub', 'mul') as fc.Arbitrary<'add' | 'sub' | 'mul'>, tie('e'), tie('e'))
+      .map(([op, l, r]) => ex.binary(op, l, r)),
+    tie('e').map((a) => ex.unary('neg', a)),
+    fc.tuple(fc.integer({ min: 0, max: inputs - 1 }), fc.integer({ min: 0, max: inputs - 1 }))
+      .map(([a, b]) => ex.unary('exp', ex.binary('sub', ex.input(a), ex.input(b)))),
+  ),
+})).e;
+
+/**
+ * Two inputs over the loops (input 0 dense in any loop order, input 1 with any strides), one or two row values,
+ * and either a map over all loops (outer < rank) or a reduction whose reduce loops are the row (outer = parallel).
+ */
+const caseArb: fc.Arbitrary<Case> = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 }).chain((sizes) => {
+  const rank = sizes.length;
+  const perm = fc.shuffledSubarray([...sizes.keys()], { minLength: rank, maxLength: rank });
+  return fc.record({
+    outer: fc.integer({ min: 0, max: rank - 1 }),
+    reduce: fc.boolean(),
+    reduceOp: fc.constantFrom('sum', 'max') as fc.Arbitrary<'sum' | 'max'>,
+    permA: perm, permOut: perm,
+    strides1: fc.array(fc.constantFrom(0, 1, 3), { minLength: rank, maxLength: rank }),
+    offsets: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 3, maxLength: 3 }),
+    ops: fc.array(fc.constantFrom<RowOp>('sum', 'prod', 'max', 'min'), { minLength: 1, maxLength: 2 }),
+    row0: exprArb(2), row1: exprArb(3), main: exprArb(4),
+    seed: fc.integer({ min: 1, max: 1 << 30 }),
+  }).map((r) => {
+    const access = (strides: number[], offset: number): Access => ({ dtype: 'float32', offset, strides });
+    const inputs = [access(denseStrides(sizes, r.permA), r.offsets[0]!), access(r.strides1, r.offsets[1]!)];
+    const values = r.ops.map((op, j) => ({ op, expr: j === 0 ? r.row0 : r.row1 }));
+    // The main expression reads the inputs and the values there are (inputs 2 and 3 are the values).
+    const main = clampInputs(r.main, 2 + values.length);
+    const parallel = r.reduce ? r.outer : rank;
+    const outSizes = sizes.slice(0, parallel);
+    const spec: LoopSpec = {
+      kind: 'loop', label: 'loop with row values', sizes, parallel, reduceOp: r.reduce ? r.reduceOp : null, inputs,
+      output: access(denseStrides(outSizes, r.permOut.filter((d) => d < parallel)), r.offsets[2]!), expr: main,
+      computeType: 'float32', rows: { outer: r.outer, values },
+    };
+    let s = r.seed;
+    // Values in [-1, 1] on a grid of 1/8: products of a row stay small and the sums are exact in float32.
+    const rand = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return Math.round((s / 2 ** 32 - 0.5) * 16) / 8; };
+    const span = (a: Access, n: readonly number[]): number => a.offset + 1 + a.strides.reduce((t, st, d) => t + st * (n[d]! - 1), 0);
+    const data = inputs.map((a) => Float32Array.from({ length: span(a, sizes) + 2 }, rand));
+    return { spec, data, outLength: span(spec.output, outSizes) + 2 } satisfies Case;
+  });
+});
+
+/** `e` with every input index taken modulo `n` (so a generated expression reads only what exists). */
+function clampInputs(e: Expr, n: number): Expr {
+  switch (e.kind) {
+    case 'input': return ex.input(e.index % n);
+    case 'const': return e;
+    case 'unary': return ex.unary(e.op, clampInputs(e.arg, n));
+    case 'binary': return ex.binary(e.op, clampInputs(e.lhs, n), clampInputs(e.rhs, n));
+    default: throw new Error('not generated here');
+  }
+}
+
+function points(sizes: readonly number[]): number[][] {
+  const out: number[][] = [[]];
+  for (const n of sizes) {
+    const next: number[][] = [];
+    for (const p of out) for (let i = 0; i < n; i++) next.push([...p, i]);
+    out.splice(0, out.length, ...next);
+  }
+  return out;
+}
+
+/** The expected output: rows in float64, each rounded to float32 once; the map or reduction in float64. */
+function expected(c: Case): Float32Array {
+  const { spec } = c;
+  const rows = spec.rows!;
+  const out = new Float32Array(c.outLength).fill(NaN);
+  const at = (a: Access, idx: readonly number[]): number => a.offset + a.strides.reduce((sum, st, d) => sum + st * (idx[d] ?? 0), 0);
+  for (const head of points(spec.sizes.slice(0, rows.outer))) {
+    const row = points(spec.sizes.slice(rows.outer)).map((tail) => [...head, ...tail]);
+    const values: number[] = [];
+    for (const value of rows.values) {
+      const terms = row.map((idx) => evaluate(value.expr, [...spec.inputs.map((a, i) => c.data[i]![at(a, idx)]!), ...values]));
+      const folded = terms.reduce((acc, t) => value.op === 'sum' ? acc + t : value.op === 'prod' ? acc * t
+        : value.op === 'max' ? Math.max(acc, t) : Math.min(acc, t),
+      value.op === 'sum' ? 0 : value.op === 'prod' ? 1 : value.op === 'max' ? -Infinity : Infinity);
+      values.push(Math.fround(folded));
+    }
+    const valueAt = (idx: readonly number[]): number => evaluate(spec.expr, [...spec.inputs.map((a, i) => c.data[i]![at(a, idx)]!), ...values]);
+    if (spec.reduceOp === null) {
+      for (const idx of row) out[at(spec.output, idx)] = Math.fround(valueAt(idx));
+    } else {
+      const terms = row.map(valueAt);
+      out[at(spec.output, head)] = Math.fround(spec.reduceOp === 'sum' ? terms.reduce((a, b) => a + b, 0) : Math.max(...terms));
+    }
+  }
+  return out;
+}
+
+function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, spec: LoopSpec, tol: number): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const g = got[i]!;
+    if (Number.isNaN(w) ? !Number.isNaN(g) : !(g === w || Math.abs(g - w) <= tol * (1 + Math.abs(w)))) {
+      expect.fail(`${what}[${i}]: got ${g}, want ${w}\n${renderLoop(spec)}`);
+    }
+  }
+}
+
+describe('loop kernels with row values (CPU)', () => {
+  it('the generated kernel and the interpreter fold every row value before the values that read it', () => {
+    fc.assert(fc.property(caseArb, (c) => {
+      const want = expected(c);
+      for (const run of ['generated', 'interpreted'] as const) {
+        const out = new Float32Array(c.outLength).fill(NaN);
+        if (run === 'generated') runLoop(c.spec, c.data, out);
+        else interpretLoop(c.spec)(c.data, out, loopParams(c.spec));
+        close(out, want, `${run} output`, c.spec, 1e-5);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('a softmax row: max, then the sum of exponentials, then each exponential over the sum', () => {
+    // Rows of 3 over 2 outer points; the second row is shifted by 1000 (only the max keeps its exp finite).
+    const x = Float32Array.from([1, 2, 3, 1001, 1002, 1003]);
+    const row: Access = { dtype: 'float32', offset: 0, strides: [3, 1] };
+    const shifted = ex.unary('exp', ex.binary('sub', ex.input(0), ex.input(1)));
+    const spec: LoopSpec = {
+      kind: 'loop', label: 'softmax', sizes: [2, 3], parallel: 2, reduceOp: null, inputs: [row],
+      output: { dtype: 'float32', offset: 0, strides: [3, 1] },
+      expr: ex.binary('div', ex.unary('exp', ex.binary('sub', ex.input(0), ex.input(1))), ex.input(2)),
+      computeType: 'float32', rows: { outer: 1, values: [{ op: 'max', expr: ex.input(0) }, { op: 'sum', expr: shifted }] },
+    };
+    const z = Math.exp(-2) + Math.exp(-1) + 1;
+    const want = [Math.exp(-2) / z, Math.exp(-1) / z, 1 / z];
+    for (const run of ['generated', 'interpreted'] as const) {
+      const out = new Float32Array(6);
+      if (run === 'generated') runLoop(spec, [x], out);
+      else interpretLoop(spec)([x], out, loopParams(spec));
+      for (let i = 0; i < 6; i++) expect(out[i]).toBeCloseTo(want[i % 3]!, 6);
+    }
+  });
+
+  it('the key names the rows, and the source declares each value before the loops that read it', () => {
+    const base: LoopSpec = {
+      kind: 'loop', label: 'rows', sizes: [2, 3], parallel: 2, reduceOp: null,
+      inputs: [{ dtype: 'float32', offset: 0, strides: [3, 1] }], output: { dtype: 'float32', offset: 0, strides: [3, 1] },
+      expr: ex.binary('sub', ex.input(0), ex.input(1)), computeType: 'float32', rows: { outer: 1, values: [{ op: 'max', expr: ex.input(0) }] },
+    };
+    const min: LoopSpec = { ...base, rows: { outer: 1, values: [{ op: 'min', expr: ex.input(0) }] } };
+    expect(specKey(base)).not.toBe(specKey(min));
+    expect(specKey(base)).not.toBe(specKey({ ...base, rows: { outer: 0, values: base.rows!.values } }));
+    const src = renderLoop(base);
+    expect(src.indexOf('let v1;')).toBeGreaterThan(-1);
+    expect(src.indexOf('let v1;')).toBeLessThan(src.lastIndexOf('const v = (v0 - v1)'));
+  });
+});
+
+describe.skipIf(!gpuAvailable)('loop kernels with row values (WebGPU)', () => {
+  let backend: WebGPUBackend;
+  beforeAll(async () => { backend = await openBackend(); });
+  afterAll(() => { backend?.destroy(); });
+
+  it('the WGSL kernel computes the same values, one invocation per row', { timeout: 120_000 }, async () => {
+    await fc.assert(fc.asyncProperty(caseArb, async (c) => {
+      const want = expected(c);
+      const ins = c.data.map((d) => backend.upload('float32', d));
+      const out = backend.upload('float32', new Float32Array(c.outLength).fill(NaN));
+      backend.run(c.spec, ins, out);
+      close(await backend.read(out), want, 'webgpu output', c.spec, 1e-5);
+      for (const s of [...ins, out]) backend.release(s);
+    }), { numRuns: 60 });
+  });
+});
