@@ -11,10 +11,13 @@
  */
 
 import { type Bits, bitsOf, hasBit, idsOf, intersects, isSubset, keyOf, or, sizeOf } from './bits.js';
-import { checkDeadline } from './budget.js';
+import { BudgetExceeded, checkDeadline, now } from './budget.js';
 import { solveExact } from './exact.js';
+import { treeDp } from './treedp.js';
 import { toNumber } from './flops.js';
-import { type Network, type Tree, leaf, node, objectiveFlops, scoreSsa, treeToSsa } from './network.js';
+import { greedyBest } from './greedy.js';
+import { type Network, type Tree, leaf, node, objectiveFlops, objectiveValue, scoreSsa, ssaTree, treeToSsa } from './network.js';
+import { reconfigure } from './reconfigure.js';
 import type { Objective } from './types.js';
 
 /** One way to present a group to a join: its legs, or a leaf's raw set when the leaf is not reduced first. */
@@ -50,13 +53,46 @@ export interface DpOptions {
   readonly memoryLimit: number;
   readonly deadline: number;
   readonly algorithm: string;
+  /** Solve tree-shaped components by their subtrees (treedp.ts; default true). Tests turn it off to compare. */
+  readonly treeShortcut?: boolean;
 }
 
 function valueOf(o: Objective, flops: number, size: number, write: number): number {
   return o === 'flops' ? flops : o === 'size' ? size : o === 'write' ? write : flops + 64 * write;
 }
 
+/** Share of the time left that the exact search gets before dp falls back to reconfiguring greedy's tree. */
+const EXACT_SHARE = 0.5;
+/** The exact search also gives up once it holds this many groups (about 200 bytes each). */
+const MAX_GROUPS = 2_000_000;
+
+/**
+ * dp's tree: the exact search while it fits half the time left (and `MAX_GROUPS`), otherwise greedy's tree
+ * (under the same limit) improved by subtree reconfiguration until the deadline: never costlier than greedy's.
+ */
 export function dpTree(net: Network, o: DpOptions): Tree | undefined {
+  const start = now();
+  const exactDeadline = o.deadline === Infinity ? Infinity : start + (o.deadline - start) * EXACT_SHARE;
+  try {
+    return dpExact(net, { ...o, deadline: exactDeadline });
+  } catch (e) {
+    if (!(e instanceof BudgetExceeded)) throw e;
+  }
+  return dpFallback(net, o);
+}
+
+/** Greedy's tree, its regions of up to 8 subtrees re-solved exactly while time is left (see reconfigure.ts). */
+function dpFallback(net: Network, o: DpOptions): Tree {
+  const greedy = greedyBest(net, o.memoryLimit, o.objective);
+  const first = ssaTree(greedy, net.n);
+  // A k-way last step (no pairwise plan fits the limit) is not reconfigured.
+  if (greedy.some((step) => step.length > 2)) return first;
+  const improved = reconfigure(net, first, { maxLeaves: 8, memoryLimit: o.memoryLimit, deadline: o.deadline });
+  const value = (t: Tree): number => objectiveValue(scoreSsa(net, treeToSsa(t, net.n)), o.objective);
+  return value(improved) < value(first) ? improved : first;
+}
+
+function dpExact(net: Network, o: DpOptions): Tree | undefined {
   const n = net.n;
   const opWords = Math.max(1, Math.ceil(n / 32));
   // Which operands hold each index, and each operand's legs (indices shared with the output or another operand).
@@ -120,6 +156,10 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
     return p;
   };
 
+  // Under a memory limit dp's plan is compared with greedy's under the same limit (see optimizers.ts), so a group
+  // costing more than greedy's whole plan is of no use: greedy's value caps the search. (Without a limit every
+  // component must be solved, so there is no such ceiling.)
+  const ceiling = o.memoryLimit === Infinity ? Infinity : objectiveValue(scoreSsa(net, greedyBest(net, o.memoryLimit, o.objective)), o.objective);
   // With one component its result is the output, which the memory limit does not cover.
   const singleComponent = groups.size === 1;
   /** Every group each component's search kept (the candidates of a final k-way step under a memory limit). */
@@ -145,12 +185,20 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
       return { id: serial++, ...halves(mask), key: keyOfMask(mask), mask, legs, flops, size, write: size, value, minValue, tree, sides };
     });
     if (leaves.length === 1) return leaves[0];
+    if (o.memoryLimit === Infinity && o.treeShortcut !== false) {
+      // A tree-shaped component is solved by splitting subtrees at one edge (treedp.ts): the same optimum.
+      const solved = treeDp(net, members, holders, legsOfLeaf, o.objective, o.deadline, o.algorithm);
+      if (solved !== undefined) {
+        const mask = bitsOf(members, opWords);
+        return { id: serial++, ...halves(mask), key: keyOfMask(mask), mask, legs: solved.legs, flops: 0, size: 0, write: 0, value: 0, minValue: 0, tree: solved.tree, sides: [] };
+      }
+    }
     let rootLevel = false;
     // Legs of the whole component: indices kept in the output.
     let compIdx = bitsOf([], net.words);
     for (const t of members) compIdx = or(compIdx, legsOfLeaf[t]!);
     const finalLegs = bitsOf(idsOf(compIdx).filter((i) => hasBit(net.output, i)), net.words);
-    let cap = Math.max(1, sizeOf(finalLegs, net.size));
+    let cap = Math.min(Math.max(1, sizeOf(finalLegs, net.size)), ceiling);
     let minSize = Infinity;
     for (const i of idsOf(compIdx)) minSize = Math.min(minSize, net.size[i]!);
     const increment = Math.max(2, Number.isFinite(minSize) ? minSize : 2);
@@ -163,14 +211,17 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
     let stamp = 0;
 
     const join = (a: Entry, b: Entry, level: Map<number | string, Entry>): void => {
-      if ((++polls & 1023) === 0) checkDeadline(o.deadline, o.algorithm);
+      if ((++polls & 1023) === 0) {
+        checkDeadline(o.deadline, o.algorithm);
+        if (((polls >>> 10) & 63) === 0 && levels.reduce((k, l) => k + l.size, 0) > MAX_GROUPS) throw new BudgetExceeded(o.algorithm);
+      }
       // The cheapest this join can be (legs only, no factor 2): skip it early when over the cap or when the
       // group already has an entry at least that cheap.
       const key = numericKeys ? (a.key as number) + (b.key as number) : undefined;
       if (flopsObjective) {
         const bound = a.minValue + b.minValue + sizeOfUnion(a.legs, b.legs);
         if (bound > cap) {
-          capped = true;
+          if (bound < nextCap) nextCap = bound;
           return;
         }
         if (key !== undefined) {
@@ -213,7 +264,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
           const w = x.write + y.write + resultSize;
           const value = valueOf(o.objective, f, sz, w);
           if (value > cap) {
-            capped = true;
+            if (value < nextCap) nextCap = value;
             continue;
           }
           if (best === undefined || value < best.value) {
@@ -225,10 +276,10 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
       }
     };
 
-    // Whether the last pass skipped a join for its cost; if not, a larger cap cannot find more.
-    let capped = false;
+    // The cheapest join the last pass skipped for its cost (Infinity: none, and a larger cap cannot find more).
+    let nextCap = Infinity;
     for (;;) {
-      capped = false;
+      nextCap = Infinity;
       for (let size = 2; size <= m; size++) {
         const level = levels[size]!;
         rootLevel = singleComponent && size === m;
@@ -239,6 +290,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
           // Index the larger level by summation leg so that only groups sharing one are paired.
           const byLeg = new Map<number, Entry[]>();
           for (const e of large.values()) {
+            if ((++polls & 1023) === 0) checkDeadline(o.deadline, o.algorithm);
             for (const i of idsOf(e.legs)) {
               if (hasBit(net.output, i)) continue;
               let list = byLeg.get(i);
@@ -249,6 +301,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
           const same = j === size - j;
           if (seenAt.length < serial) seenAt = new Int32Array(2 * serial + 64).fill(-1);
           for (const a of small.values()) {
+            if ((++polls & 1023) === 0) checkDeadline(o.deadline, o.algorithm);
             stamp++;
             for (const i of idsOf(a.legs)) {
               if (hasBit(net.output, i)) continue;
@@ -264,13 +317,16 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
         }
       }
       const done = levels[m]!.values().next();
-      const finished = !done.done || !Number.isFinite(cap) || !capped;
+      const finished = !done.done || !Number.isFinite(cap) || nextCap === Infinity || cap >= ceiling || nextCap > ceiling;
       if (finished && o.memoryLimit < Infinity) {
         for (let j = 2; j <= (singleComponent ? m - 1 : m); j++) kept.push(...levels[j]!.values());
       }
       if (!done.done) return done.value;
       if (finished) return undefined;
-      cap *= increment;
+      // The cap grows at least to the cheapest skipped join (a pass with nothing new to admit is wasted: under a
+      // memory limit that leaves the component unsolved, growing by ×increment alone took a thousand passes to
+      // reach Infinity).
+      cap = Math.min(Math.max(cap * increment, nextCap), ceiling);
       if (cap > Number.MAX_VALUE / 4) cap = Infinity;
     }
   };
@@ -287,7 +343,7 @@ export function dpTree(net: Network, o: DpOptions): Tree | undefined {
   // Under a memory limit, a plan may also end with one step over several groups built pairwise (all that
   // opt_einsum's "contract everything left" step does): the cheapest such plan, if it beats the pairwise one.
   // (dp's own values are doubles, so the bound is one too: Infinity, no pruning, past 10^308.)
-  const bound = pairwise === undefined ? Infinity : toNumber(objectiveFlops(scoreSsa(net, treeToSsa(pairwise, n)), o.objective));
+  const bound = Math.min(ceiling, pairwise === undefined ? Infinity : toNumber(objectiveFlops(scoreSsa(net, treeToSsa(pairwise, n)), o.objective)));
   const members = (e: Entry): number[] => {
     if (!numericKeys) return idsOf(e.mask);
     const out: number[] = [];
@@ -325,13 +381,12 @@ function cheapestFinalStep(net: Network, candidates: readonly FinalCandidate[], 
   let best = bound;
   let bestGroups: FinalCandidate[] | undefined;
   let polls = 0;
-  const visit = (low: number, flops: number, size: number, write: number): void => {
+  let takenCount = 0;
+  const visit = (low: number, flops: number, size: number, write: number, union: Bits): void => {
     if ((++polls & 1023) === 0) checkDeadline(o.deadline, o.algorithm);
     while (low < net.n && taken[low] === 1) low++;
     if (low === net.n) {
       if (chosen.length < 2) return;
-      let union = bitsOf([], net.words);
-      for (const c of chosen) union = or(union, c.set);
       const removed = !isSubset(union, net.output);
       const f = flops + sizeOf(union, net.size) * (chosen.length - 1 + (removed ? 1 : 0));
       const value = valueOf(o.objective, f, Math.max(size, outSize), write + outSize);
@@ -346,15 +401,21 @@ function cheapestFinalStep(net: Network, candidates: readonly FinalCandidate[], 
       const f = flops + c.flops;
       const sz = Math.max(size, c.size);
       const w = write + c.write;
-      if (valueOf(o.objective, f + outSize, Math.max(sz, outSize), w + outSize) >= best) continue;
+      // The last step runs over at least the union so far and one more group unless c completes the partition.
+      const u = or(union, c.set);
+      const last = takenCount + c.members.length === net.n;
+      const lastFlops = sizeOf(u, net.size) * Math.max(1, last ? chosen.length : chosen.length + 1);
+      if (valueOf(o.objective, f + lastFlops, Math.max(sz, outSize), w + outSize) >= best) continue;
       for (const t of c.members) taken[t] = 1;
+      takenCount += c.members.length;
       chosen.push(c);
-      visit(low + 1, f, sz, w);
+      visit(low + 1, f, sz, w, u);
       chosen.pop();
+      takenCount -= c.members.length;
       for (const t of c.members) taken[t] = 0;
     }
   };
-  visit(0, 0, 0, 0);
+  visit(0, 0, 0, 0, net.output);
   return bestGroups === undefined ? undefined : node(...bestGroups.map((c) => c.tree));
 }
 

@@ -82,19 +82,26 @@ describe('time budgets', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
-  it('dp and branch-2 on a 50-tensor network stop at their budget with an EinjitError', () => {
-    for (const optimize of ['dp', 'branch-2']) {
-      const t0 = performance.now();
-      let err: unknown;
-      try {
-        planContraction(big, { optimize, timeBudgetMs: 50 });
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(EinjitError);
-      expect((err as EinjitError).message).toContain('time budget');
-      expect(performance.now() - t0).toBeLessThan(1000);
+  it('branch-2 on a 50-tensor network stops at its budget with an EinjitError', () => {
+    const t0 = performance.now();
+    let err: unknown;
+    try {
+      planContraction(big, { optimize: 'branch-2', timeBudgetMs: 50 });
+    } catch (e) {
+      err = e;
     }
+    expect(err).toBeInstanceOf(EinjitError);
+    expect((err as EinjitError).message).toContain('time budget');
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('dp on a 50-tensor network returns at its budget a plan no costlier than greedy', () => {
+    // The exact search does not finish in 50 ms; dp then reconfigures greedy's tree for the rest of the budget.
+    const t0 = performance.now();
+    const plan = planContraction(big, { optimize: 'dp', timeBudgetMs: 50 });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(plan.steps.length).toBe(big.inputs.length - 1);
+    expect(plan.cost).toBeLessThanOrEqual(planContraction(big, { optimize: 'greedy' }).cost);
   });
 
   it('auto with a tight budget returns a valid path', () => {
