@@ -203,5 +203,5 @@ export function treeDp(net: Network, members: readonly number[], holders: readon
     }
   }
   const build = (e: Sub): Tree => (e.input >= 0 ? leaf(e.input) : node(build(e.left!), build(e.right!)));
-  return last === undefined ? undefined : { tree: build(last), legs: last.legs };
+  return last === undefined || last.count !== m ? undefined : { tree: build(last), legs: last.legs };
 }
