@@ -402,8 +402,12 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, 
           lines.push(...ind([`for (var ${v} = 0; ${v} < ${size[d]}; ${v}++) {`], depth++));
         }
       });
+      // A row of one point (every row loop of extent 1) is one block of its own.
+      const single = blocked && dims.length === 0;
+      if (single) lines.push(...ind(rc.blockInit!, depth));
       lines.push(...ind([...r.reads.map((i) => `let in${i}_at = ${dot(inOffset[i]!, inStride[i]!, allDims)};`), ...r.code.lines], depth));
       lines.push(...ind(rc.fold(r.code.result, ''), depth));
+      if (single) lines.push(...ind(rc.blockEnd ?? [], depth));
       for (let k = dims.length - 1; k >= 0; k--) {
         if (blocked && k === dims.length - 1) {
           lines.push(...ind(['}'], --depth));

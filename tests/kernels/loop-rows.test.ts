@@ -69,7 +69,8 @@ const caseArb: fc.Arbitrary<Case> = fc.array(fc.integer({ min: 1, max: 5 }), { m
   const rank = sizes.length;
   const perm = fc.shuffledSubarray([...sizes.keys()], { minLength: rank, maxLength: rank });
   return fc.record({
-    outer: fc.integer({ min: 0, max: rank - 1 }),
+    // outer = rank: every row is one point (a reduction over loops of extent 1, fused, reads as that).
+    outer: fc.integer({ min: 0, max: rank }),
     reduce: fc.boolean(),
     reduceOp: fc.constantFrom('sum', 'max') as fc.Arbitrary<'sum' | 'max'>,
     permA: perm, permOut: perm,
@@ -84,10 +85,11 @@ const caseArb: fc.Arbitrary<Case> = fc.array(fc.integer({ min: 1, max: 5 }), { m
     const values = r.ops.map((op, j) => ({ op, expr: j === 0 ? r.row0 : r.row1 }));
     // The main expression reads the inputs and the values there are (inputs 2 and 3 are the values).
     const main = clampInputs(r.main, 2 + values.length);
-    const parallel = r.reduce ? r.outer : rank;
+    const reduce = r.reduce && r.outer < rank;
+    const parallel = reduce ? r.outer : rank;
     const outSizes = sizes.slice(0, parallel);
     const spec: LoopSpec = {
-      kind: 'loop', label: 'loop with row values', sizes, parallel, reduceOp: r.reduce ? r.reduceOp : null, inputs,
+      kind: 'loop', label: 'loop with row values', sizes, parallel, reduceOp: reduce ? r.reduceOp : null, inputs,
       output: access(denseStrides(outSizes, r.permOut.filter((d) => d < parallel)), r.offsets[2]!), expr: main,
       computeType: 'float32', rows: { outer: r.outer, values },
     };
