@@ -21,7 +21,7 @@ const MAX_FUSED_INPUTS = 7;
 
 /** A LoopSpec with no reduce loops. */
 function isMap(spec: Launch['spec']): spec is LoopSpec {
-  return spec.kind === 'loop' && spec.parallel === spec.sizes.length;
+  return spec.kind === 'loop' && spec.parallel === spec.sizes.length && spec.rows === undefined;
 }
 
 /**
@@ -38,7 +38,7 @@ export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph 
     changed = false;
     for (let c = start; c < launches.length && !changed; c++) {
       const consumer = launches[c]!;
-      if (consumer.spec.kind !== 'loop') continue;
+      if (consumer.spec.kind !== 'loop' || consumer.spec.rows !== undefined) continue;
       for (const b of new Set(consumer.inputs)) {
         const p = producerToFold(launches, c, b, graph, keep);
         if (p === null) {
@@ -113,7 +113,7 @@ function duplicateIntoReaders(launches: readonly Launch[], b: number, graph: Gra
   const folded = new Map<number, Launch>();
   for (const r of readers) {
     const reader = launches[r]!;
-    if (r < p || reader.spec.kind !== 'loop' || reader.device !== producer.device) return null;
+    if (r < p || reader.spec.kind !== 'loop' || reader.spec.rows !== undefined || reader.device !== producer.device) return null;
     // Computed at each reader's place: nothing from the producer to the reader (the reader included) may write
     // what the producer reads.
     for (let i = p + 1; i <= r; i++) if (read.has(launches[i]!.output)) return null;

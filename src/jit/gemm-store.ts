@@ -64,7 +64,7 @@ export function redirectGemmStores(graph: Graph, keep: ReadonlySet<number>): Gra
 
 /** An elementwise map (every loop parallel) computed and stored in the GEMM's type, reading only that type. */
 function isMapIn(spec: Launch['spec'], dtype: GemmSpec['dtype']): spec is LoopSpec {
-  return spec.kind === 'loop' && spec.parallel === spec.sizes.length && spec.inputs.every((x) => x.dtype === dtype) &&
+  return spec.kind === 'loop' && spec.parallel === spec.sizes.length && spec.rows === undefined && spec.inputs.every((x) => x.dtype === dtype) &&
     spec.output.dtype === dtype && spec.computeType === dtype;
 }
 

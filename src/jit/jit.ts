@@ -19,6 +19,7 @@ import { buildGraph, bufferBytes, hostReadError, tracers, type Graph, type Outpu
 import { fuseElementwise } from './fuse.js';
 import { mergeStores, writtenBy } from './merge.js';
 import { redirectGemmStores } from './gemm-store.js';
+import { fuseRows } from './rows.js';
 import { assignSlots, sharedBytes, type SharedStorage } from './reuse.js';
 
 /** What a jitted function's most recent schedule costs against the eager run it was traced from. */
@@ -242,7 +243,7 @@ function trace(fn: (...a: unknown[]) => unknown, args: unknown[], argTemplate: u
   // A check's summary is read by the host, not by a kernel: it stays materialised, in storage of its own.
   const checked = checks.map((c) => ({ buffer: bufferOf(c.storage), check: c.check }));
   const kept = new Set([...returned, ...checked.map((c) => c.buffer)]);
-  const fused = mergeStores(redirectGemmStores(fuseElementwise(graph, kept), kept), kept);
+  const fused = mergeStores(fuseRows(redirectGemmStores(fuseElementwise(graph, kept), kept), kept), kept);
   const used = new Set([...fused.launches.flatMap((l) => [...l.inputs, l.output]), ...returned]);
   const materialised = fused.buffers.filter((b) => used.has(b.id) && (b.origin.kind === 'alloc' || b.origin.kind === 'upload'));
   const reusable = new Set(materialised.filter((b) => b.origin.kind === 'alloc' && !b.origin.zeroed && !kept.has(b.id)).map((b) => b.id));

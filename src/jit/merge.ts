@@ -30,7 +30,7 @@ export function writtenBy(l: Launch): number[] {
 }
 
 function isMap(l: Launch): l is Launch & { spec: LoopSpec } {
-  return l.spec.kind === 'loop' && l.spec.parallel === l.spec.sizes.length;
+  return l.spec.kind === 'loop' && l.spec.parallel === l.spec.sizes.length && l.spec.rows === undefined;
 }
 
 const sameAccess = (a: Access, b: Access): boolean =>

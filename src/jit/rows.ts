@@ -1,0 +1,302 @@
+/**
+ * Row fusion: a reduction whose result later loops read broadcast over exactly the loops it reduced (softmax's
+ * max and sum, layer norm's mean and variance, batch norm's statistics read by its normalisation) is computed
+ * inside each of those loops as a row value (LoopSpec.rows): per point of the loops the result indexes, the
+ * reader folds the row first and then runs as before, reading the value instead of the buffer. The buffer is never
+ * written, and a softmax (max, exp and sum, division) or a layer norm (mean, variance, normalisation) becomes one
+ * kernel over each row instead of three or four passes over memory.
+ *
+ * A map with row values whose output one later loop over the same loops and the same rows reads point for point
+ * is folded into that loop as fuse.ts folds an elementwise map, its row values going first, so the softmax's
+ * exponential and division end in the same kernel.
+ *
+ * What a row value costs: the reader walks the row once more per value (from cache, rows being short), and a
+ * reduction read by several loops is recomputed in each. Only float32 (and, on the CPU, float64) kernels qualify,
+ * and a kernel that writes a buffer it reads is left alone.
+ */
+import type { Access, Expr, LoopRows, LoopSpec, RowOp, RowValue } from '../lower/spec.js';
+import { cheapToRecompute, substitute } from './fuse.js';
+import { writtenBy } from './merge.js';
+import type { Graph, Launch } from './trace.js';
+
+/** Storage buffers a fused kernel may read (fuse.ts: 8 per WebGPU shader stage, one for the output). */
+const MAX_INPUTS = 7;
+/**
+ * Bounds on a fused kernel: row values, and expression nodes over all its expressions. A chain of softmaxes would
+ * otherwise fold into one kernel whose every row value recomputes every step before it.
+ */
+const MAX_VALUES = 6;
+const MAX_NODES = 96;
+
+const ROW_OPS: ReadonlySet<string> = new Set<RowOp>(['sum', 'prod', 'max', 'min']);
+
+/** Fuses reductions into their readers, and row maps into the loop that reads them, until nothing qualifies. */
+export function fuseRows(graph: Graph, keep: ReadonlySet<number>): Graph {
+  let launches = graph.launches.slice();
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let i = 0; i < launches.length && !changed; i++) {
+      const next = reductionIntoReaders(launches, i, graph, keep) ?? rowMapIntoReader(launches, i, graph, keep);
+      if (next !== null) {
+        launches = next;
+        changed = true;
+      }
+    }
+  }
+  return { buffers: graph.buffers, launches };
+}
+
+function loopOf(l: Launch): LoopSpec | null {
+  return l.spec.kind === 'loop' ? l.spec : null;
+}
+
+/** Kernels this pass builds or reads: float32 anywhere, float64 on the CPU; no further stores. */
+function eligible(l: Launch): boolean {
+  const s = loopOf(l);
+  return s !== null && s.also === undefined && !s.sizes.includes(0) &&
+    (s.computeType === 'float32' || (s.computeType === 'float64' && l.device === 'cpu'));
+}
+
+/** The launches reading `b` (all after `w`, the one writer), or null when `b` may not disappear. */
+function readersOf(launches: readonly Launch[], w: number, b: number, graph: Graph, keep: ReadonlySet<number>): number[] | null {
+  if (keep.has(b) || graph.buffers[b]!.origin.kind !== 'alloc') return null;
+  if (launches.some((l, i) => i !== w && writtenBy(l).includes(b))) return null;
+  const readers = launches.flatMap((l, i) => (l.inputs.includes(b) ? [i] : []));
+  if (readers.length === 0 || readers.some((r) => r < w)) return null;
+  // Computed at each reader's place: nothing from the writer to the reader (the reader included) may write
+  // what the writer reads, and a reader may not write what it reads.
+  const read = new Set(launches[w]!.inputs);
+  for (const r of readers) {
+    for (let i = w + 1; i <= r; i++) if (writtenBy(launches[i]!).some((x) => read.has(x))) return null;
+    if (launches[r]!.inputs.includes(launches[r]!.output)) return null;
+    if (launches[r]!.device !== launches[w]!.device || !eligible(launches[r]!)) return null;
+  }
+  return readers;
+}
+
+/** The one access through which `l` reads buffer `b`, or null when it reads it through several. */
+function accessOf(l: Launch, b: number): Access | null {
+  const spec = l.spec as LoopSpec;
+  const all = spec.inputs.filter((_, i) => l.inputs[i] === b);
+  const a = all[0]!;
+  return all.every((x) => x.offset === a.offset && x.strides.every((s, d) => s === a.strides[d])) ? a : null;
+}
+
+/** A kernel under construction: real inputs, row values (reading inputs ≥ inputs.length as values), expression. */
+interface Parts {
+  readonly inputs: readonly { readonly buffer: number; readonly access: Access }[];
+  readonly values: readonly RowValue[];
+  readonly expr: Expr;
+}
+
+/** Launch `w`, a reduction, computed as a row value by each of its readers. */
+function reductionIntoReaders(launches: readonly Launch[], w: number, graph: Graph, keep: ReadonlySet<number>): Launch[] | null {
+  const R = launches[w]!;
+  const rs = loopOf(R);
+  if (rs === null || rs.parallel === rs.sizes.length || !eligible(R) || !ROW_OPS.has(rs.reduceOp ?? 'sum')) return null;
+  // A row value is held in the compute type: the result must be stored in it too.
+  if (rs.output.dtype !== rs.computeType) return null;
+  const readers = readersOf(launches, w, R.output, graph, keep);
+  if (readers === null) return null;
+  const rewritten = new Map<number, Launch>();
+  for (const r of readers) {
+    const l = withRowValue(R, launches[r]!);
+    if (l === null) return null;
+    rewritten.set(r, l);
+  }
+  return launches.flatMap((l, i) => (i === w ? [] : [rewritten.get(i) ?? l]));
+}
+
+/**
+ * Reader `L` with reduction `R`'s result as its last row value: `L` reads R's output broadcast over loops that are,
+ * in order, R's reduce loops, and through R's own output strides over the others, each of which is one of R's
+ * parallel loops. A map's loops are reordered so the row's loops come last; a reduction's row is its reduce loops.
+ */
+function withRowValue(R: Launch, L: Launch): Launch | null {
+  const rs = R.spec as LoopSpec;
+  const ls = L.spec as LoopSpec;
+  if (ls.computeType !== rs.computeType) return null;
+  const read = accessOf(L, R.output);
+  if (read === null || read.offset !== rs.output.offset) return null;
+  const rank = ls.sizes.length;
+  const isMap = ls.parallel === rank;
+  // R's reduce loops (extent > 1), in order: the row.
+  const rowLoops = rs.sizes.flatMap((n, q) => (q >= rs.parallel && n > 1 ? [q] : []));
+  // L's loops that broadcast the result, and those that index it (each matched to one of R's parallel loops).
+  const inner: number[] = [];
+  const match = new Map<number, number>();
+  const usedQ = new Set<number>();
+  for (let d = 0; d < rank; d++) {
+    if (ls.sizes[d] === 1) continue;
+    if (read.strides[d] === 0) { inner.push(d); continue; }
+    const q = rs.sizes.findIndex((n, k) => k < rs.parallel && !usedQ.has(k) && n === ls.sizes[d] && rs.output.strides[k] === read.strides[d]);
+    if (q < 0) return null;
+    usedQ.add(q);
+    match.set(d, q);
+  }
+  if (rs.sizes.some((n, q) => q < rs.parallel && n > 1 && !usedQ.has(q))) return null;
+  if (inner.length !== rowLoops.length || inner.some((d, k) => ls.sizes[d] !== rs.sizes[rowLoops[k]!])) return null;
+  inner.forEach((d, k) => match.set(d, rowLoops[k]!));
+  // The loop order of the fused kernel: the row last. A reduction's row must be its reduce loops; a map with
+  // row values already has its row, which must be this one.
+  let order: number[];
+  let outer: number;
+  if (isMap && ls.rows === undefined) {
+    order = [...Array.from({ length: rank }, (_, d) => d).filter((d) => !inner.includes(d)), ...inner];
+    outer = rank - inner.length;
+  } else {
+    outer = ls.rows?.outer ?? ls.parallel;
+    const row = Array.from({ length: rank - outer }, (_, k) => outer + k).filter((d) => ls.sizes[d]! > 1);
+    if (row.length !== inner.length || row.some((d, k) => d !== inner[k])) return null;
+    order = Array.from({ length: rank }, (_, d) => d);
+  }
+  const permute = (a: Access): Access => ({ ...a, strides: order.map((d) => a.strides[d]!) });
+  const fromR = (a: Access): Access => ({ ...a, strides: order.map((d) => (match.has(d) ? a.strides[match.get(d)!]! : 0)) });
+  const lIn = ls.inputs.length;
+  const rIn = rs.inputs.length;
+  const lValues = ls.rows?.values ?? [];
+  const rValues = rs.rows?.values ?? [];
+  // Real inputs: L's (R's result included, dropped by `build`), then R's. Values: R's, R's result, then L's (which
+  // may read R's result).
+  const inputs = [...ls.inputs.map((a, i) => ({ buffer: L.inputs[i]!, access: permute(a) })),
+    ...rs.inputs.map((a, i) => ({ buffer: R.inputs[i]!, access: fromR(a) }))];
+  const nReal = lIn + rIn;
+  const resultValue = nReal + rValues.length;
+  const fromL = (e: Expr): Expr => substitute(e, (i) => ({
+    kind: 'input', index: i < lIn ? (L.inputs[i] === R.output ? resultValue : i) : resultValue + 1 + (i - lIn),
+  }));
+  const inR = (e: Expr): Expr => substitute(e, (i) => ({ kind: 'input', index: i < rIn ? lIn + i : nReal + (i - rIn) }));
+  const parts: Parts = {
+    inputs,
+    values: [...rValues.map((v) => ({ op: v.op, expr: inR(v.expr) })), { op: (rs.reduceOp ?? 'sum') as RowOp, expr: inR(rs.expr) },
+      ...lValues.map((v) => ({ op: v.op, expr: fromL(v.expr) }))],
+    expr: fromL(ls.expr),
+  };
+  const built = build(parts);
+  if (built === null) return null;
+  const spec: LoopSpec = {
+    ...ls,
+    label: `fused ${[...R.ops, ...L.ops].join(', ')}`,
+    sizes: order.map((d) => ls.sizes[d]!),
+    inputs: built.inputs.map((x) => x.access),
+    output: isMap ? permute(ls.output) : ls.output,
+    expr: built.expr,
+    rows: { outer, values: built.values } satisfies LoopRows,
+  };
+  return { spec, device: L.device, inputs: built.inputs.map((x) => x.buffer), output: L.output, ops: [...R.ops, ...L.ops] };
+}
+
+/**
+ * Launch `w`, a map with row values, folded into the one loop that reads its output where it writes it, over the
+ * same loops with the same row (or, with no row values of its own, a row it can take: a map's last loops, a
+ * reduction's reduce loops).
+ */
+function rowMapIntoReader(launches: readonly Launch[], w: number, graph: Graph, keep: ReadonlySet<number>): Launch[] | null {
+  const P = launches[w]!;
+  const ps = loopOf(P);
+  if (ps === null || ps.rows === undefined || ps.parallel !== ps.sizes.length || !eligible(P) || ps.output.dtype !== ps.computeType) return null;
+  const readers = readersOf(launches, w, P.output, graph, keep);
+  if (readers === null || readers.length !== 1) return null;
+  const C = launches[readers[0]!]!;
+  const cs = C.spec as LoopSpec;
+  if (cs.computeType !== ps.computeType || cs.sizes.length !== ps.sizes.length || cs.sizes.some((n, d) => n !== ps.sizes[d])) return null;
+  const outer = ps.rows.outer;
+  if ((cs.rows?.outer ?? (cs.parallel === cs.sizes.length ? outer : cs.parallel)) !== outer) return null;
+  const read = accessOf(C, P.output);
+  if (read === null || read.offset !== ps.output.offset || read.strides.some((s, d) => s !== ps.output.strides[d])) return null;
+  // P's expression is evaluated wherever C reads its value: on the CPU an exp evaluated twice costs more than
+  // the row written once and read back from cache (fuse.ts's rule), so such a P stays a kernel of its own.
+  const reads = [cs.expr, ...(cs.rows?.values ?? []).map((v) => v.expr)]
+    .reduce((n, e) => n + countReads(e, (i) => i < cs.inputs.length && C.inputs[i] === P.output), 0);
+  if (reads > 1 && !cheapToRecompute(ps.expr, P.device)) return null;
+  const pIn = ps.inputs.length;
+  const cIn = cs.inputs.length;
+  const pValues = ps.rows.values;
+  const cValues = cs.rows?.values ?? [];
+  // Real inputs: C's (P's output dropped by `build`), then P's; values: P's, then C's.
+  const nReal = cIn + pIn;
+  const inP = (e: Expr): Expr => substitute(e, (i) => ({ kind: 'input', index: i < pIn ? cIn + i : nReal + (i - pIn) }));
+  const pValue = inP(ps.expr);
+  const inC = (e: Expr): Expr => substitute(e, (i) => (i < cIn
+    ? (C.inputs[i] === P.output ? pValue : { kind: 'input', index: i })
+    : { kind: 'input', index: nReal + pValues.length + (i - cIn) }));
+  const built = build({
+    inputs: [...cs.inputs.map((a, i) => ({ buffer: C.inputs[i]!, access: a })), ...ps.inputs.map((a, i) => ({ buffer: P.inputs[i]!, access: a }))],
+    values: [...pValues.map((v) => ({ op: v.op, expr: inP(v.expr) })), ...cValues.map((v) => ({ op: v.op, expr: inC(v.expr) }))],
+    expr: inC(cs.expr),
+  });
+  if (built === null) return null;
+  const spec: LoopSpec = {
+    ...cs,
+    label: `fused ${[...P.ops, ...C.ops].join(', ')}`,
+    inputs: built.inputs.map((x) => x.access),
+    expr: built.expr,
+    rows: { outer, values: built.values },
+  };
+  const fused: Launch = { spec, device: C.device, inputs: built.inputs.map((x) => x.buffer), output: C.output, ops: [...P.ops, ...C.ops] };
+  return launches.flatMap((l, i) => (i === w ? [] : i === readers[0] ? [fused] : [l]));
+}
+
+/**
+ * The parts as a kernel's inputs, values and expression: inputs nothing reads dropped, one input per distinct
+ * (buffer, access), one value per distinct fold (softmax's max, found by both its readers, is folded once), every
+ * index renumbered; null past MAX_INPUTS inputs.
+ */
+function build(p: Parts): { inputs: Parts['inputs']; values: RowValue[]; expr: Expr } | null {
+  const nReal = p.inputs.length;
+  const read = new Set<number>();
+  const collect = (e: Expr): void => { substitute(e, (i) => { read.add(i); return { kind: 'input', index: i }; }); };
+  collect(p.expr);
+  p.values.forEach((v) => collect(v.expr));
+  const inputs: { buffer: number; access: Access }[] = [];
+  const realTo = new Map<number, number>();
+  const byKey = new Map<string, number>();
+  p.inputs.forEach((x, i) => {
+    if (!read.has(i)) return;
+    const key = `${x.buffer}:${x.access.dtype}:${x.access.offset}:${x.access.strides.join(',')}`;
+    let k = byKey.get(key);
+    if (k === undefined) {
+      k = inputs.length;
+      byKey.set(key, k);
+      inputs.push(x);
+    }
+    realTo.set(i, k);
+  });
+  if (inputs.length > MAX_INPUTS || p.values.length > MAX_VALUES) return null;
+  if (p.values.reduce((n, v) => n + nodes(v.expr), nodes(p.expr)) > MAX_NODES) return null;
+  // Values in order, each renumbered over the kept inputs and the values kept before it.
+  const values: RowValue[] = [];
+  const valueTo = new Map<number, number>();
+  const byFold = new Map<string, number>();
+  const renumber = (e: Expr): Expr => substitute(e, (i) => ({
+    kind: 'input', index: i < nReal ? realTo.get(i)! : inputs.length + valueTo.get(i - nReal)!,
+  }));
+  p.values.forEach((v, j) => {
+    const expr = renumber(v.expr);
+    const key = `${v.op}:${JSON.stringify(expr)}`;
+    let k = byFold.get(key);
+    if (k === undefined) {
+      k = values.length;
+      byFold.set(key, k);
+      values.push({ op: v.op, expr });
+    }
+    valueTo.set(j, k);
+  });
+  return { inputs, values, expr: renumber(p.expr) };
+}
+
+/** How many times `e` reads an input `which` accepts. */
+function countReads(e: Expr, which: (index: number) => boolean): number {
+  let n = 0;
+  substitute(e, (i) => { if (which(i)) n++; return { kind: 'input', index: i }; });
+  return n;
+}
+
+function nodes(e: Expr): number {
+  switch (e.kind) {
+    case 'input': case 'const': return 1;
+    case 'unary': case 'cast': return 1 + nodes(e.arg);
+    case 'binary': return 1 + nodes(e.lhs) + nodes(e.rhs);
+    case 'select': return 1 + nodes(e.cond) + nodes(e.then) + nodes(e.otherwise);
+  }
+}
