@@ -4,14 +4,18 @@
  * liveness), and median milliseconds, for an MLP training step (forward, cross entropy, grad, SGD written with
  * tensor ops) and a transformer attention block (einsum q·k, softmax, einsum with v, output projection, residual,
  * layer norm, GELU), and the seed-003 training step of the main job (examples/train.ts) two ways: as `npm start`
- * runs it (loss, gradients and a capturable AdamW in one trace) and with an SGD update inside the trace. Launches of a whole step are counted by `profile()`; intermediate
- * bytes are those of the jitted function. A benchmark, not a timed test.
+ * runs it (loss, gradients and a capturable AdamW in one trace) and with an SGD update inside the trace; then
+ * ResNet-34 in eval mode on one [1, 3, 224, 224] image under noGrad, and its training step on [8, 3, 64, 64]
+ * (cross entropy, grad, SGD inside the trace). Launches of a seed step are counted by `profile()`, of the others
+ * by the jitted function's stats; intermediate bytes are those of the jitted function. The ResNet rows are slow on
+ * a small CPU, so they time 3 steps (2 with --quick) after 1 warm-up; --no-resnet leaves them out. A benchmark,
+ * not a timed test.
  *
- *   npx tsx bench/jit.bench.ts [--quick] [--explain] [--device webgpu]     (--explain: print each jitted schedule)
+ *   npx tsx bench/jit.bench.ts [--quick] [--explain] [--no-resnet] [--device webgpu]     (--explain: print each jitted schedule)
  */
 import os from 'node:os';
 import {
-  deviceInfo, einsum, grad, jit, manualSeed, nn, noGrad, profile, randn, setDefaultDevice, shutdown, stack, tensor, tidy, type Device, type Tensor,
+  deviceInfo, einsum, grad, jit, manualSeed, nn, noGrad, profile, randint, randn, setDefaultDevice, shutdown, stack, tensor, tidy, type Device, type Tensor,
 } from '../src/index.js';
 import * as optim from '../src/optim/index.js';
 import { median } from './harness.js';
@@ -180,6 +184,66 @@ async function seed(reps: number, adamw: boolean): Promise<Row> {
   };
 }
 
+/**
+ * ResNet-34 (torchvision's layout, 1000 classes) in eval mode at ImageNet resolution, one image, under noGrad:
+ * 7×7 stem, max pool, 16 basic blocks (3×3 convolutions, batch norm with running statistics, residual), average
+ * pool, linear head. Eager and jit share the one model (an eval forward changes nothing). The steps are slow on a
+ * small CPU, so `reps` is small (see `resnetReps`) after one warm-up (the jit's trace call).
+ */
+async function resnetForward(reps: number): Promise<Row> {
+  manualSeed(34);
+  const model = nn.models.resnet34({ numClasses: 1000 }).eval();
+  const x = randn([1, 3, 224, 224]);
+  const forward = (xb: Tensor): Tensor => model.forward(xb);
+  const jitted = jit(forward);
+  const [eager, fused] = await time([() => noGrad(() => tidy(() => forward(x))), () => noGrad(() => tidy(() => jitted(x) as Tensor))], 1, reps) as [Timed, Timed];
+  const s = jitted.stats()!;
+  return {
+    workload: `ResNet-34 eval forward ([1, 3, 224, 224], 1000 classes, noGrad; median of ${reps} after 1 warm-up)`,
+    launches: [s.eagerLaunches, s.launches], written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
+    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: await relDiff(fused.last, eager.last), explain: jitted.explain(),
+  };
+}
+
+/**
+ * The ResNet-34 training step on [8, 3, 64, 64]: forward in train mode (batch statistics, running statistics
+ * updated in place), class-target cross entropy, grad over all 110 parameters, and SGD (lr 0.01, no momentum)
+ * written with tensor ops: in the trace for jit, op by op for eager. The two models are built from the same seed
+ * and take the same steps, so the diff covers the last loss and every parameter after the timed steps. The steps
+ * amplify rounding (batch statistics over as few as 32 values, one batch repeated): after two steps float32 eager
+ * is already ~1e-2 from a float64 run, so a jit diff near 1e-4 is float32 noise, not a fusion error.
+ */
+async function resnetTrain(reps: number): Promise<Row> {
+  const lr = 0.01;
+  const build = (): { model: nn.models.ResNet; params: Tensor[] } => {
+    manualSeed(34);
+    const model = nn.models.resnet34({ numClasses: 1000 });
+    model.train();
+    return { model, params: model.parameters() };
+  };
+  const x = randn([8, 3, 64, 64]);
+  const y = randint(0, 1000, [8]);
+  const stepOf = ({ model, params }: { model: nn.models.ResNet; params: Tensor[] }) => (xb: Tensor, yb: Tensor): Tensor => {
+    const loss = nn.functional.crossEntropy(model.forward(xb), yb);
+    const grads = grad(loss, params);
+    noGrad(() => params.forEach((p, i) => p.sub_(grads[i]!.mul(lr))));
+    return loss.detach();
+  };
+  const e = build();
+  const j = build();
+  const eagerStep = stepOf(e);
+  const jitted = jit(stepOf(j));
+  const [eager, fused] = await time([() => tidy(() => eagerStep(x, y)), () => tidy(() => jitted(x, y) as Tensor)], 1, reps) as [Timed, Timed];
+  const s = jitted.stats()!;
+  let diff = await relDiff(fused.last, eager.last);
+  for (let i = 0; i < e.params.length; i++) diff = Math.max(diff, await relDiff(j.params[i]!, e.params[i]!));
+  return {
+    workload: `ResNet-34 training step ([8, 3, 64, 64], 1000 classes, cross entropy, grad, SGD in the trace; median of ${reps} after 1 warm-up; diff over loss and parameters)`,
+    launches: [s.eagerLaunches, s.launches], written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
+    allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff, explain: jitted.explain(),
+  };
+}
+
 const ratio = (a: number, b: number): string => (b === 0 ? '∞' : `${(a / b).toFixed(2)}×`);
 const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
@@ -199,6 +263,8 @@ function table(rows: readonly Row[]): string {
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
   const reps = process.argv.includes('--quick') ? 5 : 21;
+  // ResNet-34 steps take seconds on a small CPU: few timed steps after one warm-up.
+  const resnetReps = process.argv.includes('--quick') ? 2 : 3;
   const at = process.argv.indexOf('--device');
   const device = at >= 0 ? process.argv[at + 1] as Device : 'cpu';
   await setDefaultDevice(device);
@@ -209,6 +275,7 @@ if (isMain) {
   console.log(`CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
     `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; median of ${reps} steps after 3 warm-up\n`);
   const rows = [await mlp(reps), await attention(reps), await seed(reps, true), await seed(reps, false)];
+  if (!process.argv.includes('--no-resnet')) rows.push(await resnetForward(resnetReps), await resnetTrain(resnetReps));
   console.log(table(rows));
   if (process.argv.includes('--explain')) for (const r of rows) console.log(`\n${r.workload}:\n${r.explain}`);
   console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
