@@ -328,7 +328,10 @@ function explain(c: Compiled, traces: number): string {
   c.graph.launches.forEach((l, i) => {
     const shape = l.spec.kind === 'gemm' ? `gemm ${l.spec.m}x${l.spec.k}x${l.spec.n}` : `loop [${l.spec.sizes.join(', ')}]`;
     const what = l.ops.length > 1 ? `fused ${l.ops.length} ops: ${l.ops.join(', ')}` : l.ops[0]!;
-    lines.push(`  ${i + 1}. ${l.device} ${shape}  ${what}`);
+    // Row values (src/jit/rows.ts): what each row folds before the kernel's own values.
+    const rows = l.spec.kind === 'loop' && l.spec.rows !== undefined
+      ? `; per row over loops ${l.spec.rows.outer}..${l.spec.sizes.length - 1}: ${l.spec.rows.values.map((v) => v.op).join(', ')}` : '';
+    lines.push(`  ${i + 1}. ${l.device} ${shape}  ${what}${rows}`);
   });
   return lines.join('\n');
 }

@@ -6,16 +6,18 @@
  * written, and a softmax (max, exp and sum, division) or a layer norm (mean, variance, normalisation) becomes one
  * kernel over each row instead of three or four passes over memory.
  *
- * A map with row values whose output one later loop over the same loops and the same rows reads point for point
- * is folded into that loop as fuse.ts folds an elementwise map, its row values going first, so the softmax's
- * exponential and division end in the same kernel.
+ * Maps need no pass of their own here: fuse.ts has already folded each map read once into its reader, and on a
+ * GPU recomputed softmax's exp(x - max) in both its readers, so there the sum becomes a row value of the division
+ * and the max a row value of both: one kernel. On the CPU that exponential is written once (an exp computed twice
+ * costs more than a row read back from cache), and a softmax is two kernels: exp(x - max) with the max as its row
+ * value, and the division with the sum as its row value.
  *
  * What a row value costs: the reader walks the row once more per value (from cache, rows being short), and a
  * reduction read by several loops is recomputed in each. Only float32 (and, on the CPU, float64) kernels qualify,
  * and a kernel that writes a buffer it reads is left alone.
  */
 import type { Access, Expr, LoopRows, LoopSpec, RowOp, RowValue } from '../lower/spec.js';
-import { cheapToRecompute, substitute } from './fuse.js';
+import { substitute } from './fuse.js';
 import { writtenBy } from './merge.js';
 import type { Graph, Launch } from './trace.js';
 
@@ -30,13 +32,13 @@ const MAX_NODES = 96;
 
 const ROW_OPS: ReadonlySet<string> = new Set<RowOp>(['sum', 'prod', 'max', 'min']);
 
-/** Fuses reductions into their readers, and row maps into the loop that reads them, until nothing qualifies. */
+/** Fuses reductions into their readers until none qualifies. */
 export function fuseRows(graph: Graph, keep: ReadonlySet<number>): Graph {
   let launches = graph.launches.slice();
   for (let changed = true; changed;) {
     changed = false;
     for (let i = 0; i < launches.length && !changed; i++) {
-      const next = reductionIntoReaders(launches, i, graph, keep) ?? rowMapIntoReader(launches, i, graph, keep);
+      const next = reductionIntoReaders(launches, i, graph, keep);
       if (next !== null) {
         launches = next;
         changed = true;
@@ -134,7 +136,8 @@ function withRowValue(R: Launch, L: Launch): Launch | null {
     usedQ.add(q);
     match.set(d, q);
   }
-  if (rs.sizes.some((n, q) => q < rs.parallel && n > 1 && !usedQ.has(q))) return null;
+  // A parallel loop of R that L does not index is read at 0 (L reads from R's output offset), and the fused row
+  // is folded there: fromR gives that loop stride 0.
   if (inner.length !== rowLoops.length || inner.some((d, k) => ls.sizes[d] !== rs.sizes[rowLoops[k]!])) return null;
   inner.forEach((d, k) => match.set(d, rowLoops[k]!));
   // The loop order of the fused kernel: the row last. A reduction's row must be its reduce loops; a map with
@@ -187,57 +190,6 @@ function withRowValue(R: Launch, L: Launch): Launch | null {
 }
 
 /**
- * Launch `w`, a map with row values, folded into the one loop that reads its output where it writes it, over the
- * same loops with the same row (or, with no row values of its own, a row it can take: a map's last loops, a
- * reduction's reduce loops).
- */
-function rowMapIntoReader(launches: readonly Launch[], w: number, graph: Graph, keep: ReadonlySet<number>): Launch[] | null {
-  const P = launches[w]!;
-  const ps = loopOf(P);
-  if (ps === null || ps.rows === undefined || ps.parallel !== ps.sizes.length || !eligible(P) || ps.output.dtype !== ps.computeType) return null;
-  const readers = readersOf(launches, w, P.output, graph, keep);
-  if (readers === null || readers.length !== 1) return null;
-  const C = launches[readers[0]!]!;
-  const cs = C.spec as LoopSpec;
-  if (cs.computeType !== ps.computeType || cs.sizes.length !== ps.sizes.length || cs.sizes.some((n, d) => n !== ps.sizes[d])) return null;
-  const outer = ps.rows.outer;
-  if ((cs.rows?.outer ?? (cs.parallel === cs.sizes.length ? outer : cs.parallel)) !== outer) return null;
-  const read = accessOf(C, P.output);
-  if (read === null || read.offset !== ps.output.offset || read.strides.some((s, d) => s !== ps.output.strides[d])) return null;
-  // P's expression is evaluated wherever C reads its value: on the CPU an exp evaluated twice costs more than
-  // the row written once and read back from cache (fuse.ts's rule), so such a P stays a kernel of its own.
-  const reads = [cs.expr, ...(cs.rows?.values ?? []).map((v) => v.expr)]
-    .reduce((n, e) => n + countReads(e, (i) => i < cs.inputs.length && C.inputs[i] === P.output), 0);
-  if (reads > 1 && !cheapToRecompute(ps.expr, P.device)) return null;
-  const pIn = ps.inputs.length;
-  const cIn = cs.inputs.length;
-  const pValues = ps.rows.values;
-  const cValues = cs.rows?.values ?? [];
-  // Real inputs: C's (P's output dropped by `build`), then P's; values: P's, then C's.
-  const nReal = cIn + pIn;
-  const inP = (e: Expr): Expr => substitute(e, (i) => ({ kind: 'input', index: i < pIn ? cIn + i : nReal + (i - pIn) }));
-  const pValue = inP(ps.expr);
-  const inC = (e: Expr): Expr => substitute(e, (i) => (i < cIn
-    ? (C.inputs[i] === P.output ? pValue : { kind: 'input', index: i })
-    : { kind: 'input', index: nReal + pValues.length + (i - cIn) }));
-  const built = build({
-    inputs: [...cs.inputs.map((a, i) => ({ buffer: C.inputs[i]!, access: a })), ...ps.inputs.map((a, i) => ({ buffer: P.inputs[i]!, access: a }))],
-    values: [...pValues.map((v) => ({ op: v.op, expr: inP(v.expr) })), ...cValues.map((v) => ({ op: v.op, expr: inC(v.expr) }))],
-    expr: inC(cs.expr),
-  });
-  if (built === null) return null;
-  const spec: LoopSpec = {
-    ...cs,
-    label: `fused ${[...P.ops, ...C.ops].join(', ')}`,
-    inputs: built.inputs.map((x) => x.access),
-    expr: built.expr,
-    rows: { outer, values: built.values },
-  };
-  const fused: Launch = { spec, device: C.device, inputs: built.inputs.map((x) => x.buffer), output: C.output, ops: [...P.ops, ...C.ops] };
-  return launches.flatMap((l, i) => (i === w ? [] : i === readers[0] ? [fused] : [l]));
-}
-
-/**
  * The parts as a kernel's inputs, values and expression: inputs nothing reads dropped, one input per distinct
  * (buffer, access), one value per distinct fold (softmax's max, found by both its readers, is folded once), every
  * index renumbered; null past MAX_INPUTS inputs.
@@ -283,13 +235,6 @@ function build(p: Parts): { inputs: Parts['inputs']; values: RowValue[]; expr: E
     valueTo.set(j, k);
   });
   return { inputs, values, expr: renumber(p.expr) };
-}
-
-/** How many times `e` reads an input `which` accepts. */
-function countReads(e: Expr, which: (index: number) => boolean): number {
-  let n = 0;
-  substitute(e, (i) => { if (which(i)) n++; return { kind: 'input', index: i }; });
-  return n;
 }
 
 function nodes(e: Expr): number {
