@@ -30,7 +30,15 @@ function isMap(spec: Launch['spec']): spec is LoopSpec {
  * argmax's index is unchanged).
  */
 export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph {
-  let launches = graph.launches.slice();
+  // A bool folded into a map that only converts it (see storedValue) runs in the bool's compute type, and then no
+  // longer folds into a reader computed in another type: it is tried last, where every fold that keeps the
+  // readers' type has been made (a mask's `cast to float32` folded into the float sums that read it).
+  const launches = foldAll(foldAll(graph.launches.slice(), graph, keep, false), graph, keep, true);
+  return { buffers: graph.buffers, launches };
+}
+
+function foldAll(from: Launch[], graph: Graph, keep: ReadonlySet<number>, conversions: boolean): Launch[] {
+  let launches = from;
   // After a change at producer p, the scan resumes at p rather than at 0: no launch before p changed, nor did
   // any span between a launch before p and its producer, so what a scan from 0 would find first lies at p or later.
   let start = 0;
@@ -49,7 +57,7 @@ export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph 
           changed = true;
           break;
         }
-        const fused = fold(launches[p]!, consumer, b, graph.buffers[b]!.length);
+        const fused = fold(launches[p]!, consumer, b, graph.buffers[b]!.length, conversions);
         if (fused === null) continue;
         if (launches[p]!.inputs.includes(consumer.output) && !updatesInPlace(fused)) continue;
         launches = launches.flatMap((l, i) => (i === p ? [] : i === c ? [fused] : [l]));
@@ -59,7 +67,7 @@ export function fuseElementwise(graph: Graph, keep: ReadonlySet<number>): Graph 
       }
     }
   }
-  return { buffers: graph.buffers, launches };
+  return launches;
 }
 
 /**
@@ -161,13 +169,14 @@ function updatesInPlace(fused: Launch): boolean {
 }
 
 /** The consumer with every read of `b` replaced by the producer's expression, or null when it does not compose. */
-function fold(producer: Launch, consumer: Launch, b: number, length: number): Launch | null {
+function fold(producer: Launch, consumer: Launch, b: number, length: number, conversions = false): Launch | null {
   const P = producer.spec as LoopSpec;
   const C = consumer.spec as LoopSpec;
   // Empty loops compute nothing; leaving them alone keeps the split arithmetic free of zero extents.
   if (P.sizes.includes(0) || C.sizes.includes(0)) return null;
-  const value = storedValue(P, C);
-  if (value === null) return null;
+  const stored = storedValue(P, C, conversions && consumer.inputs.every((x) => x === b));
+  if (stored === null) return null;
+  const value = stored.value;
   const layout = denseLayout(P);
   // The producer must write every element of the buffer, or the consumer could read one nobody wrote.
   if (layout === null || layout.length !== length) return null;
@@ -230,6 +239,7 @@ function fold(producer: Launch, consumer: Launch, b: number, length: number): La
     inputs: deduped.inputs.map((x) => x.access),
     output,
     expr: deduped.expr,
+    computeType: stored.computeType,
   });
   return {
     spec,
@@ -241,14 +251,22 @@ function fold(producer: Launch, consumer: Launch, b: number, length: number): La
 }
 
 /**
- * The producer's value as the consumer reads it back from the buffer: the same compute type (so the expression
- * is evaluated as it was), and the store either exact (the buffer holds the compute type) or a bool, whose
- * store is the `cast` to bool both renderers implement.
+ * The producer's value as the consumer reads it back from the buffer, and the compute type of the fused kernel:
+ * the same compute type (so the expression is evaluated as it was), and the store either exact (the buffer holds
+ * the compute type) or a bool, whose store is the `cast` to bool both renderers implement. A bool may also be
+ * read by a map that only converts it (a mask made float: `eq` computed in int32, then `cast to float32`; `only`
+ * says the consumer reads nothing else): the fused kernel is then computed in the producer's type, and the
+ * conversions of a 0 or 1 store the same 0 or 1 whatever type they run in.
  */
-function storedValue(P: LoopSpec, C: LoopSpec): ((e: Expr) => Expr) | null {
-  if (P.computeType !== C.computeType) return null;
-  if (P.output.dtype === P.computeType) return (e) => e;
-  if (P.output.dtype === 'bool') return (e) => ({ kind: 'cast', to: 'bool', arg: e });
+function storedValue(P: LoopSpec, C: LoopSpec, only: boolean): { value: (e: Expr) => Expr; computeType: LoopSpec['computeType'] } | null {
+  const toBool = (e: Expr): Expr => ({ kind: 'cast', to: 'bool', arg: e });
+  if (P.computeType !== C.computeType) {
+    const converts = (e: Expr): boolean => e.kind === 'input' || (e.kind === 'cast' && converts(e.arg));
+    if (P.output.dtype !== 'bool' || !only || C.parallel !== C.sizes.length || !converts(C.expr)) return null;
+    return { value: toBool, computeType: P.computeType };
+  }
+  if (P.output.dtype === P.computeType) return { value: (e) => e, computeType: C.computeType };
+  if (P.output.dtype === 'bool') return { value: toBool, computeType: C.computeType };
   return null;
 }
 
