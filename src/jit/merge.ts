@@ -97,19 +97,27 @@ function writesOf(l: Launch & { spec: LoopSpec }): Write[] {
  */
 function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, keep: ReadonlySet<number>):
   { launch: Launch; at: 'producer' | 'consumer' } | null {
-  const producer = launches[p]!;
-  const consumer = launches[c]!;
-  if (!isMap(producer) || !isMap(consumer) || producer.device !== consumer.device) return null;
+  const first = launches[p]!;
+  const second = launches[c]!;
+  if (!isMap(first) || !isMap(second) || first.device !== second.device) return null;
+  // Maps over the same elements whose loops are merged differently ([36, 48] and [1728]) run over their common
+  // split ([36, 48]) when both walk it linearly.
+  const sizes = commonLoops(first.spec.sizes, second.spec.sizes);
+  if (sizes === null) return null;
+  const producer = { ...first, spec: splitLoops(first.spec, sizes) };
+  const consumer = { ...second, spec: splitLoops(second.spec, sizes) };
   const P = producer.spec;
   const C = consumer.spec;
-  if (P.sizes.length !== C.sizes.length || P.sizes.some((n, d) => n !== C.sizes[d]) || P.sizes.includes(0)) return null;
+  if (P.sizes.includes(0)) return null;
   if (P.computeType !== C.computeType) return null;
   const writes = writesOf(producer);
-  // A stored value is the value computed: no rounding to another dtype between the two.
-  if (writes.some((w) => w.access.dtype !== P.computeType || (w.access.dtype !== 'float32' && w.access.dtype !== 'float64'))) return null;
-  if (writes.some((w) => !injective(w.access, P.sizes))) return null;
   const writeOf = (x: number): Write | undefined => writes.find((w) => w.buffer === x);
   const vertical = consumer.inputs.some((x) => writeOf(x) !== undefined);
+  // A stored value is the value computed: no rounding to another dtype between the two. An int32 store may wrap
+  // what the CPU computes (a sum past 2^31), so an int32 value is only stored, never read back in the consumer.
+  const exact = (d: string): boolean => d === 'float32' || d === 'float64' || (d === 'int32' && !vertical);
+  if (writes.some((w) => w.access.dtype !== P.computeType || !exact(w.access.dtype))) return null;
+  if (writes.some((w) => !injective(w.access, P.sizes))) return null;
   if (vertical) {
     // Every read of a written buffer in the consumer is of the element the producer writes at that point; the
     // producer's value is evaluated for its store and again for each read, so it must be cheap (a few operations
@@ -128,7 +136,10 @@ function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, 
     const wrote = new Set(writtenBy(l));
     return between.every((m) => !m.inputs.some((x) => wrote.has(x)) && !writtenBy(m).some((x) => wrote.has(x) || read.has(x)));
   };
-  const at = canMove(producer) ? 'consumer' : canMove(consumer) ? 'producer' : null;
+  // A map joins an earlier one of other loops only by moving it down: moved up, it would leave behind the later
+  // maps of its own loops that read it (Adam's moments, pulled away from their parameter's update).
+  const reshaped = first.spec !== P || second.spec !== C;
+  const at = canMove(producer) ? 'consumer' : !reshaped && canMove(consumer) ? 'producer' : null;
   if (at === null) return null;
 
   // The merged inputs: the consumer's, then the producer's; one slot per (buffer, access).
@@ -174,6 +185,54 @@ function merge(graph: Graph, launches: readonly Launch[], p: number, c: number, 
     also: pruned.stores,
   };
   return { launch: { spec, device: consumer.device, inputs: pruned.slots.map((x) => x.buffer), output: consumer.output, ops }, at };
+}
+
+/**
+ * The loops both nests split into when they cover the same elements (the same product), each loop of either one a
+ * run of consecutive common loops: the union of their inner products, or null when those do not nest (a loop of 6
+ * against loops of 4). Equal nests are their own common split.
+ */
+function commonLoops(a: readonly number[], b: readonly number[]): number[] | null {
+  if (a.length === b.length && a.every((n, d) => n === b[d])) return a.slice();
+  if (a.includes(0) || b.includes(0)) return null;
+  const ends = (x: readonly number[]): number[] => {
+    const out: number[] = [];
+    let q = 1;
+    for (let d = x.length - 1; d >= 0; d--) out.push((q *= x[d]!));
+    return out;
+  };
+  const ea = ends(a);
+  const eb = ends(b);
+  if ((ea.at(-1) ?? 1) !== (eb.at(-1) ?? 1)) return null;
+  const cuts = [...new Set([1, ...ea, ...eb])].sort((x, y) => x - y);
+  if (cuts.some((u, k) => k > 0 && u % cuts[k - 1]! !== 0)) return null;
+  const out: number[] = [];
+  for (let k = cuts.length - 1; k > 0; k--) out.push(cuts[k]! / cuts[k - 1]!);
+  return out;
+}
+
+/** A map's loops split into `sizes` (a refinement of its own, from commonLoops): each access walks them linearly. */
+function splitLoops(spec: LoopSpec, sizes: readonly number[]): LoopSpec {
+  if (sizes.length === spec.sizes.length && sizes.every((n, d) => n === spec.sizes[d])) return spec;
+  // For each common loop (none of extent 1), the own loop it belongs to and its stride multiplier there (the
+  // product of the common loops inside it within that own loop); an own loop of extent 1 gets none.
+  const owner: number[] = [];
+  const unit: number[] = [];
+  let k = sizes.length - 1;
+  for (let d = spec.sizes.length - 1; d >= 0; d--) {
+    for (let q = 1; q < spec.sizes[d]!; q *= sizes[k--]!) {
+      owner[k] = d;
+      unit[k] = q;
+    }
+  }
+  const strides = (a: Access): number[] => sizes.map((_, j) => a.strides[owner[j]!]! * unit[j]!);
+  return {
+    ...spec,
+    sizes: sizes.slice(),
+    parallel: sizes.length,
+    inputs: spec.inputs.map((a) => ({ ...a, strides: strides(a) })),
+    output: { ...spec.output, strides: strides(spec.output) },
+  };
 }
 
 /** Drops the slots no expression reads and no store writes, renumbering the rest. */
