@@ -11,7 +11,7 @@ import { Tensor } from '../runtime/tensor.js';
 import * as ops from '../runtime/ops.js';
 import { asStrided } from '../runtime/strided.js';
 import { full, zerosOf, arange, rand } from '../runtime/creation.js';
-import { record, noGrad } from '../autograd/record.js';
+import { record, noGrad, isGradEnabled } from '../autograd/record.js';
 import { isFloating } from '../runtime/dtype.js';
 import { einsum } from '../api/einsum.js';
 import * as A from '../runtime/args.js';
@@ -224,7 +224,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   const k = windowsOf({ kernelSize: [kh, kw], ...options }, 'conv2d');
   const [oh, ow] = outputSize(x.shape[2]!, x.shape[3]!, k, 'conv2d', x.shape);
-  const cols = unfold(x, { kernelSize: [kh, kw], stride: [k.sh, k.sw], padding: [k.ph, k.pw], dilation: [k.dh, k.dw] });
+  const unfoldOptions: UnfoldOptions = { kernelSize: [kh, kw], stride: [k.sh, k.sw], padding: [k.ph, k.pw], dilation: [k.dh, k.dw] };
+  if (groups === 1 && transposable(k) && isGradEnabled() && (x.requiresGrad || weight.requiresGrad) &&
+    transposedGradCheaper([n, c, x.shape[2]!, x.shape[3]!], o, k, [oh, ow])) {
+    const y = convWithTransposedGrad(x, weight, k, unfoldOptions, [oh, ow]);
+    return bias === undefined || bias === null ? y : y.add(bias.reshape([1, o, 1, 1]));
+  }
+  const cols = unfold(x, unfoldOptions);
   let y: Tensor;
   if (groups === 1) {
     y = einsum('ok,nkl->nol', weight.reshape([o, cg * kh * kw]), cols);
@@ -234,6 +240,59 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   y = y.reshape([n, o, oh, ow]);
   return bias === undefined || bias === null ? y : y.add(bias.reshape([1, o, 1, 1]));
+}
+
+/** Stride 1 and padding at most the dilated kernel's reach: the input gradient is a convolution of the same kind. */
+function transposable(k: Windows): boolean {
+  return k.sh === 1 && k.sw === 1 && k.ph <= k.dh * (k.kh - 1) && k.pw <= k.dw * (k.kw - 1);
+}
+
+/** What one launch costs, in bytes of memory traffic it could have moved instead (a few µs on a CPU core). */
+const LAUNCH_BYTES = 64 * 1024;
+
+/**
+ * Whether the transposed convolution's input gradient costs less than col2im's, counting elements written and
+ * launches. col2im writes Wᵀ·g over every window (kh·kw times the input), the zeroed padded input and kh·kw
+ * add-into passes over it; the transposed convolution writes the flipped weight (O·C·kh·kw), the padded output
+ * gradient, its windows (kh·kw times the input, over O channels) and the input gradient, in five launches. With
+ * few pixels and many channels (ResNet's last stages at 64×64 inputs) the weight copy outweighs the rest.
+ */
+function transposedGradCheaper([n, c, h, w]: readonly [number, number, number, number], o: number, k: Windows, [oh, ow]: readonly [number, number]): boolean {
+  const taps = k.kh * k.kw;
+  const hp = h + 2 * k.ph;
+  const wp = w + 2 * k.pw;
+  const col2im = n * c * (2 * taps * oh * ow + hp * wp) * 4 + (2 + taps) * LAUNCH_BYTES;
+  const gh = oh + 2 * (k.dh * (k.kh - 1) - k.ph);
+  const gw = ow + 2 * (k.dw * (k.kw - 1) - k.pw);
+  const transposed = (o * c * taps + n * o * (gh * gw + oh * ow + taps * h * w) + n * c * h * w) * 4 + 5 * LAUNCH_BYTES;
+  return transposed <= col2im;
+}
+
+/**
+ * An ungrouped stride-1 convolution whose input gradient is the transposed convolution: the output gradient
+ * convolved with the weight flipped in space and transposed to [in, out, kh, kw], padded by the dilated kernel's
+ * reach less the forward padding. Through unfold's own gradient it would be the product Wᵀ·g over every window
+ * (kh·kw times the input's size) and then col2im, one add-into launch per kernel tap (nine for 3×3); this way it
+ * is one pad, one unfold and one GEMM, and the windows unfolded are the output gradient's. The weight gradient is
+ * the product of g with the forward's windows (unfolded again, differentiably, when the backward pass builds a
+ * graph, so second derivatives reach x through it too).
+ */
+function convWithTransposedGrad(x: Tensor, weight: Tensor, k: Windows, options: UnfoldOptions, [oh, ow]: [number, number]): Tensor {
+  const [n] = x.shape as [number];
+  const [o, c, kh, kw] = weight.shape as [number, number, number, number];
+  const cols = noGrad(() => unfold(x, options));
+  const y = noGrad(() => einsum('ok,nkl->nol', weight.reshape([o, c * kh * kw]), cols).reshape([n, o, oh, ow]));
+  record('conv2d', [x, weight], y, (g) => [
+    x.requiresGrad
+      ? conv2d(g, weight.transpose(0, 1).flip([2, 3]), null, {
+        padding: [k.dh * (kh - 1) - k.ph, k.dw * (kw - 1) - k.pw], dilation: [k.dh, k.dw],
+      })
+      : null,
+    weight.requiresGrad
+      ? einsum('nol,nkl->ok', g.reshape([n, o, oh * ow]), isGradEnabled() ? unfold(x, options) : cols).reshape(weight.shape)
+      : null,
+  ], [x, weight]);
+  return y;
 }
 
 export interface Conv1dOptions {
