@@ -8,7 +8,8 @@
  * ResNet-34 in eval mode on one [1, 3, 224, 224] image under noGrad, and its training step on [8, 3, 64, 64]
  * (cross entropy, grad, SGD inside the trace). Launches of a seed step are counted by `profile()`, of the others
  * by the jitted function's stats; intermediate bytes are those of the jitted function. The ResNet rows are slow on
- * a small CPU, so they time 3 steps (2 with --quick) after 1 warm-up; --no-resnet leaves them out. A benchmark,
+ * a small CPU, so they time 3 steps (2 with --quick) after 2 warm-up (the trace, then the first replay, which
+ * compiles the fused kernels: on WebGPU a pipeline each); --no-resnet leaves them out. A benchmark,
  * not a timed test.
  *
  *   npx tsx bench/jit.bench.ts [--quick] [--explain] [--no-resnet] [--device webgpu]     (--explain: print each jitted schedule)
@@ -196,10 +197,10 @@ async function resnetForward(reps: number): Promise<Row> {
   const x = randn([1, 3, 224, 224]);
   const forward = (xb: Tensor): Tensor => model.forward(xb);
   const jitted = jit(forward);
-  const [eager, fused] = await time([() => noGrad(() => tidy(() => forward(x))), () => noGrad(() => tidy(() => jitted(x) as Tensor))], 1, reps) as [Timed, Timed];
+  const [eager, fused] = await time([() => noGrad(() => tidy(() => forward(x))), () => noGrad(() => tidy(() => jitted(x) as Tensor))], 2, reps) as [Timed, Timed];
   const s = jitted.stats()!;
   return {
-    workload: `ResNet-34 eval forward ([1, 3, 224, 224], 1000 classes, noGrad; median of ${reps} after 1 warm-up)`,
+    workload: `ResNet-34 eval forward ([1, 3, 224, 224], 1000 classes, noGrad; median of ${reps} after 2 warm-up)`,
     launches: [s.eagerLaunches, s.launches], written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
     allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff: await relDiff(fused.last, eager.last), explain: jitted.explain(),
   };
@@ -233,12 +234,12 @@ async function resnetTrain(reps: number): Promise<Row> {
   const j = build();
   const eagerStep = stepOf(e);
   const jitted = jit(stepOf(j));
-  const [eager, fused] = await time([() => tidy(() => eagerStep(x, y)), () => tidy(() => jitted(x, y) as Tensor)], 1, reps) as [Timed, Timed];
+  const [eager, fused] = await time([() => tidy(() => eagerStep(x, y)), () => tidy(() => jitted(x, y) as Tensor)], 2, reps) as [Timed, Timed];
   const s = jitted.stats()!;
   let diff = await relDiff(fused.last, eager.last);
   for (let i = 0; i < e.params.length; i++) diff = Math.max(diff, await relDiff(j.params[i]!, e.params[i]!));
   return {
-    workload: `ResNet-34 training step ([8, 3, 64, 64], 1000 classes, cross entropy, grad, SGD in the trace; median of ${reps} after 1 warm-up; diff over loss and parameters)`,
+    workload: `ResNet-34 training step ([8, 3, 64, 64], 1000 classes, cross entropy, grad, SGD in the trace; median of ${reps} after 2 warm-up; diff over loss and parameters)`,
     launches: [s.eagerLaunches, s.launches], written: [s.eagerIntermediateBytes, s.intermediateBytesWithoutReuse],
     allocated: s.intermediateBytes, ms: [eager.ms, fused.ms], diff, explain: jitted.explain(),
   };
