@@ -37,8 +37,9 @@ export function fuseRows(graph: Graph, keep: ReadonlySet<number>): Graph {
   let launches = graph.launches.slice();
   for (let changed = true; changed;) {
     changed = false;
+    const uses = usesOf(launches);
     for (let i = 0; i < launches.length && !changed; i++) {
-      const next = reductionIntoReaders(launches, i, graph, keep);
+      const next = reductionIntoReaders(launches, i, graph, keep, uses);
       if (next !== null) {
         launches = next;
         changed = true;
@@ -59,17 +60,38 @@ function eligible(l: Launch): boolean {
     (s.computeType === 'float32' || (s.computeType === 'float64' && l.device === 'cpu'));
 }
 
+/** Per buffer, the launches that write it and those that read it, in launch order (one pass over the graph). */
+interface Uses {
+  readonly writers: ReadonlyMap<number, readonly number[]>;
+  readonly readers: ReadonlyMap<number, readonly number[]>;
+}
+
+function usesOf(launches: readonly Launch[]): Uses {
+  const writers = new Map<number, number[]>();
+  const readers = new Map<number, number[]>();
+  const add = (m: Map<number, number[]>, b: number, i: number): void => {
+    const list = m.get(b);
+    if (list === undefined) m.set(b, [i]);
+    else if (list[list.length - 1] !== i) list.push(i);
+  };
+  launches.forEach((l, i) => {
+    for (const b of writtenBy(l)) add(writers, b, i);
+    for (const b of l.inputs) add(readers, b, i);
+  });
+  return { writers, readers };
+}
+
 /** The launches reading `b` (all after `w`, the one writer), or null when `b` may not disappear. */
-function readersOf(launches: readonly Launch[], w: number, b: number, graph: Graph, keep: ReadonlySet<number>): number[] | null {
+function readersOf(launches: readonly Launch[], w: number, b: number, graph: Graph, keep: ReadonlySet<number>, uses: Uses): readonly number[] | null {
   if (keep.has(b) || graph.buffers[b]!.origin.kind !== 'alloc') return null;
-  if (launches.some((l, i) => i !== w && writtenBy(l).includes(b))) return null;
-  const readers = launches.flatMap((l, i) => (l.inputs.includes(b) ? [i] : []));
+  if ((uses.writers.get(b) ?? []).some((i) => i !== w)) return null;
+  const readers = uses.readers.get(b) ?? [];
   if (readers.length === 0 || readers.some((r) => r < w)) return null;
   // Computed at each reader's place: nothing from the writer to the reader (the reader included) may write
   // what the writer reads, and a reader may not write what it reads.
-  const read = new Set(launches[w]!.inputs);
+  const last = readers[readers.length - 1]!;
+  if (launches[w]!.inputs.some((x) => (uses.writers.get(x) ?? []).some((i) => i > w && i <= last))) return null;
   for (const r of readers) {
-    for (let i = w + 1; i <= r; i++) if (writtenBy(launches[i]!).some((x) => read.has(x))) return null;
     if (launches[r]!.inputs.includes(launches[r]!.output)) return null;
     if (launches[r]!.device !== launches[w]!.device || !eligible(launches[r]!)) return null;
   }
@@ -92,13 +114,13 @@ interface Parts {
 }
 
 /** Launch `w`, a reduction, computed as a row value by each of its readers. */
-function reductionIntoReaders(launches: readonly Launch[], w: number, graph: Graph, keep: ReadonlySet<number>): Launch[] | null {
+function reductionIntoReaders(launches: readonly Launch[], w: number, graph: Graph, keep: ReadonlySet<number>, uses: Uses): Launch[] | null {
   const R = launches[w]!;
   const rs = loopOf(R);
   if (rs === null || rs.parallel === rs.sizes.length || !eligible(R) || !ROW_OPS.has(rs.reduceOp ?? 'sum')) return null;
   // A row value is held in the compute type: the result must be stored in it too.
   if (rs.output.dtype !== rs.computeType) return null;
-  const readers = readersOf(launches, w, R.output, graph, keep);
+  const readers = readersOf(launches, w, R.output, graph, keep, uses);
   if (readers === null) return null;
   const rewritten = new Map<number, Launch>();
   for (const r of readers) {

@@ -389,6 +389,43 @@ describe.each(DEVICES)('row fusion on %s', (device: Device) => {
     }
   });
 
+  it('a reduction whose reader writes its input through another view is not moved into the reader', async () => {
+    // m[i] = max of row i of t; the copy writes column i of t at row i of its loops, so a max folded per row of
+    // the copy would read columns the copy has already overwritten.
+    const f = jit((x: Tensor, y: Tensor) => {
+      const t = x.mul(1);
+      const m = t.max(-1, true);
+      t.transpose(0, 1).copy_(y.sub(m));
+      return t;
+    });
+    for (const seed of [15, 16]) {
+      const x = input([5, 5], seed);
+      const y = input([5, 5], seed + 50);
+      const out = await (noGrad(() => f(x.t, y.t)) as Tensor).data();
+      for (let i = 0; i < 5; i++) {
+        const m = Math.max(...x.v.slice(i * 5, i * 5 + 5));
+        for (let j = 0; j < 5; j++) expect(out[j * 5 + i]).toBeCloseTo(y.v[i * 5 + j]! - m, 5);
+      }
+    }
+  });
+
+  it('a reduction whose result is overwritten before it is read is not recomputed by its reader', async () => {
+    // The update reads z, not m: only the check on m's other writers keeps the max out of the subtraction.
+    const f = jit((x: Tensor, z: Tensor) => {
+      const m = x.max(-1, true);
+      m.copy_(z.mul(2));
+      return x.sub(m);
+    });
+    for (const seed of [17, 18]) {
+      const { t, v } = input([4, 6], seed);
+      const z = input([4, 1], seed + 50);
+      const out = await (noGrad(() => f(t, z.t)) as Tensor).data();
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 6; j++) expect(out[i * 6 + j]).toBeCloseTo(v[i * 6 + j]! - 2 * z.v[i]!, 5);
+      }
+    }
+  });
+
   it('layer norm with an affine over the last two dims of [B, T, D]: one kernel', async () => {
     const [B, T, D] = [2, 3, 4];
     const weight = input([T, D], 7);
