@@ -328,7 +328,7 @@ describe.each(DEVICES)('row fusion on %s', (device: Device) => {
     for (const seed of [3, 4]) {
       const { t, v } = input([K, R], seed);
       const out = await (noGrad(() => f(t)) as Tensor).data();
-      // out[r, k] over the dim of extent K of the permuted [R, K]... permute(1, 0) of [K, R] is [R, K]; softmax over dim 0 (R).
+      // x is [K, R]; its permute is [R, K], normalised over dim 0: column k of the output is row k of x.
       for (let k = 0; k < K; k++) {
         const col = Array.from({ length: R }, (_, r) => v[k * R + r]!);
         const m = Math.max(...col);
@@ -336,7 +336,8 @@ describe.each(DEVICES)('row fusion on %s', (device: Device) => {
         for (let r = 0; r < R; r++) expect(out[r * K + k]).toBeCloseTo(col[r]! - lse, 5);
       }
     }
-    expect(f.stats()!.launches).toBeLessThanOrEqual(2);
+    // exp is read once (by the sum), so even the CPU takes the whole log softmax in one kernel.
+    expect(f.stats()!.launches).toBe(1);
   });
 
   it('a reduction over a permuted input read back through a transpose of its two equal dims: matched by strides, not extents', async () => {
