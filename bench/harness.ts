@@ -16,7 +16,14 @@ export interface MeasureOptions {
   readonly minReps: number;
 }
 
-export const DEFAULT_MEASURE: MeasureOptions = { warmup: 2, minTimeMs: 750, maxReps: 50, minReps: 3 };
+/**
+ * Every column (einjit, tfjs, and the jax-js, onnxruntime and numpy processes, which read the same options) warms up
+ * for up to 200 calls, stopping early once warming up has taken `minTimeMs`. Two calls were too few on a 2-core
+ * machine: a workload starts after seconds of single-threaded peer work whose garbage (tf.einsum materialises products
+ * of 0.1-0.5 GB) is still being collected and freed, and a two-thread product's first tens of calls then run up to
+ * twice as slow, which moved the median of a 1 ms row by up to 0.7 ms.
+ */
+export const DEFAULT_MEASURE: MeasureOptions = { warmup: 200, minTimeMs: 750, maxReps: 50, minReps: 3 };
 export const QUICK_MEASURE: MeasureOptions = { warmup: 1, minTimeMs: 100, maxReps: 3, minReps: 1 };
 /** A single cold run, for peers that take seconds per call. */
 export const ONCE: MeasureOptions = { warmup: 0, minTimeMs: 0, maxReps: 1, minReps: 1 };
