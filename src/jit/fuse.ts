@@ -350,9 +350,9 @@ export function substitute(e: Expr, f: (index: number) => Expr): Expr {
   }
 }
 
-/** One input per distinct (buffer, access): `x * x` after fusion reads x once. */
-function dedupe(inputs: readonly { buffer: number; access: Access }[], expr: Expr): { inputs: typeof inputs; expr: Expr } {
-  const kept: { buffer: number; access: Access }[] = [];
+/** The distinct (buffer, access) pairs of `inputs`, in first-seen order, and for each input the index of its own. */
+export function distinctInputs<T extends { readonly buffer: number; readonly access: Access }>(inputs: readonly T[]): { kept: T[]; to: number[] } {
+  const kept: T[] = [];
   const index = new Map<string, number>();
   const to = inputs.map((x) => {
     const key = `${x.buffer}:${x.access.dtype}:${x.access.offset}:${x.access.strides.join(',')}`;
@@ -364,6 +364,12 @@ function dedupe(inputs: readonly { buffer: number; access: Access }[], expr: Exp
     }
     return k;
   });
+  return { kept, to };
+}
+
+/** One input per distinct (buffer, access): `x * x` after fusion reads x once. */
+function dedupe(inputs: readonly { buffer: number; access: Access }[], expr: Expr): { inputs: typeof inputs; expr: Expr } {
+  const { kept, to } = distinctInputs(inputs);
   return { inputs: kept, expr: renumber(expr, (i) => to[i]!) };
 }
 

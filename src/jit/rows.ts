@@ -17,7 +17,7 @@
  * and a kernel that writes a buffer it reads is left alone.
  */
 import type { Access, Expr, LoopRows, LoopSpec, RowOp, RowValue } from '../lower/spec.js';
-import { substitute } from './fuse.js';
+import { distinctInputs, substitute } from './fuse.js';
 import { writtenBy } from './merge.js';
 import type { Graph, Launch } from './trace.js';
 
@@ -222,20 +222,9 @@ function build(p: Parts): { inputs: Parts['inputs']; values: RowValue[]; expr: E
   const collect = (e: Expr): void => { substitute(e, (i) => { read.add(i); return { kind: 'input', index: i }; }); };
   collect(p.expr);
   p.values.forEach((v) => collect(v.expr));
-  const inputs: { buffer: number; access: Access }[] = [];
-  const realTo = new Map<number, number>();
-  const byKey = new Map<string, number>();
-  p.inputs.forEach((x, i) => {
-    if (!read.has(i)) return;
-    const key = `${x.buffer}:${x.access.dtype}:${x.access.offset}:${x.access.strides.join(',')}`;
-    let k = byKey.get(key);
-    if (k === undefined) {
-      k = inputs.length;
-      byKey.set(key, k);
-      inputs.push(x);
-    }
-    realTo.set(i, k);
-  });
+  const readInputs = p.inputs.flatMap((_, i) => (read.has(i) ? [i] : []));
+  const { kept: inputs, to } = distinctInputs(readInputs.map((i) => p.inputs[i]!));
+  const realTo = new Map(readInputs.map((i, j) => [i, to[j]!]));
   if (inputs.length > MAX_INPUTS || p.values.length > MAX_VALUES) return null;
   if (p.values.reduce((n, v) => n + nodes(v.expr), nodes(p.expr)) > MAX_NODES) return null;
   // Values in order, each renumbered over the kept inputs and the values kept before it.
