@@ -66,7 +66,7 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
   const slots = { next: 0 };
   const f = expr(spec.expr, spec.computeType, slots);
   const also = (spec.also ?? []).map((st) => ({ input: st.input, f: expr(st.expr, spec.computeType, slots) }));
-  const rows = (spec.rows?.values ?? []).map((r) => ({ op: r.op, f: expr(r.expr, spec.computeType, slots) }));
+  const rows = (spec.rows?.values ?? []).map((r) => ({ op: r.op, store: r.store, f: expr(r.expr, spec.computeType, slots) }));
   const outer = spec.rows?.outer ?? parallel;
   const round = CAST[spec.computeType].fn;
   const nConst = loopConstants(spec).length;
@@ -125,6 +125,8 @@ export function interpretLoop(spec: LoopSpec): LoopKernel {
           advance(idx, outer, nLoops, n);
         }
         v[nIn + j] = round(acc);
+        // RowValue.store: at the row's first point (its loops from `outer` at 0, where base points).
+        if (row.store !== undefined) ins[row.store]![base[row.store]!] = v[nIn + j]!;
       });
     };
     // Odometer over the parallel loops.

@@ -149,6 +149,8 @@ export function renderLoop(spec: LoopSpec): string {
     body.push(`${indent(at)}${reduceFold(row.op, spec.computeType)}`);
     while (at > depth + 1) body.push(`${indent(--at)}}`);
     body.push(`${indent(at)}${name} = ${CAST[spec.computeType].js('acc')};`);
+    // RowValue.store: the value written once per row too, where the row's first point reads that input.
+    if (row.store !== undefined) body.push(`${indent(at)}x${row.store}[${ptr(row.store, outer - 1)}] = ${name};`);
     body.push(`${indent(depth)}}`);
   });
   for (let d = outer; d < spec.parallel; d++) emitLoop(d, depth++);

@@ -802,12 +802,14 @@ export class WebGPUBackend {
 
 /**
  * Whether input i of a map is read at exactly the element each point writes (same dtype, offset and strides as the
- * output), so it can be read from the output's binding; not for an input the map also stores into.
+ * output), so it can be read from the output's binding; not for an input the map also stores into (`also`, or a
+ * row value's store).
  */
 function readsWhereWritten(spec: LoopSpec, i: number): boolean {
   const a = spec.inputs[i]!;
   const o = spec.output;
-  return spec.parallel === spec.sizes.length && !(spec.also ?? []).some((st) => st.input === i) && a.dtype === o.dtype &&
+  const stored = (spec.also ?? []).some((st) => st.input === i) || (spec.rows?.values ?? []).some((r) => r.store === i);
+  return spec.parallel === spec.sizes.length && !stored && a.dtype === o.dtype &&
     a.offset === o.offset && a.strides.length === o.strides.length && a.strides.every((st, d) => st === o.strides[d]);
 }
 

@@ -377,7 +377,10 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, 
     const reads = new Set<number>();
     collectInputs(r.expr, reads);
     check(reads, nIn + j);
-    return { op: r.op, reads: [...reads].filter((i) => i < nIn).sort((a, b) => a - b),
+    if (r.store !== undefined && (r.store >= nIn || used.has(r.store) || reads.has(r.store))) {
+      throw new EinjitError(`row value ${j} is stored into input ${r.store}, which is not an input no expression reads`, { op: name });
+    }
+    return { op: r.op, store: r.store, reads: [...reads].filter((i) => i < nIn).sort((a, b) => a - b),
       code: renderExpr(r.expr, mode, helpers, load, `q${j}_`, (k) => constantField(first + k)) };
   });
   const allDims = spec.sizes.map((_, d) => d);
@@ -415,7 +418,13 @@ function nest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: string, 
         }
         lines.push(...ind(['}'], --depth));
       }
-      lines.push(...ind([...(rc.finish ?? []), `row${j} = ${rc.result};`], 1), '}');
+      lines.push(...ind([...(rc.finish ?? []), `row${j} = ${rc.result};`], 1));
+      // RowValue.store: once per row (one invocation each), where the row's first point reads that input.
+      if (r.store !== undefined) {
+        const k = r.store;
+        lines.push(...ind([`in${k}[${dot(inOffset[k]!, inStride[k]!, allDims.slice(0, outer))}] = ${storeAs(`row${j}`, T, inDTypes[k]!, f16)};`], 1));
+      }
+      lines.push('}');
     });
     return ind(lines, 1);
   };
@@ -445,7 +454,8 @@ function renderNest(spec: LoopSpec, variant: NestVariant, f16: boolean, name: st
   const op: ReduceOp | null = reducing ? (spec.reduceOp ?? null) : null;
   if (reducing && op === null) throw new EinjitError('a loop spec with reduce loops needs a reduceOp', { op: name });
 
-  const written = new Set((spec.also ?? []).map((st) => st.input));
+  const written = new Set([...(spec.also ?? []).map((st) => st.input),
+    ...(spec.rows?.values ?? []).flatMap((r) => (r.store === undefined ? [] : [r.store]))]);
   const bindings = spec.inputs.map((_, i) => (inPlace.includes(i)
     ? `// binding ${i}: input ${i} is the output, read from it where it is written (the launch binds a placeholder here)`
     : written.has(i)

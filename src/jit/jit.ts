@@ -330,7 +330,7 @@ function explain(c: Compiled, traces: number): string {
     const what = l.ops.length > 1 ? `fused ${l.ops.length} ops: ${l.ops.join(', ')}` : l.ops[0]!;
     // Row values (src/jit/rows.ts): what each row folds before the kernel's own values.
     const rows = l.spec.kind === 'loop' && l.spec.rows !== undefined
-      ? `; per row over loops ${l.spec.rows.outer}..${l.spec.sizes.length - 1}: ${l.spec.rows.values.map((v) => v.op).join(', ')}` : '';
+      ? `; per row over loops ${l.spec.rows.outer}..${l.spec.sizes.length - 1}: ${l.spec.rows.values.map((v) => (v.store === undefined ? v.op : `${v.op} (stored)`)).join(', ')}` : '';
     lines.push(`  ${i + 1}. ${l.device} ${shape}  ${what}${rows}`);
   });
   return lines.join('\n');

@@ -23,10 +23,12 @@ import type { Graph, Launch } from './trace.js';
 /** Storage buffers a WebGPU kernel may bind besides its output (fuse.ts has the same bound). */
 const MAX_INPUTS = 7;
 
-/** Buffers a launch writes: its output and, for a merged map, its further stores. */
+/** Buffers a launch writes: its output and, for a merged map, its further stores; for a row kernel, its row stores. */
 export function writtenBy(l: Launch): number[] {
-  const also = l.spec.kind === 'loop' ? l.spec.also ?? [] : [];
-  return [l.output, ...also.map((st) => l.inputs[st.input]!)];
+  if (l.spec.kind !== 'loop') return [l.output];
+  const also = (l.spec.also ?? []).map((st) => st.input);
+  const rows = (l.spec.rows?.values ?? []).flatMap((r) => (r.store === undefined ? [] : [r.store]));
+  return [l.output, ...[...also, ...rows].map((i) => l.inputs[i]!)];
 }
 
 function isMap(l: Launch): l is Launch & { spec: LoopSpec } {

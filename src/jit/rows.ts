@@ -106,29 +106,84 @@ function accessOf(l: Launch, b: number): Access | null {
   return all.every((x) => x.offset === a.offset && x.strides.every((s, d) => s === a.strides[d])) ? a : null;
 }
 
-/** A kernel under construction: real inputs, row values (reading inputs ≥ inputs.length as values), expression. */
+/**
+ * A kernel under construction: real inputs, row values (reading inputs ≥ inputs.length as values; a store names a
+ * real input), expression.
+ */
 interface Parts {
   readonly inputs: readonly { readonly buffer: number; readonly access: Access }[];
   readonly values: readonly RowValue[];
   readonly expr: Expr;
 }
 
-/** Launch `w`, a reduction, computed as a row value by each of its readers. */
+/**
+ * Launch `w`, a reduction, computed as a row value by each of its readers; or, where its result must stay written
+ * (the host reads it, or a later launch reads it directly: batch norm's parameter gradients, which the optimizer
+ * reads), by its first reader alone, which also stores it (RowValue.store) for the readers after it.
+ */
 function reductionIntoReaders(launches: readonly Launch[], w: number, graph: Graph, keep: ReadonlySet<number>, uses: Uses): Launch[] | null {
   const R = launches[w]!;
   const rs = loopOf(R);
   if (rs === null || rs.parallel === rs.sizes.length || !eligible(R) || !ROW_OPS.has(rs.reduceOp ?? 'sum')) return null;
-  // A row value is held in the compute type: the result must be stored in it too.
-  if (rs.output.dtype !== rs.computeType) return null;
+  // A row value is held in the compute type: the result must be stored in it too. A reduction that stores row
+  // values of its own is not moved: its stores would move with it.
+  if (rs.output.dtype !== rs.computeType || (rs.rows?.values ?? []).some((v) => v.store !== undefined)) return null;
   const readers = readersOf(launches, w, R.output, graph, keep, uses);
-  if (readers === null) return null;
-  const rewritten = new Map<number, Launch>();
-  for (const r of readers) {
-    const l = withRowValue(R, launches[r]!);
-    if (l === null) return null;
-    rewritten.set(r, l);
+  if (readers !== null) {
+    const rewritten = new Map<number, Launch>();
+    for (const r of readers) {
+      const l = withRowValue(R, launches[r]!, 'read');
+      if (l === null) break;
+      rewritten.set(r, l);
+    }
+    if (rewritten.size === readers.length) return launches.flatMap((l, i) => (i === w ? [] : [rewritten.get(i) ?? l]));
   }
-  return launches.flatMap((l, i) => (i === w ? [] : [rewritten.get(i) ?? l]));
+  const first = firstReader(launches, w, R.output, graph, uses);
+  if (first !== null) {
+    const stored = withRowValue(R, launches[first]!, 'store');
+    if (stored !== null) return launches.flatMap((l, i) => (i === w ? [] : i === first ? [stored] : [l]));
+  }
+  return intoSibling(launches, w, graph, uses);
+}
+
+/** How far after a reduction a sibling is looked for (a layer's backward keeps its reductions together). */
+const SIBLING_WINDOW = 16;
+
+/**
+ * Launch `w`, a reduction whose result must stay written, moved into a later row kernel over the same row
+ * (batch norm's parameter gradients into its input gradient, which folds the same rows): one more row value,
+ * stored. Between the two, nothing may write what `w` reads or read or write its result.
+ */
+function intoSibling(launches: readonly Launch[], w: number, graph: Graph, uses: Uses): Launch[] | null {
+  const R = launches[w]!;
+  const b = R.output;
+  if (graph.buffers[b]!.origin.kind !== 'alloc' || (uses.writers.get(b) ?? []).some((i) => i !== w)) return null;
+  const readers = uses.readers.get(b) ?? [];
+  const until = Math.min(launches.length - 1, w + SIBLING_WINDOW, ...readers.filter((r) => r > w).map((r) => r - 1));
+  if (readers.some((r) => r < w)) return null;
+  const reads = new Set(R.inputs);
+  for (let k = w + 1; k <= until; k++) {
+    const K = launches[k]!;
+    if (writtenBy(K).some((x) => reads.has(x))) return null;
+    if (K.device !== R.device || K.inputs.includes(K.output) || !eligible(K)) continue;
+    const fused = withRowValue(R, K, 'sibling');
+    if (fused !== null) return launches.flatMap((l, i) => (i === w ? [] : i === k ? [fused] : [l]));
+  }
+  return null;
+}
+
+/**
+ * The first launch reading `b` (after `w`, its one writer), where `w` may move to compute and store `b`: nothing
+ * up to it writes what `w` reads, and it does not write what it reads.
+ */
+function firstReader(launches: readonly Launch[], w: number, b: number, graph: Graph, uses: Uses): number | null {
+  if (graph.buffers[b]!.origin.kind !== 'alloc' || (uses.writers.get(b) ?? []).some((i) => i !== w)) return null;
+  const r = (uses.readers.get(b) ?? [])[0];
+  if (r === undefined || r < w) return null;
+  if (launches[w]!.inputs.some((x) => (uses.writers.get(x) ?? []).some((i) => i > w && i <= r))) return null;
+  const L = launches[r]!;
+  if (L.inputs.includes(L.output) || L.device !== launches[w]!.device || !eligible(L)) return null;
+  return r;
 }
 
 /**
@@ -136,31 +191,27 @@ function reductionIntoReaders(launches: readonly Launch[], w: number, graph: Gra
  * in order, R's reduce loops, and through R's own output strides over the others, each of which is one of R's
  * parallel loops. A map's loops are reordered so the row's loops come last; a reduction's row is its reduce loops.
  */
-function withRowValue(R: Launch, L: Launch): Launch | null {
+function withRowValue(R: Launch, L: Launch, how: 'read' | 'store' | 'sibling'): Launch | null {
   const rs = R.spec as LoopSpec;
   const ls = L.spec as LoopSpec;
   if (ls.computeType !== rs.computeType) return null;
-  const read = accessOf(L, R.output);
-  if (read === null || read.offset !== rs.output.offset) return null;
   const rank = ls.sizes.length;
   const isMap = ls.parallel === rank;
+  const store = how !== 'read';
   // R's reduce loops (extent > 1), in order: the row.
   const rowLoops = rs.sizes.flatMap((n, q) => (q >= rs.parallel && n > 1 ? [q] : []));
-  // L's loops that broadcast the result, and those that index it (each matched to one of R's parallel loops).
-  const inner: number[] = [];
-  const match = new Map<number, number>();
-  const usedQ = new Set<number>();
-  for (let d = 0; d < rank; d++) {
-    if (ls.sizes[d] === 1) continue;
-    if (read.strides[d] === 0) { inner.push(d); continue; }
-    const q = rs.sizes.findIndex((n, k) => k < rs.parallel && !usedQ.has(k) && n === ls.sizes[d] && rs.output.strides[k] === read.strides[d]);
-    if (q < 0) return null;
-    usedQ.add(q);
-    match.set(d, q);
-  }
+  // L's loops that broadcast the result (the row), and those that index it, each matched to one of R's parallel
+  // loops: found from L's read of the result, or for a sibling (which does not read it) from L's own row.
+  const found = how === 'sibling' ? siblingLoops(rs, ls, rowLoops) : readLoops(R, L);
+  if (found === null) return null;
+  const { inner, match } = found;
+  const usedQ = new Set(match.values());
   // A parallel loop of R that L does not index is read at 0 (L reads from R's output offset), and the fused row
-  // is folded there: fromR gives that loop stride 0.
+  // is folded there: fromR gives that loop stride 0. A stored result must be whole: L indexes all of them.
   if (inner.length !== rowLoops.length || inner.some((d, k) => ls.sizes[d] !== rs.sizes[rowLoops[k]!])) return null;
+  if (store && rs.sizes.some((n, q) => q < rs.parallel && n > 1 && !usedQ.has(q))) return null;
+  // Where the result is stored: R's output element of each row (before the row joins `match`).
+  const storeStrides = (d: number): number => (match.has(d) ? rs.output.strides[match.get(d)!]! : 0);
   inner.forEach((d, k) => match.set(d, rowLoops[k]!));
   // The loop order of the fused kernel: the row last. A reduction's row must be its reduce loops; a map with
   // row values already has its row, which must be this one.
@@ -181,11 +232,12 @@ function withRowValue(R: Launch, L: Launch): Launch | null {
   const rIn = rs.inputs.length;
   const lValues = ls.rows?.values ?? [];
   const rValues = rs.rows?.values ?? [];
-  // Real inputs: L's (R's result included, dropped by `build`), then R's. Values: R's, R's result, then L's (which
-  // may read R's result).
+  // Real inputs: L's (R's result included, dropped by `build`), R's, and R's result again where it is stored,
+  // through L's read of it (broadcast over the row). Values: R's, R's result, then L's (which may read R's result).
   const inputs = [...ls.inputs.map((a, i) => ({ buffer: L.inputs[i]!, access: permute(a) })),
-    ...rs.inputs.map((a, i) => ({ buffer: R.inputs[i]!, access: fromR(a) }))];
-  const nReal = lIn + rIn;
+    ...rs.inputs.map((a, i) => ({ buffer: R.inputs[i]!, access: fromR(a) })),
+    ...(store ? [{ buffer: R.output, access: { ...rs.output, strides: order.map(storeStrides) } }] : [])];
+  const nReal = inputs.length;
   const resultValue = nReal + rValues.length;
   const fromL = (e: Expr): Expr => substitute(e, (i) => ({
     kind: 'input', index: i < lIn ? (L.inputs[i] === R.output ? resultValue : i) : resultValue + 1 + (i - lIn),
@@ -193,8 +245,9 @@ function withRowValue(R: Launch, L: Launch): Launch | null {
   const inR = (e: Expr): Expr => substitute(e, (i) => ({ kind: 'input', index: i < rIn ? lIn + i : nReal + (i - rIn) }));
   const parts: Parts = {
     inputs,
-    values: [...rValues.map((v) => ({ op: v.op, expr: inR(v.expr) })), { op: (rs.reduceOp ?? 'sum') as RowOp, expr: inR(rs.expr) },
-      ...lValues.map((v) => ({ op: v.op, expr: fromL(v.expr) }))],
+    values: [...rValues.map((v) => ({ op: v.op, expr: inR(v.expr) })),
+      { op: (rs.reduceOp ?? 'sum') as RowOp, expr: inR(rs.expr), ...(store ? { store: nReal - 1 } : {}) },
+      ...lValues.map((v) => ({ op: v.op, expr: fromL(v.expr), ...(v.store === undefined ? {} : { store: v.store }) }))],
     expr: fromL(ls.expr),
   };
   const built = build(parts);
@@ -211,6 +264,42 @@ function withRowValue(R: Launch, L: Launch): Launch | null {
   return { spec, device: L.device, inputs: built.inputs.map((x) => x.buffer), output: L.output, ops: [...R.ops, ...L.ops] };
 }
 
+/** L's loops that read R's result broadcast (the row) and those that index it, each matched to a parallel loop of R. */
+function readLoops(R: Launch, L: Launch): { inner: number[]; match: Map<number, number> } | null {
+  const rs = R.spec as LoopSpec;
+  const ls = L.spec as LoopSpec;
+  const read = accessOf(L, R.output);
+  if (read === null || read.offset !== rs.output.offset) return null;
+  const inner: number[] = [];
+  const match = new Map<number, number>();
+  for (let d = 0; d < ls.sizes.length; d++) {
+    if (ls.sizes[d] === 1) continue;
+    if (read.strides[d] === 0) { inner.push(d); continue; }
+    const used = new Set(match.values());
+    const q = rs.sizes.findIndex((n, k) => k < rs.parallel && !used.has(k) && n === ls.sizes[d] && rs.output.strides[k] === read.strides[d]);
+    if (q < 0) return null;
+    match.set(d, q);
+  }
+  return { inner, match };
+}
+
+/**
+ * For a sibling L (a row kernel or a reduction that does not read R's result): L's row, and its loops before the
+ * row matched in order to R's parallel loops of the same extents (loops of extent 1 aside). Any such matching
+ * computes R exactly; in order, it is the one that walks the same data together where both come from one layout.
+ */
+function siblingLoops(rs: LoopSpec, ls: LoopSpec, rowLoops: readonly number[]): { inner: number[]; match: Map<number, number> } | null {
+  if (ls.rows === undefined && ls.parallel === ls.sizes.length) return null;
+  const outer = ls.rows?.outer ?? ls.parallel;
+  const wide = (d: number): boolean => ls.sizes[d]! > 1;
+  const inner = ls.sizes.flatMap((_, d) => (d >= outer && wide(d) ? [d] : []));
+  const lOuter = ls.sizes.flatMap((_, d) => (d < outer && wide(d) ? [d] : []));
+  const rOuter = rs.sizes.flatMap((n, q) => (q < rs.parallel && n > 1 ? [q] : []));
+  if (inner.length !== rowLoops.length || lOuter.length !== rOuter.length) return null;
+  if (lOuter.some((d, k) => ls.sizes[d] !== rs.sizes[rOuter[k]!])) return null;
+  return { inner, match: new Map(lOuter.map((d, k) => [d, rOuter[k]!])) };
+}
+
 /**
  * The parts as a kernel's inputs, values and expression: inputs nothing reads dropped, one input per distinct
  * (buffer, access), one value per distinct fold (softmax's max, found by both its readers, is folded once), every
@@ -222,6 +311,10 @@ function build(p: Parts): { inputs: Parts['inputs']; values: RowValue[]; expr: E
   const collect = (e: Expr): void => { substitute(e, (i) => { read.add(i); return { kind: 'input', index: i }; }); };
   collect(p.expr);
   p.values.forEach((v) => collect(v.expr));
+  // A stored-into input is kept though nothing reads it. Nothing else in the kernel reads its buffer either (a
+  // buffer a WebGPU kernel writes is bound once): the reader's reads of the result became the value, and a buffer
+  // that the reduction reads and the reader stores into was refused before (reductionIntoReaders, intoSibling).
+  for (const v of p.values) if (v.store !== undefined) read.add(v.store);
   const readInputs = p.inputs.flatMap((_, i) => (read.has(i) ? [i] : []));
   const { kept: inputs, to } = distinctInputs(readInputs.map((i) => p.inputs[i]!));
   const realTo = new Map(readInputs.map((i, j) => [i, to[j]!]));
@@ -231,20 +324,27 @@ function build(p: Parts): { inputs: Parts['inputs']; values: RowValue[]; expr: E
   const values: RowValue[] = [];
   const valueTo = new Map<number, number>();
   const byFold = new Map<string, number>();
+  let twoStores = false;
   const renumber = (e: Expr): Expr => substitute(e, (i) => ({
     kind: 'input', index: i < nReal ? realTo.get(i)! : inputs.length + valueTo.get(i - nReal)!,
   }));
   p.values.forEach((v, j) => {
     const expr = renumber(v.expr);
     const key = `${v.op}:${JSON.stringify(expr)}`;
+    const store = v.store === undefined ? undefined : realTo.get(v.store)!;
     let k = byFold.get(key);
     if (k === undefined) {
       k = values.length;
       byFold.set(key, k);
-      values.push({ op: v.op, expr });
+      values.push({ op: v.op, expr, ...(store === undefined ? {} : { store }) });
+    } else if (store !== undefined) {
+      // The same fold found twice: the one value takes the store (a value stores into one input at most).
+      twoStores ||= values[k]!.store !== undefined;
+      values[k] = { ...values[k]!, store };
     }
     valueTo.set(j, k);
   });
+  if (twoStores) return null;
   return { inputs, values, expr: renumber(p.expr) };
 }
 

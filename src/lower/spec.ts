@@ -140,7 +140,8 @@ export interface LoopSpec {
    * the first `outer` loops, value j is `values[j].expr` folded with `values[j].op` over the remaining loops (the
    * row), rounded to the compute type. Expressions read value j as input `inputs.length + j`; value j may read
    * values before it. The kernel then runs as without rows, reading them as inputs: a map writes the row's points
-   * (`outer` < `parallel`), a reduction folds over the same loops (`outer` = `parallel`). Not with `also`.
+   * (`outer` < `parallel`), a reduction folds over the same loops (`outer` = `parallel`). Not with `also`. A value
+   * with a `store` is also written, once per row, into that input (see RowValue.store).
    */
   readonly rows?: LoopRows;
 }
@@ -157,6 +158,13 @@ export type RowOp = 'sum' | 'prod' | 'max' | 'min';
 export interface RowValue {
   readonly op: RowOp;
   readonly expr: Expr;
+  /**
+   * An input the value is also stored into (jit: a reduction read both as a row value and directly later on), at
+   * the element the row's first point names of it, once per row before anything else of the row is stored. The
+   * input's access is broadcast (stride 0) over the row's loops and names a different element for every row, its
+   * dtype is the compute type, and no expression reads it (the jit checks this when it builds such a spec).
+   */
+  readonly store?: number;
 }
 
 /** A store of a map kernel into one of its inputs (see LoopSpec.also). */
@@ -236,7 +244,7 @@ export function specKey(spec: KernelSpec): string {
   return `loop:${spec.sizes.length}:${spec.parallel}:${spec.parallel < spec.sizes.length ? spec.reduceOp : '-'}` +
     `:${ins}->${spec.output.dtype}:${spec.computeType}:${exprKey(spec.expr)}` +
     (spec.also ?? []).map((st) => `;${st.input}=${exprKey(st.expr)}`).join('') +
-    (spec.rows === undefined ? '' : `|rows${spec.rows.outer}:${spec.rows.values.map((r) => `${r.op}(${exprKey(r.expr)})`).join(',')}`);
+    (spec.rows === undefined ? '' : `|rows${spec.rows.outer}:${spec.rows.values.map((r) => `${r.op}(${exprKey(r.expr)})${r.store === undefined ? '' : `>${r.store}`}`).join(',')}`);
 }
 
 /**

@@ -277,7 +277,8 @@ describe.each(DEVICES)('fusion on %s', (device) => {
     const f = jit((x: Tensor) => [x.square().neg().argmax(1), x.square().max(0), x.mul(0.5).add(1).prod(1), x.exp().transpose(0, 1).sum(1)]);
     const x = tensor([[0.5, -0.25, 2, -0.25], [1, -1, 0.125, 3], [-2, 0.5, 0.75, 1.5]], { device });
     f(x);
-    expect(f.stats()!.launches).toBe(4);
+    // The max over dim 0 and the transposed sum fold the same rows (4 of 3): one kernel, the max a stored row value.
+    expect(f.stats()!.launches).toBe(3);
     const xs = [[0.5, -0.25, 2, -0.25], [1, -1, 0.125, 3], [-2, 0.5, 0.75, 1.5]];
     const [am, mx, pr, sm] = f(x) as Tensor[];
     // -x² is largest where |x| is smallest; the first of equal values wins.

@@ -38,6 +38,11 @@ interface Program {
   readonly steps: readonly Step[];
   /** Also return this node (a reduction that must survive, being returned), or -1. */
   readonly alsoReturn: number;
+  /**
+   * Reductions returned after those (of nodes over dims, keepdim): siblings of the row kernels over the same
+   * rows, which the pass moves into them as stored row values.
+   */
+  readonly extra: readonly { readonly op: 'sum' | 'max' | 'min'; readonly dims: readonly number[]; readonly a: number }[];
 }
 
 /**
@@ -70,6 +75,28 @@ function groups(shape: readonly number[], dims: readonly number[]): number[][] {
 
 const EPS = 0.1;
 
+/** A reduction of a field over dims (keepdim), with its error bound. */
+function reduceField(p: Program, a: Field, op: 'sum' | 'mean' | 'max' | 'min', dims: readonly number[]): Field {
+  const g = groups(p.shape, dims.filter((d) => a.shape[d]! > 1));
+  const v = new Float64Array(a.v.length);
+  const e = new Float64Array(a.v.length);
+  for (let i = 0; i < a.v.length; i++) {
+    const members = g[i]!;
+    const vs = members.map((j) => a.v[j]!);
+    const es = members.map((j) => a.e[j]!);
+    if (op === 'max' || op === 'min') {
+      const m = op === 'max' ? Math.max(...vs) : Math.min(...vs);
+      [v[i], e[i]] = [m, Math.max(...es) + Math.abs(m)];
+      continue;
+    }
+    const s = vs.reduce((t, y) => t + y, 0);
+    const abs = vs.reduce((t, y) => t + Math.abs(y), 0);
+    const bound = es.reduce((t, y) => t + y, 0) + members.length * abs;
+    [v[i], e[i]] = op === 'sum' ? [s, bound] : [s / members.length, bound / members.length + Math.abs(s / members.length)];
+  }
+  return { v, e, shape: a.shape.map((s, d) => (dims.includes(d) ? 1 : s)) };
+}
+
 /** The float64 evaluation of a program; `e` bounds each value's float32 error in units of about 2⁻²⁴. */
 function evaluate(p: Program, x: readonly number[], w: readonly number[]): Field[] {
   const n = x.length;
@@ -83,22 +110,7 @@ function evaluate(p: Program, x: readonly number[], w: readonly number[]): Field
     for (let i = 0; i < n; i++) [v[i], e[i]] = f(i);
     return { v, e, shape };
   };
-  const reduce = (a: Field, op: 'sum' | 'mean' | 'max' | 'min', dims: readonly number[]): Field => {
-    const g = groups(p.shape, dims.filter((d) => a.shape[d]! > 1));
-    return map(a.shape.map((s, d) => (dims.includes(d) ? 1 : s)), (i) => {
-      const members = g[i]!;
-      const vs = members.map((j) => a.v[j]!);
-      const es = members.map((j) => a.e[j]!);
-      if (op === 'max' || op === 'min') {
-        const m = op === 'max' ? Math.max(...vs) : Math.min(...vs);
-        return [m, Math.max(...es) + Math.abs(m)];
-      }
-      const s = vs.reduce((t, y) => t + y, 0);
-      const abs = vs.reduce((t, y) => t + Math.abs(y), 0);
-      const bound = es.reduce((t, y) => t + y, 0) + members.length * abs;
-      return op === 'sum' ? [s, bound] : [s / members.length, bound / members.length + Math.abs(s / members.length)];
-    });
-  };
+  const reduce = (a: Field, op: 'sum' | 'mean' | 'max' | 'min', dims: readonly number[]): Field => reduceField(p, a, op, dims);
   const fields: Field[] = [
     map(p.shape, (i) => [x[i]!, Math.abs(x[i]!)]),
     map(wShape, (i) => [wAt(i), Math.abs(wAt(i))]),
@@ -177,6 +189,7 @@ function build(p: Program, x: Tensor, w: Tensor): Tensor[] {
   }
   const out = [nodes[nodes.length - 1]!];
   if (p.alsoReturn >= 0) out.push(nodes[p.alsoReturn]!);
+  for (const r of p.extra) out.push(nodes[r.a]![r.op]([...r.dims], true));
   return out;
 }
 
@@ -218,6 +231,7 @@ const programArb: fc.Arbitrary<Program> = shapeArb.chain((shape) => {
     wOnes: fc.subarray(all),
     steps: fc.integer({ min: 1, max: 6 }).chain(steps),
     alsoReturn: fc.integer({ min: -3, max: 6 }),
+    extra: fc.array(fc.record({ op: fc.constantFrom('sum' as const, 'max' as const, 'min' as const), dims: rowDims, a: fc.nat() }), { minLength: 1, maxLength: 2 }),
   }).map((p) => {
     // normalise divides by a sum: only of a node known to be positive; otherwise it shifts first.
     const fields: boolean[] = [false, false];
@@ -231,7 +245,7 @@ const programArb: fc.Arbitrary<Program> = shapeArb.chain((shape) => {
     });
     const nodes = 2 + fixed.length;
     const also = p.alsoReturn >= 2 && p.alsoReturn < nodes - 1 ? p.alsoReturn : -1;
-    return { ...p, steps: fixed, alsoReturn: also };
+    return { ...p, steps: fixed, alsoReturn: also, extra: p.extra.map((r) => ({ ...r, a: r.a % nodes })) };
   });
 });
 
@@ -275,6 +289,7 @@ describe.each(DEVICES)('row fusion on %s', (device: Device) => {
     const numRuns = device === 'cpu' ? 200 : 40;
     // Programs whose schedule has a kernel with row values: the property must exercise the pass, not only pass.
     let withRows = 0;
+    let withStores = 0;
     await fc.assert(fc.asyncProperty(programArb, fc.integer({ min: 1, max: 1 << 30 }), async (p, seed) => {
       const f = jit((x: Tensor, w: Tensor) => build(p, x, w));
       for (let call = 0; call < 3; call++) {
@@ -286,13 +301,20 @@ describe.each(DEVICES)('row fusion on %s', (device: Device) => {
         const what = `${JSON.stringify(p)} call ${call}\n${call > 0 ? f.explain() : ''}`;
         await expectField(out[0]!, fields[fields.length - 1]!, p, what);
         if (p.alsoReturn >= 0) await expectField(out[1]!, fields[p.alsoReturn]!, p, `${what} (returned node ${p.alsoReturn})`);
+        const first = p.alsoReturn >= 0 ? 2 : 1;
+        for (const [k, r] of p.extra.entries()) {
+          await expectField(out[first + k]!, reduceField(p, fields[r.a]!, r.op, r.dims), p, `${what} (extra reduction ${k})`);
+        }
       }
       const s = f.stats()!;
       expect(s.traces).toBe(1);
       expect(s.launches).toBeLessThanOrEqual(s.eagerLaunches);
       if (/per row over loops/.test(f.explain())) withRows++;
+      if (/\(stored\)/.test(f.explain())) withStores++;
     }), { numRuns });
     expect(withRows).toBeGreaterThan(numRuns / 3);
+    // Reductions kept written and computed as row values (RowValue.store): their own reader's or a sibling's.
+    expect(withStores).toBeGreaterThan(numRuns / 10);
   });
 
   const input = (shape: number[], seed: number): { t: Tensor; v: number[] } => {
@@ -425,6 +447,115 @@ describe.each(DEVICES)('row fusion on %s', (device: Device) => {
         for (let j = 0; j < 6; j++) expect(out[i * 6 + j]).toBeCloseTo(v[i * 6 + j]! - 2 * z.v[i]!, 5);
       }
     }
+  });
+
+  const rowMax = (v: readonly number[], i: number, n: number): number => Math.max(...v.slice(i * n, (i + 1) * n));
+
+  it('a returned max read back by its softmax shift: folded in the shift\'s rows and stored there, one kernel', async () => {
+    const f = jit((x: Tensor) => {
+      const m = x.max(-1, true);
+      return [x.sub(m).exp(), m];
+    });
+    for (const seed of [21, 22]) {
+      const { t, v } = input([4, 6], seed);
+      const [e, m] = noGrad(() => f(t)) as Tensor[];
+      const [ev, mv] = [await e!.data(), await m!.data()];
+      for (let i = 0; i < 4; i++) {
+        expect(mv[i]).toBe(rowMax(v, i, 6));
+        for (let j = 0; j < 6; j++) expect(ev[i * 6 + j]).toBeCloseTo(Math.exp(v[i * 6 + j]! - rowMax(v, i, 6)), 6);
+      }
+    }
+    expect(f.stats()!.launches).toBe(1);
+    expect(f.explain()).toMatch(/max \(stored\)/);
+  });
+
+  it('a returned sum that its reader reads at one row of each outer point only is not stored there (it would be partial)', async () => {
+    // r is [3, 4, 1]; the product reads r[:, 0:1, :] broadcast over 5: a row value stored by it would fill r[:, 0].
+    // (x is transposed so the sum keeps its loops over 3 and 4 apart: over one loop of 12 nothing would match.)
+    const f = jit((x: Tensor, z: Tensor) => {
+      const r = x.transpose(0, 1).sum(2, true);
+      return [z.mul(r.narrow(1, 0, 1)), r];
+    });
+    for (const seed of [23, 24]) {
+      const x = input([4, 3, 5], seed);
+      const z = input([3, 1, 5], seed + 50);
+      const [p, r] = noGrad(() => f(x.t, z.t)) as Tensor[];
+      const [pv, rv] = [await p!.data(), await r!.data()];
+      // r[i, j] sums x[j, i, :].
+      const want = Array.from({ length: 12 }, (_, k) => {
+        const [i, j] = [Math.floor(k / 4), k % 4];
+        return x.v.slice((j * 3 + i) * 5, (j * 3 + i) * 5 + 5).reduce((a, b) => a + b, 0);
+      });
+      for (let k = 0; k < 12; k++) expect(rv[k]).toBeCloseTo(want[k]!, 5);
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 5; j++) expect(pv[i * 5 + j]).toBeCloseTo(z.v[i * 5 + j]! * want[i * 4]!, 5);
+    }
+  });
+
+  it('a reduction read by a matmul is not moved into a sibling row kernel after that matmul', async () => {
+    const q = input([4, 2], 25);
+    const f = jit((x: Tensor) => {
+      const s = x.sum(-1, true);
+      const y = s.reshape(1, 4).matmul(q.t);
+      return [y, x.sub(x.max(-1, true)).exp()];
+    });
+    for (const seed of [26, 27]) {
+      const { t, v } = input([4, 6], seed);
+      const [y, e] = noGrad(() => f(t)) as Tensor[];
+      const [yv, ev] = [await y!.data(), await e!.data()];
+      const sums = [0, 1, 2, 3].map((i) => v.slice(i * 6, i * 6 + 6).reduce((a, b) => a + b, 0));
+      for (let c = 0; c < 2; c++) expect(yv[c]).toBeCloseTo(sums.reduce((a, sv, i) => a + sv * q.v[i * 2 + c]!, 0), 4);
+      for (let k = 0; k < 24; k++) expect(ev[k]).toBeCloseTo(Math.exp(v[k]! - rowMax(v, Math.floor(k / 6), 6)), 6);
+    }
+  });
+
+  it('a returned reduction whose input is overwritten before a sibling row kernel is not moved into it', async () => {
+    const eye = tensor([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], { shape: [4, 4], device });
+    const f = jit((x: Tensor, z: Tensor) => {
+      const t = eye.matmul(x);
+      const s = t.sum(-1, true);
+      t.copy_(z);
+      return [s, t.sub(t.max(-1, true)).exp()];
+    });
+    for (const seed of [28, 29]) {
+      const x = input([4, 6], seed);
+      const z = input([4, 6], seed + 50);
+      const [sm, e] = noGrad(() => f(x.t, z.t)) as Tensor[];
+      const [sv, ev] = [await sm!.data(), await e!.data()];
+      for (let i = 0; i < 4; i++) expect(sv[i]).toBeCloseTo(x.v.slice(i * 6, i * 6 + 6).reduce((a, b) => a + b, 0), 5);
+      for (let k = 0; k < 24; k++) expect(ev[k]).toBeCloseTo(Math.exp(z.v[k]! - rowMax(z.v, Math.floor(k / 6), 6)), 6);
+    }
+  });
+
+  it('the same max returned twice, one read by a shift: each result written (one row value cannot store both)', async () => {
+    const f = jit((x: Tensor) => {
+      const a = x.max(-1, true);
+      const b = x.max(-1, true);
+      return [x.sub(a).exp(), a, b];
+    });
+    for (const seed of [32, 33]) {
+      const { t, v } = input([4, 6], seed);
+      const [e, a, b] = noGrad(() => f(t)) as Tensor[];
+      const [ev, av, bv] = [await e!.data(), await a!.data(), await b!.data()];
+      for (let i = 0; i < 4; i++) {
+        expect([av[i], bv[i]]).toEqual([rowMax(v, i, 6), rowMax(v, i, 6)]);
+        for (let j = 0; j < 6; j++) expect(ev[i * 6 + j]).toBeCloseTo(Math.exp(v[i * 6 + j]! - rowMax(v, i, 6)), 6);
+      }
+    }
+  });
+
+  it('two returned sums over the same rows, neither read again: one kernel, both stored', async () => {
+    const f = jit((x: Tensor, w: Tensor) => [x.sum(0, true), x.mul(w).sum(0, true)]);
+    for (const seed of [30, 31]) {
+      const x = input([5, 3], seed);
+      const w = input([5, 3], seed + 50);
+      const [a, b] = noGrad(() => f(x.t, w.t)) as Tensor[];
+      const [av, bv] = [await a!.data(), await b!.data()];
+      for (let j = 0; j < 3; j++) {
+        expect(av[j]).toBeCloseTo([0, 1, 2, 3, 4].reduce((acc, i) => acc + x.v[i * 3 + j]!, 0), 5);
+        expect(bv[j]).toBeCloseTo([0, 1, 2, 3, 4].reduce((acc, i) => acc + x.v[i * 3 + j]! * w.v[i * 3 + j]!, 0), 5);
+      }
+    }
+    expect(f.stats()!.launches).toBe(1);
   });
 
   it('layer norm with an affine over the last two dims of [B, T, D]: one kernel', async () => {

@@ -64,6 +64,8 @@ const exprArb = (inputs: number): fc.Arbitrary<Expr> => fc.letrec<{ e: Expr }>((
 /**
  * Two inputs over the loops (input 0 dense in any loop order, input 1 with any strides), one or two row values,
  * and either a map over all loops (outer < rank) or a reduction whose reduce loops are the row (outer = parallel).
+ * Input 2 is what a row value may store into (RowValue.store): dense over the outer loops in any order, broadcast
+ * over the row, read by no expression; `stored` says which value stores there (or none).
  */
 const caseArb: fc.Arbitrary<Case> = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 }).chain((sizes) => {
   const rank = sizes.length;
@@ -78,13 +80,20 @@ const caseArb: fc.Arbitrary<Case> = fc.array(fc.integer({ min: 1, max: 5 }), { m
     offsets: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 3, maxLength: 3 }),
     ops: fc.array(fc.constantFrom<RowOp>('sum', 'prod', 'max', 'min'), { minLength: 1, maxLength: 2 }),
     row0: exprArb(2), row1: exprArb(3), main: exprArb(4),
+    stored: fc.integer({ min: -1, max: 1 }), permStore: perm,
     seed: fc.integer({ min: 1, max: 1 << 30 }),
   }).map((r) => {
     const access = (strides: number[], offset: number): Access => ({ dtype: 'float32', offset, strides });
-    const inputs = [access(denseStrides(sizes, r.permA), r.offsets[0]!), access(r.strides1, r.offsets[1]!)];
-    const values = r.ops.map((op, j) => ({ op, expr: j === 0 ? r.row0 : r.row1 }));
-    // The main expression reads the inputs and the values there are (inputs 2 and 3 are the values).
-    const main = clampInputs(r.main, 2 + values.length);
+    // Input 2, the store target: dense over the outer loops (in the order permStore gives them), 0 over the row.
+    const storeStrides = denseStrides(sizes.map((n, d) => (d < r.outer ? n : 1)), r.permStore).map((st, d) => (d < r.outer ? st : 0));
+    const inputs = [access(denseStrides(sizes, r.permA), r.offsets[0]!), access(r.strides1, r.offsets[1]!), access(storeStrides, r.offsets[2]!)];
+    // Generated expressions read inputs 0 and 1 as 0 and 1 and the values from 2 on; input 2 sits between them.
+    const skipStore = (e: Expr): Expr => mapInputs(e, (i) => (i < 2 ? i : i + 1));
+    const values = r.ops.map((op, j) => ({
+      op, expr: skipStore(j === 0 ? r.row0 : r.row1), ...(r.stored === j ? { store: 2 } : {}),
+    }));
+    // The main expression reads inputs 0 and 1 and the values there are (from input 3 on).
+    const main = skipStore(clampInputs(r.main, 2 + values.length));
     const reduce = r.reduce && r.outer < rank;
     const parallel = reduce ? r.outer : rank;
     const outSizes = sizes.slice(0, parallel);
@@ -104,11 +113,15 @@ const caseArb: fc.Arbitrary<Case> = fc.array(fc.integer({ min: 1, max: 5 }), { m
 
 /** `e` with every input index taken modulo `n` (so a generated expression reads only what exists). */
 function clampInputs(e: Expr, n: number): Expr {
+  return mapInputs(e, (i) => i % n);
+}
+
+function mapInputs(e: Expr, f: (i: number) => number): Expr {
   switch (e.kind) {
-    case 'input': return ex.input(e.index % n);
+    case 'input': return ex.input(f(e.index));
     case 'const': return e;
-    case 'unary': return ex.unary(e.op, clampInputs(e.arg, n));
-    case 'binary': return ex.binary(e.op, clampInputs(e.lhs, n), clampInputs(e.rhs, n));
+    case 'unary': return ex.unary(e.op, mapInputs(e.arg, f));
+    case 'binary': return ex.binary(e.op, mapInputs(e.lhs, f), mapInputs(e.rhs, f));
     default: throw new Error('not generated here');
   }
 }
@@ -123,11 +136,15 @@ function points(sizes: readonly number[]): number[][] {
   return out;
 }
 
-/** The expected output: rows in float64, each rounded to float32 once; the map or reduction in float64. */
-function expected(c: Case): Float32Array {
+/**
+ * The expected output, and input 2 after the kernel (the stored values where a value stores, as it was elsewhere):
+ * rows in float64, each rounded to float32 once; the map or reduction in float64.
+ */
+function expected(c: Case): { out: Float32Array; stored: Float32Array } {
   const { spec } = c;
   const rows = spec.rows!;
   const out = new Float32Array(c.outLength).fill(NaN);
+  const stored = Float32Array.from(c.data[2]!);
   const at = (a: Access, idx: readonly number[]): number => a.offset + a.strides.reduce((sum, st, d) => sum + st * (idx[d] ?? 0), 0);
   for (const head of points(spec.sizes.slice(0, rows.outer))) {
     const row = points(spec.sizes.slice(rows.outer)).map((tail) => [...head, ...tail]);
@@ -138,6 +155,7 @@ function expected(c: Case): Float32Array {
         : value.op === 'max' ? Math.max(acc, t) : Math.min(acc, t),
       value.op === 'sum' ? 0 : value.op === 'prod' ? 1 : value.op === 'max' ? -Infinity : Infinity);
       values.push(Math.fround(folded));
+      if (value.store !== undefined) stored[at(spec.inputs[value.store]!, head)] = Math.fround(folded);
     }
     const valueAt = (idx: readonly number[]): number => evaluate(spec.expr, [...spec.inputs.map((a, i) => c.data[i]![at(a, idx)]!), ...values]);
     if (spec.reduceOp === null) {
@@ -147,7 +165,7 @@ function expected(c: Case): Float32Array {
       out[at(spec.output, head)] = Math.fround(spec.reduceOp === 'sum' ? terms.reduce((a, b) => a + b, 0) : Math.max(...terms));
     }
   }
-  return out;
+  return { out, stored };
 }
 
 function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, spec: LoopSpec, tol: number): void {
@@ -167,9 +185,11 @@ describe('loop kernels with row values (CPU)', () => {
       const want = expected(c);
       for (const run of ['generated', 'interpreted'] as const) {
         const out = new Float32Array(c.outLength).fill(NaN);
-        if (run === 'generated') runLoop(c.spec, c.data, out);
-        else interpretLoop(c.spec)(c.data, out, loopParams(c.spec));
-        close(out, want, `${run} output`, c.spec, 1e-5);
+        const data = c.data.map((d) => d.slice());
+        if (run === 'generated') runLoop(c.spec, data, out);
+        else interpretLoop(c.spec)(data, out, loopParams(c.spec));
+        close(out, want.out, `${run} output`, c.spec, 1e-5);
+        close(data[2]!, want.stored, `${run} stored input`, c.spec, 1e-5);
       }
     }), { numRuns: 300 });
   });
@@ -221,7 +241,8 @@ describe.skipIf(!gpuAvailable)('loop kernels with row values (WebGPU)', () => {
       const ins = c.data.map((d) => backend.upload('float32', d));
       const out = backend.upload('float32', new Float32Array(c.outLength).fill(NaN));
       backend.run(c.spec, ins, out);
-      close(await backend.read(out), want, 'webgpu output', c.spec, 1e-5);
+      close(await backend.read(out), want.out, 'webgpu output', c.spec, 1e-5);
+      close(await backend.read(ins[2]!), want.stored, 'webgpu stored input', c.spec, 1e-5);
       for (const s of [...ins, out]) backend.release(s);
     }), { numRuns: 60 });
   });
