@@ -1,9 +1,10 @@
 /**
  * nn behaviour the other nn tests pass through without pinning: EinMix.forward and ModuleList.at name
- * themselves (and the argument) when refusing a bad argument; crossEntropy compares a target's sizes, not only
- * its rank, for class-index and probability targets alike; the fan-based initializers refuse a tensor with fewer
- * than 2 dimensions with PyTorch's message; BatchNorm's numBatchesTracked is an int32 scalar on the layer's device.
- * Expected values are PyTorch's wording or read off the arguments.
+ * themselves (and the argument) when refusing a bad argument; crossEntropy compares a target's rank and sizes
+ * (a prefix of the class shape is not enough), for class-index and probability targets alike; the fan-based
+ * initializers refuse a tensor with fewer than 2 dimensions with PyTorch's message; BatchNorm's
+ * numBatchesTracked is an int32 scalar on the layer's device. Expected values are PyTorch's wording or read off
+ * the arguments.
  */
 import { describe, expect, it } from 'vitest';
 import { tensor, zeros, type Tensor } from '../../src/index.js';
@@ -39,6 +40,14 @@ describe('crossEntropy compares target sizes, not only ranks', () => {
     expect(err.op).toBe('crossEntropy');
     expect(err.reason).toBe('expected targets of shape [2] for logits [2, 3], got [3]');
     expect(err.shapes).toEqual([[2, 3], [3]]);
+  });
+
+  it('a class-index target that is a prefix of the class shape is refused (its rank differs)', () => {
+    // logits [N, C, d] = [2, 3, 4]: the class shape is [2, 4], and a target [2] holds only its first size.
+    const volume = tensor(Array.from({ length: 24 }, (_, i) => i / 10), { shape: [2, 3, 4], dtype: 'float64' });
+    const err = thrown(() => F.crossEntropy(volume, tensor([0, 1], { dtype: 'int32' })));
+    expect(err.op).toBe('crossEntropy');
+    expect(err.reason).toBe('expected targets of shape [2, 4] for logits [2, 3, 4], got [2]');
   });
 
   it('a floating target of the class shape\'s rank and other sizes is read as probabilities, and refused', () => {
