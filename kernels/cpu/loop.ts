@@ -11,6 +11,7 @@
  * counter (a stack of pending partial sums), across every reduce loop. The rounding error of a sum of n terms is
  * then at most about (SUM_BLOCK / 8 + 2·log2(n / SUM_BLOCK)) · eps · Σ|x| instead of n · eps · Σ|x|.
  */
+import { EinjitError } from '../../src/errors.js';
 import type { DType, Expr, LoopSpec, ReduceOp } from '../../src/lower/spec.js';
 import { loopConstants, specKey } from '../../src/lower/spec.js';
 import { transposeDims, type TransposeDims } from '../../src/lower/loops.js';
@@ -27,10 +28,25 @@ import { CAST, SHORT_SUM, SUM_BLOCK, UNARY, binaryIn, scalarHelpers as helpers, 
  */
 export function loopParams(spec: LoopSpec): number[] {
   const p: number[] = [...spec.sizes];
-  for (const a of spec.inputs) p.push(a.offset, ...a.strides);
-  p.push(spec.output.offset, ...spec.output.strides);
+  const nLoops = spec.sizes.length;
+  spec.inputs.forEach((a, k) => p.push(a.offset, ...checkedStrides(a, nLoops, `input ${k}`, spec)));
+  p.push(spec.output.offset, ...checkedStrides(spec.output, spec.parallel, 'the output', spec));
   loopConstants(spec, p);
   return p;
+}
+
+/**
+ * An access's first `n` strides, refused unless it has them all and they and its offset are integers: the kernel
+ * unpacks exactly `n` per access, and a missing or fractional one would shift or corrupt every address after it.
+ */
+function checkedStrides(a: LoopSpec['output'], n: number, what: string, spec: LoopSpec): readonly number[] {
+  const strides = a.strides.slice(0, n);
+  if (strides.length < n || !Number.isSafeInteger(a.offset) || strides.some((s) => !Number.isSafeInteger(s))) {
+    throw new EinjitError(`${what} of '${spec.label}' has offset ${a.offset} and strides [${a.strides.join(', ')}] for ${n} loops`, {
+      op: 'loop', hint: 'this is a bug in the caller of the backend',
+    });
+  }
+  return strides;
 }
 
 /** Whether the spec's reduction is a floating-point sum, which the kernel sums pairwise. */

@@ -822,6 +822,12 @@ function checkAccess(
   if (strides.length < sizes.length) {
     throw new EinjitError(`${what} has ${strides.length} strides for ${sizes.length} loops`, { op: name });
   }
+  // A missing or fractional stride would reach the params as 0 or truncated, and the range below as 0.
+  if (!Number.isSafeInteger(offset) || strides.slice(0, sizes.length).some((s) => !Number.isSafeInteger(s))) {
+    throw new EinjitError(`${what} has offset ${offset} and strides [${strides.join(', ')}]: not all integers`, {
+      op: name, hint: 'this is a bug in the caller of the backend',
+    });
+  }
   const range = accessRange(offset, strides, sizes);
   if (range !== null && (range.min < 0 || range.max >= storage.length)) {
     throw new EinjitError(

@@ -210,8 +210,8 @@ function withRowValue(R: Launch, L: Launch, how: 'read' | 'store' | 'sibling'): 
   // is folded there: fromR gives that loop stride 0. A stored result must be whole: L indexes all of them.
   if (inner.length !== rowLoops.length || inner.some((d, k) => ls.sizes[d] !== rs.sizes[rowLoops[k]!])) return null;
   if (store && rs.sizes.some((n, q) => q < rs.parallel && n > 1 && !usedQ.has(q))) return null;
-  // Where the result is stored: R's output element of each row (before the row joins `match`).
-  const storeStrides = (d: number): number => (match.has(d) ? rs.output.strides[match.get(d)!]! : 0);
+  // Where the result is stored: R's output element of each row (0 over the row), taken before the row joins `match`.
+  const storeStrides = ls.sizes.map((_, d) => (match.has(d) ? rs.output.strides[match.get(d)!]! : 0));
   inner.forEach((d, k) => match.set(d, rowLoops[k]!));
   // The loop order of the fused kernel: the row last. A reduction's row must be its reduce loops; a map with
   // row values already has its row, which must be this one.
@@ -236,7 +236,7 @@ function withRowValue(R: Launch, L: Launch, how: 'read' | 'store' | 'sibling'): 
   // through L's read of it (broadcast over the row). Values: R's, R's result, then L's (which may read R's result).
   const inputs = [...ls.inputs.map((a, i) => ({ buffer: L.inputs[i]!, access: permute(a) })),
     ...rs.inputs.map((a, i) => ({ buffer: R.inputs[i]!, access: fromR(a) })),
-    ...(store ? [{ buffer: R.output, access: { ...rs.output, strides: order.map(storeStrides) } }] : [])];
+    ...(store ? [{ buffer: R.output, access: { ...rs.output, strides: order.map((d) => storeStrides[d]!) } }] : [])];
   const nReal = inputs.length;
   const resultValue = nReal + rValues.length;
   const fromL = (e: Expr): Expr => substitute(e, (i) => ({
