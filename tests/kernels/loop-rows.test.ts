@@ -230,10 +230,41 @@ describe('loop kernels with row values (CPU)', () => {
   });
 });
 
+/** A spec whose access lacks a stride or has a fractional one or a fractional offset (what a caller's bug makes). */
+const broken: readonly [string, LoopSpec][] = (() => {
+  const base: LoopSpec = {
+    kind: 'loop', label: 'broken', sizes: [2, 3], parallel: 2, reduceOp: null,
+    inputs: [{ dtype: 'float32', offset: 0, strides: [3, 1] }], output: { dtype: 'float32', offset: 0, strides: [3, 1] },
+    expr: ex.input(0), computeType: 'float32',
+  };
+  const input = (a: Partial<Access>): LoopSpec => ({ ...base, inputs: [{ ...base.inputs[0]!, ...a }] });
+  return [
+    ['a missing input stride', input({ strides: [3] })],
+    ['an undefined input stride', input({ strides: [3, undefined as unknown as number] })],
+    ['a fractional input stride', input({ strides: [3, 0.5] })],
+    ['a fractional offset', input({ offset: 1.5 })],
+    ['a missing output stride', { ...base, output: { ...base.output, strides: [3] } }],
+  ];
+})();
+
+describe('loop specs with broken accesses', () => {
+  it.each(broken)('%s is refused by the CPU backend, not run with shifted addresses', (_, spec) => {
+    expect(() => runLoop(spec, [new Float32Array(6)], new Float32Array(6))).toThrow(/strides .* for 2 loops/);
+  });
+});
+
 describe.skipIf(!gpuAvailable)('loop kernels with row values (WebGPU)', () => {
   let backend: WebGPUBackend;
   beforeAll(async () => { backend = await openBackend(); });
   afterAll(() => { backend?.destroy(); });
+
+  it.each(broken)('%s is refused by the WebGPU backend', (_, spec) => {
+    const x = backend.upload('float32', new Float32Array(6));
+    const out = backend.upload('float32', new Float32Array(6));
+    expect(() => backend.run(spec, [x], out)).toThrow(/strides/);
+    backend.release(x);
+    backend.release(out);
+  });
 
   it('the WGSL kernel computes the same values, one invocation per row', { timeout: 120_000 }, async () => {
     await fc.assert(fc.asyncProperty(caseArb, async (c) => {
