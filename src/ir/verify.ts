@@ -70,6 +70,7 @@ function verifyTransformIR(ir: TransformIR): void {
     check(side !== 'none', `axis ${a.name} appears on a side`);
     check(side === a.side, `axis ${a.name} side is recorded correctly`);
     check((a.kind === 'anonymous') === (a.value !== null), `axis ${a.name} has a value iff anonymous`);
+    check((a.kind === 'ellipsis') === a.name.startsWith('...'), `axis ${a.name} is an ellipsis axis iff named ...i`);
   });
   if (ir.op === 'rearrange') check(ir.axes.every((a) => a.side === 'both'), 'rearrange keeps every axis');
   if (ir.op === 'reduce') check(ir.axes.every((a) => a.side !== 'right'), 'reduce creates no axes');

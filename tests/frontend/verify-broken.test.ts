@@ -53,6 +53,7 @@ const transpose = checkEinops('rearrange', 'a b -> b a', [2, 3]);
 const reduce = checkEinops('reduce', 'a b -> a', [2, 3], {}, 'sum');
 const repeat = checkEinops('repeat', 'a -> a r', [2], { r: 3 });
 const anonymous = checkEinops('repeat', 'a -> a 2', [2]);
+const ellipsisMove = checkEinops('rearrange', '... c -> c ...', [2, 3]);
 const pack = checkPack('b * c', [[2, 3, 4, 5], [2, 5]]);
 const unpack = checkUnpack('b * c', [2, 13, 5], [[3, 4], [-1]]);
 const unpackEmpty = checkUnpack('b *', [2, 3], [[0], [-1]]);
@@ -225,6 +226,11 @@ describe('verify: transform IR', () => {
   it('refuses a value on a named axis, and none on an anonymous one', () => {
     expectViolation(broken(transpose.ir, (x) => { x.axes[0].value = 2; }), 'axis a has a value iff anonymous');
     expectViolation(broken(anonymous.ir, (x) => { x.axes[1].value = null; }), 'axis 2 has a value iff anonymous');
+  });
+
+  it('refuses an ellipsis axis of another kind, and a named axis of the ellipsis kind', () => {
+    expectViolation(broken(ellipsisMove.ir, (x) => { x.axes[0].kind = 'named'; }), 'axis ...0 is an ellipsis axis iff named ...i');
+    expectViolation(broken(ellipsisMove.ir, (x) => { x.axes[1].kind = 'ellipsis'; }), 'axis c is an ellipsis axis iff named ...i');
   });
 
   it('refuses a rearrange that drops an axis', () => {
