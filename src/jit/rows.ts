@@ -81,10 +81,14 @@ function usesOf(launches: readonly Launch[]): Uses {
   return { writers, readers };
 }
 
+/** Whether `b` is an intermediate that launch `w` alone writes (so `w` may move, or its result become a value). */
+function writtenOnlyBy(graph: Graph, uses: Uses, b: number, w: number): boolean {
+  return graph.buffers[b]!.origin.kind === 'alloc' && (uses.writers.get(b) ?? []).every((i) => i === w);
+}
+
 /** The launches reading `b` (all after `w`, the one writer), or null when `b` may not disappear. */
 function readersOf(launches: readonly Launch[], w: number, b: number, graph: Graph, keep: ReadonlySet<number>, uses: Uses): readonly number[] | null {
-  if (keep.has(b) || graph.buffers[b]!.origin.kind !== 'alloc') return null;
-  if ((uses.writers.get(b) ?? []).some((i) => i !== w)) return null;
+  if (keep.has(b) || !writtenOnlyBy(graph, uses, b, w)) return null;
   const readers = uses.readers.get(b) ?? [];
   if (readers.length === 0 || readers.some((r) => r < w)) return null;
   // Computed at each reader's place: nothing from the writer to the reader (the reader included) may write
@@ -157,10 +161,10 @@ const SIBLING_WINDOW = 16;
 function intoSibling(launches: readonly Launch[], w: number, graph: Graph, uses: Uses): Launch[] | null {
   const R = launches[w]!;
   const b = R.output;
-  if (graph.buffers[b]!.origin.kind !== 'alloc' || (uses.writers.get(b) ?? []).some((i) => i !== w)) return null;
+  if (!writtenOnlyBy(graph, uses, b, w)) return null;
   const readers = uses.readers.get(b) ?? [];
-  const until = Math.min(launches.length - 1, w + SIBLING_WINDOW, ...readers.filter((r) => r > w).map((r) => r - 1));
   if (readers.some((r) => r < w)) return null;
+  const until = Math.min(launches.length - 1, w + SIBLING_WINDOW, ...readers.map((r) => r - 1));
   const reads = new Set(R.inputs);
   for (let k = w + 1; k <= until; k++) {
     const K = launches[k]!;
@@ -177,7 +181,7 @@ function intoSibling(launches: readonly Launch[], w: number, graph: Graph, uses:
  * up to it writes what `w` reads, and it does not write what it reads.
  */
 function firstReader(launches: readonly Launch[], w: number, b: number, graph: Graph, uses: Uses): number | null {
-  if (graph.buffers[b]!.origin.kind !== 'alloc' || (uses.writers.get(b) ?? []).some((i) => i !== w)) return null;
+  if (!writtenOnlyBy(graph, uses, b, w)) return null;
   const r = (uses.readers.get(b) ?? [])[0];
   if (r === undefined || r < w) return null;
   if (launches[w]!.inputs.some((x) => (uses.writers.get(x) ?? []).some((i) => i > w && i <= r))) return null;
