@@ -207,7 +207,9 @@ describe.each(DEVICES)('fusion on %s', (device) => {
       const u = x.exp();
       return [u, u.add(1).mul(u.sin())];
     });
-    const x = rand([10]);
+    // In (-1, 1): sin's argument e^x stays below π, where WGSL's sin is accurate (a normal draw of 3 made it 20, and
+    // lavapipe's sin of that missed the float64 value by 3.4·10⁻⁵ relative once).
+    const x = rand([10]).tanh();
     f(x);
     // exp (returned, and read by two kernels) stays; add and sin fold into mul.
     expect(f.stats()!.launches).toBe(2);
