@@ -123,7 +123,8 @@ interface Parts {
 /**
  * Launch `w`, a reduction, computed as a row value by each of its readers; or, where its result must stay written
  * (the host reads it, or a later launch reads it directly: batch norm's parameter gradients, which the optimizer
- * reads), by its first reader alone, which also stores it (RowValue.store) for the readers after it.
+ * reads), by its first reader alone, which also stores it (RowValue.store) for the readers after it; or, where
+ * that reader cannot take it, by a later kernel over the same rows that does not read it (intoSibling).
  */
 function reductionIntoReaders(launches: readonly Launch[], w: number, graph: Graph, keep: ReadonlySet<number>, uses: Uses): Launch[] | null {
   const R = launches[w]!;
@@ -194,6 +195,8 @@ function firstReader(launches: readonly Launch[], w: number, b: number, graph: G
  * Reader `L` with reduction `R`'s result as its last row value: `L` reads R's output broadcast over loops that are,
  * in order, R's reduce loops, and through R's own output strides over the others, each of which is one of R's
  * parallel loops. A map's loops are reordered so the row's loops come last; a reduction's row is its reduce loops.
+ * With `store`, L also writes the value into R's output, which must then be whole; as a `sibling`, L does not read
+ * R's result, and its own row and the loops before it are matched to R's loops by extent (siblingLoops).
  */
 function withRowValue(R: Launch, L: Launch, how: 'read' | 'store' | 'sibling'): Launch | null {
   const rs = R.spec as LoopSpec;
