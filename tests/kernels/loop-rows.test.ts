@@ -30,21 +30,42 @@ function denseStrides(sizes: readonly number[], perm: readonly number[]): number
   return strides;
 }
 
-function evaluate(e: Expr, v: readonly number[]): number {
+const U = 2 ** -24;
+
+/**
+ * An expression's value in float64 and a first-order bound on how far a float32 evaluation of it can be (each
+ * operation rounded; WGSL's exp within 3 + 2|x| ULP, as the WGSL spec allows), given bounds `err` on its operands.
+ */
+function bounded(e: Expr, v: readonly number[], err: readonly number[]): [number, number] {
   switch (e.kind) {
-    case 'input': return v[e.index]!;
-    case 'const': return e.value;
-    case 'unary':
-      if (e.op === 'neg') return -evaluate(e.arg, v);
-      if (e.op === 'exp') return Math.exp(evaluate(e.arg, v));
+    case 'input': return [v[e.index]!, err[e.index]!];
+    case 'const': return [e.value, 0];
+    case 'unary': {
+      const [a, ea] = bounded(e.arg, v, err);
+      if (e.op === 'neg') return [-a, ea];
+      if (e.op === 'exp') { const r = Math.exp(a); return [r, r * (Math.expm1(ea) + 2 * U * (3 + 2 * Math.abs(a)))]; }
       throw new Error(`not generated here: ${e.op}`);
+    }
     case 'binary': {
-      const l = evaluate(e.lhs, v);
-      const r = evaluate(e.rhs, v);
-      return e.op === 'add' ? l + r : e.op === 'sub' ? l - r : l * r;
+      const [l, el] = bounded(e.lhs, v, err);
+      const [r, er] = bounded(e.rhs, v, err);
+      const x = e.op === 'add' ? l + r : e.op === 'sub' ? l - r : l * r;
+      return [x, (e.op === 'mul' ? Math.abs(l) * er + Math.abs(r) * el + el * er : el + er) + Math.abs(x) * U];
     }
     default: throw new Error(`not generated here: ${e.kind}`);
   }
+}
+
+/** A fold of terms (values and bounds) and its bound: each step rounded, sums over at most n partial sums. */
+function foldBounded(op: RowOp, terms: readonly [number, number][]): [number, number] {
+  const vs = terms.map((t) => t[0]);
+  const es = terms.map((t) => t[1]);
+  const n = terms.length;
+  if (op === 'max' || op === 'min') return [op === 'max' ? Math.max(...vs) : Math.min(...vs), Math.max(0, ...es)];
+  if (op === 'sum') return [vs.reduce((a, b) => a + b, 0), es.reduce((a, b) => a + b, 0) + n * U * vs.reduce((a, b) => a + Math.abs(b), 0)];
+  const r = vs.reduce((a, b) => a * b, 1);
+  const spread = es.reduce((acc, e, t) => acc + e * vs.reduce((p, x, s) => (s === t ? p : p * Math.abs(x)), 1), 0);
+  return [r, spread + n * U * Math.abs(r)];
 }
 
 /** Expressions over inputs 0..inputs-1: sums, differences, products, negations and an exp of a difference. */
@@ -140,40 +161,53 @@ function points(sizes: readonly number[]): number[][] {
  * The expected output, and input 2 after the kernel (the stored values where a value stores, as it was elsewhere):
  * rows in float64, each rounded to float32 once; the map or reduction in float64.
  */
-function expected(c: Case): { out: Float32Array; stored: Float32Array } {
+function expected(c: Case): { out: Float32Array; stored: Float32Array; outBound: Float64Array; storedBound: Float64Array } {
   const { spec } = c;
   const rows = spec.rows!;
   const out = new Float32Array(c.outLength).fill(NaN);
   const stored = Float32Array.from(c.data[2]!);
+  // How far a float32 evaluation (WebGPU's) may be from these values; the CPU kernels compute in float64.
+  const outBound = new Float64Array(c.outLength);
+  const storedBound = new Float64Array(stored.length);
   const at = (a: Access, idx: readonly number[]): number => a.offset + a.strides.reduce((sum, st, d) => sum + st * (idx[d] ?? 0), 0);
+  const zeros = spec.inputs.map(() => 0);
   for (const head of points(spec.sizes.slice(0, rows.outer))) {
     const row = points(spec.sizes.slice(rows.outer)).map((tail) => [...head, ...tail]);
     const values: number[] = [];
+    const valueBounds: number[] = [];
+    const termAt = (e: Expr, idx: readonly number[]): [number, number] =>
+      bounded(e, [...spec.inputs.map((a, i) => c.data[i]![at(a, idx)]!), ...values], [...zeros, ...valueBounds]);
     for (const value of rows.values) {
-      const terms = row.map((idx) => evaluate(value.expr, [...spec.inputs.map((a, i) => c.data[i]![at(a, idx)]!), ...values]));
-      const folded = terms.reduce((acc, t) => value.op === 'sum' ? acc + t : value.op === 'prod' ? acc * t
-        : value.op === 'max' ? Math.max(acc, t) : Math.min(acc, t),
-      value.op === 'sum' ? 0 : value.op === 'prod' ? 1 : value.op === 'max' ? -Infinity : Infinity);
+      const [folded, bound] = foldBounded(value.op, row.map((idx) => termAt(value.expr, idx)));
       values.push(Math.fround(folded));
-      if (value.store !== undefined) stored[at(spec.inputs[value.store]!, head)] = Math.fround(folded);
+      valueBounds.push(bound + Math.abs(folded) * U);
+      if (value.store !== undefined) {
+        stored[at(spec.inputs[value.store]!, head)] = Math.fround(folded);
+        storedBound[at(spec.inputs[value.store]!, head)] = valueBounds[valueBounds.length - 1]!;
+      }
     }
-    const valueAt = (idx: readonly number[]): number => evaluate(spec.expr, [...spec.inputs.map((a, i) => c.data[i]![at(a, idx)]!), ...values]);
     if (spec.reduceOp === null) {
-      for (const idx of row) out[at(spec.output, idx)] = Math.fround(valueAt(idx));
+      for (const idx of row) {
+        const [x, bound] = termAt(spec.expr, idx);
+        out[at(spec.output, idx)] = Math.fround(x);
+        outBound[at(spec.output, idx)] = bound;
+      }
     } else {
-      const terms = row.map(valueAt);
-      out[at(spec.output, head)] = Math.fround(spec.reduceOp === 'sum' ? terms.reduce((a, b) => a + b, 0) : Math.max(...terms));
+      const [x, bound] = foldBounded(spec.reduceOp === 'sum' ? 'sum' : 'max', row.map((idx) => termAt(spec.expr, idx)));
+      out[at(spec.output, head)] = Math.fround(x);
+      outBound[at(spec.output, head)] = bound;
     }
   }
-  return { out, stored };
+  return { out, stored, outBound, storedBound };
 }
 
-function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, spec: LoopSpec, tol: number): void {
+/** Element by element within tol·(1 + |want|), plus twice a float32 evaluation's bound where one is given. */
+function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, spec: LoopSpec, tol: number, bound?: ArrayLike<number>): void {
   expect(got.length).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!;
     const g = got[i]!;
-    if (Number.isNaN(w) ? !Number.isNaN(g) : !(g === w || Math.abs(g - w) <= tol * (1 + Math.abs(w)))) {
+    if (Number.isNaN(w) ? !Number.isNaN(g) : !(g === w || Math.abs(g - w) <= tol * (1 + Math.abs(w)) + 2 * (bound?.[i] ?? 0))) {
       expect.fail(`${what}[${i}]: got ${g}, want ${w}\n${renderLoop(spec)}`);
     }
   }
@@ -272,8 +306,8 @@ describe.skipIf(!gpuAvailable)('loop kernels with row values (WebGPU)', () => {
       const ins = c.data.map((d) => backend.upload('float32', d));
       const out = backend.upload('float32', new Float32Array(c.outLength).fill(NaN));
       backend.run(c.spec, ins, out);
-      close(await backend.read(out), want.out, 'webgpu output', c.spec, 1e-5);
-      close(await backend.read(ins[2]!), want.stored, 'webgpu stored input', c.spec, 1e-5);
+      close(await backend.read(out), want.out, 'webgpu output', c.spec, 1e-5, want.outBound);
+      close(await backend.read(ins[2]!), want.stored, 'webgpu stored input', c.spec, 1e-5, want.storedBound);
       for (const s of [...ins, out]) backend.release(s);
     }), { numRuns: 60 });
   });
