@@ -23,7 +23,7 @@
  * Memory is used in rounds: sub-products are planned until a round's budget is reached, then the round runs.
  */
 
-import { gemmEpilogueLoop, type GemmSpec } from '../../src/lower/spec.js';
+import { gemmEpilogueLoop, type Access, type GemmSpec, type LoopSpec } from '../../src/lower/spec.js';
 import { renderLoop, runLoop } from './loop.js';
 import { batchOffsets, directGemm, jsMacroSource, type FloatArray } from './gemm-js.js';
 import {
@@ -71,6 +71,11 @@ export interface GemmOptions {
    * 2,048 multiply-adds stays one loop nest), so a suite of small shapes exercises the forced kernel.
    */
   readonly everyContraction: boolean;
+  /**
+   * Elements of the scratch through which a GEMM whose epilogue reads C's old value (`epilogueReadsC`) stages its
+   * product, a band of whole rows of C at a time (at least one row).
+   */
+  readonly inPlaceElements: number;
 }
 
 /** Tile configuration of one macro-kernel. */
@@ -107,6 +112,7 @@ const DEFAULTS: GemmOptions = {
   roundElements: 1 << 23,
   kc: 0,
   everyContraction: false,
+  inPlaceElements: 1 << 16,
 };
 
 const FORCED: Record<string, Partial<GemmOptions>> = {
@@ -718,9 +724,73 @@ export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatAr
   if (extra.some(overlaps)) {
     throw new EinjitError("an operand of the GEMM's epilogue shares storage with C", { op: spec.label, hint: 'read it from a copy' });
   }
+  if (spec.epilogueReadsC === true) {
+    inPlace(spec, a, b, c, extra);
+    return;
+  }
   product(spec, a, b, c);
   const epilogue = gemmEpilogueLoop(spec);
   if (epilogue !== null && !epilogue.sizes.includes(0)) runLoop(epilogue, [c, ...extra], c);
+}
+
+let scratch32 = new Float32Array(0);
+let scratch64 = new Float64Array(0);
+
+/** A reused scratch of at least `length` elements of `dtype` (never C's storage nor an operand's). */
+function scratchOf(dtype: GemmSpec['dtype'], length: number): FloatArray {
+  if (dtype === 'float32') {
+    if (scratch32.length < length) scratch32 = new Float32Array(length);
+    return scratch32;
+  }
+  if (scratch64.length < length) scratch64 = new Float64Array(length);
+  return scratch64;
+}
+
+/**
+ * A GEMM whose epilogue reads C's old value (`p - lr·g` into `p`): C must not hold the product before the epilogue
+ * reads it, so for every batch point the product is computed a band of whole rows at a time into a scratch of at
+ * most `inPlaceElements` (cache-sized, reused), and the epilogue's loop kernel maps that band into C, reading the
+ * scratch, the other operands and C's own element. No buffer of the product's size is ever written. Each band packs
+ * B again, a cost of k·n per band against its rows·n·k multiply-adds.
+ */
+function inPlace(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, extra: readonly FloatArray[]): void {
+  const { m, n, dtype } = spec;
+  const count = spec.batch.reduce((x, y) => x * y, 1);
+  if (spec.epilogue === undefined) throw new EinjitError("a GEMM that reads C's old value has no epilogue", { op: spec.label });
+  if (count * m * n === 0) return;
+  const rows = Math.max(1, Math.min(m, Math.floor(options.inPlaceElements / n)));
+  const band = scratchOf(dtype, rows * n);
+  const nb = spec.batch.length;
+  const at = (offset: number, strides: readonly number[]): number[] => batchOffsets(spec.batch, strides, offset);
+  const aAt = at(spec.a.offset, spec.a.batchStrides);
+  const bAt = at(spec.b.offset, spec.b.batchStrides);
+  const cAt = at(spec.c.offset, spec.c.batchStrides);
+  const extras = spec.epilogueInputs ?? [];
+  const eAt = extras.map((e) => at(e.offset, e.strides.slice(0, nb)));
+  const matrix = (offset: number, row: number, col: number): Access => ({ dtype, offset, strides: [row, col] });
+  for (let q = 0; q < count; q++) {
+    for (let m0 = 0; m0 < m; m0 += rows) {
+      const r = Math.min(rows, m - m0);
+      const sub: GemmSpec = {
+        kind: 'gemm', label: spec.label, dtype, batch: [], m: r, n, k: spec.k,
+        a: { offset: aAt[q]! + m0 * spec.a.rowStride, batchStrides: [], rowStride: spec.a.rowStride, colStride: spec.a.colStride },
+        b: { offset: bAt[q]!, batchStrides: [], rowStride: spec.b.rowStride, colStride: spec.b.colStride },
+        c: { offset: 0, batchStrides: [], rowStride: n, colStride: 1 },
+      };
+      product(sub, a, b, band);
+      const cBand = matrix(cAt[q]! + m0 * spec.c.rowStride, spec.c.rowStride, spec.c.colStride);
+      const map: LoopSpec = {
+        kind: 'loop', label: `epilogue of ${spec.label}`, sizes: [r, n], parallel: 2, reduceOp: null,
+        inputs: [
+          matrix(0, n, 1),
+          ...extras.map((e, i) => matrix(eAt[i]![q]! + m0 * e.strides[nb]!, e.strides[nb]!, e.strides[nb + 1]!)),
+          cBand,
+        ],
+        output: cBand, expr: spec.epilogue, computeType: dtype,
+      };
+      runLoop(map, [band, ...extra, c], c);
+    }
+  }
 }
 
 function product(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray): void {
@@ -754,7 +824,10 @@ export function gemmSource(spec: GemmSpec): string {
     `// GEMM ${dtype}: C[b,m,n] = sum_k A[b,m,k] * B[b,k,n], batch [${spec.batch.join(', ')}], ` +
       `m=${spec.m} n=${spec.n} k=${spec.k}`,
     `// kernel: ${gemmKernelName(spec)}`,
-    ...(spec.epilogue === undefined ? [] : [`// epilogue: a pass over C after the product, the loop kernel:\n${renderLoop(gemmEpilogueLoop(spec)!)}`]),
+    ...(spec.epilogue === undefined ? [] : spec.epilogueReadsC === true
+      ? [`// epilogue (reads C's old value): the product is staged ${options.inPlaceElements} elements of whole rows at a time, ` +
+        `and each band mapped into C by the epilogue's loop kernel`]
+      : [`// epilogue: a pass over C after the product, the loop kernel:\n${renderLoop(gemmEpilogueLoop(spec)!)}`]),
     `// small products (m*n*k < ${options.smallMacs}) run a direct strided loop; larger ones pack A/B panels.`,
     `// WebAssembly ${kernel === 'relaxed' ? 'relaxed-SIMD (fused multiply-add)' : 'SIMD (mul+add)'} tile: ${tile(w)}`,
     `// JavaScript tile:       ${tile(js)}`,

@@ -788,6 +788,7 @@ export class WebGPUBackend {
     gpuDType(spec.dtype, name);
     const want = specInputCount(spec);
     if (inputs.length !== want) throw new EinjitError(`a GEMM takes ${want} inputs, got ${inputs.length}`, { op: name });
+    if (spec.epilogueReadsC === true && spec.epilogue === undefined) throw new EinjitError("a GEMM that reads C's old value has no epilogue", { op: name });
     const sizes = (rows: number, cols: number): number[] => [...spec.batch, rows, cols];
     const strides = (x: GemmSpec['a']): number[] => [...x.batchStrides, x.rowStride, x.colStride];
     checkAccess('A', 'float32', spec.a.offset, strides(spec.a), sizes(spec.m, spec.k), inputs[0]!, name);

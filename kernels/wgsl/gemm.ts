@@ -306,6 +306,8 @@ function storeC(spec: GemmSpec, col: string, value: string, helpers: Helpers): s
   if (spec.epilogue === undefined) return `c[${at}] = ${value};`;
   const load = (i: number): string => {
     if (i === 0) return value;
+    // C's own element before this store (epilogueReadsC): only this invocation reads or writes it.
+    if (i === 1 + extraCount(spec)) return `c[${at}]`;
     const x = `in${i}`;
     return `${x}[${x}_base + m * params.${x}_row_stride + ${col} * params.${x}_col_stride]`;
   };

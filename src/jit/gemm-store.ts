@@ -11,11 +11,14 @@
  * the epilogue's inputs 1, 2, ... They must be stored in the GEMM's type, read the product once (one access),
  * number at most MAX_EPILOGUE_INPUTS in all, and none may be the buffer the GEMM now writes: the CPU applies the
  * epilogue as a pass over C after the product (a residual in C's place would already be overwritten), and WebGPU
- * cannot bind one buffer both ways in a dispatch.
+ * cannot bind one buffer both ways in a dispatch. The one exception is the map's own destination read at exactly
+ * the element it writes, an update in place (SGD's `p -= lr·g` with `g` the product): it becomes the epilogue's
+ * read of C's old value (`epilogueReadsC`), which both backends order before the store.
  */
 import { MAX_EPILOGUE_INPUTS, type Access, type GemmSpec, type LoopSpec, type MatrixAccess } from '../lower/spec.js';
 import type { Graph, Launch } from './trace.js';
 import { substitute } from './fuse.js';
+import { writtenBy } from './merge.js';
 
 /** One digit of a mixed-radix position: its weight (element stride) and extent. */
 interface Digit { readonly weight: number; readonly size: number }
@@ -48,15 +51,24 @@ export function redirectGemmStores(graph: Graph, keep: ReadonlySet<number>): Gra
     if (readers.length !== 1 || readers[0]! < g) continue;
     const c = readers[0]!;
     const copy = launches[c]!;
-    // Computed at the copy's place: nothing in between may write what the GEMM reads, and it may not read the
-    // buffer it now writes (WebGPU cannot bind one buffer both ways in a dispatch), nor may the map's other
-    // operands be that buffer (see the header).
-    if (gemm.inputs.includes(copy.output) || launches.slice(g + 1, c + 1).some((l) => gemm.inputs.includes(l.output))) continue;
-    if (copy.device !== gemm.device || copy.inputs.some((x) => x !== b && (x === copy.output || graph.buffers[x]!.device !== gemm.device))) continue;
+    // The GEMM may not read the buffer it now writes (WebGPU cannot bind one buffer both ways in a dispatch); the
+    // map's destination may be among its operands only as an update in place, which `redirected` checks.
+    if (gemm.inputs.includes(copy.output)) continue;
+    if (copy.device !== gemm.device || copy.inputs.some((x) => x !== b && graph.buffers[x]!.device !== gemm.device)) continue;
     const r = redirected(gemm.spec, copy, b, graph.buffers[b]!.length);
     if (r === null) continue;
+    // The merged launch runs after launch `t`. A plain redirect runs at the map's place (t = c - 1). An update in
+    // place runs as early as it may: after the last launch between the two that touches its destination or writes
+    // its other operands, or at the GEMM's own place when none does, so that the GEMM's operands die where they
+    // did. Nothing between the GEMM's place and t may write what the GEMM reads.
+    let t = g;
+    for (let i = g + 1; i < c; i++) {
+      const l = launches[i]!;
+      if (r.spec.epilogueReadsC !== true || l.inputs.includes(copy.output) || writtenBy(l).some((w) => w === copy.output || r.extra.includes(w))) t = i;
+    }
+    if (launches.slice(g + 1, t + 1).some((l) => writtenBy(l).some((w) => gemm.inputs.includes(w)))) continue;
     const merged: Launch = { spec: r.spec, device: gemm.device, inputs: [...gemm.inputs, ...r.extra], output: copy.output, ops: [...gemm.ops, ...copy.ops] };
-    launches = launches.flatMap((l, i) => (i === g ? [] : i === c ? [merged] : [l]));
+    launches = launches.flatMap((l, i) => [...(i === g || i === c ? [] : [l]), ...(i === t ? [merged] : [])]);
     g--;
   }
   return { buffers: graph.buffers, launches };
@@ -74,12 +86,15 @@ function isMapIn(spec: Launch['spec'], dtype: GemmSpec['dtype']): spec is LoopSp
  */
 function redirected(G: GemmSpec, copy: Launch, b: number, length: number): { spec: GemmSpec; extra: number[] } | null {
   const C = copy.spec;
-  if (!isMapIn(C, G.dtype) || C.sizes.includes(0) || G.m === 0 || G.n === 0 || G.batch.includes(0)) return null;
-  // The product is read through one access; the map's other inputs become epilogue inputs after the GEMM's own.
+  if (!isMapIn(C, G.dtype) || C.sizes.includes(0) || G.m === 0 || G.n === 0 || G.batch.includes(0) || G.epilogueReadsC === true) return null;
+  // The product is read through one access; the map's other inputs become epilogue inputs after the GEMM's own,
+  // but for its destination, which it may read once at exactly the element it writes (an update in place).
   const productAt = copy.inputs.flatMap((x, i) => (x === b ? [i] : []));
   if (productAt.length !== 1) return null;
+  const selfAt = copy.inputs.flatMap((x, i) => (x === copy.output ? [i] : []));
+  if (selfAt.length > 1 || (selfAt.length === 1 && !sameElement(C.inputs[selfAt[0]!]!, C.output, C.sizes))) return null;
   const own = G.epilogueInputs ?? [];
-  const others = copy.inputs.flatMap((x, i) => (x === b ? [] : [i]));
+  const others = copy.inputs.flatMap((x, i) => (x === b || x === copy.output ? [] : [i]));
   if (own.length + others.length > MAX_EPILOGUE_INPUTS) return null;
   const nb = G.batch.length;
   const dims: Dim[] = [
@@ -126,7 +141,8 @@ function redirected(G: GemmSpec, copy: Launch, b: number, length: number): { spe
   // The map's expression after the GEMM's own epilogue, its other inputs numbered after the GEMM's; a pure copy
   // keeps the GEMM's epilogue as it is.
   const inner = G.epilogue ?? { kind: 'input', index: 0 };
-  const epilogue = substitute(C.expr, (i) => (i === productAt[0] ? inner : { kind: 'input', index: 1 + own.length + others.indexOf(i) }));
+  const epilogue = substitute(C.expr, (i) => (i === productAt[0] ? inner
+    : { kind: 'input', index: 1 + own.length + (i === selfAt[0] ? others.length : others.indexOf(i)) }));
   const offsets = [...own.map((e) => e.offset), ...others.map((i) => C.inputs[i]!.offset)];
   const epilogueInputs: Access[] = offsets.map((offset, j) => ({
     dtype: G.dtype, offset, strides: [...batchParts.map((p) => p.e[j]!), rowPart?.e[j] ?? 0, colPart?.e[j] ?? 0],
@@ -135,6 +151,7 @@ function redirected(G: GemmSpec, copy: Launch, b: number, length: number): { spe
     ...G,
     ...(epilogue.kind === 'input' && epilogue.index === 0 ? {} : { epilogue }),
     ...(epilogueInputs.length === 0 ? {} : { epilogueInputs }),
+    ...(selfAt.length === 0 ? {} : { epilogueReadsC: true }),
     label: `${G.label}, stored by ${C.label}`,
     batch: batchParts.map((p) => p.size),
     m: rowPart?.size ?? 1,
@@ -144,6 +161,11 @@ function redirected(G: GemmSpec, copy: Launch, b: number, length: number): { spe
     c: { offset: C.output.offset, batchStrides: batchParts.map((p) => p.out), rowStride: rowPart?.out ?? 0, colStride: colPart?.out ?? 0 },
   };
   return { spec, extra: others.map((i) => copy.inputs[i]!) };
+}
+
+/** Whether `read` names, at every point of loops `sizes`, the element `write` names there. */
+function sameElement(read: Access, write: Access, sizes: readonly number[]): boolean {
+  return read.offset === write.offset && sizes.every((n, l) => n === 1 || read.strides[l] === write.strides[l]);
 }
 
 /**

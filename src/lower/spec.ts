@@ -209,6 +209,13 @@ export interface GemmSpec {
    * MAX_EPILOGUE_INPUTS, so that A, B, C and these fit the 8 storage buffers WebGPU guarantees a shader stage.
    */
   readonly epilogueInputs?: readonly Access[];
+  /**
+   * The epilogue also reads C's own element as it was before the launch, as its input `1 + epilogueInputs.length`
+   * (an update in place: jit folds `p -= lr·g` into the GEMM computing `g`). Only with an `epilogue`. C is then not
+   * overwritten by the product first: WebGPU reads the element in the invocation that stores it, the CPU stages
+   * the product a few rows at a time (kernels/cpu/gemm.ts) and applies the epilogue as it writes those rows.
+   */
+  readonly epilogueReadsC?: boolean;
 }
 
 /** Operands of a GEMM epilogue besides the product: with A, B and C, 8 storage bindings. */
@@ -224,10 +231,10 @@ export type KernelSpec = LoopSpec | GemmSpec;
 /**
  * The epilogue of `spec` as the in-place map over C it is equivalent to (the same element read and written, so
  * a backend may run it as a pass over C after the product; inputs: C, then the epilogue's other operands), or
- * null when the GEMM has none.
+ * null when the GEMM has none or its epilogue reads C's old value (which the product would have overwritten).
  */
 export function gemmEpilogueLoop(spec: GemmSpec): LoopSpec | null {
-  if (spec.epilogue === undefined) return null;
+  if (spec.epilogue === undefined || spec.epilogueReadsC === true) return null;
   const c: Access = { dtype: spec.dtype, offset: spec.c.offset, strides: [...spec.c.batchStrides, spec.c.rowStride, spec.c.colStride] };
   const sizes = [...spec.batch, spec.m, spec.n];
   const inputs = [c, ...(spec.epilogueInputs ?? [])];
@@ -238,7 +245,8 @@ export function gemmEpilogueLoop(spec: GemmSpec): LoopSpec | null {
 export function specKey(spec: KernelSpec): string {
   if (spec.kind === 'gemm') {
     const extra = spec.epilogueInputs?.length ?? 0;
-    return `gemm:${spec.dtype}:b${spec.batch.length}${spec.epilogue === undefined ? '' : `:${exprKey(spec.epilogue)}`}${extra === 0 ? '' : `:+${extra}`}`;
+    return `gemm:${spec.dtype}:b${spec.batch.length}${spec.epilogue === undefined ? '' : `:${exprKey(spec.epilogue)}`}${extra === 0 ? '' : `:+${extra}`}` +
+      (spec.epilogueReadsC === true ? ':c' : '');
   }
   const ins = spec.inputs.map((a) => a.dtype).join(',');
   return `loop:${spec.sizes.length}:${spec.parallel}:${spec.parallel < spec.sizes.length ? spec.reduceOp : '-'}` +

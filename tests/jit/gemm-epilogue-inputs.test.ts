@@ -40,6 +40,10 @@ interface Case {
   readonly combine: readonly Combine[];
   readonly scale: number;
   readonly finish: Finish;
+  /** The epilogue also reads C's old value (`epilogueReadsC`): old + e or old - e. */
+  readonly self?: 'add' | 'rsub';
+  /** The CPU's `inPlaceElements` (the staging band's size) for a case that reads C's old value. */
+  readonly band?: number;
 }
 
 function values(length: number, seed: number): number[] {
@@ -69,10 +73,13 @@ function epilogueOf(c: Case): Expr {
     e = op === 'rsub' ? ex.binary('sub', x, e) : ex.binary(op, e, x);
   });
   if (c.finish !== 'none') e = ex.unary(c.finish, e);
-  return ex.binary('mul', e, ex.const(c.scale));
+  e = ex.binary('mul', e, ex.const(c.scale));
+  if (c.self === undefined) return e;
+  const old = ex.input(c.operands.length + 1);
+  return c.self === 'add' ? ex.binary('add', old, e) : ex.binary('sub', old, e);
 }
 
-function epilogueF64(c: Case, p: number, xs: readonly number[]): number {
+function epilogueF64(c: Case, p: number, xs: readonly number[], old: number): number {
   let v = p;
   c.combine.forEach((op, i) => {
     const x = xs[i]!;
@@ -90,7 +97,8 @@ function epilogueF64(c: Case, p: number, xs: readonly number[]): number {
     case 'sigmoid': v = 1 / (1 + Math.exp(-v)); break;
     case 'none': break;
   }
-  return v * c.scale;
+  v *= c.scale;
+  return c.self === undefined ? v : c.self === 'add' ? old + v : old - v;
 }
 
 interface Built {
@@ -99,6 +107,8 @@ interface Built {
   readonly b: number[];
   readonly extras: number[][];
   readonly cLength: number;
+  /** C's buffer before the launch: FILL, and old values where the product goes when the epilogue reads them. */
+  readonly initial: number[];
   /** Expected C buffer (float64) and which elements the product writes. */
   readonly want: number[];
   readonly written: Set<number>;
@@ -124,12 +134,15 @@ function build(c: Case, dtype: GemmSpec['dtype']): Built {
     c: { offset: C_OFFSET, batchStrides: cStrides.slice(0, batch.length), rowStride: n, colStride: 1 },
     epilogue: epilogueOf(c),
     epilogueInputs: layouts.map((l) => l.access),
+    ...(c.self === undefined ? {} : { epilogueReadsC: true }),
   };
   const a = values(count * m * k, 1);
   const b = values(count * k * n, 2);
   const extras = layouts.map((l, i) => values(l.length, 10 + i));
   const cLength = C_OFFSET + count * m * n + 3;
   const want = new Array<number>(cLength).fill(FILL);
+  const old = values(cLength, 30);
+  const initial = want.slice();
   const written = new Set<number>();
   for (let q = 0; q < count; q++) {
     const idx: number[] = [];
@@ -141,11 +154,12 @@ function build(c: Case, dtype: GemmSpec['dtype']): Built {
       const point = [...idx, i, j];
       const xs = layouts.map((l, e) => extras[e]![l.access.offset + point.reduce((s, v, d) => s + v * l.access.strides[d]!, 0)]!);
       const at = C_OFFSET + q * m * n + i * n + j;
-      want[at] = epilogueF64(c, acc, xs);
+      if (c.self !== undefined) initial[at] = old[at]!;
+      want[at] = epilogueF64(c, acc, xs, old[at]!);
       written.add(at);
     }
   }
-  return { spec, a, b, extras, cLength, want, written };
+  return { spec, a, b, extras, cLength, initial, want, written };
 }
 
 function compare(got: ArrayLike<number>, x: Built, tol: number, what: string): void {
@@ -171,6 +185,8 @@ function caseArb(maxOperands: number, maxSize: number): fc.Arbitrary<Case> {
     combine: fc.array(fc.constantFrom<Combine>('add', 'sub', 'mul', 'max', 'rsub'), { minLength: maxOperands, maxLength: maxOperands }),
     scale: fc.double({ min: -2, max: 2, noNaN: true }),
     finish: fc.constantFrom<Finish>('none', 'relu', 'tanh', 'sigmoid'),
+    self: fc.constantFrom<Case['self']>(undefined, 'add', 'rsub'),
+    band: fc.integer({ min: 1, max: 40 }),
   })).map((c) => ({ ...c, combine: c.combine.slice(0, c.operands.length) }));
 }
 
@@ -201,8 +217,9 @@ describe('GEMM epilogue inputs on the CPU', () => {
     'runGemm, %s, %s: random strides, broadcasts, negative and offset views', (_, dtype, options) => {
       saved = configureGemm(options);
       fc.assert(fc.property(caseArb(3, 12), (c) => {
+        configureGemm({ ...options, inPlaceElements: c.band ?? 1 << 16 });
         const x = build(c, dtype);
-        const out = new (Arr(dtype))(x.cLength).fill(FILL);
+        const out = Arr(dtype).from(x.initial);
         runGemm(x.spec, Arr(dtype).from(x.a), Arr(dtype).from(x.b), out, x.extras.map((e) => Arr(dtype).from(e)));
         compare(out, x, dtype === 'float32' ? 2e-6 * Math.sqrt(c.k) * 4 : 1e-12, JSON.stringify(c));
       }), { numRuns: 40 });
@@ -210,6 +227,14 @@ describe('GEMM epilogue inputs on the CPU', () => {
       const out = new (Arr(dtype))(x.cLength).fill(FILL);
       runGemm(x.spec, Arr(dtype).from(x.a), Arr(dtype).from(x.b), out, x.extras.map((e) => Arr(dtype).from(e)));
       compare(out, x, dtype === 'float32' ? 2e-5 : 1e-12, 'bias and residual');
+      // An update in place over two batch points in bands of 3 rows (the last one short), and in one band.
+      for (const band of [100, 1 << 16]) {
+        configureGemm({ ...options, inPlaceElements: band });
+        const y = build({ ...biasResidual([2], 37, 29, 50), self: 'rsub' }, dtype);
+        const c = Arr(dtype).from(y.initial);
+        runGemm(y.spec, Arr(dtype).from(y.a), Arr(dtype).from(y.b), c, y.extras.map((e) => Arr(dtype).from(e)));
+        compare(c, y, dtype === 'float32' ? 2e-5 : 1e-12, `update in place, bands of ${band} elements`);
+      }
     });
 
   it('the CPU backend passes the operands after A and B; five of them', () => {
@@ -217,7 +242,7 @@ describe('GEMM epilogue inputs on the CPU', () => {
     fc.assert(fc.property(caseArb(5, 9), (c) => {
       const x = build(c, 'float32');
       const st = (v: readonly number[]) => cpu.fromArray('float32', Float32Array.from(v), false);
-      const out = cpu.fromArray('float32', new Float32Array(x.cLength).fill(FILL), false);
+      const out = cpu.fromArray('float32', Float32Array.from(x.initial), false);
       cpu.run(x.spec, [st(x.a), st(x.b), ...x.extras.map(st)], out);
       compare(cpu.readSync(out, 'test') as Float32Array, x, 8e-6 * Math.sqrt(c.k), JSON.stringify(c));
     }), { numRuns: 30 });
@@ -260,7 +285,7 @@ describe.skipIf(!gpuAvailable)('GEMM epilogue inputs in WGSL', () => {
   const run = async (x: Built): Promise<Float32Array> => {
     const up = (v: readonly number[]): GpuStorage => backend.upload('float32', Float32Array.from(v));
     const ins = [up(x.a), up(x.b), ...x.extras.map(up)];
-    const out = up(new Array<number>(x.cLength).fill(FILL));
+    const out = up(x.initial);
     try {
       backend.run(x.spec, ins, out);
       return await backend.read(out) as Float32Array;
@@ -273,7 +298,7 @@ describe.skipIf(!gpuAvailable)('GEMM epilogue inputs in WGSL', () => {
   // (scalar loads of A and B) keep the random cases on one pipeline per tile shape; strides, offsets and sizes
   // are launch parameters.
   const gpuCases = caseArb(2, 20).filter((c) => c.batch.length === 1 && c.operands.length === 2 && c.k % 2 === 1 && c.n % 2 === 1)
-    .map((c): Case => ({ ...c, combine: ['add', 'mul'], finish: 'tanh', scale: 0.5 }));
+    .map((c): Case => ({ ...c, combine: ['add', 'mul'], finish: 'tanh', scale: 0.5, self: undefined }));
 
   it.each(tiles.map((t) => [JSON.stringify(t), t] as const))('%s: random strides, broadcasts, negative and offset views', { timeout: 300_000 }, async (_, t) => {
     backend ??= await openBackend();
@@ -290,6 +315,20 @@ describe.skipIf(!gpuAvailable)('GEMM epilogue inputs in WGSL', () => {
       backend.tuning.gemmTiles = 'auto';
     }
   });
+
+  it.each(['small', { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, pipelined: true }] as GemmTileChoice[])(
+    '%j: an epilogue that reads C\'s old value, in the invocation that stores it', { timeout: 300_000 }, async (t) => {
+      backend ??= await openBackend();
+      backend.tuning.gemmTiles = t;
+      try {
+        await fc.assert(fc.asyncProperty(gpuCases, async (c) => {
+          const x = build({ ...c, self: 'rsub' }, 'float32');
+          compare(await run(x), x, 8e-6 * Math.sqrt(c.k), JSON.stringify(c));
+        }), { numRuns: 6 });
+      } finally {
+        backend.tuning.gemmTiles = 'auto';
+      }
+    });
 
   it('five operands bind (8 storage buffers); six are refused under a limit of 8; the count and ranges are checked', { timeout: 300_000 }, async () => {
     backend ??= await openBackend();
