@@ -230,16 +230,27 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     const y = convWithTransposedGrad(x, weight, k, unfoldOptions, [oh, ow]);
     return bias === undefined || bias === null ? y : y.add(bias.reshape([1, o, 1, 1]));
   }
-  const cols = unfold(x, unfoldOptions);
   let y: Tensor;
   if (groups === 1) {
-    y = einsum('ok,nkl->nol', weight.reshape([o, cg * kh * kw]), cols);
+    y = einsum('ok,nlk->nol', weight.reshape([o, cg * kh * kw]), windowsByPixel(x, k, oh, ow));
   } else {
+    const cols = unfold(x, unfoldOptions);
     const og = o / groups;
     y = einsum('gok,ngkl->ngol', weight.reshape([groups, og, cg * kh * kw]), cols.reshape([n, groups, cg * kh * kw, oh * ow]));
   }
   y = y.reshape([n, o, oh, ow]);
   return bias === undefined || bias === null ? y : y.add(bias.reshape([1, o, 1, 1]));
+}
+
+/**
+ * The windows of `x` as [N, L, C·kh·kw] (one row per output pixel, as im2col's transpose): the layout whose
+ * contracted (C·kh·kw) and pixel (L) axes a weight gradient Σ_{n,l} g[n, o, l]·cols[n, l, k] reads as one
+ * contiguous K = (n, l) without a transpose.
+ */
+function windowsByPixel(x: Tensor, k: Windows, oh: number, ow: number): Tensor {
+  const [n, c] = x.shape as [number, number];
+  const xp = pad(x, [k.pw, k.pw, k.ph, k.ph]);
+  return windowView(xp, k, oh, ow, 'unfold').permute([0, 4, 5, 1, 2, 3]).reshape([n, oh * ow, c * k.kh * k.kw]);
 }
 
 /** Stride 1 and padding at most the dilated kernel's reach: the input gradient is a convolution of the same kind. */
@@ -280,8 +291,8 @@ function transposedGradCheaper([n, c, h, w]: readonly [number, number, number, n
 function convWithTransposedGrad(x: Tensor, weight: Tensor, k: Windows, options: UnfoldOptions, [oh, ow]: [number, number]): Tensor {
   const [n] = x.shape as [number];
   const [o, c, kh, kw] = weight.shape as [number, number, number, number];
-  const cols = noGrad(() => unfold(x, options));
-  const y = noGrad(() => einsum('ok,nkl->nol', weight.reshape([o, c * kh * kw]), cols).reshape([n, o, oh, ow]));
+  const cols = noGrad(() => windowsByPixel(x, k, oh, ow));
+  const y = noGrad(() => einsum('ok,nlk->nol', weight.reshape([o, c * kh * kw]), cols).reshape([n, o, oh, ow]));
   record('conv2d', [x, weight], y, (g) => [
     x.requiresGrad
       ? conv2d(g, weight.transpose(0, 1).flip([2, 3]), null, {
@@ -289,7 +300,7 @@ function convWithTransposedGrad(x: Tensor, weight: Tensor, k: Windows, options: 
       })
       : null,
     weight.requiresGrad
-      ? einsum('nol,nkl->ok', g.reshape([n, o, oh * ow]), isGradEnabled() ? unfold(x, options) : cols).reshape(weight.shape)
+      ? einsum('nol,nlk->ok', g.reshape([n, o, oh * ow]), isGradEnabled() ? windowsByPixel(x, k, oh, ow) : cols).reshape(weight.shape)
       : null,
   ], [x, weight]);
   return y;

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { grad, nn, tensor, type Device, type Tensor } from '../../src/index.js';
+import { grad, nn, profile, tensor, type Device, type Tensor } from '../../src/index.js';
 import { DEVICES } from '../helpers/devices.js';
 import { prng } from '../helpers/random.js';
 
@@ -111,4 +111,20 @@ describe.each(DEVICES)('conv2d gradients on %s', (device: Device) => {
     }), { numRuns: device === 'cpu' ? 150 : 40 });
   });
 
+});
+
+describe('the weight gradient reads the forward windows as they are laid out', () => {
+  // The windows are [N, L, C·kh·kw], so Σ_{n,l} g[n,o,l]·cols[n,l,k] walks (n, l) with one stride; in unfold's
+  // [N, C·kh·kw, L] layout every training step copied the windows transposed first.
+  it.each([[1, 1], [2, 0]])('stride %i, padding %i: the backward allocates far less than one copy of the windows', async (stride, padding) => {
+    const [n, c, o, h] = [2, 16, 2, 16];
+    const l = (Math.floor((h + 2 * padding - 3) / stride) + 1) ** 2;
+    const x = tensor(Array.from({ length: n * c * h * h }, (_, i) => Math.sin(i))).reshape([n, c, h, h]);
+    const w = tensor(Array.from({ length: o * c * 9 }, (_, i) => Math.cos(i)), { requiresGrad: true }).reshape([o, c, 3, 3]);
+    const y = nn.functional.conv2d(x, w, null, { stride, padding });
+    const { result, bytesAllocated } = await profile(() => grad(y.sum(), [w]));
+    const windows = n * l * c * 9 * 4;
+    expect(result[0]!.shape).toEqual([o, c, 3, 3]);
+    expect(bytesAllocated).toBeLessThan(windows / 4);
+  });
 });
