@@ -13,7 +13,7 @@ import type * as Dawn from 'webgpu';
 import type { AdapterDescription, GpuLimits } from '../../src/lower/backend.js';
 import { defaultEnvVar, envVar, navigatorGpu, nodeBuiltin, runtime } from '../../src/platform/index.js';
 import { EinjitError } from '../../src/errors.js';
-import type { GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
+import type { Access, GemmSpec, KernelSpec, LoopSpec } from '../../src/lower/spec.js';
 import type { GpuDType, HostArray } from './dtypes.js';
 import {
   bytesPerElement, fromDeviceBytes, halfBits, gpuDType, hostArrayName, matchesHostArray, storageType, toDeviceBytes,
@@ -407,7 +407,7 @@ export class WebGPUBackend {
       });
     }
     const split = spec.kind === 'loop' && this.tuning.multipassReduce !== null ? splitReduction(spec, this.tuning.multipassReduce) : null;
-    if (spec.kind === 'gemm' && kernel.splitK > 1) this.runSplitGemm(spec, kernel.splitK, storages.slice(0, 2), storages[2]!, device);
+    if (spec.kind === 'gemm' && kernel.splitK > 1) this.runSplitGemm(spec, kernel.splitK, storages, inputs, output, device);
     else if (split !== null) this.runSplitReduction(split, storages.slice(0, -1), storages[storages.length - 1]!, device);
     else this.launch(kernel, storages, device);
   }
@@ -426,24 +426,42 @@ export class WebGPUBackend {
   /**
    * A GEMM with K split over `splits` workgroups per tile of C: the GEMM writes each split's partial sums into a
    * contiguous workspace [splits, batch..., m, n], and a loop reduction adds them into C through C's own strides.
+   * With an epilogue the sum goes into a second workspace [batch..., m, n] instead, and the epilogue runs as a map
+   * from it into C, reading the epilogue's operands (`raw`, after A and B) and, for an update in place, C's old
+   * value from C's own binding; a split's partial sums never see the epilogue.
    */
-  private runSplitGemm(spec: GemmSpec, splits: number, inputs: DeviceBuffer[], output: DeviceBuffer, device: GPUDevice): void {
+  private runSplitGemm(spec: GemmSpec, splits: number, storages: readonly DeviceBuffer[], raw: readonly GpuStorage[], output: GpuStorage,
+    device: GPUDevice): void {
     const mn = spec.batch.reduce((a, b) => a * b, 1) * spec.m * spec.n;
     const batchStrides = spec.batch.map((_, d) => spec.batch.slice(d + 1).reduce((a, b) => a * b, 1) * spec.m * spec.n);
+    const sizes = [...spec.batch, spec.m, spec.n];
+    const contiguous = [...batchStrides, spec.n, 1];
+    const cAccess: Access = { dtype: 'float32', offset: spec.c.offset, strides: [...spec.c.batchStrides, spec.c.rowStride, spec.c.colStride] };
     const work = this.allocate('float32', splits * mn) as DeviceBuffer;
+    const summed = spec.epilogue === undefined ? null : this.allocate('float32', mn) as DeviceBuffer;
     try {
-      const partial: GemmSpec = { ...spec, c: { offset: 0, batchStrides, rowStride: spec.n, colStride: 1 } };
-      this.launch(gemmKernel(partial, chooseGemmConfig(partial, this.tuning.gemmTiles, this.limits)), [...inputs, work], device);
+      const { epilogue: _e, epilogueInputs: _i, epilogueReadsC: _c, ...product } = spec;
+      const partial: GemmSpec = { ...product, c: { offset: 0, batchStrides, rowStride: spec.n, colStride: 1 } };
+      this.launch(gemmKernel(partial, chooseGemmConfig(partial, this.tuning.gemmTiles, this.limits)), [storages[0]!, storages[1]!, work], device);
       const sum = buildLoop({
-        label: `${spec.label} (sum of ${splits} K splits)`, outShape: [...spec.batch, spec.m, spec.n], reduceShape: [splits], reduceOp: 'sum',
-        inputs: [{ dtype: 'float32', offset: 0, strides: [...batchStrides, spec.n, 1, mn] }],
-        output: { dtype: 'float32', offset: spec.c.offset, strides: [...spec.c.batchStrides, spec.c.rowStride, spec.c.colStride] },
+        label: `${spec.label} (sum of ${splits} K splits)`, outShape: sizes, reduceShape: [splits], reduceOp: 'sum',
+        inputs: [{ dtype: 'float32', offset: 0, strides: [...contiguous, mn] }],
+        output: summed === null ? cAccess : { dtype: 'float32', offset: 0, strides: contiguous },
         expr: ex.input(0), computeType: 'float32',
       });
-      this.launch(this.loopKernel(sum), [work, output], device);
+      this.launch(this.loopKernel(sum), [work, summed ?? storages[storages.length - 1]!], device);
+      if (summed !== null) {
+        const map: LoopSpec = {
+          kind: 'loop', label: `epilogue of ${spec.label}`, sizes, parallel: sizes.length, reduceOp: null,
+          inputs: [{ dtype: 'float32', offset: 0, strides: contiguous }, ...(spec.epilogueInputs ?? []), ...(spec.epilogueReadsC === true ? [cAccess] : [])],
+          output: cAccess, expr: spec.epilogue!, computeType: 'float32',
+        };
+        this.run(map, [summed, ...raw.slice(2), ...(spec.epilogueReadsC === true ? [output] : [])], output);
+      }
     } finally {
       // Safe to reuse at once: later work is queued after these launches.
       this.release(work);
+      if (summed !== null) this.release(summed);
     }
   }
 

@@ -181,8 +181,8 @@ export function chooseGemmConfig(spec: GemmSpec, choice: GemmTileChoice, limits:
   }
   const pipelined = tiles.pipelined === true;
   const c = spec.c;
-  // An epilogue is applied element by element as C is stored, after the whole sum: scalar stores, K unsplit (a
-  // split's partial sums would each get it, and the second pass binds no epilogue operands).
+  // An epilogue is applied element by element as C is stored, after the whole sum: scalar stores. A GEMM with K
+  // split runs its epilogue as a map after the splits' sum (the backend's runSplitGemm).
   const plain = spec.epilogue === undefined && extraCount(spec) === 0;
   const cVec4 = plain && pipelined && c.colStride === 1 && spec.n % 4 === 0 && c.rowStride % 4 === 0 && c.offset % 4 === 0 &&
     c.batchStrides.every((st) => st % 4 === 0);
@@ -192,7 +192,7 @@ export function chooseGemmConfig(spec: GemmSpec, choice: GemmTileChoice, limits:
     b: { vec4: vec4Dim(spec.b, spec.n, spec.k, 'col') },
     pipelined,
     cVec4,
-    splitK: pipelined && plain ? Math.max(1, Math.min(tiles.splitK ?? 1, Math.ceil(spec.k / tiles.BK))) : 1,
+    splitK: pipelined ? Math.max(1, Math.min(tiles.splitK ?? 1, Math.ceil(spec.k / tiles.BK))) : 1,
   };
 }
 

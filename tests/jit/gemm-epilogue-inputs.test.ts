@@ -2,14 +2,14 @@
  * GemmSpec `epilogueInputs` at the kernel contract: C = epilogue(A·B, in1, in2, ...) where each extra operand is
  * read at C's element through its own strides over [batch..., m, n] — broadcast (stride 0), permuted, negative,
  * offset into a larger buffer. Random specs on every CPU route (direct loop, packed JS, packed Wasm, through
- * runGemm and through the CPU backend's run) and on WGSL tile shapes (basic and pipelined; a split-K shape runs
- * unsplit), against a float64 loop written here; C's elements outside the product untouched. Then the refusals:
+ * runGemm and through the CPU backend's run) and on WGSL tile shapes (basic and pipelined; a split-K shape sums
+ * its splits, then runs the epilogue as a map), against a float64 loop written here; C's elements outside the product untouched. Then the refusals:
  * a wrong operand count, an operand over C's storage, more storage buffers than the device binds.
  */
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { configureGemm, runGemm, shutdownGemmPool, type GemmOptions } from '../../kernels/cpu/gemm.js';
-import type { GemmTileChoice } from '../../kernels/wgsl/gemm.js';
+import { chooseGemmConfig, type GemmTileChoice } from '../../kernels/wgsl/gemm.js';
 import type { GpuStorage, WebGPUBackend } from '../../kernels/wgsl/index.js';
 import { ex, type Access, type Expr, type GemmSpec } from '../../src/lower/spec.js';
 import { createCpuBackend } from '../../kernels/cpu/backend.js';
@@ -307,6 +307,8 @@ describe.skipIf(!gpuAvailable)('GEMM epilogue inputs in WGSL', () => {
       await fc.assert(fc.asyncProperty(gpuCases, async (c) => {
         const x = build(c, 'float32');
         expect(backend.kernelSource(x.spec).source).toContain('epilogue input 2, read at each element of C');
+        const split = typeof t === 'object' && t.splitK !== undefined ? Math.min(t.splitK, Math.ceil(c.k / t.BK)) : null;
+        if (split !== null) expect(chooseGemmConfig(x.spec, t, backend.limits).splitK).toBe(split);
         compare(await run(x), x, 8e-6 * Math.sqrt(c.k), JSON.stringify(c));
       }), { numRuns: 8 });
       const x = build({ ...biasResidual([2], 69, 67, 131), combine: ['add', 'mul'], finish: 'tanh', scale: 0.5 }, 'float32');
@@ -316,8 +318,8 @@ describe.skipIf(!gpuAvailable)('GEMM epilogue inputs in WGSL', () => {
     }
   });
 
-  it.each(['small', { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, pipelined: true }] as GemmTileChoice[])(
-    '%j: an epilogue that reads C\'s old value, in the invocation that stores it', { timeout: 300_000 }, async (t) => {
+  it.each(['small', { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, pipelined: true }, { BM: 64, BN: 64, BK: 4, TM: 4, TN: 4, pipelined: true, splitK: 3 }] as GemmTileChoice[])(
+    '%j: an epilogue that reads C\'s old value (in the GEMM\'s store, or in the map after a split\'s sum)', { timeout: 300_000 }, async (t) => {
       backend ??= await openBackend();
       backend.tuning.gemmTiles = t;
       try {
