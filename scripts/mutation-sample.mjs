@@ -54,11 +54,11 @@ const MODULES = {
   },
   cpu: {
     files: () => ts('kernels/cpu'),
-    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts', 'tests/cpu/storage-pool.test.ts', 'tests/kernels/cpu-corners-2.test.ts', 'tests/kernels/cpu-layout-and-poison.test.ts', 'tests/cpu/wasm-transpose.test.ts', 'tests/kernels/cpu-corners-3.test.ts', 'tests/kernels/loop-rows.test.ts'],
+    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts', 'tests/cpu/storage-pool.test.ts', 'tests/kernels/cpu-corners-2.test.ts', 'tests/kernels/cpu-layout-and-poison.test.ts', 'tests/cpu/wasm-transpose.test.ts', 'tests/kernels/cpu-corners-3.test.ts', 'tests/kernels/loop-rows.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts'],
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
-    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts', 'tests/wgsl/gemm-pipelined.test.ts', 'tests/wgsl/compiled-expression.test.ts', 'tests/wgsl/backend-mutants.test.ts', 'tests/wgsl/device-failures-and-tiles.test.ts', 'tests/runtime/shutdown.test.ts', 'tests/wgsl/mutation-corners.test.ts'],
+    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts', 'tests/wgsl/gemm-pipelined.test.ts', 'tests/wgsl/compiled-expression.test.ts', 'tests/wgsl/backend-mutants.test.ts', 'tests/wgsl/device-failures-and-tiles.test.ts', 'tests/runtime/shutdown.test.ts', 'tests/wgsl/mutation-corners.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts'],
   },
 };
 
