@@ -54,7 +54,7 @@ const MODULES = {
   },
   cpu: {
     files: () => ts('kernels/cpu'),
-    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts', 'tests/cpu/storage-pool.test.ts', 'tests/kernels/cpu-corners-2.test.ts', 'tests/kernels/cpu-layout-and-poison.test.ts', 'tests/cpu/wasm-transpose.test.ts', 'tests/kernels/cpu-corners-3.test.ts', 'tests/kernels/loop-rows.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts'],
+    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts', 'tests/cpu/storage-pool.test.ts', 'tests/kernels/cpu-corners-2.test.ts', 'tests/kernels/cpu-layout-and-poison.test.ts', 'tests/cpu/wasm-transpose.test.ts', 'tests/kernels/cpu-corners-3.test.ts', 'tests/kernels/loop-rows.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts', 'tests/kernels/cpu-corners-4.test.ts'],
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
