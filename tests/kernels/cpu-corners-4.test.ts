@@ -7,8 +7,10 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { configureGemm, gemmCapabilities, gemmRoute, runGemm, type GemmOptions } from '../../kernels/cpu/gemm.js';
+import { configureGemm, runGemm, type GemmOptions } from '../../kernels/cpu/gemm.js';
 import { loopSource } from '../../kernels/cpu/loop.js';
+import { WASM_TRANSPOSE_MIN_ELEMENTS } from '../../kernels/cpu/transpose.js';
+import { wasmApi } from '../../kernels/cpu/wasm/api.js';
 import { ex, type GemmSpec, type LoopSpec } from '../../src/lower/spec.js';
 
 function values(n: number, seed: number): Float64Array {
@@ -42,23 +44,27 @@ describe('a packed product over the round budget', () => {
 });
 
 describe('the relaxed-SIMD kernel forced', () => {
-  let saved: GemmOptions | null = null;
-  afterEach(() => { if (saved !== null) configureGemm(saved); saved = null; });
+  afterEach(() => { vi.doUnmock('../../src/platform/index.js'); vi.resetModules(); });
 
-  // Before anything in this file turns relaxed SIMD on (EINJIT_CPU_GEMM=relaxed below does, for the process).
-  it('is refused with a hint where relaxed SIMD does not validate, and runs where it does', () => {
+  // Relaxed SIMD's availability is process-wide (a V8 flag, which a test elsewhere may have set), so the platform's
+  // probe is replaced by one that says no, in a fresh instance of the GEMM module.
+  it('is refused with a hint where relaxed SIMD does not validate; the mul+add kernel is not', async () => {
+    vi.resetModules();
+    vi.doMock('../../src/platform/index.js', async (original) => ({
+      ...(await original<typeof import('../../src/platform/index.js')>()), relaxedSimdAvailable: () => false,
+    }));
+    const fresh = await import('../../kernels/cpu/gemm.js');
     const spec: GemmSpec = {
       kind: 'gemm', label: 'ik,kj->ij', dtype: 'float32', batch: [], m: 64, n: 64, k: 64,
       a: { offset: 0, batchStrides: [], rowStride: 64, colStride: 1 },
       b: { offset: 0, batchStrides: [], rowStride: 64, colStride: 1 },
       c: { offset: 0, batchStrides: [], rowStride: 64, colStride: 1 },
     };
-    saved = configureGemm({ path: 'relaxed', smallMacs: 0 });
-    if (gemmCapabilities().relaxedSimd) {
-      expect(gemmRoute(spec)).toBe('wasm');
-    } else {
-      expect(() => gemmRoute(spec)).toThrow(/^gemm: WebAssembly relaxed SIMD does not validate here, so the fused multiply-add GEMM kernel cannot be forced/);
-    }
+    expect(fresh.gemmCapabilities().relaxedSimd).toBe(false);
+    fresh.configureGemm({ path: 'relaxed', smallMacs: 0 });
+    expect(() => fresh.gemmRoute(spec)).toThrow(/^gemm: WebAssembly relaxed SIMD does not validate here, so the fused multiply-add GEMM kernel cannot be forced/);
+    fresh.configureGemm({ path: 'wasm' });
+    expect(fresh.gemmRoute(spec)).toBe(fresh.gemmCapabilities().wasmSimd ? 'wasm' : expect.anything());
   });
 });
 
@@ -70,6 +76,32 @@ describe('the generated loop kernel', () => {
       expr: ex.input(0), computeType: 'float32',
     };
     expect(loopSource(spec)).toMatch(/^\/\/ einjit CPU kernel: sum over j of ij->i\n\/\/ 2 loops: 1 over the output/);
+  });
+
+  const WASM = /run by the WebAssembly SIMD kernel below/;
+  /** A float32 transpose [rows, cols] -> [cols, rows]. */
+  const permute = (rows: number, cols: number): LoopSpec => ({
+    kind: 'loop', label: 'ij->ji', sizes: [cols, rows], parallel: 2, reduceOp: null,
+    inputs: [{ dtype: 'float32', offset: 0, strides: [1, cols] }], output: { dtype: 'float32', offset: 0, strides: [rows, 1] },
+    expr: ex.input(0), computeType: 'float32',
+  });
+
+  it('is preceded by the Wasm transpose only for a permute of at least the threshold size', () => {
+    // A large map that is no permute (no transpose loops) stays JavaScript.
+    const map: LoopSpec = {
+      kind: 'loop', label: 'neg', sizes: [256, 256], parallel: 2, reduceOp: null,
+      inputs: [{ dtype: 'float32', offset: 0, strides: [256, 1] }], output: { dtype: 'float32', offset: 0, strides: [256, 1] },
+      expr: ex.unary('neg', ex.input(0)), computeType: 'float32',
+    };
+    expect(loopSource(map)).not.toMatch(WASM);
+    const copy: LoopSpec = { ...map, label: 'copy', expr: ex.input(0) };
+    expect(loopSource(copy)).not.toMatch(WASM);
+    // One row under the threshold stays JavaScript; exactly the threshold runs on the Wasm kernel (where it exists).
+    const below = permute(WASM_TRANSPOSE_MIN_ELEMENTS / 64 - 1, 64);
+    expect(loopSource(below)).not.toMatch(WASM);
+    const at = permute(WASM_TRANSPOSE_MIN_ELEMENTS / 64, 64);
+    expect(at.sizes[0]! * at.sizes[1]!).toBe(WASM_TRANSPOSE_MIN_ELEMENTS);
+    if (wasmApi !== undefined) expect(loopSource(at)).toMatch(WASM);
   });
 });
 
