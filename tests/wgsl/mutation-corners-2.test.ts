@@ -1,9 +1,10 @@
 /**
  * Corners of the WGSL generator that a fresh mutation sample (seed 20261209) found unobserved: the 'large' tile
  * choice (128×128 where the device's workgroup storage holds it, 64×64 where it does not), the vec4 copy kernel's
- * header, and min over float32 with NaN (PyTorch's rule: NaN wins, which WGSL's own `min` does not promise).
+ * header, min over float32 with NaN (PyTorch's rule: NaN wins, which WGSL's own `min` does not promise), and a
+ * buffer released after its backend is destroyed (destroyed at once, never pooled).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { chooseGemmConfig } from '../../kernels/wgsl/gemm.js';
 import { renderCopy4 } from '../../kernels/wgsl/copy.js';
 import type { WebGPUBackend } from '../../kernels/wgsl/index.js';
@@ -36,6 +37,7 @@ describe('the vec4 copy kernel', () => {
     const lines = renderCopy4(copy, 'copy4').source.split('\n');
     expect(lines[0]).toBe('// einjit copy kernel copy4: copy');
     expect(lines[1]).toBe('// float32 copied as raw 32-bit words, one vec4 (16 bytes) per invocation; the invocation after the');
+    expect(lines[2]).toBe('// last whole vec4 copies the trailing 1-3 elements one component at a time.');
   });
 });
 
@@ -61,5 +63,16 @@ describe.skipIf(!gpuAvailable)('min and max over float32 on WebGPU', () => {
       expect(got).toEqual(op === 'min' ? [Number.NaN, Number.NaN, 2, Number.NaN, -1] : [Number.NaN, Number.NaN, 3, Number.NaN, -0.5]);
       for (const s of [...ins, out]) backend.release(s);
     }
+  });
+});
+
+describe.skipIf(!gpuAvailable)('a destroyed backend', () => {
+  it('destroys a buffer released after destroy() instead of pooling it', async () => {
+    const own = await openBackend();
+    const s = own.upload('float32', Float32Array.from([1, 2, 3, 4]));
+    own.destroy();
+    const destroyBuffer = vi.spyOn(s.buffer, 'destroy');
+    own.release(s);
+    expect(destroyBuffer).toHaveBeenCalledTimes(1);
   });
 });
