@@ -25,6 +25,11 @@ describe('EinMix shape patterns that do not parse', () => {
     expect(err.hint).toBe("axis names are letters, digits and '_', separated by single spaces");
     expect(err.pattern).toBe('t b cin -> t b cout');
   });
+
+  it('leave an error about what a parsed bias shape says as it is', () => {
+    const err = thrown(() => new nn.EinMix('t b cin -> t b cout', 'cin cout', 'cout cout', { cin: 3, cout: 4 }));
+    expect(err.message.split('\n')[0]).toBe("EinMix: axis 'cout' appears twice in the bias shape");
+  });
 });
 
 describe('arguments refused by name', () => {
@@ -38,8 +43,10 @@ describe('arguments refused by name', () => {
     expect(err.message.split('\n')[0]).toBe(`oneHot: dtype must be one of 'float32', 'float64', 'int32', got "bool"`);
   });
 
-  it('LayerNorm: bias', () => {
+  it('LayerNorm: bias and elementwiseAffine', () => {
     expect(thrown(() => new nn.LayerNorm([4], { bias: 'yes' as never })).message.split('\n')[0]).toBe('LayerNorm: bias must be true or false, got "yes"');
+    expect(thrown(() => new nn.LayerNorm([4], { elementwiseAffine: 1 as never })).message.split('\n')[0])
+      .toBe('LayerNorm: elementwiseAffine must be true or false, got 1');
   });
 
   it('Conv1d: outChannels', () => {
