@@ -3,7 +3,7 @@
  * unknown reduction and of repeat's axis found only on the left (named and anonymous), a composite einsum axis
  * whose members multiply to the wrong length (the message lists them), '...' inside a group next to another
  * axis (refused) and alone (accepted), a sublist index that is not a JSON value, and the checked-pattern cache
- * keeping shapes [1, 23] and [12, 3] apart. Expected values are worked out from the arguments.
+ * keeping shapes [1, 23] and [12, 3] apart, and operands [12], [3, 4] apart from [1], [23, 4]. Expected values are worked out from the arguments.
  */
 import { describe, expect, it } from 'vitest';
 import { einsum, ones, reduce, repeat } from '../../src/index.js';
@@ -61,5 +61,10 @@ describe('the checked-pattern cache', () => {
     expect(Array.from(a.dataSync())).toEqual([23]);
     expect(b.shape).toEqual([12]);
     expect(Array.from(b.dataSync())).toEqual(new Array(12).fill(3));
+  });
+
+  it('keeps operands whose shapes run together apart ([12], [3, 4] and [1], [23, 4])', () => {
+    expect(einsum('i,jk->ijk', ones([12]), ones([3, 4])).shape).toEqual([12, 3, 4]);
+    expect(einsum('i,jk->ijk', ones([1]), ones([23, 4])).shape).toEqual([1, 23, 4]);
   });
 });
