@@ -224,17 +224,16 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   const k = windowsOf({ kernelSize: [kh, kw], ...options }, 'conv2d');
   const [oh, ow] = outputSize(x.shape[2]!, x.shape[3]!, k, 'conv2d', x.shape);
-  const unfoldOptions: UnfoldOptions = { kernelSize: [kh, kw], stride: [k.sh, k.sw], padding: [k.ph, k.pw], dilation: [k.dh, k.dw] };
   if (groups === 1 && transposable(k) && isGradEnabled() && (x.requiresGrad || weight.requiresGrad) &&
     transposedGradCheaper([n, c, x.shape[2]!, x.shape[3]!], o, k, [oh, ow])) {
-    const y = convWithTransposedGrad(x, weight, k, unfoldOptions, [oh, ow]);
+    const y = convWithTransposedGrad(x, weight, k, [oh, ow]);
     return bias === undefined || bias === null ? y : y.add(bias.reshape([1, o, 1, 1]));
   }
   let y: Tensor;
   if (groups === 1) {
     y = einsum('ok,nlk->nol', weight.reshape([o, cg * kh * kw]), windowsByPixel(x, k, oh, ow));
   } else {
-    const cols = unfold(x, unfoldOptions);
+    const cols = unfold(x, { kernelSize: [kh, kw], stride: [k.sh, k.sw], padding: [k.ph, k.pw], dilation: [k.dh, k.dw] });
     const og = o / groups;
     y = einsum('gok,ngkl->ngol', weight.reshape([groups, og, cg * kh * kw]), cols.reshape([n, groups, cg * kh * kw, oh * ow]));
   }
@@ -288,7 +287,7 @@ function transposedGradCheaper([n, c, h, w]: readonly [number, number, number, n
  * the product of g with the forward's windows (unfolded again, differentiably, when the backward pass builds a
  * graph, so second derivatives reach x through it too).
  */
-function convWithTransposedGrad(x: Tensor, weight: Tensor, k: Windows, options: UnfoldOptions, [oh, ow]: [number, number]): Tensor {
+function convWithTransposedGrad(x: Tensor, weight: Tensor, k: Windows, [oh, ow]: [number, number]): Tensor {
   const [n] = x.shape as [number];
   const [o, c, kh, kw] = weight.shape as [number, number, number, number];
   const cols = noGrad(() => windowsByPixel(x, k, oh, ow));
