@@ -34,7 +34,7 @@ const TARGET = 70;
 const MODULES = {
   ir: {
     files: () => ts('src/ir').filter((f) => f !== 'src/ir/verify.ts'),
-    tests: ['tests/frontend/checked-ir.test.ts', 'tests/frontend/errors.test.ts', 'tests/frontend/cache.test.ts', 'tests/frontend/conformance.test.ts', 'tests/frontend/properties.test.ts', 'tests/frontend/verify-broken.test.ts', 'tests/frontend/ir-corners.test.ts', 'tests/frontend/ir-corners-2.test.ts', 'tests/frontend/ir-corners-3.test.ts'],
+    tests: ['tests/frontend/checked-ir.test.ts', 'tests/frontend/errors.test.ts', 'tests/frontend/cache.test.ts', 'tests/frontend/conformance.test.ts', 'tests/frontend/properties.test.ts', 'tests/frontend/verify-broken.test.ts', 'tests/frontend/ir-corners.test.ts', 'tests/frontend/ir-corners-2.test.ts', 'tests/frontend/ir-corners-3.test.ts', 'tests/frontend/ir-corners-4.test.ts'],
   },
   plan: {
     files: () => ts('src/plan'),

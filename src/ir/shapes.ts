@@ -33,8 +33,11 @@ export function product(xs: readonly number[]): number {
 
 /** A cache key for a list of shapes ('2,3;4' for [[2, 3], [4]], prefixed by the count so [] and [[]] differ). */
 export function shapesKey(shapes: readonly (readonly number[])[]): string {
+  // Total over anything a caller passes, so that the checks after the cache lookup report what is wrong ('!' is
+  // no valid shape's key, so a bad argument never hits a cached entry).
+  if (!Array.isArray(shapes)) return '!';
   let key = String(shapes.length);
-  for (const s of shapes) key += ';' + s.join(',');
+  for (const s of shapes as unknown[]) key += ';' + (Array.isArray(s) ? s.join(',') : '!');
   return key;
 }
 
