@@ -38,7 +38,7 @@ const MODULES = {
   },
   plan: {
     files: () => ts('src/plan'),
-    tests: ['tests/plan/api.test.ts', 'tests/plan/properties.test.ts', 'tests/plan/paths-conformance.test.ts', 'tests/plan/interop.test.ts', 'tests/plan/memory-limit.test.ts', 'tests/plan/mutation-corners.test.ts'],
+    tests: ['tests/plan/api.test.ts', 'tests/plan/properties.test.ts', 'tests/plan/paths-conformance.test.ts', 'tests/plan/interop.test.ts', 'tests/plan/memory-limit.test.ts', 'tests/plan/mutation-corners.test.ts', 'tests/plan/mutation-corners-2.test.ts'],
   },
   lower: {
     files: () => ts('src/lower'),
