@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { greedyRun } from '../../src/plan/greedy.js';
 import { planContraction, replayCostExact } from '../../src/plan/index.js';
-import { buildNetwork, leaf, node, objectiveValue, type Tree } from '../../src/plan/network.js';
+import { buildNetwork, leaf, node, objectiveValue, scoreSsa, type Tree } from '../../src/plan/network.js';
 import { rotateAnneal } from '../../src/plan/rotate.js';
 import { makeRng } from '../../src/plan/heap.js';
 import { loadPathCases } from './cases.js';
@@ -87,5 +87,18 @@ describe('optimal over more than 31 indices in one component', () => {
     expect(optimal.cost).toBe(dp.cost);
     expect(optimal.cost).toBeLessThanOrEqual(greedy.cost);
     expect(optimal.cost).toBe(Number(replayCostExact(inputs, [0, 10], sizes, optimal.path)));
+  });
+});
+
+describe('objectives as counts', () => {
+  it("'size' is the largest intermediate, 'write' the elements written, 'combo' flops + 64·write", () => {
+    // 'ij,jk,kl->il' with i=8, j=16, k=32, l=4 along ((0, 1), 2): ik (8·32 = 256 elements, 2·8·16·32 = 8,192
+    // flops), then il (32, 2·8·32·4 = 2,048 flops).
+    const net = buildNetwork([[0, 1], [1, 2], [2, 3]], [0, 3], [8, 16, 32, 4]);
+    const score = scoreSsa(net, [[0, 1], [3, 2]]);
+    expect(objectiveValue(score, 'flops')).toBe(8192 + 2048);
+    expect(objectiveValue(score, 'size')).toBe(256);
+    expect(objectiveValue(score, 'write')).toBe(256 + 32);
+    expect(objectiveValue(score, 'combo')).toBe(8192 + 2048 + 64 * (256 + 32));
   });
 });
