@@ -138,22 +138,26 @@ function erfSeries(c: number, terms: number): Float64Array {
   return a.map((an, n) => (2 / Math.sqrt(Math.PI)) * an / (n + 1));
 }
 
-/** Σ bₙ·hⁿ⁺¹ by Horner's rule. */
-function seriesAt(b: Float64Array, h: number): number {
+/** Σ bₙ·hⁿ⁺¹ by Horner's rule, over `count` coefficients of `b` from `at`. */
+function seriesAt(b: Float64Array, at: number, count: number, h: number): number {
   let s = 0;
-  for (let n = b.length - 1; n >= 0; n--) s = s * h + b[n]!;
+  for (let n = at + count - 1; n >= at; n--) s = s * h + b[n]!;
   return s * h;
 }
 
-/** Each centre's coefficients, and erf at each centre, summed from erf(0) = 0 in half steps by longer series. */
-const ERF_COEFFS: Float64Array[] = [];
-const ERF_AT: number[] = [];
-for (let i = 0, at = 0; i * ERF_STEP <= ERF_LAST; i++) {
+/**
+ * Centre i's ERF_TERMS coefficients at ERF_COEFFS[i·ERF_TERMS …] (one flat array: the lookup is one index), and
+ * erf at each centre, summed from erf(0) = 0 by the same series in steps of ERF_STEP / 2.
+ */
+const ERF_CENTRES = Math.round(ERF_LAST / ERF_STEP) + 1;
+const ERF_COEFFS = new Float64Array(ERF_CENTRES * ERF_TERMS);
+const ERF_AT = new Float64Array(ERF_CENTRES);
+for (let i = 0, at = 0; i < ERF_CENTRES; i++) {
   const c = i * ERF_STEP;
-  ERF_COEFFS.push(erfSeries(c, ERF_TERMS));
-  ERF_AT.push(at);
-  at += seriesAt(erfSeries(c, ERF_TERMS + 8), ERF_STEP / 2);
-  at += seriesAt(erfSeries(c + ERF_STEP / 2, ERF_TERMS + 8), ERF_STEP / 2);
+  ERF_COEFFS.set(erfSeries(c, ERF_TERMS), i * ERF_TERMS);
+  ERF_AT[i] = at;
+  at += seriesAt(ERF_COEFFS, i * ERF_TERMS, ERF_TERMS, ERF_STEP / 2);
+  at += seriesAt(erfSeries(c + ERF_STEP / 2, ERF_TERMS), 0, ERF_TERMS, ERF_STEP / 2);
 }
 
 /**
@@ -164,7 +168,8 @@ for (let i = 0, at = 0; i * ERF_STEP <= ERF_LAST; i++) {
 function erf(x: number): number {
   const ax = Math.abs(x);
   if (!(ax < ERF_LAST)) return ax === ax ? Math.sign(x) : x;
-  const i = Math.round(ax / ERF_STEP);
-  const r = ERF_AT[i]! + seriesAt(ERF_COEFFS[i]!, ax - i * ERF_STEP);
+  // The nearest centre (ax ≥ 0, so adding a half and truncating rounds; Math.round costs several times more).
+  const i = (ax * (1 / ERF_STEP) + 0.5) | 0;
+  const r = ERF_AT[i]! + seriesAt(ERF_COEFFS, i * ERF_TERMS, ERF_TERMS, ax - i * ERF_STEP);
   return x > 0 ? r : x < 0 ? -r : x;
 }
