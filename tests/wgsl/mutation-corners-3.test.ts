@@ -2,8 +2,8 @@
  * Corners of the WGSL generator and backend that a fresh mutation sample (seed 20261210) found unobserved: a
  * GEMM's grid (tiles along n, tiles along m, batch; folded into two dimensions only past 65,535 in one of them,
  * including the limit itself), a folded GEMM on the device with one spare workgroup, the workspaces of a split-K
- * GEMM with an epilogue given back, which loop specs the vec4 copy kernel takes, and erf and GELU on the device
- * against C's libm. Expected values are worked out from the arguments; erf's from Python's math.erf.
+ * GEMM with an epilogue given back, which loop specs the vec4 copy kernel takes, floor, ceil and round of int32
+ * values, and erf and GELU on the device against C's libm. Expected values are worked out from the arguments; erf's from Python's math.erf.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { chooseGemmConfig, gemmKernel } from '../../kernels/wgsl/gemm.js';
@@ -57,6 +57,10 @@ describe('which loop specs the vec4 copy kernel takes', () => {
 
   it('a contiguous 1-D copy of at least 4 elements', () => {
     expect(isVec4Copy(copy([16], 1, [1], [1]))).toBe(true);
+  });
+
+  it('not a map that computes something from its input', () => {
+    expect(isVec4Copy({ ...copy([16], 1, [1], [1]), expr: ex.unary('neg', ex.input(0)) })).toBe(false);
   });
 
   it('not a sum over a contiguous row, nor a 2-D copy whose first loop is contiguous on both sides', () => {
@@ -126,6 +130,24 @@ describe.skipIf(!gpuAvailable)('on the device', () => {
       for (const s of [sa, sb, sc]) backend.release(s);
     } finally {
       backend.tuning.gemmTiles = 'auto';
+    }
+  });
+
+  it('floor, ceil and round of int32 values are the values', async () => {
+    backend ??= await openBackend();
+    const values = [-7, -1, 0, 3, 2147483647, -2147483648];
+    for (const op of ['floor', 'ceil', 'round'] as const) {
+      const map: LoopSpec = {
+        kind: 'loop', label: op, sizes: [values.length], parallel: 1, reduceOp: null,
+        inputs: [{ dtype: 'int32', offset: 0, strides: [1] }], output: { dtype: 'int32', offset: 0, strides: [1] },
+        expr: ex.unary(op, ex.input(0)), computeType: 'int32',
+      };
+      const sx = backend.upload('int32', Int32Array.from(values));
+      const out = backend.allocate('int32', values.length);
+      backend.run(map, [sx], out);
+      expect(Array.from((await backend.read(out)) as Int32Array), op).toEqual(values);
+      backend.release(sx);
+      backend.release(out);
     }
   });
 
