@@ -85,8 +85,11 @@ export function loopSource(spec: LoopSpec): string {
     `${transposeSource().replace(/^/gm, ';; ')}\n${js}`;
 }
 
-/** Readable JavaScript for this spec, with a header naming what it computes. */
-export function renderLoop(spec: LoopSpec): string {
+/**
+ * Readable JavaScript for this spec, with a header naming what it computes. With `hoist` (see hoisting()),
+ * subexpressions that do not change over the inner loops are computed once where they stop changing.
+ */
+export function renderLoop(spec: LoopSpec, hoist = true): string {
   const dims = cpuTransposeDims(spec);
   if (dims !== null) return renderTranspose(spec, dims);
   const nLoops = spec.sizes.length;
@@ -116,12 +119,28 @@ export function renderLoop(spec: LoopSpec): string {
   const nConst = loopConstants(spec).length;
   for (let c = 0; c < nConst; c++) decl.push(`c${c} = p[${at++}]`);
   lines.push(`const ${decl.join(', ')};`);
-  const slots = { next: 0 };
-  const exprSource = renderExpr(spec.expr, spec.computeType, slots);
-  const alsoSources = (spec.also ?? []).map((st) => renderExpr(st.expr, spec.computeType, slots));
-  const rowSources = (spec.rows?.values ?? []).map((r) => renderExpr(r.expr, spec.computeType, slots));
-
   const ptr = (k: number, d: number): string => (d < 0 ? `x${k}o` : `x${k}_${d}`);
+  const outer = spec.rows?.outer ?? spec.parallel;
+  // Constants are numbered in traversal order (expr, also, rows), whether or not a subexpression is hoisted.
+  const slots = { next: 0 };
+  const plan = hoist ? hoisting(spec) : null;
+  const defs: HoistedDef[] = [];
+  const hoister = (rowValuesAvailable: boolean): ExprVisitor | undefined => (plan === null ? undefined : (e, computeType) => {
+    if (e.kind === 'input' || e.kind === 'const') return null;
+    const depth = plan.depth(e);
+    if (depth > outer || depth >= nLoops) return null;
+    const readsRows = plan.readsRows(e);
+    if (readsRows && !rowValuesAvailable) return null;
+    // The whole subtree is computed where its last varying loop is open: its inputs are read there.
+    const load: ExprVisitor = (x) => (x.kind === 'input' && x.index < nIn ? `x${x.index}[${ptr(x.index, depth - 1)}]` : null);
+    const name = `h${defs.length}`;
+    defs.push({ name, depth, afterRows: readsRows, source: renderExpr(e, computeType, slots, load) });
+    return name;
+  });
+  const exprSource = renderExpr(spec.expr, spec.computeType, slots, hoister(true));
+  const alsoSources = (spec.also ?? []).map((st) => renderExpr(st.expr, spec.computeType, slots, hoister(true)));
+  const rowSources = (spec.rows?.values ?? []).map((r) => renderExpr(r.expr, spec.computeType, slots, hoister(false)));
+
   const optr = (d: number): string => (d < 0 ? 'oo' : `o_${d}`);
   const indent = (depth: number): string => '  '.repeat(depth);
   const reduceOp = reduced > 0 ? spec.reduceOp ?? 'sum' : null;
@@ -147,8 +166,15 @@ export function renderLoop(spec: LoopSpec): string {
   };
 
   let depth = 0;
-  const outer = spec.rows?.outer ?? spec.parallel;
-  for (let d = 0; d < outer; d++) emitLoop(d, depth++);
+  // Hoisted values: each where the last loop it varies over is open (before the row values unless it reads them).
+  const emitDefs = (at: number, afterRows: boolean): void => {
+    for (const h of defs) if (h.afterRows === afterRows && (afterRows || h.depth === at)) body.push(`${indent(at)}const ${h.name} = ${h.source};`);
+  };
+  emitDefs(0, false);
+  for (let d = 0; d < outer; d++) {
+    emitLoop(d, depth++);
+    emitDefs(depth, false);
+  }
   // Row values (LoopSpec.rows): each folded over the row's loops, reading only the inputs its expression reads,
   // rounded to the compute type as a stored reduction would be, and read by what follows as v<inputs + j>.
   (spec.rows?.values ?? []).forEach((row, j) => {
@@ -169,6 +195,7 @@ export function renderLoop(spec: LoopSpec): string {
     if (row.store !== undefined) body.push(`${indent(at)}x${row.store}[${ptr(row.store, outer - 1)}] = ${name};`);
     body.push(`${indent(depth)}}`);
   });
+  emitDefs(depth, true);
   for (let d = outer; d < spec.parallel; d++) emitLoop(d, depth++);
   const outPtr = optr(spec.parallel - 1);
   if (reduceOp === null) {
@@ -367,12 +394,86 @@ function reduceFold(op: ReduceOp, computeType?: DType): string {
   }
 }
 
+/** Renders a node itself (returns its source) or leaves it to renderExpr (null). */
+type ExprVisitor = (e: Expr, computeType: DType | undefined) => string | null;
+
+interface HoistedDef {
+  readonly name: string;
+  /** How many outer loops it varies over: it is computed just inside loop `depth - 1` (before all, for 0). */
+  readonly depth: number;
+  /** It reads a row value, so it follows the row values (at their depth). */
+  readonly afterRows: boolean;
+  readonly source: string;
+}
+
+/**
+ * Loop-invariant code motion. An input whose strides are zero from loop d on is the same element for the rest of
+ * the nest (a broadcast: batch norm's per-channel statistics, Adam's step count), so any subexpression reading
+ * only such inputs, row values and constants varies over the first `depth` loops only, and is computed once
+ * there instead of at every point (jit fuses a `pow` of a [48] tensor into a [48, 8, 32] kernel; without this it
+ * is 256 pows per channel). The arithmetic is the same, so results are bit for bit those of the interpreter.
+ * Inputs the kernel writes (`also`, a row value's `store`) are never treated as invariant, and runLoop runs the
+ * kernel without hoisting when a broadcast input shares memory with the output or a written input (a read moved
+ * ahead of a write would see the old value). Null when no subexpression would move: the plain kernel is the same.
+ */
+function hoisting(spec: LoopSpec): Hoisting | null {
+  const nLoops = spec.sizes.length;
+  const nIn = spec.inputs.length;
+  const outer = spec.rows?.outer ?? spec.parallel;
+  const written = new Set<number>([...(spec.also ?? []).map((st) => st.input), ...(spec.rows?.values ?? []).flatMap((r) => (r.store === undefined ? [] : [r.store]))]);
+  const invariantFrom = spec.inputs.map((a, k) => {
+    if (written.has(k)) return nLoops;
+    let d = nLoops;
+    while (d > 0 && a.strides[d - 1] === 0) d--;
+    return d;
+  });
+  const depth = (e: Expr): number => {
+    switch (e.kind) {
+      case 'input': return e.index < nIn ? invariantFrom[e.index]! : outer;
+      case 'const': return 0;
+      case 'unary': case 'cast': return depth(e.arg);
+      case 'binary': return Math.max(depth(e.lhs), depth(e.rhs));
+      case 'select': return Math.max(depth(e.cond), depth(e.then), depth(e.otherwise));
+    }
+  };
+  const readsRows = (e: Expr): boolean => {
+    const used = new Set<number>();
+    inputsOf(e, used);
+    return [...used].some((k) => k >= nIn);
+  };
+  const moves = (e: Expr): boolean => {
+    if (e.kind === 'input' || e.kind === 'const') return false;
+    const d = depth(e);
+    if (d <= outer && d < nLoops) return true;
+    switch (e.kind) {
+      case 'unary': case 'cast': return moves(e.arg);
+      case 'binary': return moves(e.lhs) || moves(e.rhs);
+      case 'select': return moves(e.cond) || moves(e.then) || moves(e.otherwise);
+    }
+  };
+  const exprs = [spec.expr, ...(spec.also ?? []).map((st) => st.expr), ...(spec.rows?.values ?? []).map((r) => r.expr)];
+  if (!exprs.some(moves)) return null;
+  const broadcast = invariantFrom.flatMap((d, k) => (d < nLoops ? [k] : []));
+  return { depth, readsRows, broadcast, written: [...written] };
+}
+
+interface Hoisting {
+  /** How many outer loops a subexpression varies over. */
+  depth(e: Expr): number;
+  readsRows(e: Expr): boolean;
+  /** The inputs a hoisted subexpression may read (broadcast over some inner loops), and the inputs written. */
+  readonly broadcast: readonly number[];
+  readonly written: readonly number[];
+}
+
 /**
  * JS source for an expression; `computeType` int32 makes products wrap exactly as int32 arithmetic does. With
  * `slots`, constants read the kernel's parameters `c0, c1, ...` (numbered in exprConstants order from
  * `slots.next`); without, they are literals.
  */
-function renderExpr(e: Expr, computeType?: DType, slots?: { next: number }): string {
+function renderExpr(e: Expr, computeType?: DType, slots?: { next: number }, visit?: ExprVisitor): string {
+  const named = visit?.(e, computeType);
+  if (named !== undefined && named !== null) return named;
   switch (e.kind) {
     case 'input': return `v${e.index}`;
     case 'const':
@@ -381,17 +482,17 @@ function renderExpr(e: Expr, computeType?: DType, slots?: { next: number }): str
       if (e.value === Infinity) return 'Infinity';
       if (e.value === -Infinity) return '(-Infinity)';
       return Object.is(e.value, -0) ? '(-0)' : e.value < 0 ? `(${e.value})` : String(e.value);
-    case 'unary': return UNARY[e.op].js(renderExpr(e.arg, computeType, slots));
+    case 'unary': return UNARY[e.op].js(renderExpr(e.arg, computeType, slots, visit));
     case 'binary': {
-      const l = renderExpr(e.lhs, computeType, slots);
-      return binaryIn(e.op, computeType).js(l, renderExpr(e.rhs, computeType, slots));
+      const l = renderExpr(e.lhs, computeType, slots, visit);
+      return binaryIn(e.op, computeType).js(l, renderExpr(e.rhs, computeType, slots, visit));
     }
     case 'select': {
-      const [c, t, o] = [e.cond, e.then, e.otherwise].map((x) => renderExpr(x, computeType, slots));
+      const [c, t, o] = [e.cond, e.then, e.otherwise].map((x) => renderExpr(x, computeType, slots, visit));
       return `(${c} !== 0 ? ${t} : ${o})`;
     }
     // The operand of a cast has its own type, which the spec does not state: plain JS arithmetic is exact for it.
-    case 'cast': return CAST[e.to].js(renderExpr(e.arg, undefined, slots));
+    case 'cast': return CAST[e.to].js(renderExpr(e.arg, undefined, slots, visit));
   }
 }
 
@@ -404,18 +505,27 @@ export function loopKernelCacheSize(): number {
   return cache.size;
 }
 
-/** Compiles (once per key) the kernel for this spec. */
-export function compileLoop(spec: LoopSpec): LoopKernel {
-  // A blocked transpose bakes in which loops it blocks (chosen from the strides).
+/**
+ * Compiles (once per key) the kernel for this spec; `hoist: false` without loop-invariant code motion (see
+ * hoisting(): the kernel for inputs that share memory with the output).
+ */
+export function compileLoop(spec: LoopSpec, hoist = true): LoopKernel {
   const dims = cpuTransposeDims(spec);
-  const key = dims === null ? specKey(spec) : `${specKey(spec)}|transpose:${dims.a},${dims.b}`;
+  return compileKernel(spec, dims, hoist && dims === null && hoisting(spec) !== null);
+}
+
+function compileKernel(spec: LoopSpec, dims: TransposeDims | null, moves: boolean): LoopKernel {
+  // A blocked transpose bakes in which loops it blocks (chosen from the strides); a hoisting kernel, which of its
+  // inputs are broadcast over which loops.
+  const key = dims !== null ? `${specKey(spec)}|transpose:${dims.a},${dims.b}`
+    : moves ? `${specKey(spec)}|hoist:${spec.inputs.map((a) => a.strides.map((st) => (st === 0 ? 0 : 1)).join('')).join(',')}` : specKey(spec);
   let fn = cache.get(key);
   if (fn === undefined) {
     if (codegenAllowed()) {
       const names = Object.keys(helpers);
       // Made once per compiled kernel rather than per call: kernels run synchronously and never re-enter.
       const factory = new Function(...names,
-        `const stk = new Float64Array(64);\nreturn function kernel(ins, out, p) {\n${renderLoop(spec)}\n};`);
+        `const stk = new Float64Array(64);\nreturn function kernel(ins, out, p) {\n${renderLoop(spec, moves)}\n};`);
       fn = factory(...names.map((n) => helpers[n as keyof typeof helpers])) as LoopKernel;
     } else {
       // A Content-Security-Policy without 'unsafe-eval': the same arithmetic, interpreted.
@@ -433,6 +543,11 @@ export function compileLoop(spec: LoopSpec): LoopKernel {
  */
 const prepared = new WeakMap<LoopSpec, {
   readonly codegen: boolean; readonly wasmOk: boolean; readonly kernel: LoopKernel; readonly params: readonly number[]; readonly empty: boolean; readonly rows: boolean;
+  /** The kernel without hoisting, for inputs sharing memory with the output; absent where nothing is hoisted. */
+  readonly plain: LoopKernel | null;
+  /** Hoisting(): the inputs a hoisted subexpression may read, and those the kernel writes. */
+  readonly broadcast: readonly number[];
+  readonly written: readonly number[];
   /** The transpose loops when the permute runs on the Wasm SIMD kernel (transpose.ts). */
   readonly wasm: TransposeDims | null;
 }>();
@@ -444,7 +559,11 @@ export function runLoop(spec: LoopSpec, ins: readonly AnyArray[], out: AnyArray)
   if (p === undefined || p.codegen !== codegen || p.wasmOk !== wasmOk) {
     const empty = spec.sizes.slice(0, spec.parallel).some((n) => n === 0);
     const dims = empty ? null : cpuTransposeDims(spec);
-    p = { codegen, wasmOk, kernel: empty ? () => {} : compileLoop(spec), params: empty ? [] : loopParams(spec), empty, rows: !empty && isRowCopy(spec),
+    const plan = !empty && codegen && dims === null ? hoisting(spec) : null;
+    const moves = plan !== null;
+    p = { codegen, wasmOk, kernel: empty ? () => {} : compileKernel(spec, dims, moves), plain: moves ? compileKernel(spec, dims, false) : null,
+      broadcast: plan?.broadcast ?? [], written: plan?.written ?? [],
+      params: empty ? [] : loopParams(spec), empty, rows: !empty && isRowCopy(spec),
       wasm: wasmTransposeApplies(spec, dims) ? dims : null };
     prepared.set(spec, p);
   }
@@ -456,7 +575,17 @@ export function runLoop(spec: LoopSpec, ins: readonly AnyArray[], out: AnyArray)
   const apart = (ins[0] as RowArray | undefined)?.buffer !== (out as RowArray).buffer;
   if (p.rows && apart) copyRows(spec, ins[0] as RowArray, out as RowArray);
   else if (p.wasm !== null && apart) runWasmTranspose(spec, p.wasm, ins[0] as Float32Array | Int32Array, out as Float32Array | Int32Array);
+  else if (p.plain !== null && readsWritten(p.broadcast, p.written, ins, out)) p.plain(ins, out, p.params as number[]);
   else p.kernel(ins, out, p.params as number[]);
+}
+
+/** Whether one of the `broadcast` inputs shares memory with the output or with an input the kernel writes. */
+function readsWritten(broadcast: readonly number[], written: readonly number[], ins: readonly AnyArray[], out: AnyArray): boolean {
+  for (const k of broadcast) {
+    const buffer = (ins[k] as RowArray).buffer;
+    if (buffer === (out as RowArray).buffer || written.some((w) => (ins[w] as RowArray).buffer === buffer)) return true;
+  }
+  return false;
 }
 
 /** The shortest innermost row worth a `set` call (a subarray is an object; shorter rows go element by element). */
