@@ -420,6 +420,8 @@ function hoisting(spec: LoopSpec): Hoisting | null {
   const nLoops = spec.sizes.length;
   const nIn = spec.inputs.length;
   const outer = spec.rows?.outer ?? spec.parallel;
+  // Most specs have no row values and broadcast nothing over their innermost loop: done after one look at each input.
+  if (spec.rows === undefined && !spec.inputs.some((a) => nLoops > 0 && a.strides[nLoops - 1] === 0)) return null;
   const written = new Set<number>([...(spec.also ?? []).map((st) => st.input), ...(spec.rows?.values ?? []).flatMap((r) => (r.store === undefined ? [] : [r.store]))]);
   const invariantFrom = spec.inputs.map((a, k) => {
     if (written.has(k)) return nLoops;
