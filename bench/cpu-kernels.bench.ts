@@ -1,7 +1,8 @@
 /**
  * The CPU GEMM's two Wasm micro-kernels side by side (mul+add SIMD and relaxed SIMD's fused multiply-add), one
- * thread, and the per-call cost of a cached einsum with the storage pool on and off. Best of 5 runs of each; the
- * whole script takes well under a minute.
+ * thread, the per-call cost of a cached einsum with the storage pool on and off, and the per-element cost of the
+ * elementwise loop kernels whose time is their arithmetic (exp, tanh, sigmoid, erf, GELU) beside a multiply.
+ * Best of 5 runs of each; the whole script takes well under a minute.
  *
  *   npx tsx bench/cpu-kernels.bench.ts
  *
@@ -93,4 +94,21 @@ for (const c of cases) {
   for (const [k, t] of ms) console.log(`| ${c.name} | ${k} | ${(t * 1000).toFixed(2)} | ${(hits[k] / calls).toFixed(2)} |`);
 }
 configureStoragePool(bound);
+
+// Elementwise kernels over 65,536 float32 values in [-3, 3]: what one element costs, the launch included (each
+// result is disposed, so its storage comes back from the pool). A multiply shows the loop's own cost.
+console.log('\n| elementwise over 65,536 float32 | ns per element |\n|---|--:|');
+const xs = randn([65536]).mul(1.5);
+const unary: [string, () => void][] = [
+  ['x · 2', () => xs.mul(2).dispose()],
+  ['exp', () => xs.exp().dispose()],
+  ['tanh', () => xs.tanh().dispose()],
+  ['sigmoid', () => xs.sigmoid().dispose()],
+  ['erf', () => xs.erf().dispose()],
+  ['gelu', () => xs.gelu().dispose()],
+];
+for (const [name, run] of unary) {
+  const ms = interleaved(['x'] as const, () => {}, run, 50);
+  console.log(`| ${name} | ${((ms.get('x')! * 1e6) / 65536).toFixed(1)} |`);
+}
 shutdown();
