@@ -200,7 +200,7 @@ describe('the generated source a reader sees', () => {
 });
 
 describe('scalar helpers', () => {
-  const { roundHalfEven, remainder, sign, relu, erf, gelu } = scalarHelpers;
+  const { roundHalfEven, remainder, sign, relu, erf, exp, gelu } = scalarHelpers;
 
   it('round goes half to even and keeps the sign of zero', () => {
     const cases: [number, number][] = [
@@ -225,6 +225,22 @@ describe('scalar helpers', () => {
     expect(sign(NaN)).toBeNaN();
     expect([relu(2), relu(-2), relu(0)]).toEqual([2, 0, 0]);
     expect(relu(NaN)).toBeNaN();
+  });
+
+  it('exp matches C\'s libm within 1 ulp, and is Math.exp outside (−708, 709)', () => {
+    // Python's math.exp (C's libm) at these points, printed with repr().
+    const table: [number, number][] = [
+      [1e-300, 1.0], [-1e-08, 0.9999999900000001], [0.5, 1.6487212707001282], [1, 2.718281828459045],
+      [-1, 0.36787944117144233], [2.5, 12.182493960703473], [-3.75, 0.023517745856009107], [10, 22026.465794806718],
+      [-20.125, 1.8189616875530459e-09], [88.7, 3.325986980250579e+38], [-87.3, 1.2192470959520051e-38],
+      [300.5, 3.202519714603633e+130], [-366.8495220713521, 4.77833809746771e-160], [700, 1.0142320547350045e+304],
+      [708.5, 4.984716099444166e+307], [-707.5, 5.453232991066742e-308],
+    ];
+    const ulp = (v: number): number => 2 ** (Math.floor(Math.log2(v)) - 52);
+    for (const [x, want] of table) expect(Math.abs(exp(x) - want), `exp(${x})`).toBeLessThanOrEqual(ulp(want));
+    expect([exp(0), exp(-0)]).toEqual([1, 1]);
+    for (const x of [709, 710, -708, -740, -746, Infinity, -Infinity]) expect(exp(x), `exp(${x})`).toBe(Math.exp(x));
+    expect(exp(NaN)).toBeNaN();
   });
 
   it('erf matches C\'s libm within 2 ulp, at centres of its series and half-way between them', () => {
@@ -265,7 +281,8 @@ describe('op rows', () => {
     const want: Record<string, (x: number) => number> = {
       neg: (x) => -x, abs: (x) => (x < 0 ? -x : x), reciprocal: (x) => 1 / x, square: (x) => x * x,
       not: (x) => (x === 0 ? 1 : 0), isnan: (x) => (Number.isNaN(x) ? 1 : 0), rsqrt: (x) => 1 / Math.sqrt(x),
-      sigmoid: (x) => 1 / (1 + Math.exp(-x)), floor: Math.floor, ceil: Math.ceil,
+      // sigmoid through the kernels' own exp (checked against C's libm above).
+      sigmoid: (x) => 1 / (1 + scalarHelpers.exp(-x)), floor: Math.floor, ceil: Math.ceil,
     };
     for (const [op, f] of Object.entries(want)) {
       const row = UNARY[op as keyof typeof UNARY];
