@@ -58,7 +58,7 @@ const MODULES = {
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
-    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts', 'tests/wgsl/gemm-pipelined.test.ts', 'tests/wgsl/compiled-expression.test.ts', 'tests/wgsl/backend-mutants.test.ts', 'tests/wgsl/device-failures-and-tiles.test.ts', 'tests/runtime/shutdown.test.ts', 'tests/wgsl/mutation-corners.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts', 'tests/wgsl/mutation-corners-2.test.ts', 'tests/wgsl/mutation-corners-3.test.ts'],
+    tests: ['tests/wgsl/golden.test.ts', 'tests/wgsl/loop.test.ts', 'tests/wgsl/gemm.test.ts', 'tests/wgsl/copy.test.ts', 'tests/wgsl/transpose.test.ts', 'tests/wgsl/multipass.test.ts', 'tests/wgsl/constants.test.ts', 'tests/wgsl/errors.test.ts', 'tests/wgsl/int32-extremes.test.ts', 'tests/wgsl/gemm-pipelined.test.ts', 'tests/wgsl/compiled-expression.test.ts', 'tests/wgsl/backend-mutants.test.ts', 'tests/wgsl/device-failures-and-tiles.test.ts', 'tests/runtime/shutdown.test.ts', 'tests/wgsl/mutation-corners.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts', 'tests/wgsl/mutation-corners-2.test.ts', 'tests/wgsl/mutation-corners-3.test.ts', 'tests/wgsl/mutation-corners-4.test.ts'],
   },
 };
 
