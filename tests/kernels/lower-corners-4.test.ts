@@ -1,12 +1,13 @@
 /**
  * Corners of src/lower that a fresh mutation sample (seed 20261210) found unpinned: a GEMM epilogue's part of
  * the kernel's identity (specKey: the epilogue, its operand count and whether it reads C), a loop's `also`
- * stores in its key, and gemmEpilogueLoop, the in-place map over C a GEMM's epilogue is equivalent to. Each
- * expected value is written out by hand from the spec's documentation.
+ * stores in its key, and gemmEpilogueLoop, the in-place map over C a GEMM's epilogue is equivalent to; then
+ * (seed 20261211) specInputCount and a transpose whose output is contiguous along the first loop. Each expected
+ * value is written out by hand from the spec's documentation.
  */
 import { describe, expect, it } from 'vitest';
-import { buildLoop } from '../../src/lower/loops.js';
-import { ex, gemmEpilogueLoop, specKey } from '../../src/lower/spec.js';
+import { buildLoop, transposeDims } from '../../src/lower/loops.js';
+import { ex, gemmEpilogueLoop, specInputCount, specKey } from '../../src/lower/spec.js';
 import type { Access, GemmSpec, LoopSpec } from '../../src/lower/spec.js';
 
 /** A batched [3] GEMM of 2×5 by 5×4, C at offset 7 with its rows 6 apart and its batch 20 apart. */
@@ -71,5 +72,25 @@ describe('gemmEpilogueLoop', () => {
   it('is null without an epilogue, and for one that reads C as it was (the product would have overwritten it)', () => {
     expect(gemmEpilogueLoop(gemm())).toBeNull();
     expect(gemmEpilogueLoop(gemm({ epilogue: biased, epilogueInputs: [bias], epilogueReadsC: true }))).toBeNull();
+  });
+});
+
+describe('specInputCount', () => {
+  it("is a loop's inputs, and a GEMM's A and B with its epilogue's operands", () => {
+    const operand = { dtype: 'float32' as const, offset: 0, strides: [1] };
+    expect(specInputCount(buildLoop({ label: 'map', outShape: [4], inputs: [operand, operand, operand], output: operand, expr: ex.input(0), computeType: 'float32' }))).toBe(3);
+    expect(specInputCount(gemm())).toBe(2);
+    expect(specInputCount(gemm({ epilogue: biased, epilogueInputs: [bias, bias] }))).toBe(4);
+  });
+});
+
+describe('transposeDims', () => {
+  it("finds the output's unit-stride loop when it is the first", () => {
+    // out[i, j] column-major (strides [1, 4]) from a row-major input (strides [8, 1]) over [4, 8].
+    const spec = buildLoop({
+      label: 'permute', outShape: [4, 8], inputs: [{ dtype: 'float32', offset: 0, strides: [8, 1] }],
+      output: { dtype: 'float32', offset: 0, strides: [1, 4] }, expr: ex.input(0), computeType: 'float32',
+    });
+    expect(transposeDims(spec)).toEqual({ a: 1, b: 0 });
   });
 });
