@@ -50,7 +50,7 @@ const MODULES = {
   },
   nn: {
     files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts', 'src/nn/attention.ts', 'src/nn/einops-layers.ts', 'src/nn/init.ts'],
-    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts', 'tests/nn/functional-corners-2.test.ts', 'tests/nn/module-corners.test.ts', 'tests/nn/layers-corners.test.ts', 'tests/nn/attention.test.ts', 'tests/nn/einops-layers.test.ts', 'tests/nn/argument-corners.test.ts', 'tests/nn/names-gains-and-bounds.test.ts', 'tests/nn/strides-ranges-and-names.test.ts', 'tests/nn/attention-loss-and-init-corners.test.ts', 'tests/nn/mutation-corners-3.test.ts', 'tests/nn/mutation-corners-4.test.ts', 'tests/nn/mutation-corners-5.test.ts'],
+    tests: ['tests/nn/layers.test.ts', 'tests/nn/oracle.test.ts', 'tests/nn/unfold.test.ts', 'tests/nn/index-range.test.ts', 'tests/nn/functional-corners.test.ts', 'tests/nn/functional-corners-2.test.ts', 'tests/nn/module-corners.test.ts', 'tests/nn/layers-corners.test.ts', 'tests/nn/attention.test.ts', 'tests/nn/einops-layers.test.ts', 'tests/nn/argument-corners.test.ts', 'tests/nn/names-gains-and-bounds.test.ts', 'tests/nn/strides-ranges-and-names.test.ts', 'tests/nn/attention-loss-and-init-corners.test.ts', 'tests/nn/mutation-corners-3.test.ts', 'tests/nn/mutation-corners-4.test.ts', 'tests/nn/mutation-corners-5.test.ts', 'tests/nn/conv-grad.test.ts'],
   },
   cpu: {
     files: () => ts('kernels/cpu'),

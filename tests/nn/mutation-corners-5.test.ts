@@ -6,7 +6,7 @@
  * transposed-gradient path when the backward builds a graph, against a float64 loop written here.
  */
 import { describe, expect, it } from 'vitest';
-import { grad, manualSeed, profile, randn, zeros, type Tensor } from '../../src/index.js';
+import { grad, manualSeed, profile, randn, tensor, zeros, type Tensor } from '../../src/index.js';
 import { nn } from './nn.js';
 import { thrown } from '../helpers/thrown.js';
 
@@ -101,3 +101,25 @@ describe("conv2d's backward: col2im or the transposed convolution", () => {
   });
 });
 
+
+// Seed 20261211.
+describe('more refusals that name their op and argument', () => {
+  it('Rearrange names itself for axis lengths that are not an object', () => {
+    expect(thrown(() => new nn.Rearrange('b c -> c b', 5 as never)).op).toBe('Rearrange');
+  });
+
+  it('oneHot refuses bool indices, saying what to create them with', () => {
+    const err = thrown(() => F.oneHot(tensor([true, false], { dtype: 'bool' }), 2));
+    expect([err.op, err.reason, err.hint]).toEqual(['oneHot', 'expected integer indices, got bool values that are not whole numbers', "create them with { dtype: 'int32' }"]);
+  });
+
+  it("calculateGain checks leaky_relu's slope, naming itself and param", () => {
+    const err = thrown(() => nn.init.calculateGain('leaky_relu', 'steep' as never));
+    expect(err.op).toBe('calculateGain');
+    expect(err.reason).toMatch(/^param must be /);
+  });
+
+  it("a loss module's forward names the module", () => {
+    expect(thrown(() => new nn.MSELoss().forward(3 as never)).op).toBe('MSELoss.forward');
+  });
+});
