@@ -6,7 +6,7 @@
  * s.join is not a function". Expected values are worked out from the arguments.
  */
 import { describe, expect, it } from 'vitest';
-import { checkEinops, checkEinsum, checkPack, parseShape } from '../../src/ir/index.js';
+import { checkEinops, checkEinsum, checkPack, parseShape, patternOfIndexLists } from '../../src/ir/index.js';
 import { thrown } from '../helpers/thrown.js';
 
 describe('the einops rank check', () => {
@@ -57,5 +57,30 @@ describe('operand shapes that are not arrays', () => {
     expect(err.reason).toMatch(/^operand (0|1)'s shape must be an array of dimension sizes$/);
     expect(err.reason).toBe(`operand ${op === 'einsum' ? 1 : 0}'s shape must be an array of dimension sizes`);
     expect([err.op, err.hint]).toEqual([op, 'pass a shape such as [2, 3]']);
+  });
+});
+
+// Seed 20261211.
+describe('more einops and index-list corners', () => {
+  it("reduce with 'repeat' as its reduction is repeat", () => {
+    const recipe = checkEinops('reduce', 'h -> h c', [2], { c: 3 }, 'repeat');
+    expect(recipe).toEqual(checkEinops('repeat', 'h -> h c', [2], { c: 3 }));
+  });
+
+  it("rearrange names the axis found only on the left", () => {
+    const err = thrown(() => checkEinops('rearrange', 'a b -> a', [2, 3]));
+    expect(err.reason).toBe("axis 'b' appears only on the left side of 'a b -> a'");
+    expect(err.hint).toBe("every axis must appear on both sides; to drop it, use reduce(x, 'a b -> a', 'sum')");
+  });
+
+  it('an index list that is not an array is refused by position', () => {
+    const err = thrown(() => patternOfIndexLists({ inputs: [[0], 5] } as never));
+    expect([err.reason, err.op, err.hint]).toEqual(['the index list of operand 1 is not an array', 'einsum', "write each operand's indices as a list, e.g. [0, 1]"]);
+    expect(thrown(() => patternOfIndexLists({ inputs: [[0]], output: 'x' } as never)).reason).toBe('the output list is not an array');
+  });
+
+  it("parse_shape refuses '...' inside parentheses", () => {
+    const err = thrown(() => parseShape('(...)', [2]));
+    expect([err.reason, err.hint, err.op]).toEqual(["'...' inside parentheses", "write '...' without parentheses", 'parseShape']);
   });
 });
