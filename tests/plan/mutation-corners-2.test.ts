@@ -102,3 +102,16 @@ describe('objectives as counts', () => {
     expect(objectiveValue(score, 'combo')).toBe(8192 + 2048 + 64 * (256 + 32));
   });
 });
+
+// Seed 20261211.
+describe('two operands', () => {
+  it("are one step, which auto and auto-hq report as their single step", () => {
+    const net = { inputs: [[0, 1], [1, 2]], output: [0, 2], sizes: [2, 3, 4], labels: ['i', 'j', 'k'] };
+    for (const optimize of ['auto', 'auto-hq'] as const) {
+      const plan = planContraction(net, { optimize });
+      expect(plan.path).toEqual([[0, 1]]);
+      expect(plan.optimizer).toBe(`${optimize}:single-step`);
+    }
+    expect(planContraction(net, { optimize: 'greedy' }).optimizer).toBe('greedy');
+  });
+});
