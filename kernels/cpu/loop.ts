@@ -563,7 +563,10 @@ export function runLoop(spec: LoopSpec, ins: readonly AnyArray[], out: AnyArray)
     const dims = empty ? null : cpuTransposeDims(spec);
     const plan = !empty && codegen && dims === null ? hoisting(spec) : null;
     const moves = plan !== null;
-    p = { codegen, wasmOk, kernel: empty ? () => {} : compileKernel(spec, dims, moves), plain: moves ? compileKernel(spec, dims, false) : null,
+    // The kernel without hoisting is compiled (or found) only when a call needs it: every eager op is a new spec.
+    let plainKernel: LoopKernel | null = null;
+    const plain: LoopKernel | null = moves ? (i, o, q) => (plainKernel ??= compileKernel(spec, dims, false))(i, o, q) : null;
+    p = { codegen, wasmOk, kernel: empty ? () => {} : compileKernel(spec, dims, moves), plain,
       broadcast: plan?.broadcast ?? [], written: plan?.written ?? [],
       params: empty ? [] : loopParams(spec), empty, rows: !empty && isRowCopy(spec),
       wasm: wasmTransposeApplies(spec, dims) ? dims : null };
