@@ -809,7 +809,7 @@ class Run {
         continue;
       }
       const prev = rep[g]!;
-      if (this.keptSize(prev, i) <= p.memoryLimit) {
+      if (this.keptSize(prev) <= p.memoryLimit) {
         const id = this.contractPair(prev, i);
         this.attach(id, false);
         rep[g] = id;
@@ -930,25 +930,19 @@ class Run {
     return nFound;
   }
 
-  /** Size of a and b's result (ascending product over its indices), for the Hadamard phase's memory check. */
-  private keptSize(a: number, b: number): number {
+  /**
+   * Size of the product of a and the next member of its Hadamard group, for the phase's memory check. Their
+   * index lists are equal (a group's running product keeps every index: the next member holds it), and
+   * the product keeps the indices that the output or a third operand holds.
+   */
+  private keptSize(a: number): number {
     const w = this.w;
     const A = w.ids[a]!;
-    const B = w.ids[b]!;
     const la = w.len[a]!;
-    const lb = w.len[b]!;
     let r = 1;
-    let j = 0;
-    for (let k = 0; k <= la; k++) {
-      const x = k < la ? A[k]! : Infinity;
-      while (j < lb && B[j]! < x) {
-        const i = B[j++]!;
-        if (this.inOut[i] === 1 || w.count[i]! > 1) r *= this.sz[i]!;
-      }
-      if (k === la) break;
-      const both = j < lb && B[j] === x ? 1 : 0;
-      j += both;
-      if (this.inOut[x] === 1 || w.count[x]! > 1 + both) r *= this.sz[x]!;
+    for (let k = 0; k < la; k++) {
+      const x = A[k]!;
+      if (this.inOut[x] === 1 || w.count[x]! > 2) r *= this.sz[x]!;
     }
     return r;
   }
