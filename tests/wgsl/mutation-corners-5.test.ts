@@ -8,8 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isVec4Copy } from '../../kernels/wgsl/copy.js';
 import { gpuDType } from '../../kernels/wgsl/dtypes.js';
 import { DEFAULT_LOOP_TUNING, loopKernel, type WebGPUBackend } from '../../kernels/wgsl/index.js';
-import type { DType } from '../../src/dtypes.js';
-import { ex, type LoopSpec } from '../../src/lower/spec.js';
+import { ex, type DType, type LoopSpec } from '../../src/lower/spec.js';
 import { thrown } from '../helpers/thrown.js';
 import { gpuAvailable, openBackend } from './setup.js';
 
