@@ -16,7 +16,7 @@ import { RecordingBackend } from '../runtime/recording.js';
 import type { KernelSpec } from '../lower/spec.js';
 import { getBackend, getDefaultDevice, checkDevice, type Backend, type Device } from '../runtime/backend.js';
 import { Tensor, installEinsum, type NestedArray } from '../runtime/tensor.js';
-import { tensor } from '../runtime/creation.js';
+import { tensor, zerosOf } from '../runtime/creation.js';
 import { isFloating, promoteTypes } from '../runtime/dtype.js';
 import { sameDevice, viewOf } from '../runtime/ops.js';
 import { noGrad, record } from '../autograd/record.js';
@@ -141,12 +141,17 @@ function isEmpty(options: object): boolean {
 
 /**
  * Runs a sliced plan: for every value of the sliced axes, the operands narrowed to that value are contracted by
- * the per-slice plan, and the results summed into the first. Each slice's result is released once added.
+ * the per-slice plan. When only summed axes are sliced, the results are summed into the first; when output axes
+ * are sliced too, each result is added into its block of an output allocated whole (slices that differ only in
+ * summed axes share a block). Each slice's result is released once added.
  */
 function runSliced(backend: Backend, program: ContractionProgram, sp: SlicedPlan, operands: readonly Tensor[]): Tensor {
   const perSlice: ContractionProgram = { ...program, sizes: sp.sizes };
   const extent = sp.sliced.map((id) => program.sizes[id]!);
   const at = sp.sliced.map(() => 0);
+  // For each sliced axis, its dimension in the output (-1: summed).
+  const outDim = sp.sliced.map((id) => program.output.indexOf(id));
+  const blocks = outDim.some((d) => d >= 0);
   return noGrad(() => {
     let acc: Tensor | undefined;
     for (let s = 0; s < sp.slices; s++) {
@@ -163,6 +168,13 @@ function runSliced(backend: Backend, program: ContractionProgram, sp: SlicedPlan
           return v;
         });
         const part = runContraction(backend, perSlice, sp.plan, views);
+        if (blocks) {
+          const whole = acc ?? zerosOf(program.output.map((id) => program.sizes[id]!), part.dtype, part.device);
+          let block = whole;
+          outDim.forEach((d, j) => { if (d >= 0) block = block.narrow(d, at[j]!, 1); });
+          block.add_(part);
+          return acc === undefined ? whole : undefined;
+        }
         if (acc === undefined) {
           // The accumulator is written in place: never an operand's own storage.
           return operands.some((x) => x.storage === part.storage) ? part.clone() : part;
@@ -655,7 +667,8 @@ export class CompiledExpression {
     if (this.sliced !== undefined) {
       const sp = this.sliced;
       lines.push(`Sliced (the plan above needs one step too large for a loop nest): ${sp.slices} slices over ` +
-        `[${sp.sliced.map((id) => this.program.labels[id]).join(', ')}], each running the unlimited path; ` +
+        `[${sp.sliced.map((id) => this.program.labels[id]).join(', ')}], each running the unlimited path` +
+        (sp.sliced.some((id) => this.program.output.includes(id)) ? ' and adding into its block of the output; ' : '; ') +
         `peak per slice ${sp.peakPerSlice} elements, ${sp.cost.toExponential(3)} flops in all (${sp.overhead.toFixed(3)}× the unsliced plan). Kernels of one slice:`);
     }
     lines.push('Kernels:');

@@ -174,7 +174,7 @@ const MAX_SLICES = 4096;
 /**
  * How a plan made under a memory limit runs. Undefined: as it is. When the limit left a step of three or more
  * operands too large to run as one loop nest, the plan found without the limit is sliced until its
- * intermediates fit (see slicing.ts) and that is returned; if no slicing of summed indices fits, an EinjitError
+ * intermediates fit (see slicing.ts) and that is returned; if no slicing fits, an EinjitError
  * names the smallest limit with which dp (minimising the largest intermediate) finds a pairwise plan. Called by
  * what executes plans (einsum, compile); einsumPath reports the sliced plan beside numpy's.
  */
@@ -184,15 +184,20 @@ export function slicedExecution(plan: ContractionPlan, contraction: Contraction,
   if (step === undefined) return undefined;
   const limitElements = resolveMemoryLimit(options.memoryLimit, contraction);
   const { memoryLimit: _dropped, ...unlimited } = options;
-  const sliced = sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, planContraction(contraction, unlimited),
-    limitElements);
+  const base = planContraction(contraction, unlimited);
   // Slicing must be cheaper than the loop nest it replaces, and not a loop of countless small launches.
-  if (sliced !== undefined && sliced.slices <= MAX_SLICES && sliced.cost <= K_WAY_MAX_FLOPS) return sliced;
+  const fits = (s: SlicedPlan | undefined): s is SlicedPlan => s !== undefined && s.slices <= MAX_SLICES && s.cost <= K_WAY_MAX_FLOPS;
+  // Summed indices first (each slice a whole contraction, added into one result); output indices only when those
+  // cannot do it (each slice then fills a block of the output).
+  const summed = sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, base, limitElements);
+  if (fits(summed)) return summed;
+  const any = sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, base, limitElements, 'any');
+  if (fits(any)) return any;
   const smallest = smallestPairwiseLimit(contraction);
   const limit = options.memoryLimit === 'max_input' ? `'max_input' (${resolveMemoryLimit('max_input', contraction)} elements)` : `${options.memoryLimit} elements`;
   throw new EinjitError(
     `memoryLimit ${limit} leaves a ${step.operands.length}-operand step of ${step.flops.toExponential(2)} flops, one loop nest too large to run, ` +
-      `and slicing summed indices cannot bring the intermediates under it within ${MAX_SLICES} slices and 2^30 flops; the smallest limit with a pairwise plan is ${smallest} elements`,
+      `and slicing cannot bring the intermediates under it within ${MAX_SLICES} slices and 2^30 flops; the smallest limit with a pairwise plan is ${smallest} elements`,
     { hint: `raise memoryLimit to at least ${smallest}, or leave it unset` },
   );
 }

@@ -36,10 +36,11 @@ function excessOf(plan: Pick<ContractionPlan, 'steps'>, limit: number): number {
 }
 
 /**
- * Chooses summed indices to slice until every intermediate of `base` (a plan found without a limit) fits
- * `limit`: each round slices the index whose slicing leaves the smallest peak, then the least excess over the
- * limit (several intermediates may share the peak), then the fewest total flops. Undefined when slicing summed
- * indices cannot bring the peak under the limit.
+ * Chooses indices to slice until every intermediate of `base` (a plan found without a limit) fits `limit`: each
+ * round slices the index whose slicing leaves the smallest peak, then the least excess over the limit (several
+ * intermediates may share the peak), then the fewest total flops. `which` says whether output indices may be
+ * sliced too ('summed': only summed ones). Undefined when slicing those indices cannot bring the peak under the
+ * limit.
  */
 export function sliceForLimit(
   inputs: readonly (readonly number[])[],
@@ -47,9 +48,10 @@ export function sliceForLimit(
   sizes: readonly number[],
   base: ContractionPlan,
   limit: number,
+  which: 'summed' | 'any' = 'summed',
 ): SlicedPlan | undefined {
   const inOutput = new Set(output);
-  const candidates = [...new Set(inputs.flat())].filter((id) => !inOutput.has(id) && sizes[id]! > 1);
+  const candidates = [...new Set(inputs.flat())].filter((id) => (which === 'any' || !inOutput.has(id)) && sizes[id]! > 1);
   const current = [...sizes];
   const sliced: number[] = [];
   let slices = 1;

@@ -70,4 +70,23 @@ describe.each(DEVICES)('sliced contraction memory on %s', (device) => {
     y!.dispose();
     for (const x of xs) x.dispose();
   });
+
+  it('when an output index is sliced, peaks at the whole output beside one slice\'s block and intermediates', async () => {
+    // The case of sliced-output.test.ts: d (256) is sliced, each slice writes one column of the [256, 256]
+    // output; one slice holds bd (72 elements, under the limit of 200) and its column (256 elements).
+    const dtype = device === 'cpu' ? 'float64' : 'float32';
+    const bytes = device === 'cpu' ? 8 : 4;
+    const shapes = [[256, 72], [72, 256], [256, 256]];
+    const xs = shapes.map((s, k) => tensor(Float64Array.from({ length: s[0]! * s[1]! }, (_, i) => Math.cos(i + k)), { dtype, device }).reshape(s));
+    expect(einsumPath('ab,bc,cd->ad', shapes, { memoryLimit: 200 }).sliced?.axes).toEqual(['d']);
+    const outBytes = 256 * 256 * bytes;
+    const { backend, peak } = peakTracking(device);
+    const before = backend.liveBytes();
+    let y: Tensor | undefined;
+    withBackends([backend], () => { y = einsum('ab,bc,cd->ad', xs[0]!, xs[1]!, xs[2]!, { memoryLimit: 200 }); });
+    expect(peak() - before).toBeLessThanOrEqual(outBytes + (2 * 200 + 2 * 256) * bytes);
+    expect(backend.liveBytes() - before).toBe(outBytes);
+    y!.dispose();
+    for (const x of xs) x.dispose();
+  });
 });
