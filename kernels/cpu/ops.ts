@@ -152,7 +152,7 @@ function exp(x: number): number {
 const ERF_LAST = 6;
 /** Centres of the series erf is summed from: the multiples of ERF_STEP in [0, ERF_LAST], so |h| ≤ ERF_STEP / 2. */
 const ERF_STEP = 0.25;
-/** Terms of each centre's series: 13 already reach 2 ulp at |h| ≤ 1/8; one more is margin. */
+/** Terms of each centre's series: 13 already reach 2 ulp at |h| ≤ 1/8; one more is margin (erf writes out 14). */
 const ERF_TERMS = 14;
 
 /**
