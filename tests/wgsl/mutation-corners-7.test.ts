@@ -18,8 +18,9 @@ function batchedWithInput(): GemmSpec {
   const m = { offset: 0, batchStrides: [192, 64], rowStride: 8, colStride: 1 };
   return {
     kind: 'gemm', label: 'beik,bekj->beij', dtype: 'float32', batch: [2, 3], m: 8, n: 8, k: 8, a: m, b: m, c: m,
-    epilogue: ex.binary('add', ex.input(0), ex.input(1)), epilogueInputs: [m],
-  } as GemmSpec;
+    epilogue: ex.binary('add', ex.input(0), ex.input(1)),
+    epilogueInputs: [{ dtype: 'float32', offset: 0, strides: [192, 64, 8, 1] }],
+  };
 }
 
 describe('GEMM tiles and epilogue inputs', () => {
