@@ -2,10 +2,11 @@
  * Slicing output indices: when no slicing of summed indices brings a plan's intermediates under the memory
  * limit, output indices are sliced too, and each slice fills its block of the output (slices that differ only in
  * summed indices add into the same block). Values against a float64 evaluation written here (B·C first, then
- * A·(B·C), which is the same sum), on every device under test; the slicing reported by einsumPath and explain().
+ * A·(B·C), which is the same sum), on every device under test; the slicing reported by einsumPath and explain();
+ * the operands' gradients against the same float64 loops.
  */
 import { describe, expect, it } from 'vitest';
-import { compile, einsum, einsumPath, tensor } from '../../src/index.js';
+import { compile, einsum, einsumPath, grad, tensor } from '../../src/index.js';
 import { DEVICES } from '../helpers/devices.js';
 
 /** Y[a, d] = Σ_b Σ_c A[a, b] B[b, c] C[c, d] in float64, as A·(B·C). */
@@ -54,6 +55,36 @@ describe('slicing an output index', () => {
     let worst = 0;
     for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(Number(got[i]) - want[i]!) / (1 + Math.abs(want[i]!)));
     expect(worst).toBeLessThanOrEqual(tol);
+  });
+  it('has the gradients of the einsum (cpu, float64)', () => {
+    // L = Σ Y ⊙ G: dA = G·(B·C)ᵀ, dB = Aᵀ·G·Cᵀ, dC = (A·B)ᵀ·G, each from plain loops.
+    const raw = shapes.map((s, k) => values(s[0]! * s[1]!, k + 7));
+    const G = values(na * nd, 11);
+    const [A, B, C] = raw as [Float64Array, Float64Array, Float64Array];
+    const xs = shapes.map((s, k) => tensor(raw[k]!, { dtype: 'float64' }).reshape(s).requiresGrad_());
+    const y = einsum('ab,bc,cd->ad', xs[0]!, xs[1]!, xs[2]!, { memoryLimit: 200 });
+    const got = grad(y.mul(tensor(G, { dtype: 'float64' }).reshape([na, nd])).sum(), xs).map((g) => g.dataSync() as Float64Array);
+    /** X·Y with X n×k (or its transpose stored k×n) and Y k×m (or its transpose stored m×k). */
+    const matmul = (X: Float64Array, Y: Float64Array, n: number, k: number, m: number, xt = false, yt = false): Float64Array => {
+      const out = new Float64Array(n * m);
+      for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) {
+        const v = xt ? X[p * n + i]! : X[i * k + p]!;
+        for (let j = 0; j < m; j++) out[i * m + j]! += v * (yt ? Y[j * k + p]! : Y[p * m + j]!);
+      }
+      return out;
+    };
+    const BC = matmul(B, C, nb, nc, nd);
+    const AB = matmul(A, B, na, nb, nc);
+    const want = [
+      matmul(G, BC, na, nd, nb, false, true),
+      matmul(matmul(A, G, nb, na, nd, true), C, nb, nd, nc, false, true),
+      matmul(AB, G, nc, na, nd, true),
+    ];
+    want.forEach((w, k) => {
+      let worst = 0;
+      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(got[k]![i]! - w[i]!) / (1 + Math.abs(w[i]!)));
+      expect(worst, `operand ${k}`).toBeLessThanOrEqual(1e-12);
+    });
   });
 });
 
