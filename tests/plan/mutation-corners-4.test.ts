@@ -6,7 +6,8 @@
  *   its numeric keys), so on these networks its cost is optimal's, the exact search over the same space;
  * - greedy's pair sizes past 2^512 (a pair whose product passes it is not taken for a small one, and a step's
  *   union that passes it only with its second operand's indices is counted whole);
- * - a JSON tree that leaves operands out is refused naming them.
+ * - a JSON tree that leaves operands out is refused naming them;
+ * - (seed 20261214) auto names the method it chose on a ring past optimal's and dp's sizes: anneal.
  */
 import { describe, expect, it } from 'vitest';
 import { greedyRun } from '../../src/plan/greedy.js';
@@ -85,5 +86,15 @@ describe('a JSON tree that leaves operands out', () => {
   it('is refused naming them', () => {
     expect(thrown(() => treeToPath([0, 2], 4)).message).toMatch(/the tree leaves out operands 1, 3\n/);
     expect(thrown(() => treeToPath([[0, 2], 3], 4)).message).toMatch(/the tree leaves out operand 1\n/);
+  });
+});
+
+describe('auto names the method it chose', () => {
+  it("a ring of 20 operands with shared side indices: 'auto:anneal'", () => {
+    const n = 20;
+    const inputs = Array.from({ length: n }, (_, i) => [i, (i + 1) % n, n + (i % 5)]);
+    const sizes = Array.from({ length: n + 5 }, (_, i) => 2 + (i % 3));
+    clearPlanCache();
+    expect(planContraction({ inputs, output: [], sizes }, { optimize: 'auto' }).optimizer).toBe('auto:anneal');
   });
 });
