@@ -5,7 +5,7 @@
  */
 import { Float16Array } from '@petamoriken/float16';
 import type { DType, KernelSpec } from '../../src/lower/spec.js';
-import type { Backend, Storage, StorageHooks, TypedArray } from '../../src/lower/backend.js';
+import type { Backend, KernelTimes, Storage, StorageHooks, TypedArray } from '../../src/lower/backend.js';
 import { EinjitError } from '../../src/errors.js';
 import { loopKernelKind, loopSource, runLoop } from './loop.js';
 import { gemmKernelName, gemmMinWork, gemmSource, runGemm, shutdownGemmPool } from './gemm.js';
@@ -35,6 +35,12 @@ const finalizer = new FinalizationRegistry<number>((bytes) => {
   live -= bytes;
 });
 let poison: number | null = null;
+
+/**
+ * Kernel times while `profile()` runs, by spec label: a CPU kernel runs to completion inside `run` (the GEMM's
+ * helper threads included), so the wall-clock time around it is the kernel's.
+ */
+let timing: Map<string, { count: number; ms: number }> | null = null;
 
 // What a released storage holds instead of its elements: one shared empty array per dtype, never written.
 const EMPTY: Record<DType, TypedArray> = {
@@ -83,13 +89,19 @@ export function createCpuBackend(hooks: StorageHooks): Backend {
     run(spec: KernelSpec, inputs: readonly Storage[], output: Storage): void {
       const ins = inputs.map((x) => data(x, spec.label));
       const out = data(output, spec.label);
-      if (spec.kind === 'loop') {
-        runLoop(spec, ins, out);
+      if (timing === null) {
+        runKernel(spec, ins, out);
         return;
       }
-      const [a, b, ...extra] = ins as (Float32Array | Float64Array)[];
-      if (a === undefined || b === undefined) throw new EinjitError('a GEMM needs two operands', { op: spec.label });
-      runGemm(spec, a, b, out as Float32Array | Float64Array, extra);
+      const t0 = performance.now();
+      runKernel(spec, ins, out);
+      const ms = performance.now() - t0;
+      const entry = timing.get(spec.label);
+      if (entry === undefined) timing.set(spec.label, { count: 1, ms });
+      else {
+        entry.count++;
+        entry.ms += ms;
+      }
     },
     async read(storage: Storage): Promise<TypedArray> {
       return handOut(storage, 'data');
@@ -125,9 +137,27 @@ export function createCpuBackend(hooks: StorageHooks): Backend {
       return `// einjit runs this kernel without generated code: this page's Content-Security-Policy refuses ${codegenAllowed() ? "WebAssembly compilation ('wasm-unsafe-eval')" : "'unsafe-eval'"},\n` +
         `// so ${spec.kind === 'loop' ? 'the interpreter (kernels/cpu/interpret.ts) evaluates this loop nest with the same arithmetic' : 'the direct strided loop computes this product'}; the generated source would be:\n${source}`;
     },
+    startTiming(): void {
+      timing = new Map();
+    },
+    async stopTiming(): Promise<KernelTimes> {
+      const kernels = [...(timing ?? [])].map(([name, t]) => ({ name, count: t.count, ms: t.ms }));
+      timing = null;
+      return { timed: true, kernels };
+    },
     destroy(): void {
       // The worker pool starts again lazily on the next large GEMM.
       shutdownGemmPool();
     },
   };
+}
+
+function runKernel(spec: KernelSpec, ins: readonly TypedArray[], out: TypedArray): void {
+  if (spec.kind === 'loop') {
+    runLoop(spec, ins, out);
+    return;
+  }
+  const [a, b, ...extra] = ins as (Float32Array | Float64Array)[];
+  if (a === undefined || b === undefined) throw new EinjitError('a GEMM needs two operands', { op: spec.label });
+  runGemm(spec, a, b, out as Float32Array | Float64Array, extra);
 }

@@ -1,18 +1,19 @@
 /**
- * `profile(fn)`: what running `fn` cost — kernel launches by kernel, bytes allocated, and GPU milliseconds per
- * kernel where the WebGPU device has `timestamp-query`. The same report serves eager code and (later) jitted code.
+ * `profile(fn)`: what running `fn` cost — kernel launches by kernel, bytes allocated, and milliseconds per
+ * kernel: wall-clock time around each launch on the CPU (its kernels run to completion inside the launch), GPU
+ * time where the WebGPU device has `timestamp-query`. The same report serves eager code and (later) jitted code.
  */
 import { EinjitError } from '../errors.js';
 import { deviceNames, peekBackend, withBackends, type Device } from './backend.js';
 import { RecordingBackend } from './recording.js';
 
-/** One kernel in a profile: how often it ran and, on a GPU with timestamps, for how long in all. */
+/** One kernel in a profile: how often it ran and, where the device is timed, for how long in all. */
 export interface ProfiledKernel {
   /** The kernel's name: the WGSL kernel name on 'webgpu' (as in `kernelSource`), the spec's label on 'cpu'. */
   readonly name: string;
   readonly device: Device;
   readonly count: number;
-  /** Total GPU milliseconds of its launches (webgpu with `timestamp-query` only). */
+  /** Total milliseconds of its launches: on 'cpu' always, on 'webgpu' with `timestamp-query` only. */
   readonly ms?: number;
 }
 
@@ -23,7 +24,7 @@ export interface Profile<T> {
   readonly launches: number;
   /** Bytes of the storages created while `fn` ran (allocations, uploads), whether or not they were released. */
   readonly bytesAllocated: number;
-  /** Whether `ms` was measured (a WebGPU device with `timestamp-query` ran kernels). */
+  /** Whether `ms` was measured (a kernel ran on the CPU, or on a WebGPU device with `timestamp-query`). */
   readonly timed: boolean;
   /** By launches, most first. */
   readonly kernels: readonly ProfiledKernel[];
@@ -32,8 +33,8 @@ export interface Profile<T> {
 let active = false;
 
 /**
- * Runs `fn` (awaiting it) and reports its kernel launches, the bytes it allocated and, on a GPU with timestamps,
- * the time of each kernel. Counts the devices started before the call; profiles do not nest.
+ * Runs `fn` (awaiting it) and reports its kernel launches, the bytes it allocated and the time of each kernel
+ * (on a GPU only with timestamps). Counts the devices started before the call; profiles do not nest.
  *
  * @example
  * const x = randn([256, 256]);

@@ -19,6 +19,30 @@ describe.each(DEVICES)('profile on %s', (device) => {
     expect(p.bytesAllocated).toBe(3 * 4 * 4);
     if (p.timed) for (const k of p.kernels) expect(k.ms).toBeGreaterThanOrEqual(0);
     else for (const k of p.kernels) expect(k.ms).toBeUndefined();
+    // The CPU times every launch (wall clock around the kernel).
+    if (device === 'cpu') expect(p.timed).toBe(true);
+  });
+
+  it('times each kernel by name, within the wall time of the call', async () => {
+    if (device !== 'cpu') return;
+    const small = tensor(Array.from({ length: 64 }, (_, i) => i), { device });
+    const big = tensor(Array.from({ length: 1 << 16 }, (_, i) => i % 7), { device });
+    const t0 = performance.now();
+    const p = await profile(async () => {
+      for (let i = 0; i < 3; i++) await small.exp().data();
+      await big.sqrt().sin().data();
+    });
+    const wall = performance.now() - t0;
+    // Kernels are named by op: three exps, one sqrt, one sin.
+    expect(p.kernels.map((k) => [k.name, k.count]).sort()).toEqual([['exp', 3], ['sin', 1], ['sqrt', 1]]);
+    for (const k of p.kernels) expect(k.ms).toBeGreaterThanOrEqual(0);
+    const total = p.kernels.reduce((s, k) => s + k.ms!, 0);
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(wall);
+    // Timing ends with the profile: a later profile starts from nothing.
+    const q = await profile(() => small.exp().data());
+    expect(q.kernels).toEqual([{ name: 'exp', device, count: 1, ms: q.kernels[0]!.ms }]);
+    expect(q.kernels[0]!.ms).toBeGreaterThanOrEqual(0);
   });
 
   it('does not nest, reports an error thrown inside, and leaves the device usable afterwards', async () => {
