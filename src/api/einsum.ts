@@ -667,7 +667,7 @@ export class CompiledExpression {
     if (this.sliced !== undefined) {
       const sp = this.sliced;
       lines.push(`Sliced (the plan above needs one step too large for a loop nest): ${sp.slices} slices over ` +
-        `[${sp.sliced.map((id) => this.program.labels[id]).join(', ')}], each running the unlimited path` +
+        `[${sp.sliced.map((id) => this.program.labels[id]).join(', ')}], each running the path of one slice` +
         (sp.sliced.some((id) => this.program.output.includes(id)) ? ' and adding into its block of the output; ' : '; ') +
         `peak per slice ${sp.peakPerSlice} elements, ${sp.cost.toExponential(3)} flops in all (${sp.overhead.toFixed(3)}× the unsliced plan). Kernels of one slice:`);
     }

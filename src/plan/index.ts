@@ -8,7 +8,7 @@ import { EinjitError } from '../errors.js';
 import { BudgetExceeded, now } from './budget.js';
 import { replayPath, validatePath } from './cost.js';
 import { explicitPath } from './interop.js';
-import { type SlicedPlan, sliceForLimit } from './slicing.js';
+import { reoptimiseSliced, type SlicedPlan, sliceForLimit } from './slicing.js';
 import { buildNetwork, ssaToLinear } from './network.js';
 import {
   AUTO_DEFAULT_BUDGET_MS,
@@ -39,7 +39,7 @@ export interface Contraction {
 export { replayCostExact, replayPath, validatePath } from './cost.js';
 export { optimizerNames } from './optimizers.js';
 export { formatReport } from './report.js';
-export { sliceForLimit, type SlicedPlan } from './slicing.js';
+export { reoptimiseSliced, sliceForLimit, type SlicedPlan } from './slicing.js';
 export { linearToSsaPath, pathToTree, treeToPath, type PathSpec, type PathTree } from './interop.js';
 
 const OP = 'einsumPath';
@@ -189,10 +189,12 @@ export function slicedExecution(plan: ContractionPlan, contraction: Contraction,
   const fits = (s: SlicedPlan | undefined): s is SlicedPlan => s !== undefined && s.slices <= MAX_SLICES && s.cost <= K_WAY_MAX_FLOPS;
   // Summed indices first (each slice a whole contraction, added into one result); output indices only when those
   // cannot do it (each slice then fills a block of the output).
+  // The path of one slice is then searched again over the sliced sizes (slicing.ts: reoptimiseSliced).
+  const replan = (sizes: readonly number[]): ContractionPlan => planContraction({ ...contraction, sizes }, unlimited);
   const summed = sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, base, limitElements);
-  if (fits(summed)) return summed;
+  if (fits(summed)) return reoptimiseSliced(summed, contraction.sizes, base, limitElements, replan, fits);
   const any = sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, base, limitElements, 'any');
-  if (fits(any)) return any;
+  if (fits(any)) return reoptimiseSliced(any, contraction.sizes, base, limitElements, replan, fits);
   const smallest = smallestPairwiseLimit(contraction);
   const limit = options.memoryLimit === 'max_input' ? `'max_input' (${resolveMemoryLimit('max_input', contraction)} elements)` : `${options.memoryLimit} elements`;
   throw new EinjitError(

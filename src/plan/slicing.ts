@@ -1,8 +1,11 @@
 /**
  * Slicing (cotengra's approach): when a plan's intermediates exceed the memory limit, fix some summed indices to
  * one value at a time. Each sliced index multiplies the number of independent sub-contractions by its size and
- * divides every intermediate that carries it by the same; the slices' results are summed. The path stays the one
- * found without a limit, only the sizes change, so each candidate index is scored by replaying that path.
+ * divides every intermediate that carries it by the same; the slices' results are summed. Indices are chosen on
+ * the path found without a limit, only the sizes changing, so each candidate index is scored by replaying that
+ * path; then (`reoptimiseSliced`) the path of one slice is searched again over the sliced sizes, as cotengra does
+ * between rounds, since an index at size 1 can make another order cheaper, and indices the new path no longer
+ * needs sliced are given back.
  */
 
 import { replayPath } from './cost.js';
@@ -86,4 +89,46 @@ export function sliceForLimit(
     overhead: base.cost > 0 ? cost / base.cost : 1,
     peakPerSlice: peakOf(plan),
   });
+}
+
+/**
+ * `sp` with the path of one slice searched again by `replan` (the optimizer that found the unlimited path, given
+ * the sliced sizes), kept where it is cheaper over all slices and its intermediates still fit `limit`; then each
+ * sliced index, last chosen first, is given back (its full size restored, the path searched again) while the
+ * result still fits and costs no more. `accept` says whether a candidate may run (the executor's caps on slices
+ * and flops). Never costlier than `sp`, which is returned as it is when nothing improves on it.
+ */
+export function reoptimiseSliced(
+  sp: SlicedPlan,
+  sizes: readonly number[],
+  base: ContractionPlan,
+  limit: number,
+  replan: (sizes: readonly number[]) => ContractionPlan,
+  accept: (candidate: SlicedPlan) => boolean = () => true,
+): SlicedPlan {
+  const candidate = (sliced: readonly number[]): SlicedPlan | undefined => {
+    const current = [...sizes];
+    let slices = 1;
+    for (const id of sliced) {
+      slices *= sizes[id]!;
+      current[id] = 1;
+    }
+    const plan = replan(current);
+    if (peakOf(plan) > limit) return undefined;
+    const cost = plan.cost * slices;
+    const c: SlicedPlan = {
+      sliced: Object.freeze([...sliced]), slices, sizes: Object.freeze(current),
+      plan: Object.freeze({ ...plan, optimizer: `${base.optimizer}+sliced` }),
+      cost, overhead: base.cost > 0 ? cost / base.cost : 1, peakPerSlice: peakOf(plan),
+    };
+    return accept(c) ? Object.freeze(c) : undefined;
+  };
+  let best = sp;
+  const again = candidate(sp.sliced);
+  if (again !== undefined && again.cost < best.cost) best = again;
+  for (let i = best.sliced.length - 1; i >= 0 && best.sliced.length > 1; i--) {
+    const fewer = candidate(best.sliced.filter((_, j) => j !== i));
+    if (fewer !== undefined && fewer.cost <= best.cost) best = fewer;
+  }
+  return best;
 }

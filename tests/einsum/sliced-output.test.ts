@@ -40,7 +40,7 @@ describe('slicing an output index', () => {
     expect(p.sliced?.slices).toBe(256);
     expect(p.sliced!.peakPerSlice).toBeLessThanOrEqual(200);
     const c = compile('ab,bc,cd->ad', shapes, { memoryLimit: 200, dtype: 'float64' });
-    expect(c.explain()).toMatch(/256 slices over \[d\], each running the unlimited path and adding into its block of the output/);
+    expect(c.explain()).toMatch(/256 slices over \[d\], each running the path of one slice and adding into its block of the output/);
   });
 
   it.each(DEVICES)('gives the einsum on %s', async (device) => {
