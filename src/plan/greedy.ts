@@ -98,45 +98,13 @@ function prepOf(net: Network): Prep {
   for (let i = 0; i < nIdx; i++) lsz[i] = Math.log2(sz[i]!);
   const inOut = new Uint8Array(nIdx);
   for (const i of idsOf(net.output)) inOut[i] = 1;
-  // Inputs' indices, ascending: as the network lists them, or read off their bit sets.
-  let inputStart: Int32Array;
-  let inputIds: Int32Array;
+  // Inputs' indices, ascending, as the network lists them.
+  const inputStart = net.lists.start;
+  const inputIds = net.lists.ids;
   const count = new Int32Array(nIdx);
+  for (const i of inputIds) count[i]!++;
   const inputBits = new Uint32Array(n * words);
   for (let k = 0; k < n; k++) inputBits.set(net.inputs[k]!, k * words);
-  if (net.lists !== undefined) {
-    inputStart = net.lists.start;
-    inputIds = net.lists.ids;
-    for (const i of inputIds) count[i]!++;
-  } else {
-    inputStart = new Int32Array(n + 1);
-    for (let k = 0; k < n; k++) {
-      const s = net.inputs[k]!;
-      let c = 0;
-      for (let w = 0; w < words; w++) {
-        let x = s[w]!;
-        while (x !== 0) {
-          const low = x & -x;
-          count[w * 32 + 31 - Math.clz32(low)]!++;
-          c++;
-          x ^= low;
-        }
-      }
-      inputStart[k + 1] = inputStart[k]! + c;
-    }
-    inputIds = new Int32Array(inputStart[n]!);
-    for (let k = 0, at = 0; k < n; k++) {
-      const s = net.inputs[k]!;
-      for (let w = 0; w < words; w++) {
-        let x = s[w]!;
-        while (x !== 0) {
-          const low = x & -x;
-          inputIds[at++] = w * 32 + 31 - Math.clz32(low);
-          x ^= low;
-        }
-      }
-    }
-  }
   const holderStart = new Int32Array(nIdx + 1);
   for (let i = 0; i < nIdx; i++) holderStart[i + 1] = holderStart[i]! + count[i]!;
   const holderIds = new Int32Array(holderStart[nIdx]!);

@@ -26,7 +26,7 @@ export interface Network {
    * Each operand's distinct compact indices, ascending: `ids[start[k] .. start[k + 1])`. What the bit sets hold,
    * listed, so that a search need not scan `words` words per operand (O(n²) over a network of n tensors).
    */
-  readonly lists?: { readonly start: Int32Array; readonly ids: Int32Array };
+  readonly lists: { readonly start: Int32Array; readonly ids: Int32Array };
 }
 
 export function buildNetwork(

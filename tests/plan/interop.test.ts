@@ -62,6 +62,14 @@ describe('importing paths found elsewhere', () => {
     expect(expr.plan.path).toEqual([[1, 2], [0, 1]]);
   });
 
+  it('names a node that is not a non-empty array of subtrees (an empty array, a string, an object)', () => {
+    for (const node of [[], 'x', { t: 1 }]) {
+      const tree = [[0, 1], node, 2] as never;
+      expect(() => treeToPath(tree, 3), JSON.stringify(node)).toThrow(EinjitError);
+      expect(() => treeToPath(tree, 3), JSON.stringify(node)).toThrow('a node of the tree is not a non-empty array of subtrees');
+    }
+  });
+
   it('refuses malformed trees and SSA paths with an EinjitError', () => {
     const bad: unknown[] = [{ tree: [0, 0] }, { tree: [0, 3] }, { tree: [0] }, { tree: [] }, { tree: [[0, 1], 'x'] }, { ssaPath: [[0, 1], [0, 2]] }, { ssaPath: [[0, 5]] }, { nothing: 1 }, 5];
     for (const optimize of bad) {

@@ -212,6 +212,23 @@ describe('slicing', () => {
     expect(cheaper).toBeGreaterThan(0);
   });
 
+  it('keeps slicing while the peak holds but the excess over the limit falls (two intermediates tied at the peak)', () => {
+    // A random 3-regular network whose greedy path has intermediates tied at 12 elements: under a limit of 4,
+    // slicing index 11 leaves a peak of 6 held by several intermediates, and index 12 lowers their excess, not the
+    // peak; index 4 then brings every one under the limit.
+    const inputs = [[3, 7, 9], [1, 5, 8], [7, 9, 12], [2, 4, 12], [0, 6, 11], [2, 3, 11], [0, 6, 10], [1, 10], [4, 5, 8]];
+    const sizes = [3, 3, 3, 3, 2, 2, 3, 2, 2, 3, 3, 2, 2];
+    const path = [[4, 6], [0, 2], [0, 4], [1, 4], [0, 4], [0, 1], [0, 2], [0, 1]];
+    const base = { ...replayPath(inputs, [], sizes, path), optimizer: 'greedy' };
+    const sp = sliceForLimit(inputs, [], sizes, base, 4)!;
+    expect(sp).toBeDefined();
+    expect(sp.sliced).toEqual([11, 12, 4]);
+    const peaks = [[], [11], [11, 12], [11, 12, 4]].map((ids) =>
+      Math.max(...replayPath(inputs, [], sizes.map((x, id) => (ids.includes(id) ? 1 : x)), path).steps.slice(0, -1).map((st) => st.resultSize)));
+    expect(peaks).toEqual([12, 6, 6, 3]);
+    expect(sp.peakPerSlice).toBe(3);
+  });
+
   it('re-optimising the path of one slice: on this 9-tensor network it halves the flops and gives an index back', () => {
     // A random 3-regular network (seed 1 of the networks benchmark's generator, sizes 2-6), written out.
     const n = {
