@@ -24,8 +24,9 @@
  */
 
 import { gemmEpilogueLoop, type Access, type GemmSpec, type LoopSpec } from '../../src/lower/spec.js';
-import { renderLoop, runLoop } from './loop.js';
+import { compileLoop, loopParams, renderLoop, runLoop } from './loop.js';
 import { batchOffsets, directGemm, jsMacroSource, type FloatArray } from './gemm-js.js';
+import type { LoopKernel } from './ops.js';
 import {
   CONTROL_BYTES, defaultThreads, GemmPool, type KernelDescriptor, loadRuntime, MAX_PAGES, UNIT_WORDS,
 } from './gemm-pool.js';
@@ -472,12 +473,14 @@ interface SubProduct {
   readonly ldc: number;
   /** Element offset of C[0, 0] of this sub-product in the user's C. */
   readonly cUser: number;
+  /** Element offset of this block's first element in each epilogue operand (none without an epilogue). */
+  readonly eUser: readonly number[];
   /** Packs the panels this sub-product reads first (none when they are shared with an earlier one). */
   readonly pack: readonly ((M: FloatArray, scratch: PackScratch | null) => void)[];
 }
 
 function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: number, kernel: number, kp: number,
-  tile: GemmTile, macs: number, c: FloatArray, crs: number, ccs: number): void {
+  tile: GemmTile, macs: number, c: FloatArray, crs: number, ccs: number, store: EpilogueStore | null): void {
   const nr = tile.nr;
   const kc = options.kc > 0 ? roundUp(options.kc, tile.unroll) : tile.kc;
   let threads = Math.max(1, Math.floor(options.threads));
@@ -527,7 +530,10 @@ function runRound(s: State, subs: readonly SubProduct[], top: number, bytes: num
   const copyFinished = (): void => {
     while (copied < subs.length && Atomics.load(s.i32, counters + copied) >= (perSub[copied] ?? 0)) {
       const sub = subs[copied++];
-      if (sub !== undefined) copyOut(sub, M, c, crs, ccs);
+      if (sub !== undefined) {
+        if (store === null) copyOut(sub, M, c, crs, ccs);
+        else storeWithEpilogue(store, sub, M, c);
+      }
     }
   };
   const ok = rt.finish(s.env, job, n, table, kernel, kc, copyFinished);
@@ -556,7 +562,52 @@ function copyOut(sub: SubProduct, M: FloatArray, c: FloatArray, crs: number, ccs
   }
 }
 
-function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, macro: Macro): boolean {
+/**
+ * A GEMM's epilogue as packedGemm applies it: while each block of C is stored, not in a later pass over C. One
+ * loop kernel maps every block (rows × cols of the staging into C, reading each epilogue operand at the block's
+ * elements); compiled and given its parameter list once per launch, then only the block's extents and offsets
+ * change, so a block costs the map and no spec, key or lookup.
+ */
+interface EpilogueStore {
+  readonly extra: readonly FloatArray[];
+  /** Per epilogue operand, its strides along m and n. */
+  readonly strides: readonly (readonly [number, number])[];
+  readonly kernel: LoopKernel;
+  /** The kernel's parameters (loopParams' layout), patched per block. */
+  readonly params: number[];
+}
+
+/** The store of `spec`'s epilogue for blocks whose staging rows lie `ldc` apart, or null without an epilogue. */
+function epilogueStore(spec: GemmSpec, extra: readonly FloatArray[], crs: number, ccs: number, ldc: number): EpilogueStore | null {
+  if (spec.epilogue === undefined) return null;
+  const nb = spec.batch.length;
+  const dtype = spec.dtype;
+  const strides = (spec.epilogueInputs ?? []).map((e) => [e.strides[nb]!, e.strides[nb + 1]!] as const);
+  const map: LoopSpec = {
+    kind: 'loop', label: `epilogue of ${spec.label}`, sizes: [1, 1], parallel: 2, reduceOp: null,
+    inputs: [{ dtype, offset: 0, strides: [ldc, 1] }, ...strides.map(([sm, sn]) => ({ dtype, offset: 0, strides: [sm, sn] }))],
+    output: { dtype, offset: 0, strides: [crs, ccs] }, expr: spec.epilogue, computeType: dtype,
+  };
+  return { extra, strides, kernel: compileLoop(map), params: loopParams(map) };
+}
+
+/**
+ * Stores a sub-product's block of C through the epilogue, reading the product from the staging while it is still
+ * in cache. Parameters as loopParams lays them out for two loops: the extents, each input's offset and two
+ * strides (the staging first), the output's offset, its strides, the constants.
+ */
+function storeWithEpilogue(store: EpilogueStore, sub: SubProduct, M: FloatArray, c: FloatArray): void {
+  const p = store.params;
+  p[0] = sub.rows;
+  p[1] = sub.cols;
+  p[2] = sub.c;
+  p[3] = sub.ldc;
+  for (let i = 0; i < store.strides.length; i++) p[5 + 3 * i] = sub.eUser[i]!;
+  p[5 + 3 * store.strides.length] = sub.cUser;
+  store.kernel([M, ...store.extra], c, p);
+}
+
+function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, macro: Macro, extra: readonly FloatArray[] | null = null): boolean {
   const s = getState();
   const { m, n, k, dtype } = spec;
   const tile = macro === 'js' ? TILES.js[dtype] : TILES.wasm[dtype];
@@ -578,6 +629,13 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   const ao = batchOffsets(spec.batch, spec.a.batchStrides, spec.a.offset);
   const bo = batchOffsets(spec.batch, spec.b.batchStrides, spec.b.offset);
   const co = batchOffsets(spec.batch, spec.c.batchStrides, spec.c.offset);
+  // The epilogue, when the caller hands its operands over, is applied as each block is stored. Each block
+  // patches its staging's row pitch (ldc) into the parameters; compiled for any pitch above 1, which all are.
+  const nb = spec.batch.length;
+  const store = extra === null ? null : epilogueStore(spec, extra, spec.c.rowStride, spec.c.colStride, nr);
+  const operands = store === null ? [] : spec.epilogueInputs ?? [];
+  const eo = operands.map((e) => batchOffsets(spec.batch, e.strides.slice(0, nb), e.offset));
+  const eStrides = operands.map((e) => [e.strides[nb]!, e.strides[nb + 1]!] as const);
   const { rowStride: ars, colStride: acs } = spec.a;
   const { rowStride: brs, colStride: bcs } = spec.b;
   const { rowStride: crs, colStride: ccs } = spec.c;
@@ -591,7 +649,7 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   let packedA = new Map<string, number>();
   let packedB = new Map<string, number>();
   const flush = (): void => {
-    if (subs.length > 0) runRound(s, subs, top, bytes, kernel, kp, tile, macs, c, crs, ccs);
+    if (subs.length > 0) runRound(s, subs, top, bytes, kernel, kp, tile, macs, c, crs, ccs, store);
     top = start;
     macs = 0;
     subs = [];
@@ -633,7 +691,8 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
         }
         const ldc = np * nr;
         subs.push({ a: aPtr, b: bPtr, bps: bRows ? nr : kp * nr, ldb, c: top, mp, np, rows,
-          cols, ldc, cUser: (co[t] ?? 0) + m0 * crs + n0 * ccs, pack });
+          cols, ldc, cUser: (co[t] ?? 0) + m0 * crs + n0 * ccs,
+          eUser: eo.map((at, i) => at[t]! + m0 * eStrides[i]![0] + n0 * eStrides[i]![1]), pack });
         top += mp * mr * ldc;
         macs += rows * cols * k;
       }
@@ -709,10 +768,11 @@ export function gemmKernelName(spec: GemmSpec): string {
 
 /**
  * C = epilogue(A·B, extra...) for every batch point (C is overwritten). Synchronous; large products use every
- * configured thread. An epilogue runs as the launch's last pass over C, each element read and written in place by
- * the loop kernels' code (generated, or interpreted where code generation is refused), reading `extra` (the
- * spec's epilogueInputs: a bias, a residual) through their own strides. None may be C's array: the product has
- * overwritten C before the pass reads them.
+ * configured thread. A packed product applies the epilogue as it stores each block of C from its staging (while
+ * the helper threads compute later blocks); the direct loop of a small product leaves it to one pass over C after
+ * the product. Either way the loop kernels' code (generated, or interpreted where code generation is refused)
+ * maps each element, reading `extra` (the spec's epilogueInputs: a bias, a residual) through their own strides.
+ * None may be C's array: blocks of C already stored would be read as operands.
  */
 export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, extra: readonly FloatArray[] = []): void {
   const want = spec.epilogueInputs?.length ?? 0;
@@ -728,7 +788,8 @@ export function runGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatAr
     inPlace(spec, a, b, c, extra);
     return;
   }
-  product(spec, a, b, c);
+  // A packed product applies the epilogue as it stores each block of C; the direct loop leaves it to one pass over C.
+  if (product(spec, a, b, c, extra)) return;
   const epilogue = gemmEpilogueLoop(spec);
   if (epilogue !== null && !epilogue.sizes.includes(0)) runLoop(epilogue, [c, ...extra], c);
 }
@@ -793,20 +854,26 @@ function inPlace(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, ex
   }
 }
 
-function product(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray): void {
+/**
+ * C = A·B by the route the shape takes. With `extra` (the epilogue's operands), a packed product also applies the
+ * spec's epilogue as it stores C, and says so by returning true; otherwise C holds the bare product.
+ */
+function product(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, extra: readonly FloatArray[] | null = null): boolean {
   const route = gemmRoute(spec);
   switch (route) {
     case 'empty':
-      return;
+      return false;
     case 'zero':
       zeroC(spec, c);
-      return;
+      return false;
     case 'direct':
       directGemm(spec, a, b, c);
-      return;
+      return false;
     case 'js':
     case 'wasm':
-      if (!packedGemm(spec, a, b, c, route === 'js' ? 'js' : wasmKernel())) directGemm(spec, a, b, c);
+      if (packedGemm(spec, a, b, c, route === 'js' ? 'js' : wasmKernel(), extra)) return extra !== null && spec.epilogue !== undefined;
+      directGemm(spec, a, b, c);
+      return false;
   }
 }
 
@@ -827,7 +894,7 @@ export function gemmSource(spec: GemmSpec): string {
     ...(spec.epilogue === undefined ? [] : spec.epilogueReadsC === true
       ? [`// epilogue (reads C's old value): the product is staged ${options.inPlaceElements} elements of whole rows at a time, ` +
         `and each band mapped into C by the epilogue's loop kernel`]
-      : [`// epilogue: a pass over C after the product, the loop kernel:\n${renderLoop(gemmEpilogueLoop(spec)!)}`]),
+      : [`// epilogue: applied as each packed block of C is stored from its staging (after a small product's direct loop, in one pass over C), the loop kernel:\n${renderLoop(gemmEpilogueLoop(spec)!)}`]),
     `// small products (m*n*k < ${options.smallMacs}) run a direct strided loop; larger ones pack A/B panels.`,
     `// WebAssembly ${kernel === 'relaxed' ? 'relaxed-SIMD (fused multiply-add)' : 'SIMD (mul+add)'} tile: ${tile(w)}`,
     `// JavaScript tile:       ${tile(js)}`,

@@ -237,6 +237,21 @@ describe('GEMM epilogue inputs on the CPU', () => {
       }
     });
 
+  it.each(routes.filter((r) => r.name !== 'direct loop').map((r) => [r.name, r.options] as const))(
+    'runGemm, %s, rounds of many blocks on two threads: the epilogue applied as each block of C is stored', (_, options) => {
+      // A small round budget cuts C into blocks of a few panels and the launch into several rounds; helper threads
+      // compute later blocks while the main thread stores finished ones through the epilogue.
+      saved = configureGemm({ ...options, roundElements: 3000, threads: 2, parallelMacs: 0 });
+      for (const dtype of ['float32', 'float64'] as const) {
+        fc.assert(fc.property(caseArb(3, 40).filter((c) => c.self === undefined && c.m * c.n >= 64), (c) => {
+          const x = build(c, dtype);
+          const out = Arr(dtype).from(x.initial);
+          runGemm(x.spec, Arr(dtype).from(x.a), Arr(dtype).from(x.b), out, x.extras.map((e) => Arr(dtype).from(e)));
+          compare(out, x, dtype === 'float32' ? 2e-6 * Math.sqrt(c.k) * 4 : 1e-12, JSON.stringify(c));
+        }), { numRuns: 15 });
+      }
+    });
+
   it('the CPU backend passes the operands after A and B; five of them', () => {
     const cpu = createCpuBackend(hooks);
     fc.assert(fc.property(caseArb(5, 9), (c) => {
@@ -266,7 +281,7 @@ describe('GEMM epilogue inputs on the CPU', () => {
   it('the spec key and the source name the operands', () => {
     const x = build(biasResidual([2], 3, 4, 5), 'float32');
     const cpu = createCpuBackend(hooks);
-    expect(cpu.source(x.spec)).toMatch(/epilogue: a pass over C/);
+    expect(cpu.source(x.spec)).toMatch(/epilogue: applied as each packed block of C is stored/);
     const { epilogueInputs: _, ...without } = x.spec;
     expect(cpu.source(x.spec)).not.toBe(cpu.source(without));
   });

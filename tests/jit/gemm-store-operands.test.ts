@@ -146,7 +146,7 @@ describe.each(DEVICES)('GEMM epilogues reading a bias and a residual under jit o
     expect(r.f.stats()).toMatchObject({ eagerLaunches: 4, launches: 1 });
     expect(r.f.stats()!.intermediateBytesWithoutReuse).toBe(0);
     expect(r.f.explain()).toMatch(/gemm \d+x7x6 {2}fused 4 ops: matmul .*, add, relu, add/);
-    expect(r.f.source()).toMatch(device === 'cpu' ? /epilogue: a pass over C/ : /epilogue input 2, read at each element of C/);
+    expect(r.f.source()).toMatch(device === 'cpu' ? /epilogue: applied as each packed block of C is stored/ : /epilogue input 2, read at each element of C/);
   });
 
   // Every case compiles its own kernels, which takes seconds each on a software WebGPU device: fewer runs there.
