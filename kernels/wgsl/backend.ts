@@ -897,7 +897,7 @@ async function createInstance(): Promise<GPU> {
   return dawn.create([]);
 }
 
-function adapterDescription(info: GPUAdapterInfo, fallback = false): AdapterDescription {
+function adapterDescription(info: GPUAdapterInfo, fallback: boolean): AdapterDescription {
   const fields = [info.vendor, info.architecture, info.device, info.description].map((s) => s ?? '');
   const software = fallback || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true
     || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render|\bwarp\b/i.test(fields.join(' '));

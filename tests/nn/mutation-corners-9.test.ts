@@ -1,11 +1,12 @@
 /**
- * Corners of src/nn that a fresh mutation sample (seed 20261215) found unobserved: which hint a multi-head
- * attention feature mismatch gives, a convolution called with its bias left out, softmax's default dimension,
- * the arguments `normal_` names, the op a convolution's windows carry in the autograd graph, and a state dict on
- * another device than the module.
+ * Corners of src/nn that fresh mutation samples (seeds 20261215, 20261216) found unobserved: which hint a
+ * multi-head attention feature mismatch gives, a convolution called with its bias left out, softmax's default
+ * dimension, the arguments `normal_` names, the op a convolution's windows carry in the autograd graph, a state
+ * dict on another device than the module; the attention input bias that resetParameters zeroes, and the op and
+ * argument crossEntropy's options and a Parameter of a non-tensor are refused with.
  */
 import { describe, expect, it } from 'vitest';
-import { randn, tensor, type Tensor } from '../../src/index.js';
+import { noGrad, randn, tensor, type Tensor } from '../../src/index.js';
 import type { GradNode } from '../../src/autograd/node.js';
 import { DEVICES } from '../helpers/devices.js';
 import { thrown } from '../helpers/thrown.js';
@@ -103,5 +104,24 @@ describe.skipIf(!DEVICES.includes('webgpu'))('loadStateDict across devices', () 
     expect(e.message).toMatch(/weight is on 'webgpu' but the module is on 'cpu'/);
     expect(e.op).toBe('loadStateDict');
     expect(e.hint).toBe('move the checkpoint tensors or the module first (await module.to(device))');
+  });
+});
+
+// Seed 20261216's survivors.
+describe('resetParameters, and refusals that name what they refuse', () => {
+  it("MultiheadAttention.resetParameters zeroes the input projection's bias, as PyTorch's does", () => {
+    const mha = new nn.MultiheadAttention(4, 2);
+    const bias = mha.inProjBias!;
+    noGrad(() => bias.copy_(bias.add(3)));
+    expect((bias.toArray() as number[]).every((v) => v === 3)).toBe(true);
+    mha.resetParameters();
+    expect(bias.toArray()).toEqual(new Array(12).fill(0));
+  });
+
+  it('crossEntropy options and a Parameter of a non-tensor are refused naming the op and the argument', () => {
+    const options = thrown(() => nn.functional.crossEntropy(randn([2, 3]), tensor([0, 1], { dtype: 'int32' }), 5 as never));
+    expect([options.op, options.message]).toEqual(['crossEntropy', expect.stringMatching(/options must be an object, got 5/)]);
+    const data = thrown(() => new nn.Parameter('x' as never));
+    expect([data.op, data.message]).toEqual(['Parameter', expect.stringMatching(/data must be a Tensor, got "x"/)]);
   });
 });
