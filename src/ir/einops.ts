@@ -28,7 +28,6 @@ type SideDim =
   | {
       readonly kind: 'group';
       readonly form: 'axis' | 'group' | 'unit';
-      readonly members: readonly Ident[];
       readonly written: readonly (Ident | 'unit')[];
       readonly span: Span;
     };
@@ -85,12 +84,12 @@ function readSide(expr: ExpressionAst, c: Ctx, uid: { next: number }): Side {
   for (const d of expr.dims) {
     if (d.kind === 'group') {
       const written = d.members.map((m) => add(m, true));
-      dims.push({ kind: 'group', form: written.length === 0 ? 'unit' : 'group', members: written.filter((w): w is Ident => w !== 'unit'), written, span: d.span });
+      dims.push({ kind: 'group', form: written.length === 0 ? 'unit' : 'group', written, span: d.span });
     } else {
       const one = add(d, false);
-      if (one === 'unit') dims.push({ kind: 'group', form: 'unit', members: [], written: [], span: d.span });
+      if (one === 'unit') dims.push({ kind: 'group', form: 'unit', written: [], span: d.span });
       else if (one.kind === 'ellipsis') dims.push({ kind: 'ellipsis', span: d.span });
-      else dims.push({ kind: 'group', form: 'axis', members: [one], written: [one], span: d.span });
+      else dims.push({ kind: 'group', form: 'axis', written: [one], span: d.span });
     }
   }
   return { dims, idents, ellipsis, ellipsisInGroup, anonymous };

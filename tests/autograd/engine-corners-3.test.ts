@@ -39,6 +39,10 @@ describe('grad() walks only what leads to its inputs', () => {
     expect(values(grad(y, [x], { retainGraph: true })[0])).toEqual([2, 4]);
     const err = thrown(() => y.backward());
     expect(err.reason).toBe("a tensor needed to compute the gradient of 'exp' was disposed");
+    // Named as backward's refusal, with the disposed tensor's shape and what to do.
+    expect(err.op).toBe('backward');
+    expect(err.shapes).toEqual([[2]]);
+    expect(err.hint).toMatch(/^dispose intermediates only after backward\(\)/);
   });
 });
 

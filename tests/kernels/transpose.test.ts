@@ -63,6 +63,24 @@ describe('CPU blocked transpose', () => {
     cast('float32', 'int32'), cast('int32', 'float32'), cast('float16', 'float32'), cast('float32', 'float16'),
     cast('float32', 'bool'), cast('float64', 'float32'),
   ];
+  it('a float32 transpose with 70,000 rows along the output\'s contiguous loop: chunks of at most 1,024 of them', () => {
+    // [70000, TRANSPOSE_BLOCK] → [TRANSPOSE_BLOCK, 70000]: the Wasm permute's scratch holds 2^18 words a side, so a
+    // chunk of every row at its narrowest, four columns (280,000 words), would not fit; its chunks take 1,024 rows.
+    const [rows, cols] = [70_000, TRANSPOSE_BLOCK];
+    const input = Float32Array.from({ length: rows * cols }, (_, i) => (i * 7919) % 65521);
+    const spec: LoopSpec = {
+      kind: 'loop', label: 'transpose', sizes: [cols, rows], parallel: 2, reduceOp: null,
+      inputs: [{ dtype: 'float32', offset: 0, strides: [1, cols] }], output: { dtype: 'float32', offset: 0, strides: [rows, 1] },
+      expr: ex.input(0), computeType: 'float32',
+    };
+    expect(transposeDims(spec)).not.toBeNull();
+    const out = new Float32Array(rows * cols).fill(-1);
+    runLoop(spec, [input], out);
+    let bad = 0;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (out[c * rows + r] !== input[r * cols + c]) bad++;
+    expect(bad).toBe(0);
+  });
+
   for (const conv of conversions) {
     it(`${conv.from} -> ${conv.to}: random permutations, ragged and unit extents, offsets`, () => {
       const pick = rng(0xc0ffee + conversions.indexOf(conv));
