@@ -62,6 +62,15 @@ describe('importing paths found elsewhere', () => {
     expect(expr.plan.path).toEqual([[1, 2], [0, 1]]);
   });
 
+  it('takes an SSA path as optimize: { ssaPath }', () => {
+    // SSA ids: the inputs are 0..2, the first step's result 3.
+    const plan = planContraction({ inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3], sizes: [2, 3, 4, 5] }, { optimize: { ssaPath: [[1, 2], [0, 3]] } });
+    expect(plan.path).toEqual([[1, 2], [0, 1]]);
+    // null is no path: the default optimizer plans, as with optimize left out.
+    const net = { inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3], sizes: [2, 3, 4, 5] };
+    expect(planContraction(net, { optimize: null as never }).path).toEqual(planContraction(net).path);
+  });
+
   it('names a node that is not a non-empty array of subtrees (an empty array, a string, an object)', () => {
     for (const node of [[], 'x', { t: 1 }]) {
       const tree = [[0, 1], node, 2] as never;

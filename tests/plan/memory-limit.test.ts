@@ -212,6 +212,14 @@ describe('slicing', () => {
     expect(cheaper).toBeGreaterThan(0);
   });
 
+  it('runs at most 4096 slices: 64 × 64 of them are planned, 65 × 65 refused', () => {
+    // 'ab,bc,cd->ad' with a = c = 600 under a limit of 50 elements: only slicing b and d brings the intermediates
+    // under it, b·d slices of about 2,400 flops each, far below the 2^30 flops a sliced run may take in all.
+    const at = (b: number) => compile('ab,bc,cd->ad', [[600, b], [b, 600], [600, b]], { memoryLimit: 50 });
+    expect(at(64).sliced?.slices).toBe(4096);
+    expect(() => at(65)).toThrow(/slicing cannot bring the intermediates under it within 4096 slices/);
+  });
+
   it('keeps slicing while the peak holds but the excess over the limit falls (two intermediates tied at the peak)', () => {
     // A random 3-regular network whose greedy path has intermediates tied at 12 elements: under a limit of 4,
     // slicing index 11 leaves a peak of 6 held by several intermediates, and index 12 lowers their excess, not the
