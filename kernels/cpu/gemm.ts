@@ -569,7 +569,8 @@ function copyOut(sub: SubProduct, M: FloatArray, c: FloatArray, crs: number, ccs
  * change, so a block costs the map and no spec, key or lookup.
  */
 interface EpilogueStore {
-  readonly extra: readonly FloatArray[];
+  /** The kernel's inputs: the staging (set per round, the GEMM memory may have grown), then the operands. */
+  readonly ins: FloatArray[];
   /** Per epilogue operand, its strides along m and n. */
   readonly strides: readonly (readonly [number, number])[];
   readonly kernel: LoopKernel;
@@ -588,7 +589,7 @@ function epilogueStore(spec: GemmSpec, extra: readonly FloatArray[], crs: number
     inputs: [{ dtype, offset: 0, strides: [ldc, 1] }, ...strides.map(([sm, sn]) => ({ dtype, offset: 0, strides: [sm, sn] }))],
     output: { dtype, offset: 0, strides: [crs, ccs] }, expr: spec.epilogue, computeType: dtype,
   };
-  return { extra, strides, kernel: compileLoop(map), params: loopParams(map) };
+  return { ins: [new Float32Array(0), ...extra], strides, kernel: compileLoop(map), params: loopParams(map) };
 }
 
 /**
@@ -604,7 +605,8 @@ function storeWithEpilogue(store: EpilogueStore, sub: SubProduct, M: FloatArray,
   p[3] = sub.ldc;
   for (let i = 0; i < store.strides.length; i++) p[5 + 3 * i] = sub.eUser[i]!;
   p[5 + 3 * store.strides.length] = sub.cUser;
-  store.kernel([M, ...store.extra], c, p);
+  store.ins[0] = M;
+  store.kernel(store.ins, c, p);
 }
 
 function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, macro: Macro, extra: readonly FloatArray[] | null = null): boolean {
@@ -631,11 +633,9 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   const co = batchOffsets(spec.batch, spec.c.batchStrides, spec.c.offset);
   // The epilogue, when the caller hands its operands over, is applied as each block is stored. Each block
   // patches its staging's row pitch (ldc) into the parameters; compiled for any pitch above 1, which all are.
-  const nb = spec.batch.length;
   const store = extra === null ? null : epilogueStore(spec, extra, spec.c.rowStride, spec.c.colStride, nr);
-  const operands = store === null ? [] : spec.epilogueInputs ?? [];
-  const eo = operands.map((e) => batchOffsets(spec.batch, e.strides.slice(0, nb), e.offset));
-  const eStrides = operands.map((e) => [e.strides[nb]!, e.strides[nb + 1]!] as const);
+  const eStrides = store?.strides ?? [];
+  const eo = (store === null ? [] : spec.epilogueInputs ?? []).map((e) => batchOffsets(spec.batch, e.strides.slice(0, spec.batch.length), e.offset));
   const { rowStride: ars, colStride: acs } = spec.a;
   const { rowStride: brs, colStride: bcs } = spec.b;
   const { rowStride: crs, colStride: ccs } = spec.c;
