@@ -7,8 +7,10 @@
  *   npx tsx bench/networks.bench.ts large       the generated networks only
  *   npx tsx bench/networks.bench.ts quick       greedy against opt_einsum's greedy only, on random 3- and
  *                                               4-regular networks of 100 to 1,000 tensors and the two other
- *                                               1,000-tensor networks (under 30 s; `runNetworksBench` runs
- *                                               it for `npm run bench`)
+ *                                               1,000-tensor networks, then the sliced section (under 40 s;
+ *                                               `runNetworksBench` runs it for `npm run bench`)
+ *   npx tsx bench/networks.bench.ts sliced      sliced execution under memory limits against the unlimited
+ *                                               contraction, on the CPU
  *
  * Times are per call with the plan cache cleared, after a warm-up: wall-clock ms and this process's CPU ms
  * (the machine is shared; CPU time is what the planner spent); greedy's, here and in opt_einsum's column, are
@@ -23,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { compile, tensor } from '../src/index.js';
 import { clearPlanCache, planContraction } from '../src/plan/index.js';
 import { type PathCase, loadPathCases } from '../tests/plan/cases.js';
 import { type GenNetwork, lattice, mpsOverlap, randomCircuit, randomRegular } from './network-gen.js';
@@ -306,22 +309,74 @@ const loads = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
  * The networks benchmark: with `quick`, greedy against opt_einsum's greedy only (what `npm run bench` runs,
  * under 30 s); otherwise the conformance corpus and every optimizer on the generated networks (minutes).
  */
-export function runNetworksBench({ quick: short = false, parts }: { quick?: boolean; parts?: 'corpus' | 'large' } = {}): void {
+/**
+ * Sliced execution on the CPU: random 3-regular networks contracted to a scalar under a memory limit of 20 % and
+ * 5 % of the unlimited greedy path's peak, float64, against the same contraction without a limit: how much the
+ * limit costs in time and flops, and how many runs the slices took (chunks run several slices at once).
+ */
+function sliced(): void {
+  console.log('\n## sliced execution (CPU, float64, greedy paths; median of 9 runs after 3 warm-up runs)\n');
+  console.log('| network | limit (elements) | slices | runs | log10 flops sliced | log10 flops unlimited | ms sliced | ms unlimited | × |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  const median = (run: () => void): number => {
+    for (let i = 0; i < 3; i++) run();
+    const times: number[] = [];
+    for (let r = 0; r < 9; r++) {
+      const t0 = performance.now();
+      run();
+      times.push(performance.now() - t0);
+    }
+    return quantile(times, 0.5);
+  };
+  for (const [n, seed] of [[8, 5], [8, 3], [10, 4], [12, 2], [14, 1]] as const) {
+    const net = randomRegular(n, 3, seed, 4, 16);
+    const label = (id: number): string => String.fromCodePoint(id < 26 ? 97 + id : 0xc0 + id - 26);
+    const pattern = `${net.inputs.map((t) => t.map(label).join('')).join(',')}->`;
+    const shapes = net.inputs.map((t) => t.map((id) => net.sizes[id]!));
+    const whole = compile(pattern, shapes, { optimize: 'greedy', dtype: 'float64' });
+    const peak = Math.max(1, ...whole.plan.steps.slice(0, -1).map((st) => st.resultSize));
+    let state = seed;
+    const rand = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296) - 0.5;
+    const operands = shapes.map((shape) => tensor(Float64Array.from({ length: shape.reduce((p, x) => p * x, 1) }, rand)).reshape(shape));
+    const unlimitedMs = median(() => whole.runSync(...operands).dispose());
+    for (const fraction of [0.2, 0.05]) {
+      const limit = Math.max(1, Math.floor(peak * fraction));
+      let expr;
+      try {
+        expr = compile(pattern, shapes, { optimize: 'greedy', dtype: 'float64', memoryLimit: limit });
+      } catch (e) {
+        console.log(`| ${net.name} s${seed} | ${limit} | – | – | – | – | ${(e as Error).message.slice(0, 50)} | | |`);
+        continue;
+      }
+      const sp = expr.sliced;
+      const ms = median(() => expr.runSync(...operands).dispose());
+      console.log(`| ${net.name} s${seed} | ${limit} | ${sp?.slices ?? '(pairwise)'} | ${sp?.chunk?.runs ?? sp?.slices ?? 1} | ` +
+        `${Math.log10(sp?.cost ?? expr.plan.cost).toFixed(2)} | ${Math.log10(whole.plan.cost).toFixed(2)} | ${ms.toFixed(2)} | ` +
+        `${unlimitedMs.toFixed(2)} | ${(ms / unlimitedMs).toFixed(2)} |`);
+    }
+    for (const x of operands) x.dispose();
+  }
+}
+
+export function runNetworksBench({ quick: short = false, parts }: { quick?: boolean; parts?: 'corpus' | 'large' | 'sliced' } = {}): void {
   console.log(`\n# planner networks benchmark — ${new Date().toISOString()}`);
   console.log(`CPU: ${os.cpus()[0]?.model.trim() ?? 'unknown'}, ${os.availableParallelism()} logical cores; Node ${process.version}; ` +
     `load average ${loads()}`);
-  if (short) quick();
-  else {
+  if (short) {
+    quick();
+    sliced();
+  } else {
     if (parts === undefined || parts === 'corpus') corpus();
     if (parts === undefined || parts === 'large') large();
+    if (parts === undefined || parts === 'sliced') sliced();
   }
   console.log(`\nload average at the end ${loads()}`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const which = process.argv[2];
-  if (which !== undefined && !['corpus', 'large', 'quick'].includes(which)) {
-    console.error('usage: npx tsx bench/networks.bench.ts [corpus | large | quick]');
+  if (which !== undefined && !['corpus', 'large', 'quick', 'sliced'].includes(which)) {
+    console.error('usage: npx tsx bench/networks.bench.ts [corpus | large | quick | sliced]');
     process.exitCode = 2;
-  } else runNetworksBench(which === 'quick' ? { quick: true } : { parts: which as 'corpus' | 'large' | undefined });
+  } else runNetworksBench(which === 'quick' ? { quick: true } : { parts: which as 'corpus' | 'large' | 'sliced' | undefined });
 }

@@ -141,20 +141,24 @@ function isEmpty(options: object): boolean {
 
 /**
  * Runs a sliced plan: for every value of the sliced axes, the operands narrowed to that value are contracted by
- * the per-slice plan. When only summed axes are sliced, the results are summed into the first; when output axes
+ * the per-slice plan (a chunked plan narrows its chunk axis to a run of consecutive values instead, contracted by
+ * the same path). When only summed axes are sliced, the results are summed into the first; when output axes
  * are sliced too, each result is added into its block of an output allocated whole (slices that differ only in
  * summed axes share a block). Each slice's result is released once added.
  */
 function runSliced(backend: Backend, program: ContractionProgram, sp: SlicedPlan, operands: readonly Tensor[]): Tensor {
-  const perSlice: ContractionProgram = { ...program, sizes: sp.sizes };
   const extent = sp.sliced.map((id) => program.sizes[id]!);
+  // Values of each sliced axis per run: 1, or the chunk's size along its axis.
+  const step = sp.sliced.map((id) => (id === sp.chunk?.axis ? sp.chunk.size : 1));
   const at = sp.sliced.map(() => 0);
   // For each sliced axis, its dimension in the output (-1: summed).
   const outDim = sp.sliced.map((id) => program.output.indexOf(id));
   const blocks = outDim.some((d) => d >= 0);
   return noGrad(() => {
     let acc: Tensor | undefined;
-    for (let s = 0; s < sp.slices; s++) {
+    for (;;) {
+      const len = at.map((a, j) => Math.min(step[j]!, extent[j]! - a));
+      const slice = sliceProgram(program, sp, sp.chunk === undefined ? 1 : len[sp.sliced.indexOf(sp.chunk.axis)]!);
       // Each slice in a scope of its own: its intermediates, its result and the sum's temporary are released
       // before the next slice runs, so the peak is one slice's working set beside the accumulator.
       const first: Tensor | undefined = tidy(() => {
@@ -163,15 +167,16 @@ function runSliced(backend: Backend, program: ContractionProgram, sp: SlicedPlan
           program.inputs[k]!.forEach((id, d) => {
             const j = sp.sliced.indexOf(id);
             // A broadcast dimension (size 1 against a larger axis) is the same for every slice.
-            if (j >= 0 && x.shape[d] !== 1) v = v.narrow(d, at[j]!, 1);
+            if (j >= 0 && x.shape[d] !== 1) v = v.narrow(d, at[j]!, len[j]!);
           });
           return v;
         });
-        const part = runContraction(backend, perSlice, sp.plan, views);
+        // Every slice runs the kernels of the first, reading the operands at its own offsets (replay.ts).
+        const part = replayed(slice, views, backend, (b) => runContraction(b, slice, sp.plan, views), true);
         if (blocks) {
           const whole = acc ?? zerosOf(program.output.map((id) => program.sizes[id]!), part.dtype, part.device);
           let block = whole;
-          outDim.forEach((d, j) => { if (d >= 0) block = block.narrow(d, at[j]!, 1); });
+          outDim.forEach((d, j) => { if (d >= 0) block = block.narrow(d, at[j]!, len[j]!); });
           block.add_(part);
           return acc === undefined ? whole : undefined;
         }
@@ -183,14 +188,35 @@ function runSliced(backend: Backend, program: ContractionProgram, sp: SlicedPlan
         return undefined;
       });
       acc ??= first;
-      for (let j = 0; j < at.length; j++) {
-        if (++at[j]! < extent[j]!) break;
+      let j = 0;
+      for (; j < at.length; j++) {
+        at[j] = at[j]! + step[j]!;
+        if (at[j]! < extent[j]!) break;
         at[j] = 0;
       }
+      if (j === at.length) return acc!;
     }
-    return acc!;
   });
 }
+
+/**
+ * The program of one run of a sliced plan: one slice, or `chunk` values of its chunk axis. The same object for
+ * the same plan and size (a compiled expression keeps its plan, so its calls share the kernels its first run
+ * recorded, and replay them).
+ */
+function sliceProgram(program: ContractionProgram, sp: SlicedPlan, chunk: number): ContractionProgram {
+  let byChunk = slicePrograms.get(sp);
+  if (byChunk === undefined) slicePrograms.set(sp, byChunk = new Map());
+  let slice = byChunk.get(chunk);
+  if (slice === undefined) {
+    const sizes = [...sp.sizes];
+    if (sp.chunk !== undefined) sizes[sp.chunk.axis] = chunk;
+    byChunk.set(chunk, slice = { ...program, sizes });
+  }
+  return slice;
+}
+
+const slicePrograms = new WeakMap<SlicedPlan, Map<number, ContractionProgram>>();
 
 /** The planner's share of an options record: every PlanOptions field, nothing else (not device or dtype). */
 function planOptions(options: PlanOptions): PlanOptions {
@@ -472,10 +498,12 @@ export interface EinsumPathResult {
   /**
    * Set when the memory limit leaves a step too large for one loop nest and einsum/compile run the unlimited
    * path sliced instead: the sliced axes (by label), the number of slices, the peak intermediate per slice,
-   * the flops over all slices and their ratio to the unsliced plan.
+   * the flops over all slices and their ratio to the unsliced plan. `chunk`: slices run `size` at a time along
+   * `axis`, in `runs` sub-contractions whose largest intermediate is `peak` (cost is then the runs' flops).
    */
   readonly sliced?: { readonly axes: readonly string[]; readonly slices: number; readonly peakPerSlice: number;
-    readonly cost: number; readonly overhead: number; readonly path: readonly (readonly number[])[] };
+    readonly cost: number; readonly overhead: number; readonly path: readonly (readonly number[])[];
+    readonly chunk?: { readonly axis: string; readonly size: number; readonly runs: number; readonly peak: number } };
 }
 
 /**
@@ -538,6 +566,7 @@ function slicingOf(plan: ContractionPlan, program: Required<ContractionProgram>,
     sliced: Object.freeze({
       axes: Object.freeze(sp.sliced.map((id) => program.labels[id]!)), slices: sp.slices, peakPerSlice: sp.peakPerSlice,
       cost: sp.cost, overhead: sp.overhead, path: sp.plan.path,
+      ...(sp.chunk === undefined ? {} : { chunk: Object.freeze({ ...sp.chunk, axis: program.labels[sp.chunk.axis]! }) }),
     }),
   };
 }
@@ -667,7 +696,9 @@ export class CompiledExpression {
     if (this.sliced !== undefined) {
       const sp = this.sliced;
       lines.push(`Sliced (the plan above needs one step too large for a loop nest): ${sp.slices} slices over ` +
-        `[${sp.sliced.map((id) => this.program.labels[id]).join(', ')}], each running the path of one slice` +
+        `[${sp.sliced.map((id) => this.program.labels[id]).join(', ')}], ` +
+        (sp.chunk === undefined ? 'each running the path of one slice'
+          : `run ${sp.chunk.size} at a time along ${this.program.labels[sp.chunk.axis]} (${sp.chunk.runs} runs, peak per run ${sp.chunk.peak} elements), each run by the path of one slice`) +
         (sp.sliced.some((id) => this.program.output.includes(id)) ? ' and adding into its block of the output; ' : '; ') +
         `peak per slice ${sp.peakPerSlice} elements, ${sp.cost.toExponential(3)} flops in all (${sp.overhead.toFixed(3)}× the unsliced plan). Kernels of one slice:`);
     }

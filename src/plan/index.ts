@@ -8,7 +8,7 @@ import { EinjitError } from '../errors.js';
 import { BudgetExceeded, now } from './budget.js';
 import { replayPath, validatePath } from './cost.js';
 import { explicitPath } from './interop.js';
-import { reoptimiseSliced, type SlicedPlan, sliceForLimit } from './slicing.js';
+import { chunkSlices, reoptimiseSliced, type SlicedPlan, sliceForLimit } from './slicing.js';
 import { buildNetwork, ssaToLinear } from './network.js';
 import {
   AUTO_DEFAULT_BUDGET_MS,
@@ -39,7 +39,7 @@ export interface Contraction {
 export { replayCostExact, replayPath, validatePath } from './cost.js';
 export { optimizerNames } from './optimizers.js';
 export { formatReport } from './report.js';
-export { reoptimiseSliced, sliceForLimit, type SlicedPlan } from './slicing.js';
+export { chunkSlices, reoptimiseSliced, sliceForLimit, type SlicedPlan } from './slicing.js';
 export { linearToSsaPath, pathToTree, treeToPath, type PathSpec, type PathTree } from './interop.js';
 
 const OP = 'einsumPath';
@@ -172,31 +172,60 @@ const K_WAY_MAX_FLOPS = 2 ** 30;
 const MAX_SLICES = 4096;
 
 /**
+ * What one kernel launch costs beside its arithmetic, in flops: a run of a sliced plan launches a kernel per step
+ * of its path, a few microseconds each on the CPU when replayed, about what 2^14 flops take there. Used only to
+ * choose between slicing and a plan that fits the limit as it is.
+ */
+const LAUNCH_FLOPS = 2 ** 14;
+
+/**
  * How a plan made under a memory limit runs. Undefined: as it is. When the limit left a step of three or more
  * operands too large to run as one loop nest, the plan found without the limit is sliced until its
  * intermediates fit (see slicing.ts) and that is returned; if no slicing fits, an EinjitError
- * names the smallest limit with which dp (minimising the largest intermediate) finds a pairwise plan. Called by
- * what executes plans (einsum, compile); einsumPath reports the sliced plan beside numpy's.
+ * names the smallest limit with which dp (minimising the largest intermediate) finds a pairwise plan. When the
+ * limited plan can run but the unlimited one does not fit, the sliced plan is returned where it costs less, its
+ * launches counted (a limit often forces a far costlier order than slicing the best one does). Called by what
+ * executes plans (einsum, compile); einsumPath reports the sliced plan beside numpy's. Decided once per plan
+ * object (plans are cached, so every call with the same pattern, shapes and options shares the decision).
  */
 export function slicedExecution(plan: ContractionPlan, contraction: Contraction, options: PlanOptions): SlicedPlan | undefined {
   if (options.memoryLimit === undefined) return undefined;
+  const known = slicedChoices.get(plan);
+  if (known !== undefined) return known ?? undefined;
+  const sliced = chooseSlicing(plan, contraction, options, resolveMemoryLimit(options.memoryLimit, contraction));
+  slicedChoices.set(plan, sliced ?? null);
+  return sliced;
+}
+
+/** Per plan object (one contraction and one limit: the plan cache's key holds both), what slicedExecution chose. */
+const slicedChoices = new WeakMap<ContractionPlan, SlicedPlan | null>();
+
+function chooseSlicing(plan: ContractionPlan, contraction: Contraction, options: PlanOptions, limitElements: number): SlicedPlan | undefined {
   const step = plan.steps.find((s) => s.operands.length >= 3 && s.flops > K_WAY_MAX_FLOPS);
-  if (step === undefined) return undefined;
-  const limitElements = resolveMemoryLimit(options.memoryLimit, contraction);
   const { memoryLimit: _dropped, ...unlimited } = options;
   const base = planContraction(contraction, unlimited);
+  if (step === undefined && Math.max(1, ...base.steps.slice(0, -1).map((s) => s.resultSize)) <= limitElements) return undefined;
   // Slicing must be cheaper than the loop nest it replaces, and not a loop of countless small launches.
   const fits = (s: SlicedPlan | undefined): s is SlicedPlan => s !== undefined && s.slices <= MAX_SLICES && s.cost <= K_WAY_MAX_FLOPS;
   // Summed indices first (each slice a whole contraction, added into one result); output indices only when those
   // cannot do it (each slice then fills a block of the output).
   // The path of one slice is then searched again over the sliced sizes (slicing.ts: reoptimiseSliced).
   const replan = (sizes: readonly number[]): ContractionPlan => planContraction({ ...contraction, sizes }, unlimited);
+  // Then consecutive values of one sliced index run together where their intermediates fit (chunkSlices).
+  const chunked = (sp: SlicedPlan): SlicedPlan =>
+    chunkSlices(reoptimiseSliced(sp, contraction.sizes, base, limitElements, replan, fits), contraction.inputs, contraction.output, contraction.sizes, base, limitElements);
   const summed = sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, base, limitElements);
-  if (fits(summed)) return reoptimiseSliced(summed, contraction.sizes, base, limitElements, replan, fits);
-  const any = sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, base, limitElements, 'any');
-  if (fits(any)) return reoptimiseSliced(any, contraction.sizes, base, limitElements, replan, fits);
+  const any = fits(summed) ? undefined : sliceForLimit(contraction.inputs, contraction.output, contraction.sizes, base, limitElements, 'any');
+  const found = fits(summed) ? chunked(summed) : fits(any) ? chunked(any) : undefined;
+  if (step === undefined) {
+    // The limited plan runs as it is: slicing only where it costs less, launches counted.
+    if (found === undefined) return undefined;
+    const launches = (found.chunk?.runs ?? found.slices) * found.plan.steps.length;
+    return found.cost + launches * LAUNCH_FLOPS < plan.cost + plan.steps.length * LAUNCH_FLOPS ? found : undefined;
+  }
+  if (found !== undefined) return found;
   const smallest = smallestPairwiseLimit(contraction);
-  const limit = options.memoryLimit === 'max_input' ? `'max_input' (${resolveMemoryLimit('max_input', contraction)} elements)` : `${options.memoryLimit} elements`;
+  const limit = options.memoryLimit === 'max_input' ? `'max_input' (${limitElements} elements)` : `${options.memoryLimit} elements`;
   throw new EinjitError(
     `memoryLimit ${limit} leaves a ${step.operands.length}-operand step of ${step.flops.toExponential(2)} flops, one loop nest too large to run, ` +
       `and slicing cannot bring the intermediates under it within ${MAX_SLICES} slices and 2^30 flops; the smallest limit with a pairwise plan is ${smallest} elements`,

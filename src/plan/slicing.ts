@@ -5,7 +5,9 @@
  * the path found without a limit, only the sizes changing, so each candidate index is scored by replaying that
  * path; then (`reoptimiseSliced`) the path of one slice is searched again over the sliced sizes, as cotengra does
  * between rounds, since an index at size 1 can make another order cheaper, and indices the new path no longer
- * needs sliced are given back.
+ * needs sliced are given back. Last (`chunkSlices`), consecutive values of one sliced index are run together
+ * where their intermediates still fit: slicing takes whole indices, and the last one chosen usually divides the
+ * peak by more than the limit asks.
  */
 
 import { replayPath } from './cost.js';
@@ -26,6 +28,13 @@ export interface SlicedPlan {
   readonly overhead: number;
   /** Largest intermediate of one slice, the output aside (elements). */
   readonly peakPerSlice: number;
+  /**
+   * Set when slices run `size` at a time (chunkSlices): each run contracts `size` consecutive values of sliced
+   * axis `axis` (the last run of each sweep the rest) by the path of one slice. Then `cost` is the flops of all
+   * `runs` and `peak` the largest intermediate of one run (or the block of the output it returns, when `axis` is
+   * an output axis); absent, every slice is a run of its own.
+   */
+  readonly chunk?: { readonly axis: number; readonly size: number; readonly runs: number; readonly peak: number };
 }
 
 /** The largest step result before the last (the output is exempt from memory limits). */
@@ -131,4 +140,59 @@ export function reoptimiseSliced(
     if (fewer !== undefined && fewer.cost <= best.cost) best = fewer;
   }
   return best;
+}
+
+/**
+ * `sp` with `size` consecutive values of one sliced axis contracted in each run, by the same path, where the
+ * intermediates of such a run still fit `limit` (the axis is then an index of size `size` in that run, summed or
+ * kept where the path sums or keeps it; over an output axis, the block of the output a run returns must fit too). The work that does not carry the axis is done once per run instead of
+ * once per value, so a run of `size` slices costs less than `size` runs of one, and its products are `size` times
+ * larger (on the CPU, large enough to be shared by the GEMM's worker pool). The axis and size are chosen for the
+ * fewest flops in all, then the fewest runs; `sp` as it is when no run of two slices fits.
+ */
+export function chunkSlices(
+  sp: SlicedPlan,
+  inputs: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+  base: ContractionPlan,
+  limit: number,
+): SlicedPlan {
+  let best: { axis: number; size: number; runs: number; peak: number; cost: number } | undefined;
+  for (const axis of sp.sliced) {
+    const extent = sizes[axis]!;
+    const at = (size: number): ReturnType<typeof replayPath> => {
+      const trial = [...sp.sizes];
+      trial[axis] = size;
+      return replayPath(inputs, output, trial, sp.plan.path);
+    };
+    // A run over an output axis returns a block of the output, a temporary beside it like any intermediate.
+    const kept = output.includes(axis);
+    const peak = (plan: ReturnType<typeof replayPath>): number => Math.max(peakOf(plan), kept ? plan.steps.at(-1)!.resultSize : 0);
+    // The largest run that fits: intermediates only grow with it (each is a product of sizes).
+    let lo = 1;
+    let hi = extent;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (peak(at(mid)) <= limit) lo = mid;
+      else hi = mid - 1;
+    }
+    if (lo < 2) continue;
+    // As many runs with the values spread evenly over them may cost less than full runs and a short last one.
+    const perSweep = Math.ceil(extent / lo);
+    for (const size of new Set([lo, Math.ceil(extent / perSweep)])) {
+      const full = Math.floor(extent / size);
+      const rest = extent - full * size;
+      const sweeps = sp.slices / extent;
+      const plan = at(size);
+      const cost = sweeps * (full * plan.cost + (rest > 0 ? at(rest).cost : 0));
+      const runs = sweeps * (full + (rest > 0 ? 1 : 0));
+      if (best === undefined || cost < best.cost || (cost === best.cost && runs < best.runs)) {
+        best = { axis, size, runs, peak: peak(plan), cost };
+      }
+    }
+  }
+  if (best === undefined || best.cost > sp.cost) return sp;
+  const { cost, ...chunk } = best;
+  return Object.freeze({ ...sp, cost, overhead: base.cost > 0 ? cost / base.cost : 1, chunk: Object.freeze(chunk) });
 }

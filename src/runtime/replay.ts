@@ -16,7 +16,7 @@
  * allocation, or returns a view of an operand — is not replayable, and its key simply never gets an entry.
  */
 import type { Backend, Storage, TypedArray } from '../lower/backend.js';
-import type { DType, KernelSpec } from '../lower/spec.js';
+import type { DType, GemmSpec, KernelSpec } from '../lower/spec.js';
 import { RecordingBackend } from './recording.js';
 import { Tensor } from './tensor.js';
 
@@ -61,14 +61,19 @@ export function replayCount(): number {
  * `compute(backend)` on `operands`, or the replay of an earlier call under `key` with operands of the same
  * layout on the same backend. `key` is an object the caller keeps for as long as the call signature means the
  * same computation (a checked einsum: its pattern and shapes); `compute` must only allocate, and run kernels on,
- * the backend it is given.
+ * the backend it is given. With `anyOffsets`, operands at other offsets than recorded match too, and every kernel
+ * reads them moved by the difference: for a caller whose `compute` derives each access of an operand from the
+ * operand's view alone, so that moving the view moves the access (a sliced contraction's slices).
  */
-export function replayed(key: object, operands: readonly Tensor[], backend: Backend, compute: (backend: Backend) => Tensor): Tensor {
+export function replayed(key: object, operands: readonly Tensor[], backend: Backend, compute: (backend: Backend) => Tensor,
+  anyOffsets = false): Tensor {
   const entries = replays.get(key);
   if (entries !== undefined) {
     const gemmMinWork = backend.gemmMinWork?.();
     for (const entry of entries) {
-      if (entry.backend.deref() === backend && entry.gemmMinWork === gemmMinWork && matches(entry, operands)) return replay(entry, backend, operands);
+      if (entry.backend.deref() === backend && entry.gemmMinWork === gemmMinWork && matches(entry, operands, anyOffsets)) {
+        return replay(entry, backend, operands);
+      }
     }
   }
   const recorder = new Recorder(backend, operands);
@@ -83,11 +88,11 @@ export function replayed(key: object, operands: readonly Tensor[], backend: Back
   return out;
 }
 
-function matches(entry: Replay, operands: readonly Tensor[]): boolean {
+function matches(entry: Replay, operands: readonly Tensor[], anyOffsets: boolean): boolean {
   if (operands.length !== entry.dtypes.length) return false;
   for (let k = 0; k < operands.length; k++) {
     const t = operands[k]!;
-    if (t.dtype !== entry.dtypes[k] || t.storage.device !== entry.device || t.offset !== entry.offsets[k]) return false;
+    if (t.dtype !== entry.dtypes[k] || t.storage.device !== entry.device || (!anyOffsets && t.offset !== entry.offsets[k])) return false;
     const strides = entry.strides[k]!;
     const s = t.strides;
     if (s.length !== strides.length) return false;
@@ -109,15 +114,38 @@ function replay(entry: Replay, backend: Backend, operands: readonly Tensor[]): T
     const a = entry.allocs[j]!;
     storages[j] = a.zeroed ? backend.allocateZeroed(a.dtype, a.length) : backend.allocate(a.dtype, a.length);
   }
+  // Operands at other offsets than recorded (the same views moved, as the slices of a sliced contraction are):
+  // every access of an operand was derived from its view, so it moves by the same number of elements.
+  let moved: number[] | null = null;
+  for (let k = 0; k < operands.length; k++) {
+    const delta = operands[k]!.offset - entry.offsets[k]!;
+    if (delta !== 0) (moved ??= operands.map(() => 0))[k] = delta;
+  }
   for (const run of entry.runs) {
     const inputs: Storage[] = new Array(run.inputs.length);
     for (let i = 0; i < inputs.length; i++) {
       const slot = run.inputs[i]!;
       inputs[i] = slot >= 0 ? operands[slot]!.storage : storages[-1 - slot]!;
     }
-    backend.run(run.spec, inputs, storages[-1 - run.output]!);
+    backend.run(moved === null ? run.spec : movedSpec(run, moved), inputs, storages[-1 - run.output]!);
   }
   return new Tensor(storages[-1 - entry.result]!, entry.shape);
+}
+
+/** `run.spec` with the access of each input read from operand k moved by `delta[k]` elements. */
+function movedSpec(run: Run, delta: readonly number[]): KernelSpec {
+  const by = (i: number): number => {
+    const slot = run.inputs[i]!;
+    return slot >= 0 ? delta[slot]! : 0;
+  };
+  if (!run.inputs.some((_, i) => by(i) !== 0)) return run.spec;
+  const spec = run.spec;
+  if (spec.kind === 'loop') {
+    return { ...spec, inputs: spec.inputs.map((a, i) => (by(i) === 0 ? a : { ...a, offset: a.offset + by(i) })) };
+  }
+  const moved: GemmSpec = { ...spec, a: { ...spec.a, offset: spec.a.offset + by(0) }, b: { ...spec.b, offset: spec.b.offset + by(1) } };
+  const extra = spec.epilogueInputs;
+  return extra === undefined ? moved : { ...moved, epilogueInputs: extra.map((a, i) => (by(2 + i) === 0 ? a : { ...a, offset: a.offset + by(2 + i) })) };
 }
 
 /**

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EinjitError } from '../../src/errors.js';
 import { compile, einsum, einsumPath, ones, tensor } from '../../src/index.js';
-import { type ContractionPlan, type PlanOptions, planContraction, reoptimiseSliced, replayPath, type SlicedPlan, sliceForLimit } from '../../src/plan/index.js';
+import { type ContractionPlan, type PlanOptions, planContraction, reoptimiseSliced, replayPath, slicedExecution, type SlicedPlan, sliceForLimit } from '../../src/plan/index.js';
 import { denseEinsum, randomDense, type Dense } from './dense.js';
 import { type Net, netArb as netArbOf } from './networks.js';
 
@@ -210,6 +210,64 @@ describe('slicing', () => {
     // pay in some of them.
     expect(slicedRuns).toBeGreaterThan(20);
     expect(cheaper).toBeGreaterThan(0);
+  });
+
+  it('slices a limited plan that could run as it is where slicing the best path costs less, launches counted', async () => {
+    // A random 3-regular network of 8 tensors (seed 5 of the benchmark's generator, sizes 4-16): under 2,520
+    // elements greedy finds a plan of pairwise steps and one 4-operand step at 12.2·10⁶ flops, where the
+    // unlimited path (926,752 flops, peak 12,600) sliced over j runs 14 slices in 7 runs at 1.19·10⁶.
+    const pattern: string = 'aeg,chi,dhl,fij,bgj,bek,acf,dkl->';
+    const shapes = [[15, 8, 4], [15, 16, 16], [10, 16, 10], [15, 16, 14], [13, 4, 14], [13, 8, 4], [15, 15, 15], [10, 4, 10]];
+    const options = { optimize: 'greedy', memoryLimit: 2520 } as const;
+    const path = einsumPath(pattern, shapes, options);
+    expect(path.sliced).toMatchObject({ axes: ['j'], slices: 14, cost: 1187872, chunk: { axis: 'j', size: 2, runs: 7 } });
+    const expr = compile(pattern, shapes, { ...options, dtype: 'float64' });
+    expect(expr.plan.cost).toBe(12239872);
+    expect(expr.plan.steps.every((st) => st.flops <= 2 ** 30)).toBe(true);
+    expect(expr.sliced?.cost).toBe(1187872);
+    // With room for the unlimited path's peak, nothing is sliced.
+    expect(compile(pattern, shapes, { optimize: 'greedy', memoryLimit: 12600 }).sliced).toBeUndefined();
+    let seed = 3;
+    const rand = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296) - 0.5;
+    const operands = shapes.map((shape) => tensor(Array.from({ length: shape.reduce((p, x) => p * x, 1) }, rand), { dtype: 'float64' }).reshape(shape));
+    const sliced = (await expr.runSync(...operands).data())[0]!;
+    const whole = (await einsum(pattern, ...operands, { optimize: 'greedy' }).data())[0]!;
+    const scale = (await einsum(pattern, ...operands.map((x) => x.abs()), { optimize: 'greedy' }).data())[0]!;
+    expect(Math.abs(sliced - whole)).toBeLessThanOrEqual(1e-12 * scale);
+  });
+
+  it('chooses slicing only where it costs less than the limited plan, launches counted, and never when the best path fits', () => {
+    // Sizes up to 12, so that some limited plans cost far more than slicing the best path does.
+    const bigger = netArbOf({ maxSize: 12, minAxes: 3, maxAxes: 9, minOps: 4, maxOps: 8, perOp: { base: 2, spread: 2 }, distinct: true, draws: 60 });
+    let chosen = 0;
+    let kept = 0;
+    fc.assert(
+      fc.property(bigger, fc.double({ min: 0.02, max: 1.2, noNaN: true }), (n, where) => {
+        const base = planContraction(n, { optimize: 'greedy' });
+        const peak = Math.max(1, ...base.steps.slice(0, -1).map((st) => st.resultSize));
+        const options = { optimize: 'greedy', memoryLimit: Math.max(1, Math.floor(peak * where)) };
+        const plan = planContraction(n, options);
+        if (plan.steps.some((st) => st.operands.length >= 3 && st.flops > 2 ** 30)) return;
+        const sp = slicedExecution(plan, n, options);
+        // Decided once per plan: the same answer, the same object, on the next call.
+        expect(slicedExecution(plan, n, options)).toBe(sp);
+        if (peak <= options.memoryLimit) {
+          expect(sp).toBeUndefined();
+          return;
+        }
+        if (sp === undefined) {
+          kept++;
+          return;
+        }
+        chosen++;
+        const launches = (sp.chunk?.runs ?? sp.slices) * sp.plan.steps.length;
+        expect(sp.cost + launches * 2 ** 14).toBeLessThan(plan.cost + plan.steps.length * 2 ** 14);
+        expect(sp.chunk?.peak ?? sp.peakPerSlice).toBeLessThanOrEqual(options.memoryLimit);
+      }),
+      { numRuns: 300 },
+    );
+    expect(chosen).toBeGreaterThan(8);
+    expect(kept).toBeGreaterThan(50);
   });
 
   it('runs at most 4096 slices: 64 × 64 of them are planned, 65 × 65 refused', () => {
