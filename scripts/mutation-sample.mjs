@@ -41,7 +41,7 @@ const MODULES = {
   },
   plan: {
     files: () => ts('src/plan'),
-    tests: [...testsIn('tests/plan'), 'tests/einsum/many-indices.test.ts', 'tests/einsum/sliced-memory.test.ts'],
+    tests: [...testsIn('tests/plan'), 'tests/einsum/many-indices.test.ts', 'tests/einsum/sliced-memory.test.ts', 'tests/einsum/sliced-chunks.test.ts'],
   },
   lower: {
     files: () => ts('src/lower'),
