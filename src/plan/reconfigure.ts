@@ -130,7 +130,6 @@ export function reconfigure(net: Network, tree: Tree, o: ReconfigureOptions): Tr
         return makeNode(rebuild(t.children[0]!), rebuild(t.children[1]!));
       };
       const fresh = rebuild(solved.tree);
-      if (fresh.input >= 0) continue;
       v.left = fresh.left;
       v.right = fresh.right;
       v.cost = stepCost(v);
