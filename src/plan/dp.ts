@@ -352,7 +352,16 @@ function dpExact(net: Network, o: DpOptions): Tree | undefined {
     return out;
   };
   const candidates: FinalCandidate[] = [];
-  for (let t = 0; t < n; t++) candidates.push({ members: [t], set: net.inputs[t]!, flops: 0, size: 0, write: 0, tree: leaf(t) });
+  for (let t = 0; t < n; t++) {
+    candidates.push({ members: [t], set: net.inputs[t]!, flops: 0, size: 0, write: 0, tree: leaf(t) });
+    // An operand with indices of its own may also enter summed over them first (a one-operand step, which no
+    // limit stops: it writes less than the operand holds).
+    const legs = legsOfLeaf[t]!;
+    if (!isSubset(net.inputs[t]!, legs)) {
+      const size = sizeOf(legs, net.size);
+      candidates.push({ members: [t], set: legs, flops: 2 * sizeOf(net.inputs[t]!, net.size), size, write: size, tree: leaf(t, true) });
+    }
+  }
   for (const e of kept) candidates.push({ members: members(e), set: e.legs, flops: e.flops, size: e.size, write: e.write, tree: e.tree });
   return cheapestFinalStep(net, candidates, o, bound) ?? pairwise;
 }

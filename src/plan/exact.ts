@@ -268,22 +268,25 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
     const e = memo.get(mask)!;
     return node(build(e.left, (e.reduce & 1) !== 0), build(mask ^ e.left, (e.reduce & 2) !== 0));
   };
-  let finalGroups: number[] | undefined;
+  /** The groups of the cheapest final step, each with whether it is a leaf whose own indices are summed first. */
+  let finalGroups: { readonly mask: number; readonly reduced: boolean }[] | undefined;
   if (p.finalStep === true && p.memoryLimit < Infinity && k >= 3) {
     // Partitions of the leaves into groups, each contracted pairwise within the limit, then one k-way step. A
     // depth-first search: the group of the lowest unassigned leaf first, pruned by the best total so far and by
     // a lower bound of the final step (it writes at least the output, and k ≥ 2 groups cost at least once).
+    // A leaf with indices of its own may enter the step as it is or summed over them first (a one-operand
+    // step, which no limit stops: it writes less than the leaf holds).
     const total = full;
     const resultAll = legs(total);
     const wAll = weightOf(total);
     const lowerFinal = alg.size(resultAll) * wAll;
     let bestTotal = Number.isFinite(cost) ? cost : p.upperBound ?? Infinity;
-    const chosen: number[] = [];
-    const finalCost = (groups: readonly number[]): number => {
+    const chosen: { mask: number; reduced: boolean }[] = [];
+    const finalCost = (): number => {
       let union = alg.zero;
-      for (const g of groups) union = alg.or(union, isLeaf(g) ? raw[leafOf(g)]! : legs(g));
+      for (const g of chosen) union = alg.or(union, isLeaf(g.mask) && !g.reduced ? raw[leafOf(g.mask)]! : legs(g.mask));
       const removed = !alg.isZero(alg.andNot(union, resultAll));
-      return alg.size(union) * wAll * (groups.length - 1 + (removed ? 1 : 0));
+      return alg.size(union) * wAll * (chosen.length - 1 + (removed ? 1 : 0));
     };
     const feasible = (g: number): number => {
       if (isLeaf(g)) return 0;
@@ -294,7 +297,7 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
       if ((++calls & 1023) === 0) checkDeadline(p.deadline, p.algorithm);
       if (remaining === 0) {
         if (chosen.length < 2) return;
-        const c = sum + finalCost(chosen);
+        const c = sum + finalCost();
         if (c < bestTotal) {
           bestTotal = c;
           finalGroups = chosen.slice();
@@ -307,10 +310,14 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
         const g = low | sub;
         if (g !== total) {
           const c = feasible(g);
-          if (sum + c + lowerFinal < bestTotal) {
-            chosen.push(g);
-            partition(remaining ^ g, sum + c);
-            chosen.pop();
+          const variants = isLeaf(g) && reducible[leafOf(g)]! ? [false, true] : [false];
+          for (const reduced of variants) {
+            const own = reduced ? 2 * rawSize[leafOf(g)]! : 0;
+            if (sum + c + own + lowerFinal < bestTotal) {
+              chosen.push({ mask: g, reduced });
+              partition(remaining ^ g, sum + c + own);
+              chosen.pop();
+            }
           }
         }
         if (sub === 0) break;
@@ -320,6 +327,6 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
     if (finalGroups !== undefined) cost = bestTotal;
   }
   if (!Number.isFinite(cost)) return undefined;
-  if (finalGroups !== undefined) return { tree: node(...finalGroups.map((g) => build(g, false))), cost };
+  if (finalGroups !== undefined) return { tree: node(...finalGroups.map((g) => build(g.mask, g.reduced))), cost };
   return { tree: build(full, false), cost };
 }
