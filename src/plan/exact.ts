@@ -281,10 +281,14 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
     const wAll = weightOf(total);
     const lowerFinal = alg.size(resultAll) * wAll;
     let bestTotal = Number.isFinite(cost) ? cost : p.upperBound ?? Infinity;
-    const chosen: { mask: number; reduced: boolean }[] = [];
+    // The groups so far, and for each whether it is a leaf summed over its own indices first.
+    const chosen: number[] = [];
+    const reducedFirst: boolean[] = [];
     const finalCost = (): number => {
       let union = alg.zero;
-      for (const g of chosen) union = alg.or(union, isLeaf(g.mask) && !g.reduced ? raw[leafOf(g.mask)]! : legs(g.mask));
+      chosen.forEach((g, at) => {
+        union = alg.or(union, isLeaf(g) && !reducedFirst[at] ? raw[leafOf(g)]! : legs(g));
+      });
       const removed = !alg.isZero(alg.andNot(union, resultAll));
       return alg.size(union) * wAll * (chosen.length - 1 + (removed ? 1 : 0));
     };
@@ -300,7 +304,7 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
         const c = sum + finalCost();
         if (c < bestTotal) {
           bestTotal = c;
-          finalGroups = chosen.slice();
+          finalGroups = chosen.map((mask, at) => ({ mask, reduced: reducedFirst[at]! }));
         }
         return;
       }
@@ -310,13 +314,15 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
         const g = low | sub;
         if (g !== total) {
           const c = feasible(g);
-          const variants = isLeaf(g) && reducible[leafOf(g)]! ? [false, true] : [false];
-          for (const reduced of variants) {
-            const own = reduced ? 2 * rawSize[leafOf(g)]! : 0;
+          const ways = isLeaf(g) && reducible[leafOf(g)]! ? 2 : 1;
+          for (let way = 0; way < ways; way++) {
+            const own = way === 1 ? 2 * rawSize[leafOf(g)]! : 0;
             if (sum + c + own + lowerFinal < bestTotal) {
-              chosen.push({ mask: g, reduced });
+              chosen.push(g);
+              reducedFirst.push(way === 1);
               partition(remaining ^ g, sum + c + own);
               chosen.pop();
+              reducedFirst.pop();
             }
           }
         }
