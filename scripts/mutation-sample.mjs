@@ -174,6 +174,14 @@ function score(name) {
   console.log(`${name} (seed ${meta.seed}): ${K}/${M} detected = ${pct(R)}, 95 % interval ${pct(lo)} – ${pct(hi)} (${n} of ${N} lines; ${meta.singleLineMutants} of ${meta.mutants} mutants are on one line)`);
   console.log(`  statuses: ${JSON.stringify(tally)}`);
   for (const s of survivors.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) console.log(`  ${s}`);
+  // Stryker's vitest runner drops a test file that loads no test (one that throws as it is imported in the
+  // sandbox) without a word, and the score then counts its mutants as survivors: name such files, and fail.
+  const ran = new Set(Object.keys(report.testFiles ?? {}));
+  const absent = meta.tests.filter((t) => !ran.has(t));
+  if (absent.length > 0) {
+    console.error(`  ${absent.length} listed test file(s) ran no test in Stryker's sandbox: ${absent.join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 const [cmd, name, seedArg] = process.argv.slice(2);
