@@ -6,7 +6,7 @@
  * runs the flat einsum and merges the output's groups back with one reshape.
  */
 import { EinjitError, type Span } from '../errors.js';
-import type { DimAst, EinsumAst, ExpressionAst } from '../frontend/ast.js';
+import type { DimAst, ExpressionAst } from '../frontend/ast.js';
 import { parseEinopsEinsum } from '../frontend/parse.js';
 import { checkEinsum } from './einsum.js';
 import type { CheckedEinsum } from './types.js';
@@ -32,7 +32,9 @@ export function mayHaveGroups(pattern: string): boolean {
 export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly number[])[], sizes: Readonly<Record<string, number>>,
   op = 'einsum'): EinsumGroups | null {
   const ast = parseEinopsEinsum(pattern, op);
-  const terms = ast.output === null ? ast.inputs : [...ast.inputs, ast.output];
+  // The einops syntax has no implicit output: the parser refuses a pattern without '->'.
+  const output = ast.output!;
+  const terms = [...ast.inputs, output];
   const hasGroup = terms.some((t) => t.dims.some((d) => d.kind === 'group' && membersOf(d).length > 1));
   const names = new Set<string>();
   for (const t of terms) for (const d of t.dims) for (const m of d.kind === 'group' ? d.members : [d]) if (m.kind === 'name') names.add(m.name);
@@ -92,7 +94,7 @@ export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly 
   }
   const split = placed.map((p) => p!.flatMap(({ dim, length, covered }) =>
     dim.kind === 'ellipsis' ? covered : dim.kind === 'group' && membersOf(dim).length > 1 ? membersOf(dim).map((m) => known.get(m.name)!) : [length]));
-  return { pattern: openGroups(pattern, terms), shapes: split, outputGroups: outputGroupsOf(ast) };
+  return { pattern: openGroups(pattern, terms), shapes: split, outputGroups: outputGroupsOf(output) };
 }
 
 type Named = { kind: 'name'; name: string; span: Span };
@@ -152,13 +154,13 @@ function openGroups(pattern: string, terms: readonly ExpressionAst[]): string {
 export function checkOpenedEinsum(groups: EinsumGroups, pattern: string, shapes: readonly (readonly number[])[], op: string): CheckedEinsum {
   try {
     return checkEinsum(groups.pattern, groups.shapes, op, 'einops');
-  } catch (e) {
-    if (!(e instanceof EinjitError)) throw e;
+  } catch (thrown) {
+    // checkEinsum throws EinjitErrors only (its own catch converts anything else).
+    const e = thrown as EinjitError;
     throw new EinjitError(e.reason, { op: e.op ?? op, pattern, shapes, ...(e.span !== undefined ? { span: e.span } : {}), ...(e.hint !== undefined ? { hint: e.hint } : {}) });
   }
 }
 
-function outputGroupsOf(ast: EinsumAst): number[] {
-  if (ast.output === null) return [];
-  return ast.output.dims.map((d) => (d.kind === 'ellipsis' ? -1 : d.kind === 'group' && membersOf(d).length > 1 ? membersOf(d).length : 1));
+function outputGroupsOf(output: ExpressionAst): number[] {
+  return output.dims.map((d) => (d.kind === 'ellipsis' ? -1 : d.kind === 'group' && membersOf(d).length > 1 ? membersOf(d).length : 1));
 }

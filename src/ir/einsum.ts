@@ -186,7 +186,7 @@ function makeEinsumIR(ast: EinsumAst, ranks: readonly number[], op: string): Ein
     const rank = ranks[k]!;
     const named = term.filter((x) => x.kind === 'name').length;
     const ell = term.find((x) => x.kind === 'ellipsis');
-    const span = term.length > 0 ? { start: term[0]!.span.start, end: term[term.length - 1]!.span.end } : ast.inputs[k]!.span;
+    const span = ast.inputs[k]!.span;
     if (ell !== undefined) {
       if (rank < named) {
         throw err(`${describeOperand(k, ast)} has ${rank} dimension${rank === 1 ? '' : 's'} but its term names ${named} axes`, ast, op, span, 'write one axis per dimension');
