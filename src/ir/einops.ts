@@ -141,7 +141,7 @@ export function checkEinops(
     if (hit !== undefined) return hit;
     assertShape(shape, 'the input shape', { op, pattern });
     const lengths = axesLengths ?? {};
-    if (typeof lengths !== 'object' || lengths === null || Array.isArray(lengths)) {
+    if (typeof lengths !== 'object' || Array.isArray(lengths)) {
       throw new EinjitError('axis lengths must be an object such as { h: 2 }', { op, pattern });
     }
     const names = Object.keys(lengths);
