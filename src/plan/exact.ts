@@ -152,7 +152,8 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
   if (k === 0) return undefined;
   if (k === 1) return { tree: leaf(0), cost: 0 };
   if (k > 30) throw new EinjitError(`${p.algorithm}: an exact search covers at most 30 operands, got ${k}`, { op: 'einsumPath' });
-  const full = k === 31 ? 0x7fffffff : (1 << k) - 1;
+  // k ≤ 30 (above), so the set of every leaf is a positive 31-bit number.
+  const full = (1 << k) - 1;
   const idxCache = new Map<number, S>();
   const legsCache = new Map<number, S>();
   const memo = new Map<number, Entry>();

@@ -205,9 +205,8 @@ class Workspace {
   readonly removed: Float64Array;
   readonly sharedLog2: Float64Array;
   readonly removedLog2: Float64Array;
-  /** Scratch of the k-way step: a stamp and an occurrence count per index, the union. */
+  /** Scratch of the k-way step: a stamp per index, the union. */
   readonly mark: Int32Array;
-  readonly occ: Int32Array;
   readonly seen: Int32Array;
   /** The Hadamard phase's current product per group. */
   readonly rep: Int32Array;
@@ -244,7 +243,6 @@ class Workspace {
     this.sharedLog2 = new Float64Array(ids);
     this.removedLog2 = new Float64Array(ids);
     this.mark = new Int32Array(maxIdx);
-    this.occ = new Int32Array(maxIdx);
     this.seen = new Int32Array(maxIdx);
     this.rep = new Int32Array(maxN);
   }
@@ -720,11 +718,11 @@ class Run {
     return id;
   }
 
-  /** Contracts k operands in one step (what a memory limit leaves at the end), as listed. */
+  /** Contracts every operand left in one step (what a memory limit leaves at the end), as listed. */
   private contractMany(step: number[]): number {
     const w = this.w;
     const stamp = w.next();
-    const { mark, occ, seen, count } = w;
+    const { mark, seen, count } = w;
     let nSeen = 0;
     for (const id of step) {
       const list = w.ids[id]!;
@@ -732,17 +730,16 @@ class Run {
         const i = list[k]!;
         if (mark[i] !== stamp) {
           mark[i] = stamp;
-          occ[i] = 0;
           seen[nSeen++] = i;
         }
-        occ[i]!++;
       }
     }
     const union = productOf(seen.subarray(0, nSeen), this.sz);
+    // The step takes every operand left, so an index it holds survives only in the output.
     const result: number[] = [];
     for (let k = 0; k < nSeen; k++) {
       const i = seen[k]!;
-      if (this.inOut[i] === 1 || count[i]! > occ[i]!) result.push(i);
+      if (this.inOut[i] === 1) result.push(i);
     }
     const removed = result.length < nSeen;
     for (const id of step) {
