@@ -18,6 +18,8 @@ import { type Network, type Tree, leaf, node } from './network.js';
 
 const CHUNK_LOG2 = 512;
 const CHUNK = 2 ** CHUNK_LOG2;
+/** A running total below this share of the steps a move subtracts is summed again (see the move loop). */
+const CANCELLED = 2 ** -40;
 
 export interface RotateParams {
   readonly rng: () => number;
@@ -203,7 +205,13 @@ export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree:
     const newInner = scaled(removedInner ? 2 * pu : pu);
     chunks = ct;
     const newTop = scaled(removedTop ? 2 * pt : pt);
-    const nextCost = totalCost - cost[P]! - cost[Y]! + newInner + newTop;
+    let nextCost = totalCost - cost[P]! - cost[Y]! + newInner + newTop;
+    if (nextCost < (cost[P]! + cost[Y]!) * CANCELLED) {
+      // The steps this move replaces dwarf what is left: the running sum has lost the other steps' digits (it
+      // went negative on networks whose steps span 10^40 and more). Sum every step again.
+      nextCost = newInner + newTop;
+      for (let v = n; v < total; v++) if (v !== P && v !== Y) nextCost += cost[v]!;
+    }
     const temp = p.temperature * (1 - m / p.moves);
     const accept =
       nextCost <= totalCost || (temp > 0 && Math.log(nextCost / totalCost) < -temp * Math.log(p.rng() + 1e-300));
