@@ -287,9 +287,10 @@ function search<S>(alg: SetAlgebra<S>, raw: S[], weight: number[], keep: S, p: E
     const reducedFirst: boolean[] = [];
     const finalCost = (): number => {
       let union = alg.zero;
-      chosen.forEach((g, at) => {
+      for (let at = 0; at < chosen.length; at++) {
+        const g = chosen[at]!;
         union = alg.or(union, isLeaf(g) && !reducedFirst[at] ? raw[leafOf(g)]! : legs(g));
-      });
+      }
       const removed = !alg.isZero(alg.andNot(union, resultAll));
       return alg.size(union) * wAll * (chosen.length - 1 + (removed ? 1 : 0));
     };
