@@ -62,7 +62,8 @@ export async function createWebGPUBackend(hooks: StorageHooks): Promise<Backend>
     },
     fromArray(dtype: DType, data: TypedArray): Storage {
       const d = gpuDType(dtype, 'upload');
-      // Dawn reads the bytes of an ordinary ArrayBuffer; einjit's CPU storage is shared memory, so copy out.
+      // einjit's CPU storage may be shared memory, and not every WebGPU takes a view of it for writeBuffer (Dawn's
+      // Node binding does), so shared data is copied out first.
       const payload = d === 'float16' ? new Uint16Array((data as Float16Array).buffer, data.byteOffset, data.length).slice()
         : typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer ? (data as Float32Array).slice() : data;
       return wrap(gpu.upload(d, payload as Float32Array | Int32Array | Uint8Array | Uint16Array), dtype);

@@ -249,10 +249,11 @@ function makeTransformIR(ast: TransformAst, requested: EinopsOp, reduction: stri
   const axes: ElementaryAxis[] = [];
   const idOf = new Map<string, number>();
   const ellIds: number[] = [];
-  const newAxis = (key: string, axis: ElementaryAxis): number => {
+  /** A new axis; `key` (an ident's) finds it again. Ellipsis axes have none: they are reached through `ellIds`. */
+  const newAxis = (key: string | null, axis: ElementaryAxis): number => {
     const id = axes.length;
     axes.push(Object.freeze(axis));
-    idOf.set(key, id);
+    if (key !== null) idOf.set(key, id);
     return id;
   };
   const sideOf = (key: string): ElementaryAxis['side'] => (left.idents.has(key) ? (right.idents.has(key) ? 'both' : 'left') : 'right');
@@ -265,7 +266,7 @@ function makeTransformIR(ast: TransformAst, requested: EinopsOp, reduction: stri
   const ellipsisAxes = (): number[] => {
     if (ellIds.length === 0 && ellRank > 0) {
       const side = sideOf('…');
-      for (let i = 0; i < ellRank; i++) ellIds.push(newAxis(`…${i}`, { name: `...${i}`, kind: 'ellipsis', value: null, side }));
+      for (let i = 0; i < ellRank; i++) ellIds.push(newAxis(null, { name: `...${i}`, kind: 'ellipsis', value: null, side }));
     }
     return ellIds;
   };

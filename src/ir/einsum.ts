@@ -372,9 +372,9 @@ const SKIPPED_CODE_POINTS: readonly (readonly [number, number])[] = [
  * The one-character numpy subscript of index number `i`: 'A'-'Z', 'a'-'z' (numpy's sublist mapping), then the
  * code points from U+00C0 ('À') up, skipping whitespace and surrogates (opt_einsum's `get_symbol` runs through the
  * same 'À', '×', '÷'). Symbols rise in code point with `i`, so an implicit output lists indices in order of `i`.
+ * `i` is a position in the sorted list of distinct ids, so a non-negative integer.
  */
 function indexSymbol(i: number): string {
-  if (!Number.isSafeInteger(i) || i < 0) throw new EinjitError(`index number ${i} is not a non-negative integer`, { op: 'einsum' });
   if (i < 26) return String.fromCharCode(65 + i);
   if (i < 52) return String.fromCharCode(97 + i - 26);
   let cp = 0xc0 + (i - 52);
