@@ -62,6 +62,9 @@ export function clearPlanCache(): void {
   cache.clear();
 }
 
+/** Index sizes the planner takes are below this (see computePlan). */
+export const MAX_INDEX_SIZE = 2 ** 512;
+
 function resolveMemoryLimit(limit: PlanOptions['memoryLimit'], { inputs, output, sizes }: Contraction): number {
   if (limit === undefined) return Infinity;
   if (limit === 'max_input') {
@@ -98,6 +101,15 @@ function computePlan(contraction: Contraction, options: PlanOptions): Contractio
   const { inputs, output, sizes } = contraction;
   const n = inputs.length;
   if (n === 0) throw new EinjitError('an einsum needs at least one operand', { op: OP });
+  // Counts are carried as a mantissa below 2^512 times a power of two (flops.ts), each product taken one index
+  // size at a time: a size of 2^512 or more could carry a mantissa past a double. (Tensors are far smaller: the
+  // public API caps a dimension at 2^32 - 1; only planner-level callers reach this.)
+  const huge = sizes.findIndex((s) => s !== undefined && !(s >= 0 && s < MAX_INDEX_SIZE));
+  if (huge >= 0) {
+    throw new EinjitError(`index ${huge} has size ${sizes[huge]}: the planner takes sizes from 0 up to below 2^512`, {
+      op: OP, hint: 'split a larger index into several smaller ones',
+    });
+  }
   const optimize = options.optimize ?? 'auto';
   const memoryLimit = resolveMemoryLimit(options.memoryLimit, contraction);
   let path: LinearPath;

@@ -13,8 +13,10 @@ describe('greedy past a double', () => {
     // A = [a, b], B = [b, c], C = [c, d] → [a, d] with |a| = |b| = 2^600, |c| = 2^10, |d| = 2^700: A holds 2^1200
     // elements, past a double. (A, B) leaves [a, c] (2^610) from 2^1200 + 2^610; (B, C) leaves [b, d] (2^1300)
     // from 2^610 + 2^710. Greedy takes (A, B) first. With every index's log2 size read as 0, the result of (A, B)
-    // would be scored as 2^1810 and (B, C) taken first.
-    const plan = planContraction({ inputs: [[0, 1], [1, 2], [2, 3]], output: [0, 3], sizes: [2 ** 600, 2 ** 600, 2 ** 10, 2 ** 700] }, { optimize: 'greedy' });
+    // would be scored as 2^1810 and (B, C) taken first. (Each of a, b and d is two indices of half its log2 size:
+    // the planner takes index sizes below 2^512.)
+    const [a1, a2, b1, b2, c, d1, d2] = [0, 1, 2, 3, 4, 5, 6];
+    const plan = planContraction({ inputs: [[a1, a2, b1, b2], [b1, b2, c], [c, d1, d2]], output: [a1, a2, d1, d2], sizes: [2 ** 300, 2 ** 300, 2 ** 300, 2 ** 300, 2 ** 10, 2 ** 350, 2 ** 350] }, { optimize: 'greedy' });
     expect(plan.path).toEqual([[0, 1], [0, 1]]);
   });
 });

@@ -29,8 +29,8 @@ describe('the report', () => {
   });
 
   it('prints a largest intermediate past 10^308 from the sizes\' logarithms', () => {
-    // a,b->ab with a = b = 10^200: the product has 10^400 elements, Infinity as a double.
-    const contraction = { inputs: [[0], [1]], output: [0, 1], sizes: [1e200, 1e200], labels: ['a', 'b'] };
+    // ab,cd->abcd with every size 10^100: the product has 10^400 elements, Infinity as a double.
+    const contraction = { inputs: [[0, 1], [2, 3]], output: [0, 1, 2, 3], sizes: [1e100, 1e100, 1e100, 1e100], labels: ['a', 'b', 'c', 'd'] };
     const report = formatReport(planContraction(contraction, { optimize: 'greedy' }), contraction);
     expect(report).toContain('Largest intermediate:  1.000e+400 elements');
   });
