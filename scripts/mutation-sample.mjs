@@ -45,11 +45,11 @@ const MODULES = {
   },
   lower: {
     files: () => ts('src/lower'),
-    tests: ['tests/einsum/gemm-lowering.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/kernels/lower-corners.test.ts', 'tests/kernels/lower-corners-2.test.ts', 'tests/kernels/lower-corners-3.test.ts', 'tests/kernels/lower-corners-4.test.ts', 'tests/kernels/lower-corners-5.test.ts', 'tests/kernels/lower-corners-6.test.ts'],
+    tests: ['tests/einsum/gemm-lowering.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/kernels/lower-corners.test.ts', 'tests/kernels/lower-corners-2.test.ts', 'tests/kernels/lower-corners-3.test.ts', 'tests/kernels/lower-corners-4.test.ts', 'tests/kernels/lower-corners-5.test.ts', 'tests/kernels/lower-corners-6.test.ts', 'tests/kernels/lower-corners-7.test.ts'],
   },
   autograd: {
     files: () => ts('src/autograd'),
-    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts', 'tests/autograd/engine-corners.test.ts', 'tests/autograd/higher-order.test.ts', 'tests/autograd/engine-corners-2.test.ts', 'tests/autograd/engine-corners-3.test.ts', 'tests/autograd/engine-corners-4.test.ts', 'tests/autograd/jvp.test.ts', 'tests/autograd/engine-corners-5.test.ts', 'tests/autograd/saves-table.test.ts', 'tests/autograd/engine-corners-6.test.ts'],
+    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts', 'tests/autograd/engine-corners.test.ts', 'tests/autograd/higher-order.test.ts', 'tests/autograd/engine-corners-2.test.ts', 'tests/autograd/engine-corners-3.test.ts', 'tests/autograd/engine-corners-4.test.ts', 'tests/autograd/jvp.test.ts', 'tests/autograd/engine-corners-5.test.ts', 'tests/autograd/saves-table.test.ts', 'tests/autograd/engine-corners-6.test.ts', 'tests/autograd/engine-corners-7.test.ts'],
   },
   nn: {
     files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts', 'src/nn/attention.ts', 'src/nn/einops-layers.ts', 'src/nn/init.ts'],
