@@ -63,7 +63,7 @@ export function clearPlanCache(): void {
 }
 
 /** Index sizes the planner takes are below this (see computePlan). */
-export const MAX_INDEX_SIZE = 2 ** 512;
+const MAX_INDEX_SIZE = 2 ** 512;
 
 function resolveMemoryLimit(limit: PlanOptions['memoryLimit'], { inputs, output, sizes }: Contraction): number {
   if (limit === undefined) return Infinity;
