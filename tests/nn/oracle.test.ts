@@ -220,7 +220,8 @@ describe.each(setups)('nn layers against a float64 reference on $device ($dtype)
 
   it('AdaptiveAvgPool2d to sizes that do and do not divide the input', async () => {
     const x = random([2, 2, 7, 5], 31);
-    for (const out of [[1, 1], [3, 2], [7, 5], [4, 3]] as [number, number][]) {
+    // Neither divides, both, and each one alone (7 × 2: H divides, W does not; 3 × 5: W divides, H does not).
+    for (const out of [[1, 1], [3, 2], [7, 5], [4, 3], [7, 2], [3, 5]] as [number, number][]) {
       close(await values(new nn.AdaptiveAvgPool2d(out).forward(input(x))), adaptiveAvgRef(x, out), s, `AdaptiveAvgPool2d ${out}`);
     }
   });
