@@ -10,13 +10,7 @@ import { replayPath, validatePath } from './cost.js';
 import { explicitPath } from './interop.js';
 import { chunkSlices, reoptimiseSliced, type SlicedPlan, sliceForLimit } from './slicing.js';
 import { buildNetwork, ssaToLinear } from './network.js';
-import {
-  AUTO_DEFAULT_BUDGET_MS,
-  AUTO_HQ_DEFAULT_BUDGET_MS,
-  autoSearch,
-  getOptimizer,
-  hyperOf,
-} from './optimizers.js';
+import { AUTO_DEFAULT_BUDGET_MS, AUTO_HQ_DEFAULT_BUDGET_MS, getOptimizer } from './optimizers.js';
 import { HYPER_DEFAULT_BUDGET_MS } from './hyper.js';
 import type { ContractionPlan, HyperTrial, LinearPath, OptimizerOptions, PlanOptions } from './types.js';
 
@@ -139,24 +133,13 @@ function computePlan(contraction: Contraction, options: PlanOptions): Contractio
         seed: options.seed ?? 0,
         minimize: options.minimize ?? 'flops',
         trials: options.trials ?? 32,
+        callerBudgetMs: options.timeBudgetMs ?? Infinity,
       };
       try {
-        if (isAuto) {
-          const net = buildNetwork(inputs, output, sizes);
-          // A caller's budget is a hard limit; an infinite one is none.
-          const strict = options.timeBudgetMs !== undefined && options.timeBudgetMs !== Infinity;
-          const found = autoSearch(net, o, optimize === 'auto-hq', strict);
-          path = ssaToLinear(found.ssa, n);
-          name = `${optimize}:${found.chosen}`;
-        } else if (optimize === 'hyper') {
-          // Handled here rather than through the registry so that the plan can carry the trials.
-          const strict = options.timeBudgetMs !== undefined && options.timeBudgetMs < HYPER_DEFAULT_BUDGET_MS;
-          const found = hyperOf(buildNetwork(inputs, output, sizes), o, strict);
-          path = ssaToLinear(found.ssa, n);
-          trials = found.trials;
-        } else {
-          path = fn(inputs, output, sizes, o);
-        }
+        const found = fn(buildNetwork(inputs, output, sizes), o);
+        path = ssaToLinear(found.ssa, n);
+        if (found.chosen !== undefined) name = `${optimize}:${found.chosen}`;
+        trials = found.trials;
       } catch (e) {
         if (e instanceof BudgetExceeded) {
           throw new EinjitError(`the '${optimize}' path search did not finish within its time budget of ${budget} ms`, {

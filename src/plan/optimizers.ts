@@ -1,5 +1,6 @@
 /**
- * The path algorithms behind one signature: (inputs, output, sizes, options) → linear path.
+ * The path algorithms behind one signature: (network, options) → SSA path, with what `auto` chose and `hyper`'s
+ * trials where there are such.
  *
  * Each wraps a search from its own module; `auto` and `auto-hq` are tables choosing by operand count.
  */
@@ -11,11 +12,11 @@ import { dpTree } from './dp.js';
 import { solveExact } from './exact.js';
 import { greedyBest, greedySsa, randomGreedy } from './greedy.js';
 import { makeRng } from './heap.js';
-import { hyperSearch } from './hyper.js';
-import { type Network, type SsaPath, type Tree, buildNetwork, leaf, node, objectiveValue, scoreSsa, ssaToLinear, ssaTree, treeToSsa } from './network.js';
+import { HYPER_DEFAULT_BUDGET_MS, hyperSearch } from './hyper.js';
+import { type Network, type SsaPath, type Tree, leaf, node, objectiveValue, scoreSsa, ssaTree, treeToSsa } from './network.js';
 import { reconfigure } from './reconfigure.js';
 import { rotateAnneal } from './rotate.js';
-import type { LinearPath, OptimizerOptions, PathOptimizer } from './types.js';
+import type { HyperTrial, OptimizerOptions } from './types.js';
 
 /** All operands in one step: what every algorithm returns when the memory limit admits no pairwise plan. */
 function allAtOnce(n: number): SsaPath {
@@ -56,11 +57,18 @@ function dpSsa(net: Network, o: OptimizerOptions, algorithm = 'dp'): SsaPath {
   return value(greedy) < value(ssa) ? greedy : ssa;
 }
 
+/** What a path algorithm found: its path, and for `auto` what it chose, for `hyper` its trials. */
+export interface PathSearch {
+  readonly ssa: SsaPath;
+  readonly chosen?: string;
+  readonly trials?: readonly HyperTrial[];
+}
+
+/** The one signature every path algorithm has. */
+export type PathOptimizer = (net: Network, options: OptimizerOptions) => PathSearch;
+
 function fromSsa(search: (net: Network, o: OptimizerOptions) => SsaPath): PathOptimizer {
-  return (inputs, output, sizes, o) => {
-    const net = buildNetwork(inputs, output, sizes);
-    return ssaToLinear(search(net, o), net.n);
-  };
+  return (net, o) => ({ ssa: search(net, o) });
 }
 
 /** Picks the algorithm for `auto` (and, with more effort, `auto-hq`) from the operand count. */
@@ -196,9 +204,12 @@ const OPTIMIZERS = new Map<string, PathOptimizer>([
       randomGreedy(net, { trials: o.trials, seed: o.seed, memoryLimit: o.memoryLimit, deadline: o.deadline, objective: o.minimize }).ssa,
     ),
   ],
-  ['auto', fromSsa((net, o) => autoSearch(net, o, false, false).ssa)],
-  ['auto-hq', fromSsa((net, o) => autoSearch(net, o, true, false).ssa)],
-  ['hyper', fromSsa((net, o) => hyperOf(net, o).ssa)],
+  // auto and auto-hq keep to a caller's budget as a hard limit, and without one run their fixed restarts even
+  // past their default effort (see anneal's `strict`; an infinite budget sets no deadline to keep to). hyper
+  // does so below its default budget.
+  ['auto', (net, o) => autoSearch(net, o, false, o.callerBudgetMs < Infinity)],
+  ['auto-hq', (net, o) => autoSearch(net, o, true, o.callerBudgetMs < Infinity)],
+  ['hyper', (net, o) => hyperOf(net, o, o.callerBudgetMs < HYPER_DEFAULT_BUDGET_MS)],
 ]);
 
 /**
@@ -207,7 +218,7 @@ const OPTIMIZERS = new Map<string, PathOptimizer>([
  * restarts run even past the deadline, as auto's own do: a loaded machine then slows the search rather than
  * changing its result, which keeps a seed's path reproducible.
  */
-export function hyperOf(net: Network, o: OptimizerOptions, strict = true): ReturnType<typeof hyperSearch> {
+function hyperOf(net: Network, o: OptimizerOptions, strict = true): ReturnType<typeof hyperSearch> {
   return hyperSearch(net, o, (start) => {
     // Without a deadline, auto's start runs without one too (its fixed restarts and passes: see anneal).
     const deadline = start.deadline === Infinity ? Infinity : Math.min(start.deadline, now() + AUTO_DEFAULT_BUDGET_MS);

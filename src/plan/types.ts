@@ -95,12 +95,6 @@ export interface OptimizerOptions {
   readonly seed: number;
   readonly minimize: Objective;
   readonly trials: number;
+  /** The caller's `timeBudgetMs` (Infinity when none): whether auto and hyper hold to the deadline strictly. */
+  readonly callerBudgetMs: number;
 }
-
-/** The one signature every path algorithm has. */
-export type PathOptimizer = (
-  inputs: readonly (readonly number[])[],
-  output: readonly number[],
-  sizes: readonly number[],
-  options: OptimizerOptions,
-) => LinearPath;

@@ -76,7 +76,7 @@ describe('plan corners (mutation sample 20261221)', () => {
     const net = buildNetwork(inputs, output, sizes);
     // A generous budget where optimal must finish (it takes milliseconds; a loaded machine must not make it run out),
     // a short one for the annealing that follows a failure (it restarts until 70 % of its budget).
-    const options = (ms: number) => ({ memoryLimit: Infinity, deadline: performance.now() + ms, seed: 0, minimize: 'flops' as const, trials: 32 });
+    const options = (ms: number) => ({ memoryLimit: Infinity, deadline: performance.now() + ms, seed: 0, minimize: 'flops' as const, trials: 32, callerBudgetMs: ms });
     expect(autoSearch(net, options(60_000), false).chosen).toBe('optimal');
     const o = options(300);
     vi.mocked(exact.solveExact).mockImplementationOnce(() => {
@@ -105,7 +105,7 @@ describe('plan corners (mutation sample 20261221)', () => {
         clock += 10;
         return greedy.greedyBest(args[0], args[1].memoryLimit);
       });
-      const o = { memoryLimit: Infinity, deadline: 100, seed: 3, minimize: 'flops' as const, trials: 32 };
+      const o = { memoryLimit: Infinity, deadline: 100, seed: 3, minimize: 'flops' as const, trials: 32, callerBudgetMs: 100 };
       expect(autoSearch(net, o, hq, true).chosen).toBe('anneal');
       expect(started.length, `hq ${hq}`).toBeGreaterThan(0);
       expect(Math.max(...started), `hq ${hq}`).toBeLessThan(100 * share);
