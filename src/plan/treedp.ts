@@ -10,7 +10,7 @@
  * (computed first, in closed form) passes `TREE_DP_MAX_SUBTREES` is left to the general search.
  */
 
-import { type Bits, bitsOf, hasBit, idsOf, isSubset, or, sizeOf } from './bits.js';
+import { type Bits, bitsOf, hasBit, idsOf, or, sizeOf } from './bits.js';
 import { checkDeadline } from './budget.js';
 import { type Network, type Tree, leaf, node } from './network.js';
 import type { Objective } from './types.js';
@@ -62,9 +62,9 @@ export function treeDp(net: Network, members: readonly number[], holders: readon
   const neighbours: Map<number, number>[] = Array.from({ length: m }, () => new Map());
   let edges = 0;
   for (const t of members) {
-    if (!isSubset(net.inputs[t]!, legsOfLeaf[t]!)) return undefined;
     for (const i of idsOf(net.inputs[t]!)) {
       if (hasBit(net.output, i)) continue;
+      // A summed index held by one operand only (its own, summed before any join) or by three or more: refused.
       const h = holders[i]!;
       if (h.length !== 2) return undefined;
       const a = local.get(h[0]!)!;

@@ -1,18 +1,30 @@
 /**
  * Planner corners found by mutation testing (seed 20261223's sample of src/plan, and the registry every algorithm
- * now runs through): a caller's budget is a hard limit for auto, auto-hq and (below its default) hyper, and
- * without one auto's fixed restarts run to the end even past its default effort, so that a seed's path does not
- * depend on the machine's speed.
+ * now runs through):
+ * - a caller's budget is a hard limit for auto, auto-hq and (below its default) hyper, and without one auto's
+ *   fixed restarts run to the end even past its default effort, so that a seed's path does not depend on the
+ *   machine's speed;
+ * - dp falls back to greedy and reconfiguration only when its exact search runs out of time;
+ * - tree dp refuses an operand with an index of its own to sum;
+ * - greedy's Hadamard groups are found past a hash collision (and a collision does not hang the grouping).
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { randomRegular } from '../../bench/network-gen.js';
 import * as budget from '../../src/plan/budget.js';
+import { BudgetExceeded } from '../../src/plan/budget.js';
 import * as greedy from '../../src/plan/greedy.js';
+import { dpTree } from '../../src/plan/dp.js';
 import { clearPlanCache, planContraction } from '../../src/plan/index.js';
+import { buildNetwork, objectiveValue, scoreSsa, treeToSsa } from '../../src/plan/network.js';
+import * as treedp from '../../src/plan/treedp.js';
 
 vi.mock('../../src/plan/budget.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/plan/budget.js')>();
   return { ...real, now: vi.fn(real.now) };
+});
+vi.mock('../../src/plan/treedp.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/plan/treedp.js')>();
+  return { ...real, treeDp: vi.fn(real.treeDp) };
 });
 vi.mock('../../src/plan/greedy.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/plan/greedy.js')>();
@@ -23,6 +35,7 @@ beforeEach(() => {
   clearPlanCache();
   vi.mocked(budget.now).mockReset().mockImplementation(() => performance.now());
   vi.mocked(greedy.greedySsa).mockReset().mockImplementation(greedy.greedySsa);
+  vi.mocked(treedp.treeDp).mockClear();
 });
 
 /** How many restarts (one greedySsa call each) a plan's search starts, on a clock where each takes 10 ms. */
@@ -59,5 +72,53 @@ describe('plan corners (mutation sample 20261223)', () => {
     expect(restarts('hyper', 100)).toBe(3);
     expect(restarts('hyper', 249)).toBe(3);
     expect(restarts('hyper', 250)).toBe(7);
+  });
+
+  it('dp falls back to greedy and reconfiguration when its exact search runs out of time, and only then', () => {
+    // A chain of five: tree-shaped, so the exact search hands it to tree dp, which the mocks make fail.
+    const chain = buildNetwork([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]], [0, 5], [2, 3, 4, 5, 6, 7]);
+    const o = { objective: 'flops' as const, memoryLimit: Infinity, deadline: Infinity, algorithm: 'dp' };
+    vi.mocked(treedp.treeDp).mockImplementationOnce(() => {
+      throw new TypeError('not a budget');
+    });
+    expect(() => dpTree(chain, o)).toThrow('not a budget');
+    vi.mocked(treedp.treeDp).mockImplementationOnce(() => {
+      throw new BudgetExceeded('dp');
+    });
+    const fallback = dpTree(chain, o)!;
+    expect(vi.mocked(treedp.treeDp)).toHaveBeenCalledTimes(2);
+    // The fallback's tree is as cheap as the exact one here (a chain's best tree is greedy's, reconfigured).
+    const exact = dpTree(chain, o)!;
+    const value = (t: typeof exact): number => objectiveValue(scoreSsa(chain, treeToSsa(t, 5)), 'flops');
+    expect(value(fallback)).toBe(value(exact));
+  });
+
+  it('tree dp refuses a tree-shaped component in which an operand has an index of its own to sum', () => {
+    // ab x, bc, cd -> ad: x is operand 0's own (one holder), summed before any join; without x the chain is solved.
+    const own = buildNetwork([[0, 1, 9], [1, 2], [2, 3]], [0, 3], [2, 3, 4, 5, 0, 0, 0, 0, 0, 6]);
+    const plain = buildNetwork([[0, 1], [1, 2], [2, 3]], [0, 3], [2, 3, 4, 5]);
+    const args = (net: typeof own) => {
+      const holders: number[][] = Array.from({ length: net.nIdx }, () => []);
+      net.inputs.forEach((_, t) => net.lists.ids.subarray(net.lists.start[t], net.lists.start[t + 1]).forEach((i) => holders[i]!.push(t)));
+      return holders;
+    };
+    const legs = plain.inputs;
+    expect(treedp.treeDp(plain, [0, 1, 2], args(plain), legs, 'flops', Infinity, 'dp')).toBeDefined();
+    expect(treedp.treeDp(own, [0, 1, 2], args(own), [legs[0]!, ...own.inputs.slice(1)], 'flops', Infinity, 'dp')).toBeUndefined();
+  });
+});
+
+describe('greedy', () => {
+  it("finds a Hadamard group past another index list with the same 32-bit hash", () => {
+    // Index lists {3, 6, 12, 25, 26, 30} and {1, 17, 22, 23, 24, 29} hash alike (greedy's FNV-style hash of the
+    // sorted compact ids; two fillers introduce ids 0..30 in order). Operands 4 and 5 hold the second list: their
+    // Hadamard product comes first, and operand 2, earlier on the same hash chain, is not part of it.
+    const fill = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => from + k);
+    const a = [3, 6, 12, 25, 26, 30];
+    const b = [1, 17, 22, 23, 24, 29];
+    const net = { inputs: [fill(0, 16), fill(16, 31), a, [0, 2], b, b], output: [0], sizes: fill(0, 31).map(() => 2) };
+    const plan = planContraction(net, { optimize: 'greedy' });
+    expect(plan.path[0]).toEqual([4, 5]);
+    expect(plan.steps[0]!.result).toEqual(b);
   });
 });
