@@ -221,6 +221,7 @@ function dpExact(net: Network, o: DpOptions): Tree | undefined {
       if (flopsObjective) {
         const bound = a.minValue + b.minValue + sizeOfUnion(a.legs, b.legs);
         if (bound > cap) {
+          skipped = true;
           if (bound < nextCap) nextCap = bound;
           return;
         }
@@ -264,6 +265,7 @@ function dpExact(net: Network, o: DpOptions): Tree | undefined {
           const w = x.write + y.write + resultSize;
           const value = valueOf(o.objective, f, sz, w);
           if (value > cap) {
+            skipped = true;
             if (value < nextCap) nextCap = value;
             continue;
           }
@@ -276,10 +278,14 @@ function dpExact(net: Network, o: DpOptions): Tree | undefined {
       }
     };
 
-    // The cheapest join the last pass skipped for its cost (Infinity: none, and a larger cap cannot find more).
+    // The cheapest join the last pass skipped for its cost (Infinity when none was, or each cost Infinity).
     let nextCap = Infinity;
+    // Whether the last pass skipped any join for its cost: one whose value is Infinity (a cost past a double)
+    // leaves nextCap at Infinity, yet a cap of Infinity admits it.
+    let skipped = false;
     for (;;) {
       nextCap = Infinity;
+      skipped = false;
       for (let size = 2; size <= m; size++) {
         const level = levels[size]!;
         rootLevel = singleComponent && size === m;
@@ -317,7 +323,7 @@ function dpExact(net: Network, o: DpOptions): Tree | undefined {
         }
       }
       const done = levels[m]!.values().next();
-      const finished = !done.done || !Number.isFinite(cap) || nextCap === Infinity || cap >= ceiling || nextCap > ceiling;
+      const finished = !done.done || !Number.isFinite(cap) || !skipped || cap >= ceiling || nextCap > ceiling;
       if (finished && o.memoryLimit < Infinity) {
         for (let j = 2; j <= (singleComponent ? m - 1 : m); j++) kept.push(...levels[j]!.values());
       }

@@ -42,7 +42,19 @@ function optimalSsa(net: Network, o: OptimizerOptions, algorithm = 'optimal'): S
     algorithm,
     finalStep: true,
   });
-  return solved === undefined ? allAtOnce(net.n) : treeToSsa(solved.tree, net.n);
+  return unlessOverflowed(net, solved === undefined ? allAtOnce(net.n) : treeToSsa(solved.tree, net.n), o);
+}
+
+/**
+ * An exact search (optimal, branch-*) compares costs as doubles, so when every pairwise plan's cost is past a
+ * double (about 10^308) it finds none cheaper than its start and returns one step over every operand. greedy's
+ * path under the same limit, scored without overflow, is then returned where it is cheaper. (With finite costs
+ * it never is: the exact searches cover every plan greedy can return.)
+ */
+function unlessOverflowed(net: Network, ssa: SsaPath, o: OptimizerOptions): SsaPath {
+  if (ssa.length !== 1 || net.n < 3) return ssa;
+  const greedy = greedyBest(net, o.memoryLimit, o.minimize);
+  return objectiveValue(scoreSsa(net, greedy), o.minimize) < objectiveValue(scoreSsa(net, ssa), o.minimize) ? greedy : ssa;
 }
 
 function dpSsa(net: Network, o: OptimizerOptions, algorithm = 'dp'): SsaPath {
@@ -193,9 +205,9 @@ export function autoSearch(
 
 const OPTIMIZERS = new Map<string, PathOptimizer>([
   ['optimal', fromSsa((net, o) => optimalSsa(net, o))],
-  ['branch-all', fromSsa((net, o) => branchSsa(net, { nbranch: Infinity, memoryLimit: o.memoryLimit, deadline: o.deadline, algorithm: 'branch-all' }))],
-  ['branch-2', fromSsa((net, o) => branchSsa(net, { nbranch: 2, memoryLimit: o.memoryLimit, deadline: o.deadline, algorithm: 'branch-2' }))],
-  ['branch-1', fromSsa((net, o) => branchSsa(net, { nbranch: 1, memoryLimit: o.memoryLimit, deadline: o.deadline, algorithm: 'branch-1' }))],
+  ['branch-all', fromSsa((net, o) => unlessOverflowed(net, branchSsa(net, { nbranch: Infinity, memoryLimit: o.memoryLimit, deadline: o.deadline, algorithm: 'branch-all' }), o))],
+  ['branch-2', fromSsa((net, o) => unlessOverflowed(net, branchSsa(net, { nbranch: 2, memoryLimit: o.memoryLimit, deadline: o.deadline, algorithm: 'branch-2' }), o))],
+  ['branch-1', fromSsa((net, o) => unlessOverflowed(net, branchSsa(net, { nbranch: 1, memoryLimit: o.memoryLimit, deadline: o.deadline, algorithm: 'branch-1' }), o))],
   ['greedy', fromSsa((net, o) => greedyBest(net, o.memoryLimit, o.minimize))],
   ['dp', fromSsa((net, o) => dpSsa(net, o))],
   [

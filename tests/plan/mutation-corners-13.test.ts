@@ -6,7 +6,8 @@
  *   machine's speed;
  * - dp falls back to greedy and reconfiguration only when its exact search runs out of time;
  * - tree dp refuses an operand with an index of its own to sum;
- * - greedy's Hadamard groups are found past a hash collision (and a collision does not hang the grouping).
+ * - greedy's Hadamard groups are found past a hash collision (and a collision does not hang the grouping);
+ * - reconfiguration grows a region by its costliest frontier node, and leaves a tree with a k-way step alone.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { randomRegular } from '../../bench/network-gen.js';
@@ -15,7 +16,8 @@ import { BudgetExceeded } from '../../src/plan/budget.js';
 import * as greedy from '../../src/plan/greedy.js';
 import { dpTree } from '../../src/plan/dp.js';
 import { clearPlanCache, planContraction } from '../../src/plan/index.js';
-import { buildNetwork, objectiveValue, scoreSsa, treeToSsa } from '../../src/plan/network.js';
+import { buildNetwork, leaf, node, objectiveValue, scoreSsa, treeToSsa } from '../../src/plan/network.js';
+import { reconfigure } from '../../src/plan/reconfigure.js';
 import * as treedp from '../../src/plan/treedp.js';
 
 vi.mock('../../src/plan/budget.js', async (importOriginal) => {
@@ -120,5 +122,34 @@ describe('greedy', () => {
     const plan = planContraction(net, { optimize: 'greedy' });
     expect(plan.path[0]).toEqual([4, 5]);
     expect(plan.steps[0]!.result).toEqual(b);
+  });
+});
+
+describe('reconfiguration', () => {
+  // A random 3-regular network of seven tensors and a random tree over it.
+  const net = buildNetwork(
+    [[5, 6, 9], [2, 4, 7], [0, 8], [6, 7, 9], [1, 2, 3], [1, 3, 8], [0, 4, 5]],
+    [],
+    [6, 6, 2, 5, 5, 5, 9, 7, 5, 8],
+  );
+  const value = (t: ReturnType<typeof leaf>): number => objectiveValue(scoreSsa(net, treeToSsa(t, 7)), 'flops');
+
+  it('grows each region by its costliest frontier node', () => {
+    // ((2, 1), ((5, 0), (4, (6, 3)))): one pass with regions of up to five subtrees reaches the optimum (found
+    // by optimal's exhaustive search). Growing regions by the first, the last or the cheapest frontier node
+    // instead, or by the later of two equally costly ones, leaves it 23 % to 99 % costlier.
+    const tree = node(node(leaf(2), leaf(1)), node(node(leaf(5), leaf(0)), node(leaf(4), node(leaf(6), leaf(3)))));
+    const optimum = planContraction({ inputs: [[5, 6, 9], [2, 4, 7], [0, 8], [6, 7, 9], [1, 2, 3], [1, 3, 8], [0, 4, 5]], output: [], sizes: [6, 6, 2, 5, 5, 5, 9, 7, 5, 8] }, { optimize: 'optimal' }).cost;
+    expect(value(tree)).toBeGreaterThan(optimum);
+    const solved = reconfigure(net, tree, { maxLeaves: 5, memoryLimit: Infinity, deadline: Infinity, maxPasses: 1, minShare: 0 });
+    expect(value(solved)).toBe(optimum);
+  });
+
+  it('leaves a tree with a step over three subtrees as it is, wherever that step is', () => {
+    const o = { maxLeaves: 5, memoryLimit: Infinity, deadline: Infinity };
+    const right = node(node(leaf(2), leaf(1)), node(leaf(5), leaf(0), node(leaf(4), node(leaf(6), leaf(3)))));
+    const left = node(node(leaf(5), leaf(0), node(leaf(4), node(leaf(6), leaf(3)))), node(leaf(2), leaf(1)));
+    expect(reconfigure(net, right, o)).toBe(right);
+    expect(reconfigure(net, left, o)).toBe(left);
   });
 });
