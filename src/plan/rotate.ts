@@ -62,10 +62,8 @@ export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree:
       ids.set(t, t.input);
       continue;
     }
-    if (t.children.length !== 2) {
-      failed.value = true;
-      break;
-    }
+    // A step over one subtree, or three or more, leaves fewer than n - 1 joins: refused by the count below.
+    if (t.children.length !== 2) break;
     if (!top.expanded) {
       stack.push({ t, expanded: true });
       stack.push({ t: t.children[1]!, expanded: false }, { t: t.children[0]!, expanded: false });

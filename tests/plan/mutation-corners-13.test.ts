@@ -7,7 +7,9 @@
  * - dp falls back to greedy and reconfiguration only when its exact search runs out of time;
  * - tree dp refuses an operand with an index of its own to sum;
  * - greedy's Hadamard groups are found past a hash collision (and a collision does not hang the grouping);
- * - reconfiguration grows a region by its costliest frontier node, and leaves a tree with a k-way step alone.
+ * - reconfiguration grows a region by its costliest frontier node, and leaves a tree with a k-way step alone;
+ * - rotations leave alone a tree with an operand summed over its own indices first (they cost no
+ *   pre-reduction) or with a step over three operands or one.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { randomRegular } from '../../bench/network-gen.js';
@@ -18,6 +20,8 @@ import { dpTree } from '../../src/plan/dp.js';
 import { clearPlanCache, planContraction } from '../../src/plan/index.js';
 import { buildNetwork, leaf, node, objectiveValue, scoreSsa, treeToSsa } from '../../src/plan/network.js';
 import { reconfigure } from '../../src/plan/reconfigure.js';
+import { rotateAnneal } from '../../src/plan/rotate.js';
+import { makeRng } from '../../src/plan/heap.js';
 import * as treedp from '../../src/plan/treedp.js';
 
 vi.mock('../../src/plan/budget.js', async (importOriginal) => {
@@ -151,5 +155,22 @@ describe('reconfiguration', () => {
     const left = node(node(leaf(5), leaf(0), node(leaf(4), node(leaf(6), leaf(3)))), node(leaf(2), leaf(1)));
     expect(reconfigure(net, right, o)).toBe(right);
     expect(reconfigure(net, left, o)).toBe(left);
+  });
+});
+
+describe('rotations', () => {
+  it('leave a tree with a pre-reduced operand or a k-way step as it is', () => {
+    // ab x, bc, cd -> ad with x summed out of operand 0 first: a leaf rotations cannot cost.
+    const net = buildNetwork([[0, 1, 4], [1, 2], [2, 3]], [0, 3], [2, 3, 4, 5, 6]);
+    const params = { rng: makeRng(1), moves: 50, temperature: 0.15 };
+    const reduced = node(node(leaf(0, true), leaf(1)), leaf(2));
+    expect(rotateAnneal(net, reduced, params)).toEqual({ tree: reduced, cost: Infinity });
+    expect(rotateAnneal(net, reduced, params).tree).toBe(reduced);
+    // The same tree without the pre-reduction is annealed (a finite cost).
+    expect(rotateAnneal(net, node(node(leaf(0), leaf(1)), leaf(2)), params).cost).toBeLessThan(Infinity);
+    // So is a tree with a step over three operands, or over one.
+    for (const odd of [node(leaf(0), leaf(1), leaf(2)), node(node(node(leaf(0)), leaf(1)), leaf(2))]) {
+      expect(rotateAnneal(net, odd, params)).toEqual({ tree: odd, cost: Infinity });
+    }
   });
 });
