@@ -75,4 +75,25 @@ describe('greedy runs', () => {
       expect(run(big, v, Infinity)).toEqual(first);
     }
   });
+
+  it('count the totals of their own path when steps pass 2^512 and results pass a double (property)', () => {
+    // Index sizes 2^100 to 2^500: a step's union passes 2^512 (greedy carries it as m · 2^e) and its scores
+    // pass 2^1000 (computed from log2 sizes).
+    const huge = fc
+      .tuple(netArb({ ...shape, maxOps: 8 }), fc.array(fc.integer({ min: 100, max: 500 }), { minLength: 12, maxLength: 12 }))
+      .map(([x, exponents]) => buildNetwork(x.inputs, x.output, x.sizes.map((_, i) => 2 ** exponents[i]!)));
+    fc.assert(
+      fc.property(huge, (net) => {
+        for (const v of VARIANTS) {
+          const { ssa, score } = run(net, v, Infinity);
+          const replay = scoreSsa(net, ssa);
+          for (const key of ['flops', 'size', 'write'] as const) {
+            expect(score[key].e, key).toBe(replay[key].e);
+            expect(Math.abs(score[key].m / replay[key].m - 1), key).toBeLessThan(1e-12);
+          }
+        }
+      }),
+      { numRuns: 150, seed: 16 },
+    );
+  });
 });
