@@ -113,7 +113,7 @@ class DeviceBuffer implements GpuStorage {
 export class WebGPUBackend {
   readonly adapterInfo: string;
   /** The adapter's vendor, architecture, device and description, and whether it is a software rasterizer. */
-  adapterDetails: AdapterDescription = { vendor: '', architecture: '', device: '', description: '', software: false };
+  readonly adapterDetails: AdapterDescription;
   readonly limits: GpuLimits;
   /** Whether float16 is stored as f16 (the device has 'shader-f16'); otherwise as f32. */
   readonly f16: boolean;
@@ -150,11 +150,12 @@ export class WebGPUBackend {
   private lostReason: string | null = null;
   private destroyed = false;
 
-  private constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice, adapterInfo: string, features: string[]) {
+  private constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice, adapterInfo: string, adapterDetails: AdapterDescription, features: string[]) {
     this.gpu = gpu;
     this.adapter = adapter;
     this.dev = device;
     this.adapterInfo = adapterInfo;
+    this.adapterDetails = adapterDetails;
     this.features = features;
     this.f16 = features.includes('shader-f16');
     const l = device.limits;
@@ -199,9 +200,8 @@ export class WebGPUBackend {
         maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
       },
     });
-    const backend = new WebGPUBackend(gpu, adapter, device, describeAdapter(adapter.info), offered);
-    backend.adapterDetails = adapterDescription(adapter.info, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true);
-    return backend;
+    const details = adapterDescription(adapter.info, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true);
+    return new WebGPUBackend(gpu, adapter, device, describeAdapter(adapter.info), details, offered);
   }
 
   /** Whether a WebGPU adapter exists here, without creating a device. */

@@ -35,7 +35,7 @@ describe('crossEntropy against class probabilities', () => {
     }
     const loss = F.crossEntropy(f64(logits, [N, C, D]), f64(probs, [N, C, D]), { reduction: 'none' });
     expect(loss.shape).toEqual([N, D]);
-    const got = loss.toArray().flat() as number[];
+    const got = (loss.toArray() as number[][]).flat();
     got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 12));
     const mean = F.crossEntropy(f64(logits, [N, C, D]), f64(probs, [N, C, D]));
     expect(mean.item()).toBeCloseTo(want.reduce((s, v) => s + v, 0) / want.length, 12);

@@ -56,6 +56,13 @@ const sumWorkgroup: LoopSpec = {
   output: { dtype: 'float32', offset: 0, strides: [1] }, expr: ex.input(0), computeType: 'float32',
 };
 
+// ij -> ji over [20, 24]: both extents at least 16, so the tiled transpose through workgroup memory.
+const transpose: LoopSpec = {
+  kind: 'loop', label: 'ij -> ji', sizes: [24, 20], parallel: 2, reduceOp: null,
+  inputs: [{ dtype: 'float32', offset: 0, strides: [1, 24] }],
+  output: { dtype: 'float32', offset: 0, strides: [20, 1] }, expr: ex.input(0), computeType: 'float32',
+};
+
 // Constants are params fields (read as f32 bits), not literals: every value shares this pipeline.
 const affine: LoopSpec = {
   kind: 'loop', label: 'x * 0.5 - 3 (constants as params)', sizes: [10], parallel: 1, reduceOp: null,
@@ -90,6 +97,7 @@ const goldens: readonly (readonly [string, KernelSpec])[] = [
   ['loop_broadcast_add', broadcastAdd],
   ['loop_sum_workgroup', sumWorkgroup],
   ['loop_affine', affine],
+  ['loop_transpose', transpose],
 ];
 
 /** The source as a device without shader-f16 or special limits renders it (these specs use no float16). */
