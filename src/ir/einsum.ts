@@ -200,7 +200,7 @@ function makeEinsumIR(ast: EinsumAst, ranks: readonly number[], op: string): Ein
           ast, op, span, rank > named ? "write one axis per dimension, or '...' for the rest" : 'write one axis per dimension',
         );
       }
-      ellRanks.push(-1);
+      ellRanks.push(0); // no '...': read only for terms that have one
     }
   }
   const anyEllipsis = terms.some((t) => t.some((x) => x.kind === 'ellipsis'));
