@@ -1,6 +1,5 @@
 /**
- * A binary min-heap ordered by a numeric key, ties broken by a second number: insertion order unless the caller
- * gives one (so runs are deterministic).
+ * A binary min-heap ordered by a numeric key, ties broken by insertion order (so runs are deterministic).
  */
 export class MinHeap<T> {
   private readonly keys: number[] = [];
@@ -12,9 +11,9 @@ export class MinHeap<T> {
     return this.items.length;
   }
 
-  push(key: number, item: T, tie?: number): void {
+  push(key: number, item: T): void {
     this.keys.push(key);
-    this.order.push(tie ?? this.counter++);
+    this.order.push(this.counter++);
     this.items.push(item);
     this.up(this.items.length - 1);
   }
@@ -46,7 +45,8 @@ export class MinHeap<T> {
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pk = keys[p]!;
-      if (!(key < pk || (key === pk && order < orders[p]!))) break;
+      // An entry being sifted up was pushed last: among equal keys it already comes last.
+      if (!(key < pk)) break;
       keys[i] = pk;
       orders[i] = orders[p]!;
       items[i] = items[p]!;

@@ -6,7 +6,9 @@
  *   machine's speed;
  * - dp falls back to greedy and reconfiguration only when its exact search runs out of time;
  * - tree dp refuses an operand with an index of its own to sum;
- * - greedy's Hadamard groups are found past a hash collision (and a collision does not hang the grouping);
+ * - greedy's Hadamard groups are found past a hash collision (and a collision does not hang the grouping), and
+ *   the first operand is not grouped with a later one that only shares its hash (seed 20261225);
+ * - random-greedy returns its cheapest trial, the first of equally cheap ones (seed 20261225);
  * - reconfiguration grows a region by its costliest frontier node, and leaves a tree with a k-way step alone;
  * - rotations leave alone a tree with an operand summed over its own indices first (they cost no
  *   pre-reduction) or with a step over three operands or one.
@@ -127,6 +129,19 @@ describe('greedy', () => {
     expect(plan.path[0]).toEqual([4, 5]);
     expect(plan.steps[0]!.result).toEqual(b);
   });
+
+  it('does not group the first operand with a later one whose different index list has its hash', () => {
+    // {0, 1, 2, 3} (operand 0's, so its ids are the first four) and {10, 47, 53, 99, 102, 121} hash alike (found
+    // by a meet-in-the-middle search); fillers introduce ids 4..121 in order. Operands 7 and 8 hold the second
+    // list: their Hadamard product comes first, and operand 0 is not part of it.
+    const fill = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => from + k);
+    const b = [10, 47, 53, 99, 102, 121];
+    const fillers = [fill(4, 24), fill(24, 44), fill(44, 64), fill(64, 84), fill(84, 104), fill(104, 122)];
+    const net = { inputs: [[0, 1, 2, 3], ...fillers, b, b], output: [0], sizes: fill(0, 122).map(() => 2) };
+    const plan = planContraction(net, { optimize: 'greedy' });
+    expect(plan.path[0]).toEqual([7, 8]);
+    expect(plan.steps[0]!.result).toEqual(b);
+  });
 });
 
 describe('reconfiguration', () => {
@@ -172,5 +187,23 @@ describe('rotations', () => {
     for (const odd of [node(leaf(0), leaf(1), leaf(2)), node(node(node(leaf(0)), leaf(1)), leaf(2))]) {
       expect(rotateAnneal(net, odd, params)).toEqual({ tree: odd, cost: Infinity });
     }
+  });
+});
+
+describe('random-greedy', () => {
+  const plain = { alpha: 1, queue: 'best' as const, temperature: 0, nbranch: 1, memoryLimit: Infinity };
+
+  it('returns its cheapest trial, the first of equally cheap ones', () => {
+    // A random 3-regular network of 24 tensors: some randomised trial beats plain greedy (trial 0).
+    const g = randomRegular(24, 3, 5);
+    const net = buildNetwork(g.inputs, g.output, g.sizes);
+    const greedyValue = objectiveValue(greedy.greedyRun(net, { ...plain, rng: makeRng(1) }).score, 'flops');
+    const found = greedy.randomGreedy(net, { trials: 32, seed: 4, memoryLimit: Infinity, deadline: Infinity, objective: 'flops' });
+    expect(found.value).toBe(objectiveValue(scoreSsa(net, found.ssa), 'flops'));
+    expect(found.value).toBeLessThan(greedyValue);
+    // A triangle of equal sizes: every plan costs the same, so trial 0's (plain greedy's) path is kept.
+    const triangle = buildNetwork([[0, 1], [1, 2], [2, 0]], [], [5, 5, 5]);
+    const tied = greedy.randomGreedy(triangle, { trials: 32, seed: 4, memoryLimit: Infinity, deadline: Infinity, objective: 'flops' });
+    expect(tied.ssa).toEqual(greedy.greedyRun(triangle, { ...plain, rng: makeRng(1) }).ssa);
   });
 });
