@@ -45,7 +45,7 @@ const MODULES = {
   },
   lower: {
     files: () => ts('src/lower'),
-    tests: ['tests/einsum/gemm-lowering.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/kernels/lower-corners.test.ts', 'tests/kernels/lower-corners-2.test.ts', 'tests/kernels/lower-corners-3.test.ts', 'tests/kernels/lower-corners-4.test.ts', 'tests/kernels/lower-corners-5.test.ts', 'tests/kernels/lower-corners-6.test.ts', 'tests/kernels/lower-corners-7.test.ts'],
+    tests: ['tests/einsum/gemm-lowering.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/kernels/lower-corners.test.ts', 'tests/kernels/lower-corners-2.test.ts', 'tests/kernels/lower-corners-3.test.ts', 'tests/kernels/lower-corners-4.test.ts', 'tests/kernels/lower-corners-5.test.ts', 'tests/kernels/lower-corners-6.test.ts', 'tests/kernels/lower-corners-7.test.ts', 'tests/kernels/lower-corners-8.test.ts'],
   },
   autograd: {
     files: () => ts('src/autograd'),

@@ -60,6 +60,8 @@ describe('functional API corners', () => {
     const err = thrown(() => hvp((a: Tensor, b: Tensor) => a.sum().add(b.sum()), [f64([1, 2], false), f64([1, 2, 3], false)], [f64([1], false)]));
     expect(err.reason).toBe('v must hold one tensor per primal, of its shape');
     expect(err.hint).toBe('primals have shapes [2], [3]');
+    // The error's shapes: the primals', then the vectors'.
+    expect(err.shapes).toEqual([[2], [3], [1]]);
   });
 
   it('hvp with createGraph returns H·v in the graph (differentiable again); without, detached', () => {

@@ -87,3 +87,34 @@ describe('what a rule with a number on one side saves is guarded against an in-p
   it.each(SCALAR_OPS)('x %s v', (op, f, right) => checkSaves(op, f, right));
   it.each(SCALAR_OPS)('v %s x', (op, _f, _right, left) => checkSaves(op, (a) => binaryScalarLeft(op, 1.5, a), left));
 });
+
+/** The binary rules on two tensors, with what their two derivatives read: d/da and d/db together. */
+const TENSOR_OPS: [string, (a: Tensor, b: Tensor) => Tensor, readonly ('a' | 'b' | 'out')[]][] = [
+  ['add', (a, b) => a.add(b), []], // 1, 1
+  ['sub', (a, b) => a.sub(b), []], // 1, -1
+  ['mul', (a, b) => a.mul(b), ['a', 'b']], // b, a
+  ['div', (a, b) => a.div(b), ['b', 'out']], // 1/b; -a/b² = -out/b
+  ['pow', (a, b) => a.pow(b), ['a', 'b', 'out']], // b·a^(b-1); a^b·ln a = out·ln a
+];
+
+describe('what a rule on two tensors saves is guarded against an in-place write', () => {
+  it.each(TENSOR_OPS)('a %s b', (name, f, reads) => {
+    for (const written of ['a', 'b', 'out'] as const) {
+      const x1 = tensor([0.5, 2.5], { dtype: 'float64', requiresGrad: true });
+      const x2 = tensor([1.5, 0.75], { dtype: 'float64', requiresGrad: true });
+      const a = x1.mul(1);
+      const b = x2.mul(1);
+      const out = f(a, b);
+      const loss = out.sum();
+      noGrad(() => ({ a, b, out })[written].add_(1));
+      if (reads.includes(written)) {
+        const err = thrown(() => loss.backward());
+        expect(err.reason, `${name}, ${written} written`).toMatch(MODIFIED);
+        expect(err.reason.match(MODIFIED)![1]).toBe(name);
+      } else {
+        loss.backward();
+        expect(x1.grad, `${name}, ${written} written`).not.toBeNull();
+      }
+    }
+  });
+});
