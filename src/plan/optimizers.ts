@@ -46,10 +46,10 @@ function optimalSsa(net: Network, o: OptimizerOptions, algorithm = 'optimal'): S
 }
 
 /**
- * An exact search (optimal, branch-*) compares costs as doubles, so when every pairwise plan's cost is past a
- * double (about 10^308) it finds none cheaper than its start and returns one step over every operand. greedy's
- * path under the same limit, scored without overflow, is then returned where it is cheaper. (With finite costs
- * it never is: the exact searches cover every plan greedy can return.)
+ * The branch-and-bound searches (optimal, branch-*) compare costs as doubles, so when every pairwise plan's cost
+ * is past a double (about 10^308) they find none cheaper than their start and return one step over every operand.
+ * greedy's path under the same limit, scored without overflow, is then returned where it is cheaper. (With finite
+ * costs they return that one step only when no pairwise plan fits the limit, and greedy's is then no cheaper.)
  */
 function unlessOverflowed(net: Network, ssa: SsaPath, o: OptimizerOptions): SsaPath {
   if (ssa.length !== 1 || net.n < 3) return ssa;
