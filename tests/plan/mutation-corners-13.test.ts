@@ -5,7 +5,8 @@
  *   fixed restarts run to the end even past its default effort, so that a seed's path does not depend on the
  *   machine's speed;
  * - dp falls back to greedy and reconfiguration only when its exact search runs out of time;
- * - tree dp refuses an operand with an index of its own to sum;
+ * - tree dp refuses an operand with an index of its own to sum, and a tree of more than 100,000 subtrees
+ *   (seed 20261226);
  * - greedy's Hadamard groups are found past a hash collision (and a collision does not hang the grouping), and
  *   the first operand is not grouped with a later one that only shares its hash (seed 20261225);
  * - random-greedy returns its cheapest trial, the first of equally cheap ones (seed 20261225);
@@ -99,6 +100,21 @@ describe('plan corners (mutation sample 20261223)', () => {
     const exact = dpTree(chain, o)!;
     const value = (t: typeof exact): number => objectiveValue(scoreSsa(chain, treeToSsa(t, 5)), 'flops');
     expect(value(fallback)).toBe(value(exact));
+  });
+
+  it('tree dp refuses a tree with more than 100,000 subtrees (a star of 17 leaves has 2^17 + 17)', () => {
+    // A star: operand 0 shares index i with leaf i. Its subtrees: every set of leaves with the centre, and each
+    // leaf alone: 2^16 + 16 = 65,552 for 16 leaves (solved), 131,089 for 17 (refused, before any is built).
+    const star = (leaves: number) => {
+      const inputs = [Array.from({ length: leaves }, (_, i) => i), ...Array.from({ length: leaves }, (_, i) => [i, leaves + i])];
+      const net = buildNetwork(inputs, inputs.slice(1).map((t) => t[1]!), inputs.flat().map(() => 2));
+      const holders: number[][] = Array.from({ length: net.nIdx }, () => []);
+      net.inputs.forEach((_, t) => net.lists.ids.subarray(net.lists.start[t], net.lists.start[t + 1]).forEach((i) => holders[i]!.push(t)));
+      const members = Array.from({ length: net.n }, (_, t) => t);
+      return treedp.treeDp(net, members, holders, net.inputs, 'flops', performance.now() + 20_000, 'dp');
+    };
+    expect(star(17)).toBeUndefined();
+    expect(star(16)).toBeDefined();
   });
 
   it('tree dp refuses a tree-shaped component in which an operand has an index of its own to sum', () => {
