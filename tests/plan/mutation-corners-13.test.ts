@@ -47,6 +47,13 @@ beforeEach(() => {
   vi.mocked(treedp.treeDp).mockClear();
 });
 
+/** Per index of `net`, the operands holding it (what dp hands tree dp). */
+function holdersOf(net: ReturnType<typeof buildNetwork>): number[][] {
+  const holders: number[][] = Array.from({ length: net.nIdx }, () => []);
+  net.inputs.forEach((_, t) => net.lists.ids.subarray(net.lists.start[t], net.lists.start[t + 1]).forEach((i) => holders[i]!.push(t)));
+  return holders;
+}
+
 /** How many restarts (one greedySsa call each) a plan's search starts, on a clock where each takes 10 ms. */
 function restarts(optimize: 'auto' | 'auto-hq' | 'hyper', timeBudgetMs: number | undefined): number {
   clearPlanCache();
@@ -108,10 +115,8 @@ describe('plan corners (mutation sample 20261223)', () => {
     const star = (leaves: number) => {
       const inputs = [Array.from({ length: leaves }, (_, i) => i), ...Array.from({ length: leaves }, (_, i) => [i, leaves + i])];
       const net = buildNetwork(inputs, inputs.slice(1).map((t) => t[1]!), inputs.flat().map(() => 2));
-      const holders: number[][] = Array.from({ length: net.nIdx }, () => []);
-      net.inputs.forEach((_, t) => net.lists.ids.subarray(net.lists.start[t], net.lists.start[t + 1]).forEach((i) => holders[i]!.push(t)));
       const members = Array.from({ length: net.n }, (_, t) => t);
-      return treedp.treeDp(net, members, holders, net.inputs, 'flops', performance.now() + 20_000, 'dp');
+      return treedp.treeDp(net, members, holdersOf(net), net.inputs, 'flops', performance.now() + 20_000, 'dp');
     };
     expect(star(17)).toBeUndefined();
     expect(star(16)).toBeDefined();
@@ -121,14 +126,9 @@ describe('plan corners (mutation sample 20261223)', () => {
     // ab x, bc, cd -> ad: x is operand 0's own (one holder), summed before any join; without x the chain is solved.
     const own = buildNetwork([[0, 1, 9], [1, 2], [2, 3]], [0, 3], [2, 3, 4, 5, 0, 0, 0, 0, 0, 6]);
     const plain = buildNetwork([[0, 1], [1, 2], [2, 3]], [0, 3], [2, 3, 4, 5]);
-    const args = (net: typeof own) => {
-      const holders: number[][] = Array.from({ length: net.nIdx }, () => []);
-      net.inputs.forEach((_, t) => net.lists.ids.subarray(net.lists.start[t], net.lists.start[t + 1]).forEach((i) => holders[i]!.push(t)));
-      return holders;
-    };
     const legs = plain.inputs;
-    expect(treedp.treeDp(plain, [0, 1, 2], args(plain), legs, 'flops', Infinity, 'dp')).toBeDefined();
-    expect(treedp.treeDp(own, [0, 1, 2], args(own), [legs[0]!, ...own.inputs.slice(1)], 'flops', Infinity, 'dp')).toBeUndefined();
+    expect(treedp.treeDp(plain, [0, 1, 2], holdersOf(plain), legs, 'flops', Infinity, 'dp')).toBeDefined();
+    expect(treedp.treeDp(own, [0, 1, 2], holdersOf(own), [legs[0]!, ...own.inputs.slice(1)], 'flops', Infinity, 'dp')).toBeUndefined();
   });
 });
 
