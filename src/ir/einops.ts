@@ -23,6 +23,8 @@ type Ident =
   | { readonly kind: 'anonymous'; readonly key: string; readonly value: number; readonly span: Span }
   | { readonly kind: 'ellipsis'; readonly key: '…'; readonly span: Span };
 
+type AnonymousIdent = Extract<Ident, { kind: 'anonymous' }>;
+
 type SideDim =
   | { readonly kind: 'ellipsis'; readonly span: Span }
   | {
@@ -38,7 +40,7 @@ interface Side {
   readonly idents: ReadonlyMap<string, Ident>;
   readonly ellipsis: Span | null;
   readonly ellipsisInGroup: boolean;
-  readonly anonymous: readonly Ident[];
+  readonly anonymous: readonly AnonymousIdent[];
 }
 
 interface Ctx {
@@ -53,7 +55,7 @@ function fail(reason: string, c: Ctx, span?: Span, hint?: string): EinjitError {
 function readSide(expr: ExpressionAst, c: Ctx, uid: { next: number }): Side {
   const dims: SideDim[] = [];
   const idents = new Map<string, Ident>();
-  const anonymous: Ident[] = [];
+  const anonymous: AnonymousIdent[] = [];
   let ellipsis: Span | null = null;
   let ellipsisInGroup = false;
   const add = (m: ExpressionAst['dims'][number], inGroup: boolean): Ident | 'unit' => {
@@ -68,7 +70,7 @@ function readSide(expr: ExpressionAst, c: Ctx, uid: { next: number }): Side {
     if (m.kind === 'number') {
       if (m.value === 1) return 'unit';
       if (m.value === 0) throw fail('anonymous axis of length 0', c, m.span, 'anonymous axes must have a positive length');
-      const id: Ident = { kind: 'anonymous', key: `#${uid.next++}`, value: m.value, span: m.span };
+      const id: AnonymousIdent = { kind: 'anonymous', key: `#${uid.next++}`, value: m.value, span: m.span };
       idents.set(id.key, id);
       anonymous.push(id);
       return id;
@@ -199,7 +201,7 @@ function makeTransformIR(ast: TransformAst, requested: EinopsOp, reduction: stri
   const p = ast.pattern;
   if (op === 'rearrange') {
     const anon = [...left.anonymous, ...right.anonymous][0];
-    if (anon !== undefined && anon.kind === 'anonymous') {
+    if (anon !== undefined) {
       throw fail(`anonymous axis '${anon.value}' in rearrange`, c, anon.span,
         `rearrange only moves axes; to add an axis of length ${anon.value} use repeat, to remove one use reduce (only '1' may appear in rearrange)`);
     }
