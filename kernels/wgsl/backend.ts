@@ -476,11 +476,14 @@ export class WebGPUBackend {
     const kernel = this.pipeline(variant, device);
     const values = kernel.rendered.params.pack(variant.params());
     const bytes = values.byteLength;
-    if (this.batch !== null && this.batch.paramBytes + PARAM_SLOT > PARAM_ARENA_BYTES) this.submitPending();
+    // A launch takes whole slots (dynamic offsets are slot-aligned): a batch whose arena cannot hold them all
+    // is submitted first.
+    const slotBytes = Math.ceil(bytes / PARAM_SLOT) * PARAM_SLOT;
+    if (this.batch !== null && this.batch.paramBytes + slotBytes > PARAM_ARENA_BYTES) this.submitPending();
     const batch = this.openBatch(device);
     const offset = batch.paramBytes;
     this.paramStage.set(new Uint8Array(values.buffer, values.byteOffset, bytes), offset);
-    batch.paramBytes += Math.ceil(bytes / PARAM_SLOT) * PARAM_SLOT;
+    batch.paramBytes += slotBytes;
     const bindGroup = this.bindGroup(kernel, storages, bytes, device);
     const timed = this.profiling !== null && this.timestamps !== null && batch.names.length < MAX_BATCH;
     let pass = batch.pass;
