@@ -17,6 +17,8 @@ interface Case {
   readonly kh: number; readonly kw: number; readonly sh: number; readonly sw: number;
   readonly dh: number; readonly dw: number; readonly ph: number; readonly pw: number;
   readonly groups: number; readonly seed: number;
+  /** The bias: omitted, null, or a tensor (whose gradient is checked too). */
+  readonly bias: 'omitted' | 'null' | 'tensor';
 }
 
 const caseArb: fc.Arbitrary<Case> = fc.record({
@@ -30,20 +32,21 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   ph: fc.nat(3), pw: fc.nat(3),
   h: fc.integer({ min: 1, max: 6 }), w: fc.integer({ min: 1, max: 6 }),
   seed: fc.integer({ min: 1, max: 1 << 30 }),
+  bias: fc.constantFrom('omitted' as const, 'null' as const, 'tensor' as const),
 }).map((r) => ({
   n: r.n, c: r.cg * r.groups, o: r.og * r.groups, groups: r.groups, kh: r.kh, kw: r.kw, sh: r.sh, sw: r.sw, dh: r.dh, dw: r.dw,
   ph: Math.min(r.ph, r.dh * (r.kh - 1) + 1), pw: Math.min(r.pw, r.dw * (r.kw - 1) + 1),
   // Large enough for at least one window.
-  h: Math.max(r.h, r.dh * (r.kh - 1) + 1), w: Math.max(r.w, r.dw * (r.kw - 1) + 1), seed: r.seed,
+  h: Math.max(r.h, r.dh * (r.kh - 1) + 1), w: Math.max(r.w, r.dw * (r.kw - 1) + 1), seed: r.seed, bias: r.bias,
 }));
 
 const out = (len: number, k: number, s: number, d: number, p: number): number => Math.floor((len + 2 * p - d * (k - 1) - 1) / s) + 1;
 
 /**
- * For y = conv2d(x, wt) and the loss Σ y·r: y, ∂/∂x and ∂/∂w, in float64, straight from the definition
- * y[n, o, a, b] = Σ x[n, g·cg + ci, a·sh + i·dh − ph, b·sw + j·dw − pw] · wt[o, ci, i, j].
+ * For y = conv2d(x, wt, bias) and the loss Σ y·r: y, ∂/∂x, ∂/∂w and ∂/∂bias, in float64, straight from the
+ * definition y[n, o, a, b] = bias[o] + Σ x[n, g·cg + ci, a·sh + i·dh − ph, b·sw + j·dw − pw] · wt[o, ci, i, j].
  */
-function reference(c: Case, x: readonly number[], wt: readonly number[], r: readonly number[]): { y: number[]; dx: number[]; dw: number[] } {
+function reference(c: Case, x: readonly number[], wt: readonly number[], bias: readonly number[] | null, r: readonly number[]): { y: number[]; dx: number[]; dw: number[]; db: number[] } {
   const oh = out(c.h, c.kh, c.sh, c.dh, c.ph);
   const ow = out(c.w, c.kw, c.sw, c.dw, c.pw);
   const cg = c.c / c.groups;
@@ -51,12 +54,15 @@ function reference(c: Case, x: readonly number[], wt: readonly number[], r: read
   const y = new Array<number>(c.n * c.o * oh * ow).fill(0);
   const dx = new Array<number>(x.length).fill(0);
   const dw = new Array<number>(wt.length).fill(0);
+  const db = new Array<number>(c.o).fill(0);
   for (let n = 0; n < c.n; n++) {
     for (let o = 0; o < c.o; o++) {
       const g = Math.floor(o / og);
       for (let a = 0; a < oh; a++) {
         for (let b = 0; b < ow; b++) {
           const yi = ((n * c.o + o) * oh + a) * ow + b;
+          y[yi] = bias === null ? 0 : bias[o]!;
+          db[o] = db[o]! + r[yi]!;
           for (let ci = 0; ci < cg; ci++) {
             for (let i = 0; i < c.kh; i++) {
               for (let j = 0; j < c.kw; j++) {
@@ -75,7 +81,7 @@ function reference(c: Case, x: readonly number[], wt: readonly number[], r: read
       }
     }
   }
-  return { y, dx, dw };
+  return { y, dx, dw, db };
 }
 
 function close(got: ArrayLike<number>, want: readonly number[], tol: number, what: string): void {
@@ -89,7 +95,7 @@ describe.each(DEVICES)('conv2d gradients on %s', (device: Device) => {
   const dtype = device === 'cpu' ? 'float64' : 'float32';
   const tol = device === 'cpu' ? 1e-12 : 2e-5;
 
-  it('y, ∂x and ∂w match the float64 definition for every geometry', { timeout: 120_000 }, async () => {
+  it('y, ∂x, ∂w and ∂bias match the float64 definition for every geometry, with a bias or without', { timeout: 120_000 }, async () => {
     await fc.assert(fc.asyncProperty(caseArb, async (c) => {
       const rand = prng(c.seed);
       const values = (len: number): number[] => Array.from({ length: len }, () => Math.fround(rand() * 4 - 2));
@@ -101,13 +107,17 @@ describe.each(DEVICES)('conv2d gradients on %s', (device: Device) => {
       const x = tensor(xv, { shape: [c.n, c.c, c.h, c.w], dtype, device, requiresGrad: true });
       const w = tensor(wv, { shape: [c.o, c.c / c.groups, c.kh, c.kw], dtype, device, requiresGrad: true });
       const r = tensor(rv, { shape: [c.n, c.o, oh, ow], dtype, device });
-      const y = nn.functional.conv2d(x, w, null, { stride: [c.sh, c.sw], padding: [c.ph, c.pw], dilation: [c.dh, c.dw], groups: c.groups });
-      const [gx, gw] = grad(y.mul(r).sum(), [x, w]) as [Tensor, Tensor];
-      const want = reference(c, xv, wv, rv);
+      const bv = c.bias === 'tensor' ? values(c.o) : null;
+      const b = bv === null ? null : tensor(bv, { dtype, device, requiresGrad: true });
+      const options = { stride: [c.sh, c.sw] as const, padding: [c.ph, c.pw] as const, dilation: [c.dh, c.dw] as const, groups: c.groups };
+      const y = c.bias === 'omitted' ? nn.functional.conv2d(x, w, undefined, options) : nn.functional.conv2d(x, w, b, options);
+      const grads = grad(y.mul(r).sum(), b === null ? [x, w] : [x, w, b]) as Tensor[];
+      const want = reference(c, xv, wv, bv, rv);
       const what = JSON.stringify(c);
       close(await y.data(), want.y, tol, `${what} y`);
-      close(await gx.data(), want.dx, tol, `${what} dx`);
-      close(await gw.data(), want.dw, tol, `${what} dw`);
+      close(await grads[0]!.data(), want.dx, tol, `${what} dx`);
+      close(await grads[1]!.data(), want.dw, tol, `${what} dw`);
+      if (b !== null) close(await grads[2]!.data(), want.db, tol, `${what} db`);
     }), { numRuns: device === 'cpu' ? 150 : 40 });
   });
 

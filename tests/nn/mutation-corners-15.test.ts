@@ -1,0 +1,116 @@
+/**
+ * nn corners found by mutation testing (seed 20261223's sample of src/nn):
+ * - every function of nn.functional names itself and the argument at fault when an argument is refused (a table
+ *   with a row per exported function, so a new function without one fails), and names what it expected when a
+ *   tensor has the wrong rank or an index is out of range;
+ * - the fans of a weight of more than two dimensions multiply in its receptive field, as PyTorch's do;
+ * - initialisers draw a CPU tensor's samples in float64.
+ */
+import { describe, expect, it } from 'vitest';
+import { tensor, zeros, type Tensor } from '../../src/index.js';
+import * as F from '../../src/nn/functional.js';
+import { fans, uniform_, normal_ } from '../../src/nn/init.js';
+import { thrown } from '../helpers/thrown.js';
+
+const t = (shape: number[]): Tensor => zeros(shape);
+const idx = (values: number[]): Tensor => tensor(values, { dtype: 'int32' });
+const NOT_A_TENSOR = [1, 2];
+
+/**
+ * Per function: a valid call's arguments, and the arguments it checks, each with a bad value and the name its
+ * error gives the argument.
+ */
+const ROWS: Record<string, { readonly args: () => unknown[]; readonly bad: readonly (readonly [number, unknown, string])[] }> = {
+  pad: { args: () => [t([2, 3]), [1, 1], 0], bad: [[0, NOT_A_TENSOR, 'input'], [1, 'x', 'pads'], [2, 'x', 'value']] },
+  unfold: { args: () => [t([1, 1, 3, 3]), { kernelSize: 2 }], bad: [[0, NOT_A_TENSOR, 'input'], [1, 5, 'options']] },
+  fold: { args: () => [t([1, 4, 4]), { outputSize: 3, kernelSize: 2 }], bad: [[0, NOT_A_TENSOR, 'input'], [1, 5, 'options']] },
+  linear: { args: () => [t([2, 3]), t([4, 3]), t([4])], bad: [[0, NOT_A_TENSOR, 'input'], [1, NOT_A_TENSOR, 'weight'], [2, NOT_A_TENSOR, 'bias']] },
+  conv2d: {
+    args: () => [t([1, 2, 3, 3]), t([1, 2, 2, 2]), null, {}],
+    bad: [[0, NOT_A_TENSOR, 'input'], [1, NOT_A_TENSOR, 'weight'], [2, NOT_A_TENSOR, 'bias'], [3, 5, 'options']],
+  },
+  conv1d: {
+    args: () => [t([1, 2, 3]), t([1, 2, 2]), null, {}],
+    bad: [[0, NOT_A_TENSOR, 'input'], [1, NOT_A_TENSOR, 'weight'], [2, NOT_A_TENSOR, 'bias'], [3, 5, 'options']],
+  },
+  maxPool2d: { args: () => [t([1, 1, 2, 2]), { kernelSize: 2 }], bad: [[0, NOT_A_TENSOR, 'input'], [1, 5, 'options']] },
+  avgPool2d: { args: () => [t([1, 1, 2, 2]), { kernelSize: 2 }], bad: [[0, NOT_A_TENSOR, 'input'], [1, 5, 'options']] },
+  adaptiveAvgPool2d: { args: () => [t([1, 1, 2, 2]), 1], bad: [[0, NOT_A_TENSOR, 'input'], [1, 'x', 'outputSize']] },
+  relu: { args: () => [t([2])], bad: [[0, NOT_A_TENSOR, 'input']] },
+  gelu: { args: () => [t([2])], bad: [[0, NOT_A_TENSOR, 'input']] },
+  sigmoid: { args: () => [t([2])], bad: [[0, NOT_A_TENSOR, 'input']] },
+  tanh: { args: () => [t([2])], bad: [[0, NOT_A_TENSOR, 'input']] },
+  softmax: { args: () => [t([2]), 0], bad: [[0, NOT_A_TENSOR, 'input']] },
+  logSoftmax: { args: () => [t([2]), 0], bad: [[0, NOT_A_TENSOR, 'input']] },
+  batchNorm: {
+    args: () => [t([2, 3]), null, null, null, null, { training: true }],
+    bad: [[0, NOT_A_TENSOR, 'input'], [1, NOT_A_TENSOR, 'runningMean'], [2, NOT_A_TENSOR, 'runningVar'], [3, NOT_A_TENSOR, 'weight'], [4, NOT_A_TENSOR, 'bias'], [5, 5, 'options']],
+  },
+  layerNorm: {
+    args: () => [t([2, 3]), [3], null, null, 1e-5],
+    bad: [[0, NOT_A_TENSOR, 'input'], [1, 'x', 'normalizedShape'], [2, NOT_A_TENSOR, 'weight'], [3, NOT_A_TENSOR, 'bias'], [4, 'x', 'eps']],
+  },
+  oneHot: { args: () => [idx([0, 1]), 2, 'int32'], bad: [[0, NOT_A_TENSOR, 'indices'], [1, 'x', 'numClasses'], [2, 'x', 'dtype']] },
+  embedding: { args: () => [idx([0, 1]), t([2, 3])], bad: [[0, NOT_A_TENSOR, 'input'], [1, NOT_A_TENSOR, 'weight']] },
+  dropout: { args: () => [t([2]), 0.5, false], bad: [[0, NOT_A_TENSOR, 'input'], [1, 'x', 'p'], [2, 'x', 'training']] },
+  crossEntropy: { args: () => [t([2, 3]), idx([0, 1]), {}], bad: [[0, NOT_A_TENSOR, 'logits'], [1, NOT_A_TENSOR, 'target']] },
+  mseLoss: { args: () => [t([2]), t([2]), 'mean'], bad: [[0, NOT_A_TENSOR, 'input'], [1, NOT_A_TENSOR, 'target'], [2, 'x', 'reduction']] },
+  nllLoss: { args: () => [t([2, 3]), idx([0, 1]), 'mean'], bad: [[0, NOT_A_TENSOR, 'logProbs'], [1, NOT_A_TENSOR, 'target'], [2, 'x', 'reduction']] },
+};
+
+const call = (name: string, args: unknown[]): unknown => (F as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!(...args);
+
+describe('nn.functional argument errors', () => {
+  it('has a row for every exported function', () => {
+    const exported = Object.entries(F).filter(([, v]) => typeof v === 'function').map(([k]) => k).sort();
+    expect(Object.keys(ROWS).sort()).toEqual(exported);
+  });
+
+  it.each(Object.keys(ROWS))('%s names itself and the argument at fault', (name) => {
+    const row = ROWS[name]!;
+    expect(() => call(name, row.args())).not.toThrow();
+    for (const [at, value, arg] of row.bad) {
+      const args = row.args();
+      args[at] = value;
+      const e = thrown(() => call(name, args));
+      expect([e.op, e.reason.startsWith(`${arg} must be`)], `${name} argument ${at}: ${e.reason}`).toEqual([name, true]);
+    }
+  });
+
+  it('says what rank it expected', () => {
+    const rank = (fn: () => unknown): string => {
+      const e = thrown(fn);
+      return `${e.op}: ${e.reason}`;
+    };
+    expect(rank(() => F.adaptiveAvgPool2d(t([2, 2]), 1))).toBe('adaptiveAvgPool2d: expected a 4-D [N, C, H, W] (or 3-D) input, got a 2-D tensor');
+    expect(rank(() => F.unfold(t([2, 2]), { kernelSize: 1 }))).toBe('unfold: expected a 4-D [N, C, H, W] (or 3-D [C, H, W]) input, got a 2-D tensor');
+    expect(rank(() => F.embedding(idx([0]), t([2])))).toBe('embedding: expected a 2-D [num_embeddings, embedding_dim] weight, got a 1-D tensor');
+  });
+
+  it('names what an index out of range indexes', () => {
+    const e = thrown(() => F.oneHot(idx([0, 3]), 3));
+    expect([e.op, e.reason]).toEqual(['oneHot', 'index 3 is out of range for 3 classes (the indices span 0..3)']);
+    const r = thrown(() => F.embedding(idx([2]), t([2, 3])));
+    expect([r.op, r.reason]).toEqual(['embedding', 'index 2 is out of range for 2 rows (the indices span 2..2)']);
+    const n = thrown(() => F.nllLoss(t([1, 2]), idx([2])));
+    expect([n.op, n.reason]).toEqual(['nllLoss', 'index 2 is out of range for 2 classes (the indices span 2..2)']);
+  });
+});
+
+describe('nn.init', () => {
+  it("computes a weight's fans over its receptive field, as PyTorch does", () => {
+    // torch.nn.init._calculate_fan_in_and_fan_out: fan_in = size(1) · receptive, fan_out = size(0) · receptive.
+    expect(fans(t([4, 3, 5, 7]))).toEqual({ fanIn: 105, fanOut: 140 });
+    expect(fans(t([6, 2, 3]))).toEqual({ fanIn: 6, fanOut: 18 });
+    expect(fans(t([6, 2]))).toEqual({ fanIn: 2, fanOut: 6 });
+  });
+
+  it("draws a CPU tensor's samples in float64", async () => {
+    for (const init of [(x: Tensor) => uniform_(x, -1, 1), (x: Tensor) => normal_(x, 0, 1)]) {
+      const x = init(zeros([64], { dtype: 'float64' }));
+      const v = [...(await x.data())];
+      // A float32 sample would be a float32 value; 64 float64 samples are not all.
+      expect(v.some((s) => Math.fround(s) !== s)).toBe(true);
+    }
+  });
+});
