@@ -63,6 +63,11 @@ const MODULES = {
     files: () => ts('kernels/wgsl'),
     tests: [...testsIn('tests/wgsl'), 'tests/runtime/shutdown.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts'],
   },
+  // The safetensors reader and writer (the nn module's test list leaves their tests out), with the limits test.
+  safetensors: {
+    files: () => ['src/nn/safetensors.ts'],
+    tests: testsIn('tests/nn').filter((f) => f.includes('safetensors')),
+  },
 };
 
 /** Every test file in a folder: a module's own tests are all of them (a list by hand fell behind the folder). */

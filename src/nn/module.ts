@@ -447,6 +447,7 @@ export class Sequential extends ModuleList<Module> {
   }
 
   override forward(x: Tensor): Tensor {
+    A.tensorArg(x, `${this.constructor.name}.forward`);
     let y = x;
     for (const m of this) y = m.forward(y);
     return y;

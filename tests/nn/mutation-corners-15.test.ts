@@ -2,12 +2,13 @@
  * nn corners found by mutation testing (seed 20261223's sample of src/nn):
  * - every function of nn.functional names itself and the argument at fault when an argument is refused (a table
  *   with a row per exported function, so a new function without one fails), and names what it expected when a
- *   tensor has the wrong rank or an index is out of range;
+ *   tensor has the wrong rank or an index is out of range; every layer's forward names the layer (a table with a
+ *   row per exported Module class);
  * - the fans of a weight of more than two dimensions multiply in its receptive field, as PyTorch's do;
  * - initialisers draw a CPU tensor's samples in float64.
  */
 import { describe, expect, it } from 'vitest';
-import { tensor, zeros, type Tensor } from '../../src/index.js';
+import { nn, tensor, zeros, type Tensor } from '../../src/index.js';
 import * as F from '../../src/nn/functional.js';
 import { fans, uniform_, normal_ } from '../../src/nn/init.js';
 import { thrown } from '../helpers/thrown.js';
@@ -94,6 +95,51 @@ describe('nn.functional argument errors', () => {
     expect([r.op, r.reason]).toEqual(['embedding', 'index 2 is out of range for 2 rows (the indices span 2..2)']);
     const n = thrown(() => F.nllLoss(t([1, 2]), idx([2])));
     expect([n.op, n.reason]).toEqual(['nllLoss', 'index 2 is out of range for 2 classes (the indices span 2..2)']);
+  });
+});
+
+/** Per layer: how to make one, and the name its forward gives the first input (a non-tensor refused). */
+const LAYERS: Record<string, { readonly make: () => nn.Module; readonly input: string }> = {
+  Sequential: { make: () => new nn.Sequential(new nn.ReLU()), input: 'input' },
+  Linear: { make: () => new nn.Linear(2, 3), input: 'input' },
+  Embedding: { make: () => new nn.Embedding(4, 2), input: 'input' },
+  ReLU: { make: () => new nn.ReLU(), input: 'input' },
+  GELU: { make: () => new nn.GELU(), input: 'input' },
+  Sigmoid: { make: () => new nn.Sigmoid(), input: 'input' },
+  Tanh: { make: () => new nn.Tanh(), input: 'input' },
+  Softmax: { make: () => new nn.Softmax(), input: 'input' },
+  Identity: { make: () => new nn.Identity(), input: 'input' },
+  Flatten: { make: () => new nn.Flatten(), input: 'input' },
+  Dropout: { make: () => new nn.Dropout(), input: 'input' },
+  BatchNorm1d: { make: () => new nn.BatchNorm1d(2), input: 'input' },
+  BatchNorm2d: { make: () => new nn.BatchNorm2d(2), input: 'input' },
+  LayerNorm: { make: () => new nn.LayerNorm(2), input: 'input' },
+  Conv1d: { make: () => new nn.Conv1d(1, 1, 1), input: 'input' },
+  Conv2d: { make: () => new nn.Conv2d(1, 1, 1), input: 'input' },
+  MaxPool2d: { make: () => new nn.MaxPool2d(1), input: 'input' },
+  AvgPool2d: { make: () => new nn.AvgPool2d(1), input: 'input' },
+  AdaptiveAvgPool2d: { make: () => new nn.AdaptiveAvgPool2d(1), input: 'input' },
+  CrossEntropyLoss: { make: () => new nn.CrossEntropyLoss(), input: 'input' },
+  MSELoss: { make: () => new nn.MSELoss(), input: 'input' },
+  MultiheadAttention: { make: () => new nn.MultiheadAttention(2, 1), input: 'query' },
+  Rearrange: { make: () => new nn.Rearrange('a -> a'), input: 'input' },
+  Reduce: { make: () => new nn.Reduce('a -> ', 'sum'), input: 'input' },
+  EinMix: { make: () => new nn.EinMix('a -> b', 'a b', null, { a: 2, b: 3 }), input: 'input' },
+};
+
+describe('nn layers', () => {
+  it('has a row for every exported layer with a forward of its own (ModuleList has none)', () => {
+    const layers = Object.entries(nn)
+      .filter(([k, v]) => k !== 'ModuleList' && typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof nn.Module)
+      .map(([k]) => k).sort();
+    expect(Object.keys(LAYERS).sort()).toEqual(layers);
+  });
+
+  it.each(Object.keys(LAYERS))('%s.forward names the layer when its input is not a tensor', (name) => {
+    const { make, input } = LAYERS[name]!;
+    const layer = make() as unknown as { forward: (...a: unknown[]) => unknown };
+    const e = thrown(() => layer.forward(NOT_A_TENSOR, zeros([2]), zeros([2])));
+    expect([e.op, e.reason.startsWith(`${input} must be a Tensor`)], e.reason).toEqual([`${name}.forward`, true]);
   });
 });
 
