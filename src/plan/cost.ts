@@ -45,7 +45,7 @@ export function validatePath(path: LinearPath, n: number): void {
     alive = alive - step.length + 1;
   });
   if (alive !== 1) {
-    fail(`the path leaves ${alive} operands instead of one (${n} operands, ${path.length} steps)`);
+    fail(`the path leaves ${alive} operands instead of one (${n} operands, ${path.length} step${path.length === 1 ? '' : 's'})`);
   }
 }
 

@@ -186,7 +186,7 @@ export function autoSearch(
   strict = true,
 ): { ssa: SsaPath; chosen: string } {
   const table = hq ? AUTO_HQ_TABLE : AUTO_TABLE;
-  const row = table.find((r) => net.n <= r.upTo) ?? table[table.length - 1]!;
+  const row = table.find((r) => net.n <= r.upTo)!; // the last row reaches Infinity
   if (row.use !== 'anneal') {
     // The exact searches get three quarters of the budget; if they run out, anneal gets the rest.
     // (dp finishes most networks of up to 20 operands in a few milliseconds, but a few take 50 ms and more;

@@ -10,6 +10,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../helpers/thrown.js';
 import { planContraction, replayPath, validatePath } from '../../src/plan/index.js';
 import { lattice, randomRegular } from '../../bench/network-gen.js';
 import { referenceReplay } from './replay-reference.js';
@@ -90,9 +91,15 @@ describe('replayPath against the first replay', () => {
   });
 
   it('validatePath refuses a repeated position within a step and accepts it across steps', () => {
-    expect(() => validatePath([[0, 0], [0, 1]], 3)).toThrow(/names position 0 twice/);
+    const reason = (path: unknown, n: number): string => thrown(() => validatePath(path as never, n)).reason;
+    expect(reason([[0, 0], [0, 1]], 3)).toBe('step 0 of the path names position 0 twice');
     expect(() => validatePath([[1, 0], [1, 0]], 3)).not.toThrow();
-    expect(() => validatePath([[0, 3]], 3)).toThrow(/only 3 operands are left/);
-    expect(() => validatePath([[0, 1]], 3)).toThrow(/leaves 2 operands/);
+    // The positions a message offers are those of the operands left at that step.
+    expect(reason([[0, 3]], 3)).toBe('step 0 of the path names position 3, but only 3 operands are left (positions 0..2)');
+    expect(reason([[0, 1], [2]], 3)).toBe('step 1 of the path names position 2, but only 2 operands are left (positions 0..1)');
+    expect(reason([[0, 1]], 3)).toBe('the path leaves 2 operands instead of one (3 operands, 1 step)');
+    expect(reason([[0, 1], [0, 1]], 4)).toBe('the path leaves 2 operands instead of one (4 operands, 2 steps)');
+    expect(reason([[0, 1], []], 3)).toBe('step 1 of the path is empty');
+    expect(reason('01', 2)).toBe('the path must be an array of steps');
   });
 });
