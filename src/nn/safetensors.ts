@@ -191,8 +191,12 @@ class HeaderReader {
     this.at += hit[0].length;
   }
 
-  /** Calls `field(key)` for each key of an object, refusing duplicates; `field` reads the value. */
-  object(entry: string | undefined, field: (key: string) => void, maxKeys: number, what: string): void {
+  /**
+   * Calls `field(key)` for each key of an object; `field` reads the value. A key `once` accepts may appear only
+   * once; others (an entry's unknown fields, which the reference ignores however often they come) are not
+   * remembered, so no key list grows with them.
+   */
+  object(entry: string | undefined, field: (key: string) => void, once: (key: string) => boolean, what: string): void {
     this.expect('{', entry);
     const seen = new Set<string>();
     this.space();
@@ -203,12 +207,13 @@ class HeaderReader {
     for (;;) {
       const keyAt = this.at;
       const key = this.string(entry);
-      if (seen.has(key)) {
-        this.at = keyAt;
-        throw this.error(`${what} ${quote(key)} appears twice`, entry ?? key);
+      if (once(key)) {
+        if (seen.has(key)) {
+          this.at = keyAt;
+          throw this.error(`${what} ${quote(key)} appears twice`, entry ?? key);
+        }
+        seen.add(key);
       }
-      if (seen.size === maxKeys) throw this.error(`more than ${maxKeys} ${what}s`, entry);
-      seen.add(key);
       this.expect(':', entry ?? key);
       field(key);
       this.space();
@@ -233,7 +238,7 @@ class HeaderReader {
       else if (field === 'shape') shape = this.counts(name, 'shape', MAX_RANK);
       else if (field === 'data_offsets') offsets = this.counts(name, 'data_offsets', 2);
       else this.skipValue(name, true);
-    }, 16, 'field');
+    }, (field) => field === 'dtype' || field === 'shape' || field === 'data_offsets', 'field');
     if (dtype === undefined || shape === undefined || offsets === undefined) {
       const missing = [dtype === undefined ? 'dtype' : '', shape === undefined ? 'shape' : '', offsets === undefined ? 'data_offsets' : ''].filter((x) => x);
       throw this.error(`the entry lacks ${missing.join(', ')}`, name);
@@ -252,7 +257,7 @@ class HeaderReader {
     const out = Object.create(null) as Record<string, string>;
     this.object('__metadata__', (key) => {
       out[key] = this.string('__metadata__');
-    }, Number.MAX_SAFE_INTEGER, 'key');
+    }, () => true, 'key');
     return out;
   }
 
@@ -269,8 +274,10 @@ class HeaderReader {
       if (name === '__proto__') {
         throw fail('a tensor is named "__proto__", which cannot be a key of the returned record', 'rename the tensor in the file');
       }
+      // Refused as the first name past the limit is read, before its entry (or any after it) is built.
+      if (entries.length === MAX_ENTRIES) throw fail(`the header lists more than ${MAX_ENTRIES} tensors`, 'split the checkpoint into several files');
       entries.push(this.entry(name));
-    }, MAX_ENTRIES + 1, 'name');
+    }, () => true, 'name');
     this.space();
     if (this.at !== this.text.length) throw this.error(`unexpected ${this.found()} after the header object`);
     return { entries, metadata };
@@ -295,7 +302,6 @@ function readHeader(bytes: Uint8Array): Header {
     throw fail('the header is not valid UTF-8');
   }
   const { entries, metadata } = new HeaderReader(text).header();
-  if (entries.length > MAX_ENTRIES) throw fail(`the header lists more than ${MAX_ENTRIES} tensors`, 'split the checkpoint into several files');
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   for (const e of entries) {

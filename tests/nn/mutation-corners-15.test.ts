@@ -99,7 +99,7 @@ describe('nn.functional argument errors', () => {
 });
 
 /** Per layer: how to make one, and the name its forward gives the first input (a non-tensor refused). */
-const LAYERS: Record<string, { readonly make: () => nn.Module; readonly input: string }> = {
+const LAYERS: Record<string, { readonly make: () => unknown; readonly input: string }> = {
   Sequential: { make: () => new nn.Sequential(new nn.ReLU()), input: 'input' },
   Linear: { make: () => new nn.Linear(2, 3), input: 'input' },
   Embedding: { make: () => new nn.Embedding(4, 2), input: 'input' },

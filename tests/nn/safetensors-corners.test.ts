@@ -1,0 +1,115 @@
+/**
+ * safetensors corners found by mutation testing (seed 20261207's sample of src/nn/safetensors.ts) that the
+ * reference fixtures do not reach: the dtype names the writer gives every dtype, the writer's argument errors,
+ * the reader's messages where the reference only says "invalid JSON", the tensor-count limit, and reading and
+ * writing files by path and URL (and refusing to without a file system).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { EinjitError, tensor } from '../../src/index.js';
+import * as platform from '../../src/platform/index.js';
+import { thrown } from '../helpers/thrown.js';
+import { nn } from './nn.js';
+
+vi.mock('../../src/platform/index.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/platform/index.js')>();
+  return { ...real, nodeBuiltin: vi.fn(real.nodeBuiltin) };
+});
+
+const st = nn.safetensors;
+
+/** A file of `header` (JSON text) and `data`. */
+function file(header: string, data = new Uint8Array(0)): Uint8Array {
+  const h = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + h.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+  out.set(h, 8);
+  out.set(data, 8 + h.length);
+  return out;
+}
+
+/** The header of a file einjit wrote, parsed by JSON.parse (not by einjit's reader). */
+function headerOf(bytes: Uint8Array): Record<string, { dtype: string; shape: number[]; data_offsets: number[] }> {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as never;
+}
+
+describe('saveSafetensors', () => {
+  it('names every dtype as the format does', async () => {
+    const bytes = await st.saveSafetensors({
+      a: tensor([1], { dtype: 'float32' }), b: tensor([1], { dtype: 'float64' }), c: tensor([1], { dtype: 'float16' }),
+      d: tensor([1], { dtype: 'int32' }), e: tensor([true]),
+    });
+    const header = headerOf(bytes);
+    expect(['a', 'b', 'c', 'd', 'e'].map((k) => header[k]!.dtype)).toEqual(['F32', 'F64', 'F16', 'I32', 'BOOL']);
+  });
+
+  it('names itself and the argument at fault', async () => {
+    for (const [args, reason] of [[[5], 'tensors must be an object'], [[{}, 5], 'metadata must be an object']] as const) {
+      const e = await (st.saveSafetensors as (...a: unknown[]) => Promise<Uint8Array>)(...args).then(() => null, (x: unknown) => x);
+      expect(e).toBeInstanceOf(EinjitError);
+      expect([(e as EinjitError).op, (e as EinjitError).reason.startsWith(reason)]).toEqual(['saveSafetensors', true]);
+    }
+  });
+});
+
+describe('loadSafetensors messages', () => {
+  const reason = (bytes: Uint8Array): string => thrown(() => st.loadSafetensors(bytes)).reason;
+
+  it('says where the header stops being what it must be', () => {
+    expect(reason(file('{"x":{"dtype":"F32" "shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4))))
+      .toBe('entry "x": expected \',\' or \'}\' but found \'"\' at character 20 of the header');
+    expect(reason(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"e":nope}}', new Uint8Array(4))))
+      .toBe('entry "x": expected a JSON value but found \'n\' at character 57 of the header');
+  });
+
+  it('reads an 8-byte file as an empty header, and a shorter one as too short', () => {
+    expect(reason(new Uint8Array(8))).toBe('the header must be a JSON object but starts with the end of the header at character 0 of the header');
+    expect(reason(new Uint8Array(7))).toBe('the file is 7 bytes, too short for a safetensors header');
+  });
+
+  it('names the entry whose offsets run past the data', () => {
+    expect(reason(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')))
+      .toBe('entry "x" has data_offsets [0, 4] outside the 0-byte data section');
+  });
+
+  it('refuses the first tensor past MAX_ENTRIES, by count', () => {
+    const entries = (n: number): string => `{${Array.from({ length: n }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`).join(',')}}`;
+    expect(reason(file(entries(st.MAX_ENTRIES + 1)))).toBe(`the header lists more than ${st.MAX_ENTRIES} tensors`);
+  });
+});
+
+describe('loadFile and saveFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'einjit-st-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('write a file and read it back by path and by file: URL', async () => {
+    const path = join(dir, 'w.safetensors');
+    await st.saveFile(path, { w: tensor([[1, 2], [3, 4]]) }, { note: 'x' });
+    for (const source of [path, pathToFileURL(path)]) expect((await st.loadFile(source))['w']!.toArray()).toEqual([[1, 2], [3, 4]]);
+  });
+
+  it('name what they could not read, and what they take', async () => {
+    const missing = join(dir, 'missing.safetensors');
+    await expect(st.loadFile(missing)).rejects.toThrow(`cannot read '${missing}': ENOENT`);
+    const e = await st.loadFile(42 as never).then(() => null, (x: unknown) => x as EinjitError);
+    expect([e?.op, e?.reason, e?.hint]).toEqual(['loadFile', 'cannot read safetensors from 42', 'pass a path, a URL, an ArrayBuffer, a typed array, a Blob or a Response']);
+    const status = await st.loadFile(new Response('missing', { status: 404 })).then(() => null, (x: unknown) => x as EinjitError);
+    expect([status?.op, status?.reason]).toEqual(['loadFile', 'the response for the safetensors file has status 404']);
+  });
+
+  it('refuse a path where the runtime has no file system', async () => {
+    vi.mocked(platform.nodeBuiltin).mockImplementation(() => undefined);
+    try {
+      const read = await st.loadFile('w.safetensors').then(() => null, (x: unknown) => x as EinjitError);
+      expect([read?.op, read?.reason]).toEqual(['loadFile', "cannot read the path 'w.safetensors': this runtime has no file system"]);
+      const write = await st.saveFile('w.safetensors', {}).then(() => null, (x: unknown) => x as EinjitError);
+      expect([write?.op, write?.reason]).toEqual(['saveFile', "cannot write 'w.safetensors': this runtime has no file system"]);
+    } finally {
+      vi.mocked(platform.nodeBuiltin).mockReset();
+    }
+  });
+});
