@@ -104,7 +104,23 @@ const HELPERS = {
   mod_f: '// remainder with the sign of the divisor (PyTorch, Python).\nfn mod_f(a: f32, b: f32) -> f32 { let r = a % b; return select(r, r + b, r != 0.0 && ((r < 0.0) != (b < 0.0))); }\n',
   mod_i: '// remainder with the sign of the divisor (PyTorch, Python); 0 for a zero divisor.\nfn mod_i(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } let r = a % b; return select(r, r + b, r != 0 && ((r < 0) != (b < 0))); }\n',
   floordiv_i: '// division rounding toward negative infinity; 0 for a zero divisor.\nfn floordiv_i(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } let q = a / b; return select(q, q - 1, (a % b != 0) && ((a < 0) != (b < 0))); }\n',
-  round_f16: '// rounds an f32 to the nearest float16 value (float16 compute without the shader-f16 feature).\nfn round_f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }\n',
+  // Arithmetic, not unpack2x16float(pack2x16float(x)): lavapipe folds that pair away and returns x unrounded.
+  round_f16: [
+    '// rounds an f32 to the nearest float16 value, ties to even (a cast to float16, or float16 compute without',
+    "// the shader-f16 feature): a whole number of float16's spacing at x's binade (2^-24 below 2^-14), by round(),",
+    '// which ties to even; from 65520 on the nearest is infinity; NaN stays NaN.',
+    'fn round_f16(x: f32) -> f32 {',
+    '  let bits = bitcast<u32>(x);',
+    '  let mag = bits & 0x7fffffffu;',
+    '  if (mag > 0x7f800000u) { return x; }',
+    '  if (mag >= 0x477ff000u) { return bitcast<f32>((bits & 0x80000000u) | 0x7f800000u); }',
+    '  let e = max(i32(mag >> 23u) - 127, -14);',
+    '  let spacing = bitcast<f32>(u32(e - 10 + 127) << 23u);',
+    '  let r = round(bitcast<f32>(mag) / spacing) * spacing;',
+    '  return bitcast<f32>(bitcast<u32>(r) | (bits & 0x80000000u));',
+    '}',
+    '',
+  ].join('\n'),
 } as const;
 
 const HELPER_DEPS: Partial<Record<keyof typeof HELPERS, readonly (keyof typeof HELPERS)[]>> = {

@@ -7,14 +7,19 @@
  * - released buffers are pooled up to 256 MiB in all, that limit included, and destroyed past it;
  * - poison fills int32 allocations too (NaN as -1, an integer as itself) and float16 ones as f16 where the
  *   device stores float16 so;
- * - a batch with no kernel in it (a reused buffer's clear) is named 'webgpu' in the error it raises.
+ * - a batch with no kernel in it (a reused buffer's clear) is named 'webgpu' in the error it raises;
+ * - (seed 20261225) a GEMM without a K split is one launch, one with a split two (the partial products and their
+ *   sum); a kernel over more storage buffers than the device binds says to split the expression; a cast to
+ *   float16 inside an expression rounds to float16, computed in f32 or in i32.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuStorage, WebGPUBackend } from '../../kernels/wgsl/index.js';
 import { DEFAULT_LOOP_TUNING, loopKernel } from '../../kernels/wgsl/loop.js';
-import { ex, type Expr, type LoopSpec } from '../../src/lower/spec.js';
-import { gpuAvailable, openBackend, readNumbers } from './setup.js';
+import { ex, type Expr, type GemmSpec, type LoopSpec } from '../../src/lower/spec.js';
+import { thrown } from '../helpers/thrown.js';
+import { prng } from '../helpers/random.js';
+import { gpuAvailable, halfBits, halfValue, openBackend, readNumbers } from './setup.js';
 
 /** The constants (j + 1) / 1024 for j < n, and their sum. */
 const constantsOf = (n: number): number[] => Array.from({ length: n }, (_, j) => (j + 1) / 1024);
@@ -145,5 +150,72 @@ describe.skipIf(!gpuAvailable)('the webgpu backend', () => {
     } finally {
       own.destroy();
     }
+  });
+
+  it('launches a GEMM without a K split once, and one with a split as its products and their sum', async () => {
+    const [m, n, k] = [8, 8, 16];
+    const spec: GemmSpec = {
+      kind: 'gemm', label: 'launch count', dtype: 'float32', batch: [], m, n, k,
+      a: { offset: 0, batchStrides: [], rowStride: k, colStride: 1 },
+      b: { offset: 0, batchStrides: [], rowStride: n, colStride: 1 },
+      c: { offset: 0, batchStrides: [], rowStride: n, colStride: 1 },
+    };
+    const a = backend.upload('float32', new Float32Array(m * k).fill(1));
+    const b = backend.upload('float32', new Float32Array(k * n).fill(0.5));
+    const c = backend.allocate('float32', m * n);
+    const launched = (): number => (backend as unknown as { batch: { names: string[] } | null }).batch?.names.length ?? 0;
+    try {
+      for (const [tiles, launches] of [['small', 1], [{ BM: 64, BN: 64, BK: 4, TM: 4, TN: 4, pipelined: true, splitK: 3 }, 2]] as const) {
+        backend.tuning.gemmTiles = tiles;
+        backend.submitPending();
+        backend.run(spec, [a, b], c);
+        expect(launched()).toBe(launches);
+        expect(await readNumbers(backend, c)).toEqual(new Array(m * n).fill(k * 0.5));
+      }
+    } finally {
+      backend.tuning.gemmTiles = 'auto';
+      for (const s of [a, b, c]) backend.release(s);
+    }
+  });
+
+  it('says to split the expression when its storage buffers exceed what the device binds', () => {
+    const limits = backend.limits as { maxStorageBuffersPerShaderStage: number };
+    const saved = limits.maxStorageBuffersPerShaderStage;
+    const x = backend.upload('float32', new Float32Array(4));
+    const out = backend.allocate('float32', 4);
+    limits.maxStorageBuffersPerShaderStage = 2;
+    try {
+      const sum: LoopSpec = { ...addConstants(0, 0), inputs: [addConstants(0, 0).inputs[0]!, addConstants(0, 0).inputs[0]!], expr: ex.binary('add', ex.input(0), ex.input(1)) };
+      const e = thrown(() => backend.run(sum, [x, x], out));
+      expect([e.reason, e.hint]).toEqual(["3 storage buffers exceed this device's limit of 2", 'split the expression into several kernels']);
+    } finally {
+      limits.maxStorageBuffersPerShaderStage = saved;
+      for (const s of [x, out]) backend.release(s);
+    }
+  });
+
+  it('rounds a cast to float16 inside an expression to float16, ties to even, computed in f32 and in i32', async () => {
+    const map = (dtype: 'float32' | 'int32', n: number): LoopSpec => ({
+      kind: 'loop', label: 'to float16 and back', sizes: [n], parallel: 1, reduceOp: null,
+      inputs: [{ dtype, offset: 0, strides: [1] }], output: { dtype, offset: 0, strides: [1] },
+      expr: ex.cast('float16', ex.input(0)), computeType: dtype,
+    });
+    // float16 has 11 significant bits: 0.1 is 0.0999755859375, 2049 is 2048 (a tie, to even) and 4099 is 4100.
+    const ints = new Int32Array([2049, 4099, -7, 65519, -2051]);
+    const x = backend.upload('int32', ints);
+    const out = backend.allocate('int32', ints.length);
+    backend.run(map('int32', ints.length), [x], out);
+    expect(await readNumbers(backend, out)).toEqual([2048, 4100, -7, 65504, -2052]);
+    for (const s of [x, out]) backend.release(s);
+    // Floats against setup.ts's binary16 rounding (ties to even): the value set's corners and random values over
+    // every binade, subnormals included.
+    const rand = prng(20261225);
+    const corners = [0.1, 1, -3.0009765625, 0, -0, 65504, 65519.99, 65520, -70000, 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -14 - 2 ** -25, Infinity, -Infinity, Number.NaN];
+    const floats = Float32Array.from([...corners, ...Array.from({ length: 500 }, () => (rand() - 0.5) * 2 ** Math.floor(rand() * 44 - 28))]);
+    const fx = backend.upload('float32', floats);
+    const fout = backend.allocate('float32', floats.length);
+    backend.run(map('float32', floats.length), [fx], fout);
+    expect(await readNumbers(backend, fout)).toEqual(Array.from(floats, (v) => halfValue(halfBits(v))));
+    for (const s of [fx, fout]) backend.release(s);
   });
 });

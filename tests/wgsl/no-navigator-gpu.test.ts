@@ -1,7 +1,8 @@
 /**
  * Outside Node and Bun, WebGPU comes only from the runtime's own navigator.gpu: without one, creating the backend
- * is an EinjitError that names the runtime and, in a browser or a worker, says which browsers have WebGPU. (The
- * runtime is mocked; nothing here loads Dawn.)
+ * is an EinjitError that names the runtime and, in a browser or a worker, says which browsers have WebGPU; in Node
+ * with EINJIT_WEBGPU=off Dawn is not loaded and the refusal says so. (The runtime is mocked; nothing here loads
+ * Dawn.)
  */
 import { describe, expect, it, vi } from 'vitest';
 import { WebGPUBackend } from '../../kernels/wgsl/index.js';
@@ -41,4 +42,22 @@ describe('the webgpu backend without navigator.gpu', () => {
       expect(e?.hint).toBe(hint);
     });
   }
+});
+
+describe('the webgpu backend in Node with EINJIT_WEBGPU=off', () => {
+  it('is refused without loading Dawn, and says how to turn it on', async () => {
+    state.runtime = 'node';
+    const saved = process.env['EINJIT_WEBGPU'];
+    process.env['EINJIT_WEBGPU'] = 'off';
+    try {
+      const e = await WebGPUBackend.create().then(
+        () => undefined,
+        (err: unknown) => err as { name: string; op: string; reason: string; hint: string },
+      );
+      expect([e?.name, e?.op, e?.reason, e?.hint]).toEqual(['EinjitError', 'webgpu', 'WebGPU is turned off (EINJIT_WEBGPU=off)', 'unset EINJIT_WEBGPU to load Dawn from the webgpu package']);
+    } finally {
+      if (saved === undefined) delete process.env['EINJIT_WEBGPU'];
+      else process.env['EINJIT_WEBGPU'] = saved;
+    }
+  });
 });
