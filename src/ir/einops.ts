@@ -153,7 +153,7 @@ export function checkEinops(
     recipeCache.set(key, recipe);
     return recipe;
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
+    throw asEinjitError(e, { op, pattern, ...shapesContext([shape]) });
   }
 }
 

@@ -13,11 +13,9 @@ import type { CheckedEinsum, EinsumIR, EinsumItem } from './types.js';
 export type EinsumSyntaxOption = 'auto' | 'numpy' | 'einops';
 
 /** A term before ranks are known: axis names and where '...' stood. */
-interface LabelItem {
-  readonly kind: 'name' | 'ellipsis';
-  readonly name: string;
-  readonly span: Span;
-}
+type LabelItem =
+  | { readonly kind: 'name'; readonly name: string; readonly span: Span }
+  | { readonly kind: 'ellipsis'; readonly span: Span };
 
 /** Spans of each operand dimension, kept beside the IR (not in it) so size errors can point at the label. */
 interface EinsumBuild {
@@ -77,7 +75,7 @@ export function checkEinsum(
     checkedCache.set(key, checked);
     return checked;
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
+    throw asEinjitError(e, { op, pattern, ...shapesContext(shapes) });
   }
 }
 
@@ -106,7 +104,7 @@ function einopsTerm(expr: ExpressionAst, ast: EinsumAst, op: string): LabelItem[
   const items: LabelItem[] = [];
   for (const dim of expr.dims) {
     if (dim.kind === 'name') items.push({ kind: 'name', name: dim.name, span: dim.span });
-    else if (dim.kind === 'ellipsis') items.push({ kind: 'ellipsis', name: '...', span: dim.span });
+    else if (dim.kind === 'ellipsis') items.push({ kind: 'ellipsis', span: dim.span });
     else if (dim.kind === 'number') {
       if (dim.value === 1) throw err("unit axes ('1', '()') are not supported in einsum", ast, op, dim.span, 'remove the axis, or squeeze the operand first');
       throw err(`anonymous axis '${dim.value}' is not supported in einsum`, ast, op, dim.span, 'give the axis a name');
@@ -130,7 +128,7 @@ function einopsTerm(expr: ExpressionAst, ast: EinsumAst, op: string): LabelItem[
 
 function numpyTerm(expr: ExpressionAst): LabelItem[] {
   return expr.dims.map((d) =>
-    d.kind === 'name' ? { kind: 'name', name: d.name, span: d.span } : { kind: 'ellipsis', name: '...', span: d.span },
+    d.kind === 'name' ? { kind: 'name', name: d.name, span: d.span } : { kind: 'ellipsis', span: d.span },
   );
 }
 
@@ -222,7 +220,7 @@ function makeEinsumIR(ast: EinsumAst, ranks: readonly number[], op: string): Ein
     for (const t of terms) for (const x of t) if (x.kind === 'name') counts.set(x.name, (counts.get(x.name) ?? 0) + 1);
     const once = [...counts.entries()].filter(([, n]) => n === 1).map(([name]) => name).sort(byCodePoint);
     const none = { start: ast.pattern.length, end: ast.pattern.length };
-    output = [...(anyEllipsis ? [{ kind: 'ellipsis' as const, name: '...', span: none }] : []), ...once.map((name) => ({ kind: 'name' as const, name, span: none }))];
+    output = [...(anyEllipsis ? [{ kind: 'ellipsis' as const, span: none }] : []), ...once.map((name) => ({ kind: 'name' as const, name, span: none }))];
   }
 
   // Axis ids in order of first appearance; the ellipsis axes are allocated together at the first '...'.

@@ -101,7 +101,7 @@ export function checkPack(pattern: string, shapes: readonly (readonly number[])[
     packCache.set(key, result);
     return copyPack(result);
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext(shapes) });
+    throw asEinjitError(e, { op, pattern, ...shapesContext(shapes) });
   }
 }
 
@@ -200,7 +200,7 @@ export function checkUnpack(pattern: string, shape: readonly number[], packedSha
     unpackCache.set(key, result);
     return copyUnpack(result);
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...shapesContext([shape]) });
+    throw asEinjitError(e, { op, pattern, ...shapesContext([shape]) });
   }
 }
 
@@ -281,6 +281,6 @@ export function parseShape(pattern: string, shape: readonly number[]): Record<st
     shapeCache.set(key, Object.freeze({ ...result }));
     return result;
   } catch (e) {
-    throw asEinjitError(e, { op, ...(typeof pattern === 'string' ? { pattern } : {}), ...(Array.isArray(shape) && shape.every(isDim) ? { shapes: [shape] } : {}) });
+    throw asEinjitError(e, { op, pattern, ...(Array.isArray(shape) && shape.every(isDim) ? { shapes: [shape] } : {}) });
   }
 }

@@ -3,11 +3,15 @@
  * - an einops einsum's '(...)' (one axis named '…', as in einops) prints back as '(...)';
  * - index lists' ids take their symbols in sorted order: strings by code point (not by their JSON text, where
  *   '"' is escaped), other JSON values by their text (objects compare equal as JavaScript strings);
- * - a shapes argument that is not an array gets the shapes check's message, not a crash in the cache key.
+ * - a shapes argument that is not an array gets the shapes check's message, not a crash in the cache key;
+ * - (seed 20261225) pack names '*' when it is written twice; unpack's cache tells apart calls whose pattern and
+ *   shape would run together ('* a' of [12, 3] and '* a1' of [2, 3]) or whose shapes would ([1, 23], [12, 3]);
+ *   parseShape's errors carry the pattern and the shape when each is one.
  */
 import { describe, expect, it } from 'vitest';
 import { EinjitError } from '../../src/errors.js';
-import { checkEinsum, checkPack, patternOfIndexLists, printEinsum } from '../../src/ir/index.js';
+import { checkEinsum, checkPack, checkUnpack, clearFrontendCaches, parseShape, patternOfIndexLists, printEinsum } from '../../src/ir/index.js';
+import { thrown } from '../helpers/thrown.js';
 
 describe('printing an einsum IR', () => {
   it("prints an einops '(...)' axis as '(...)'", () => {
@@ -39,5 +43,34 @@ describe('a shapes argument that is not an array', () => {
       expect(call).toThrow(EinjitError);
       expect(call).toThrow('the operand shapes must be an array of shapes');
     }
+  });
+});
+
+describe('pack and unpack', () => {
+  it("names '*' when the pack pattern writes it twice", () => {
+    expect(thrown(() => checkPack('a * *', [[2, 3]])).reason).toBe("'*' appears twice in the pack pattern");
+  });
+
+  it('keeps apart unpack calls whose pattern, shape and packed shapes would run together', () => {
+    clearFrontendCaches();
+    expect(checkUnpack('* a', [12, 3], [[-1]]).outputShapes).toEqual([[12, 3]]);
+    expect(checkUnpack('* a1', [2, 3], [[-1]]).outputShapes).toEqual([[2, 3]]);
+    expect(checkUnpack('a *', [1, 23], [[-1]]).outputShapes).toEqual([[1, 23]]);
+    expect(checkUnpack('a *', [12, 3], [[-1]]).outputShapes).toEqual([[12, 3]]);
+    expect(thrown(() => checkUnpack('a *', 'x' as never, [[-1]])).op).toBe('unpack');
+  });
+});
+
+describe("parseShape's errors", () => {
+  const context = (pattern: unknown, shape: unknown) => {
+    const e = thrown(() => parseShape(pattern as never, shape as never));
+    return { pattern: e.pattern, shapes: e.shapes };
+  };
+
+  it('carry the pattern when it is a string and the shape when every dimension is one', () => {
+    expect(context('a b c', [2, 3])).toEqual({ pattern: 'a b c', shapes: [[2, 3]] });
+    expect(context('a b', [2, -1])).toEqual({ pattern: 'a b', shapes: undefined });
+    expect(context(5, [2, 3])).toEqual({ pattern: undefined, shapes: [[2, 3]] });
+    expect(context('a b', 'x')).toEqual({ pattern: 'a b', shapes: undefined });
   });
 });
