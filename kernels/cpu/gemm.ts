@@ -609,7 +609,7 @@ function storeWithEpilogue(store: EpilogueStore, sub: SubProduct, M: FloatArray,
   store.kernel(store.ins, c, p);
 }
 
-function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, macro: Macro, extra: readonly FloatArray[] | null = null): boolean {
+function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, macro: Macro, extra: readonly FloatArray[]): boolean {
   const s = getState();
   const { m, n, k, dtype } = spec;
   const tile = macro === 'js' ? TILES.js[dtype] : TILES.wasm[dtype];
@@ -633,7 +633,7 @@ function packedGemm(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray,
   const co = batchOffsets(spec.batch, spec.c.batchStrides, spec.c.offset);
   // The epilogue, when the caller hands its operands over, is applied as each block is stored. Each block
   // patches its staging's row pitch (ldc) into the parameters; compiled for any pitch above 1, which all are.
-  const store = extra === null ? null : epilogueStore(spec, extra, spec.c.rowStride, spec.c.colStride, nr);
+  const store = epilogueStore(spec, extra, spec.c.rowStride, spec.c.colStride, nr);
   const eStrides = store?.strides ?? [];
   const eo = (store === null ? [] : spec.epilogueInputs ?? []).map((e) => batchOffsets(spec.batch, e.strides.slice(0, spec.batch.length), e.offset));
   const { rowStride: ars, colStride: acs } = spec.a;
@@ -838,7 +838,7 @@ function inPlace(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, ex
         b: { offset: bAt[q]!, batchStrides: [], rowStride: spec.b.rowStride, colStride: spec.b.colStride },
         c: { offset: 0, batchStrides: [], rowStride: n, colStride: 1 },
       };
-      product(sub, a, b, band);
+      product(sub, a, b, band, []);
       const cBand = matrix(cAt[q]! + m0 * spec.c.rowStride, spec.c.rowStride, spec.c.colStride);
       const map: LoopSpec = {
         kind: 'loop', label: `epilogue of ${spec.label}`, sizes: [r, n], parallel: 2, reduceOp: null,
@@ -855,10 +855,10 @@ function inPlace(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, ex
 }
 
 /**
- * C = A·B by the route the shape takes. With `extra` (the epilogue's operands), a packed product also applies the
- * spec's epilogue as it stores C, and says so by returning true; otherwise C holds the bare product.
+ * C = A·B by the route the shape takes. A packed product also applies the spec's epilogue (reading `extra`, its
+ * operands) as it stores C, and says so by returning true: C is then final. Otherwise C holds the bare product.
  */
-function product(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, extra: readonly FloatArray[] | null = null): boolean {
+function product(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, extra: readonly FloatArray[]): boolean {
   const route = gemmRoute(spec);
   switch (route) {
     case 'empty':
@@ -871,7 +871,7 @@ function product(spec: GemmSpec, a: FloatArray, b: FloatArray, c: FloatArray, ex
       return false;
     case 'js':
     case 'wasm':
-      if (packedGemm(spec, a, b, c, route === 'js' ? 'js' : wasmKernel(), extra)) return extra !== null && spec.epilogue !== undefined;
+      if (packedGemm(spec, a, b, c, route === 'js' ? 'js' : wasmKernel(), extra)) return true;
       directGemm(spec, a, b, c);
       return false;
   }
