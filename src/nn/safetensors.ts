@@ -43,7 +43,7 @@ interface Header {
 const WRITE_NAMES: Record<DType, string> = { float32: 'F32', float64: 'F64', float16: 'F16', int32: 'I32', bool: 'BOOL' };
 
 function fail(reason: string, hint?: string): EinjitError {
-  return new EinjitError(reason, { op: 'safetensors', ...(hint !== undefined ? { hint } : {}) });
+  return new EinjitError(reason, { op: 'safetensors', hint });
 }
 
 const quote = (name: string): string => JSON.stringify(name);

@@ -66,6 +66,15 @@ describe('loadSafetensors messages', () => {
       .toBe('entry "x": expected a JSON value but found \'n\' at character 57 of the header');
   });
 
+  it('says which separator a list lacks, and where a string holds a control character', () => {
+    expect(reason(file('{"x":{"dtype":"F32","shape":[1 1],"data_offsets":[0,4]}}', new Uint8Array(4))))
+      .toBe('entry "x": expected \',\' or \']\' in shape but found \'1\' at character 31 of the header');
+    expect(reason(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"e":[1 2]}}', new Uint8Array(4))))
+      .toBe('entry "x": expected \',\' or \']\' but found \'2\' at character 60 of the header');
+    expect(reason(file('{"x\u0001":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4))))
+      .toBe('a control character inside a string at character 1 of the header'); // where the string starts
+  });
+
   it('reads an 8-byte file as an empty header, and a shorter one as too short', () => {
     expect(reason(new Uint8Array(8))).toBe('the header must be a JSON object but starts with the end of the header at character 0 of the header');
     expect(reason(new Uint8Array(7))).toBe('the file is 7 bytes, too short for a safetensors header');
@@ -76,9 +85,17 @@ describe('loadSafetensors messages', () => {
       .toBe('entry "x" has data_offsets [0, 4] outside the 0-byte data section');
   });
 
+  it('says what a size mismatch needs and what an unknown dtype could be', () => {
+    const mismatch = thrown(() => st.loadSafetensors(file('{"x":{"dtype":"F32","shape":[2,3],"data_offsets":[4,20]}}', new Uint8Array(20))));
+    expect([mismatch.reason, mismatch.hint]).toEqual(['entry "x" has 16 bytes but shape [2, 3] of F32 needs 24', undefined]);
+    const dtype = thrown(() => st.loadSafetensors(file('{"x":{"dtype":"Q9","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4))));
+    expect([dtype.reason, dtype.hint]).toEqual(['entry "x" has dtype "Q9", which is not a safetensors dtype', 'supported: F32, F64, F16, I32, BOOL, I64 (read as int32)']);
+  });
+
   it('refuses the first tensor past MAX_ENTRIES, by count', () => {
     const entries = (n: number): string => `{${Array.from({ length: n }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`).join(',')}}`;
-    expect(reason(file(entries(st.MAX_ENTRIES + 1)))).toBe(`the header lists more than ${st.MAX_ENTRIES} tensors`);
+    const e = thrown(() => st.loadSafetensors(file(entries(st.MAX_ENTRIES + 1))));
+    expect([e.op, e.reason, e.hint]).toEqual(['safetensors', `the header lists more than ${st.MAX_ENTRIES} tensors`, 'split the checkpoint into several files']);
   });
 });
 
@@ -97,6 +114,8 @@ describe('loadFile and saveFile', () => {
     await expect(st.loadFile(missing)).rejects.toThrow(`cannot read '${missing}': ENOENT`);
     const e = await st.loadFile(42 as never).then(() => null, (x: unknown) => x as EinjitError);
     expect([e?.op, e?.reason, e?.hint]).toEqual(['loadFile', 'cannot read safetensors from 42', 'pass a path, a URL, an ArrayBuffer, a typed array, a Blob or a Response']);
+    const bytes = await st.saveSafetensors({ w: tensor([1, 2]) });
+    expect((await st.loadFile(new Response(bytes)))['w']!.toArray()).toEqual([1, 2]);
     const status = await st.loadFile(new Response('missing', { status: 404 })).then(() => null, (x: unknown) => x as EinjitError);
     expect([status?.op, status?.reason]).toEqual(['loadFile', 'the response for the safetensors file has status 404']);
   });
