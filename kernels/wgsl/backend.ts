@@ -908,7 +908,8 @@ function adapterDescription(info: GPUAdapterInfo, fallback: boolean): AdapterDes
   return { vendor, architecture, device, description, software };
 }
 
-function describeAdapter(info: GPUAdapterInfo): string {
+/** The adapter in one line: its non-empty fields, vendor to description (a browser may leave any of them out). */
+export function describeAdapter(info: GPUAdapterInfo): string {
   return [info.vendor, info.architecture, info.device, info.description].filter((s) => s !== '' && s !== undefined).join(' / ');
 }
 

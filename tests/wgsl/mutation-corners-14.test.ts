@@ -10,11 +10,15 @@
  * - a batch with no kernel in it (a reused buffer's clear) is named 'webgpu' in the error it raises;
  * - (seed 20261225) a GEMM without a K split is one launch, one with a split two (the partial products and their
  *   sum); a kernel over more storage buffers than the device binds says to split the expression; a cast to
- *   float16 inside an expression rounds to float16, computed in f32 or in i32.
+ *   float16 inside an expression rounds to float16, computed in f32 or in i32;
+ * - (seed 20261226) the adapter is described by its non-empty fields, vendor to description, joined by ' / ';
+ *   a kernel may bind exactly as many storage buffers as the device allows; a lost device is named as such, with
+ *   what to do; GEMM tiles are chosen automatically by default.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuStorage, WebGPUBackend } from '../../kernels/wgsl/index.js';
+import { describeAdapter } from '../../kernels/wgsl/backend.js';
 import { DEFAULT_LOOP_TUNING, loopKernel } from '../../kernels/wgsl/loop.js';
 import { ex, type Expr, type GemmSpec, type LoopSpec } from '../../src/lower/spec.js';
 import { thrown } from '../helpers/thrown.js';
@@ -183,8 +187,12 @@ describe.skipIf(!gpuAvailable)('the webgpu backend', () => {
     const saved = limits.maxStorageBuffersPerShaderStage;
     const x = backend.upload('float32', new Float32Array(4));
     const out = backend.allocate('float32', 4);
-    limits.maxStorageBuffersPerShaderStage = 2;
+    limits.maxStorageBuffersPerShaderStage = 3;
     try {
+      // Exactly as many as the device binds: it runs.
+      const two: LoopSpec = { ...addConstants(0, 0), inputs: [addConstants(0, 0).inputs[0]!, addConstants(0, 0).inputs[0]!], expr: ex.binary('add', ex.input(0), ex.input(1)) };
+      expect(() => backend.run(two, [x, x], out)).not.toThrow();
+      limits.maxStorageBuffersPerShaderStage = 2;
       const sum: LoopSpec = { ...addConstants(0, 0), inputs: [addConstants(0, 0).inputs[0]!, addConstants(0, 0).inputs[0]!], expr: ex.binary('add', ex.input(0), ex.input(1)) };
       const e = thrown(() => backend.run(sum, [x, x], out));
       expect([e.reason, e.hint]).toEqual(["3 storage buffers exceed this device's limit of 2", 'split the expression into several kernels']);
@@ -217,5 +225,35 @@ describe.skipIf(!gpuAvailable)('the webgpu backend', () => {
     backend.run(map('float32', floats.length), [fx], fout);
     expect(await readNumbers(backend, fout)).toEqual(Array.from(floats, (v) => halfValue(halfBits(v))));
     for (const s of [fx, fout]) backend.release(s);
+  });
+
+  it("describes the adapter by its non-empty fields joined by ' / '", () => {
+    const d = backend.adapterDetails;
+    const fields = [d.vendor, d.architecture, d.device, d.description];
+    expect(backend.adapterInfo).toBe(fields.filter((f) => f !== '').join(' / '));
+    expect(backend.adapterInfo).not.toBe('');
+    expect(backend.adapterInfo).not.toMatch(/ \/ \/ |^ \/ | \/ $/);
+  });
+
+  it('leaves out the fields an adapter leaves empty or undefined', () => {
+    const info = (vendor?: string, architecture?: string, device?: string, description?: string) => ({ vendor, architecture, device, description }) as unknown as GPUAdapterInfo;
+    expect(describeAdapter(info('mesa', '', 'llvmpipe', ''))).toBe('mesa / llvmpipe');
+    expect(describeAdapter(info(undefined, 'ampere', undefined, 'H100'))).toBe('ampere / H100');
+    expect(describeAdapter(info('', '', '', ''))).toBe('');
+  });
+
+  it('names a lost device and says to create a new backend', async () => {
+    const own = await openBackend();
+    expect(own.tuning.gemmTiles).toBe('auto');
+    try {
+      // The device is lost under the backend (destroyed behind its back), not destroyed through it.
+      (own as unknown as { dev: GPUDevice }).dev.destroy();
+      await (own as unknown as { dev: GPUDevice }).dev.lost;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const e = thrown(() => own.allocate('float32', 4));
+      expect([e.op, e.reason.startsWith('the WebGPU device was lost ('), e.hint]).toEqual(['allocate', true, 'create a new backend']);
+    } finally {
+      own.destroy();
+    }
   });
 });
