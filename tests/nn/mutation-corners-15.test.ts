@@ -5,7 +5,9 @@
  *   tensor has the wrong rank or an index is out of range; every layer's forward names the layer (a table with a
  *   row per exported Module class);
  * - the fans of a weight of more than two dimensions multiply in its receptive field, as PyTorch's do;
- * - initialisers draw a CPU tensor's samples in float64.
+ * - initialisers draw a CPU tensor's samples in float64;
+ * - (seed 20261224) the einops layers' constructors name themselves when the pattern is not a string; layerNorm's
+ *   mismatch names the input's shape; EinMix refuses a bias axis before '...' inside an output group, as einops.
  */
 import { describe, expect, it } from 'vitest';
 import { nn, tensor, zeros, type Tensor } from '../../src/index.js';
@@ -158,5 +160,23 @@ describe('nn.init', () => {
       // A float32 sample would be a float32 value; 64 float64 samples are not all.
       expect(v.some((s) => Math.fround(s) !== s)).toBe(true);
     }
+  });
+});
+
+describe('nn seed 20261224 corners', () => {
+  it("the einops layers' constructors name themselves when the pattern is not a string", () => {
+    const e = thrown(() => new nn.Rearrange(5 as never));
+    expect([e.op, e.reason]).toEqual(['Rearrange', 'the pattern must be a string, got 5']);
+  });
+
+  it("layerNorm's trailing-dimension mismatch names the input's shape", () => {
+    const e = thrown(() => F.layerNorm(t([2, 3]), [4]));
+    expect([e.op, e.reason, e.shapes]).toEqual(['layerNorm', "the input's trailing dimensions [3] do not match normalizedShape [4]", [[2, 3]]]);
+  });
+
+  it("EinMix refuses a bias axis before '...' inside an output group, and takes one after it", () => {
+    const e = thrown(() => new nn.EinMix('b ... -> b (cout ...)', 'cout', 'cout', { cout: 2 }));
+    expect(e.reason).toBe('all bias dimensions should go after the ellipsis in the output');
+    expect(() => new nn.EinMix('b ... -> b (... cout)', 'cout', 'cout', { cout: 2 })).not.toThrow();
   });
 });
