@@ -2,7 +2,8 @@
  * safetensors corners found by mutation testing (seed 20261207's sample of src/nn/safetensors.ts) that the
  * reference fixtures do not reach: the dtype names the writer gives every dtype, the writer's argument errors,
  * the reader's messages where the reference only says "invalid JSON", the tensor-count limit, and reading and
- * writing files by path and URL (and refusing to without a file system).
+ * writing files by path and URL (and refusing to without a file system). Seed 20261209's sample added the bytes
+ * the writer gives a bool tensor, int32's edges for I64 data, and the hints of three refusals.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,14 @@ describe('saveSafetensors', () => {
     });
     const header = headerOf(bytes);
     expect(['a', 'b', 'c', 'd', 'e'].map((k) => header[k]!.dtype)).toEqual(['F32', 'F64', 'F16', 'I32', 'BOOL']);
+  });
+
+  it('writes a bool tensor as one byte per element, 1 for true and 0 for false', async () => {
+    const bytes = await st.saveSafetensors({ m: tensor([true, false, true, true, false]) });
+    const { m } = headerOf(bytes);
+    const start = bytes.length - 5;
+    expect([m!.dtype, m!.shape, m!.data_offsets]).toEqual(['BOOL', [5], [0, 5]]);
+    expect([...bytes.subarray(start)]).toEqual([1, 0, 1, 1, 0]);
   });
 
   it('names itself and the argument at fault', async () => {
@@ -92,6 +101,28 @@ describe('loadSafetensors messages', () => {
     expect([dtype.reason, dtype.hint]).toEqual(['entry "x" has dtype "Q9", which is not a safetensors dtype', 'supported: F32, F64, F16, I32, BOOL, I64 (read as int32)']);
   });
 
+  it('reads I64 data at both edges of int32 and refuses one past either edge', () => {
+    const i64 = (...v: bigint[]): Uint8Array => {
+      const b = new Uint8Array(8 * v.length);
+      v.forEach((x, i) => new DataView(b.buffer).setBigInt64(8 * i, x, true));
+      return b;
+    };
+    const header = (n: number): string => `{"n":{"dtype":"I64","shape":[${n}],"data_offsets":[0,${8 * n}]}}`;
+    const edges = st.loadSafetensors(file(header(2), i64(-(2n ** 31n), 2n ** 31n - 1n)))['n']!;
+    expect([edges.dtype, edges.toArray()]).toEqual(['int32', [-2147483648, 2147483647]]);
+    expect(reason(file(header(2), i64(0n, -(2n ** 31n) - 1n)))).toBe('entry "n" holds the int64 -2147483649, outside int32\'s range');
+    expect(reason(file(header(1), i64(2n ** 31n)))).toBe('entry "n" holds the int64 2147483648, outside int32\'s range');
+  });
+
+  it('hints at what a header too large and a gap in the data mean', () => {
+    const big = new Uint8Array(8);
+    new DataView(big.buffer).setBigUint64(0, 100_000_001n, true);
+    const large = thrown(() => st.loadSafetensors(big));
+    expect([large.reason, large.hint]).toEqual(['the header claims 100000001 bytes, above the limit of 100000000', 'this is not a safetensors file, or it is damaged']);
+    const gap = thrown(() => st.loadSafetensors(file('{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8))));
+    expect([gap.reason, gap.hint]).toEqual(['entry "x" has data_offsets [4, 8], leaving bytes [0, 4) of the data section unused', 'each tensor must begin where the previous one ends']);
+  });
+
   it('refuses the first tensor past MAX_ENTRIES, by count', () => {
     const entries = (n: number): string => `{${Array.from({ length: n }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`).join(',')}}`;
     const e = thrown(() => st.loadSafetensors(file(entries(st.MAX_ENTRIES + 1))));
@@ -117,7 +148,7 @@ describe('loadFile and saveFile', () => {
     const bytes = await st.saveSafetensors({ w: tensor([1, 2]) });
     expect((await st.loadFile(new Response(bytes)))['w']!.toArray()).toEqual([1, 2]);
     const status = await st.loadFile(new Response('missing', { status: 404 })).then(() => null, (x: unknown) => x as EinjitError);
-    expect([status?.op, status?.reason]).toEqual(['loadFile', 'the response for the safetensors file has status 404']);
+    expect([status?.op, status?.reason, status?.hint]).toEqual(['loadFile', 'the response for the safetensors file has status 404', 'check the URL; fetch() resolves for HTTP errors too']);
   });
 
   it('refuse a path where the runtime has no file system', async () => {
