@@ -61,7 +61,9 @@ const MODULES = {
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
-    tests: [...testsIn('tests/wgsl'), 'tests/runtime/shutdown.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts'],
+    tests: [...testsIn('tests/wgsl'), 'tests/runtime/shutdown.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts',
+      // LoopSpec.also (jit's merged updates) is rendered by the loop kernel; its tests live beside the CPU's.
+      'tests/kernels/loop-also.test.ts'],
   },
   // The safetensors reader and writer (the nn module's test list leaves their tests out), with the limits test.
   safetensors: {

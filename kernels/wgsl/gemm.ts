@@ -281,7 +281,7 @@ function gemmParams(spec: GemmSpec, c: GemmConfig): ParamsLayout {
     params.field(`${x}_offset`);
     for (let d = 0; d < nb; d++) params.field(`${x}_batch_stride${d}`);
     params.field(`${x}_row_stride`, x === 'a' ? 'along m' : x === 'b' ? 'along k' : 'along m');
-    params.field(`${x}_col_stride`, x === 'a' ? 'along k' : x === 'b' ? 'along n' : 'along n');
+    params.field(`${x}_col_stride`, x === 'a' ? 'along k' : 'along n');
   }
   if (c.a.vec4 === null) params.field('a_fast_m', '1: neighbouring invocations load along m, 0: along k');
   if (c.b.vec4 === null) params.field('b_fast_n', '1: neighbouring invocations load along n, 0: along k');
