@@ -102,7 +102,7 @@ describe('loadSafetensors messages', () => {
   });
 
   it('reads I64 data at both edges of int32 and refuses one past either edge', () => {
-    const i64 = (...v: bigint[]): Uint8Array => {
+    const i64 = (...v: bigint[]) => {
       const b = new Uint8Array(8 * v.length);
       v.forEach((x, i) => new DataView(b.buffer).setBigInt64(8 * i, x, true));
       return b;
