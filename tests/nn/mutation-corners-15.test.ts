@@ -8,6 +8,9 @@
  * - initialisers draw a CPU tensor's samples in float64;
  * - (seed 20261224) the einops layers' constructors name themselves when the pattern is not a string; layerNorm's
  *   mismatch names the input's shape; EinMix refuses a bias axis before '...' inside an output group, as einops.
+ * - (seed 20261225) EinMix refuses parentheses in the weight shape even around one axis, as einops does; batchNorm's
+ *   training-batch refusal names the input's shape; an attnMask whose shape only begins with an accepted one is
+ *   refused.
  */
 import { describe, expect, it } from 'vitest';
 import { nn, tensor, zeros, type Tensor } from '../../src/index.js';
@@ -178,5 +181,30 @@ describe('nn seed 20261224 corners', () => {
     const e = thrown(() => new nn.EinMix('b ... -> b (cout ...)', 'cout', 'cout', { cout: 2 }));
     expect(e.reason).toBe('all bias dimensions should go after the ellipsis in the output');
     expect(() => new nn.EinMix('b ... -> b (... cout)', 'cout', 'cout', { cout: 2 })).not.toThrow();
+  });
+});
+
+describe('nn seed 20261225 corners', () => {
+  it('EinMix refuses parentheses in the weight shape, also around a single axis', () => {
+    for (const weight of ['(cin) cout', 'cin (cout)']) {
+      const e = thrown(() => new nn.EinMix('b cin -> b cout', weight, null, { cin: 2, cout: 3 }));
+      expect(e.reason).toBe(`the weight shape '${weight}' may only list axis names (no parentheses, no '1')`);
+    }
+    expect(() => new nn.EinMix('b cin -> b cout', 'cin cout', null, { cin: 2, cout: 3 })).not.toThrow();
+  });
+
+  it("batchNorm's refusal of one value per channel in training names the input's shape", () => {
+    const e = thrown(() => F.batchNorm(t([1, 3]), null, null, null, null, { training: true }));
+    expect([e.op, e.reason, e.shapes]).toEqual(['batchNorm', 'expected more than 1 value per channel when training, got input size [1, 3]', [[1, 3]]]);
+  });
+
+  it('an attnMask whose shape begins with an accepted shape but is longer is refused', () => {
+    const mha = new nn.MultiheadAttention(4, 2, { batchFirst: true });
+    const q = zeros([2, 3, 4]);
+    const kv = zeros([2, 5, 4]);
+    for (const shape of [[3, 5, 1], [4, 3, 5, 1]]) {
+      const e = thrown(() => mha.forward(q, kv, kv, { attnMask: zeros(shape, { dtype: 'bool' }) }));
+      expect(e.reason).toBe(`attnMask has shape [${shape.join(', ')}], expected [3, 5] or [4, 3, 5]`);
+    }
   });
 });
