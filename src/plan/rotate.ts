@@ -109,7 +109,7 @@ export function rotateAnneal(net: Network, tree: Tree, p: RotateParams): { tree:
   let scale = 0;
   let chunks = 0;
   /** p · 2^(512 · chunks − scale): the scaled value of a product taken with `chunks` renormalisations. */
-  const scaled = (p: number): number => (chunks === 0 && scale === 0 ? p : p * 2 ** (CHUNK_LOG2 * chunks - scale));
+  const scaled = (p: number): number => p * 2 ** (CHUNK_LOG2 * chunks - scale);
   /** Cost of the step joining a and b into a result with legs `res` (at offset resAt in `legsArr`). */
   const stepCost = (a: number, b: number, res: Bits, resAt: number): number => {
     let p = 1;
