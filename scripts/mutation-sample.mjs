@@ -57,7 +57,7 @@ const MODULES = {
   },
   cpu: {
     files: () => ts('kernels/cpu'),
-    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts', 'tests/kernels/cpu-corners-2.test.ts', 'tests/kernels/cpu-layout-and-poison.test.ts', 'tests/kernels/cpu-corners-3.test.ts', 'tests/kernels/loop-rows.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts', 'tests/kernels/cpu-corners-4.test.ts', 'tests/kernels/loop-hoisting.test.ts', 'tests/kernels/loop-also.test.ts', 'tests/kernels/cpu-corners-5.test.ts', 'tests/kernels/cpu-corners-6.test.ts', ...testsIn('tests/cpu')],
+    tests: ['tests/kernels/gemm.test.ts', 'tests/kernels/interpret.test.ts', 'tests/kernels/transpose.test.ts', 'tests/kernels/constants.test.ts', 'tests/einsum/random.test.ts', 'tests/kernels/cpu-corners.test.ts', 'tests/kernels/cpu-corners-2.test.ts', 'tests/kernels/cpu-layout-and-poison.test.ts', 'tests/kernels/cpu-corners-3.test.ts', 'tests/kernels/loop-rows.test.ts', 'tests/jit/gemm-epilogue-inputs.test.ts', 'tests/kernels/cpu-corners-4.test.ts', 'tests/kernels/loop-hoisting.test.ts', 'tests/kernels/loop-also.test.ts', 'tests/kernels/cpu-corners-5.test.ts', 'tests/kernels/cpu-corners-6.test.ts', 'tests/kernels/cpu-corners-7.test.ts', ...testsIn('tests/cpu')],
   },
   wgsl: {
     files: () => ts('kernels/wgsl'),
