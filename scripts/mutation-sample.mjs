@@ -49,7 +49,7 @@ const MODULES = {
   },
   autograd: {
     files: () => ts('src/autograd'),
-    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts', 'tests/autograd/engine-corners.test.ts', 'tests/autograd/higher-order.test.ts', 'tests/autograd/engine-corners-2.test.ts', 'tests/autograd/engine-corners-3.test.ts', 'tests/autograd/engine-corners-4.test.ts', 'tests/autograd/jvp.test.ts', 'tests/autograd/engine-corners-5.test.ts', 'tests/autograd/saves-table.test.ts', 'tests/autograd/engine-corners-6.test.ts', 'tests/autograd/engine-corners-7.test.ts', 'tests/autograd/engine-corners-8.test.ts'],
+    tests: ['tests/autograd/engine.test.ts', 'tests/autograd/rules.test.ts', 'tests/autograd/table.test.ts', 'tests/autograd/einsum.test.ts', 'tests/autograd/engine-corners.test.ts', 'tests/autograd/higher-order.test.ts', 'tests/autograd/engine-corners-2.test.ts', 'tests/autograd/engine-corners-3.test.ts', 'tests/autograd/engine-corners-4.test.ts', 'tests/autograd/jvp.test.ts', 'tests/autograd/engine-corners-5.test.ts', 'tests/autograd/saves-table.test.ts', 'tests/autograd/engine-corners-6.test.ts', 'tests/autograd/engine-corners-7.test.ts', 'tests/autograd/engine-corners-8.test.ts', 'tests/autograd/engine-corners-9.test.ts'],
   },
   nn: {
     files: () => ['src/nn/layers.ts', 'src/nn/functional.ts', 'src/nn/module.ts', 'src/nn/attention.ts', 'src/nn/einops-layers.ts', 'src/nn/init.ts'],
