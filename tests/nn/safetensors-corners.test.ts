@@ -3,7 +3,9 @@
  * reference fixtures do not reach: the dtype names the writer gives every dtype, the writer's argument errors,
  * the reader's messages where the reference only says "invalid JSON", the tensor-count limit, and reading and
  * writing files by path and URL (and refusing to without a file system). Seed 20261209's sample added the bytes
- * the writer gives a bool tensor, int32's edges for I64 data, and the hints of three refusals.
+ * the writer gives a bool tensor, int32's edges for I64 data, and the hints of three refusals; seed 20261210's,
+ * a shape or offset number quoted whole (fractions and exponents of any length and sign), an entry that is not
+ * an object, and the fields an entry lacks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,6 +84,24 @@ describe('loadSafetensors messages', () => {
       .toBe('entry "x": expected \',\' or \']\' but found \'2\' at character 60 of the header');
     expect(reason(file('{"x\u0001":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4))))
       .toBe('a control character inside a string at character 1 of the header'); // where the string starts
+  });
+
+  it('quotes a shape or offset that is not an integer whole, and says which fields an entry lacks', () => {
+    const entry = (fields: string): Uint8Array => file(`{"x":{${fields}}}`, new Uint8Array(4));
+    const cases: [string, string][] = [
+      ['"dtype":"F32","shape":[1.25],"data_offsets":[0,4]', 'shape must hold non-negative integers but holds 1.25 at character 29'],
+      ['"dtype":"F32","shape":[1e+5],"data_offsets":[0,4]', 'shape must hold non-negative integers but holds 1e+5 at character 29'],
+      ['"dtype":"F32","shape":[2E3],"data_offsets":[0,4]', 'shape must hold non-negative integers but holds 2E3 at character 29'],
+      ['"dtype":"F32","shape":[1],"data_offsets":[0,4e10]', 'data_offsets must hold non-negative integers but holds 4e10 at character 50'],
+      ['', 'the entry lacks dtype, shape, data_offsets at character 7'],
+      ['"shape":[1],"data_offsets":[0,4]', 'the entry lacks dtype at character 39'],
+      ['"dtype":"F32","data_offsets":[0,4]', 'the entry lacks shape at character 41'],
+      ['"dtype":"F32","shape":[1]', 'the entry lacks data_offsets at character 32'],
+    ];
+    for (const [fields, why] of cases) expect(reason(entry(fields)), fields).toBe(`entry "x": ${why} of the header`);
+    for (const [value, found] of [['5', "'5'"], ['[1]', "'['"]]) {
+      expect(reason(file(`{"x":${value}}`))).toBe(`entry "x": the entry must be an object of dtype, shape and data_offsets but is ${found} at character 5 of the header`);
+    }
   });
 
   it('reads an 8-byte file as an empty header, and a shorter one as too short', () => {
