@@ -5,7 +5,9 @@
  * - the GEMM kernel's header says "1 batch dim" and "2 batch dims";
  * - a tiled transpose computed in float16 says so in its header;
  * - the loop that adds a split GEMM's partial sums is labelled with the GEMM's own label and the split count, so
- *   a failure inside it names the product it belongs to.
+ *   a failure inside it names the product it belongs to;
+ * - (seed 20261228) a read's staging buffer is labelled as einjit's readback (the name Dawn's own messages give
+ *   it); a released buffer's use says the tensor was disposed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebGPUBackend } from '../../kernels/wgsl/index.js';
@@ -98,4 +100,25 @@ describe.skipIf(!gpuAvailable)('the webgpu backend', () => {
     expect(headers.filter((h) => h.endsWith(': my product (sum of 3 K splits)'))).toHaveLength(1);
     for (const s of [a, b, c]) backend.release(s);
   });
+
+  it("labels a read's staging buffer as einjit's readback, and says a released buffer's tensor was disposed", async () => {
+    const device = (backend as unknown as { dev: GPUDevice }).dev;
+    const original = device.createBuffer;
+    const labels: (string | undefined)[] = [];
+    device.createBuffer = (d: GPUBufferDescriptor) => {
+      labels.push(d.label);
+      return original.call(device, d);
+    };
+    const x = backend.upload('float32', new Float32Array([1, 2]));
+    try {
+      expect(Array.from(await backend.read(x))).toEqual([1, 2]);
+    } finally {
+      device.createBuffer = original;
+    }
+    expect(labels).toContain('einjit readback');
+    backend.release(x);
+    const e = await backend.read(x).then(() => null, (err: unknown) => err as { reason: string; hint?: string });
+    expect([e?.reason, e?.hint]).toEqual(['use of a released buffer', 'the tensor was already disposed']);
+  });
 });
+
