@@ -11,9 +11,12 @@
  * - (seed 20261225) EinMix refuses parentheses in the weight shape even around one axis, as einops does; batchNorm's
  *   training-batch refusal names the input's shape; an attnMask whose shape only begins with an accepted one is
  *   refused.
+ * - (seed 20261226) unfold's gradient under createGraph is the recorded fold of the windows, differentiable
+ *   again (checked against the window counts worked out by hand); conv2d's node is named conv2d; EinMix,
+ *   Conv1d and GELU name the argument at fault.
  */
 import { describe, expect, it } from 'vitest';
-import { nn, tensor, zeros, type Tensor } from '../../src/index.js';
+import { grad, nn, tensor, zeros, type Tensor } from '../../src/index.js';
 import * as F from '../../src/nn/functional.js';
 import { fans, uniform_, normal_ } from '../../src/nn/init.js';
 import { thrown } from '../helpers/thrown.js';
@@ -208,3 +211,32 @@ describe('nn seed 20261225 corners', () => {
     }
   });
 });
+
+describe('nn seed 20261226 corners', () => {
+  it("unfold's gradient under createGraph is a recorded fold, whose own gradient counts each pixel's windows", () => {
+    // 2×2 windows over a 4×4 image: pixel (i, j) lies in r(i)·r(j) windows, r = [1, 2, 2, 1].
+    const xs = Array.from({ length: 16 }, (_, p) => (p % 5) - 1.5);
+    const vs = Array.from({ length: 16 }, (_, p) => ((p * 7) % 3) - 0.5);
+    const x = tensor(xs, { dtype: 'float64', requiresGrad: true }).reshape([1, 1, 4, 4]);
+    const y = F.unfold(x, { kernelSize: 2 });
+    const [g] = grad(y.mul(y).sum(), [x], { createGraph: true });
+    expect(g!.gradFn?.op).toBe('fold windows');
+    const count = (p: number): number => [1, 2, 2, 1][Math.floor(p / 4)]! * [1, 2, 2, 1][p % 4]!;
+    expect(g!.reshape([16]).toArray()).toEqual(xs.map((v, p) => 2 * v * count(p)));
+    const [gg] = grad(g!.mul(tensor(vs, { dtype: 'float64' }).reshape([1, 1, 4, 4])).sum(), [x]);
+    expect(gg!.reshape([16]).toArray()).toEqual(vs.map((v, p) => 2 * v * count(p)));
+  });
+
+  it("conv2d's result is recorded as a conv2d node", () => {
+    const x = tensor(new Array(9).fill(1), { requiresGrad: true }).reshape([1, 1, 3, 3]);
+    expect(F.conv2d(x, zeros([1, 1, 2, 2]), null, {}).gradFn?.op).toBe('conv2d');
+  });
+
+  it('EinMix, Conv1d and GELU name the argument at fault', () => {
+    const gelu = thrown(() => new nn.GELU('fast' as 'tanh'));
+    expect([gelu.op, gelu.reason.startsWith('approximate ')]).toEqual(['GELU', true]);
+    expect(thrown(() => new nn.EinMix('a -> b', 5 as never, null, { a: 2, b: 2 })).reason).toMatch(/^weightShape /);
+    expect(thrown(() => new nn.Conv1d(1, 1, 3, { groups: 0 })).reason).toMatch(/^groups /);
+  });
+});
+

@@ -5,7 +5,7 @@
  * writing files by path and URL (and refusing to without a file system). Seed 20261209's sample added the bytes
  * the writer gives a bool tensor, int32's edges for I64 data, and the hints of three refusals; seed 20261210's,
  * a shape or offset number quoted whole (fractions and exponents of any length and sign), an entry that is not
- * an object, and the fields an entry lacks.
+ * an object, the fields an entry lacks, and a field given twice.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,6 +99,7 @@ describe('loadSafetensors messages', () => {
       ['"dtype":"F32","shape":[1]', 'the entry lacks data_offsets at character 32'],
     ];
     for (const [fields, why] of cases) expect(reason(entry(fields)), fields).toBe(`entry "x": ${why} of the header`);
+    expect(reason(entry('"dtype":"F32","shape":[1],"shape":[1],"data_offsets":[0,4]'))).toBe('entry "x": field "shape" appears twice at character 32 of the header');
     for (const [value, found] of [['5', "'5'"], ['[1]', "'['"]]) {
       expect(reason(file(`{"x":${value}}`))).toBe(`entry "x": the entry must be an object of dtype, shape and data_offsets but is ${found} at character 5 of the header`);
     }
