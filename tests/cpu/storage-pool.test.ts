@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { createCpuBackend, type CpuStorage } from '../../kernels/cpu/backend.js';
-import { configureStoragePool, resetStoragePoolStats, storagePoolStats } from '../../kernels/cpu/pool.js';
+import { configureStoragePool, giveArray, resetStoragePoolStats, storagePoolStats, takeArray } from '../../kernels/cpu/pool.js';
 import { fromArray, full, randn, tidy, zeros, type Tensor } from '../../src/index.js';
 import type { StorageHooks } from '../../src/lower/backend.js';
 import type { DType } from '../../src/lower/spec.js';
@@ -114,6 +114,15 @@ describe('CPU storage pool at the backend', () => {
       expect(t.data.length).toBe(24);
       expect(Array.from(t.data as ArrayLike<number>).every((v) => v === 0)).toBe(true);
     }
+  });
+
+  it('keeps the other blocks of a size when one is taken', () => {
+    const blocks = [new Float32Array(1000), new Float32Array(1000), new Float32Array(1000)];
+    for (const b of blocks) giveArray(b);
+    const taken = [takeArray('float32', 1000, false), takeArray('float32', 1000, false), takeArray('float32', 1000, false)];
+    // The most recently released first, then the others: three hits, no miss.
+    expect(taken.map((t) => blocks.findIndex((b) => b.buffer === t.buffer))).toEqual([2, 1, 0]);
+    expect(storagePoolStats()).toMatchObject({ hits: 3, misses: 0, blocks: 0, bytes: 0 });
   });
 
   it('stays within its bound: the oldest blocks go first, a block larger than the bound never enters', () => {

@@ -1,12 +1,11 @@
 /**
  * CPU corners found by mutation testing (seed 20261224's sample of kernels/cpu): the blocked transpose's header
  * names its blocks and dtypes; the GEMM's listing states its small-product threshold and its JavaScript tile and
- * sets each macro-kernel's source apart; the storage pool keeps the other blocks of a size when one is taken.
+ * sets each macro-kernel's source apart. (The same sample's storage-pool corner is in tests/cpu/storage-pool.test.ts.)
  */
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gemmSource } from '../../kernels/cpu/gemm.js';
 import { renderLoop } from '../../kernels/cpu/loop.js';
-import { configureStoragePool, giveArray, resetStoragePoolStats, storagePoolStats, takeArray } from '../../kernels/cpu/pool.js';
 import { ex, type GemmSpec, type LoopSpec } from '../../src/lower/spec.js';
 
 describe('kernel listings', () => {
@@ -35,24 +34,5 @@ describe('kernel listings', () => {
     const js = lines.indexOf('// JavaScript macro-kernel (fallback and reference)');
     const wasm = lines.findIndex((l) => l.startsWith('/* WebAssembly'));
     expect([js > 0, wasm > js, lines[js - 1], lines[wasm - 1]]).toEqual([true, true, '', '']);
-  });
-});
-
-describe('the storage pool', () => {
-  const bound = configureStoragePool(64 * 1024 * 1024);
-  afterAll(() => configureStoragePool(bound));
-  beforeEach(() => {
-    configureStoragePool(0);
-    configureStoragePool(64 * 1024 * 1024);
-    resetStoragePoolStats();
-  });
-
-  it('keeps the other blocks of a size when one is taken', () => {
-    const blocks = [new Float32Array(1000), new Float32Array(1000), new Float32Array(1000)];
-    for (const b of blocks) giveArray(b);
-    const taken = [takeArray('float32', 1000, false), takeArray('float32', 1000, false), takeArray('float32', 1000, false)];
-    // The most recently released first, then the others: three hits, no miss.
-    expect(taken.map((t) => blocks.findIndex((b) => b.buffer === t.buffer))).toEqual([2, 1, 0]);
-    expect(storagePoolStats()).toMatchObject({ hits: 3, misses: 0, blocks: 0, bytes: 0 });
   });
 });
