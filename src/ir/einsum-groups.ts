@@ -8,7 +8,7 @@
 import { EinjitError, type Span } from '../errors.js';
 import type { DimAst, ExpressionAst } from '../frontend/ast.js';
 import { parseEinopsEinsum } from '../frontend/parse.js';
-import { checkEinsum } from './einsum.js';
+import { checkEinsum, operandCountError, rankError } from './einsum.js';
 import type { CheckedEinsum } from './types.js';
 
 export interface EinsumGroups {
@@ -48,12 +48,18 @@ export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly 
   // '...' or an anonymous length inside a group: the flat check refuses the pattern as written.
   const odd = terms.some((t) => t.dims.some((d) => d.kind === 'group' && d.members.some((m) => m.kind === 'ellipsis' || (m.kind === 'number' && m.value !== 1))));
   if (odd) return null;
-  if (shapes.length !== ast.inputs.length) return null; // the flat check reports the operand count
+  // The operand count and each rank are checked here, with the flat check's words: the flat check would refuse the
+  // groups themselves first (it takes only opened patterns).
+  if (shapes.length !== ast.inputs.length) throw operandCountError(shapes.length, ast, op).withContext({ shapes });
   const known = new Map<string, number>(Object.entries(sizes));
-  const placed = ast.inputs.map((t, k) => placeDims(t, shapes[k]!));
-  if (placed.some((p) => p === null)) return null; // a rank mismatch: the flat check reports it
+  const placed = ast.inputs.map((t, k) => {
+    const p = placeDims(t, shapes[k]!);
+    if (p !== null) return p;
+    const ellipsis = t.dims.some((d) => d.kind === 'ellipsis');
+    throw rankError(k, shapes[k]!.length, t.dims.length - (ellipsis ? 1 : 0), ellipsis, ast, op).withContext({ shapes });
+  });
   // Plain dimensions bind their axis directly; a size given for one must agree.
-  placed.forEach((p) => p!.forEach(({ dim, length }) => {
+  placed.forEach((p) => p.forEach(({ dim, length }) => {
     if (dim.kind !== 'name') return;
     const given = sizes[dim.name];
     if (given !== undefined && given !== length) {
@@ -63,7 +69,7 @@ export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly 
   }));
   if (!hasGroup) return null;
   // Groups bind their one unknown member each round until nothing changes.
-  const groups = placed.flatMap((p) => p!.filter((x) => x.dim.kind === 'group')) as (Placed & { dim: Extract<DimAst, { kind: 'group' }> })[];
+  const groups = placed.flatMap((p) => p.filter((x) => x.dim.kind === 'group')) as (Placed & { dim: Extract<DimAst, { kind: 'group' }> })[];
   for (let progress = true; progress;) {
     progress = false;
     for (const { dim, length } of groups) {
@@ -92,7 +98,7 @@ export function resolveEinsumGroups(pattern: string, shapes: readonly (readonly 
         dim.span, 'the axes of a group must have the lengths the other operands and sizes give them');
     }
   }
-  const split = placed.map((p) => p!.flatMap(({ dim, length, covered }) =>
+  const split = placed.map((p) => p.flatMap(({ dim, length, covered }) =>
     dim.kind === 'ellipsis' ? covered : dim.kind === 'group' && membersOf(dim).length > 1 ? membersOf(dim).map((m) => known.get(m.name)!) : [length]));
   return { pattern: openGroups(pattern, terms), shapes: split, outputGroups: outputGroupsOf(output) };
 }

@@ -141,6 +141,27 @@ function describeOperand(k: number, ast: EinsumAst): string {
   return ast.inputs.length === 1 ? 'the operand' : `operand ${k}`;
 }
 
+/**
+ * The refusal of an operand count other than the pattern's number of terms; composite-axis einsums
+ * (einsum-groups.ts) raise it too, before their groups are opened.
+ */
+export function operandCountError(count: number, ast: EinsumAst, op: string): EinjitError {
+  if (count === 0) return err('einsum needs at least one operand', ast, op, undefined, 'pass the operands with the pattern');
+  const terms = ast.inputs.length;
+  return err(`${count > terms ? 'more' : 'fewer'} operands (${count}) than terms in the pattern (${terms})`, ast, op, undefined,
+    'the pattern needs one comma-separated term per operand');
+}
+
+/**
+ * The refusal of operand k, of `rank` dimensions, whose term names `named` axes (a composite group counts as one)
+ * besides a '...' when `ellipsis`; raised by composite-axis einsums too.
+ */
+export function rankError(k: number, rank: number, named: number, ellipsis: boolean, ast: EinsumAst, op: string): EinjitError {
+  const hint = !ellipsis && rank > named ? "write one axis per dimension, or '...' for the rest" : 'write one axis per dimension';
+  return err(`${describeOperand(k, ast)} has ${rank} dimension${rank === 1 ? '' : 's'} but its term names ${named} ax${named === 1 ? 'is' : 'es'}`,
+    ast, op, ast.inputs[k]!.span, hint);
+}
+
 // ─── AST + ranks → IR ───────────────────────────────────────────────────────────────────────────────────
 
 function makeEinsumIR(ast: EinsumAst, ranks: readonly number[], op: string): EinsumBuild {
@@ -170,34 +191,19 @@ function makeEinsumIR(ast: EinsumAst, ranks: readonly number[], op: string): Ein
   }
 
   // Ranks.
-  if (ranks.length === 0) throw err('einsum needs at least one operand', ast, op, undefined, 'pass the operands with the pattern');
-  if (ranks.length !== terms.length) {
-    const more = ranks.length > terms.length;
-    throw err(
-      `${more ? 'more' : 'fewer'} operands (${ranks.length}) than terms in the pattern (${terms.length})`,
-      ast, op, undefined, "the pattern needs one comma-separated term per operand",
-    );
-  }
+  if (ranks.length !== terms.length) throw operandCountError(ranks.length, ast, op);
   const ellRanks: number[] = [];
   let ellipsisRank = 0;
   for (const [k, term] of terms.entries()) {
     const rank = ranks[k]!;
     const named = term.filter((x) => x.kind === 'name').length;
     const ell = term.find((x) => x.kind === 'ellipsis');
-    const span = ast.inputs[k]!.span;
     if (ell !== undefined) {
-      if (rank < named) {
-        throw err(`${describeOperand(k, ast)} has ${rank} dimension${rank === 1 ? '' : 's'} but its term names ${named} axes`, ast, op, span, 'write one axis per dimension');
-      }
+      if (rank < named) throw rankError(k, rank, named, true, ast, op);
       ellRanks.push(rank - named);
       ellipsisRank = Math.max(ellipsisRank, rank - named);
     } else {
-      if (rank !== named) {
-        throw err(
-          `${describeOperand(k, ast)} has ${rank} dimension${rank === 1 ? '' : 's'} but its term names ${named} ax${named === 1 ? 'is' : 'es'}`,
-          ast, op, span, rank > named ? "write one axis per dimension, or '...' for the rest" : 'write one axis per dimension',
-        );
-      }
+      if (rank !== named) throw rankError(k, rank, named, false, ast, op);
       ellRanks.push(0); // no '...': read only for terms that have one
     }
   }

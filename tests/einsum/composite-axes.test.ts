@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compile, einsum, einsumPath, rearrange, tensor, type Tensor } from '../../src/index.js';
 import { gradcheck, prng } from '../autograd/gradcheck.js';
 import { DEVICES } from '../helpers/devices.js';
+import { thrown } from '../helpers/thrown.js';
 
 function data(n: number, seed: number): Float64Array {
   const next = prng(seed);
@@ -113,6 +114,44 @@ describe('composite axes in einsum', () => {
       expect(got.shape).toEqual(shape(terms[2]!));
       expectClose(await values(got), want);
     }), { numRuns: 60, seed: 42 });
+  });
+
+  it('a wrong operand count or rank is refused as such, with the groups counted as one axis each (property)', () => {
+    // The same random groupings; then one operand dropped or added, or one operand given a dimension more or less.
+    // (These were once refused as "composite axes are opened by einsum, einsumPath and compile, not by checkEinsum".)
+    const arb = fc.record({
+      merges: fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }),
+      change: fc.constantFrom('drop operand', 'add operand', 'rank up', 'rank down'),
+      which: fc.integer({ min: 0, max: 1 }),
+    });
+    fc.assert(fc.property(arb, ({ merges, change, which }) => {
+      let m = 0;
+      const group = (axes: string[]): string[][] => {
+        const out: string[][] = [[axes[0]!]];
+        for (const ax of axes.slice(1)) { if (merges[m++]) out[out.length - 1]!.push(ax); else out.push([ax]); }
+        return out;
+      };
+      const terms = [group(['a', 'b', 'c']), group(['c', 'd']), group(['a', 'b', 'd'])];
+      const text = (g: string[][]): string => g.map((x) => (x.length > 1 ? `(${x.join(' ')})` : x[0])).join(' ');
+      const pattern = `${text(terms[0]!)}, ${text(terms[1]!)} -> ${text(terms[2]!)}`;
+      const shapes = [terms[0]!.map((x) => 2 ** x.length), terms[1]!.map((x) => 2 ** x.length)];
+      let want: string;
+      if (change === 'drop operand') {
+        shapes.pop();
+        want = 'fewer operands (1) than terms in the pattern (2)';
+      } else if (change === 'add operand') {
+        shapes.push([2]);
+        want = 'more operands (3) than terms in the pattern (2)';
+      } else {
+        const named = terms[which]!.length;
+        if (change === 'rank up') shapes[which]!.push(1); else shapes[which]!.pop();
+        const rank = shapes[which]!.length;
+        want = `operand ${which} has ${rank} dimension${rank === 1 ? '' : 's'} but its term names ${named} ax${named === 1 ? 'is' : 'es'}`;
+      }
+      const e = thrown(() => einsum(...shapes.map((sh) => tensor(new Array<number>(sh.reduce((p, q) => p * q, 1)).fill(1), { shape: sh })), pattern));
+      expect(e.reason, pattern).toBe(want);
+      expect(e.pattern).toBe(pattern);
+    }), { numRuns: 80, seed: 7 });
   });
 
   it('gradients flow through the split and the merge (gradcheck, float64)', () => {

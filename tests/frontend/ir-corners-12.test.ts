@@ -4,11 +4,14 @@
  *   with 'x' against rank 2 with '1x'): the second call still gets its own refusal;
  * - pack refuses a zero-length named axis after '*' as it does one before it (numpy's reshape to -1 would fail);
  * - composite axes in an einsum are inferred over as many passes as it takes: a group whose members become known
- *   only after another group's are.
+ *   only after another group's are;
+ * - (seed 20261227) an einsum IR lists the axes '...' stands for; parseShape checks an anonymous length in
+ *   parentheses and refuses '...' inside them, pointing at it. (The same sample's composite-einsum rank and count refusals are in ir-corners-2 and
+ *   tests/einsum/composite-axes.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { einsum, rearrange, tensor, zeros } from '../../src/index.js';
-import { checkPack, clearFrontendCaches } from '../../src/ir/index.js';
+import { checkEinsum, checkPack, clearFrontendCaches, parseShape } from '../../src/ir/index.js';
 import { thrown } from '../helpers/thrown.js';
 
 describe('the transform cache', () => {
@@ -42,3 +45,22 @@ describe('composite axes in einsum', () => {
     expect(out.toArray()).toEqual(expected);
   });
 });
+
+describe('seed 20261227 corners', () => {
+  it("an einsum IR lists the axes '...' stands for", () => {
+    const { ir } = checkEinsum('...ij,...jk->...ik', [[5, 2, 3, 4], [5, 2, 4, 6]]);
+    expect(ir.ellipsisAxes.map((id) => ir.axisNames[id])).toEqual(['...0', '...1']);
+  });
+
+  it('parseShape checks an anonymous length in parentheses as it checks a bare one (einops: a group of one is no composite)', () => {
+    expect({ ...parseShape('(3) a', [3, 4]) }).toEqual({ a: 4 });
+    expect(thrown(() => parseShape('(3) a', [2, 4])).reason).toBe(thrown(() => parseShape('3 a', [2, 4])).reason);
+    expect(thrown(() => parseShape('(3) a', [2, 4])).reason).toBe('dimension 0 has length 2, not 3');
+  });
+
+  it("parseShape refuses '...' inside parentheses, pointing at it", () => {
+    const e = thrown(() => parseShape('(...) a', [2, 3]));
+    expect([e.op, e.reason, e.hint, e.span]).toEqual(['parseShape', "'...' inside parentheses", "write '...' without parentheses", { start: 1, end: 4 }]);
+  });
+});
+
