@@ -27,6 +27,22 @@ function expectClose(got: readonly number[], want: readonly number[], tol = 1e-1
   got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(want[i]!))));
 }
 
+/**
+ * 'a b c, c d -> a b d' with parentheses around runs of neighbouring axes of every term: merge flag m joins an
+ * axis with the next one (seven flags for the seven gaps). Returns each term's groups and the pattern.
+ */
+function grouped(merges: readonly boolean[]): { terms: string[][][]; pattern: string } {
+  let m = 0;
+  const group = (axes: string[]): string[][] => {
+    const out: string[][] = [[axes[0]!]];
+    for (const ax of axes.slice(1)) { if (merges[m++]) out[out.length - 1]!.push(ax); else out.push([ax]); }
+    return out;
+  };
+  const terms = [group(['a', 'b', 'c']), group(['c', 'd']), group(['a', 'b', 'd'])];
+  const text = (g: string[][]): string => g.map((x) => (x.length > 1 ? `(${x.join(' ')})` : x[0])).join(' ');
+  return { terms, pattern: `${text(terms[0]!)}, ${text(terms[1]!)} -> ${text(terms[2]!)}` };
+}
+
 describe('composite axes in einsum', () => {
   it("'b (h w) c, h w c -> b' equals a float64 loop and rearrange-then-einsum", async () => {
     const [B, H, W, C] = [2, 3, 4, 5];
@@ -79,7 +95,7 @@ describe('composite axes in einsum', () => {
   });
 
   it('random groupings equal the plain loop on the flat axes', async () => {
-    // 'a b c, c d -> a b d' with random parentheses around runs of neighbouring axes of every term.
+    // Random groupings of 'a b c, c d -> a b d' (see grouped).
     const arb = fc.record({
       sizes: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 4, maxLength: 4 }),
       merges: fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }),
@@ -88,17 +104,8 @@ describe('composite axes in einsum', () => {
     await fc.assert(fc.asyncProperty(arb, async ({ sizes, merges, seed }) => {
       const [A, B, C, D] = sizes as [number, number, number, number];
       const len: Record<string, number> = { a: A, b: B, c: C, d: D };
-      let m = 0;
-      // Groups a term's axes: a merge flag joins an axis with the next one.
-      const group = (axes: string[]): string[][] => {
-        const out: string[][] = [[axes[0]!]];
-        for (const ax of axes.slice(1)) { if (merges[m++]) out[out.length - 1]!.push(ax); else out.push([ax]); }
-        return out;
-      };
-      const terms = [group(['a', 'b', 'c']), group(['c', 'd']), group(['a', 'b', 'd'])];
-      const text = (g: string[][]): string => g.map((x) => (x.length > 1 ? `(${x.join(' ')})` : x[0])).join(' ');
+      const { terms, pattern } = grouped(merges);
       const shape = (g: string[][]): number[] => g.map((x) => x.reduce((p, ax) => p * len[ax]!, 1));
-      const pattern = `${text(terms[0]!)}, ${text(terms[1]!)} -> ${text(terms[2]!)}`;
       const x = tensor(data(A * B * C, seed), { shape: shape(terms[0]!), dtype: 'float64' });
       const y = tensor(data(C * D, seed + 1), { shape: shape(terms[1]!), dtype: 'float64' });
       const xd = await values(x);
@@ -125,15 +132,7 @@ describe('composite axes in einsum', () => {
       which: fc.integer({ min: 0, max: 1 }),
     });
     fc.assert(fc.property(arb, ({ merges, change, which }) => {
-      let m = 0;
-      const group = (axes: string[]): string[][] => {
-        const out: string[][] = [[axes[0]!]];
-        for (const ax of axes.slice(1)) { if (merges[m++]) out[out.length - 1]!.push(ax); else out.push([ax]); }
-        return out;
-      };
-      const terms = [group(['a', 'b', 'c']), group(['c', 'd']), group(['a', 'b', 'd'])];
-      const text = (g: string[][]): string => g.map((x) => (x.length > 1 ? `(${x.join(' ')})` : x[0])).join(' ');
-      const pattern = `${text(terms[0]!)}, ${text(terms[1]!)} -> ${text(terms[2]!)}`;
+      const { terms, pattern } = grouped(merges);
       const shapes = [terms[0]!.map((x) => 2 ** x.length), terms[1]!.map((x) => 2 ** x.length)];
       let want: string;
       if (change === 'drop operand') {
